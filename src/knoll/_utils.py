@@ -1,0 +1,90 @@
+"""Small helpers shared by every layer: names, suggestions, source locations."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_TAG_KEY_RE = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
+MAX_TAG_VALUE_LENGTH = 63 * 1024
+
+
+def is_valid_name(name: object) -> bool:
+    """Names of assets (key parts), ops, jobs, groups, schedules, sensors and resources."""
+    return isinstance(name, str) and bool(_NAME_RE.match(name))
+
+
+def check_name(name: object, what: str) -> str:
+    """Return ``name`` if it is a valid knoll name, else raise a DefinitionError naming it."""
+    from knoll.errors import DefinitionError
+
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise DefinitionError(
+            f"{what} name {name!r} is not valid: use only letters, digits and underscores "
+            f"(A-Z, a-z, 0-9, _), for example {suggest_name(str(name))!r}."
+        )
+    return name
+
+
+def suggest_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    return cleaned or "my_name"
+
+
+def check_tags(tags: object, owner: str) -> dict[str, str]:
+    """Validate a tags mapping: string keys in label form, string values."""
+    from knoll.errors import DefinitionError
+
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise DefinitionError(
+            f"tags of {owner} must be a dict of strings, got {type(tags).__name__}."
+        )
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not _TAG_KEY_RE.match(key):
+            raise DefinitionError(
+                f"tag key {key!r} of {owner} is not valid: use letters, digits, '.', '-' and "
+                f"'_' (at most 63), optionally behind a 'prefix/'."
+            )
+        if not isinstance(value, str):
+            raise DefinitionError(
+                f"tag {key!r} of {owner} has a {type(value).__name__} value {value!r}: "
+                f"tag values must be strings, for example {str(value)!r}."
+            )
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            raise DefinitionError(f"tag {key!r} of {owner} is longer than {MAX_TAG_VALUE_LENGTH}.")
+        out[key] = value
+    return out
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ' Did you mean ...?' suffix with the closest candidates, or an empty string."""
+    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    if len(matches) == 1:
+        return f" Did you mean {matches[0]!r}?"
+    return " Did you mean " + ", ".join(repr(m) for m in matches[:-1]) + f" or {matches[-1]!r}?"
+
+
+def source_location(fn: Callable[..., Any]) -> str:
+    """``path/to/file.py:LINE`` for a function, for messages that point at a definition."""
+    try:
+        code = fn.__code__
+    except AttributeError:
+        try:
+            path = inspect.getsourcefile(fn) or "<unknown>"
+        except TypeError:
+            return "<unknown>"
+        return path
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

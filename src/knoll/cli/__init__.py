@@ -1,0 +1,1 @@
+"""The knoll command line."""

@@ -1,0 +1,1 @@
+"""Pure declarations: assets, ops, jobs, config, resources, partitions, schedules, sensors."""

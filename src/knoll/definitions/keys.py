@@ -1,0 +1,101 @@
+"""Asset keys and asset check keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from knoll._serdes import serializable
+from knoll._utils import is_valid_name, suggest_name
+from knoll.errors import DefinitionError
+
+
+@serializable()
+@dataclass(frozen=True, slots=True)
+class AssetKey:
+    """Identifies an asset: a path of strings, shown ``a/b/c``.
+
+    ``AssetKey("orders")``, ``AssetKey(["raw", "orders"])`` and ``AssetKey.from_user_string
+    ("raw/orders")`` are the usual ways to build one.
+    """
+
+    path: tuple[str, ...]
+
+    def __init__(self, path: str | Sequence[str]) -> None:
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        if not parts:
+            raise DefinitionError(
+                "AssetKey needs at least one part, for example AssetKey('orders')."
+            )
+        for part in parts:
+            if not is_valid_name(part):
+                raise DefinitionError(
+                    f"asset key part {part!r} in {'/'.join(map(str, parts))!r} is not valid: use "
+                    f"only letters, digits and underscores, for example "
+                    f"{suggest_name(str(part))!r}."
+                )
+        object.__setattr__(self, "path", parts)
+
+    @staticmethod
+    def from_user_string(text: str) -> AssetKey:
+        """Parse the ``a/b/c`` form shown in logs and the UI."""
+        return AssetKey(text.split("/"))
+
+    @staticmethod
+    def from_coercible(value: object) -> AssetKey:
+        if isinstance(value, AssetKey):
+            return value
+        if isinstance(value, str):
+            return AssetKey.from_user_string(value) if "/" in value else AssetKey(value)
+        if isinstance(value, Sequence):
+            return AssetKey([str(v) for v in value])
+        key = getattr(value, "key", None)
+        if isinstance(key, AssetKey):
+            return key
+        raise DefinitionError(
+            f"cannot make an asset key from {value!r}: give a string, a list of strings, "
+            "an AssetKey or an asset"
+        )
+
+    def to_user_string(self) -> str:
+        return "/".join(self.path)
+
+    def to_python_identifier(self) -> str:
+        return "__".join(self.path)
+
+    def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
+        parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        return AssetKey((*parts, *self.path))
+
+    @property
+    def name(self) -> str:
+        """The last part of the key."""
+        return self.path[-1]
+
+    def __str__(self) -> str:
+        return self.to_user_string()
+
+    def __repr__(self) -> str:
+        return f"AssetKey({list(self.path)!r})"
+
+    def __lt__(self, other: AssetKey) -> bool:
+        return self.path < other.path
+
+
+CoercibleToAssetKey: TypeAlias = "AssetKey | str | Sequence[str]"
+
+
+@serializable()
+@dataclass(frozen=True, slots=True)
+class AssetCheckKey:
+    """Identifies a check: the asset it checks and the check's name."""
+
+    asset_key: AssetKey
+    name: str
+
+    def to_user_string(self) -> str:
+        return f"{self.asset_key.to_user_string()}:{self.name}"
+
+    def __str__(self) -> str:
+        return self.to_user_string()

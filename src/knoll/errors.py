@@ -1,0 +1,136 @@
+"""Every error knoll raises, in one place.
+
+The hierarchy::
+
+    KnollError                       anything knoll raises on purpose
+    ├── DefinitionError              a declaration is wrong (raised when it is built or validated)
+    │   ├── CycleError               assets or ops depend on each other in a loop
+    │   └── DuplicateKeyError        two definitions produce the same asset key or name
+    ├── InvalidConfigError           run, op, asset or resource config does not match its schema
+    ├── EnvVarNotSetError            an EnvVar used by a resource is not set when a run starts
+    ├── PartitionKeyError            a partition key that the partitions definition does not hold
+    ├── SelectionError               an asset selection names something that does not exist
+    ├── InvalidInvocationError       an asset, op, schedule or sensor was called the wrong way
+    ├── SerializationError           a JSON record could not be written or read back
+    ├── CronError                    a cron string that cannot be parsed
+    └── ExecutionError               something went wrong while a run executed
+        ├── UserCodeError            user code raised; wraps the original, traceback kept
+        ├── TypeCheckError           a value did not match the type annotation of an input/output
+        └── RunFailedError           a run failed (raised by ``raise_on_error=True``)
+
+    Failure                          raised by user code to fail a step with a description
+    RetryRequested                   raised by user code to ask for the step to be retried
+
+Messages name the object, say what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class KnollError(Exception):
+    """Base class of every error knoll raises on purpose."""
+
+
+class DefinitionError(KnollError):
+    """A declaration (asset, op, job, schedule, ...) is invalid."""
+
+
+class CycleError(DefinitionError):
+    """Definitions depend on each other in a loop."""
+
+
+class DuplicateKeyError(DefinitionError):
+    """Two definitions produce the same asset key, or share a name that must be unique."""
+
+
+class InvalidConfigError(KnollError):
+    """Config does not match its schema. ``errors`` lists each problem with its path."""
+
+    def __init__(self, subject: str, errors: Sequence[str]) -> None:
+        self.subject = subject
+        self.errors = tuple(errors)
+        count = len(self.errors)
+        header = f"Invalid config for {subject}: {count} error{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(f"  - {e}" for e in self.errors)]))
+
+
+class EnvVarNotSetError(KnollError):
+    """An ``EnvVar`` used by a resource is not set in the environment."""
+
+    def __init__(self, var_name: str, where: str) -> None:
+        self.var_name = var_name
+        super().__init__(
+            f"Environment variable {var_name!r} used by {where} is not set. "
+            f"Set {var_name} in the environment the run starts in, or give the value directly."
+        )
+
+
+class PartitionKeyError(KnollError):
+    """A partition key is not part of the partitions definition."""
+
+
+class SelectionError(KnollError):
+    """An asset selection names an asset, group or job that does not exist."""
+
+
+class InvalidInvocationError(KnollError):
+    """An asset, op, schedule or sensor was invoked with the wrong arguments."""
+
+
+class SerializationError(KnollError):
+    """A versioned JSON record could not be serialised or read back."""
+
+
+class CronError(DefinitionError):
+    """A cron string could not be parsed."""
+
+
+class ExecutionError(KnollError):
+    """Something went wrong while a run executed."""
+
+
+class UserCodeError(ExecutionError):
+    """User code raised. The original exception is kept as ``original`` and ``__cause__``."""
+
+    def __init__(self, message: str, original: BaseException) -> None:
+        self.original = original
+        super().__init__(message)
+
+
+class TypeCheckError(ExecutionError):
+    """A value did not match the type annotation of an input or output."""
+
+
+class RunFailedError(ExecutionError):
+    """A run failed. Raised by ``raise_on_error=True`` with the first step failure attached."""
+
+
+class Failure(Exception):
+    """Raise from user code to fail a step with a description and metadata, without a retry."""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_retries: bool = True,
+    ) -> None:
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.allow_retries = allow_retries
+        super().__init__(description)
+
+
+class RetryRequested(Exception):
+    """Raise from user code to retry the current step up to ``max_retries`` times."""
+
+    def __init__(self, max_retries: int = 1, seconds_to_wait: float = 0) -> None:
+        if max_retries < 0:
+            raise InvalidInvocationError(
+                f"RetryRequested(max_retries={max_retries}): max_retries must be 0 or more."
+            )
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait
+        super().__init__(f"retry requested (max_retries={max_retries})")

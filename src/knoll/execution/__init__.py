@@ -1,0 +1,1 @@
+"""Execution: plans, contexts, the user-code boundary, executors and events."""
