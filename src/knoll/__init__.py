@@ -1,8 +1,317 @@
-"""knoll: an asset-centric data orchestrator."""
+"""knoll: an asset-centric data orchestrator.
 
+Declare the assets your platform produces as Python functions, then materialize them locally
+or on a schedule. This module is the public API; everything else is internal.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from knoll.definitions.asset import AssetOut as AssetOut
+from knoll.definitions.asset import AssetsDefinition as AssetsDefinition
+from knoll.definitions.asset import asset as asset
+from knoll.definitions.asset import load_assets_from_modules as load_assets_from_modules
+from knoll.definitions.asset import multi_asset as multi_asset
+from knoll.definitions.asset_graph import AssetGraph as AssetGraph
+from knoll.definitions.asset_spec import AssetDep as AssetDep
+from knoll.definitions.asset_spec import AssetIn as AssetIn
+from knoll.definitions.asset_spec import AssetSpec as AssetSpec
+from knoll.definitions.check import AssetCheckEvaluation as AssetCheckEvaluation
+from knoll.definitions.check import AssetCheckResult as AssetCheckResult
+from knoll.definitions.check import AssetChecksDefinition as AssetChecksDefinition
+from knoll.definitions.check import AssetCheckSeverity as AssetCheckSeverity
+from knoll.definitions.check import AssetCheckSpec as AssetCheckSpec
+from knoll.definitions.check import asset_check as asset_check
+from knoll.definitions.config_schema import Array as Array
+from knoll.definitions.config_schema import Field as Field
+from knoll.definitions.config_schema import Map as Map
+from knoll.definitions.config_schema import Noneable as Noneable
+from knoll.definitions.config_schema import Permissive as Permissive
+from knoll.definitions.config_schema import Shape as Shape
+from knoll.definitions.definitions import Definitions as Definitions
+from knoll.definitions.env_var import EnvVar as EnvVar
+from knoll.definitions.executor import ExecutorDefinition as ExecutorDefinition
+from knoll.definitions.executor import in_process_executor as in_process_executor
+from knoll.definitions.graph import GraphDefinition as GraphDefinition
+from knoll.definitions.graph import GraphOut as GraphOut
+from knoll.definitions.graph import graph as graph
+from knoll.definitions.graph import job as job
+from knoll.definitions.io_manager import IOManager as IOManager
+from knoll.definitions.io_manager import IOManagerDefinition as IOManagerDefinition
+from knoll.definitions.io_manager import io_manager as io_manager
+from knoll.definitions.job import JobDefinition as JobDefinition
+from knoll.definitions.job import UnresolvedAssetJobDefinition as UnresolvedAssetJobDefinition
+from knoll.definitions.job import define_asset_job as define_asset_job
 from knoll.definitions.keys import AssetCheckKey as AssetCheckKey
 from knoll.definitions.keys import AssetKey as AssetKey
+from knoll.definitions.metadata import MetadataValue as MetadataValue
+from knoll.definitions.metadata import TableColumn as TableColumn
+from knoll.definitions.metadata import TableColumnConstraints as TableColumnConstraints
+from knoll.definitions.metadata import TableRecord as TableRecord
+from knoll.definitions.metadata import TableSchema as TableSchema
+from knoll.definitions.op import In as In
+from knoll.definitions.op import Nothing as Nothing
+from knoll.definitions.op import OpDefinition as OpDefinition
+from knoll.definitions.op import Out as Out
+from knoll.definitions.op import op as op
+from knoll.definitions.output import AssetMaterialization as AssetMaterialization
+from knoll.definitions.output import AssetObservation as AssetObservation
+from knoll.definitions.output import ExpectationResult as ExpectationResult
+from knoll.definitions.output import MaterializeResult as MaterializeResult
+from knoll.definitions.output import Output as Output
+from knoll.definitions.params import ResourceParam as ResourceParam
+from knoll.definitions.partitions import AddDynamicPartitionsRequest as AddDynamicPartitionsRequest
+from knoll.definitions.partitions import AllPartitionMapping as AllPartitionMapping
+from knoll.definitions.partitions import DailyPartitionsDefinition as DailyPartitionsDefinition
+from knoll.definitions.partitions import (
+    DeleteDynamicPartitionsRequest as DeleteDynamicPartitionsRequest,
+)
+from knoll.definitions.partitions import DynamicPartitionsDefinition as DynamicPartitionsDefinition
+from knoll.definitions.partitions import HourlyPartitionsDefinition as HourlyPartitionsDefinition
+from knoll.definitions.partitions import IdentityPartitionMapping as IdentityPartitionMapping
+from knoll.definitions.partitions import LastPartitionMapping as LastPartitionMapping
+from knoll.definitions.partitions import MonthlyPartitionsDefinition as MonthlyPartitionsDefinition
+from knoll.definitions.partitions import MultiPartitionKey as MultiPartitionKey
+from knoll.definitions.partitions import MultiPartitionsDefinition as MultiPartitionsDefinition
+from knoll.definitions.partitions import (
+    MultiToSingleDimensionPartitionMapping as MultiToSingleDimensionPartitionMapping,
+)
+from knoll.definitions.partitions import PartitionKeyRange as PartitionKeyRange
+from knoll.definitions.partitions import PartitionMapping as PartitionMapping
+from knoll.definitions.partitions import PartitionsDefinition as PartitionsDefinition
+from knoll.definitions.partitions import StaticPartitionMapping as StaticPartitionMapping
+from knoll.definitions.partitions import StaticPartitionsDefinition as StaticPartitionsDefinition
+from knoll.definitions.partitions import TimeWindow as TimeWindow
+from knoll.definitions.partitions import TimeWindowPartitionMapping as TimeWindowPartitionMapping
+from knoll.definitions.partitions import (
+    TimeWindowPartitionsDefinition as TimeWindowPartitionsDefinition,
+)
+from knoll.definitions.partitions import WeeklyPartitionsDefinition as WeeklyPartitionsDefinition
+from knoll.definitions.policies import AutomationCondition as AutomationCondition
+from knoll.definitions.policies import BackfillPolicy as BackfillPolicy
+from knoll.definitions.policies import Backoff as Backoff
+from knoll.definitions.policies import Jitter as Jitter
+from knoll.definitions.policies import RetryPolicy as RetryPolicy
+from knoll.definitions.resource_definition import InitResourceContext as InitResourceContext
+from knoll.definitions.resource_definition import ResourceDefinition as ResourceDefinition
+from knoll.definitions.resource_definition import (
+    build_init_resource_context as build_init_resource_context,
+)
+from knoll.definitions.resource_definition import resource as resource
+from knoll.definitions.run_config import RunConfig as RunConfig
+from knoll.definitions.run_request import RunRequest as RunRequest
+from knoll.definitions.run_request import SensorResult as SensorResult
+from knoll.definitions.run_request import SkipReason as SkipReason
+from knoll.definitions.schedule import DefaultScheduleStatus as DefaultScheduleStatus
+from knoll.definitions.schedule import ScheduleDefinition as ScheduleDefinition
+from knoll.definitions.schedule import ScheduleEvaluationContext as ScheduleEvaluationContext
+from knoll.definitions.schedule import build_schedule_context as build_schedule_context
+from knoll.definitions.schedule import schedule as schedule
+from knoll.definitions.selection import AssetSelection as AssetSelection
+from knoll.definitions.sensor import DefaultSensorStatus as DefaultSensorStatus
+from knoll.definitions.sensor import SensorDefinition as SensorDefinition
+from knoll.definitions.sensor import SensorEvaluationContext as SensorEvaluationContext
+from knoll.definitions.sensor import build_sensor_context as build_sensor_context
+from knoll.definitions.sensor import sensor as sensor
+from knoll.errors import CronError as CronError
+from knoll.errors import CycleError as CycleError
+from knoll.errors import DefinitionError as DefinitionError
+from knoll.errors import DuplicateKeyError as DuplicateKeyError
+from knoll.errors import EnvVarNotSetError as EnvVarNotSetError
+from knoll.errors import ExecutionError as ExecutionError
+from knoll.errors import Failure as Failure
+from knoll.errors import InvalidConfigError as InvalidConfigError
+from knoll.errors import InvalidInvocationError as InvalidInvocationError
+from knoll.errors import KnollError as KnollError
+from knoll.errors import PartitionKeyError as PartitionKeyError
+from knoll.errors import RetryRequested as RetryRequested
+from knoll.errors import RunFailedError as RunFailedError
+from knoll.errors import RunStatusError as RunStatusError
+from knoll.errors import SelectionError as SelectionError
+from knoll.errors import SerializationError as SerializationError
+from knoll.errors import TypeCheckError as TypeCheckError
+from knoll.errors import UserCodeError as UserCodeError
+from knoll.execution.context import AssetCheckExecutionContext as AssetCheckExecutionContext
+from knoll.execution.context import AssetExecutionContext as AssetExecutionContext
+from knoll.execution.context import InputContext as InputContext
+from knoll.execution.context import OpExecutionContext as OpExecutionContext
+from knoll.execution.context import OutputContext as OutputContext
+from knoll.execution.events import EventType as EventType
+from knoll.execution.events import RunEvent as RunEvent
+from knoll.execution.result import ExecuteInProcessResult as ExecuteInProcessResult
+from knoll.execution.run import Run as Run
+from knoll.execution.run import RunStatus as RunStatus
+from knoll.testing import build_asset_context as build_asset_context
+from knoll.testing import build_op_context as build_op_context
+from knoll.testing import materialize as materialize
+from knoll.testing import materialize_to_memory as materialize_to_memory
+
+if TYPE_CHECKING:
+    from knoll.definitions.config import Config as Config
+    from knoll.definitions.config import PermissiveConfig as PermissiveConfig
+    from knoll.definitions.resource import ConfigurableIOManager as ConfigurableIOManager
+    from knoll.definitions.resource import ConfigurableResource as ConfigurableResource
+    from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
+    from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AssetCheckKey", "AssetKey"]
+# Names whose modules import pydantic: loaded on first use so that `import knoll` stays light.
+_LAZY = {
+    "Config": "knoll.definitions.config",
+    "PermissiveConfig": "knoll.definitions.config",
+    "ConfigurableIOManager": "knoll.definitions.resource",
+    "ConfigurableResource": "knoll.definitions.resource",
+    "FilesystemIOManager": "knoll.execution.io_managers",
+    "InMemoryIOManager": "knoll.execution.io_managers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'knoll' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "AddDynamicPartitionsRequest",
+    "AllPartitionMapping",
+    "Array",
+    "AssetCheckEvaluation",
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
+    "AssetDep",
+    "AssetExecutionContext",
+    "AssetGraph",
+    "AssetIn",
+    "AssetKey",
+    "AssetMaterialization",
+    "AssetObservation",
+    "AssetOut",
+    "AssetSelection",
+    "AssetSpec",
+    "AssetsDefinition",
+    "AutomationCondition",
+    "BackfillPolicy",
+    "Backoff",
+    "Config",
+    "ConfigurableIOManager",
+    "ConfigurableResource",
+    "CronError",
+    "CycleError",
+    "DailyPartitionsDefinition",
+    "DefaultScheduleStatus",
+    "DefaultSensorStatus",
+    "DefinitionError",
+    "Definitions",
+    "DeleteDynamicPartitionsRequest",
+    "DuplicateKeyError",
+    "DynamicPartitionsDefinition",
+    "EnvVar",
+    "EnvVarNotSetError",
+    "EventType",
+    "ExecuteInProcessResult",
+    "ExecutionError",
+    "ExecutorDefinition",
+    "ExpectationResult",
+    "Failure",
+    "Field",
+    "FilesystemIOManager",
+    "GraphDefinition",
+    "GraphOut",
+    "HourlyPartitionsDefinition",
+    "IOManager",
+    "IOManagerDefinition",
+    "IdentityPartitionMapping",
+    "In",
+    "InMemoryIOManager",
+    "InitResourceContext",
+    "InputContext",
+    "InvalidConfigError",
+    "InvalidInvocationError",
+    "Jitter",
+    "JobDefinition",
+    "KnollError",
+    "LastPartitionMapping",
+    "Map",
+    "MaterializeResult",
+    "MetadataValue",
+    "MonthlyPartitionsDefinition",
+    "MultiPartitionKey",
+    "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
+    "Noneable",
+    "Nothing",
+    "OpDefinition",
+    "OpExecutionContext",
+    "Out",
+    "Output",
+    "OutputContext",
+    "PartitionKeyError",
+    "PartitionKeyRange",
+    "PartitionMapping",
+    "PartitionsDefinition",
+    "Permissive",
+    "PermissiveConfig",
+    "ResourceDefinition",
+    "ResourceParam",
+    "RetryPolicy",
+    "RetryRequested",
+    "Run",
+    "RunConfig",
+    "RunEvent",
+    "RunFailedError",
+    "RunRequest",
+    "RunStatus",
+    "RunStatusError",
+    "ScheduleDefinition",
+    "ScheduleEvaluationContext",
+    "SelectionError",
+    "SensorDefinition",
+    "SensorEvaluationContext",
+    "SensorResult",
+    "SerializationError",
+    "Shape",
+    "SkipReason",
+    "StaticPartitionMapping",
+    "StaticPartitionsDefinition",
+    "TableColumn",
+    "TableColumnConstraints",
+    "TableRecord",
+    "TableSchema",
+    "TimeWindow",
+    "TimeWindowPartitionMapping",
+    "TimeWindowPartitionsDefinition",
+    "TypeCheckError",
+    "UnresolvedAssetJobDefinition",
+    "UserCodeError",
+    "WeeklyPartitionsDefinition",
+    "asset",
+    "asset_check",
+    "build_asset_context",
+    "build_init_resource_context",
+    "build_op_context",
+    "build_schedule_context",
+    "build_sensor_context",
+    "define_asset_job",
+    "graph",
+    "in_process_executor",
+    "io_manager",
+    "job",
+    "load_assets_from_modules",
+    "materialize",
+    "materialize_to_memory",
+    "multi_asset",
+    "op",
+    "resource",
+    "schedule",
+    "sensor",
+]

@@ -13,6 +13,7 @@ The hierarchy::
     ├── InvalidInvocationError       an asset, op, schedule or sensor was called the wrong way
     ├── SerializationError           a JSON record could not be written or read back
     ├── CronError                    a cron string that cannot be parsed
+    ├── RunStatusError               a run status change that the state machine forbids
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
         ├── TypeCheckError           a value did not match the type annotation of an input/output
@@ -86,6 +87,10 @@ class SerializationError(KnollError):
 
 class CronError(DefinitionError):
     """A cron string could not be parsed."""
+
+
+class RunStatusError(KnollError):
+    """A run status change that the run state machine does not allow."""
 
 
 class ExecutionError(KnollError):

@@ -1,0 +1,242 @@
+"""``Definitions``: everything a code location offers, validated together."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from knoll._utils import did_you_mean
+from knoll.definitions.asset import AssetsDefinition
+from knoll.definitions.asset_graph import AssetGraph
+from knoll.definitions.asset_spec import AssetSpec
+from knoll.definitions.check import AssetChecksDefinition
+from knoll.definitions.executor import ExecutorDefinition
+from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition, define_asset_job
+from knoll.definitions.keys import AssetKey
+from knoll.definitions.op import OpDefinition
+from knoll.definitions.partitions import infer_partition_mapping
+from knoll.definitions.schedule import ScheduleDefinition
+from knoll.definitions.selection import AssetSelection
+from knoll.definitions.sensor import SensorDefinition
+from knoll.errors import DefinitionError, DuplicateKeyError
+
+IMPLICIT_ASSET_JOB = "__asset_job"
+DEFAULT_IO_MANAGER_KEY = "io_manager"
+
+
+class Definitions:
+    """The assets, checks, jobs, schedules, sensors and resources of one code location."""
+
+    def __init__(
+        self,
+        assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
+        jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None = None,
+        schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[SensorDefinition] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        executor: ExecutorDefinition | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.assets: tuple[AssetsDefinition | AssetSpec, ...] = tuple(assets or ())
+        self.asset_checks: tuple[AssetChecksDefinition, ...] = tuple(asset_checks or ())
+        self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
+        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
+        self.resources: dict[str, Any] = dict(resources or {})
+        self.executor = executor
+        self.metadata = dict(metadata or {})
+        self._declared_jobs = tuple(jobs or ())
+        self.asset_graph = AssetGraph(self.assets, self.asset_checks)
+        self._jobs = self._resolve_jobs()
+        self._validate_resources()
+        self._validate_partition_mappings()
+        self._validate_unique(self.schedules, "schedule")
+        self._validate_unique(self.sensors, "sensor")
+
+    # ---- building --------------------------------------------------------------------
+    def _resolve_jobs(self) -> dict[str, JobDefinition]:
+        jobs: dict[str, JobDefinition] = {}
+        declared = list(self._declared_jobs)
+        names = {getattr(j, "name", None) for j in declared}
+        owners: list[ScheduleDefinition | SensorDefinition] = [*self.schedules, *self.sensors]
+        for target_owner in owners:
+            target = getattr(target_owner, "target", None)
+            job_name = target_owner.job_name
+            if target is None or job_name is None or job_name in names:
+                continue
+            job_obj = (
+                target
+                if hasattr(target, "name") and not isinstance(target, AssetSelection)
+                else None
+            )
+            if isinstance(job_obj, (JobDefinition, UnresolvedAssetJobDefinition)):
+                declared.append(job_obj)
+            else:
+                declared.append(define_asset_job(job_name, AssetSelection.from_coercible(target)))
+            names.add(job_name)
+        for target_owner in owners:
+            job_obj = getattr(target_owner, "job", None)
+            if isinstance(job_obj, (JobDefinition, UnresolvedAssetJobDefinition)) and (
+                job_obj.name not in names
+            ):
+                declared.append(job_obj)
+                names.add(job_obj.name)
+        for item in declared:
+            if isinstance(item, UnresolvedAssetJobDefinition):
+                job = item.resolve(self.asset_graph, self.resources, self.executor)
+            elif isinstance(item, JobDefinition):
+                job = item
+                if self.resources:
+                    merged = {**self.resources, **job.resource_defs}
+                    job = _replace_resources(job, merged)
+            else:
+                raise DefinitionError(
+                    f"Definitions(jobs=...) got a {type(item).__name__} ({item!r}): give jobs "
+                    "made with @job, graph.to_job() or define_asset_job()."
+                )
+            if job.name in jobs:
+                raise DuplicateKeyError(
+                    f"two jobs are named {job.name!r}; job names must be unique in a code location."
+                )
+            jobs[job.name] = job
+        for owner in owners:
+            job_name = owner.job_name
+            if job_name is not None and job_name not in jobs:
+                kind = "schedule" if isinstance(owner, ScheduleDefinition) else "sensor"
+                raise DefinitionError(
+                    f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
+                    f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
+                )
+        return jobs
+
+    def _validate_unique(self, items: Sequence[Any], kind: str) -> None:
+        seen: set[str] = set()
+        for item in items:
+            if item.name in seen:
+                raise DuplicateKeyError(f"two {kind}s are named {item.name!r}; rename one.")
+            seen.add(item.name)
+
+    def _validate_resources(self) -> None:
+        available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        for assets_def in self.asset_graph.assets_defs:
+            if assets_def.op is not None:
+                _check_keys(assets_def.op, assets_def.describe(), available)
+        for check in self.asset_graph.check_defs:
+            _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
+        for job in self._jobs.values():
+            if job.graph_def is None:
+                continue
+            job_available = available | set(job.resource_defs)
+            for handle, op_def in job.graph_def.iterate_ops():
+                _check_keys(op_def, f"op {handle!r} in job {job.name!r}", job_available)
+
+    def _validate_partition_mappings(self) -> None:
+        graph = self.asset_graph
+        for node in graph.nodes():
+            assets_def = node.assets_def
+            if not assets_def.is_executable:
+                continue
+            for parent in node.parents:
+                upstream_def = graph.node(parent).assets_def.partitions_def
+                if upstream_def is None and assets_def.partition_mapping_for(parent) is None:
+                    continue
+                infer_partition_mapping(
+                    assets_def.partition_mapping_for(parent),
+                    assets_def.partitions_def,
+                    upstream_def,
+                    f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
+                )
+
+    # ---- access ----------------------------------------------------------------------
+    def get_asset_graph(self) -> AssetGraph:
+        return self.asset_graph
+
+    @property
+    def jobs(self) -> Mapping[str, JobDefinition]:
+        return self._jobs
+
+    def get_job_def(self, name: str) -> JobDefinition:
+        """The job named ``name`` (asset jobs resolved against these assets)."""
+        try:
+            return self._jobs[name]
+        except KeyError:
+            raise DefinitionError(
+                f"no job named {name!r} in these definitions.{did_you_mean(name, self._jobs)} "
+                f"Jobs: {', '.join(sorted(self._jobs)) or 'none'}."
+            ) from None
+
+    def get_all_job_defs(self) -> list[JobDefinition]:
+        return list(self._jobs.values())
+
+    def get_schedule_def(self, name: str) -> ScheduleDefinition:
+        for item in self.schedules:
+            if item.name == name:
+                return item
+        raise _not_found("schedule", name, [s.name for s in self.schedules])
+
+    def get_sensor_def(self, name: str) -> SensorDefinition:
+        for item in self.sensors:
+            if item.name == name:
+                return item
+        raise _not_found("sensor", name, [s.name for s in self.sensors])
+
+    def get_assets_def(self, key: AssetKey | str | Sequence[str]) -> AssetsDefinition:
+        return self.asset_graph.assets_def_for(AssetKey.from_coercible(key))
+
+    def get_implicit_asset_job(self, selection: Any = None) -> JobDefinition:
+        """A job over ``selection`` (every materializable asset by default)."""
+        sel = (
+            AssetSelection.all() if selection is None else AssetSelection.from_coercible(selection)
+        )
+        return define_asset_job(IMPLICIT_ASSET_JOB, sel).resolve(
+            self.asset_graph, self.resources, self.executor
+        )
+
+    @staticmethod
+    def merge(*defs: Definitions) -> Definitions:
+        """One ``Definitions`` holding everything of several; duplicate names are errors."""
+        resources: dict[str, Any] = {}
+        executor: ExecutorDefinition | None = None
+        for item in defs:
+            for key, value in item.resources.items():
+                if key in resources and resources[key] is not value:
+                    raise DuplicateKeyError(
+                        f"Definitions.merge: resource {key!r} is defined differently in two of "
+                        "the merged definitions; keep one."
+                    )
+                resources[key] = value
+            if item.executor is not None:
+                if executor is not None and executor != item.executor:
+                    raise DefinitionError(
+                        "Definitions.merge: two of the merged definitions set different executors."
+                    )
+                executor = item.executor
+        return Definitions(
+            assets=[a for d in defs for a in d.assets],
+            asset_checks=[c for d in defs for c in d.asset_checks],
+            jobs=[j for d in defs for j in d._declared_jobs],
+            schedules=[s for d in defs for s in d.schedules],
+            sensors=[s for d in defs for s in d.sensors],
+            resources=resources,
+            executor=executor,
+            metadata={k: v for d in defs for k, v in d.metadata.items()},
+        )
+
+
+def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobDefinition:
+    return dataclasses.replace(job, resource_defs=dict(resources))
+
+
+def _check_keys(op_def: OpDefinition, owner: str, available: set[str]) -> None:
+    needed = set(op_def.required_resource_keys)
+    needed.update(o.io_manager_key for o in op_def.output_defs.values())
+    for key in sorted(needed - available):
+        raise DefinitionError(
+            f"{owner} ({op_def.source}) requires resource {key!r}, which is not provided."
+            f"{did_you_mean(key, available)} Add it: Definitions(resources={{{key!r}: ...}})."
+        )
+
+
+def _not_found(kind: str, name: str, names: Sequence[str]) -> DefinitionError:
+    return DefinitionError(f"no {kind} named {name!r}.{did_you_mean(name, names)}")

@@ -1,0 +1,146 @@
+"""What user code returns or yields: outputs, materialize results, materializations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from knoll._serdes import serializable
+from knoll._utils import check_tags
+from knoll.definitions.keys import AssetKey
+from knoll.definitions.metadata import MetadataValue, normalize_metadata
+
+if TYPE_CHECKING:
+    from knoll.definitions.check import AssetCheckResult
+
+T = TypeVar("T")
+
+DEFAULT_OUTPUT = "result"
+
+
+class Output(Generic[T]):
+    """A value an op or asset produces, with the output it belongs to and metadata about it."""
+
+    __slots__ = ("data_version", "metadata", "output_name", "tags", "value")
+
+    def __init__(
+        self,
+        value: T,
+        output_name: str = DEFAULT_OUTPUT,
+        metadata: Mapping[str, Any] | None = None,
+        data_version: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.value = value
+        self.output_name = output_name
+        self.metadata: dict[str, MetadataValue] = normalize_metadata(
+            metadata, f"output {output_name!r}"
+        )
+        self.data_version = data_version
+        self.tags = check_tags(dict(tags) if tags else None, f"output {output_name!r}")
+
+    def __repr__(self) -> str:
+        return f"Output(value={self.value!r}, output_name={self.output_name!r})"
+
+
+class DynamicOutput(Output[T]):
+    """Reserved for dynamic graphs; not supported yet."""
+
+
+class MaterializeResult:
+    """Returned by an asset that writes its data itself: metadata and check results, no value.
+
+    The IO manager is not called for an asset that returns a MaterializeResult.
+    """
+
+    __slots__ = ("asset_key", "check_results", "data_version", "metadata", "tags")
+
+    def __init__(
+        self,
+        *,
+        asset_key: AssetKey | str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        check_results: Sequence[AssetCheckResult] | None = None,
+        data_version: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
+        self.metadata: dict[str, MetadataValue] = normalize_metadata(metadata, "MaterializeResult")
+        self.check_results = tuple(check_results or ())
+        self.data_version = data_version
+        self.tags = check_tags(dict(tags) if tags else None, "MaterializeResult")
+
+    def __repr__(self) -> str:
+        return f"MaterializeResult(asset_key={self.asset_key!r}, metadata={self.metadata!r})"
+
+
+@serializable()
+@dataclass(frozen=True)
+class AssetMaterialization:
+    """An asset (partition) was written. Yield one from an op to record an asset it wrote."""
+
+    asset_key: AssetKey
+    description: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    partition: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        asset_key: AssetKey | str | Sequence[str],
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        partition: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        key = AssetKey.from_coercible(asset_key)
+        object.__setattr__(self, "asset_key", key)
+        object.__setattr__(self, "description", description)
+        object.__setattr__(
+            self, "metadata", normalize_metadata(metadata, f"materialization of {key}")
+        )
+        object.__setattr__(self, "partition", partition)
+        object.__setattr__(
+            self, "tags", check_tags(dict(tags) if tags else None, f"materialization of {key}")
+        )
+
+
+@serializable()
+@dataclass(frozen=True)
+class AssetObservation:
+    """An asset (partition) was seen, without being written: e.g. a source table's row count."""
+
+    asset_key: AssetKey
+    description: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    partition: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        asset_key: AssetKey | str | Sequence[str],
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        partition: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        key = AssetKey.from_coercible(asset_key)
+        object.__setattr__(self, "asset_key", key)
+        object.__setattr__(self, "description", description)
+        object.__setattr__(self, "metadata", normalize_metadata(metadata, f"observation of {key}"))
+        object.__setattr__(self, "partition", partition)
+        object.__setattr__(
+            self, "tags", check_tags(dict(tags) if tags else None, f"observation of {key}")
+        )
+
+
+@serializable()
+@dataclass(frozen=True)
+class ExpectationResult:
+    """A data-quality expectation evaluated inside an op (kept for ops; assets use checks)."""
+
+    success: bool
+    label: str | None = None
+    description: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)

@@ -1,0 +1,319 @@
+"""Running a job in this process: validate, plan, initialise resources, execute steps in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from knoll._utils import check_tags, did_you_mean
+from knoll.definitions.config_schema import Permissive
+from knoll.definitions.job import JobDefinition
+from knoll.definitions.keys import AssetKey
+from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition
+from knoll.definitions.run_config import RunConfigSchema, merge_run_configs
+from knoll.definitions.selection import AssetSelection
+from knoll.errors import (
+    DefinitionError,
+    ExecutionError,
+    InvalidInvocationError,
+    KnollError,
+    PartitionKeyError,
+)
+from knoll.execution.context import PartitionScope
+from knoll.execution.events import (
+    AssetPlannedData,
+    EventType,
+    RunFailureData,
+    SerializableError,
+)
+from knoll.execution.plan import ExecutionPlan, FromAsset, build_plan
+from knoll.execution.resources import build_resources, resource_config_schema
+from knoll.execution.result import ExecuteInProcessResult
+from knoll.execution.run import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+    Run,
+    RunStatus,
+    new_run_id,
+)
+from knoll.execution.step import EventWriter, RunState, StepOutcome, execute_step
+
+DEFAULT_IO_MANAGER_KEY = "io_manager"
+
+
+def default_io_manager(for_assets: bool) -> Any:
+    """The IO manager used when none is given: files for asset jobs, memory for op jobs."""
+    # Imported here, not at the top: it pulls in pydantic, which `import knoll` must not.
+    from knoll.execution import io_managers
+
+    return io_managers.FilesystemIOManager() if for_assets else io_managers.InMemoryIOManager()
+
+
+def execute_in_process(
+    job: JobDefinition,
+    *,
+    run_config: Mapping[str, Any] | Any = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
+    tags: Mapping[str, str] | None = None,
+    raise_on_error: bool = True,
+    run_id: str | None = None,
+    instance: Any = None,
+    asset_selection: Any = None,
+    op_selection: Sequence[str] | None = None,
+    sinks: Sequence[Any] = (),
+) -> ExecuteInProcessResult:
+    """Execute ``job`` in this process and return its result (the engine behind
+    ``materialize`` and ``JobDefinition.execute_in_process``)."""
+    selected = _asset_selection(job, asset_selection)
+    plan = build_plan(job, asset_selection=selected, op_selection=op_selection)
+    resource_defs = _resource_defs(job, plan, resources)
+    config_schema = RunConfigSchema(
+        {s.key: s.op.config_schema for s in plan.steps},
+        {k: _resource_schema(v) for k, v in resource_defs.items()},
+        job.name,
+    )
+    document = merge_run_configs(job.config, run_config) if job.config else run_config
+    resolved = config_schema.validate(document)
+    run_tags = {**job.tags, **check_tags(dict(tags) if tags else None, f"run of {job.describe()}")}
+    scope = _partition_scope(job, plan, partition_key, partition_key_range, run_tags)
+    if scope is not None:
+        if scope.is_single:
+            run_tags[PARTITION_TAG] = scope.keys[0]
+        else:
+            run_tags[PARTITION_RANGE_START_TAG] = scope.key_range.start
+            run_tags[PARTITION_RANGE_END_TAG] = scope.key_range.end
+    run = Run(
+        run_id=run_id or new_run_id(),
+        job_name=job.name,
+        status=RunStatus.STARTING,
+        tags=run_tags,
+        run_config=resolved.raw,
+        asset_selection=plan.asset_keys or None,
+        asset_check_selection=plan.check_keys or None,
+    )
+    sink_list = list(sinks)
+    if instance is not None and hasattr(instance, "write_events"):
+        sink_list.append(instance)
+    writer = EventWriter(run, sink_list)
+    _plan_events(writer, plan, scope)
+    run = run.with_status(RunStatus.STARTED)
+    writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
+    state: RunState | None = None
+    run_error: KnollError | None = None
+    try:
+        with build_resources(
+            resource_defs,
+            resource_config=resolved.resource_config,
+            run_id=run.run_id,
+            only=_needed_resource_keys(plan),
+        ) as initialized:
+            state = RunState(
+                run=run,
+                job=job,
+                resources=initialized,
+                node_config=resolved.node_config,
+                partition=scope,
+                writer=writer,
+                instance=instance,
+            )
+            try:
+                for step in plan.steps:
+                    execute_step(state, step)
+                    writer.flush()
+            finally:
+                state.close()
+    except KnollError as exc:
+        run_error = exc
+    failed = list(state.errors) if state is not None else []
+    errors: dict[str, KnollError] = dict(state.errors) if state is not None else {}
+    if state is not None and state.blocked_assets and run_error is None:
+        blocked = ", ".join(sorted(k.to_user_string() for k in state.blocked_assets))
+        skipped = [k for k, o in state.outcomes.items() if o is StepOutcome.SKIPPED]
+        run_error = ExecutionError(
+            f"a blocking check of {blocked} failed, so downstream steps did not run "
+            f"({', '.join(skipped) or 'none in this run'})."
+        )
+    if run_error is None and not failed:
+        run = run.with_status(RunStatus.SUCCESS)
+        writer.emit(EventType.RUN_SUCCESS, None, f"finished run of {job.describe()}", logging.INFO)
+    else:
+        run = run.with_status(RunStatus.FAILURE)
+        summary = str(run_error) if run_error is not None else f"steps failed: {', '.join(failed)}"
+        writer.emit(
+            EventType.RUN_FAILURE,
+            None,
+            f"run of {job.describe()} failed: {summary}",
+            logging.ERROR,
+            RunFailureData(
+                SerializableError.from_exception(run_error) if run_error is not None else None,
+                tuple(failed),
+            ),
+        )
+    writer.flush()
+    if run_error is not None and not failed:
+        errors["__run__"] = run_error
+    result = ExecuteInProcessResult(
+        run, writer.all_events, plan, state.outputs if state is not None else {}, errors
+    )
+    if raise_on_error and not result.success:
+        raise next(iter(errors.values())) if errors else ExecutionError(f"run {run.run_id} failed")
+    return result
+
+
+def _resource_schema(value: Any) -> Any:
+    schema = resource_config_schema(value)
+    if isinstance(schema, type):
+        # A ConfigurableResource: build_resources validates its fields (with their paths).
+        return Permissive()
+    return schema
+
+
+def _asset_selection(job: JobDefinition, selection: Any) -> frozenset[AssetKey] | None:
+    if selection is None:
+        return None
+    if job.asset_graph is None:
+        raise InvalidInvocationError(
+            f"{job.describe()} is an op job; asset_selection= applies to asset jobs only. "
+            "Use op_selection=[...] to run some of its ops."
+        )
+    keys = AssetSelection.from_coercible(selection).resolve(job.asset_graph)
+    if job.asset_selection is not None:
+        outside = keys - job.asset_selection
+        if outside:
+            shown = ", ".join(sorted(k.to_user_string() for k in outside))
+            raise InvalidInvocationError(
+                f"asset_selection names assets outside {job.describe()}: {shown}."
+            )
+    return keys
+
+
+def _resource_defs(
+    job: JobDefinition, plan: ExecutionPlan, overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    defs: dict[str, Any] = {**job.resource_defs, **(overrides or {})}
+    needed = _needed_resource_keys(plan)
+    if DEFAULT_IO_MANAGER_KEY in needed and DEFAULT_IO_MANAGER_KEY not in defs:
+        defs[DEFAULT_IO_MANAGER_KEY] = default_io_manager(job.asset_graph is not None)
+    missing = sorted(needed - set(defs))
+    if missing:
+        users = _users_of(plan, missing[0])
+        raise DefinitionError(
+            f"{users} requires resource {missing[0]!r}, which {job.describe()} does not "
+            f"provide.{did_you_mean(missing[0], defs)} Pass it: resources={{{missing[0]!r}: ...}}."
+        )
+    return defs
+
+
+def _needed_resource_keys(plan: ExecutionPlan) -> set[str]:
+    needed: set[str] = set()
+    graph = plan.job.asset_graph
+    for step in plan.steps:
+        needed.update(step.op.required_resource_keys)
+        for output in step.selected_outputs:
+            needed.add(step.op.output_defs[output].io_manager_key)
+        for source in step.inputs.values():
+            if isinstance(source, FromAsset) and graph is not None:
+                upstream = graph.node(source.asset_key).assets_def
+                if upstream.op is not None:
+                    output = upstream.output_for(source.asset_key)
+                    needed.add(upstream.op.output_defs[output].io_manager_key)
+                else:
+                    needed.add(DEFAULT_IO_MANAGER_KEY)
+    return needed
+
+
+def _users_of(plan: ExecutionPlan, key: str) -> str:
+    for step in plan.steps:
+        if key in step.op.required_resource_keys or any(
+            step.op.output_defs[o].io_manager_key == key for o in step.selected_outputs
+        ):
+            return step.describe()
+    return "an input of this run"
+
+
+def _partition_scope(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    partition_key: str | None,
+    key_range: PartitionKeyRange | None,
+    tags: Mapping[str, str],
+) -> PartitionScope | None:
+    if partition_key is None:
+        partition_key = tags.get(PARTITION_TAG)
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if key_range is None and start is not None and end is not None:
+        key_range = PartitionKeyRange(start, end)
+    pdef = job.partitions_def or _plan_partitions_def(plan)
+    if partition_key is None and key_range is None:
+        if pdef is not None and plan.asset_keys:
+            partitioned = sorted(
+                k.to_user_string()
+                for s in plan.steps
+                for k in s.produced_asset_keys
+                if s.assets_def is not None and s.assets_def.partitions_def is not None
+            )
+            raise PartitionKeyError(
+                f"{job.describe()} materializes partitioned assets ({', '.join(partitioned[:3])}) "
+                f"but no partition was given: pass partition_key=... (one of "
+                f"{pdef.describe()})."
+            )
+        return None
+    if pdef is None:
+        raise PartitionKeyError(
+            f"{job.describe()} is not partitioned, but a partition was given "
+            f"({partition_key or key_range}). Leave partition_key out, or partition its assets."
+        )
+    owner = job.describe()
+    if partition_key is not None and key_range is not None:
+        raise InvalidInvocationError(
+            f"{owner}: give either partition_key or a partition key range, not both."
+        )
+    if partition_key is not None:
+        key = _as_partition_key(pdef, pdef.validate_partition_key(partition_key, owner))
+        return PartitionScope(pdef, (key,), PartitionKeyRange(key, key))
+    assert key_range is not None
+    keys = tuple(_as_partition_key(pdef, k) for k in pdef.get_partition_keys_in_range(key_range))
+    return PartitionScope(pdef, keys, key_range)
+
+
+def _as_partition_key(pdef: PartitionsDefinition, key: str) -> str:
+    convert = getattr(pdef, "get_partition_key_from_str", None)
+    return str(convert(key)) if convert is not None else key
+
+
+def _plan_partitions_def(plan: ExecutionPlan) -> PartitionsDefinition | None:
+    for step in plan.steps:
+        if step.assets_def is not None and step.assets_def.partitions_def is not None:
+            return step.assets_def.partitions_def
+    return None
+
+
+def _plan_events(writer: EventWriter, plan: ExecutionPlan, scope: PartitionScope | None) -> None:
+    for step in plan.steps:
+        for key in sorted(step.produced_asset_keys):
+            partitioned = (
+                scope is not None
+                and step.assets_def is not None
+                and (step.assets_def.partitions_def is not None)
+            )
+            data = AssetPlannedData(
+                key,
+                partition=scope.keys[0] if partitioned and scope and scope.is_single else None,
+                partition_range_start=scope.key_range.start
+                if partitioned and scope and not scope.is_single
+                else None,
+                partition_range_end=scope.key_range.end
+                if partitioned and scope and not scope.is_single
+                else None,
+            )
+            writer.emit(
+                EventType.ASSET_MATERIALIZATION_PLANNED,
+                step.key,
+                f"{key.to_user_string()} will be materialized",
+                logging.DEBUG,
+                data,
+            )

@@ -1,0 +1,163 @@
+"""The built-in IO managers: files on disk (the default for assets) and memory.
+
+This module imports pydantic (through ``ConfigurableIOManager``), so it is loaded only when a
+run needs a default IO manager or a user imports one of these classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import PrivateAttr
+
+from knoll.definitions.resource import ConfigurableIOManager
+from knoll.errors import ExecutionError
+
+_SAFE = "-_.:=+ "
+
+
+def default_storage_dir() -> str:
+    """``$KNOLL_HOME/storage`` when KNOLL_HOME is set, else a temporary folder for this process."""
+    home = os.environ.get("KNOLL_HOME")
+    if home:
+        return str(Path(home) / "storage")
+    global _TEMP_DIR
+    if _TEMP_DIR is None:
+        _TEMP_DIR = tempfile.mkdtemp(prefix="knoll-storage-")
+    return _TEMP_DIR
+
+
+_TEMP_DIR: str | None = None
+
+
+def _partition_part(key: str) -> str:
+    return quote(str(key), safe=_SAFE)
+
+
+class FilesystemIOManager(ConfigurableIOManager):
+    """Pickles each output to a file under ``base_dir``: ``<base_dir>/<asset/key/path>`` for
+    assets (``/<partition>`` added for partitioned assets), ``<base_dir>/<run id>/<step>/<output>``
+    for op outputs. Writes are atomic: a crash never leaves a half-written file behind."""
+
+    base_dir: str | None = None
+
+    def _root(self) -> Path:
+        return Path(self.base_dir) if self.base_dir else Path(default_storage_dir())
+
+    def _path(self, context: Any, partition: str | None) -> Path:
+        root = self._root()
+        if context.has_asset_key:
+            path = root.joinpath(*context.asset_key.path)
+        else:
+            path = root.joinpath(context.run_id, context.step_key, context.name)
+        if partition is not None:
+            path = path / _partition_part(partition)
+        return path
+
+    def handle_output(self, context: Any, obj: Any) -> None:
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else [None]
+        if len(keys) > 1:
+            # one value for a range of partitions: a dict keyed by partition is split up,
+            # anything else is stored under every partition of the range
+            values = (
+                obj if isinstance(obj, dict) and set(obj) == set(keys) else dict.fromkeys(keys, obj)
+            )
+        else:
+            values = {keys[0]: obj}
+        for partition, value in values.items():
+            path = self._path(context, partition)
+            _atomic_pickle(path, value)
+        if len(keys) == 1:
+            context.add_output_metadata({"path": str(self._path(context, keys[0]))})
+
+    def load_input(self, context: Any) -> Any:
+        upstream = context.upstream_output
+        target = upstream if upstream is not None else context
+        if context.has_asset_partitions:
+            keys = list(context.asset_partition_keys)
+            if len(keys) == 1 and not _wants_dict(context):
+                return self._read(self._path(target, keys[0]), context)
+            return {key: self._read(self._path(target, key), context) for key in keys}
+        return self._read(self._path(target, None), context)
+
+    def _read(self, path: Path, context: Any) -> Any:
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except FileNotFoundError:
+            what = (
+                f"asset {context.asset_key.to_user_string()!r}"
+                if context.has_asset_key
+                else f"input {context.name!r}"
+            )
+            raise ExecutionError(
+                f"{what} has no stored value at {path}: it has not been materialized (for this "
+                "partition) with this IO manager. Materialize it first, or add it to the selection."
+            ) from None
+
+
+def _wants_dict(context: Any) -> bool:
+    # An input mapped to several upstream partitions loads as a dict; a single mapped key loads
+    # as the value itself, unless the mapping can produce several (a time window mapping from a
+    # finer cadence), where a dict keeps the type stable.
+    return False
+
+
+def _atomic_pickle(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+class InMemoryIOManager(ConfigurableIOManager):
+    """Keeps outputs in memory, for tests and ``materialize_to_memory``."""
+
+    _values: dict[tuple[Any, ...], Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def values(self) -> dict[tuple[Any, ...], Any]:
+        return self._values
+
+    def _key(self, context: Any, partition: str | None) -> tuple[Any, ...]:
+        if context.has_asset_key:
+            return (context.asset_key, partition)
+        return (context.run_id, context.step_key, context.name, partition)
+
+    def handle_output(self, context: Any, obj: Any) -> None:
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else [None]
+        for partition in keys:
+            self.values[self._key(context, partition)] = obj
+
+    def load_input(self, context: Any) -> Any:
+        target = context.upstream_output if context.upstream_output is not None else context
+        if context.has_asset_partitions:
+            keys = list(context.asset_partition_keys)
+            if len(keys) == 1:
+                return self._get(self._key(target, keys[0]), context)
+            return {k: self._get(self._key(target, k), context) for k in keys}
+        return self._get(self._key(target, None), context)
+
+    def _get(self, key: tuple[Any, ...], context: Any) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            what = (
+                f"asset {context.asset_key}" if context.has_asset_key else f"input {context.name!r}"
+            )
+            raise ExecutionError(
+                f"{what} has no value in this in-memory IO manager: it was not computed by a run "
+                "that used the same InMemoryIOManager. Add it to the selection."
+            ) from None

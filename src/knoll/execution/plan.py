@@ -1,0 +1,379 @@
+"""Execution plans: the steps of a run, their inputs' sources and their order.
+
+An asset job becomes one step per (subset of a) selected assets definition and one per
+``@asset_check``; upstream assets outside the selection are loaded through their IO
+managers, never recomputed. An op job becomes one step per op, nested graphs flattened to
+dotted handles (``outer.inner``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from knoll._utils import did_you_mean
+from knoll.definitions.asset import AssetsDefinition
+from knoll.definitions.asset_graph import AssetGraph
+from knoll.definitions.check import AssetChecksDefinition
+from knoll.definitions.composition import GraphInputRef, InvokedOutput
+from knoll.definitions.graph import GraphDefinition
+from knoll.definitions.job import JobDefinition
+from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.definitions.op import OpDefinition
+from knoll.errors import CycleError, DefinitionError
+
+
+@dataclass(frozen=True)
+class FromStep:
+    """The input comes from an output of an earlier step of this run."""
+
+    step_key: str
+    output_name: str
+
+
+@dataclass(frozen=True)
+class FromAsset:
+    """The input is an asset not computed in this run: loaded through its IO manager."""
+
+    asset_key: AssetKey
+
+
+@dataclass(frozen=True)
+class FromMany:
+    """Fan-in: a list of values from several sources."""
+
+    sources: tuple[FromStep, ...]
+
+
+@dataclass(frozen=True)
+class FromNothing:
+    """The input has no source: it takes its default, or a value from run config."""
+
+
+InputSource = FromStep | FromAsset | FromMany | FromNothing
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One unit of execution: an op invocation, an assets definition or an asset check."""
+
+    key: str
+    op: OpDefinition
+    inputs: Mapping[str, InputSource]
+    upstream: tuple[str, ...]  # step keys that must finish first (data and ordering)
+    assets_def: AssetsDefinition | None = None
+    check_def: AssetChecksDefinition | None = None
+    # asset keys of the input names (asset steps and check steps)
+    input_asset_keys: Mapping[str, AssetKey] = field(default_factory=dict)
+    # the outputs this step must produce (a subset of a multi-asset's outputs)
+    selected_outputs: frozenset[str] = frozenset()
+    # the checks an asset step reports on itself (check_specs)
+    selected_checks: frozenset[AssetCheckKey] = frozenset()
+    # blocking checks whose failure must stop this step
+    blocking_checks_upstream: tuple[AssetCheckKey, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        if self.check_def is not None:
+            return "asset check"
+        if self.assets_def is not None:
+            return self.op.kind
+        return "op"
+
+    def describe(self) -> str:
+        if self.check_def is not None:
+            return f"asset check {self.check_def.key.to_user_string()!r}"
+        if self.assets_def is not None:
+            keys = sorted(self.produced_asset_keys)
+            if len(keys) == 1:
+                return f"asset {keys[0].to_user_string()!r}"
+            return f"multi-asset {self.op.name!r}"
+        return f"op {self.key!r}"
+
+    @property
+    def produced_asset_keys(self) -> frozenset[AssetKey]:
+        if self.assets_def is None:
+            return frozenset()
+        specs = self.assets_def.specs_by_output
+        return frozenset(specs[o].key for o in self.selected_outputs if o in specs)
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """Steps in an order where every step comes after the steps it depends on."""
+
+    job: JobDefinition
+    steps: tuple[Step, ...]
+    asset_keys: frozenset[AssetKey] = frozenset()
+    check_keys: frozenset[AssetCheckKey] = frozenset()
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise DefinitionError(
+            f"no step {key!r} in job {self.job.name!r}."
+            f"{did_you_mean(key, [s.key for s in self.steps])}"
+        )
+
+    @property
+    def step_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.steps)
+
+
+def build_plan(
+    job: JobDefinition,
+    *,
+    asset_selection: frozenset[AssetKey] | None = None,
+    op_selection: Sequence[str] | None = None,
+) -> ExecutionPlan:
+    if job.asset_graph is not None:
+        selection = job.asset_selection if asset_selection is None else asset_selection
+        if selection is None:
+            selection = job.asset_graph.executable_keys
+        checks = job.check_selection
+        if asset_selection is not None or checks is None:
+            checks = frozenset(c for k in selection for c in job.asset_graph.checks_for(k))
+        return _asset_plan(job, job.asset_graph, frozenset(selection), checks)
+    if job.graph_def is None:  # pragma: no cover - JobDefinition always has one of the two
+        raise DefinitionError(f"{job.describe()} has neither ops nor assets.")
+    steps = _flatten(job.graph_def)
+    if op_selection:
+        steps = _select_ops(steps, op_selection, job)
+    return ExecutionPlan(job, tuple(steps))
+
+
+# ---- asset jobs -------------------------------------------------------------------------
+
+
+def _asset_plan(
+    job: JobDefinition,
+    graph: AssetGraph,
+    selection: frozenset[AssetKey],
+    checks: frozenset[AssetCheckKey],
+) -> ExecutionPlan:
+    for key in selection:
+        if not graph.node(key).is_executable:
+            raise DefinitionError(
+                f"asset {key.to_user_string()!r} is external (declared with AssetSpec): knoll "
+                "does not materialize it. Leave it out of the selection."
+            )
+    # group the selected keys by the definition that computes them
+    by_def: dict[int, tuple[AssetsDefinition, set[AssetKey]]] = {}
+    for key in graph.toposorted_keys:
+        if key in selection:
+            assets_def = graph.node(key).assets_def
+            by_def.setdefault(id(assets_def), (assets_def, set()))[1].add(key)
+    producer: dict[AssetKey, tuple[str, str]] = {}  # key -> (step key, output name)
+    step_defs: list[tuple[AssetsDefinition, AssetsDefinition]] = []
+    for original, keys in by_def.values():
+        subset = original.subset_for(keys)
+        step_defs.append((original, subset))
+        for key in keys:
+            producer[key] = (subset.node_name, subset.output_for(key))
+    # blocking @asset_check steps for selected assets, and which checks run at all
+    check_steps: list[Step] = []
+    blocking_by_asset: dict[AssetKey, list[tuple[AssetCheckKey, str]]] = {}
+    for check_key in sorted(checks, key=lambda c: c.to_user_string()):
+        check = graph.check(check_key)
+        if not isinstance(check, AssetChecksDefinition):
+            continue  # check_specs: reported by the asset's own step
+        inputs: dict[str, InputSource] = {}
+        upstream: list[str] = []
+        for input_name, key in check.input_keys.items():
+            source = _asset_source(key, producer)
+            inputs[input_name] = source
+            if isinstance(source, FromStep):
+                upstream.append(source.step_key)
+        for dep in check.dep_keys:
+            if dep in producer:
+                upstream.append(producer[dep][0])
+        if check.asset_key in producer and producer[check.asset_key][0] not in upstream:
+            upstream.append(producer[check.asset_key][0])
+        step = Step(
+            key=check.op.name,
+            op=check.op,
+            inputs=inputs,
+            upstream=tuple(dict.fromkeys(upstream)),
+            check_def=check,
+            input_asset_keys=dict(check.input_keys),
+        )
+        check_steps.append(step)
+        if check.spec.blocking:
+            blocking_by_asset.setdefault(check.asset_key, []).append((check_key, step.key))
+    steps: list[Step] = []
+    for original, subset in step_defs:
+        op_def = subset.op
+        assert op_def is not None
+        inputs = {}
+        upstream = []
+        blocking: list[AssetCheckKey] = []
+        for input_name, key in subset.input_keys.items():
+            source = _asset_source(key, producer)
+            inputs[input_name] = source
+            if isinstance(source, FromStep):
+                upstream.append(source.step_key)
+        for spec in subset.specs_by_output.values():
+            for dep in spec.dep_keys:
+                if dep in producer and producer[dep][0] != subset.node_name:
+                    upstream.append(producer[dep][0])
+                for check_key, check_step in blocking_by_asset.get(dep, ()):
+                    upstream.append(check_step)
+                    blocking.append(check_key)
+        selected_outputs = frozenset(subset.output_for(k) for k in subset.keys)
+        own_checks = frozenset(s.key for s in original.check_specs if s.key in checks)
+        steps.append(
+            Step(
+                key=subset.node_name,
+                op=op_def,
+                inputs=inputs,
+                upstream=tuple(dict.fromkeys(u for u in upstream if u != subset.node_name)),
+                assets_def=subset,
+                input_asset_keys=dict(subset.input_keys),
+                selected_outputs=selected_outputs,
+                selected_checks=own_checks,
+                blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
+            )
+        )
+    ordered = _toposort([*steps, *check_steps], job)
+    return ExecutionPlan(job, tuple(ordered), selection, checks)
+
+
+def _asset_source(key: AssetKey, producer: Mapping[AssetKey, tuple[str, str]]) -> InputSource:
+    if key in producer:
+        step_key, output = producer[key]
+        return FromStep(step_key, output)
+    return FromAsset(key)
+
+
+def _toposort(steps: Sequence[Step], job: JobDefinition) -> list[Step]:
+    by_key = {s.key: s for s in steps}
+    if len(by_key) != len(steps):
+        seen: set[str] = set()
+        for step in steps:
+            if step.key in seen:
+                raise DefinitionError(
+                    f"two steps of job {job.name!r} are named {step.key!r}: rename one of the "
+                    "assets, checks or ops."
+                )
+            seen.add(step.key)
+    in_degree = {s.key: 0 for s in steps}
+    children: dict[str, list[str]] = {s.key: [] for s in steps}
+    for step in steps:
+        for up in step.upstream:
+            if up in by_key:
+                in_degree[step.key] += 1
+                children[up].append(step.key)
+    ready = [s.key for s in steps if in_degree[s.key] == 0]
+    order: list[Step] = []
+    while ready:
+        key = ready.pop(0)
+        order.append(by_key[key])
+        for child in children[key]:
+            in_degree[child] -= 1
+            if in_degree[child] == 0:
+                ready.append(child)
+    if len(order) != len(steps):
+        stuck = sorted(k for k, d in in_degree.items() if d > 0)
+        raise CycleError(
+            f"the steps of job {job.name!r} wait on each other in a cycle among: {stuck}. "
+            "A blocking check or a multi-asset dependency closes a loop; split the definition."
+        )
+    return order
+
+
+# ---- op jobs ----------------------------------------------------------------------------
+
+
+def _flatten(graph_def: GraphDefinition) -> list[Step]:
+    steps: list[Step] = []
+    _flatten_into(graph_def, "", {}, steps)
+    return steps
+
+
+def _flatten_into(
+    graph_def: GraphDefinition,
+    prefix: str,
+    graph_inputs: Mapping[str, InputSource],
+    steps: list[Step],
+) -> dict[str, dict[str, FromStep]]:
+    """Add the steps of ``graph_def``; return where each node's outputs really come from."""
+    outputs_of: dict[str, dict[str, FromStep]] = {}
+
+    def resolve(value: Any) -> InputSource:
+        if isinstance(value, list):
+            sources: list[FromStep] = []
+            for item in value:
+                resolved = resolve(item)
+                if isinstance(resolved, FromStep):
+                    sources.append(resolved)
+                elif isinstance(resolved, FromMany):
+                    sources.extend(resolved.sources)
+            return FromMany(tuple(sources))
+        if isinstance(value, GraphInputRef):
+            return graph_inputs.get(value.input_name, FromNothing())
+        if isinstance(value, InvokedOutput):
+            return outputs_of[value.node_name][value.output_name]
+        raise DefinitionError(
+            f"cannot wire {value!r} in graph {graph_def.name!r}"
+        )  # pragma: no cover
+
+    for name, invocation in graph_def.invocations.items():
+        handle = f"{prefix}{name}"
+        wired = {k: resolve(v) for k, v in invocation.inputs.items()}
+        node = invocation.node
+        if isinstance(node, GraphDefinition):
+            inner_inputs: dict[str, InputSource] = {}
+            for graph_input in node.input_defs:
+                inner_inputs[graph_input] = wired.get(graph_input, FromNothing())
+            inner_outputs = _flatten_into(node, handle + ".", inner_inputs, steps)
+            outputs_of[name] = {
+                out_name: inner_outputs[ref.node_name][ref.output_name]
+                for out_name, ref in node.output_mappings.items()
+            }
+            continue
+        if not isinstance(node, OpDefinition):  # pragma: no cover
+            raise DefinitionError(f"node {name!r} of graph {graph_def.name!r} is not an op")
+        inputs = {n: wired.get(n, FromNothing()) for n in node.input_defs}
+        upstream: list[str] = []
+        for source in inputs.values():
+            if isinstance(source, FromStep):
+                upstream.append(source.step_key)
+            elif isinstance(source, FromMany):
+                upstream.extend(s.step_key for s in source.sources)
+        steps.append(
+            Step(
+                key=handle,
+                op=node,
+                inputs=inputs,
+                upstream=tuple(dict.fromkeys(upstream)),
+                selected_outputs=frozenset(node.output_defs),
+            )
+        )
+        outputs_of[name] = {out: FromStep(handle, out) for out in node.output_defs}
+    return outputs_of
+
+
+def _select_ops(steps: list[Step], op_selection: Sequence[str], job: JobDefinition) -> list[Step]:
+    keys = {s.key for s in steps}
+    for name in op_selection:
+        if name not in keys:
+            raise DefinitionError(
+                f"op_selection names {name!r}, which is not an op of job {job.name!r}."
+                f"{did_you_mean(name, keys)}"
+            )
+    wanted = set(op_selection)
+    out = []
+    for step in steps:
+        if step.key not in wanted:
+            continue
+        inputs = {
+            n: (FromNothing() if isinstance(s, FromStep) and s.step_key not in wanted else s)
+            for n, s in step.inputs.items()
+        }
+        upstream = tuple(u for u in step.upstream if u in wanted)
+        out.append(
+            Step(step.key, step.op, inputs, upstream, selected_outputs=step.selected_outputs)
+        )
+    return out

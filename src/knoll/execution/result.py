@@ -1,0 +1,146 @@
+"""``ExecuteInProcessResult``: what an in-process run returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from knoll._utils import did_you_mean
+from knoll.definitions.check import AssetCheckEvaluation
+from knoll.definitions.keys import AssetKey
+from knoll.definitions.output import AssetMaterialization, AssetObservation
+from knoll.errors import InvalidInvocationError, KnollError
+from knoll.execution.events import EventType, RunEvent
+from knoll.execution.plan import ExecutionPlan
+from knoll.execution.run import Run, RunStatus
+
+
+class ExecuteInProcessResult:
+    """The run, its events in order, and the values its steps produced."""
+
+    def __init__(
+        self,
+        run: Run,
+        events: Sequence[RunEvent],
+        plan: ExecutionPlan,
+        outputs: Mapping[tuple[str, str], Any],
+        errors: Mapping[str, KnollError],
+    ) -> None:
+        self.run = run
+        self.all_events: list[RunEvent] = list(events)
+        self._plan = plan
+        self._outputs = dict(outputs)
+        self._errors = dict(errors)
+
+    # ---- status --------------------------------------------------------------------------
+    @property
+    def success(self) -> bool:
+        return self.run.status is RunStatus.SUCCESS
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def job_name(self) -> str:
+        return self.run.job_name
+
+    @property
+    def dagster_run(self) -> Run:
+        return self.run
+
+    @property
+    def failed_step_keys(self) -> list[str]:
+        return list(self._errors)
+
+    def step_error(self, step_key: str) -> KnollError | None:
+        """The error that failed ``step_key`` (the original user exception is its cause)."""
+        return self._errors.get(step_key)
+
+    # ---- values --------------------------------------------------------------------------
+    def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
+        """The value an op (dotted handle for nested graphs) or asset step produced."""
+        key = (node_name, output_name)
+        if key in self._outputs:
+            return self._outputs[key]
+        steps = [s.key for s in self._plan.steps]
+        if node_name not in steps:
+            raise InvalidInvocationError(
+                f"run {self.run_id} has no node {node_name!r}.{did_you_mean(node_name, steps)}"
+            )
+        produced = sorted(o for (s, o) in self._outputs if s == node_name)
+        raise InvalidInvocationError(
+            f"node {node_name!r} produced no value for output {output_name!r} in run "
+            f"{self.run_id} (outputs with values: {', '.join(produced) or 'none'})."
+        )
+
+    def output_value(self, output_name: str = "result") -> Any:
+        """For a job of one op: that op's output."""
+        if len(self._plan.steps) != 1:
+            raise InvalidInvocationError(
+                "output_value() needs a run of exactly one step; use output_for_node(name)."
+            )
+        return self.output_for_node(self._plan.steps[0].key, output_name)
+
+    def asset_value(self, asset_key: AssetKey | str | Sequence[str]) -> Any:
+        """The value an asset was computed as in this run."""
+        key = AssetKey.from_coercible(asset_key)
+        for step in self._plan.steps:
+            assets_def = step.assets_def
+            if assets_def is not None and key in step.produced_asset_keys:
+                return self.output_for_node(step.key, assets_def.output_for(key))
+        shown = [k.to_user_string() for s in self._plan.steps for k in s.produced_asset_keys]
+        raise InvalidInvocationError(
+            f"asset {key.to_user_string()!r} was not computed in run {self.run_id}."
+            f"{did_you_mean(key.to_user_string(), shown)}"
+        )
+
+    # ---- events --------------------------------------------------------------------------
+    def events_of_type(self, event_type: EventType) -> list[RunEvent]:
+        return [e for e in self.all_events if e.event_type is event_type]
+
+    def events_for_node(self, node_name: str) -> list[RunEvent]:
+        return [e for e in self.all_events if e.step_key == node_name]
+
+    def get_asset_materialization_events(self) -> list[RunEvent]:
+        return self.events_of_type(EventType.ASSET_MATERIALIZATION)
+
+    def get_asset_observation_events(self) -> list[RunEvent]:
+        return self.events_of_type(EventType.ASSET_OBSERVATION)
+
+    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialization]:
+        return [
+            e.materialization
+            for e in self.events_for_node(node_name)
+            if e.event_type is EventType.ASSET_MATERIALIZATION
+        ]
+
+    def asset_observations_for_node(self, node_name: str) -> list[AssetObservation]:
+        return [
+            e.asset_observation
+            for e in self.events_for_node(node_name)
+            if e.event_type is EventType.ASSET_OBSERVATION
+        ]
+
+    def get_asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
+        return [
+            e.data
+            for e in self.all_events
+            if e.event_type is EventType.ASSET_CHECK_EVALUATION
+            and isinstance(e.data, AssetCheckEvaluation)
+        ]
+
+    def get_step_success_events(self) -> list[RunEvent]:
+        return self.events_of_type(EventType.STEP_SUCCESS)
+
+    def get_step_failure_events(self) -> list[RunEvent]:
+        return self.events_of_type(EventType.STEP_FAILURE)
+
+    def get_step_skipped_events(self) -> list[RunEvent]:
+        return self.events_of_type(EventType.STEP_SKIPPED)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ExecuteInProcessResult run={self.run_id} job={self.job_name!r} "
+            f"status={self.run.status.value} events={len(self.all_events)}>"
+        )

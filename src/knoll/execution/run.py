@@ -1,0 +1,105 @@
+"""Runs: the record of one execution, and the one state machine of its status."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from knoll._serdes import RAW, serializable
+from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.errors import RunStatusError
+
+
+@serializable()
+class RunStatus(enum.Enum):
+    """Where a run is in its life. Moves only along ``RUN_STATUS_TRANSITIONS``."""
+
+    QUEUED = "QUEUED"
+    STARTING = "STARTING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in FINISHED_STATUSES
+
+
+FINISHED_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED})
+
+RUN_STATUS_TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.QUEUED: frozenset({RunStatus.STARTING, RunStatus.CANCELING, RunStatus.CANCELED}),
+    RunStatus.STARTING: frozenset(
+        {RunStatus.STARTED, RunStatus.FAILURE, RunStatus.CANCELING, RunStatus.CANCELED}
+    ),
+    RunStatus.STARTED: frozenset(
+        {RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELING, RunStatus.CANCELED}
+    ),
+    RunStatus.CANCELING: frozenset({RunStatus.CANCELED, RunStatus.FAILURE}),
+    RunStatus.SUCCESS: frozenset(),
+    RunStatus.FAILURE: frozenset(),
+    RunStatus.CANCELED: frozenset(),
+}
+
+
+def check_transition(run_id: str, current: RunStatus, new: RunStatus) -> None:
+    """Raise ``RunStatusError`` unless ``current -> new`` is a legal move."""
+    if new not in RUN_STATUS_TRANSITIONS[current]:
+        allowed = ", ".join(s.value for s in sorted(RUN_STATUS_TRANSITIONS[current], key=str))
+        raise RunStatusError(
+            f"run {run_id} cannot go from {current.value} to {new.value}: "
+            f"from {current.value} it can only go to {allowed or 'nothing (it has finished)'}."
+        )
+
+
+PARTITION_TAG = "knoll/partition"
+PARTITION_RANGE_START_TAG = "knoll/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "knoll/asset_partition_range_end"
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+@serializable()
+@dataclass(frozen=True)
+class Run:
+    """One execution of a job or asset selection: id, status, tags, config and lineage."""
+
+    run_id: str
+    job_name: str
+    status: RunStatus = RunStatus.QUEUED
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_config: Mapping[str, Any] = field(default_factory=dict, metadata=RAW)
+    asset_selection: frozenset[AssetKey] | None = None
+    asset_check_selection: frozenset[AssetCheckKey] | None = None
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # JSON has no sets: records read back carry tuples.
+        for name in ("asset_selection", "asset_check_selection"):
+            value: Any = getattr(self, name)
+            if value is not None and not isinstance(value, frozenset):
+                object.__setattr__(self, name, frozenset(value))
+
+    def with_status(self, status: RunStatus) -> Run:
+        check_transition(self.run_id, self.status, status)
+        return replace(self, status=status)
+
+    @property
+    def partition_key(self) -> str | None:
+        return self.tags.get(PARTITION_TAG)
+
+    @property
+    def is_success(self) -> bool:
+        return self.status is RunStatus.SUCCESS
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status.is_finished
