@@ -150,6 +150,7 @@ if TYPE_CHECKING:
     from knoll.definitions.config import PermissiveConfig as PermissiveConfig
     from knoll.definitions.resource import ConfigurableIOManager as ConfigurableIOManager
     from knoll.definitions.resource import ConfigurableResource as ConfigurableResource
+    from knoll.definitions.resource import ResourceDependency as ResourceDependency
     from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
     from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
 
@@ -161,6 +162,7 @@ _LAZY = {
     "PermissiveConfig": "knoll.definitions.config",
     "ConfigurableIOManager": "knoll.definitions.resource",
     "ConfigurableResource": "knoll.definitions.resource",
+    "ResourceDependency": "knoll.definitions.resource",
     "FilesystemIOManager": "knoll.execution.io_managers",
     "InMemoryIOManager": "knoll.execution.io_managers",
 }
@@ -262,6 +264,7 @@ __all__ = [
     "Permissive",
     "PermissiveConfig",
     "ResourceDefinition",
+    "ResourceDependency",
     "ResourceParam",
     "RetryPolicy",
     "RetryRequested",

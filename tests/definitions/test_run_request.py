@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
 from knoll._serdes import deserialize, serialize
 from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.definitions.partitions import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+)
+from knoll.definitions.run_config import RunConfig
 from knoll.definitions.run_request import RunRequest, SensorResult, SkipReason
 from knoll.errors import DefinitionError
 
@@ -55,17 +59,15 @@ def test_tags_are_validated() -> None:
 
 def test_run_config_must_be_a_dict_with_string_keys() -> None:
     with pytest.raises(DefinitionError, match="run_config of RunRequest must be a dict, got list"):
-        RunRequest(run_config=[1, 2])
+        RunRequest(run_config=[1, 2])  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match="run_config of RunRequest has a int key 1"):
-        RunRequest(run_config={1: "x"})
+        RunRequest(run_config={1: "x"})  # type: ignore[dict-item]
 
 
-def test_typed_run_config_objects_become_dicts() -> None:
-    class TypedConfig:
-        def to_config_dict(self) -> dict[str, Any]:
-            return {"ops": {"a": {"config": {"n": 1}}}}
-
-    assert RunRequest(run_config=TypedConfig()).run_config == {"ops": {"a": {"config": {"n": 1}}}}
+def test_run_config_objects_become_dicts() -> None:
+    request = RunRequest(run_config=RunConfig(ops={"load": {"config": {"limit": 3}}}))
+    assert request.run_config == {"ops": {"load": {"config": {"limit": 3}}}}
+    assert deserialize(serialize(request), RunRequest) == request
 
 
 def test_string_fields_are_checked() -> None:
@@ -101,7 +103,11 @@ def test_sensor_result_normalises_its_parts() -> None:
     assert result.run_requests == (RunRequest("a"),)
     assert result.cursor == "7"
     assert SensorResult(skip_reason="quiet").skip_reason == SkipReason("quiet")
-    assert SensorResult(dynamic_partitions_requests=["x"]).dynamic_partitions_requests == ("x",)
+    add = AddDynamicPartitionsRequest("customers", ["acme"])
+    delete = DeleteDynamicPartitionsRequest("customers", ["old"])
+    with_partitions = SensorResult(dynamic_partitions_requests=[add, delete])
+    assert with_partitions.dynamic_partitions_requests == (add, delete)
+    assert deserialize(serialize(with_partitions), SensorResult) == with_partitions
 
 
 def test_sensor_result_cannot_both_request_and_skip() -> None:
@@ -121,7 +127,13 @@ def test_sensor_result_checks_types() -> None:
     with pytest.raises(DefinitionError, match="cursor of SensorResult must be a string"):
         SensorResult(cursor=5)  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match="dynamic_partitions_requests of SensorResult"):
-        SensorResult(dynamic_partitions_requests="p")
+        SensorResult(dynamic_partitions_requests="p")  # type: ignore[arg-type]
+    with pytest.raises(
+        DefinitionError,
+        match=r"must be a list of AddDynamicPartitionsRequest / DeleteDynamicPartitionsRequest, "
+        r"got \['acme'\]",
+    ):
+        SensorResult(dynamic_partitions_requests=["acme"])  # type: ignore[list-item]
 
 
 def test_json_round_trip_keeps_run_config_as_written() -> None:

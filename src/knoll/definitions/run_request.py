@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from knoll._serdes import RAW, serializable
 from knoll._utils import check_tags
 from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.definitions.partitions.dynamic import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+)
 from knoll.errors import DefinitionError
+
+DynamicPartitionsRequest: TypeAlias = AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest
+
+
+class RunConfigLike(Protocol):
+    """A typed run config (``RunConfig``) that can turn itself into the plain mapping."""
+
+    def to_config_dict(self) -> dict[str, Any]: ...
 
 
 def _optional_str(value: object, what: str, owner: str) -> str | None:
@@ -100,7 +112,7 @@ class RunRequest:
     def __init__(
         self,
         run_key: str | None = None,
-        run_config: Mapping[str, Any] | Any | None = None,
+        run_config: Mapping[str, Any] | RunConfigLike | None = None,
         *,
         tags: Mapping[str, str] | None = None,
         job_name: str | None = None,
@@ -139,14 +151,14 @@ class SensorResult:
     run_requests: tuple[RunRequest, ...] | None = None
     skip_reason: SkipReason | None = None
     cursor: str | None = None
-    dynamic_partitions_requests: tuple[Any, ...] | None = None
+    dynamic_partitions_requests: tuple[DynamicPartitionsRequest, ...] | None = None
 
     def __init__(
         self,
         run_requests: Sequence[RunRequest] | None = None,
         skip_reason: SkipReason | str | None = None,
         cursor: str | None = None,
-        dynamic_partitions_requests: Sequence[object] | None = None,
+        dynamic_partitions_requests: Sequence[DynamicPartitionsRequest] | None = None,
     ) -> None:
         requests: tuple[RunRequest, ...] | None = None
         if run_requests is not None:
@@ -174,13 +186,17 @@ class SensorResult:
                 "SensorResult got both run_requests and skip_reason: a tick either requests "
                 "runs or says why it skipped, so keep one of them."
             )
-        dynamic: tuple[Any, ...] | None = None
+        dynamic: tuple[DynamicPartitionsRequest, ...] | None = None
         if dynamic_partitions_requests is not None:
-            if not _is_list(dynamic_partitions_requests):
+            if not _is_list(dynamic_partitions_requests) or not all(
+                isinstance(item, (AddDynamicPartitionsRequest, DeleteDynamicPartitionsRequest))
+                for item in dynamic_partitions_requests
+            ):
                 raise DefinitionError(
                     "dynamic_partitions_requests of SensorResult must be a list of "
                     "AddDynamicPartitionsRequest / DeleteDynamicPartitionsRequest, got "
-                    f"{type(dynamic_partitions_requests).__name__}."
+                    f"{dynamic_partitions_requests!r}; for example "
+                    "[customers.build_add_request(['acme'])]."
                 )
             dynamic = tuple(dynamic_partitions_requests)
         object.__setattr__(self, "run_requests", requests)

@@ -27,7 +27,12 @@ from knoll.definitions._tick_fn import (
     wrong_output,
 )
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
-from knoll.definitions.run_request import RunRequest, SensorResult, SkipReason
+from knoll.definitions.run_request import (
+    DynamicPartitionsRequest,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+)
 from knoll.errors import DefinitionError, InvalidInvocationError
 
 ANONYMOUS_JOB_PREFIX = "__anonymous_asset_job_"
@@ -158,7 +163,7 @@ class SensorEvaluationResult:
     run_requests: tuple[RunRequest, ...]
     skip_message: str | None = None
     cursor: str | None = None
-    dynamic_partitions_requests: tuple[Any, ...] = ()
+    dynamic_partitions_requests: tuple[DynamicPartitionsRequest, ...] = ()
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -264,13 +269,13 @@ class SensorDefinition:
 
     @property
     def job_name(self) -> str | None:
-        """The one job this sensor targets, or None when it targets none."""
-        if len(self.job_names) > 1:
-            raise InvalidInvocationError(
-                f"sensor {self.name!r} targets several jobs ({', '.join(self.job_names)}); "
-                "read job_names instead of job_name."
-            )
-        return self.job_names[0] if self.job_names else None
+        """The job this sensor targets; None when it targets none or several (see job_names)."""
+        return self.job_names[0] if len(self.job_names) == 1 else None
+
+    @property
+    def job(self) -> Any:
+        """The job object this sensor targets; None unless it targets exactly one job object."""
+        return self.jobs[0] if len(self.jobs) == 1 else None
 
     @property
     def required_resource_keys(self) -> frozenset[str]:
@@ -291,7 +296,7 @@ class SensorDefinition:
         context._cursor_updated = False
         raw = self._fn.evaluate(context)
         cursor = context.cursor
-        dynamic: tuple[Any, ...] = ()
+        dynamic: tuple[DynamicPartitionsRequest, ...] = ()
         skip: SkipReason | None = None
         if isinstance(raw, SensorResult):
             if raw.cursor is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import inspect
 import logging
@@ -115,10 +114,13 @@ class RunState:
     errors: dict[str, KnollError] = field(default_factory=dict)
     blocked_assets: set[AssetKey] = field(default_factory=set)
     check_evaluations: list[AssetCheckEvaluation] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
+    _loop: Any = None  # an asyncio event loop, created for the first coroutine
 
     def run_coroutine(self, coro: Any) -> Any:
         if self._loop is None:
+            # asyncio is imported on first use: it costs more to import than all of knoll.
+            import asyncio
+
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(coro)
 

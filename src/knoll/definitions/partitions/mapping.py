@@ -235,7 +235,7 @@ class LastPartitionMapping(PartitionMapping):
 
 
 def describe_or_unpartitioned(partitions_def: PartitionsDefinition | None) -> str:
-    return "unpartitioned" if partitions_def is None else partitions_def.describe()
+    return "no partitions" if partitions_def is None else partitions_def.describe()
 
 
 class StaticPartitionMapping(PartitionMapping):
@@ -385,14 +385,14 @@ class MultiToSingleDimensionPartitionMapping(PartitionMapping):
         """The multi definition, the single one, the dimension, and whether multi is
         downstream."""
         error = DefinitionError if owner is not None else InvalidInvocationError
-        where = f"{owner} uses {self!r}" if owner is not None else f"{self!r}"
+        where = f"{owner} uses {self!r}" if owner is not None else f"{self!r} is used"
         down_multi = isinstance(downstream_def, MultiPartitionsDefinition)
         up_multi = isinstance(upstream_def, MultiPartitionsDefinition)
         if downstream_def is None or down_multi == up_multi:
             raise error(
                 f"{where}, which needs one multi-partitioned side and one single-dimension "
-                f"side, but the partitions are {describe_or_unpartitioned(downstream_def)} "
-                f"downstream and {upstream_def.describe()} upstream."
+                f"side, but the downstream has {describe_or_unpartitioned(downstream_def)} and "
+                f"the upstream has {upstream_def.describe()}."
             )
         multi, single = (
             (downstream_def, upstream_def) if down_multi else (upstream_def, downstream_def)

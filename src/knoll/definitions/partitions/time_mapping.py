@@ -84,9 +84,9 @@ class TimeWindowPartitionMapping(PartitionMapping):
         pair = self._time_defs(downstream_def, upstream_def)
         if pair is None:
             raise InvalidInvocationError(
-                f"{self!r} needs time partitions on both sides, got "
-                f"{describe_or_unpartitioned(downstream_def)} downstream and "
-                f"{upstream_def.describe()} upstream."
+                f"{self!r} needs time partitions on both sides, but the downstream has "
+                f"{describe_or_unpartitioned(downstream_def)} and the upstream has "
+                f"{upstream_def.describe()}."
             )
         return pair
 
@@ -154,10 +154,10 @@ class TimeWindowPartitionMapping(PartitionMapping):
     ) -> None:
         if self._time_defs(downstream_def, upstream_def) is None:
             raise DefinitionError(
-                f"{owner} uses {self!r}, which needs time partitions on both sides, but its "
-                f"partitions are {describe_or_unpartitioned(downstream_def)} and the upstream's "
-                f"are {upstream_def.describe()}. Use a time partitions definition on both assets "
-                "or another partition mapping."
+                f"{owner} uses {self!r}, which needs time partitions on both sides, but "
+                f"{owner} has {describe_or_unpartitioned(downstream_def)} and the upstream has "
+                f"{upstream_def.describe()}. Use time partitions on both assets or another "
+                "partition mapping."
             )
 
     def to_snapshot(self) -> dict[str, Any]:

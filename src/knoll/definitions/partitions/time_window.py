@@ -335,9 +335,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def _require_index(self, key: str) -> int:
         index = self._index_of_key(key)
         if index is None:
-            raise PartitionKeyError(
-                f"{key!r} is not a partition key of {self.describe()}: {self._format_hint()}"
-            )
+            raise PartitionKeyError(f"{key!r} is not a partition key: {self._format_hint()}")
         return index
 
     def _format_hint(self) -> str:

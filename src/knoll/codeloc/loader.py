@@ -1,0 +1,121 @@
+"""Loading a code location: a module or a file whose top level holds a ``Definitions``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from knoll.definitions.asset import AssetsDefinition
+from knoll.definitions.asset_spec import AssetSpec
+from knoll.definitions.check import AssetChecksDefinition
+from knoll.definitions.definitions import Definitions
+from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition
+from knoll.definitions.schedule import ScheduleDefinition
+from knoll.definitions.sensor import SensorDefinition
+from knoll.errors import DefinitionError, KnollError
+
+
+class CodeLocationLoadError(KnollError):
+    """A code location's module could not be imported; carries the formatted traceback."""
+
+    def __init__(self, message: str, formatted_traceback: str) -> None:
+        self.formatted_traceback = formatted_traceback
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class CodeLocationTarget:
+    """Where a code location's code lives: a module name or a Python file."""
+
+    module_name: str | None = None
+    python_file: str | None = None
+    working_directory: str | None = None
+
+    def describe(self) -> str:
+        return f"module {self.module_name!r}" if self.module_name else f"file {self.python_file!r}"
+
+
+def load_definitions(target: CodeLocationTarget) -> Definitions:
+    """Import the target and return its ``Definitions``.
+
+    The module's top-level ``Definitions`` object is used (``defs`` by convention); if it has
+    none, every asset, check, job, schedule and sensor at its top level is collected.
+    """
+    module = _import(target)
+    found = [v for v in vars(module).values() if isinstance(v, Definitions)]
+    if len(found) > 1:
+        names = sorted(k for k, v in vars(module).items() if isinstance(v, Definitions))
+        raise DefinitionError(
+            f"{target.describe()} has {len(found)} Definitions objects ({', '.join(names)}); keep "
+            "one at module level (merge others with Definitions.merge)."
+        )
+    if found:
+        return found[0]
+    return _collect(module, target)
+
+
+def _import(target: CodeLocationTarget) -> ModuleType:
+    workdir = target.working_directory or os.getcwd()
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
+    try:
+        if target.module_name:
+            return importlib.import_module(target.module_name)
+        if not target.python_file:
+            raise DefinitionError("a code location needs a module (-m) or a file (-f).")
+        path = Path(target.python_file)
+        if not path.is_file():
+            raise DefinitionError(
+                f"file {target.python_file!r} does not exist (looked in {Path.cwd()})."
+            )
+        name = f"__knoll_location__{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise DefinitionError(f"cannot import {target.python_file!r} as Python code.")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        parent = str(path.resolve().parent)
+        if parent not in sys.path:
+            sys.path.insert(0, parent)
+        spec.loader.exec_module(module)
+        return module
+    except KnollError:
+        raise
+    except Exception as exc:
+        raise CodeLocationLoadError(
+            f"error while importing {target.describe()}: {type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+        ) from exc
+
+
+def _collect(module: ModuleType, target: CodeLocationTarget) -> Definitions:
+    assets: list[AssetsDefinition | AssetSpec] = []
+    checks: list[AssetChecksDefinition] = []
+    jobs: list[JobDefinition | UnresolvedAssetJobDefinition] = []
+    schedules: list[ScheduleDefinition] = []
+    sensors: list[SensorDefinition] = []
+    for value in vars(module).values():
+        if isinstance(value, (AssetsDefinition, AssetSpec)):
+            assets.append(value)
+        elif isinstance(value, AssetChecksDefinition):
+            checks.append(value)
+        elif isinstance(value, (JobDefinition, UnresolvedAssetJobDefinition)):
+            jobs.append(value)
+        elif isinstance(value, ScheduleDefinition):
+            schedules.append(value)
+        elif isinstance(value, SensorDefinition):
+            sensors.append(value)
+    if not (assets or jobs):
+        raise DefinitionError(
+            f"{target.describe()} defines no assets or jobs at its top level. Add "
+            "`defs = Definitions(assets=[...], jobs=[...])` to it."
+        )
+    return Definitions(
+        assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors
+    )
