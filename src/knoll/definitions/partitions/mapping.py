@@ -260,13 +260,17 @@ class StaticPartitionMapping(PartitionMapping):
             )
         normalized: dict[str, tuple[str, ...]] = {}
         for upstream_key, downstream in table.items():
-            values = (downstream,) if isinstance(downstream, str) else tuple(downstream)
-            if not isinstance(upstream_key, str) or not all(isinstance(v, str) for v in values):
+            values = (downstream,) if isinstance(downstream, str | bytes) else downstream
+            if (
+                not isinstance(upstream_key, str)
+                or not isinstance(values, Collection)
+                or not all(isinstance(v, str) for v in values)
+            ):
                 raise DefinitionError(
                     f"StaticPartitionMapping entry {upstream_key!r}: {downstream!r} must map a "
                     "string upstream key to a string downstream key or a collection of them."
                 )
-            normalized[upstream_key] = tuple(dict.fromkeys(values))
+            normalized[upstream_key] = tuple(dict.fromkeys(str(v) for v in values))
         self._table = normalized
         self._inverse: dict[str, list[str]] = {}
         for upstream_key, downstream_keys in normalized.items():
