@@ -1,0 +1,1 @@
+"""Benchmarks of knoll against Dagster: run ``bench/run`` (see bench/README.md)."""

@@ -66,8 +66,12 @@ from knoll.definitions.partitions import (
     DeleteDynamicPartitionsRequest as DeleteDynamicPartitionsRequest,
 )
 from knoll.definitions.partitions import DynamicPartitionsDefinition as DynamicPartitionsDefinition
+from knoll.definitions.partitions import DynamicPartitionsStore as DynamicPartitionsStore
 from knoll.definitions.partitions import HourlyPartitionsDefinition as HourlyPartitionsDefinition
 from knoll.definitions.partitions import IdentityPartitionMapping as IdentityPartitionMapping
+from knoll.definitions.partitions import (
+    InMemoryDynamicPartitionsStore as InMemoryDynamicPartitionsStore,
+)
 from knoll.definitions.partitions import LastPartitionMapping as LastPartitionMapping
 from knoll.definitions.partitions import MonthlyPartitionsDefinition as MonthlyPartitionsDefinition
 from knoll.definitions.partitions import MultiPartitionKey as MultiPartitionKey
@@ -217,6 +221,7 @@ __all__ = [
     "DeleteDynamicPartitionsRequest",
     "DuplicateKeyError",
     "DynamicPartitionsDefinition",
+    "DynamicPartitionsStore",
     "EnvVar",
     "EnvVarNotSetError",
     "EventType",
@@ -233,6 +238,7 @@ __all__ = [
     "IOManager",
     "IOManagerDefinition",
     "IdentityPartitionMapping",
+    "InMemoryDynamicPartitionsStore",
     "In",
     "InMemoryIOManager",
     "InitResourceContext",

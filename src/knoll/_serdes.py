@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from knoll.errors import SerializationError
+from knoll.errors import KnollError, SerializationError
 
 T = TypeVar("T")
 
@@ -156,13 +156,21 @@ def _unpack_record(class_name: str, data: dict[str, Any]) -> Any:
         kwargs[k] = v if k in entry.raw_fields else unpack(v)
     try:
         return entry.cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError, KnollError) as exc:
+        # A record that its own class rejects (a missing field, an invalid value) is bad
+        # input at a trust boundary: report it as such, whatever the class raised.
         raise SerializationError(f"cannot read {class_name} record: {exc}") from exc
 
 
 def serialize(value: Any) -> str:
     """Compact versioned JSON text for ``value``."""
-    return json.dumps(pack(value), separators=(",", ":"), allow_nan=False)
+    try:
+        return json.dumps(pack(value), separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise SerializationError(
+            f"cannot write a {type(value).__name__} as JSON: it holds NaN or infinity, which "
+            "JSON cannot represent; use None or a string instead"
+        ) from exc
 
 
 def deserialize(text: str | bytes, as_type: type[T] | None = None) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -18,13 +18,14 @@ def is_valid_name(name: object) -> bool:
     return isinstance(name, str) and bool(_NAME_RE.match(name))
 
 
-def check_name(name: object, what: str) -> str:
+def check_name(name: object, what: str, owner: str | None = None) -> str:
     """Return ``name`` if it is a valid knoll name, else raise a DefinitionError naming it."""
     from knoll.errors import DefinitionError
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
+        of = f" of {owner}" if owner else ""
         raise DefinitionError(
-            f"{what} name {name!r} is not valid: use only letters, digits and underscores "
+            f"{what} name {name!r}{of} is not valid: use only letters, digits and underscores "
             f"(A-Z, a-z, 0-9, _), for example {suggest_name(str(name))!r}."
         )
     return name
@@ -65,7 +66,11 @@ def check_tags(tags: object, owner: str) -> dict[str, str]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean ...?' suffix with the closest candidates, or an empty string."""
-    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    return suggest(difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6))
+
+
+def suggest(matches: Sequence[str]) -> str:
+    """A ' Did you mean ...?' suffix offering ``matches``, or an empty string if there are none."""
     if not matches:
         return ""
     if len(matches) == 1:

@@ -90,7 +90,7 @@ def _report(result: ExecuteInProcessResult) -> None:
             )
             click.echo(f"  materialized {label}" + (f"  ({details})" if details else ""))
         elif event.event_type is EventType.ASSET_CHECK_EVALUATION:
-            click.echo(f"  check {event.message}")
+            click.echo(f"  {event.message}")
         elif event.event_type is EventType.STEP_FAILURE:
             click.echo(f"  FAILED {event.step_key}: {event.message}", err=True)
         elif event.event_type is EventType.STEP_SKIPPED:
@@ -100,7 +100,7 @@ def _report(result: ExecuteInProcessResult) -> None:
 
 
 def _short(value: object) -> str:
-    text = str(value)
+    text = " ".join(str(value).split())
     return text if len(text) <= 60 else text[:57] + "..."
 
 

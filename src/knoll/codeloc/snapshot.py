@@ -12,12 +12,12 @@ The top level is ``{"version": 1, "assets": [...], "asset_checks": [...], "jobs"
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import sys
 import weakref
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -42,14 +42,26 @@ SNAPSHOT_VERSION = 1
 """The version of the snapshot's layout; a reader refuses a snapshot with a higher one."""
 
 _UNKNOWN_SOURCE = "<unknown>"
+_EMPTY: Mapping[str, Any] = {}  # shared by entries: the builder's data is only ever dumped
 _by_path = attrgetter("path")
 _by_name = attrgetter("name")
+_dep_order = attrgetter("asset_key.path")
 
 
-@dataclass(frozen=True)
 class _Cached:
-    text: str
-    digest: str
+    """The JSON text of one ``Definitions``; its digest is computed when first asked for."""
+
+    __slots__ = ("_digest", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = hashlib.sha256(self.text.encode()).hexdigest()
+        return self._digest
 
 
 # Weak keys: a code location that reloads its code drops the old Definitions and its snapshot.
@@ -57,8 +69,12 @@ _CACHE: weakref.WeakKeyDictionary[Definitions, _Cached] = weakref.WeakKeyDiction
 
 
 def definitions_snapshot(defs: Definitions) -> dict[str, Any]:
-    """The snapshot of ``defs`` as plain JSON data, built anew on every call."""
-    return _Builder(defs).build()
+    """The snapshot of ``defs`` as plain JSON data: exactly what the JSON text holds.
+
+    Every call returns a new dict that the caller may change.
+    """
+    data: dict[str, Any] = json.loads(_cached(defs).text)
+    return data
 
 
 def definitions_snapshot_json(defs: Definitions) -> str:
@@ -71,36 +87,71 @@ def snapshot_id(defs: Definitions) -> str:
     return _cached(defs).digest
 
 
+def read_definitions_snapshot(text: str | bytes) -> dict[str, Any]:
+    """Parse snapshot JSON received from a code location, checking that this knoll reads it."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SerializationError(f"a definitions snapshot is not valid JSON: {exc}") from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SerializationError(
+            "a definitions snapshot must be a JSON object with an integer 'version'; this one "
+            "was not written by a knoll code location."
+        )
+    if version > SNAPSHOT_VERSION:
+        raise SerializationError(
+            f"the definitions snapshot has version {version}, but this knoll reads up to version "
+            f"{SNAPSHOT_VERSION}: upgrade knoll where the webserver and daemon run to match the "
+            "code location's."
+        )
+    result: dict[str, Any] = data
+    return result
+
+
 def _cached(defs: Definitions) -> _Cached:
     found = _CACHE.get(defs)
     if found is None:
-        data = definitions_snapshot(defs)
-        try:
-            text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise SerializationError(
-                f"the definitions snapshot could not be written as JSON: {exc}. A value given "
-                "in code (executor config, a config default) is not plain JSON data: give a "
-                "str, number, bool, list or dict instead."
-            ) from exc
-        found = _Cached(text, hashlib.sha256(text.encode()).hexdigest())
-        _CACHE[defs] = found
+        found = _CACHE[defs] = _Cached(_build_json(defs))
     return found
+
+
+def _build_json(defs: Definitions) -> str:
+    # A snapshot allocates a few containers per asset and no cycles. With the user's whole
+    # import in memory, those allocations trigger full collections that cost several times
+    # the snapshot itself (measured: 0.4 s of 0.5 s for 10,000 assets), so collection waits.
+    # The data is freed before it is turned back on, so it never reaches an older generation.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _dumps(_Builder(defs).build())
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    # The builder's data never leaves this module, so its entries may share parts and use
+    # tuples for lists: fewer allocations, and the same JSON.
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False, check_circular=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SerializationError(
+            f"the definitions snapshot could not be written as JSON: {exc}. A value given in "
+            "code (executor config, a config default) is not plain JSON data: give a str, "
+            "number, bool, list or dict instead."
+        ) from exc
 
 
 # --- small pieces ------------------------------------------------------------------------------
 
 
 def _check_key(key: AssetCheckKey) -> dict[str, Any]:
-    return {"asset_key": list(key.asset_key.path), "name": key.name}
+    return {"asset_key": key.asset_key.path, "name": key.name}
 
 
 def _check_order(key: AssetCheckKey) -> tuple[tuple[str, ...], str]:
     return (key.asset_key.path, key.name)
-
-
-def _dep_order(dep: AssetDep) -> tuple[str, ...]:
-    return dep.asset_key.path
 
 
 def _first(item: tuple[Any, Any]) -> Any:
@@ -182,7 +233,7 @@ class _Builder:
             "executor": _executor(defs.executor),
         }
 
-    def _once(self, kind: str, obj: Any, make: Any) -> Any:
+    def _once(self, kind: str, obj: Any, make: Callable[[Any], Any]) -> Any:
         if obj is None:
             return None
         memo_key = (kind, id(obj))
@@ -201,118 +252,115 @@ class _Builder:
 
     # ---- assets -----------------------------------------------------------------------------
     def _assets(self) -> list[dict[str, Any]]:
-        # The hot path: 10,000 assets must take a few tens of milliseconds, so per-asset work
-        # is inlined and whatever an op's assets share is computed once per definition.
+        # The hot path (10,000 assets in a few tens of milliseconds): per-asset work is inlined,
+        # what the assets of one op share is computed once, and empty values are shared.
         graph = self.graph
+        node_of = graph.node
         checks_for = graph.checks_for
-        mapping = self._mapping
+        any_checks = bool(graph.check_keys)
+        partitions = self._partitions
         entries: list[dict[str, Any]] = []
-        shared_by_def: dict[int, dict[str, Any]] = {}
-        for node in graph.nodes():
-            assets_def = node.assets_def
-            shared = shared_by_def.get(id(assets_def))
-            if shared is None:
-                shared = shared_by_def[id(assets_def)] = self._shared(assets_def)
-            spec = node.spec
-            key = node.key
-            path = key.path
-            deps = spec.deps
-            if len(deps) > 1:
-                deps = tuple(sorted(deps, key=_dep_order))
-            children = node.children
-            if len(children) > 1:
-                children = sorted(children, key=_by_path)
-            tags = spec.tags
-            condition = spec.automation_condition
-            checks = checks_for(key)
-            output_name = shared["outputs"].get(key)
-            siblings = shared["keys"]
-            entries.append(
-                {
-                    "key": list(path),
-                    "user_string": "/".join(path),
-                    "node_name": shared["node_name"],
-                    "output_name": output_name,
-                    "is_executable": shared["is_executable"],
-                    "deps": [
-                        {
-                            "key": list(d.asset_key.path),
-                            "partition_mapping": (
-                                None
-                                if d.partition_mapping is None
-                                else mapping(d.partition_mapping)
-                            ),
-                        }
-                        for d in deps
-                    ],
-                    "children": [list(k.path) for k in children],
-                    "group": spec.group_name or DEFAULT_GROUP,
-                    "description": spec.description,
-                    "owners": list(spec.owners),
-                    "tags": dict(sorted(tags.items())) if len(tags) > 1 else dict(tags),
-                    "kinds": sorted(spec.kinds),
-                    "metadata": pack(spec.metadata) if spec.metadata else {},
-                    "code_version": spec.code_version,
-                    "skippable": spec.skippable,
-                    "partitions": self._partitions(
-                        spec.partitions_def or assets_def.partitions_def
-                    ),
-                    "automation_condition": None if condition is None else condition.describe(),
-                    "backfill_policy": shared["backfill_policy"],
-                    "io_manager_key": shared["io_managers"].get(output_name),
-                    "required_resource_keys": list(shared["required_resource_keys"]),
-                    "config_schema": shared["config_schema"],
-                    "op_tags": dict(shared["op_tags"]),
-                    "pool": shared["pool"],
-                    "retry_policy": shared["retry_policy"],
-                    "check_keys": [
-                        _check_key(c)
-                        for c in (sorted(checks, key=_by_name) if len(checks) > 1 else checks)
-                    ],
-                    "source": shared["source"],
-                    "can_subset": assets_def.can_subset,
-                    "multi_asset_keys": [list(p) for p in siblings if p != path]
-                    if siblings
-                    else [],
-                }
-            )
+        for assets_def in graph.assets_defs:
+            (
+                node_name,
+                backfill_policy,
+                resource_keys,
+                config_schema,
+                op_tags,
+                pool,
+                retry_policy,
+                source,
+                output_defs,
+                siblings,
+            ) = self._shared(assets_def)
+            is_executable = node_name is not None
+            can_subset = assets_def.can_subset
+            def_partitions = assets_def.partitions_def
+            for output_name, spec in assets_def.specs_by_output.items():
+                key = spec.key
+                path = key.path
+                deps = spec.deps
+                if len(deps) > 1:
+                    deps = tuple(sorted(deps, key=_dep_order))
+                children = node_of(key).children
+                if len(children) > 1:
+                    children = sorted(children, key=_by_path)
+                checks = checks_for(key) if any_checks else ()
+                if len(checks) > 1:
+                    checks = sorted(checks, key=_by_name)
+                tags = spec.tags
+                metadata = spec.metadata
+                condition = spec.automation_condition
+                partitions_def = spec.partitions_def or def_partitions
+                entries.append(
+                    {
+                        "key": path,
+                        "user_string": "/".join(path),
+                        "node_name": node_name,
+                        "output_name": output_name if is_executable else None,
+                        "is_executable": is_executable,
+                        "deps": [d.asset_key.path for d in deps] if deps else (),
+                        "partition_mappings": self._explicit_mappings(deps) if deps else (),
+                        "children": [k.path for k in children] if children else (),
+                        "group": spec.group_name or DEFAULT_GROUP,
+                        "description": spec.description,
+                        "owners": spec.owners,
+                        "tags": tags if len(tags) < 2 else dict(sorted(tags.items())),
+                        "kinds": sorted(spec.kinds) if spec.kinds else (),
+                        "metadata": pack(metadata) if metadata else metadata,
+                        "code_version": spec.code_version,
+                        "skippable": spec.skippable,
+                        "partitions": (
+                            None if partitions_def is None else partitions(partitions_def)
+                        ),
+                        "automation_condition": None if condition is None else condition.describe(),
+                        "backfill_policy": backfill_policy,
+                        "io_manager_key": (
+                            output_defs[output_name].io_manager_key if is_executable else None
+                        ),
+                        "required_resource_keys": resource_keys,
+                        "config_schema": config_schema,
+                        "op_tags": op_tags,
+                        "pool": pool,
+                        "retry_policy": retry_policy,
+                        "check_keys": [_check_key(c) for c in checks] if checks else (),
+                        "source": source,
+                        "can_subset": can_subset,
+                        "multi_asset_keys": [p for p in siblings if p != path] if siblings else (),
+                    }
+                )
         entries.sort(key=_key_field)
         return entries
 
-    def _shared(self, assets_def: AssetsDefinition) -> dict[str, Any]:
-        """What every asset of one definition (one op) has in common."""
+    def _explicit_mappings(self, deps: Iterable[AssetDep]) -> list[dict[str, Any]]:
+        return [
+            {"key": d.asset_key.path, "partition_mapping": self._mapping(d.partition_mapping)}
+            for d in deps
+            if d.partition_mapping is not None
+        ]
+
+    def _shared(self, assets_def: AssetsDefinition) -> tuple[Any, ...]:
+        """What every asset of one definition (one op) has in common, in ``_assets`` order."""
         specs = assets_def.specs_by_output
-        siblings = sorted(s.key.path for s in specs.values()) if len(specs) > 1 else []
+        siblings = sorted(s.key.path for s in specs.values()) if len(specs) > 1 else ()
         op_def = assets_def.op
         if op_def is None:
-            return {
-                "outputs": {},
-                "io_managers": {},
-                "keys": siblings,
-                "node_name": None,
-                "is_executable": False,
-                "backfill_policy": None,
-                "required_resource_keys": (),
-                "config_schema": None,
-                "op_tags": {},
-                "pool": None,
-                "retry_policy": None,
-                "source": None,
-            }
-        return {
-            "outputs": {spec.key: name for name, spec in specs.items()},
-            "io_managers": {name: out.io_manager_key for name, out in op_def.output_defs.items()},
-            "keys": siblings,
-            "node_name": op_def.name,
-            "is_executable": True,
-            "backfill_policy": _backfill_policy(assets_def.backfill_policy),
-            "required_resource_keys": sorted(op_def.required_resource_keys),
-            "config_schema": self._config_schema(op_def.config_schema),
-            "op_tags": _tags(op_def.tags),
-            "pool": op_def.pool,
-            "retry_policy": _retry_policy(op_def.retry_policy),
-            "source": _source(assets_def.source),
-        }
+            return (None, None, (), None, _EMPTY, None, None, None, _EMPTY, siblings)
+        backfill = assets_def.backfill_policy
+        retry = op_def.retry_policy
+        schema = op_def.config_schema
+        return (
+            op_def.name,
+            None if backfill is None else _backfill_policy(backfill),
+            sorted(op_def.required_resource_keys) if op_def.required_resource_keys else (),
+            None if schema is None else self._config_schema(schema),
+            _tags(op_def.tags) if op_def.tags else _EMPTY,
+            op_def.pool,
+            None if retry is None else _retry_policy(retry),
+            _source(assets_def.source),
+            op_def.output_defs,
+            siblings,
+        )
 
     # ---- checks -----------------------------------------------------------------------------
     def _checks(self) -> list[dict[str, Any]]:
@@ -397,7 +445,7 @@ class _Builder:
             "executor": _executor(job.executor_def or self.defs.executor),
             "op_retry_policy": _retry_policy(job.op_retry_policy),
             "resource_keys": sorted(job.resource_defs),
-            "run_config_schema": _run_config_json_schema(job.name, node_schemas, job.resource_defs),
+            "run_config_schema": self._run_config_schema(job, node_schemas),
         }
 
     def _asset_job_node_schemas(
@@ -451,8 +499,34 @@ class _Builder:
             )
         return ops, schemas
 
+    def _run_config_schema(
+        self, job: JobDefinition, node_schemas: Mapping[str, object]
+    ) -> dict[str, Any]:
+        """The JSON Schema of a job's run config document.
 
-# --- run config schemas ------------------------------------------------------------------------
+        :class:`RunConfigSchema` reads config schemas, which a ``ConfigurableResource`` does
+        not have: its entry is made here from its class's schema and its values set in code.
+        """
+        plain: dict[str, object] = {}
+        configurable: dict[str, Any] = {}
+        for key, value in job.resource_defs.items():
+            if _is_configurable(value):
+                configurable[key] = self._once("resource", value, _configurable_entry)
+            else:
+                plain[key] = resource_config_schema(value)
+        document = RunConfigSchema(node_schemas, plain, job.name).to_json_schema()
+        if configurable:
+            section = document["properties"]["resources"]
+            properties = {**section["properties"], **configurable}
+            required = set(section.get("required", ()))
+            required.update(k for k, entry in configurable.items() if "required" in entry)
+            section["properties"] = dict(sorted(properties.items()))
+            if required:
+                section["required"] = sorted(required)
+        return document
+
+
+# --- run config schemas of ConfigurableResources -----------------------------------------------
 
 # Run config may name an environment variable for a str or int field of a ConfigurableResource.
 _ENV_REFERENCE = {
@@ -461,37 +535,6 @@ _ENV_REFERENCE = {
     "required": ["env"],
     "additionalProperties": False,
 }
-
-
-def _run_config_json_schema(
-    job_name: str, node_schemas: Mapping[str, object], resources: Mapping[str, object]
-) -> dict[str, Any]:
-    """The JSON Schema of a job's run config document.
-
-    :class:`RunConfigSchema` reads config schemas, which a ``ConfigurableResource`` does not
-    have: its entry is written here from its class's pydantic schema and its values set in code.
-    """
-    plain: dict[str, object] = {}
-    configurable: dict[str, Any] = {}
-    for key, value in resources.items():
-        if _is_configurable(value):
-            configurable[key] = value
-        else:
-            plain[key] = resource_config_schema(value)
-    document = RunConfigSchema(node_schemas, plain, job_name).to_json_schema()
-    if configurable:
-        section = document["properties"]["resources"]
-        properties = dict(section["properties"])
-        required = set(section.get("required", ()))
-        for key, value in configurable.items():
-            entry = _configurable_entry(value)
-            properties[key] = entry
-            if "required" in entry:
-                required.add(key)
-        section["properties"] = dict(sorted(properties.items()))
-        if required:
-            section["required"] = sorted(required)
-    return document
 
 
 def _is_configurable(value: object) -> bool:
@@ -508,11 +551,17 @@ def _configurable_entry(resource: Any) -> dict[str, Any]:
     Values given in code act as defaults, so only fields without one are required; a field
     holding another resource cannot be set from run config and is left out.
     """
+    from pydantic import PydanticUserError
+
     from knoll.definitions.config import config_class_json_schema
     from knoll.definitions.resource import is_resource_field
 
     cls = type(resource)
-    schema = config_class_json_schema(cls)
+    try:
+        schema = config_class_json_schema(cls)
+    except PydanticUserError:
+        # A field type with no JSON Schema: say only that the config is an object.
+        return {"type": "object", "properties": {"config": {"type": "object"}}}
     given = set(resource.model_fields_set) | set(resource._knoll_env_vars)
     properties: dict[str, Any] = {}
     required: list[str] = []

@@ -41,8 +41,19 @@ class AssetOut:
     tags: Mapping[str, str] | None = None
     kinds: Sequence[str] | None = None
 
-    def to_spec(self, output_name: str, deps: Sequence[AssetDep], group: str | None) -> AssetSpec:
+    def to_spec(
+        self,
+        output_name: str,
+        deps: Sequence[AssetDep],
+        group: str | None,
+        partitions_def: PartitionsDefinition | None = None,
+    ) -> AssetSpec:
         if self.key is not None:
+            if self.key_prefix is not None:
+                raise DefinitionError(
+                    f"AssetOut for output {output_name!r} sets both key= and key_prefix=; keep "
+                    "key= alone (a full key), or key_prefix= alone (the output name is the rest)."
+                )
             key = AssetKey.from_coercible(self.key)
         else:
             key = AssetKey(output_name)
@@ -60,6 +71,7 @@ class AssetOut:
             owners=self.owners,
             tags=self.tags,
             kinds=self.kinds,
+            partitions_def=partitions_def,
         )
 
 
@@ -162,17 +174,30 @@ class AssetsDefinition:
         *,
         key_prefix: str | Sequence[str] | None = None,
         group_name: str | None = None,
+        renamed: Mapping[AssetKey, AssetKey] | None = None,
     ) -> AssetsDefinition:
-        """A copy with every key prefixed and/or its group set (used by loaders)."""
+        """A copy with every key prefixed and/or its group set (used by loaders).
+
+        ``renamed`` maps the old keys of other assets prefixed together with this one to their
+        new keys, so that dependencies on them follow.
+        """
         prefix = (key_prefix,) if isinstance(key_prefix, str) else tuple(key_prefix or ())
-        own = self.all_keys
+        new_keys = dict(renamed or {})
+        if prefix:
+            new_keys.update((key, key.with_prefix(prefix)) for key in self.all_keys)
 
         def remap(key: AssetKey) -> AssetKey:
-            return key.with_prefix(prefix) if prefix and key in own else key
+            return new_keys.get(key, key)
 
         specs = {}
         for name, spec in self.specs_by_output.items():
-            changes: dict[str, Any] = {"key": remap(spec.key)}
+            changes: dict[str, Any] = {
+                "key": remap(spec.key),
+                "deps": tuple(
+                    AssetDep(remap(d.asset_key), partition_mapping=d.partition_mapping)
+                    for d in spec.deps
+                ),
+            }
             if group_name is not None:
                 if spec.group_name not in (None, group_name):
                     raise DefinitionError(
@@ -187,7 +212,12 @@ class AssetsDefinition:
         if op_def is not None and prefix:
             op_def = op_def.replace(name="__".join((*prefix, op_def.name)))
         return dataclasses.replace(
-            self, op=op_def, specs_by_output=specs, check_specs=checks, selected_keys=selected
+            self,
+            op=op_def,
+            specs_by_output=specs,
+            input_keys={name: remap(key) for name, key in self.input_keys.items()},
+            check_specs=checks,
+            selected_keys=selected,
         )
 
     # ---- direct invocation -----------------------------------------------------------
@@ -343,7 +373,7 @@ def asset(
         if key is not None:
             asset_key = AssetKey.from_coercible(key)
         else:
-            asset_key = AssetKey(check_name(name or f.__name__, "asset"))
+            asset_key = AssetKey(check_name(f.__name__ if name is None else name, "asset"))
             if key_prefix:
                 asset_key = asset_key.with_prefix(key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
@@ -363,6 +393,7 @@ def asset(
             retry_policy=retry_policy,
             pool=pool,
             code_version=code_version,
+            owner=owner,
         ).replace(kind="asset")
         if _returns_no_value(op_def.output_defs[DEFAULT_OUTPUT].type):
             output = op_def.output_defs[DEFAULT_OUTPUT]
@@ -440,7 +471,7 @@ def multi_asset(
     """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        op_name = check_name(name or f.__name__, "multi-asset")
+        op_name = check_name(f.__name__ if name is None else name, "multi-asset")
         owner = f"multi-asset {op_name!r}"
         if bool(outs) == bool(specs):
             raise DefinitionError(
@@ -481,20 +512,31 @@ def multi_asset(
             retry_policy=retry_policy,
             pool=pool,
             code_version=code_version,
+            owner=owner,
         ).replace(kind="multi-asset")
         input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
         shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
         specs_by_output: dict[str, AssetSpec] = {}
+        pdef = partitions_def
         if outs:
             for out_name, asset_out in outs.items():
-                specs_by_output[out_name] = asset_out.to_spec(out_name, shared_deps, group_name)
+                specs_by_output[out_name] = asset_out.to_spec(
+                    out_name, shared_deps, group_name, partitions_def
+                )
         else:
+            pdef = _shared_partitions_def(specs or (), partitions_def, owner)
             for spec in specs or ():
+                out_name = spec.key.to_python_identifier()
+                if out_name in specs_by_output:
+                    raise DefinitionError(
+                        f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
+                        f"keys that both make the output name {out_name!r}); list each once."
+                    )
                 merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
-                specs_by_output[spec.key.to_python_identifier()] = spec.replace(
+                specs_by_output[out_name] = spec.replace(
                     deps=tuple(merged.values()),
                     group_name=spec.group_name or group_name,
-                    partitions_def=spec.partitions_def or partitions_def,
+                    partitions_def=pdef,
                 )
         seen: dict[AssetKey, str] = {}
         for out_name, spec in specs_by_output.items():
@@ -508,7 +550,7 @@ def multi_asset(
             op=op_def,
             specs_by_output=specs_by_output,
             input_keys=input_keys,
-            partitions_def=partitions_def,
+            partitions_def=pdef,
             can_subset=can_subset,
             check_specs=_check_specs(check_specs, set(seen), owner),
             backfill_policy=backfill_policy,
@@ -516,6 +558,21 @@ def multi_asset(
         )
 
     return decorate
+
+
+def _shared_partitions_def(
+    specs: Sequence[AssetSpec], partitions_def: PartitionsDefinition | None, owner: str
+) -> PartitionsDefinition | None:
+    """The one partitions definition of a multi-asset's specs: one step runs one partition."""
+    found = [d for d in (partitions_def, *(s.partitions_def for s in specs)) if d is not None]
+    for other in found[1:]:
+        if other != found[0]:
+            raise DefinitionError(
+                f"{owner} mixes partitions ({found[0].describe()} and {other.describe()}). "
+                "One multi-asset computes one partition at a time: give all its specs the same "
+                "partitions_def, or split it into several assets."
+            )
+    return found[0] if found else None
 
 
 def load_assets_from_modules(
@@ -532,10 +589,17 @@ def load_assets_from_modules(
             for item in candidates:
                 if isinstance(item, (AssetsDefinition, AssetSpec)):
                     found.setdefault(id(item), item)
+    renamed: dict[AssetKey, AssetKey] = {}
+    if key_prefix:
+        for item in found.values():
+            if isinstance(item, AssetsDefinition):
+                renamed.update((key, key.with_prefix(key_prefix)) for key in item.all_keys)
     out: list[AssetsDefinition | AssetSpec] = []
     for item in found.values():
         if isinstance(item, AssetsDefinition) and (group_name or key_prefix):
-            item = item.with_attributes(key_prefix=key_prefix, group_name=group_name)
+            item = item.with_attributes(
+                key_prefix=key_prefix, group_name=group_name, renamed=renamed
+            )
         elif isinstance(item, AssetSpec) and group_name:
             item = item.replace(group_name=item.group_name or group_name)
         out.append(item)

@@ -43,7 +43,11 @@ class AssetGraph:
     ) -> None:
         nodes: dict[AssetKey, AssetNode] = {}
         defs: list[AssetsDefinition] = []
+        given: set[int] = set()
         for item in assets:
+            if id(item) in given:
+                continue  # the same object listed twice (e.g. by merged Definitions) is one asset
+            given.add(id(item))
             if isinstance(item, AssetSpec):
                 item = external_assets_definition(item)
             elif not isinstance(item, AssetsDefinition):
@@ -57,9 +61,8 @@ class AssetGraph:
                 if existing is not None:
                     raise DuplicateKeyError(
                         f"asset key {spec.key.to_user_string()!r} is defined twice: by "
-                        f"{existing.assets_def.describe()} at {existing.assets_def.source} and by "
-                        f"{item.describe()} at {item.source}. Rename one of them "
-                        "(name=, key= or key_prefix=)."
+                        f"{_located(existing.assets_def)} and by {_located(item)}. Rename one "
+                        "of them (name=, key= or key_prefix=)."
                     )
                 nodes[spec.key] = AssetNode(spec.key, spec, item)
         self._nodes = nodes
@@ -67,11 +70,11 @@ class AssetGraph:
         self._link_edges()
         self._checks_by_key: dict[AssetCheckKey, AssetChecksDefinition | AssetCheckSpec] = {}
         self._checks_by_asset: dict[AssetKey, list[AssetCheckKey]] = {}
-        self.check_defs: tuple[AssetChecksDefinition, ...] = tuple(checks)
+        self.check_defs: tuple[AssetChecksDefinition, ...] = tuple(dict.fromkeys(checks))
         for assets_def in defs:
             for check_spec in assets_def.check_specs:
                 self._add_check(check_spec.key, check_spec)
-        for check in checks:
+        for check in self.check_defs:
             if not isinstance(check, AssetChecksDefinition):
                 raise DefinitionError(
                     f"Definitions(asset_checks=...) got a {type(check).__name__}: give checks "
@@ -88,7 +91,8 @@ class AssetGraph:
                     raise DefinitionError(
                         f"asset check {check.key.to_user_string()!r} depends on "
                         f"{dep.to_user_string()!r}, which is not among the assets."
-                        f"{self._suggest(dep)}"
+                        f"{self._suggest(dep)} Add it to Definitions(assets=...), as an "
+                        f"AssetSpec({dep.to_user_string()!r}) if knoll does not compute it."
                     )
             self._add_check(check.key, check)
         self._toposorted: tuple[AssetKey, ...] = self._toposort()
@@ -111,7 +115,7 @@ class AssetGraph:
                 parent = nodes.get(dep_key)
                 if parent is None:
                     raise DefinitionError(
-                        f"{node.assets_def.describe()} ({node.assets_def.source}) depends on "
+                        f"{_located(node.assets_def)} depends on "
                         f"{dep_key.to_user_string()!r}, which is defined nowhere."
                         f"{self._suggest(dep_key)} Define it with @asset, or declare it as an "
                         f"external asset with AssetSpec({dep_key.to_user_string()!r}) in "
@@ -152,6 +156,8 @@ class AssetGraph:
             key = next(p for p in self._nodes[key].parents if p in remaining)
         cycle = path[index[key] :]
         cycle.reverse()  # show upstream -> downstream
+        first = cycle.index(min(cycle))  # start at the smallest key: the same text every time
+        cycle = cycle[first:] + cycle[:first]
         return [*cycle, cycle[0]]
 
     # ---- queries -----------------------------------------------------------------------
@@ -243,3 +249,10 @@ class AssetGraph:
     def sinks(self, keys: Iterable[AssetKey]) -> set[AssetKey]:
         key_set = set(keys)
         return {k for k in key_set if not any(c in key_set for c in self._nodes[k].children)}
+
+
+def _located(assets_def: AssetsDefinition) -> str:
+    """``asset 'x' at path.py:12``, or ``external asset 'x'`` for an AssetSpec (no source)."""
+    if assets_def.op is None:
+        return f"external {assets_def.describe()} (an AssetSpec)"
+    return f"{assets_def.describe()} at {assets_def.source}"

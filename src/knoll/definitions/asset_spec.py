@@ -31,7 +31,8 @@ def _key_of(value: object, owner: str) -> AssetKey:
 class AssetDep:
     """A dependency on another asset that this asset does not load as an input."""
 
-    asset: Any  # AssetKey | str | Sequence[str] | AssetSpec | AssetsDefinition
+    # AssetKey | str | Sequence[str] | AssetSpec | AssetsDefinition; compared by asset_key
+    asset: Any = field(compare=False)
     partition_mapping: PartitionMapping | None = None
     asset_key: AssetKey = field(init=False)
 
@@ -106,7 +107,7 @@ class AssetSpec:
         set_(self, "metadata", normalize_metadata(metadata, owner))
         set_(self, "skippable", skippable)
         if group_name is not None:
-            check_name(group_name, f"group of {owner}")
+            check_name(group_name, "group", owner)
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
         set_(self, "automation_condition", automation_condition)

@@ -151,7 +151,7 @@ def asset_check(
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
-        check_name_ = check_name(name or fn.__name__, "asset check")
+        check_name_ = check_name(fn.__name__ if name is None else name, "asset check")
         asset_key = AssetKey.from_coercible(asset)
         spec = AssetCheckSpec(
             check_name_,
@@ -175,6 +175,7 @@ def asset_check(
             retry_policy=retry_policy,
             pool=pool,
             code_version=None,
+            owner=owner,
         ).replace(kind="asset check")
         data_inputs = [n for n in op_def.input_defs if n not in extra]
         if len(data_inputs) > 1:

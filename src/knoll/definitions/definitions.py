@@ -76,13 +76,19 @@ class Definitions:
                 declared.append(define_asset_job(job_name, AssetSelection.from_coercible(target)))
             names.add(job_name)
         for target_owner in owners:
-            job_obj = getattr(target_owner, "job", None)
-            if isinstance(job_obj, (JobDefinition, UnresolvedAssetJobDefinition)) and (
-                job_obj.name not in names
-            ):
-                declared.append(job_obj)
-                names.add(job_obj.name)
+            # a schedule has one ``job``; a sensor may target several (``jobs``)
+            job_objs = getattr(target_owner, "jobs", None) or (getattr(target_owner, "job", None),)
+            for job_obj in job_objs:
+                if isinstance(job_obj, (JobDefinition, UnresolvedAssetJobDefinition)) and (
+                    job_obj.name not in names
+                ):
+                    declared.append(job_obj)
+                    names.add(job_obj.name)
+        seen_objects: set[int] = set()
         for item in declared:
+            if id(item) in seen_objects:
+                continue  # the same job object given twice (e.g. by merged Definitions)
+            seen_objects.add(id(item))
             if isinstance(item, UnresolvedAssetJobDefinition):
                 job = item.resolve(self.asset_graph, self.resources, self.executor)
             elif isinstance(item, JobDefinition):
@@ -101,13 +107,14 @@ class Definitions:
                 )
             jobs[job.name] = job
         for owner in owners:
-            job_name = owner.job_name
-            if job_name is not None and job_name not in jobs:
-                kind = "schedule" if isinstance(owner, ScheduleDefinition) else "sensor"
-                raise DefinitionError(
-                    f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
-                    f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
-                )
+            targeted = getattr(owner, "job_names", None) or (owner.job_name,)
+            for job_name in targeted:
+                if job_name is not None and job_name not in jobs:
+                    kind = "schedule" if isinstance(owner, ScheduleDefinition) else "sensor"
+                    raise DefinitionError(
+                        f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
+                        f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
+                    )
         return jobs
 
     def _validate_unique(self, items: Sequence[Any], kind: str) -> None:

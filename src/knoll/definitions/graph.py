@@ -84,7 +84,7 @@ class GraphDefinition(NodeDefinition):
         """Bind this graph to resources, config and an executor, making a runnable job."""
         return JobDefinition.for_graph(
             self,
-            name=name or self.name,
+            name=self.name if name is None else name,
             description=description or self.description,
             resource_defs=resource_defs,
             config=config,
@@ -109,7 +109,7 @@ def build_graph(
     tags: Mapping[str, str] | None,
     out: Mapping[str, Any] | None = None,
 ) -> GraphDefinition:
-    graph_name = check_name(name or fn.__name__, "graph")
+    graph_name = check_name(fn.__name__ if name is None else name, "graph")
     owner = f"graph {graph_name!r}"
     params = list(inspect.signature(fn).parameters.values())
     refs = {p.name: GraphInputRef(graph_name, p.name) for p in params}
@@ -288,6 +288,8 @@ def job(
     """Declare a job: the body wires ops like a graph; the job adds resources and config."""
 
     def decorate(f: Callable[..., Any]) -> JobDefinition:
+        # checked here first, so that a bad name is reported as a job name, not a graph name
+        check_name(f.__name__ if name is None else name, "job")
         graph_def = build_graph(f, name=name, description=description, tags=None)
         return graph_def.to_job(
             description=description,

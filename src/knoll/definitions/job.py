@@ -107,7 +107,7 @@ class JobDefinition:
 
     def execute_in_process(
         self,
-        run_config: Mapping[str, Any] | None = None,
+        run_config: Any = None,
         *,
         resources: Mapping[str, Any] | None = None,
         partition_key: str | None = None,
@@ -159,6 +159,7 @@ class UnresolvedAssetJobDefinition:
             raise DefinitionError(
                 f"asset job {self.name!r} selects no assets ({self.selection.describe()})."
             )
+        _check_subsets(asset_graph, keys, self.name)
         partitions_def = self.partitions_def or _common_partitions_def(asset_graph, keys, self.name)
         return JobDefinition.for_assets(
             asset_graph,
@@ -175,11 +176,27 @@ class UnresolvedAssetJobDefinition:
         )
 
 
+def _check_subsets(asset_graph: AssetGraph, keys: frozenset[AssetKey], job_name: str) -> None:
+    """Fail now, not when the job runs, if it splits a multi-asset that cannot be split."""
+    checked: set[int] = set()
+    for key in keys:
+        assets_def = asset_graph.node(key).assets_def
+        if id(assets_def) in checked or not assets_def.is_executable:
+            continue
+        checked.add(id(assets_def))
+        try:
+            assets_def.subset_for(keys)
+        except DefinitionError as exc:
+            raise DefinitionError(
+                f"asset job {job_name!r} selects part of a multi-asset: {exc}"
+            ) from None
+
+
 def _common_partitions_def(
     asset_graph: AssetGraph, keys: frozenset[AssetKey], job_name: str
 ) -> PartitionsDefinition | None:
     found: dict[Any, list[AssetKey]] = {}
-    for key in keys:
+    for key in sorted(keys):  # sorted: the message lists the definitions in a stable order
         node = asset_graph.node(key)
         if not node.is_executable:
             continue
@@ -191,8 +208,14 @@ def _common_partitions_def(
             f"{pdef.describe()}: {', '.join(sorted(k.to_user_string() for k in ks)[:3])}"
             for pdef, ks in found.items()
         )
+        # Internal jobs ("__asset_job") are not the user's: name what they selected instead.
+        what = (
+            "the selection holds"
+            if job_name.startswith("__")
+            else f"asset job {job_name!r} selects"
+        )
         raise DefinitionError(
-            f"asset job {job_name!r} selects assets with different partitions ({shown}). "
+            f"{what} assets with different partitions ({shown}). "
             "A job runs one partition at a time: split it into one job per partitions definition."
         )
     return next(iter(found), None)

@@ -30,10 +30,13 @@ class AssetKey:
             )
         for part in parts:
             if not is_valid_name(part):
+                # "raw/orders" as one part is a path written as a string: say how to split it.
+                text = str(part)
+                hint = f" For a path, write AssetKey({text.split('/')!r})." if "/" in text else ""
                 raise DefinitionError(
                     f"asset key part {part!r} in {'/'.join(map(str, parts))!r} is not valid: use "
                     f"only letters, digits and underscores, for example "
-                    f"{suggest_name(str(part))!r}."
+                    f"{suggest_name(str(part))!r}.{hint}"
                 )
         object.__setattr__(self, "path", parts)
 
@@ -55,7 +58,7 @@ class AssetKey:
             return key
         raise DefinitionError(
             f"cannot make an asset key from {value!r}: give a string, a list of strings, "
-            "an AssetKey or an asset"
+            "an AssetKey or an asset."
         )
 
     def to_user_string(self) -> str:

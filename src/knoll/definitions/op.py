@@ -107,7 +107,13 @@ class NodeDefinition:
     def describe(self) -> str:
         raise NotImplementedError
 
-    def _compose(self, args: Sequence[Any], kwargs: Mapping[str, Any], alias: str | None) -> Any:
+    def _compose(
+        self,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        alias: str | None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Any:
         composition = _current_composition()
         assert composition is not None
         name = alias or composition.unique_name(self.name)
@@ -144,7 +150,7 @@ class NodeDefinition:
                 f"two nodes named {name!r} in graph {composition.graph_name!r}: give one an "
                 f"alias, for example {self.name}.alias('{self.name}_2')()."
             )
-        composition.invocations[name] = Invocation(self, name, wired)
+        composition.invocations[name] = Invocation(self, name, wired, dict(tags or {}))
         outputs = [InvokedOutput(name, out) for out in self.output_defs]
         if not outputs:
             return None
@@ -171,7 +177,15 @@ class _AliasedNode:
             raise InvalidInvocationError(
                 f"an aliased {self.node.describe()} can only be called inside a @graph or @job."
             )
-        return self.node._compose(args, kwargs, self.name)
+        return self.node._compose(args, kwargs, self.name, self.tags)
+
+    def alias(self, name: str) -> _AliasedNode:
+        """Chain with ``tag``: ``my_op.tag({...}).alias("second")()``."""
+        return dataclasses.replace(self, name=check_name(name, "node alias"))
+
+    def tag(self, tags: Mapping[str, str]) -> _AliasedNode:
+        merged = {**self.tags, **check_tags(dict(tags), self.node.describe())}
+        return dataclasses.replace(self, tags=merged)
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,9 +318,11 @@ def build_op(
     retry_policy: RetryPolicy | None,
     pool: str | None,
     code_version: str | None,
+    owner: str | None = None,
 ) -> OpDefinition:
-    op_name = check_name(name or fn.__name__, "op")
-    owner = f"op {op_name!r}"
+    """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
+    op_name = check_name(fn.__name__ if name is None else name, "op")
+    owner = owner or f"op {op_name!r}"
     signature = read_signature(fn, owner)
     if signature.config_param is not None and config_schema is not None:
         raise DefinitionError(

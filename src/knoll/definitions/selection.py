@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from knoll._utils import did_you_mean
+from knoll._utils import did_you_mean, suggest
 from knoll.definitions.asset_graph import AssetGraph
 from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.errors import SelectionError
@@ -164,12 +164,20 @@ class _Keys(AssetSelection):
                 shown = key.to_user_string()
                 raise SelectionError(
                     f"asset selection names {shown!r}, which is not an asset in these "
-                    f"definitions.{did_you_mean(shown, (k.to_user_string() for k in graph.keys))}"
+                    f"definitions.{_suggest_key(key, graph)}"
                 )
         return frozenset(self.selected)
 
     def describe(self) -> str:
         return ", ".join(k.to_user_string() for k in self.selected) or "(nothing)"
+
+
+def _suggest_key(key: AssetKey, graph: AssetGraph) -> str:
+    suggestion = did_you_mean(key.to_user_string(), (k.to_user_string() for k in graph.keys))
+    if suggestion:
+        return suggestion
+    # A key written without its prefix ("orders" for "raw/orders") is not close by spelling.
+    return suggest(sorted(k.to_user_string() for k in graph.keys if k.name == key.name)[:3])
 
 
 @dataclass(frozen=True, repr=False)
@@ -242,9 +250,10 @@ class _Walk(AssetSelection):
             found = graph.upstream(start, self.depth)
         else:
             found = graph.downstream(start, self.depth)
-        if not self.include_self:
-            found -= start
-        return frozenset(found)
+        # External assets reached by the walk are not added: a job over "*orders" must not
+        # try to materialize the source tables upstream of it.
+        reached = _executable_unless(False, graph, found - start)
+        return reached if not self.include_self else reached | start
 
     def describe(self) -> str:
         marker = "*" if self.depth is None else "+" * self.depth
@@ -300,6 +309,11 @@ def parse_selection(text: object) -> AssetSelection:
         if not clause:
             continue
         parts.append(_parse_clause(clause, text))
+    if not parts:
+        raise SelectionError(
+            f"asset selection {text!r} names nothing between its commas: write for example "
+            "'orders, group:sales'."
+        )
     out = parts[0]
     for part in parts[1:]:
         out = out | part

@@ -22,10 +22,10 @@ from knoll.execution.context import (
     PartitionScope,
     StepState,
 )
-from knoll.execution.executor import execute_in_process
+from knoll.execution.executor import as_partition_key, execute_in_process
 from knoll.execution.resources import build_resources
 from knoll.execution.run import Run, RunStatus
-from knoll.execution.type_check import check_value, type_name, value_type_name
+from knoll.execution.type_check import a_type_name, check_value, type_name
 
 DIRECT_RUN_ID = "EPHEMERAL"
 
@@ -99,19 +99,33 @@ class _BuiltContext:
                     f"the context has a partition, but {owner} is not partitioned."
                 )
             if self._partition_key is not None:
-                key = pdef.validate_partition_key(self._partition_key, owner)
+                key = as_partition_key(
+                    pdef, pdef.validate_partition_key(self._partition_key, owner)
+                )
                 scope = PartitionScope(pdef, (key,), PartitionKeyRange(key, key))
             else:
                 assert self._partition_range is not None
-                keys = tuple(pdef.get_partition_keys_in_range(self._partition_range))
+                keys = tuple(
+                    as_partition_key(pdef, k)
+                    for k in pdef.get_partition_keys_in_range(self._partition_range)
+                )
                 scope = PartitionScope(pdef, keys, self._partition_range)
-        config = _resolve_config(op_def, self._config, owner)
+        if self._config is not None:
+            config = _resolve_config(op_def, self._config, owner)
+        else:
+            # No config in the context: the call may pass it (config=...); if it does not,
+            # invoke() resolves the default or reports what is missing.
+            config = default_config_value(op_def.config_schema) if op_def.config_schema else None
         state = StepState(
             run=Run(DIRECT_RUN_ID, "__ephemeral__", RunStatus.STARTED, self._tags),
             op_def=op_def,
             step=None,
             op_config=config,
-            resources=self._resources,
+            resources=self._resources.for_owner(
+                self._resources.keys(),
+                owner,
+                hint=f"Pass it: build_{'asset' if assets_def else 'op'}_context(resources=...).",
+            ),
             emit=None,
             partition=scope,
             instance=self._instance,
@@ -219,6 +233,9 @@ def invoke(
         call[sig.context_param] = context
     if sig.config_param is not None:
         name = sig.config_param.name
+        config_type = sig.config_param.annotation
+        if remaining and isinstance(config_type, type) and isinstance(remaining[0], config_type):
+            given[name] = remaining.pop(0)
         if name in given:
             call[name] = coerce_config_arg(op_def.config_schema, given.pop(name), owner)
         elif context is not None and context.op_config is not None:
@@ -266,8 +283,8 @@ def invoke(
         value = given[name]
         if not check_value(value, input_def.type):
             raise TypeCheckError(
-                f"{owner}: input {name!r} expects {type_name(input_def.type)}, got a "
-                f"{value_type_name(value)}."
+                f"{owner}: input {name!r} expects {type_name(input_def.type)}, but got "
+                f"{a_type_name(value)}. Pass a value of that type or fix the annotation."
             )
         call[name] = value
     return op_def.compute_fn(**call)

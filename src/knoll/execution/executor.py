@@ -11,14 +11,16 @@ from knoll.definitions.config_schema import Permissive
 from knoll.definitions.job import JobDefinition
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition
-from knoll.definitions.run_config import RunConfigSchema, merge_run_configs
+from knoll.definitions.run_config import RunConfig, RunConfigSchema, merge_run_configs
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import (
     DefinitionError,
     ExecutionError,
+    InvalidConfigError,
     InvalidInvocationError,
     KnollError,
     PartitionKeyError,
+    RunFailedError,
 )
 from knoll.execution.context import PartitionScope
 from knoll.execution.events import (
@@ -41,6 +43,7 @@ from knoll.execution.run import (
 from knoll.execution.step import EventWriter, RunState, StepOutcome, execute_step
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
+EPHEMERAL_JOB = "__ephemeral_asset_job__"  # the job materialize() builds; never shown to users
 
 
 def default_io_manager(for_assets: bool) -> Any:
@@ -76,16 +79,26 @@ def execute_in_process(
         {k: _resource_schema(v) for k, v in resource_defs.items()},
         job.name,
     )
-    document = merge_run_configs(job.config, run_config) if job.config else run_config
-    resolved = config_schema.validate(document)
-    run_tags = {**job.tags, **check_tags(dict(tags) if tags else None, f"run of {job.describe()}")}
+    document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
+    if job.config and (document is None or isinstance(document, Mapping)):
+        document = merge_run_configs(job.config, document or {})
+    try:
+        resolved = config_schema.validate(document)
+    except InvalidConfigError as exc:
+        if job.name != EPHEMERAL_JOB:
+            raise
+        raise InvalidConfigError(_run_owner(job, plan), exc.errors) from None
+    run_tags = {
+        **job.tags,
+        **check_tags(dict(tags) if tags else None, f"run of {_run_owner(job, plan)}"),
+    }
     scope = _partition_scope(job, plan, partition_key, partition_key_range, run_tags)
     if scope is not None:
         if scope.is_single:
-            run_tags[PARTITION_TAG] = scope.keys[0]
+            run_tags[PARTITION_TAG] = str(scope.keys[0])
         else:
-            run_tags[PARTITION_RANGE_START_TAG] = scope.key_range.start
-            run_tags[PARTITION_RANGE_END_TAG] = scope.key_range.end
+            run_tags[PARTITION_RANGE_START_TAG] = str(scope.key_range.start)
+            run_tags[PARTITION_RANGE_END_TAG] = str(scope.key_range.end)
     run = Run(
         run_id=run_id or new_run_id(),
         job_name=job.name,
@@ -131,11 +144,15 @@ def execute_in_process(
     failed = list(state.errors) if state is not None else []
     errors: dict[str, KnollError] = dict(state.errors) if state is not None else {}
     if state is not None and state.blocked_assets and run_error is None:
-        blocked = ", ".join(sorted(k.to_user_string() for k in state.blocked_assets))
+        blocking = sorted(
+            e.check_key.to_user_string() for e in state.check_evaluations if e.blocks_downstream
+        )
         skipped = [k for k, o in state.outcomes.items() if o is StepOutcome.SKIPPED]
-        run_error = ExecutionError(
-            f"a blocking check of {blocked} failed, so downstream steps did not run "
-            f"({', '.join(skipped) or 'none in this run'})."
+        run_error = RunFailedError(
+            f"blocking check{'s' if len(blocking) > 1 else ''} {', '.join(blocking)} failed, so "
+            f"the assets downstream of {'them' if len(blocking) > 1 else 'it'} did not run "
+            f"(skipped steps: {', '.join(skipped) or 'none in this run'}). Fix the data, or make "
+            "the check non-blocking."
         )
     if run_error is None and not failed:
         run = run.with_status(RunStatus.SUCCESS)
@@ -154,14 +171,30 @@ def execute_in_process(
             ),
         )
     writer.flush()
-    if run_error is not None and not failed:
-        errors["__run__"] = run_error
     result = ExecuteInProcessResult(
-        run, writer.all_events, plan, state.outputs if state is not None else {}, errors
+        run,
+        writer.all_events,
+        plan,
+        state.outputs if state is not None else {},
+        errors,
+        run_error=run_error,
     )
     if raise_on_error and not result.success:
-        raise next(iter(errors.values())) if errors else ExecutionError(f"run {run.run_id} failed")
+        if errors:
+            raise next(iter(errors.values()))
+        raise run_error or ExecutionError(f"run {run.run_id} failed")
     return result
+
+
+def _run_owner(job: JobDefinition, plan: ExecutionPlan) -> str:
+    """How messages name what runs: the job, or for materialize() the assets it was given."""
+    if job.name != EPHEMERAL_JOB:
+        return job.describe()
+    keys = sorted(k.to_user_string() for s in plan.steps for k in s.produced_asset_keys)
+    shown = ", ".join(repr(k) for k in keys[:3])
+    if len(keys) > 3:
+        shown += f" and {len(keys) - 3} more"
+    return f"materialize() of asset{'s' if len(keys) != 1 else ''} {shown or '(none)'}"
 
 
 def _resource_schema(value: Any) -> Any:
@@ -202,7 +235,7 @@ def _resource_defs(
     if missing:
         users = _users_of(plan, missing[0])
         raise DefinitionError(
-            f"{users} requires resource {missing[0]!r}, which {job.describe()} does not "
+            f"{users} requires resource {missing[0]!r}, which {_run_owner(job, plan)} does not "
             f"provide.{did_you_mean(missing[0], defs)} Pass it: resources={{{missing[0]!r}: ...}}."
         )
     return defs
@@ -247,49 +280,69 @@ def _partition_scope(
     start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
     if key_range is None and start is not None and end is not None:
         key_range = PartitionKeyRange(start, end)
-    pdef = job.partitions_def or _plan_partitions_def(plan)
+    pdef = job.partitions_def or _plan_partitions_def(job, plan)
     if partition_key is None and key_range is None:
         if pdef is not None and plan.asset_keys:
-            partitioned = sorted(
-                k.to_user_string()
-                for s in plan.steps
-                for k in s.produced_asset_keys
-                if s.assets_def is not None and s.assets_def.partitions_def is not None
-            )
+            partitioned = _partitioned_keys(plan)
             raise PartitionKeyError(
-                f"{job.describe()} materializes partitioned assets ({', '.join(partitioned[:3])}) "
-                f"but no partition was given: pass partition_key=... (one of "
-                f"{pdef.describe()})."
+                f"{_run_owner(job, plan)} materializes partitioned assets "
+                f"({', '.join(partitioned[:3])}) but no partition was given: pass "
+                f"partition_key=... (one of {pdef.describe()})."
             )
         return None
     if pdef is None:
         raise PartitionKeyError(
-            f"{job.describe()} is not partitioned, but a partition was given "
+            f"{_run_owner(job, plan)} is not partitioned, but a partition was given "
             f"({partition_key or key_range}). Leave partition_key out, or partition its assets."
         )
-    owner = job.describe()
+    # for materialize(), the partitioned asset says more than a job the user never named
+    partitioned = _partitioned_keys(plan)
+    owner = (
+        f"asset {partitioned[0]!r}"
+        if job.name == EPHEMERAL_JOB and len(partitioned) == 1
+        else _run_owner(job, plan)
+    )
     if partition_key is not None and key_range is not None:
         raise InvalidInvocationError(
             f"{owner}: give either partition_key or a partition key range, not both."
         )
     if partition_key is not None:
-        key = _as_partition_key(pdef, pdef.validate_partition_key(partition_key, owner))
+        key = as_partition_key(pdef, pdef.validate_partition_key(partition_key, owner))
         return PartitionScope(pdef, (key,), PartitionKeyRange(key, key))
     assert key_range is not None
-    keys = tuple(_as_partition_key(pdef, k) for k in pdef.get_partition_keys_in_range(key_range))
+    keys = tuple(as_partition_key(pdef, k) for k in pdef.get_partition_keys_in_range(key_range))
     return PartitionScope(pdef, keys, key_range)
 
 
-def _as_partition_key(pdef: PartitionsDefinition, key: str) -> str:
+def as_partition_key(pdef: PartitionsDefinition, key: str) -> str:
+    """``key`` as the partitions definition spells it (a ``MultiPartitionKey`` for multi
+    partitions, so that ``context.partition_key.keys_by_dimension`` works)."""
     convert = getattr(pdef, "get_partition_key_from_str", None)
-    return str(convert(key)) if convert is not None else key
+    return convert(key) if convert is not None else key
 
 
-def _plan_partitions_def(plan: ExecutionPlan) -> PartitionsDefinition | None:
+def _partitioned_keys(plan: ExecutionPlan) -> list[str]:
+    return sorted(
+        k.to_user_string()
+        for s in plan.steps
+        for k in s.produced_asset_keys
+        if s.assets_def is not None and s.assets_def.partitions_def is not None
+    )
+
+
+def _plan_partitions_def(job: JobDefinition, plan: ExecutionPlan) -> PartitionsDefinition | None:
+    found: dict[PartitionsDefinition, str] = {}
     for step in plan.steps:
-        if step.assets_def is not None and step.assets_def.partitions_def is not None:
-            return step.assets_def.partitions_def
-    return None
+        pdef = step.assets_def.partitions_def if step.assets_def is not None else None
+        if pdef is not None:
+            found.setdefault(pdef, step.describe())
+    if len(found) > 1:
+        shown = "; ".join(f"{owner}: {pdef.describe()}" for pdef, owner in found.items())
+        raise PartitionKeyError(
+            f"{_run_owner(job, plan)} mixes assets with different partitions ({shown}). A run "
+            "covers partitions of one definition: materialize them in separate runs."
+        )
+    return next(iter(found), None)
 
 
 def _plan_events(writer: EventWriter, plan: ExecutionPlan, scope: PartitionScope | None) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from pydantic import PrivateAttr
 
 from knoll.definitions.resource import ConfigurableIOManager
+from knoll.definitions.resource_definition import InitResourceContext
 from knoll.errors import ExecutionError
 
 _SAFE = "-_.:=+ "
@@ -81,12 +82,13 @@ class FilesystemIOManager(ConfigurableIOManager):
         target = upstream if upstream is not None else context
         if context.has_asset_partitions:
             keys = list(context.asset_partition_keys)
-            if len(keys) == 1 and not _wants_dict(context):
-                return self._read(self._path(target, keys[0]), context)
-            return {key: self._read(self._path(target, key), context) for key in keys}
-        return self._read(self._path(target, None), context)
+            # several upstream partitions load as a dict keyed by partition; one as its value
+            if len(keys) == 1:
+                return self._read(self._path(target, keys[0]), context, keys[0])
+            return {key: self._read(self._path(target, key), context, key) for key in keys}
+        return self._read(self._path(target, None), context, None)
 
-    def _read(self, path: Path, context: Any) -> Any:
+    def _read(self, path: Path, context: Any, partition: str | None) -> Any:
         try:
             with path.open("rb") as handle:
                 return pickle.load(handle)
@@ -96,17 +98,12 @@ class FilesystemIOManager(ConfigurableIOManager):
                 if context.has_asset_key
                 else f"input {context.name!r}"
             )
+            if partition is not None:
+                what += f" (partition {partition!r})"
             raise ExecutionError(
-                f"{what} has no stored value at {path}: it has not been materialized (for this "
-                "partition) with this IO manager. Materialize it first, or add it to the selection."
+                f"{what} has no stored value at {path}: it has not been materialized with this "
+                "IO manager. Materialize it first, or add it to the selection."
             ) from None
-
-
-def _wants_dict(context: Any) -> bool:
-    # An input mapped to several upstream partitions loads as a dict; a single mapped key loads
-    # as the value itself, unless the mapping can produce several (a time window mapping from a
-    # finer cadence), where a dict keeps the type stable.
-    return False
 
 
 def _atomic_pickle(path: Path, value: Any) -> None:
@@ -130,6 +127,13 @@ class InMemoryIOManager(ConfigurableIOManager):
     @property
     def values(self) -> dict[tuple[Any, ...], Any]:
         return self._values
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Each run works on a fresh copy of a resource; share the instance's storage so that
+        # runs given the same InMemoryIOManager see each other's outputs.
+        given = context.resource_def
+        if isinstance(given, InMemoryIOManager) and given is not self:
+            self._values = given._values
 
     def _key(self, context: Any, partition: str | None) -> tuple[Any, ...]:
         if context.has_asset_key:
@@ -155,8 +159,12 @@ class InMemoryIOManager(ConfigurableIOManager):
             return self.values[key]
         except KeyError:
             what = (
-                f"asset {context.asset_key}" if context.has_asset_key else f"input {context.name!r}"
+                f"asset {context.asset_key.to_user_string()!r}"
+                if context.has_asset_key
+                else f"input {context.name!r}"
             )
+            if key[-1] is not None:
+                what += f" (partition {key[-1]!r})"
             raise ExecutionError(
                 f"{what} has no value in this in-memory IO manager: it was not computed by a run "
                 "that used the same InMemoryIOManager. Add it to the selection."

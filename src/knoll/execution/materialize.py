@@ -14,10 +14,8 @@ from knoll.definitions.keys import AssetKey
 from knoll.definitions.partitions import PartitionKeyRange
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import InvalidInvocationError
-from knoll.execution.executor import execute_in_process
+from knoll.execution.executor import EPHEMERAL_JOB, execute_in_process
 from knoll.execution.result import ExecuteInProcessResult
-
-EPHEMERAL_JOB = "__ephemeral_asset_job__"
 
 
 def _split(

@@ -85,7 +85,7 @@ class Step:
         if self.check_def is not None:
             return f"asset check {self.check_def.key.to_user_string()!r}"
         if self.assets_def is not None:
-            keys = sorted(self.produced_asset_keys)
+            keys = sorted(self.assets_def.all_keys)
             if len(keys) == 1:
                 return f"asset {keys[0].to_user_string()!r}"
             return f"multi-asset {self.op.name!r}"
@@ -356,22 +356,37 @@ def _flatten_into(
 
 
 def _select_ops(steps: list[Step], op_selection: Sequence[str], job: JobDefinition) -> list[Step]:
-    keys = {s.key for s in steps}
+    keys = [s.key for s in steps]
+    wanted: set[str] = set()
     for name in op_selection:
-        if name not in keys:
+        # a graph's name selects every op inside it
+        inside = [k for k in keys if k == name or k.startswith(f"{name}.")]
+        if not inside:
             raise DefinitionError(
-                f"op_selection names {name!r}, which is not an op of job {job.name!r}."
+                f"op_selection names {name!r}, which is not an op or graph of job {job.name!r}."
                 f"{did_you_mean(name, keys)}"
             )
-    wanted = set(op_selection)
+        wanted.update(inside)
     out = []
     for step in steps:
         if step.key not in wanted:
             continue
-        inputs = {
-            n: (FromNothing() if isinstance(s, FromStep) and s.step_key not in wanted else s)
-            for n, s in step.inputs.items()
-        }
+        inputs: dict[str, InputSource] = {}
+        for input_name, source in step.inputs.items():
+            sources = source.sources if isinstance(source, FromMany) else (source,)
+            cut = [s.step_key for s in sources if isinstance(s, FromStep)]
+            cut = [k for k in cut if k not in wanted]
+            if not cut:
+                inputs[input_name] = source
+                continue
+            input_def = step.op.input_defs[input_name]
+            if not (input_def.has_default or input_def.is_nothing):
+                raise DefinitionError(
+                    f"op_selection runs op {step.key!r} without op {cut[0]!r}, which produces its "
+                    f"input {input_name!r}. Add {cut[0]!r} to op_selection, or give the input a "
+                    "default: In(default_value=...)."
+                )
+            inputs[input_name] = FromNothing()
         upstream = tuple(u for u in step.upstream if u in wanted)
         out.append(
             Step(step.key, step.op, inputs, upstream, selected_outputs=step.selected_outputs)

@@ -25,12 +25,14 @@ class ExecuteInProcessResult:
         plan: ExecutionPlan,
         outputs: Mapping[tuple[str, str], Any],
         errors: Mapping[str, KnollError],
+        run_error: KnollError | None = None,
     ) -> None:
         self.run = run
         self.all_events: list[RunEvent] = list(events)
         self._plan = plan
         self._outputs = dict(outputs)
         self._errors = dict(errors)
+        self.run_error = run_error
 
     # ---- status --------------------------------------------------------------------------
     @property
@@ -56,6 +58,9 @@ class ExecuteInProcessResult:
     def step_error(self, step_key: str) -> KnollError | None:
         """The error that failed ``step_key`` (the original user exception is its cause)."""
         return self._errors.get(step_key)
+
+    # ``run_error``: what failed the run outside any step (a resource that would not start, a
+    # failed blocking check), or None.
 
     # ---- values --------------------------------------------------------------------------
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
@@ -88,7 +93,14 @@ class ExecuteInProcessResult:
         for step in self._plan.steps:
             assets_def = step.assets_def
             if assets_def is not None and key in step.produced_asset_keys:
-                return self.output_for_node(step.key, assets_def.output_for(key))
+                output = assets_def.output_for(key)
+                if (step.key, output) not in self._outputs:
+                    raise InvalidInvocationError(
+                        f"asset {key.to_user_string()!r} has no value in run {self.run_id}: it "
+                        "was not computed (its step failed or was skipped), or it returned a "
+                        "MaterializeResult or None and stored its data itself."
+                    )
+                return self.output_for_node(step.key, output)
         shown = [k.to_user_string() for s in self._plan.steps for k in s.produced_asset_keys]
         raise InvalidInvocationError(
             f"asset {key.to_user_string()!r} was not computed in run {self.run_id}."

@@ -55,7 +55,7 @@ from knoll.execution.events import (
 )
 from knoll.execution.plan import FromAsset, FromMany, FromNothing, FromStep, Step
 from knoll.execution.run import Run
-from knoll.execution.type_check import check_value, type_name, value_type_name
+from knoll.execution.type_check import a_type_name, check_value, type_name
 
 
 class StepOutcome(enum.Enum):
@@ -115,19 +115,46 @@ class RunState:
     blocked_assets: set[AssetKey] = field(default_factory=set)
     check_evaluations: list[AssetCheckEvaluation] = field(default_factory=list)
     _loop: Any = None  # an asyncio event loop, created for the first coroutine
+    _worker: Any = None  # a one-thread pool, when the run was started inside a running loop
 
     def run_coroutine(self, coro: Any) -> Any:
+        # asyncio is imported on first use: it costs more to import than all of knoll.
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._run_on_own_loop(coro)
+        # The caller is itself async (a notebook, an async test): its loop cannot be re-entered
+        # from here, so coroutines run on the run's own loop in one helper thread.
+        if self._worker is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knoll-async")
+        return self._worker.submit(self._run_on_own_loop, coro).result()
+
+    def _run_on_own_loop(self, coro: Any) -> Any:
         if self._loop is None:
-            # asyncio is imported on first use: it costs more to import than all of knoll.
             import asyncio
 
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(coro)
 
     def close(self) -> None:
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        loop, worker = self._loop, self._worker
+        self._loop = self._worker = None
+        if loop is not None:
+
+            def finish() -> None:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+            if worker is not None:
+                worker.submit(finish).result()
+            else:
+                finish()
+        if worker is not None:
+            worker.shutdown()
 
 
 class _StepFailed(Exception):
@@ -194,12 +221,28 @@ def _skip_reason(state: RunState, step: Step) -> str | None:
             return f"upstream step {up!r} failed"
         if outcome is StepOutcome.SKIPPED:
             return f"upstream step {up!r} was skipped"
+    for name, source in step.inputs.items():
+        sources = source.sources if isinstance(source, FromMany) else (source,)
+        missing = [s for s in sources if isinstance(s, FromStep) and not _produced(state, s)]
+        # a fan-in input still runs with the values that were produced
+        if missing and len(missing) == len(sources):
+            return (
+                f"input {name!r} needs output {missing[0].output_name!r} of step "
+                f"{missing[0].step_key!r}, which is optional and was not produced"
+            )
     if step.assets_def is not None and state.blocked_assets:
         for spec in step.assets_def.specs_by_output.values():
             for dep in spec.dep_keys:
                 if dep in state.blocked_assets:
                     return f"a blocking check of upstream asset {dep.to_user_string()!r} failed"
     return None
+
+
+def _produced(state: RunState, source: FromStep) -> bool:
+    """False when the upstream step succeeded without yielding this (optional) output."""
+    if state.outcomes.get(source.step_key) is not StepOutcome.SUCCESS:
+        return True  # not run in this run (or failed): handled elsewhere
+    return (source.step_key, source.output_name) in state.output_contexts
 
 
 def _retry_decision(exc: BaseException, policy: Any, attempt: int) -> tuple[int, float] | None:
@@ -219,6 +262,14 @@ def _wrap_user_error(step: Step, exc: BaseException) -> KnollError:
         return exc
     if isinstance(exc, Failure):
         message = f"{step.describe()} (step {step.key!r}) failed: {exc.description or 'Failure'}"
+    elif isinstance(exc, RetryRequested):
+        reason = exc.__cause__ or exc.__context__
+        message = (
+            f"{step.describe()} (step {step.key!r}) requested a retry, but it has used all "
+            f"{exc.max_retries} retries of RetryRequested(max_retries={exc.max_retries})"
+            + (f" (last error: {type(reason).__name__}: {reason})" if reason else "")
+            + ". Raise RetryRequested(max_retries=...) with a higher limit, or fix the cause."
+        )
     else:
         message = f"error in {step.describe()} (step {step.key!r}): {type(exc).__name__}: {exc}"
     error = UserCodeError(message, exc)
@@ -255,7 +306,13 @@ def _run_attempt(state: RunState, step: Step, attempt: int) -> None:
         op_def=op_def,
         step=step,
         op_config=state.node_config.get(step.key),
-        resources=state.resources,
+        # only what the step declares, so a missing key is reported against this step
+        resources=state.resources.for_owner(
+            op_def.required_resource_keys,
+            step.describe(),
+            hint="Add it to the required_resource_keys of the asset or op, or take it as a "
+            "parameter, and provide it in resources=.",
+        ),
         emit=_step_emitter(state.writer, step.key),
         partition=_partition_for(state, step),
         instance=state.instance,
@@ -285,7 +342,7 @@ def _run_attempt(state: RunState, step: Step, attempt: int) -> None:
             raise _StepFailed(
                 TypeCheckError(
                     f"{step.describe()}: input {name!r} expects {type_name(input_def.type)}, but "
-                    f"got a {value_type_name(value)} ({_short(value)}). Fix the upstream output "
+                    f"got {a_type_name(value)} ({_short(value)}). Fix the upstream output "
                     f"or the annotation of {name!r}."
                 )
             )
@@ -329,6 +386,11 @@ class _Returned:
     value: Any
 
 
+def _error_text(exc: BaseException) -> str:
+    # knoll's own messages read as sentences; other exceptions need their class to make sense
+    return str(exc) if isinstance(exc, KnollError) else f"{type(exc).__name__}: {exc}"
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -350,7 +412,11 @@ def _load_input(state: RunState, step: Step, name: str, log: RunLogger) -> Any:
             )
         )
     if isinstance(source, FromMany):
-        return [_load_from_step(state, step, name, s, log) for s in source.sources]
+        return [
+            _load_from_step(state, step, name, s, log)
+            for s in source.sources
+            if _produced(state, s)
+        ]
     if isinstance(source, FromStep):
         return _load_from_step(state, step, name, source, log)
     return _load_from_asset(state, step, name, source, log)
@@ -489,7 +555,7 @@ def _call_load(
         )
         error = UserCodeError(
             f"{step.describe()}: IO manager {io_key!r} failed to load input {name!r} ({what}): "
-            f"{type(exc).__name__}: {exc}",
+            f"{_error_text(exc)}",
             exc,
         )
         error.__cause__ = exc
@@ -631,11 +697,20 @@ def _process_return_value(step: Step, value: Any, add_output: Any) -> None:
         return
     if value is None and not outputs:
         return
-    if not isinstance(value, tuple) or len(value) != len(outputs):
+    matches = isinstance(value, tuple) and len(value) == len(outputs)
+    if not matches and len(outputs) < len(step.op.output_defs):
+        raise _StepFailed(
+            InvalidInvocationError(
+                f"{step.describe()} runs for a subset of its outputs ({outputs}) but returned "
+                f"{a_type_name(value)}: yield Output(value, output_name=name) for each name in "
+                "context.selected_output_names."
+            )
+        )
+    if not matches:
         raise _StepFailed(
             InvalidInvocationError(
                 f"{step.describe()} has outputs {outputs}: return a tuple of {len(outputs)} "
-                f"values in that order (got {value_type_name(value)}), or yield "
+                f"values in that order (got {a_type_name(value)}), or yield "
                 "Output(value, output_name=...)."
             )
         )
@@ -665,7 +740,7 @@ def _handle_output(
             TypeCheckError(
                 f"{step.describe()}: output {output_name!r} is annotated "
                 f"{type_name(output_def.type)}, "
-                f"but the function returned a {value_type_name(value)} ({_short(value)}). Return "
+                f"but the function returned {a_type_name(value)} ({_short(value)}). Return "
                 "a value of that type or fix the annotation."
             )
         )
@@ -702,7 +777,7 @@ def _handle_output(
         except Exception as exc:
             error = UserCodeError(
                 f"{step.describe()}: IO manager {io_key!r} failed to store output "
-                f"{output_name!r}: {type(exc).__name__}: {exc}",
+                f"{output_name!r}: {_error_text(exc)}",
                 exc,
             )
             error.__cause__ = exc

@@ -14,12 +14,24 @@ import typing
 from typing import Any
 
 from knoll.definitions.op import Nothing
+from knoll.definitions.output import Output
 
 _EMPTY = inspect.Parameter.empty
 _cache: dict[Any, Any] = {}
 
 
+def _unwrap_output(annotation: Any) -> Any:
+    """``-> Output[int]`` declares an int output; a bare ``-> Output`` declares any value."""
+    if annotation is Output:
+        return _EMPTY
+    if typing.get_origin(annotation) is Output:
+        args = typing.get_args(annotation)
+        return args[0] if args else _EMPTY
+    return annotation
+
+
 def type_name(annotation: Any) -> str:
+    annotation = _unwrap_output(annotation)
     if annotation is _EMPTY or annotation is Any:
         return "Any"
     if annotation is None or annotation is type(None):
@@ -31,6 +43,7 @@ def type_name(annotation: Any) -> str:
 
 def _checker(annotation: Any) -> Any:
     """A predicate for ``annotation``, or None when anything passes."""
+    annotation = _unwrap_output(annotation)
     if annotation is _EMPTY or annotation is Any or annotation is Nothing:
         return None
     if isinstance(annotation, (str, typing.ForwardRef, typing.TypeVar)):
@@ -83,3 +96,9 @@ def check_value(value: Any, annotation: Any) -> bool:
 
 def value_type_name(value: Any) -> str:
     return type(value).__name__
+
+
+def a_type_name(value: Any) -> str:
+    """The type of ``value`` with its article, for messages: "an int", "a str"."""
+    name = value_type_name(value)
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

@@ -79,8 +79,8 @@ def test_requests() -> None:
     assert add.partition_keys == ("acme", "globex")
     delete = customers.build_delete_request(["acme"])
     assert delete == DeleteDynamicPartitionsRequest("customers", ["acme"])
-    assert deserialize(serialize(add)) == add
-    assert deserialize(serialize(delete)) == delete
+    assert deserialize(serialize(add), AddDynamicPartitionsRequest) == add
+    assert deserialize(serialize(delete), DeleteDynamicPartitionsRequest) == delete
 
 
 @pytest.mark.parametrize(

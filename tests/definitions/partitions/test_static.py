@@ -21,7 +21,7 @@ def test_keys_returned_are_a_copy() -> None:
     regions = StaticPartitionsDefinition(["a", "b"])
     keys = regions.get_partition_keys()
     assert isinstance(keys, list)
-    keys.append("c")  # type: ignore[attr-defined]
+    keys.append("c")
     assert regions.get_partition_keys() == ["a", "b"]
 
 

@@ -3,6 +3,7 @@ from 02:00 to 03:00; 2024-11-03 the hour 01:00-02:00 happens twice)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,8 +19,8 @@ NEW_YORK = "America/New_York"
 NY = ZoneInfo(NEW_YORK)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def hours(window: TimeWindow) -> float:
@@ -130,7 +131,7 @@ def test_a_year_of_hourly_windows_tiles_time_exactly() -> None:
     keys = hourly.get_partition_keys(current_time=year_end)
     assert len(keys) == len(set(keys)) == 366 * 24 - 1
     windows = hourly.time_windows_for_partition_keys(keys)
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in itertools.pairwise(windows):
         assert earlier.end == later.start
         assert earlier.end.timestamp() == later.start.timestamp()
     assert windows[0].start == datetime(2024, 1, 1, tzinfo=NY)
@@ -174,7 +175,7 @@ def test_half_hour_clock_change_keeps_keys_unique_and_windows_contiguous() -> No
     assert len(keys) == len(set(keys))
     assert "2024-10-06-02:30" in keys
     windows = hourly.time_windows_for_partition_keys(keys)
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in itertools.pairwise(windows):
         assert earlier.end.timestamp() == later.start.timestamp()
     assert hours(hourly.time_window_for_partition_key("2024-10-06-02:30")) == 0.5
 
@@ -184,7 +185,7 @@ def test_windows_are_contiguous_for_many_daily_keys_in_a_zone() -> None:
     keys = daily.get_partition_keys(current_time=utc(2024, 1, 1))
     assert len(keys) == (datetime(2024, 1, 1) - datetime(2020, 1, 1)).days
     windows = daily.time_windows_for_partition_keys(keys)
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in itertools.pairwise(windows):
         assert earlier.end.timestamp() == later.start.timestamp()
     assert {hours(w) for w in windows} == {23, 24, 25}
     assert windows[-1].end == utc(2024, 1, 1) + timedelta(0)

@@ -100,12 +100,17 @@ def _unique(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def missing_upstream(mapping: PartitionMapping, missing: Sequence[str], upstream: str) -> None:
+def missing_upstream(
+    mapping: PartitionMapping,
+    missing: Sequence[str],
+    upstream: str,
+    fix: str = "map only to keys the upstream definition holds",
+) -> None:
+    """Raise PartitionKeyError if a mapping read upstream keys that do not exist."""
     if missing:
         raise PartitionKeyError(
             f"{mapping!r} reads upstream partitions {sample_keys(missing)}, which "
-            f"{upstream} do not hold (yet). Materialize the upstream asset first, or map to "
-            "partitions it has."
+            f"{upstream} do not hold (yet): {fix}."
         )
 
 
@@ -235,6 +240,7 @@ class LastPartitionMapping(PartitionMapping):
 
 
 def describe_or_unpartitioned(partitions_def: PartitionsDefinition | None) -> str:
+    """``describe()`` of a definition, or "no partitions" for an unpartitioned asset."""
     return "no partitions" if partitions_def is None else partitions_def.describe()
 
 

@@ -43,7 +43,7 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         self._setup(
             start=start_date,
             end=end_date,
-            cadence=Cadence("hour", minute=minute),
+            cadence=Cadence.hourly(minute),
             fmt=HOUR_FORMAT if fmt is None else fmt,
             timezone=timezone,
             end_offset=end_offset,
@@ -67,10 +67,9 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
     ) -> None:
         owner = type(self).__name__
-        cadence = Cadence(
-            "day",
-            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
+        cadence = Cadence.daily(
             hour=_check_offset(hour_offset, "hour_offset", 0, 23, owner),
+            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
         )
         self._setup(
             start=start_date,
@@ -100,11 +99,10 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
     ) -> None:
         owner = type(self).__name__
-        cadence = Cadence(
-            "week",
-            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
-            hour=_check_offset(hour_offset, "hour_offset", 0, 23, owner),
+        cadence = Cadence.weekly(
             day=_check_offset(day_offset, "day_offset", 0, 6, owner),
+            hour=_check_offset(hour_offset, "hour_offset", 0, 23, owner),
+            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
         )
         self._setup(
             start=start_date,
@@ -134,11 +132,10 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         end_offset: int = 0,
     ) -> None:
         owner = type(self).__name__
-        cadence = Cadence(
-            "month",
-            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
-            hour=_check_offset(hour_offset, "hour_offset", 0, 23, owner),
+        cadence = Cadence.monthly(
             day=_check_offset(day_offset, "day_offset", 1, MAX_MONTH_DAY, owner),
+            hour=_check_offset(hour_offset, "hour_offset", 0, 23, owner),
+            minute=_check_offset(minute_offset, "minute_offset", 0, 59, owner),
         )
         self._setup(
             start=start_date,

@@ -119,7 +119,13 @@ class TimeWindowPartitionMapping(PartitionMapping):
                 missing.extend(up._keys_between(low, min(high, first - 1, low + 4)))
                 after = max(low, last + 1)
                 missing.extend(up._keys_between(after, min(high, after + 4)))
-        missing_upstream(self, missing, up.describe())
+        missing_upstream(
+            self,
+            list(dict.fromkeys(missing)),
+            up.describe(),
+            "wait until they exist, or pass allow_nonexistent_upstream_partitions=True to "
+            "skip them",
+        )
         return keys
 
     def get_downstream_partition_keys(

@@ -1,4 +1,4 @@
-"""Time partitions: one partition per hour, day, week or month, keyed by the formatted start.
+"""Time partitions: one partition per window between cron ticks, keyed by the window start.
 
 The partitions run from the first window starting at or after ``start`` to the last window
 that has ended by "now" (shifted by ``end_offset`` windows) and, when ``end`` is given, that
@@ -8,6 +8,7 @@ keys and answers questions about one key in constant time.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -34,17 +35,30 @@ if TYPE_CHECKING:
 DAY_FORMAT = "%Y-%m-%d"
 HOUR_FORMAT = "%Y-%m-%d-%H:%M"
 
-# Hand-written formatters for the default formats: listing many keys spends most of its time
-# formatting, and these are faster than strftime.
+
+def _day_key(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+def _hour_key(moment: datetime) -> str:
+    text = moment.isoformat()
+    return f"{text[:10]}-{text[11:16]}"
+
+
+def _strftime(fmt: str, moment: datetime) -> str:
+    return moment.strftime(fmt)
+
+
+# Listing many keys spends most of its time formatting; these beat strftime for the defaults.
 _FAST_FORMATS: dict[str, Callable[[datetime], str]] = {
-    DAY_FORMAT: lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}",
-    HOUR_FORMAT: lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}-{d.hour:02d}:{d.minute:02d}",
+    DAY_FORMAT: _day_key,
+    HOUR_FORMAT: _hour_key,
 }
 
 
 class TimeWindowPartitionsDefinition(PartitionsDefinition):
-    """Partitions that each cover one window of time, on an hourly, daily, weekly or monthly
-    cron cadence in a time zone.
+    """Partitions that each cover the window from one tick of ``cron_schedule`` to the next,
+    in a time zone.
 
     ``start`` and ``end`` are datetimes or strings in ``fmt``; a naive datetime is read in
     ``timezone`` (an IANA name, default UTC). Keys are window starts formatted with ``fmt``.
@@ -110,7 +124,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self._cadence = cadence
         self._zone = lookup_zone(timezone, owner)
         self._fmt = fmt
-        self._format = _FAST_FORMATS.get(fmt) or (lambda d: d.strftime(fmt))
+        self._format = _FAST_FORMATS.get(fmt) or functools.partial(_strftime, fmt)
         self._needs_tz = "%z" in fmt or "%Z" in fmt
         self._end_offset = end_offset
         self._first = None
@@ -122,7 +136,9 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 f"({arg_names[0]}={self.start}): give an {arg_names[1]} after the "
                 f"{arg_names[0]}, or leave it out."
             )
-        if fmt not in _FAST_FORMATS:
+        # The default formats are known to name every window apart; skip the check for them.
+        day_keys_fit = fmt == DAY_FORMAT and cadence.one_per_day
+        if fmt != HOUR_FORMAT and not day_keys_fit:
             self._check_format(owner)
 
     def _instant_arg(self, value: object, arg_name: str, owner: str) -> float:
@@ -132,7 +148,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             return value.timestamp()
         if isinstance(value, str):
             try:
-                parsed = datetime.strptime(value, self._fmt)
+                if self._fmt == DAY_FORMAT and len(value) == len("2024-01-01"):
+                    parsed = datetime.fromisoformat(value)
+                else:
+                    parsed = datetime.strptime(value, self._fmt)
             except ValueError:
                 try:
                     parsed = datetime.fromisoformat(value)
@@ -156,9 +175,9 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         key, next_key = self._key_at(first), self._key_at(first + 1)
         if key == next_key or self._index_of_key(key) != first:
             raise DefinitionError(
-                f"fmt {self._fmt!r} of {owner} cannot tell {self._cadence.word} windows apart "
-                f"(two windows get the key {key!r}, or keys do not read back): include every "
-                f"field down to the cadence, for example {HOUR_FORMAT!r} for hourly windows."
+                f"fmt {self._fmt!r} of {owner} gives two windows the same key {key!r}, or its "
+                "keys do not read back: include every field down to the cadence, for example "
+                f"{HOUR_FORMAT!r} for windows shorter than a day."
             )
 
     # -- public attributes ----------------------------------------------------------------
@@ -224,7 +243,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def _shift(self, index: int, count: int) -> int:
         """The index ``count`` non-empty windows after (before, if negative) ``index``."""
-        if self._zone.fixed or self._cadence.unit != "hour":
+        if self._zone.fixed or not self._cadence.dense:
             return index + count
         step = 1 if count > 0 else -1
         for _ in range(abs(count)):
@@ -390,7 +409,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         first, last = self._bounds(current_time)
         if first > last:
             return 0
-        if self._zone.fixed or self._cadence.unit != "hour":
+        if self._zone.fixed or not self._cadence.dense:
             return last - first + 1
         return len(self._keys_between(first, last))
 
@@ -488,7 +507,12 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def describe(self) -> str:
         cadence = self._cadence
-        what = cadence.word if cadence.is_plain else f"{cadence.word} (cron '{cadence.cron}')"
+        if cadence.is_plain:
+            what = str(cadence.word)
+        elif cadence.word is not None:
+            what = f"{cadence.word} (cron '{cadence.cron}')"
+        else:
+            what = f"cron '{cadence.cron}'"
         start = self._format(self.start)
         span = f"from {start}"
         end = self.end

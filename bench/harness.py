@@ -1,0 +1,558 @@
+"""Run every benchmark workload on knoll and on Dagster, and report medians and ratios.
+
+Each measurement comes from a fresh subprocess of the right virtual environment (so imports
+are cold), repeated; the median is reported. knoll and Dagster repetitions are interleaved so
+that drift on the machine hits both alike. Usage (``bench/run`` passes its arguments here)::
+
+    python bench/harness.py [--quick] [--only NAME ...] [--dagster-python PATH]
+
+The table goes to stdout, progress to stderr, and everything to ``bench/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results" / "latest.json"
+SYSTEMS = ("knoll", "dagster")
+TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repetition counts; ``--quick`` swaps in the small set."""
+
+    quick: bool
+    import_reps: int
+    reps: int
+    big_reps: int  # for the 10,000-asset definitions case, which takes Dagster ~20 s a run
+    definitions_sizes: tuple[int, ...]
+    materialize_sizes: tuple[int, ...]
+    memory_size: int
+    floor_size: int
+
+
+FULL = Settings(
+    quick=False,
+    import_reps=10,
+    reps=5,
+    big_reps=3,
+    definitions_sizes=(100, 1_000, 10_000),
+    materialize_sizes=(10, 100, 1_000),
+    memory_size=1_000,
+    floor_size=1_000,
+)
+QUICK = Settings(
+    quick=True,
+    import_reps=5,
+    reps=3,
+    big_reps=1,
+    definitions_sizes=(100, 1_000),
+    materialize_sizes=(10, 100),
+    memory_size=100,
+    floor_size=100,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A knoll target: ``value <= limit`` (targets are upper bounds on time or memory)."""
+
+    limit: float
+    unit: str
+
+    def describe(self) -> str:
+        return f"<= {self.limit:g} {self.unit}"
+
+
+@dataclass
+class Row:
+    """One line of the report: a metric measured on both systems."""
+
+    workload: str
+    case: str
+    unit: str
+    knoll: float | None
+    dagster: float | None
+    target: Target | None = None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.knoll is None or self.dagster is None or self.knoll <= 0:
+            return None
+        return self.dagster / self.knoll
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.knoll is None:
+            return None
+        return self.knoll <= self.target.limit
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["target"] = self.target.describe() if self.target else None
+        data["ratio"] = self.ratio
+        data["met"] = self.met
+        return data
+
+
+class WorkloadFailed(Exception):
+    """A workload subprocess exited with an error or printed no measurements."""
+
+
+class Runner:
+    """Starts workload subprocesses in the right venv and collects their JSON lines."""
+
+    def __init__(self, pythons: dict[str, str]) -> None:
+        self.pythons = pythons
+        self.env = dict(os.environ)
+        # The repo root makes `bench` importable in both venvs; nothing else is added.
+        self.env["PYTHONPATH"] = str(ROOT)
+        # Keep any Dagster instance state out of the user's home.
+        self.env["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="knoll-bench-dagster-home-")
+
+    def run(self, python: str, module: str, *args: str) -> dict[str, float]:
+        with tempfile.TemporaryFile(mode="w+") as stderr:
+            completed = subprocess.run(
+                [python, "-m", module, *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                timeout=TIMEOUT_S,
+                check=False,
+            )
+            if completed.returncode != 0:
+                stderr.seek(0)
+                tail = stderr.read()[-3000:]
+                raise WorkloadFailed(
+                    f"{module} {' '.join(args)} exited with {completed.returncode}:\n{tail}"
+                )
+        lines = completed.stdout.strip().splitlines()
+        if not lines:
+            raise WorkloadFailed(f"{module} {' '.join(args)} printed no measurements")
+        parsed: dict[str, float] = json.loads(lines[-1])
+        return parsed
+
+    def wall(self, python: str, code: str) -> float:
+        """Wall time of ``python -c code`` in a fresh process, interpreter start-up included."""
+        start = time.perf_counter()
+        subprocess.run(
+            [python, "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=TIMEOUT_S,
+            check=True,
+        )
+        return time.perf_counter() - start
+
+    def repeat(
+        self, label: str, reps: int, measure: Callable[[str], dict[str, float]]
+    ) -> dict[str, list[dict[str, float]]]:
+        """``measure(system)`` ``reps`` times per system, interleaved; failures are reported."""
+        samples: dict[str, list[dict[str, float]]] = {s: [] for s in SYSTEMS}
+        failed: set[str] = set()
+        for rep in range(reps):
+            for system in SYSTEMS:
+                if system in failed:
+                    continue
+                start = time.perf_counter()
+                try:
+                    samples[system].append(measure(system))
+                except (WorkloadFailed, subprocess.SubprocessError) as exc:
+                    # A system that fails once is left out of this case: half a median misleads.
+                    progress(f"  {label} [{system}] FAILED: {exc}")
+                    samples[system] = []
+                    failed.add(system)
+                    continue
+                progress(
+                    f"  {label} [{system}] {rep + 1}/{reps} "
+                    f"({time.perf_counter() - start:.1f} s wall)"
+                )
+        return samples
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def median_of(samples: list[dict[str, float]], key: str) -> tuple[float | None, list[float]]:
+    values = [s[key] for s in samples if key in s]
+    return (statistics.median(values) if values else None), values
+
+
+def row(
+    workload: str,
+    case: str,
+    unit: str,
+    samples: dict[str, list[dict[str, float]]],
+    key: str,
+    *,
+    scale: float = 1.0,
+    target: Target | None = None,
+    note: str = "",
+) -> Row:
+    """A report row for metric ``key`` of both systems' samples (multiplied by ``scale``)."""
+    knoll, knoll_values = median_of(samples["knoll"], key)
+    dagster, dagster_values = median_of(samples["dagster"], key)
+    return Row(
+        workload=workload,
+        case=case,
+        unit=unit,
+        knoll=None if knoll is None else knoll * scale,
+        dagster=None if dagster is None else dagster * scale,
+        target=target,
+        samples={"knoll": knoll_values, "dagster": dagster_values},
+        note=note,
+    )
+
+
+# ---- workloads ---------------------------------------------------------------------------
+
+
+class Bench:
+    """The five workloads; each returns its report rows."""
+
+    def __init__(self, runner: Runner, settings: Settings) -> None:
+        self.runner = runner
+        self.settings = settings
+        self._materialized: dict[int, dict[str, list[dict[str, float]]]] = {}
+
+    def _script(self, system: str, name: str, *args: str) -> dict[str, float]:
+        return self.runner.run(
+            self.runner.pythons[system], f"bench.workloads.{system}_{name}", *args
+        )
+
+    def _sized(self, name: str, size: int) -> Callable[[str], dict[str, float]]:
+        """A measurement: workload ``name`` on a DAG of ``size`` assets, for a given system."""
+
+        def measure(system: str) -> dict[str, float]:
+            return self._script(system, name, str(size))
+
+        return measure
+
+    def warm_up(self) -> None:
+        """One untimed import per system, so that no measurement pays for writing .pyc files."""
+        for system in SYSTEMS:
+            self._script(system, "import")
+
+    def import_(self) -> list[Row]:
+        reps = self.settings.import_reps
+        samples = self.runner.repeat("import", reps, lambda s: self._script(s, "import"))
+        wall = self.runner.repeat(
+            "python -c 'import X'",
+            reps,
+            lambda s: {"wall_s": self.runner.wall(self.runner.pythons[s], f"import {s}")},
+        )
+        return [
+            row("import", "import statement", "s", samples, "import_s", target=Target(0.1, "s")),
+            row(
+                "import",
+                "python -c 'import X' (wall)",
+                "s",
+                wall,
+                "wall_s",
+                note="includes interpreter start-up",
+            ),
+            row("import", "RSS after import", "MiB", samples, "maxrss_mib"),
+        ]
+
+    def definitions(self) -> list[Row]:
+        rows: list[Row] = []
+        biggest = max(self.settings.definitions_sizes)
+        for size in self.settings.definitions_sizes:
+            reps = self.settings.big_reps if size >= 10_000 else self.settings.reps
+            samples = self.runner.repeat(
+                f"definitions {size}",
+                reps,
+                self._sized("definitions", size),
+            )
+            target = Target(0.4, "s") if size == 10_000 else None
+            rows += [
+                row("definitions", f"{size} assets: @asset", "s", samples, "decorate_s"),
+                row("definitions", f"{size} assets: Definitions", "s", samples, "definitions_s"),
+                row("definitions", f"{size} assets: build", "s", samples, "build_s"),
+                row("definitions", f"{size} assets: snapshot", "s", samples, "snapshot_s"),
+                row(
+                    "definitions",
+                    f"{size} assets: build + snapshot",
+                    "s",
+                    samples,
+                    "total_s",
+                    target=target,
+                ),
+                row(
+                    "definitions",
+                    f"{size} assets: snapshot size",
+                    "MB",
+                    samples,
+                    "snapshot_bytes",
+                    scale=1e-6,
+                ),
+            ]
+            if size == biggest:
+                full, values = median_of(samples["dagster"], "full_snapshot_s")
+                rows.append(
+                    Row(
+                        "definitions",
+                        f"{size} assets: Dagster snapshot with job snapshots inlined",
+                        "s",
+                        None,
+                        full,
+                        samples={"dagster": values},
+                        note="defer_snapshots=False, computed after the deferred one",
+                    )
+                )
+        return rows
+
+    def _materialize(self, size: int) -> dict[str, list[dict[str, float]]]:
+        # memory and floor reuse the materialize runs of the same size when there are some.
+        if size not in self._materialized:
+            self._materialized[size] = self.runner.repeat(
+                f"materialize {size}",
+                self.settings.reps,
+                self._sized("materialize", size),
+            )
+        return self._materialized[size]
+
+    def materialize(self) -> list[Row]:
+        rows: list[Row] = []
+        for size in self.settings.materialize_sizes:
+            samples = self._materialize(size)
+            target = Target(0.25, "s") if size == 1_000 else None
+            rows += [
+                row(
+                    "materialize",
+                    f"{size} assets: first call",
+                    "s",
+                    samples,
+                    "first_s",
+                    target=target,
+                ),
+                row("materialize", f"{size} assets: second call", "s", samples, "warm_s"),
+                row("materialize", f"{size} assets: events recorded", "", samples, "events"),
+            ]
+        return rows
+
+    def memory(self) -> list[Row]:
+        size = self.settings.memory_size
+        samples = self._materialize(size)
+        target = Target(80, "MiB") if size == 1_000 else None
+        return [
+            row(
+                "memory",
+                f"peak RSS, materializing {size} assets",
+                "MiB",
+                samples,
+                "maxrss_mib",
+                target=target,
+            )
+        ]
+
+    def floor(self) -> list[Row]:
+        size = self.settings.floor_size
+        knoll_python = self.runner.pythons["knoll"]
+        floors = [
+            self.runner.run(knoll_python, "bench.workloads.floor", str(size))
+            for _ in range(self.settings.reps)
+        ]
+        progress(f"  floor {size}: {len(floors)} plain-loop runs")
+        floor_first = statistics.median(f["first_s"] for f in floors)
+        floor_best = statistics.median(f["best_s"] for f in floors)
+        samples = self._materialize(size)
+        overhead: dict[str, list[dict[str, float]]] = {
+            system: [
+                {
+                    "first_us": (s["first_s"] - floor_first) / size * 1e6,
+                    "warm_us": (s["warm_s"] - floor_best) / size * 1e6,
+                }
+                for s in samples[system]
+            ]
+            for system in SYSTEMS
+        }
+        loop = f"plain loop: {floor_first * 1e3:.2f} ms first pass, {floor_best * 1e3:.2f} ms best"
+        return [
+            row(
+                "floor",
+                f"overhead per asset, {size} assets, first call",
+                "us",
+                overhead,
+                "first_us",
+                note=loop,
+            ),
+            row(
+                "floor",
+                f"overhead per asset, {size} assets, second call",
+                "us",
+                overhead,
+                "warm_us",
+            ),
+        ]
+
+
+WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
+    "import": Bench.import_,
+    "definitions": Bench.definitions,
+    "materialize": Bench.materialize,
+    "memory": Bench.memory,
+    "floor": Bench.floor,
+}
+
+
+# ---- report ------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "":
+        return f"{value:.0f}"
+    return f"{value:.1f} {unit}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    header = ("workload", "case", "knoll", "dagster", "dagster/knoll", "target", "met")
+    body = [
+        (
+            r.workload,
+            r.case,
+            fmt(r.knoll, r.unit),
+            fmt(r.dagster, r.unit),
+            "-" if r.ratio is None else f"{r.ratio:.1f}x",
+            r.target.describe() if r.target else "",
+            {None: "", True: "yes", False: "NO"}[r.met],
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(cells) for cells in body]
+    notes = [f"  {r.workload} / {r.case}: {r.note}" for r in rows if r.note]
+    if notes:
+        out += ["", "notes:", *notes]
+    return "\n".join(out)
+
+
+def versions(runner: Runner) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for system in SYSTEMS:
+        code = f"import importlib.metadata as m; print(m.version({system!r}))"
+        completed = subprocess.run(
+            [runner.pythons[system], "-c", code],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=runner.env,
+        )
+        found[system] = completed.stdout.strip() or "unknown"
+    return found
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller sizes")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(WORKLOADS),
+        metavar="NAME",
+        help=f"run only this workload (repeatable): {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--dagster-python",
+        default=str(BENCH / ".venv-dagster" / "bin" / "python"),
+        help="the Python of the venv with Dagster installed (default: bench/.venv-dagster)",
+    )
+    parser.add_argument(
+        "--knoll-python",
+        default=sys.executable,
+        help="the Python of the venv with knoll installed (default: this interpreter)",
+    )
+    parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    for system, python in (("knoll", args.knoll_python), ("dagster", args.dagster_python)):
+        if not Path(python).exists():
+            progress(f"no Python for {system} at {python}: run bench/run, which creates it.")
+            return 2
+    settings = QUICK if args.quick else FULL
+    runner = Runner({"knoll": args.knoll_python, "dagster": args.dagster_python})
+    bench = Bench(runner, settings)
+    names = [n for n in WORKLOADS if not args.only or n in args.only]
+
+    started = time.perf_counter()
+    progress(f"warming up (one untimed import each); workloads: {', '.join(names)}")
+    bench.warm_up()
+    rows: list[Row] = []
+    failures: list[str] = []
+    for name in names:
+        progress(f"{name}:")
+        try:
+            rows += WORKLOADS[name](bench)
+        except (WorkloadFailed, subprocess.SubprocessError) as exc:
+            progress(f"  {name} FAILED: {exc}")
+            failures.append(name)
+    elapsed = time.perf_counter() - started
+
+    print(table(rows))
+    missed = [r for r in rows if r.met is False]
+    print(f"\n{len(rows)} rows in {elapsed:.0f} s; knoll targets missed: {len(missed)}")
+    if failures:
+        print(f"workloads that failed (see stderr): {', '.join(failures)}")
+
+    report = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "quick": settings.quick,
+        "settings": asdict(settings),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": versions(runner),
+        "elapsed_s": elapsed,
+        "rows": [r.to_json() for r in rows],
+        "failed_workloads": failures,
+    }
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results written to {output}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Runnable example projects; each is importable as ``examples.<name>`` and tested."""

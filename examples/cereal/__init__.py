@@ -1,0 +1,1 @@
+"""The cereal example: find the sugariest cereals, once as assets and once as an op job."""

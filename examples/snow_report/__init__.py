@@ -1,0 +1,1 @@
+"""The snow report example: raw reports per ski resort, daily conditions and a daily summary."""
