@@ -150,6 +150,9 @@ from knoll.testing import materialize as materialize
 from knoll.testing import materialize_to_memory as materialize_to_memory
 
 if TYPE_CHECKING:
+    from knoll.codeloc.snapshot import definitions_snapshot as definitions_snapshot
+    from knoll.codeloc.snapshot import definitions_snapshot_json as definitions_snapshot_json
+    from knoll.codeloc.snapshot import snapshot_id as snapshot_id
     from knoll.definitions.config import Config as Config
     from knoll.definitions.config import PermissiveConfig as PermissiveConfig
     from knoll.definitions.resource import ConfigurableIOManager as ConfigurableIOManager
@@ -160,8 +163,11 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0.dev0"
 
-# Names whose modules import pydantic: loaded on first use so that `import knoll` stays light.
+# Names loaded on first use so that `import knoll` stays light (pydantic, the snapshot code).
 _LAZY = {
+    "definitions_snapshot": "knoll.codeloc.snapshot",
+    "definitions_snapshot_json": "knoll.codeloc.snapshot",
+    "snapshot_id": "knoll.codeloc.snapshot",
     "Config": "knoll.definitions.config",
     "PermissiveConfig": "knoll.definitions.config",
     "ConfigurableIOManager": "knoll.definitions.resource",
@@ -311,6 +317,8 @@ __all__ = [
     "build_schedule_context",
     "build_sensor_context",
     "define_asset_job",
+    "definitions_snapshot",
+    "definitions_snapshot_json",
     "graph",
     "in_process_executor",
     "io_manager",
@@ -323,4 +331,5 @@ __all__ = [
     "resource",
     "schedule",
     "sensor",
+    "snapshot_id",
 ]
