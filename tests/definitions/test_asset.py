@@ -23,6 +23,7 @@ from knoll import (
     AssetSpec,
     AutomationCondition,
     BackfillPolicy,
+    CronError,
     DailyPartitionsDefinition,
     DefinitionError,
     Definitions,
@@ -229,7 +230,7 @@ def test_deps_must_be_a_list() -> None:
     with pytest.raises(
         DefinitionError, match=r"deps of asset 'compute' must be a list, got 'orders': "
     ):
-        asset(deps="orders")(compute)  # type: ignore[arg-type]
+        asset(deps="orders")(compute)
 
 
 def test_a_dependency_listed_twice_is_an_error() -> None:
@@ -316,6 +317,17 @@ def test_the_context_parameter_is_not_an_input() -> None:
     assert list(with_context.input_keys) == ["orders"]
 
 
+def test_a_context_parameter_that_is_not_first() -> None:
+    def late(orders: list[int], context: Any) -> int:
+        return len(orders)
+
+    with pytest.raises(
+        DefinitionError,
+        match=r"asset 'late' \(.*:\d+\): the context parameter 'context' must come first",
+    ):
+        asset(late)
+
+
 # -- attributes ------------------------------------------------------------------------------
 
 
@@ -345,6 +357,15 @@ def test_descriptive_attributes_land_on_the_spec() -> None:
     assert spec.kinds == frozenset({"python", "duckdb"})
     assert spec.code_version == "3"
     assert spec.automation_condition is condition
+
+
+def test_an_automation_condition_with_a_bad_cron_fails_where_it_is_written() -> None:
+    with pytest.raises(
+        CronError,
+        match=r"AutomationCondition\.on_cron\('0 25 \* \* \*'\): invalid cron string "
+        r"'0 25 \* \* \*': hour field '25' is out of range 0-23",
+    ):
+        AutomationCondition.on_cron("0 25 * * *")
 
 
 def test_the_docstring_is_the_default_description() -> None:
@@ -432,7 +453,7 @@ def test_invalid_op_tags_name_the_op() -> None:
         asset(op_tags={"k": 2})(tagged)  # type: ignore[dict-item]
 
 
-@pytest.mark.parametrize("owner", ["bob", "team-data", "bob@localhost", ""])
+@pytest.mark.parametrize("owner", ["bob", "team-data", "team:", "bob@localhost", ""])
 def test_owners_are_emails_or_teams(owner: str) -> None:
     def owned() -> int:
         return 1
@@ -452,7 +473,7 @@ def test_owners_must_be_a_list() -> None:
     with pytest.raises(
         DefinitionError, match=r"owners of asset 'owned' must be a list: owners=\['ana@x\.io'\]"
     ):
-        asset(owners="ana@x.io")(owned)  # type: ignore[arg-type]
+        asset(owners="ana@x.io")(owned)
 
 
 def test_kinds_must_be_a_short_list_of_non_empty_strings() -> None:
@@ -462,7 +483,7 @@ def test_kinds_must_be_a_short_list_of_non_empty_strings() -> None:
     with pytest.raises(
         DefinitionError, match=r"kinds of asset 'kinded' must be a list: kinds=\['duckdb'\]"
     ):
-        asset(kinds="duckdb")(kinded)  # type: ignore[arg-type]
+        asset(kinds="duckdb")(kinded)
     with pytest.raises(DefinitionError, match=r"kind '' of asset 'kinded' must be a non-empty"):
         asset(kinds=[""])(kinded)
     with pytest.raises(DefinitionError, match=r"asset 'kinded' has 4 kinds; at most 3 are allowed"):
@@ -593,7 +614,7 @@ def test_an_asset_spec_in_definitions_is_an_external_asset() -> None:
     with pytest.raises(DefinitionError, match=r"asset 'raw_orders' is external and cannot be"):
         external()
     with pytest.raises(DefinitionError, match=r"asset 'raw_orders' is external: it has no op"):
-        external.node_name
+        _ = external.node_name
 
 
 # -- factories and loaders -------------------------------------------------------------------

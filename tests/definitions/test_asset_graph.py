@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -149,12 +150,21 @@ def test_an_external_asset_with_a_missing_dependency_says_it_is_an_asset_spec() 
 
 
 def test_a_key_defined_twice_names_both_definitions() -> None:
-    first = computed("orders")
-    second = computed("orders")
+    @asset(name="orders")
+    def first() -> None:
+        pass
+
+    @asset(key="orders")
+    def second() -> None:
+        pass
+
+    assert first.source != second.source
+    assert re.search(r"test_asset_graph\.py:\d+$", first.source)
     with pytest.raises(
         DuplicateKeyError,
         match=rf"asset key 'orders' is defined twice: by asset 'orders' at "
-        rf"{first.source} and by asset 'orders' at {second.source}\. Rename one of them "
+        rf"{re.escape(first.source)} and by asset 'orders' at {re.escape(second.source)}\. "
+        r"Rename one of them "
         r"\(name=, key= or key_prefix=\)\.",
     ):
         AssetGraph([first, second])

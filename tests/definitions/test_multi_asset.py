@@ -87,7 +87,7 @@ def test_a_multi_asset_has_no_single_key() -> None:
         match=r"multi-asset 'split_orders' \(finance/refunds, orders, reports/stats\) produces 3 "
         r"assets; use \.keys or name the asset you mean",
     ):
-        split_orders.key
+        _ = split_orders.key
 
 
 def test_spec_for_an_asset_it_does_not_produce() -> None:
@@ -133,9 +133,7 @@ def test_the_same_spec_twice_is_an_error() -> None:
     def compute() -> None:
         pass
 
-    with pytest.raises(
-        DefinitionError, match=r"multi-asset 'compute' lists 'a' twice in specs="
-    ):
+    with pytest.raises(DefinitionError, match=r"multi-asset 'compute' lists 'a' twice in specs="):
         multi_asset(specs=[AssetSpec("a"), AssetSpec("a", group_name="g")])(compute)
 
 

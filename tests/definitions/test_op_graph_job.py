@@ -22,6 +22,7 @@ from knoll import (
     job,
     op,
 )
+from knoll.definitions.composition import InvokedOutput
 
 
 @op
@@ -132,7 +133,7 @@ def test_out_must_be_an_out_or_a_dict_of_outs() -> None:
         return 1
 
     with pytest.raises(DefinitionError, match=r"out= of op 'compute' must be an Out or a dict"):
-        op(out=3)(compute)  # type: ignore[arg-type]
+        op(out=3)(compute)  # type: ignore[call-overload]
     with pytest.raises(
         DefinitionError, match=r"output 'a' of op 'compute' must be declared with Out\(\.\.\.\)"
     ):
@@ -181,8 +182,7 @@ def test_a_job_wires_outputs_to_inputs() -> None:
     assert graph_def is not None
     assert graph_def.node_names == ("one", "split", "add")
     add_inputs = graph_def.invocations["add"].inputs
-    assert add_inputs["x"] == type(add_inputs["x"])("split", "low")
-    assert add_inputs["y"] == type(add_inputs["y"])("split", "high")
+    assert add_inputs == {"x": InvokedOutput("split", "low"), "y": InvokedOutput("split", "high")}
     assert pipeline.execute_in_process().output_for_node("add") == 11
 
 
@@ -270,6 +270,42 @@ def test_a_graph_body_may_return_a_dict_of_outputs() -> None:
     assert named.output_defs["small"].type is int
 
 
+def test_a_single_returned_output_takes_the_declared_name() -> None:
+    @graph(out={"total": GraphOut()})
+    def named_one() -> Any:
+        return add(one(), one())
+
+    assert list(named_one.output_defs) == ["total"]
+    assert named_one.output_mappings["total"] == InvokedOutput("add", "result")
+
+
+def test_returned_outputs_must_match_the_declared_ones() -> None:
+    def one_for_two() -> Any:
+        return one()
+
+    with pytest.raises(
+        DefinitionError,
+        match=r"graph 'one_for_two' declares outputs \['a', 'b'\] in out=, but its body returned "
+        r"one output",
+    ):
+        graph(out={"a": GraphOut(), "b": GraphOut()})(one_for_two)
+
+    def wrong_names() -> Any:
+        return {"c": one()}
+
+    with pytest.raises(
+        DefinitionError,
+        match=r"graph 'wrong_names' returned outputs \['c'\], but declares \['a'\] in out=",
+    ):
+        graph(out={"a": GraphOut()})(wrong_names)
+
+    def too_many() -> Any:
+        return one(), one()
+
+    with pytest.raises(DefinitionError, match=r"graph 'too_many' returned 2 outputs"):
+        graph(out={"a": GraphOut()})(too_many)
+
+
 def test_graph_to_job_binds_a_name_and_options() -> None:
     @graph(description="Adds ones.", tags={"team": "core"})
     def adder() -> None:
@@ -349,7 +385,7 @@ def test_too_many_positional_inputs() -> None:
 
 def test_unpacking_a_single_output() -> None:
     def body() -> None:
-        low, high = one()
+        _low, _high = one()
 
     with pytest.raises(
         DefinitionError,

@@ -12,10 +12,10 @@ from knoll import (
     AssetKey,
     AssetSelection,
     AssetSpec,
+    Definitions,
     SelectionError,
     asset,
     define_asset_job,
-    Definitions,
 )
 
 # The graph every test selects from (external "src" feeds a chain and a branch):
@@ -66,7 +66,9 @@ GRAPH = AssetGraph([SRC, a, b, c, d, e, f])
 
 
 def resolve(selection: Any) -> list[str]:
-    return sorted(k.to_user_string() for k in AssetSelection.from_coercible(selection).resolve(GRAPH))
+    return sorted(
+        k.to_user_string() for k in AssetSelection.from_coercible(selection).resolve(GRAPH)
+    )
 
 
 # -- the string form -------------------------------------------------------------------------
@@ -263,11 +265,36 @@ def test_clauses_that_cannot_be_read(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "part"), [("a b", "a b"), ("raw//c", ""), ("orders, daily-orders", "daily-orders")]
+    ("text", "part"),
+    [
+        ("a b", "a b"),
+        ("raw//c", ""),
+        ("orders, daily-orders", "daily-orders"),
+        ("key:raw/daily-orders", "daily-orders"),
+    ],
 )
 def test_invalid_keys_in_a_selection(text: str, part: str) -> None:
     with pytest.raises(
         SelectionError, match=rf"in asset selection {text!r}: asset key part {part!r}"
+    ):
+        AssetSelection.from_string(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "example"),
+    [
+        ("group:", "group", "sales"),
+        ("tag: ", "tag", "team=core"),
+        ('kind:""', "kind", "duckdb"),
+        ("a, owner:", "owner", "team:data"),
+        ("key:+", "key", "raw/orders"),
+    ],
+)
+def test_an_attribute_without_a_value(text: str, attribute: str, example: str) -> None:
+    with pytest.raises(
+        SelectionError,
+        match=rf"in asset selection {re.escape(repr(text))} names no {attribute}: write "
+        rf"{attribute}:NAME, for example {attribute}:{example}\.",
     ):
         AssetSelection.from_string(text)
 

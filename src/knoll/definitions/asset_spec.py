@@ -189,9 +189,10 @@ def _check_owners(owners: Sequence[object] | None, owner: str) -> tuple[str, ...
     if isinstance(owners, str):
         raise DefinitionError(f"owners of {owner} must be a list: owners=[{owners!r}].")
     for item in owners:
-        if not isinstance(item, str) or not (
-            ("@" in item and "." in item.split("@")[-1]) or item.startswith("team:")
-        ):
+        text = item if isinstance(item, str) else ""
+        is_email = "@" in text and "." in text.split("@")[-1]
+        is_team = text.startswith("team:") and len(text) > len("team:")
+        if not (is_email or is_team):
             raise DefinitionError(
                 f"owner {item!r} of {owner} is not valid: use an email address "
                 "('ana@example.com') or a team ('team:data-eng')."

@@ -160,10 +160,16 @@ def _mapped_output_def(
 def _output_mappings(
     returned: Any, owner: str, out: Mapping[str, Any] | None
 ) -> dict[str, InvokedOutput]:
+    declared = list(out or {})
     if returned is None:
         return {}
     if isinstance(returned, InvokedOutput):
-        return {DEFAULT_OUTPUT: returned}
+        if len(declared) > 1:
+            raise DefinitionError(
+                f"{owner} declares outputs {declared} in out=, but its body returned one output; "
+                "return a tuple or a dict with one value per declared output."
+            )
+        return {declared[0] if declared else DEFAULT_OUTPUT: returned}
     if isinstance(returned, dict):
         result = {}
         for key, value in returned.items():
@@ -172,9 +178,14 @@ def _output_mappings(
                     f"{owner} returned {value!r} for output {key!r}: return outputs of ops."
                 )
             result[check_name(key, f"output of {owner}")] = value
+        if declared and sorted(result) != sorted(declared):
+            raise DefinitionError(
+                f"{owner} returned outputs {sorted(result)}, but declares {sorted(declared)} in "
+                "out=; return a dict with exactly the declared names."
+            )
         return result
     if isinstance(returned, tuple):
-        names = list(out or {})
+        names = declared
         if len(names) != len(returned):
             raise DefinitionError(
                 f"{owner} returned {len(returned)} outputs; declare their names with "

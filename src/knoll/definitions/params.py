@@ -136,7 +136,8 @@ def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
         )
         if index == 0 and (parameter.name in CONTEXT_NAMES or _is_context_annotation(annotation)):
             context_param = parameter.name
-        elif _is_context_annotation(annotation):
+        elif _is_context_annotation(annotation) or parameter.name == "context":
+            # Taken as an input, a late "context" would silently become an upstream asset.
             raise DefinitionError(
                 f"{owner} ({source_location(fn)}): the context parameter {parameter.name!r} must "
                 "come first."

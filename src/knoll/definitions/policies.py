@@ -7,7 +7,8 @@ import random
 from dataclasses import dataclass
 
 from knoll._serdes import serializable
-from knoll.errors import DefinitionError
+from knoll.definitions.cron import parse_cron
+from knoll.errors import CronError, DefinitionError
 
 
 @serializable()
@@ -136,6 +137,10 @@ class AutomationCondition:
     @staticmethod
     def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
         """Materialize once per cron tick, after all upstream assets updated since the tick."""
+        try:
+            parse_cron(cron_schedule)
+        except CronError as exc:
+            raise CronError(f"AutomationCondition.on_cron({cron_schedule!r}): {exc}") from None
         return AutomationCondition(
             "on_cron", params=(("cron_schedule", cron_schedule), ("cron_timezone", cron_timezone))
         )

@@ -17,7 +17,7 @@ from typing import Any
 from knoll._utils import did_you_mean, suggest
 from knoll.definitions.asset_graph import AssetGraph
 from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.errors import SelectionError
+from knoll.errors import DefinitionError, SelectionError
 
 
 class AssetSelection:
@@ -295,6 +295,13 @@ class _Binary(AssetSelection):
 
 _CLAUSE = re.compile(r"^(?P<up>\*|\++)?(?P<body>[^*+]+?)(?P<down>\*|\++)?$")
 _ATTRIBUTES = ("group", "tag", "kind", "owner", "key")
+_EXAMPLES = {
+    "group": "sales",
+    "tag": "team=core",
+    "kind": "duckdb",
+    "owner": "team:data",
+    "key": "raw/orders",
+}
 
 
 def parse_selection(text: object) -> AssetSelection:
@@ -335,6 +342,11 @@ def _parse_clause(clause: str, whole: str) -> AssetSelection:
     base: AssetSelection
     if sep and attribute in _ATTRIBUTES:
         value = value.strip().strip('"')
+        if not value:
+            raise SelectionError(
+                f"{clause!r} in asset selection {whole!r} names no {attribute}: write "
+                f"{attribute}:NAME, for example {attribute}:{_EXAMPLES[attribute]}."
+            )
         if attribute == "group":
             base = AssetSelection.groups(value)
         elif attribute == "tag":
@@ -344,18 +356,14 @@ def _parse_clause(clause: str, whole: str) -> AssetSelection:
         elif attribute == "owner":
             base = AssetSelection.owner(value)
         else:
-            base = AssetSelection.keys(AssetKey.from_user_string(value))
+            base = AssetSelection.keys(_read_key(value, clause, whole))
     elif sep:
         raise SelectionError(
             f"unknown attribute {attribute!r} in asset selection {whole!r}."
             f"{did_you_mean(attribute, _ATTRIBUTES)} Use one of: {', '.join(_ATTRIBUTES)}."
         )
     else:
-        try:
-            key = AssetKey.from_user_string(body)
-        except Exception as exc:
-            raise SelectionError(f"{clause!r} in asset selection {whole!r}: {exc}") from None
-        base = AssetSelection.keys(key)
+        base = AssetSelection.keys(_read_key(body, clause, whole))
     up, down = match.group("up"), match.group("down")
     if up and down:
         return base.upstream(_depth(up)) | base.downstream(_depth(down))
@@ -364,6 +372,13 @@ def _parse_clause(clause: str, whole: str) -> AssetSelection:
     if down:
         return base.downstream(_depth(down))
     return base
+
+
+def _read_key(text: str, clause: str, whole: str) -> AssetKey:
+    try:
+        return AssetKey.from_user_string(text)
+    except DefinitionError as exc:
+        raise SelectionError(f"{clause!r} in asset selection {whole!r}: {exc}") from None
 
 
 def _depth(marks: str) -> int | None:

@@ -55,7 +55,7 @@ from knoll.execution.events import (
 )
 from knoll.execution.plan import FromAsset, FromMany, FromNothing, FromStep, Step
 from knoll.execution.run import Run
-from knoll.execution.type_check import a_type_name, check_value, type_name
+from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
 
 
 class StepOutcome(enum.Enum):
@@ -265,8 +265,8 @@ def _wrap_user_error(step: Step, exc: BaseException) -> KnollError:
     elif isinstance(exc, RetryRequested):
         reason = exc.__cause__ or exc.__context__
         message = (
-            f"{step.describe()} (step {step.key!r}) requested a retry, but it has used all "
-            f"{exc.max_retries} retries of RetryRequested(max_retries={exc.max_retries})"
+            f"{step.describe()} (step {step.key!r}) requested a retry, but it has used all its "
+            f"retries (RetryRequested(max_retries={exc.max_retries}))"
             + (f" (last error: {type(reason).__name__}: {reason})" if reason else "")
             + ". Raise RetryRequested(max_retries=...) with a higher limit, or fix the cause."
         )
@@ -735,11 +735,14 @@ def _handle_output(
         spec = step.assets_def.specs_by_output[output_name]
         asset_key = spec.key
         definition_metadata = spec.metadata
-    if has_value and not check_value(value, output_def.type):
+    output_type = output_def.type
+    if step.op.signature.is_generator:
+        output_type = yielded_type(output_type)
+    if has_value and not check_value(value, output_type):
         raise _StepFailed(
             TypeCheckError(
                 f"{step.describe()}: output {output_name!r} is annotated "
-                f"{type_name(output_def.type)}, "
+                f"{type_name(output_type)}, "
                 f"but the function returned {a_type_name(value)} ({_short(value)}). Return "
                 "a value of that type or fix the annotation."
             )
@@ -752,7 +755,7 @@ def _handle_output(
         step.key,
         f"produced output {output_name!r}",
         logging.DEBUG,
-        StepOutputData(output_name, type_name(output_def.type), asset_key, all_metadata),
+        StepOutputData(output_name, type_name(output_type), asset_key, all_metadata),
     )
     io_key = output_def.io_manager_key
     context = OutputContext(
@@ -764,7 +767,7 @@ def _handle_output(
         partition=step_state.partition,
         metadata=all_metadata,
         definition_metadata=definition_metadata,
-        dagster_type=output_def.type,
+        dagster_type=output_type,
         op_def=step.op,
         resources=state.resources,
         log=log,

@@ -30,6 +30,29 @@ def _unwrap_output(annotation: Any) -> Any:
     return annotation
 
 
+_GENERATORS = frozenset(
+    {
+        collections.abc.Iterator,
+        collections.abc.Iterable,
+        collections.abc.Generator,
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncIterable,
+        collections.abc.AsyncGenerator,
+    }
+)
+
+
+def yielded_type(annotation: Any) -> Any:
+    """What a generator annotated ``-> Iterator[Output[int]]`` yields (``Output[int]``): for a
+    generator function, the return annotation describes the generator, not its outputs."""
+    if typing.get_origin(annotation) in _GENERATORS:
+        args = typing.get_args(annotation)
+        return args[0] if args else _EMPTY
+    if annotation in _GENERATORS:
+        return _EMPTY
+    return annotation
+
+
 def type_name(annotation: Any) -> str:
     annotation = _unwrap_output(annotation)
     if annotation is _EMPTY or annotation is Any:
