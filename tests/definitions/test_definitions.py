@@ -18,6 +18,7 @@ from knoll import (
     AssetDep,
     AssetIn,
     AssetKey,
+    AssetOut,
     AssetSelection,
     AssetSpec,
     CycleError,
@@ -37,6 +38,7 @@ from knoll import (
     define_asset_job,
     in_process_executor,
     job,
+    multi_asset,
     op,
 )
 
@@ -458,6 +460,24 @@ def test_asset_targets_get_implicit_jobs() -> None:
     assert selected(defs.get_job_def("__anonymous_asset_job_nightly")) == ["revenue"]
     assert selected(defs.get_job_def("__anonymous_asset_job_marketing")) == ["campaigns"]
     assert selected(defs.get_job_def("__anonymous_asset_job_on_orders")) == ["orders", "revenue"]
+
+
+def test_an_asset_target_over_part_of_a_multi_asset_names_the_schedule() -> None:
+    @multi_asset(outs={"left": AssetOut(), "right": AssetOut()})
+    def halves() -> tuple[int, int]:
+        return 1, 2
+
+    with pytest.raises(
+        DefinitionError,
+        match=r"the target of 'left_only' holds part of a multi-asset: multi-asset 'halves' "
+        r"\(left, right\) cannot be split",
+    ):
+        Definitions(
+            assets=[halves],
+            schedules=[ScheduleDefinition("left_only", cron_schedule="0 0 * * *", target="left")],
+        )
+    with pytest.raises(DefinitionError, match=r"^the selection holds part of a multi-asset"):
+        Definitions(assets=[halves]).get_implicit_asset_job("left")
 
 
 def test_an_asset_target_that_is_not_an_asset() -> None:

@@ -19,6 +19,7 @@ from knoll import (
     InputContext,
     InvalidInvocationError,
     IOManager,
+    MaterializeResult,
     OutputContext,
     StaticPartitionsDefinition,
     UserCodeError,
@@ -364,3 +365,17 @@ def test_failing_handle_output_names_the_asset_and_io_manager() -> None:
     )
     assert isinstance(error.__cause__, OSError)
     assert result.get_asset_materialization_events() == []
+
+
+def test_materialize_result_skips_the_io_manager() -> None:
+    @asset
+    def self_stored() -> MaterializeResult:
+        return MaterializeResult(metadata={"rows": 2})
+
+    io = Recording()
+    result = materialize([self_stored], resources={"io_manager": io})
+
+    assert io.outputs == []
+    assert io.values == {}
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["rows"].value == 2

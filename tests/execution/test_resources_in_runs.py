@@ -70,7 +70,9 @@ def failing(warehouse: Warehouse) -> str:
 
 
 def test_configurable_resource_is_set_up_once_per_run() -> None:
-    result = materialize_to_memory([customers, orders], resources={"warehouse": Warehouse(url="db")})
+    result = materialize_to_memory(
+        [customers, orders], resources={"warehouse": Warehouse(url="db")}
+    )
 
     assert result.asset_value("orders") == "db/public.orders"
     assert log == ["setup db", "query customers", "query orders", "teardown db"]
@@ -121,7 +123,7 @@ def test_unset_env_var_fails_before_anything_runs(monkeypatch: pytest.MonkeyPatc
     warehouse = Warehouse(url=EnvVar("KNOLL_TEST_UNSET_URL"))
 
     with pytest.raises(EnvVarNotSetError) as info:
-        materialize_to_memory([customers], resources={"warehouse": warehouse}, raise_on_error=False)
+        materialize_to_memory([customers], resources={"warehouse": warehouse})
 
     assert info.value.var_name == "KNOLL_TEST_UNSET_URL"
     assert str(info.value) == (
@@ -131,11 +133,17 @@ def test_unset_env_var_fails_before_anything_runs(monkeypatch: pytest.MonkeyPatc
     )
     assert log == []
 
+    result = materialize_to_memory(
+        [customers], resources={"warehouse": warehouse}, raise_on_error=False
+    )
+    assert isinstance(result.run_error, EnvVarNotSetError)
+    assert [e.event_type.value for e in result.all_events][-2:] == ["RUN_START", "RUN_FAILURE"]
+
 
 # ---- plain objects and required_resource_keys ---------------------------------------------------
 
 
-class Counter:
+class Tally:
     """A plain Python object used as a resource."""
 
     def __init__(self) -> None:
@@ -149,7 +157,7 @@ class Counter:
 def test_plain_objects_as_resources_for_ops() -> None:
     @op(required_resource_keys=["counter"])
     def bump(context: OpExecutionContext) -> int:
-        counter: Counter = context.resources.counter
+        counter: Tally = context.resources.counter
         return counter.bump()
 
     @job
@@ -157,7 +165,7 @@ def test_plain_objects_as_resources_for_ops() -> None:
         bump()
         bump.alias("bump_again")()
 
-    counter = Counter()
+    counter = Tally()
     result = bumping.execute_in_process(resources={"counter": counter})
 
     assert counter.count == 2
@@ -166,10 +174,10 @@ def test_plain_objects_as_resources_for_ops() -> None:
 
 def test_plain_object_by_resource_param() -> None:
     @asset
-    def counted(counter: ResourceParam[Counter]) -> int:
+    def counted(counter: ResourceParam[Tally]) -> int:
         return counter.bump()
 
-    counter = Counter()
+    counter = Tally()
     materialize_to_memory([counted], resources={"counter": counter})
     assert counter.count == 1
 
@@ -187,7 +195,7 @@ def test_missing_resource_names_the_op_before_the_run() -> None:
         needs_counter()
 
     with pytest.raises(DefinitionError) as info:
-        missing.execute_in_process(resources={"countr": Counter()})
+        missing.execute_in_process(resources={"countr": Tally()})
     assert str(info.value) == (
         "op 'needs_counter' requires resource 'counter', which job 'missing' does not provide. "
         "Did you mean 'countr'? Pass it: resources={'counter': ...}."
@@ -205,7 +213,7 @@ def test_undeclared_resource_on_the_context_names_the_step() -> None:
         sneaky()
 
     with pytest.raises(InvalidInvocationError) as info:
-        undeclared.execute_in_process(resources={"counter": Counter()})
+        undeclared.execute_in_process(resources={"counter": Tally()})
     assert str(info.value).startswith(
         "resource 'counter' is not available to op 'sneaky'. Available: none."
     )
@@ -218,7 +226,7 @@ def test_context_resources_hold_the_declared_keys() -> None:
         return sorted(context.resources)
 
     result = materialize_to_memory(
-        [declared], resources={"counter": Counter(), "warehouse": Warehouse(url="db")}
+        [declared], resources={"counter": Tally(), "warehouse": Warehouse(url="db")}
     )
     assert result.asset_value("declared") == ["counter", "warehouse"]
 

@@ -12,6 +12,7 @@ from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.policies import RetryPolicy
 from knoll.definitions.runtime import runtime
+from knoll.definitions.schedule import ANONYMOUS_JOB_PREFIX
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import DefinitionError
 
@@ -187,9 +188,14 @@ def _check_subsets(asset_graph: AssetGraph, keys: frozenset[AssetKey], job_name:
         try:
             assets_def.subset_for(keys)
         except DefinitionError as exc:
-            raise DefinitionError(
-                f"asset job {job_name!r} selects part of a multi-asset: {exc}"
-            ) from None
+            raise DefinitionError(f"{_selects(job_name)} part of a multi-asset: {exc}") from None
+
+
+def _selects(job_name: str) -> str:
+    # Internal jobs are not the user's: name the schedule or sensor, or the selection, instead.
+    if job_name.startswith(ANONYMOUS_JOB_PREFIX):
+        return f"the target of {job_name.removeprefix(ANONYMOUS_JOB_PREFIX)!r} holds"
+    return "the selection holds" if job_name.startswith("__") else f"asset job {job_name!r} selects"
 
 
 def _common_partitions_def(
@@ -208,14 +214,8 @@ def _common_partitions_def(
             f"{pdef.describe()}: {', '.join(sorted(k.to_user_string() for k in ks)[:3])}"
             for pdef, ks in found.items()
         )
-        # Internal jobs ("__asset_job") are not the user's: name what they selected instead.
-        what = (
-            "the selection holds"
-            if job_name.startswith("__")
-            else f"asset job {job_name!r} selects"
-        )
         raise DefinitionError(
-            f"{what} assets with different partitions ({shown}). "
+            f"{_selects(job_name)} assets with different partitions ({shown}). "
             "A job runs one partition at a time: split it into one job per partitions definition."
         )
     return next(iter(found), None)

@@ -32,6 +32,8 @@ class ExecuteInProcessResult:
         self._plan = plan
         self._outputs = dict(outputs)
         self._errors = dict(errors)
+        # what failed the run outside any step (a resource that would not start, a failed
+        # blocking check), or None
         self.run_error = run_error
 
     # ---- status --------------------------------------------------------------------------
@@ -58,9 +60,6 @@ class ExecuteInProcessResult:
     def step_error(self, step_key: str) -> KnollError | None:
         """The error that failed ``step_key`` (the original user exception is its cause)."""
         return self._errors.get(step_key)
-
-    # ``run_error``: what failed the run outside any step (a resource that would not start, a
-    # failed blocking check), or None.
 
     # ---- values --------------------------------------------------------------------------
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:

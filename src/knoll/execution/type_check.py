@@ -48,7 +48,7 @@ def yielded_type(annotation: Any) -> Any:
     if typing.get_origin(annotation) in _GENERATORS:
         args = typing.get_args(annotation)
         return args[0] if args else _EMPTY
-    if annotation in _GENERATORS:
+    if any(annotation is g for g in _GENERATORS):
         return _EMPTY
     return annotation
 
