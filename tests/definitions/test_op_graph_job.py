@@ -329,7 +329,7 @@ def test_an_op_called_with_a_constant_inside_a_graph() -> None:
 
     with pytest.raises(
         DefinitionError,
-        match=r"input 'x' of op 'add' inside graph 'body' was given a int value 1\. Inside a "
+        match=r"input 'x' of op 'add' inside graph 'body' was given the int value 1\. Inside a "
         r"graph, inputs must be outputs of other ops or inputs of the graph; pass constants "
         r"through config instead",
     ):
@@ -340,7 +340,7 @@ def test_a_constant_inside_a_fan_in_list() -> None:
     def body() -> None:
         total([one(), "two"])
 
-    with pytest.raises(DefinitionError, match=r"input 'values' of op 'total' .* a str value 'two'"):
+    with pytest.raises(DefinitionError, match=r"input 'values' of op 'total' .* the str value 'two'"):
         graph(body)
 
 

@@ -43,6 +43,6 @@ def test_doc_example_runs(
     module.__file__ = str(tmp_path / f"{name}.py")
     sys.modules[name] = module
     try:
-        exec(compile(code, f"{page}:{line}", "exec"), module.__dict__)  # noqa: S102
+        exec(compile(code, f"{page}:{line}", "exec"), module.__dict__)
     finally:
         del sys.modules[name]

@@ -180,7 +180,9 @@ def asset_materialize(
 
 @asset.command("list")
 @_location_options
-def asset_list(module_name: str | None, python_file: str | None, working_directory: str | None) -> None:
+def asset_list(
+    module_name: str | None, python_file: str | None, working_directory: str | None
+) -> None:
     """List the assets of a code location with their groups and dependencies."""
     defs = _load(module_name, python_file, working_directory)
     graph = defs.get_asset_graph()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -319,7 +319,7 @@ def asset(
     code_version: str | None = None,
     partitions_def: PartitionsDefinition | None = None,
     io_manager_key: str | None = None,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
     backfill_policy: BackfillPolicy | None = None,
@@ -349,7 +349,7 @@ def asset(
     code_version: str | None = None,
     partitions_def: PartitionsDefinition | None = None,
     io_manager_key: str | None = None,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
     backfill_policy: BackfillPolicy | None = None,
@@ -458,7 +458,7 @@ def multi_asset(
     description: str | None = None,
     group_name: str | None = None,
     can_subset: bool = False,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     partitions_def: PartitionsDefinition | None = None,
     op_tags: Mapping[str, str] | None = None,

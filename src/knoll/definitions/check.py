@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +138,7 @@ def asset_check(
     blocking: bool = False,
     additional_ins: Mapping[str, AssetIn] | None = None,
     additional_deps: Sequence[Any] | None = None,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
     metadata: Mapping[str, Any] | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -13,7 +13,12 @@ from knoll.definitions.composition import GraphInputRef, Invocation, InvokedOutp
 from knoll.definitions.composition import current_composition as _current_composition
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.output import DEFAULT_OUTPUT
-from knoll.definitions.params import ComputeSignature, read_signature, unwrap_annotation
+from knoll.definitions.params import (
+    ComputeSignature,
+    output_annotation,
+    read_signature,
+    unwrap_annotation,
+)
 from knoll.definitions.policies import RetryPolicy
 from knoll.definitions.runtime import runtime
 from knoll.errors import DefinitionError, InvalidInvocationError
@@ -141,7 +146,7 @@ class NodeDefinition:
                 if not isinstance(item, (InvokedOutput, GraphInputRef)):
                     raise DefinitionError(
                         f"input {key!r} of {self.describe()} inside graph "
-                        f"{composition.graph_name!r} was given a {type(item).__name__} value "
+                        f"{composition.graph_name!r} was given the {type(item).__name__} value "
                         f"{item!r}. Inside a graph, inputs must be outputs of other ops or "
                         "inputs of the graph; pass constants through config instead."
                     )
@@ -257,10 +262,15 @@ def resolve_inputs(
                 normalize_metadata(spec.metadata, f"input {name!r} of {owner}"),
             )
             continue
+        only_ordering = (
+            "or list the asset in deps=[...] if it is only an ordering dependency."
+            if owner.startswith(("asset", "multi-asset"))
+            else "or declare it In(Nothing) if it only orders execution."
+        )
         raise DefinitionError(
             f"{owner} ({source_location(fn)}) declares input {name!r} in ins=, but its function "
             f"has no parameter {name!r}.{did_you_mean(name, list(params))} Add the parameter, "
-            "or declare it In(Nothing) if it only orders execution."
+            f"{only_ordering}"
         )
     return out
 
@@ -273,7 +283,7 @@ def resolve_outputs(
         annotation = (
             spec.dagster_type
             if spec.dagster_type is not _NO_DEFAULT
-            else signature.return_annotation
+            else output_annotation(signature.return_annotation, signature.is_generator)
         )
         return {DEFAULT_OUTPUT: _output_def(DEFAULT_OUTPUT, spec, annotation, owner)}
     if not isinstance(out, Mapping):
@@ -312,7 +322,7 @@ def build_op(
     ins: Mapping[str, In] | None,
     out: Out | Mapping[str, Out] | None,
     config_schema: Any,
-    required_resource_keys: Sequence[str] | None,
+    required_resource_keys: Collection[str] | None,
     description: str | None,
     tags: Mapping[str, str] | None,
     retry_policy: RetryPolicy | None,
@@ -363,7 +373,7 @@ def op(
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
     config_schema: Any = None,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -380,7 +390,7 @@ def op(
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
     config_schema: Any = None,
-    required_resource_keys: Sequence[str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,

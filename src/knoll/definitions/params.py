@@ -7,6 +7,7 @@ parameter named ``context`` is the execution context.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import sys
 import typing
@@ -170,6 +171,42 @@ def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
 
 def unwrap_annotation(annotation: Any) -> Any:
     """``Annotated[T, ...]`` → ``T``; ``Output[T]`` → ``T``."""
-    if typing.get_origin(annotation) is Annotated:
-        return typing.get_args(annotation)[0]
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return unwrap_annotation(typing.get_args(annotation)[0])
+    if origin is not None and getattr(origin, "__name__", "") == "Output":
+        args = typing.get_args(annotation)
+        return args[0] if args else _EMPTY
+    if annotation is not _EMPTY and getattr(annotation, "__name__", "") == "Output":
+        return _EMPTY  # a bare Output: any value
     return annotation
+
+
+_GENERATOR_ORIGINS = frozenset(
+    {
+        collections.abc.Iterator,
+        collections.abc.Iterable,
+        collections.abc.Generator,
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncIterable,
+        collections.abc.AsyncGenerator,
+    }
+)
+
+
+def output_annotation(return_annotation: Any, is_generator: bool) -> Any:
+    """The type of a function's single output, from its return annotation.
+
+    For a generator (``-> Iterator[Output[int]]``) the yielded type is used; a generator that
+    may yield several kinds of events has no single output type (``Any``).
+    """
+    if not is_generator:
+        return unwrap_annotation(return_annotation)
+    if typing.get_origin(return_annotation) in _GENERATOR_ORIGINS:
+        args = typing.get_args(return_annotation)
+        if args:
+            yielded = unwrap_annotation(args[0])
+            origin = typing.get_origin(args[0])
+            if origin is not None and getattr(origin, "__name__", "") == "Output":
+                return yielded
+    return _EMPTY

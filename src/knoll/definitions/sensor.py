@@ -33,9 +33,9 @@ from knoll.definitions.run_request import (
     SensorResult,
     SkipReason,
 )
+from knoll.definitions.schedule import ANONYMOUS_JOB_PREFIX
 from knoll.errors import DefinitionError, InvalidInvocationError
 
-ANONYMOUS_JOB_PREFIX = "__anonymous_asset_job_"
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 30
 _ALLOWED = "a RunRequest, a SkipReason, a SensorResult, a list or generator of RunRequests, or None"
 

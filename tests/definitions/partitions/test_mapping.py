@@ -203,12 +203,12 @@ def test_time_window_mapping_rejects_other_definitions() -> None:
         match=(
             r"asset 'x' uses TimeWindowPartitionMapping\(start_offset=0, end_offset=0, "
             r"allow_nonexistent_upstream_partitions=False\), which needs time partitions on "
-            r"both sides, but asset 'x' has static partitions 'a', 'b' and the upstream has "
+            r"both sides, but the downstream has static partitions 'a', 'b' and the upstream has "
             r"daily partitions from 2024-01-01 \(UTC\)"
         ),
     ):
         TimeWindowPartitionMapping().validate(STATIC, DAILY, "asset 'x'")
-    with pytest.raises(DefinitionError, match=r"but asset 'x' has no partitions and"):
+    with pytest.raises(DefinitionError, match=r"but the downstream has no partitions and"):
         TimeWindowPartitionMapping().validate(None, DAILY, "asset 'x'")
     with pytest.raises(InvalidInvocationError, match=r"needs time partitions on both sides"):
         TimeWindowPartitionMapping().get_upstream_partition_keys(["a"], STATIC, DAILY)

@@ -161,7 +161,8 @@ class TimeWindowPartitionMapping(PartitionMapping):
         if self._time_defs(downstream_def, upstream_def) is None:
             raise DefinitionError(
                 f"{owner} uses {self!r}, which needs time partitions on both sides, but "
-                f"{owner} has {describe_or_unpartitioned(downstream_def)} and the upstream has "
+                f"the downstream has {describe_or_unpartitioned(downstream_def)} and the upstream "
+                "has "
                 f"{upstream_def.describe()}. Use time partitions on both assets or another "
                 "partition mapping."
             )
