@@ -340,7 +340,9 @@ def test_a_constant_inside_a_fan_in_list() -> None:
     def body() -> None:
         total([one(), "two"])
 
-    with pytest.raises(DefinitionError, match=r"input 'values' of op 'total' .* the str value 'two'"):
+    with pytest.raises(
+        DefinitionError, match=r"input 'values' of op 'total' .* the str value 'two'"
+    ):
         graph(body)
 
 

@@ -329,3 +329,21 @@ def test_check_of_a_partitioned_asset_records_the_partition() -> None:
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.partition == "2024-01-05"
     assert evaluation.passed
+
+
+def test_a_check_returning_something_else_says_what_to_return() -> None:
+    @asset
+    def stock() -> int:
+        return 1
+
+    @asset_check(asset=stock)
+    def stock_ok(stock: int) -> bool:
+        return stock > 0
+
+    result = materialize_to_memory([stock, stock_ok], raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    assert failure.message == (
+        "asset check 'stock:stock_ok' returned a bool (True); an asset check returns "
+        "AssetCheckResult(passed=...)."
+    )

@@ -350,3 +350,13 @@ def test_multi_partition_key_keeps_its_dimensions() -> None:
         "date": "2024-01-02",
         "region": "us",
     }
+
+
+def test_op_reading_op_config_without_required_config_names_the_missing_field() -> None:
+    @op(config_schema={"punctuation": str})
+    def greet(context: OpExecutionContext, name: str) -> str:
+        return name + str(context.op_config["punctuation"])
+
+    with pytest.raises(InvalidConfigError, match=r"missing required field 'punctuation' \(str\)"):
+        greet(build_op_context(), "ana")
+    assert greet(build_op_context(op_config={"punctuation": "!"}), "ana") == "ana!"

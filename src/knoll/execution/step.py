@@ -635,6 +635,14 @@ def _process_items(
                         )
                 continue
             else:
+                if step.check_def is not None:
+                    raise _StepFailed(
+                        InvalidInvocationError(
+                            f"{step.describe()} returned {a_type_name(value)} "
+                            f"({_short(value)}); an asset check returns "
+                            "AssetCheckResult(passed=...)."
+                        )
+                    )
                 _process_return_value(step, value, add_output)
                 continue
         if isinstance(item, Output):
