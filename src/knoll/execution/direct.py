@@ -242,11 +242,14 @@ def invoke(
             call[name] = context.op_config
         else:
             call[name] = _resolve_config(op_def, None, owner)
-    elif op_def.config_schema is not None and isinstance(context, OpExecutionContext):
-        if context.op_config is None:
-            # An op reading context.op_config: no config given and no default is an error
-            # naming what is missing, not a None that fails later inside the op.
-            context._state.op_config = _resolve_config(op_def, None, owner)
+    elif (
+        op_def.config_schema is not None
+        and isinstance(context, OpExecutionContext)
+        and context.op_config is None
+    ):
+        # An op reading context.op_config: no config given and no default is an error
+        # naming what is missing, not a None that fails later inside the op.
+        context._state.op_config = _resolve_config(op_def, None, owner)
     for param in sig.resource_params:
         if param.name in given:
             call[param.name] = given.pop(param.name)
