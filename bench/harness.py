@@ -125,6 +125,8 @@ class Runner:
         self.env = dict(os.environ)
         # The repo root makes `bench` importable in both venvs; nothing else is added.
         self.env["PYTHONPATH"] = str(ROOT)
+        # Without cached bytecode every import would compile the source: measure real imports.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         # Keep any Dagster instance state out of the user's home.
         self.env["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="knoll-bench-dagster-home-")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -66,6 +65,8 @@ def check_tags(tags: object, owner: str) -> dict[str, str]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean ...?' suffix with the closest candidates, or an empty string."""
+    import difflib  # only needed on the error path; kept off `import knoll`
+
     return suggest(difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6))
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
-import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from knoll._serdes import serializable
 from knoll.definitions.cron import parse_cron
 from knoll.errors import CronError, DefinitionError
+
+if TYPE_CHECKING:
+    from random import Random
 
 
 @serializable()
@@ -50,7 +53,7 @@ class RetryPolicy:
                 "for example RetryPolicy(max_retries=3, delay=1, backoff=Backoff.EXPONENTIAL)."
             )
 
-    def delay_before(self, attempt: int, rng: random.Random | None = None) -> float:
+    def delay_before(self, attempt: int, rng: Random | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
         if self.delay is None:
             return 0.0
@@ -61,7 +64,11 @@ class RetryPolicy:
             wait = base * (2 ** (attempt - 1))
         else:
             wait = base
-        rand = (rng or random).random()
+        if rng is None:
+            import random  # only when a retry happens
+
+            rng = random.Random()
+        rand = rng.random()
         if self.jitter is Jitter.FULL:
             wait = wait * rand
         elif self.jitter is Jitter.PLUS_MINUS:
