@@ -90,7 +90,9 @@ def build(size: int, seed: int = SEED) -> Dag:
     """The DAG of ``size`` assets with its functions compiled and ready to decorate or call."""
     nodes = layout(size, seed)
     namespace: dict[str, Any] = {"__name__": f"bench_dag_{size}"}
-    exec(compile(source_for(nodes), f"<bench dag {size}>", "exec"), namespace)
+    # dont_inherit: annotations are evaluated as in a plain module, not as this one's strings.
+    code = compile(source_for(nodes), f"<bench dag {size}>", "exec", dont_inherit=True)
+    exec(code, namespace)
     functions = {node.name: namespace[node.name] for node in nodes}
     return Dag(nodes=nodes, functions=functions)
 

@@ -17,9 +17,11 @@ from knoll import (
     AssetKey,
     DailyPartitionsDefinition,
     Definitions,
+    DynamicPartitionsDefinition,
     EventType,
     FilesystemIOManager,
     HourlyPartitionsDefinition,
+    InMemoryDynamicPartitionsStore,
     InMemoryIOManager,
     InvalidInvocationError,
     IOManager,
@@ -452,3 +454,18 @@ def test_all_partition_mapping_is_explicit_too() -> None:
         [regional_totals, explicit_all], selection=[explicit_all], resources={"io_manager": io}
     )
     assert result.asset_value("explicit_all") == 8
+
+
+def test_dynamic_partitions_come_from_the_instance_store() -> None:
+    customers = DynamicPartitionsDefinition(name="customers")
+
+    @asset(partitions_def=customers)
+    def invoices(context: AssetExecutionContext) -> str:
+        return f"invoice for {context.partition_key}"
+
+    store = InMemoryDynamicPartitionsStore()
+    store.add_dynamic_partitions("customers", ["acme", "globex"])
+    result = materialize_to_memory([invoices], partition_key="acme", instance=store)
+    assert result.asset_value("invoices") == "invoice for acme"
+    with pytest.raises(PartitionKeyError, match="initech"):
+        materialize_to_memory([invoices], partition_key="initech", instance=store)

@@ -92,7 +92,8 @@ def execute_in_process(
         **job.tags,
         **check_tags(dict(tags) if tags else None, f"run of {_run_owner(job, plan)}"),
     }
-    scope = _partition_scope(job, plan, partition_key, partition_key_range, run_tags)
+    store = instance if hasattr(instance, "get_dynamic_partitions") else None
+    scope = _partition_scope(job, plan, partition_key, partition_key_range, run_tags, store)
     if scope is not None:
         if scope.is_single:
             run_tags[PARTITION_TAG] = str(scope.keys[0])
@@ -274,7 +275,9 @@ def _partition_scope(
     partition_key: str | None,
     key_range: PartitionKeyRange | None,
     tags: Mapping[str, str],
+    store: Any = None,
 ) -> PartitionScope | None:
+    """The partition(s) of the run; ``store`` holds dynamic partitions (the instance)."""
     if partition_key is None:
         partition_key = tags.get(PARTITION_TAG)
     start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
@@ -307,10 +310,15 @@ def _partition_scope(
             f"{owner}: give either partition_key or a partition key range, not both."
         )
     if partition_key is not None:
-        key = as_partition_key(pdef, pdef.validate_partition_key(partition_key, owner))
+        key = as_partition_key(
+            pdef, pdef.validate_partition_key(partition_key, owner, dynamic_partitions_store=store)
+        )
         return PartitionScope(pdef, (key,), PartitionKeyRange(key, key))
     assert key_range is not None
-    keys = tuple(as_partition_key(pdef, k) for k in pdef.get_partition_keys_in_range(key_range))
+    keys = tuple(
+        as_partition_key(pdef, k)
+        for k in pdef.get_partition_keys_in_range(key_range, dynamic_partitions_store=store)
+    )
     return PartitionScope(pdef, keys, key_range)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from pydantic import PrivateAttr
 
+from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.resource import ConfigurableIOManager
 from knoll.definitions.resource_definition import InitResourceContext
 from knoll.errors import ExecutionError
@@ -75,7 +76,7 @@ class FilesystemIOManager(ConfigurableIOManager):
             path = self._path(context, partition)
             _atomic_pickle(path, value)
         if len(keys) == 1:
-            context.add_output_metadata({"path": str(self._path(context, keys[0]))})
+            context.add_output_metadata({"path": MetadataValue.path(self._path(context, keys[0]))})
 
     def load_input(self, context: Any) -> Any:
         upstream = context.upstream_output
