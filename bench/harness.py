@@ -275,7 +275,7 @@ class Bench:
                 "s",
                 wall,
                 "wall_s",
-                note="includes interpreter start-up",
+                note="the whole process: interpreter start-up, import and shutdown",
             ),
             row("import", "RSS after import", "MiB", samples, "maxrss_mib"),
         ]
@@ -303,6 +303,13 @@ class Bench:
                     samples,
                     "total_s",
                     target=target,
+                ),
+                row(
+                    "definitions",
+                    f"{size} assets: Definitions + snapshot (no @asset)",
+                    "s",
+                    samples,
+                    "definitions_and_snapshot_s",
                 ),
                 row(
                     "definitions",
@@ -431,7 +438,9 @@ def fmt(value: float | None, unit: str) -> str:
     if unit == "s":
         return f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "":
-        return f"{value:.0f}"
+        return f"{value:,.0f}"
+    if unit == "us":
+        return f"{value:,.0f} us"
     return f"{value:.1f} {unit}"
 
 

@@ -40,7 +40,8 @@ from knoll.execution.run import (
     RunStatus,
     new_run_id,
 )
-from knoll.execution.step import EventWriter, RunState, StepOutcome, execute_step
+from knoll.execution.run_state import EventWriter, RunState, StepOutcome
+from knoll.execution.step import execute_step
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 EPHEMERAL_JOB = "__ephemeral_asset_job__"  # the job materialize() builds; never shown to users

@@ -1,0 +1,156 @@
+"""What the steps of one run share: the event writer, run state and step outcomes."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from knoll.definitions.check import AssetCheckEvaluation
+from knoll.definitions.job import JobDefinition
+from knoll.definitions.keys import AssetKey
+from knoll.errors import (
+    KnollError,
+)
+from knoll.execution.context import (
+    OutputContext,
+    PartitionScope,
+)
+from knoll.execution.events import (
+    EventType,
+    RunEvent,
+)
+from knoll.execution.plan import FromStep
+from knoll.execution.run import Run
+
+
+class StepOutcome(enum.Enum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    SKIPPED = "SKIPPED"
+
+
+class EventWriter:
+    """Builds a run's events and hands them to the sinks in batches."""
+
+    def __init__(self, run: Run, sinks: list[Any]) -> None:
+        self.run_id = run.run_id
+        self.job_name = run.job_name
+        self.sinks = sinks
+        self.all_events: list[RunEvent] = []
+        self._pending: list[RunEvent] = []
+
+    def emit(
+        self,
+        event_type: EventType,
+        step_key: str | None,
+        message: str = "",
+        level: int = logging.DEBUG,
+        data: Any = None,
+    ) -> RunEvent:
+        event = RunEvent(
+            event_type, self.run_id, self.job_name, time.time(), step_key, message, level, data
+        )
+        self.all_events.append(event)
+        self._pending.append(event)
+        return event
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        for sink in self.sinks:
+            sink.write_events(batch)
+
+
+@dataclass
+class RunState:
+    """What the steps of one run share."""
+
+    run: Run
+    job: JobDefinition
+    resources: Any  # knoll.execution.resources.Resources
+    node_config: Mapping[str, Any]
+    partition: PartitionScope | None
+    writer: EventWriter
+    instance: Any = None
+    outputs: dict[tuple[str, str], Any] = field(default_factory=dict)
+    output_contexts: dict[tuple[str, str], OutputContext] = field(default_factory=dict)
+    outcomes: dict[str, StepOutcome] = field(default_factory=dict)
+    errors: dict[str, KnollError] = field(default_factory=dict)
+    blocked_assets: set[AssetKey] = field(default_factory=set)
+    check_evaluations: list[AssetCheckEvaluation] = field(default_factory=list)
+    _loop: Any = None  # an asyncio event loop, created for the first coroutine
+    _worker: Any = None  # a one-thread pool, when the run was started inside a running loop
+
+    def run_coroutine(self, coro: Any) -> Any:
+        # asyncio is imported on first use: it costs more to import than all of knoll.
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._run_on_own_loop(coro)
+        # The caller is itself async (a notebook, an async test): its loop cannot be re-entered
+        # from here, so coroutines run on the run's own loop in one helper thread.
+        if self._worker is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knoll-async")
+        return self._worker.submit(self._run_on_own_loop, coro).result()
+
+    def _run_on_own_loop(self, coro: Any) -> Any:
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        loop, worker = self._loop, self._worker
+        self._loop = self._worker = None
+        if loop is not None:
+
+            def finish() -> None:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+            if worker is not None:
+                worker.submit(finish).result()
+            else:
+                finish()
+        if worker is not None:
+            worker.shutdown()
+
+
+class StepFailed(Exception):
+    """Raised inside a step to fail it with a knoll error (not user code), without retry."""
+
+    def __init__(self, error: KnollError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+@dataclass(frozen=True)
+class Returned:
+    value: Any
+
+
+def error_text(exc: BaseException) -> str:
+    # knoll's own messages read as sentences; other exceptions need their class to make sense
+    return str(exc) if isinstance(exc, KnollError) else f"{type(exc).__name__}: {exc}"
+
+
+def short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def produced(state: RunState, source: FromStep) -> bool:
+    """False when the upstream step succeeded without yielding this (optional) output."""
+    if state.outcomes.get(source.step_key) is not StepOutcome.SUCCESS:
+        return True  # not run in this run (or failed): handled elsewhere
+    return (source.step_key, source.output_name) in state.output_contexts

@@ -1,0 +1,196 @@
+"""Loading a step's inputs: from earlier steps, or from assets through their IO managers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from knoll.definitions.asset import AssetsDefinition
+from knoll.definitions.keys import AssetKey
+from knoll.definitions.partitions import infer_partition_mapping
+from knoll.errors import (
+    ExecutionError,
+    UserCodeError,
+)
+from knoll.execution.context import (
+    InputContext,
+    OutputContext,
+    RunLogger,
+)
+from knoll.execution.events import (
+    EventType,
+    IOData,
+)
+from knoll.execution.plan import FromAsset, FromMany, FromNothing, FromStep, Step
+from knoll.execution.run_state import RunState, StepFailed, error_text, produced
+
+# ---- inputs -----------------------------------------------------------------------------
+
+
+def load_input(state: RunState, step: Step, name: str, log: RunLogger) -> Any:
+    source = step.inputs.get(name, FromNothing())
+    if isinstance(source, FromNothing):
+        input_def = step.op.input_defs[name]
+        if input_def.has_default:
+            return input_def.default_value
+        raise StepFailed(
+            ExecutionError(
+                f"{step.describe()}: input {name!r} has no value: it is not wired to any "
+                f"output and has no default. Connect it in the graph or give In(default_value=...)."
+            )
+        )
+    if isinstance(source, FromMany):
+        return [
+            _load_from_step(state, step, name, s, log) for s in source.sources if produced(state, s)
+        ]
+    if isinstance(source, FromStep):
+        return _load_from_step(state, step, name, source, log)
+    return _load_from_asset(state, step, name, source, log)
+
+
+def _upstream_partition_keys(
+    state: RunState, step: Step, upstream_key: AssetKey, upstream_def: Any
+) -> tuple[str, ...] | None:
+    if upstream_def is None:
+        return None
+    down_def = step.assets_def.partitions_def if step.assets_def is not None else None
+    if step.check_def is not None:
+        down_def = _asset_partitions_def(state, step.check_def.asset_key)
+    explicit = step.assets_def.partition_mapping_for(upstream_key) if step.assets_def else None
+    mapping = infer_partition_mapping(explicit, down_def, upstream_def, step.describe())
+    keys = state.partition.keys if (state.partition is not None and down_def is not None) else None
+    return tuple(mapping.get_upstream_partition_keys(keys, down_def, upstream_def))
+
+
+def _asset_partitions_def(state: RunState, key: AssetKey) -> Any:
+    graph = state.job.asset_graph
+    if graph is None or not graph.has(key):
+        return None
+    return graph.node(key).assets_def.partitions_def
+
+
+def _load_from_step(
+    state: RunState, step: Step, name: str, source: FromStep, log: RunLogger
+) -> Any:
+    upstream_ctx = state.output_contexts.get((source.step_key, source.output_name))
+    if upstream_ctx is None:
+        raise StepFailed(
+            ExecutionError(
+                f"{step.describe()}: input {name!r} needs output {source.output_name!r} of step "
+                f"{source.step_key!r}, which did not produce it (it is optional and was not "
+                "yielded)."
+            )
+        )
+    asset_key = step.input_asset_keys.get(name)
+    partition_keys = None
+    upstream_def = upstream_ctx.asset_partitions_def
+    if asset_key is not None:
+        partition_keys = _upstream_partition_keys(state, step, asset_key, upstream_def)
+    io_key = _io_manager_key_of(upstream_ctx)
+    return _call_load(
+        state,
+        step,
+        name,
+        io_key,
+        asset_key,
+        upstream_ctx,
+        upstream_def,
+        partition_keys,
+        source.step_key,
+        log,
+    )
+
+
+def _io_manager_key_of(output_ctx: OutputContext) -> str:
+    return output_ctx.io_manager_key
+
+
+def _load_from_asset(
+    state: RunState, step: Step, name: str, source: FromAsset, log: RunLogger
+) -> Any:
+    key = source.asset_key
+    graph = state.job.asset_graph
+    if graph is None or not graph.has(key):
+        raise StepFailed(ExecutionError(f"{step.describe()}: upstream asset {key} is unknown."))
+    upstream_def: AssetsDefinition = graph.node(key).assets_def
+    output_name = upstream_def.output_for(key)
+    io_key = "io_manager"
+    if upstream_def.op is not None:
+        io_key = upstream_def.op.output_defs[output_name].io_manager_key
+    spec = upstream_def.spec_for(key)
+    upstream_ctx = OutputContext(
+        name=output_name,
+        step_key=upstream_def.op.name if upstream_def.op else key.to_python_identifier(),
+        run_id=state.run.run_id,
+        asset_key=key,
+        partitions_def=upstream_def.partitions_def,
+        definition_metadata=spec.metadata,
+        op_def=upstream_def.op,
+        resources=state.resources,
+        log=log,
+        io_manager_key=io_key,
+    )
+    partition_keys = _upstream_partition_keys(state, step, key, upstream_def.partitions_def)
+    return _call_load(
+        state,
+        step,
+        name,
+        io_key,
+        key,
+        upstream_ctx,
+        upstream_def.partitions_def,
+        partition_keys,
+        None,
+        log,
+    )
+
+
+def _call_load(
+    state: RunState,
+    step: Step,
+    name: str,
+    io_key: str,
+    asset_key: AssetKey | None,
+    upstream_ctx: OutputContext,
+    upstream_partitions_def: Any,
+    partition_keys: tuple[str, ...] | None,
+    upstream_step: str | None,
+    log: RunLogger,
+) -> Any:
+    io_manager = state.resources.get(io_key)
+    input_def = step.op.input_defs[name]
+    context = InputContext(
+        name=name,
+        step_key=step.key,
+        run_id=state.run.run_id,
+        asset_key=asset_key,
+        upstream_output=upstream_ctx,
+        partitions_def=upstream_partitions_def,
+        partition_keys=partition_keys,
+        metadata=input_def.metadata,
+        dagster_type=input_def.type,
+        op_def=step.op,
+        resources=state.resources,
+        log=log,
+    )
+    try:
+        value = io_manager.load_input(context)
+    except Exception as exc:
+        what = (
+            f"asset {asset_key.to_user_string()!r}" if asset_key else f"output of {upstream_step!r}"
+        )
+        error = UserCodeError(
+            f"{step.describe()}: IO manager {io_key!r} failed to load input {name!r} ({what}): "
+            f"{error_text(exc)}",
+            exc,
+        )
+        error.__cause__ = exc
+        raise StepFailed(error) from exc
+    state.writer.emit(
+        EventType.LOADED_INPUT,
+        step.key,
+        f"loaded input {name!r} with IO manager {io_key!r}",
+        logging.DEBUG,
+        IOData(name, io_key, asset_key, upstream_step),
+    )
+    return value

@@ -1,0 +1,373 @@
+"""A step's outputs: type checks, IO managers, materializations and check results."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
+from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.definitions.metadata import MetadataValue
+from knoll.definitions.output import (
+    AssetMaterialization,
+    AssetObservation,
+    ExpectationResult,
+    MaterializeResult,
+    Output,
+)
+from knoll.errors import (
+    ExecutionError,
+    InvalidInvocationError,
+    TypeCheckError,
+    UserCodeError,
+)
+from knoll.execution.context import (
+    OpExecutionContext,
+    OutputContext,
+    RunLogger,
+    StepState,
+)
+from knoll.execution.events import (
+    EventType,
+    IOData,
+    StepOutputData,
+)
+from knoll.execution.plan import Step
+from knoll.execution.run_state import Returned, RunState, StepFailed, error_text, short_repr
+from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
+
+# ---- outputs and events -----------------------------------------------------------------
+
+
+def process_items(
+    state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
+) -> None:
+    op_def = step.op
+    produced: dict[str, tuple[Any, bool, Mapping[str, MetadataValue], str | None]] = {}
+    check_results: list[AssetCheckResult] = []
+
+    def add_output(
+        output_name: str,
+        value: Any,
+        has_value: bool,
+        metadata: Mapping[str, MetadataValue],
+        data_version: str | None,
+    ) -> None:
+        if output_name not in op_def.output_defs:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned output {output_name!r}, which it does not declare;"
+                    f" its outputs: {', '.join(op_def.output_defs)}."
+                )
+            )
+        if output_name not in step.selected_outputs:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned output {output_name!r}, which is not selected in "
+                    f"this run. With can_subset=True, yield only context.selected_output_names "
+                    f"({sorted(step.selected_outputs)})."
+                )
+            )
+        if output_name in produced:
+            raise StepFailed(
+                InvalidInvocationError(f"{step.describe()} returned output {output_name!r} twice.")
+            )
+        produced[output_name] = (value, has_value, metadata, data_version)
+
+    def from_materialize_result(result: MaterializeResult) -> None:
+        if result.asset_key is not None and step.assets_def is not None:
+            output_name = step.assets_def.output_for(result.asset_key)
+        else:
+            output_name = _sole_output(step)
+        add_output(output_name, None, False, result.metadata, result.data_version)
+        check_results.extend(result.check_results)
+
+    for item in items:
+        if isinstance(item, Returned):
+            value = item.value
+            if isinstance(value, (Output, MaterializeResult, AssetCheckResult)):
+                item = value
+            elif (
+                isinstance(value, tuple)
+                and len(step.selected_outputs) > 1
+                and all(isinstance(v, (Output, MaterializeResult)) for v in value)
+            ):
+                for inner in value:
+                    if isinstance(inner, MaterializeResult):
+                        from_materialize_result(inner)
+                    else:
+                        add_output(
+                            inner.output_name, inner.value, True, inner.metadata, inner.data_version
+                        )
+                continue
+            else:
+                if step.check_def is not None:
+                    raise StepFailed(
+                        InvalidInvocationError(
+                            f"{step.describe()} returned {a_type_name(value)} "
+                            f"({short_repr(value)}); an asset check returns "
+                            "AssetCheckResult(passed=...)."
+                        )
+                    )
+                _process_return_value(step, value, add_output)
+                continue
+        if isinstance(item, Output):
+            name = item.output_name
+            if name == "result" and name not in op_def.output_defs:
+                name = _sole_output(step)
+            add_output(name, item.value, True, item.metadata, item.data_version)
+        elif isinstance(item, MaterializeResult):
+            from_materialize_result(item)
+        elif isinstance(item, AssetCheckResult):
+            check_results.append(item)
+        elif isinstance(item, (AssetMaterialization, AssetObservation, ExpectationResult)):
+            OpExecutionContext(step_state).log_event(item)
+        else:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} yielded a {type(item).__name__} ({short_repr(item)}); a "
+                    "generator yields Output, MaterializeResult, AssetCheckResult, "
+                    "AssetMaterialization or AssetObservation."
+                )
+            )
+    for output_name in step.selected_outputs:
+        output_def = op_def.output_defs[output_name]
+        if output_name not in produced and output_def.is_required:
+            if output_def.type is MaterializeResult or output_def.is_nothing:
+                produced[output_name] = (None, False, {}, None)
+                continue
+            raise StepFailed(
+                ExecutionError(
+                    f"{step.describe()} did not return required output {output_name!r}. Return "
+                    f"or yield it (Output(value, output_name={output_name!r})), or declare it "
+                    "is_required=False."
+                )
+            )
+    for output_name, (value, has_value, metadata, _version) in produced.items():
+        _handle_output(state, step, step_state, output_name, value, has_value, metadata, log)
+    _record_checks(state, step, check_results)
+
+
+def _sole_output(step: Step) -> str:
+    if len(step.selected_outputs) == 1:
+        return next(iter(step.selected_outputs))
+    raise StepFailed(
+        InvalidInvocationError(
+            f"{step.describe()} has several outputs ({sorted(step.selected_outputs)}): return "
+            "Output(value, output_name=...) or MaterializeResult(asset_key=...) for each."
+        )
+    )
+
+
+def _process_return_value(step: Step, value: Any, add_output: Any) -> None:
+    outputs = [o for o in step.op.output_defs if o in step.selected_outputs]
+    if len(step.op.output_defs) == 1:
+        name = next(iter(step.op.output_defs))
+        output_def = step.op.output_defs[name]
+        if value is None and (output_def.type is MaterializeResult or output_def.is_nothing):
+            add_output(name, None, False, {}, None)
+        else:
+            add_output(name, value, True, {}, None)
+        return
+    if value is None and not outputs:
+        return
+    matches = isinstance(value, tuple) and len(value) == len(outputs)
+    if not matches and len(outputs) < len(step.op.output_defs):
+        raise StepFailed(
+            InvalidInvocationError(
+                f"{step.describe()} runs for a subset of its outputs ({outputs}) but returned "
+                f"{a_type_name(value)}: yield Output(value, output_name=name) for each name in "
+                "context.selected_output_names."
+            )
+        )
+    if not matches:
+        raise StepFailed(
+            InvalidInvocationError(
+                f"{step.describe()} has outputs {outputs}: return a tuple of {len(outputs)} "
+                f"values in that order (got {a_type_name(value)}), or yield "
+                "Output(value, output_name=...)."
+            )
+        )
+    for name, item in zip(outputs, value, strict=True):
+        add_output(name, item, True, {}, None)
+
+
+def _handle_output(
+    state: RunState,
+    step: Step,
+    step_state: StepState,
+    output_name: str,
+    value: Any,
+    has_value: bool,
+    metadata: Mapping[str, MetadataValue],
+    log: RunLogger,
+) -> None:
+    output_def = step.op.output_defs[output_name]
+    asset_key = None
+    definition_metadata: Mapping[str, MetadataValue] = output_def.metadata
+    if step.assets_def is not None and output_name in step.assets_def.specs_by_output:
+        spec = step.assets_def.specs_by_output[output_name]
+        asset_key = spec.key
+        definition_metadata = spec.metadata
+    output_type = output_def.type
+    if step.op.signature.is_generator:
+        output_type = yielded_type(output_type)
+    if has_value and not check_value(value, output_type):
+        raise StepFailed(
+            TypeCheckError(
+                f"{step.describe()}: output {output_name!r} is annotated "
+                f"{type_name(output_type)}, "
+                f"but the function returned {a_type_name(value)} ({short_repr(value)}). Return "
+                "a value of that type or fix the annotation."
+            )
+        )
+    all_metadata = dict(metadata)
+    all_metadata.update(step_state.output_metadata.get(output_name, {}))
+    writer = state.writer
+    writer.emit(
+        EventType.STEP_OUTPUT,
+        step.key,
+        f"produced output {output_name!r}",
+        logging.DEBUG,
+        StepOutputData(output_name, type_name(output_type), asset_key, all_metadata),
+    )
+    io_key = output_def.io_manager_key
+    context = OutputContext(
+        name=output_name,
+        step_key=step.key,
+        run_id=state.run.run_id,
+        asset_key=asset_key,
+        partitions_def=step.assets_def.partitions_def if step.assets_def else None,
+        partition=step_state.partition,
+        metadata=all_metadata,
+        definition_metadata=definition_metadata,
+        dagster_type=output_type,
+        op_def=step.op,
+        resources=state.resources,
+        log=log,
+        io_manager_key=io_key,
+    )
+    if has_value:
+        io_manager = state.resources.get(io_key)
+        try:
+            io_manager.handle_output(context, value)
+        except Exception as exc:
+            error = UserCodeError(
+                f"{step.describe()}: IO manager {io_key!r} failed to store output "
+                f"{output_name!r}: {error_text(exc)}",
+                exc,
+            )
+            error.__cause__ = exc
+            raise StepFailed(error) from exc
+        writer.emit(
+            EventType.HANDLED_OUTPUT,
+            step.key,
+            f"stored output {output_name!r} with IO manager {io_key!r}",
+            logging.DEBUG,
+            IOData(output_name, io_key, asset_key, None, dict(context.added_metadata)),
+        )
+        all_metadata.update(context.added_metadata)
+        state.outputs[(step.key, output_name)] = value
+    state.output_contexts[(step.key, output_name)] = context
+    if asset_key is not None:
+        partitions = step_state.partition.keys if step_state.partition is not None else (None,)
+        for partition in partitions:
+            materialization = AssetMaterialization(
+                asset_key, metadata=all_metadata, partition=partition
+            )
+            writer.emit(
+                EventType.ASSET_MATERIALIZATION,
+                step.key,
+                f"materialized {asset_key.to_user_string()}"
+                + (f" [{partition}]" if partition else ""),
+                logging.INFO,
+                materialization,
+            )
+
+
+def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult]) -> None:
+    expected: dict[AssetCheckKey, bool] = {}  # check key -> blocking
+    default_asset: AssetKey | None = None
+    if step.check_def is not None:
+        expected[step.check_def.key] = step.check_def.spec.blocking
+        default_asset = step.check_def.asset_key
+    elif step.assets_def is not None:
+        for spec in step.assets_def.check_specs:
+            if spec.key in step.selected_checks:
+                expected[spec.key] = spec.blocking
+        produced = step.produced_asset_keys
+        default_asset = next(iter(produced)) if len(produced) == 1 else None
+    seen: set[AssetCheckKey] = set()
+    for result in results:
+        asset_key = result.asset_key or default_asset
+        if asset_key is None:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned an AssetCheckResult without asset_key; set "
+                    "AssetCheckResult(asset_key=...) when a step computes several assets."
+                )
+            )
+        name = result.check_name
+        if name is None:
+            candidates = [k for k in expected if k.asset_key == asset_key]
+            if len(candidates) != 1:
+                raise StepFailed(
+                    InvalidInvocationError(
+                        f"{step.describe()} returned an AssetCheckResult without check_name, but "
+                        f"{len(candidates)} checks of {asset_key} run here; set check_name=..."
+                    )
+                )
+            key = candidates[0]
+        else:
+            key = AssetCheckKey(asset_key, name)
+        if key not in expected:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned a result for check {key.to_user_string()!r}, "
+                    "which it does not declare. Add AssetCheckSpec(...) to check_specs=."
+                )
+            )
+        if key in seen:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned check {key.to_user_string()!r} twice."
+                )
+            )
+        seen.add(key)
+        evaluation = AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=result.passed,
+            severity=result.severity,
+            metadata=result.metadata,
+            description=result.description,
+            blocking=expected[key],
+            partition=state.partition.keys[0]
+            if state.partition and state.partition.is_single
+            else None,
+        )
+        state.check_evaluations.append(evaluation)
+        level = (
+            logging.INFO
+            if result.passed
+            else (logging.ERROR if result.severity is AssetCheckSeverity.ERROR else logging.WARNING)
+        )
+        state.writer.emit(
+            EventType.ASSET_CHECK_EVALUATION,
+            step.key,
+            f"check {key.to_user_string()} {'passed' if result.passed else 'failed'}",
+            level,
+            evaluation,
+        )
+        if evaluation.blocks_downstream:
+            state.blocked_assets.add(key.asset_key)
+    missing = [k for k in expected if k not in seen]
+    if missing:
+        names = ", ".join(k.to_user_string() for k in missing)
+        raise StepFailed(
+            ExecutionError(
+                f"{step.describe()} did not return a result for check(s) {names}. Return "
+                "AssetCheckResult(...) for each (inside MaterializeResult(check_results=[...]))."
+            )
+        )
