@@ -127,8 +127,9 @@ class Runner:
         self.env["PYTHONPATH"] = str(ROOT)
         # Without cached bytecode every import would compile the source: measure real imports.
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
-        # Keep any Dagster instance state out of the user's home.
-        self.env["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="knoll-bench-dagster-home-")
+        # Keep any Dagster instance state out of the user's home; removed when the run ends.
+        self._home = tempfile.TemporaryDirectory(prefix="knoll-bench-dagster-home-")
+        self.env["DAGSTER_HOME"] = self._home.name
 
     def run(self, python: str, module: str, *args: str) -> dict[str, float]:
         with tempfile.TemporaryFile(mode="w+") as stderr:
@@ -526,7 +527,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     progress(f"warming up (one untimed import each); workloads: {', '.join(names)}")
-    bench.warm_up()
+    try:
+        bench.warm_up()
+    except (WorkloadFailed, subprocess.SubprocessError) as exc:
+        progress(f"cannot import a system under test, nothing was measured: {exc}")
+        return 2
     rows: list[Row] = []
     failures: list[str] = []
     for name in names:
