@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, did_you_mean, source_location
+from knoll._utils import check_name, did_you_mean, docstring, source_location
 from knoll.definitions.asset_spec import AssetDep, AssetIn, AssetSpec, normalize_deps
 from knoll.definitions.check import AssetCheckSpec
 from knoll.definitions.composition import current_composition
@@ -377,6 +377,7 @@ def asset(
             if key_prefix:
                 asset_key = asset_key.with_prefix(key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
+        doc = description or docstring(f)
         op_def = build_op(
             f,
             name=asset_key.to_python_identifier(),
@@ -388,13 +389,14 @@ def asset(
             ),
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
-            description=description,
+            description=doc,
             tags=op_tags,
             retry_policy=retry_policy,
             pool=pool,
             code_version=code_version,
             owner=owner,
-        ).replace(kind="asset")
+            kind="asset",
+        )
         if _returns_no_value(op_def.output_defs[DEFAULT_OUTPUT].type):
             output = op_def.output_defs[DEFAULT_OUTPUT]
             op_def = op_def.replace(
@@ -405,7 +407,7 @@ def asset(
         spec = AssetSpec(
             asset_key,
             deps=all_deps,
-            description=description or inspect.getdoc(f),
+            description=doc,
             metadata=metadata,
             group_name=group_name,
             code_version=code_version,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-import inspect
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from knoll._serdes import serializable
-from knoll._utils import check_name, source_location
+from knoll._utils import check_name, docstring, source_location
 from knoll.definitions.asset_spec import AssetIn, normalize_deps
 from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
@@ -156,7 +155,7 @@ def asset_check(
         spec = AssetCheckSpec(
             check_name_,
             asset=asset_key,
-            description=description or inspect.getdoc(fn),
+            description=description or docstring(fn),
             blocking=blocking,
             metadata=metadata,
             additional_deps=additional_deps,

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from knoll._utils import did_you_mean
+from knoll._utils import did_you_mean, gc_paused
 from knoll.definitions.asset import AssetsDefinition
 from knoll.definitions.asset_graph import AssetGraph
 from knoll.definitions.asset_spec import AssetSpec
@@ -47,10 +47,11 @@ class Definitions:
         self.executor = executor
         self.metadata = dict(metadata or {})
         self._declared_jobs = tuple(jobs or ())
-        self.asset_graph = AssetGraph(self.assets, self.asset_checks)
-        self._jobs = self._resolve_jobs()
-        self._validate_resources()
-        self._validate_partition_mappings()
+        with gc_paused():
+            self.asset_graph = AssetGraph(self.assets, self.asset_checks)
+            self._jobs = self._resolve_jobs()
+            self._validate_resources()
+            self._validate_partition_mappings()
         self._validate_unique(self.schedules, "schedule")
         self._validate_unique(self.sensors, "sensor")
 

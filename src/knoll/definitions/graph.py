@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, check_tags, source_location
+from knoll._utils import check_name, check_tags, docstring, source_location
 from knoll.definitions.composition import (
     GraphInputRef,
     Invocation,
@@ -144,7 +144,7 @@ def build_graph(
         input_mappings={k: tuple(v) for k, v in input_mappings.items()},
         output_defs=output_defs,
         output_mappings=output_mappings,
-        description=description or inspect.getdoc(fn),
+        description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         source=source_location(fn),
     )

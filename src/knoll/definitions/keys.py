@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from knoll._serdes import serializable
@@ -21,6 +21,7 @@ class AssetKey:
     """
 
     path: tuple[str, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __init__(self, path: str | Sequence[str]) -> None:
         parts = (path,) if isinstance(path, str) else tuple(path)
@@ -39,6 +40,20 @@ class AssetKey:
                     f"{suggest_name(str(part))!r}.{hint}"
                 )
         object.__setattr__(self, "path", parts)
+        object.__setattr__(self, "_hash", hash(parts))
+
+    def __hash__(self) -> int:
+        # Keys are hashed constantly (graph building, planning): compute it once.
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[AssetKey], tuple[tuple[str, ...]]]:
+        # Rebuild from the path: a pickled hash would be wrong in a process with another seed.
+        return (AssetKey, (self.path,))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is AssetKey:
+            return self.path == other.path
+        return NotImplemented
 
     @staticmethod
     def from_user_string(text: str) -> AssetKey:

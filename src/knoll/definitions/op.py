@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from knoll._utils import check_name, check_tags, did_you_mean, source_location
+from knoll._utils import check_name, check_tags, did_you_mean, docstring, source_location
 from knoll.definitions.composition import GraphInputRef, Invocation, InvokedOutput
 from knoll.definitions.composition import current_composition as _current_composition
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
@@ -329,6 +329,7 @@ def build_op(
     pool: str | None,
     code_version: str | None,
     owner: str | None = None,
+    kind: str = "op",
 ) -> OpDefinition:
     """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
     op_name = check_name(fn.__name__ if name is None else name, "op")
@@ -354,11 +355,12 @@ def build_op(
         output_defs=resolve_outputs(signature, out, owner),
         config_schema=schema,
         required_resource_keys=frozenset(keys),
-        description=description or inspect.getdoc(fn),
+        description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         retry_policy=retry_policy,
         pool=pool,
         code_version=code_version,
+        kind=kind,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ ResourceParam = Annotated[T, _RESOURCE_MARKER]
 
 CONTEXT_NAMES = frozenset({"context", "_context", "_"})
 _EMPTY = inspect.Parameter.empty
+_NONE_TYPE = type(None)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,18 @@ class ComputeSignature:
 
 
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    raw = getattr(fn, "__annotations__", None)
+    if isinstance(raw, dict) and isinstance(fn, types.FunctionType):
+        # The common case, cheaply: plain classes, or strings naming module-level classes.
+        try:
+            return {
+                name: _NONE_TYPE
+                if value is None
+                else (eval(value, fn.__globals__) if isinstance(value, str) else value)
+                for name, value in raw.items()
+            }
+        except Exception:
+            pass
     try:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception:
@@ -87,6 +101,8 @@ def is_config_class(annotation: Any) -> bool:
 
 def is_resource_annotation(annotation: Any) -> bool:
     """True for a resource class, an IO manager class or ``ResourceParam[T]``."""
+    if annotation.__class__ is type and annotation.__module__ == "builtins":
+        return False  # int, str, list...: the common case
     if typing.get_origin(annotation) is Annotated:
         return _RESOURCE_MARKER in getattr(annotation, "__metadata__", ())
     if not isinstance(annotation, type):
@@ -108,48 +124,91 @@ def _is_context_annotation(annotation: Any) -> bool:
     return isinstance(annotation, type) and getattr(annotation, "__knoll_context__", False)
 
 
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
+_CO_VARARGS = inspect.CO_VARARGS
+_CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
+
+
+def _parameters(fn: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
+    """(name, kind, default) of each parameter, in order.
+
+    Plain functions are read from their code object: ``inspect.signature`` builds objects per
+    parameter and costs more than everything else ``@asset`` does.
+    """
+    code = getattr(fn, "__code__", None)
+    if not isinstance(fn, types.FunctionType) or code is None:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    positional = code.co_argcount
+    names = code.co_varnames
+    defaults = fn.__defaults__ or ()
+    kwdefaults = fn.__kwdefaults__ or {}
+    first_default = positional - len(defaults)
+    out: list[tuple[str, Any, Any]] = []
+    for i in range(positional):
+        default = defaults[i - first_default] if i >= first_default else _EMPTY
+        out.append((names[i], inspect.Parameter.POSITIONAL_OR_KEYWORD, default))
+    index = positional
+    if code.co_flags & _CO_VARARGS:
+        out.append((names[positional + code.co_kwonlyargcount], _VAR_POSITIONAL, _EMPTY))
+    for name in names[index : index + code.co_kwonlyargcount]:
+        out.append((name, inspect.Parameter.KEYWORD_ONLY, kwdefaults.get(name, _EMPTY)))
+    if code.co_flags & _CO_VARKEYWORDS:
+        extra = 1 if code.co_flags & _CO_VARARGS else 0
+        out.append((names[positional + code.co_kwonlyargcount + extra], _VAR_KEYWORD, _EMPTY))
+    return out
+
+
+_CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_CO_GENERATORS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+
+
+def _has_flag(fn: Callable[..., Any], flags: int) -> bool:
+    code = (
+        getattr(inspect.unwrap(fn), "__code__", None)
+        if not isinstance(fn, types.FunctionType)
+        else fn.__code__
+    )
+    return code is not None and bool(code.co_flags & flags)
+
+
 def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
     """Sort ``fn``'s parameters into context, config, resources and inputs."""
     if not callable(fn):
         raise DefinitionError(f"{owner} must decorate a function, got {type(fn).__name__}.")
-    sig = inspect.signature(fn)
     hints = _type_hints(fn)
     context_param: str | None = None
     config_param: Param | None = None
     resources: list[Param] = []
     inputs: list[Param] = []
     accepts_kwargs = False
-    for index, parameter in enumerate(sig.parameters.values()):
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+    for index, (name, kind, default) in enumerate(_parameters(fn)):
+        if kind is _VAR_KEYWORD:
             accepts_kwargs = True
             continue
-        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        if kind is _VAR_POSITIONAL:
             raise DefinitionError(
-                f"{owner} ({source_location(fn)}) takes *{parameter.name}: knoll passes inputs "
+                f"{owner} ({source_location(fn)}) takes *{name}: knoll passes inputs "
                 "by name, so give each input its own parameter."
             )
-        annotation = hints.get(parameter.name, _EMPTY)
+        annotation = hints.get(name, _EMPTY)
         param = Param(
-            parameter.name,
-            annotation,
-            parameter.default is not _EMPTY,
-            None if parameter.default is _EMPTY else parameter.default,
+            name, annotation, default is not _EMPTY, None if default is _EMPTY else default
         )
-        if index == 0 and (parameter.name in CONTEXT_NAMES or _is_context_annotation(annotation)):
-            context_param = parameter.name
-        elif _is_context_annotation(annotation) or parameter.name == "context":
+        if index == 0 and (name in CONTEXT_NAMES or _is_context_annotation(annotation)):
+            context_param = name
+        elif _is_context_annotation(annotation) or name == "context":
             # Taken as an input, a late "context" would silently become an upstream asset.
             raise DefinitionError(
-                f"{owner} ({source_location(fn)}): the context parameter {parameter.name!r} must "
-                "come first."
+                f"{owner} ({source_location(fn)}): the context parameter {name!r} must come first."
             )
         elif is_config_class(annotation) or (
-            parameter.name == "config" and annotation is not _EMPTY and is_config_class(annotation)
+            name == "config" and annotation is not _EMPTY and is_config_class(annotation)
         ):
             if config_param is not None:
                 raise DefinitionError(
                     f"{owner} ({source_location(fn)}) has two Config parameters "
-                    f"({config_param.name!r} and {parameter.name!r}); merge them into one class."
+                    f"({config_param.name!r} and {name!r}); merge them into one class."
                 )
             config_param = param
         elif is_resource_annotation(annotation):
@@ -163,14 +222,16 @@ def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
         resource_params=tuple(resources),
         input_params=tuple(inputs),
         return_annotation=return_annotation,
-        is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
-        is_generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
+        is_async=_has_flag(fn, _CO_ASYNC),
+        is_generator=_has_flag(fn, _CO_GENERATORS),
         accepts_kwargs=accepts_kwargs,
     )
 
 
 def unwrap_annotation(annotation: Any) -> Any:
     """``Annotated[T, ...]`` → ``T``; ``Output[T]`` → ``T``."""
+    if annotation.__class__ is type and annotation.__name__ != "Output":
+        return annotation  # a plain class: the common case
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         return unwrap_annotation(typing.get_args(annotation)[0])

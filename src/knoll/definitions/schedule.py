@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 from knoll._serdes import pack, serializable
-from knoll._utils import check_name, check_tags, did_you_mean
+from knoll._utils import check_name, check_tags, did_you_mean, docstring
 from knoll.definitions._tick_fn import (
     ResourcesView,
     TickFunction,
@@ -372,7 +372,7 @@ def schedule(
             target=target,
             tags=tags,
             execution_timezone=execution_timezone,
-            description=description or inspect.getdoc(fn),
+            description=description or docstring(fn),
             default_status=default_status,
             execution_fn=fn,
             metadata=metadata,

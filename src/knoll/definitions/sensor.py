@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from knoll._serdes import pack, serializable
-from knoll._utils import check_name, check_tags
+from knoll._utils import check_name, check_tags, docstring
 from knoll.definitions._tick_fn import (
     ResourcesView,
     TickFunction,
@@ -405,7 +405,7 @@ def sensor(
             jobs=jobs,
             target=target,
             minimum_interval_seconds=minimum_interval_seconds,
-            description=description or inspect.getdoc(fn),
+            description=description or docstring(fn),
             default_status=default_status,
             tags=tags,
             metadata=metadata,
