@@ -1,0 +1,346 @@
+"""The storage interfaces: one per concern, each implemented by every backend.
+
+Backends: ``InMemoryStorage`` (tests, ephemeral instances), ``SqlStorage`` on SQLite (the
+default) and on PostgreSQL. One conformance suite per interface runs against all three.
+
+The event log is the source of truth. ``EventLogStorage.store_events`` appends a batch of
+events in one transaction and, in that same transaction, updates what is derived from them:
+the run's status (RUN_START, RUN_SUCCESS, ...), the asset index (latest materialization per
+asset and per partition, counts, last run), partition status and latest check results.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from knoll._serdes import serializable
+from knoll.definitions.check import AssetCheckEvaluation
+from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.execution.events import EventType, RunEvent
+from knoll.execution.run import Run, RunStatus
+
+# ---- runs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored run with its bookkeeping timestamps (seconds since the epoch, UTC)."""
+
+    storage_id: int
+    run: Run
+    create_timestamp: float
+    update_timestamp: float
+    start_time: float | None = None
+    end_time: float | None = None
+
+
+@dataclass(frozen=True)
+class RunsFilter:
+    """Which runs to list. Every field narrows the result; ``None`` means no condition."""
+
+    run_ids: Sequence[str] | None = None
+    job_name: str | None = None
+    statuses: Sequence[RunStatus] | None = None
+    tags: Mapping[str, str] | None = None  # every tag must match
+    asset_key: AssetKey | None = None  # runs that selected this asset
+    created_after: float | None = None
+    created_before: float | None = None
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """One page of runs, newest first, and the cursor for the next page (None at the end)."""
+
+    records: Sequence[RunRecord]
+    cursor: str | None
+
+
+class RunStorage(ABC):
+    """Runs: their config, tags, lineage and one status that only moves along the state
+    machine in ``knoll.execution.run``."""
+
+    @abstractmethod
+    def add_run(self, run: Run) -> RunRecord:
+        """Store a new run. A run id that exists already raises ``StorageError``."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    @abstractmethod
+    def get_runs(
+        self, filters: RunsFilter | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> RunsPage:
+        """Runs matching ``filters``, newest first, paged by keyset (never OFFSET)."""
+
+    @abstractmethod
+    def count_runs(self, filters: RunsFilter | None = None) -> int: ...
+
+    @abstractmethod
+    def update_run_status(self, run_id: str, status: RunStatus) -> RunRecord:
+        """Move a run to ``status``; an illegal move raises ``RunStatusError``, and two
+        writers racing never both succeed with contradicting moves."""
+
+    @abstractmethod
+    def add_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its events."""
+
+
+# ---- events and the asset index ---------------------------------------------------------
+
+
+@serializable()
+class PartitionStatus(enum.Enum):
+    MATERIALIZED = "MATERIALIZED"
+    FAILED = "FAILED"
+    IN_PROGRESS = "IN_PROGRESS"
+    MISSING = "MISSING"  # never stored: what an unknown partition is
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A stored event and its storage id. Storage ids increase in commit order."""
+
+    storage_id: int
+    event: RunEvent
+
+
+@dataclass(frozen=True)
+class EventsPage:
+    records: Sequence[EventRecord]
+    cursor: int  # pass back as ``after`` to continue; unchanged when nothing new
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    """What the asset index knows about one asset, answerable without scanning events."""
+
+    asset_key: AssetKey
+    last_materialization: EventRecord | None
+    last_run_id: str | None
+    materialization_count: int
+    last_observation: EventRecord | None = None
+    # latest evaluation of each of its checks
+    check_results: Mapping[str, AssetCheckEvaluation] = field(default_factory=dict)
+
+
+class EventLogStorage(ABC):
+    """The append-only event log and the indexes derived from it."""
+
+    @abstractmethod
+    def store_events(self, events: Sequence[RunEvent]) -> None:
+        """Append ``events`` in one transaction and update runs and indexes in the same one."""
+
+    @abstractmethod
+    def get_events_for_run(
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        of_types: Sequence[EventType] | None = None,
+        step_key: str | None = None,
+    ) -> EventsPage:
+        """A run's events in order, after storage id ``after``."""
+
+    @abstractmethod
+    def tail_events(self, *, after: int = 0, limit: int = 1000) -> EventsPage:
+        """Every event after storage id ``after``, in order. A reader that keeps passing back
+        the returned cursor sees each event exactly once, including events whose transaction
+        commits late (see docs/storage.md)."""
+
+    @abstractmethod
+    def get_materializations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[EventRecord]:
+        """Materializations of an asset, newest first."""
+
+    @abstractmethod
+    def get_asset_records(self, asset_keys: Sequence[AssetKey] | None = None) -> Sequence[AssetRecord]:
+        """Index rows of the given assets (all assets ever recorded when ``None``)."""
+
+    @abstractmethod
+    def get_latest_materializations(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, EventRecord]:
+        """The latest materialization of each asset that has one, in one query."""
+
+    @abstractmethod
+    def get_partition_status(self, asset_key: AssetKey) -> Mapping[str, PartitionStatus]:
+        """Status of every partition of an asset that has one; absent keys are MISSING."""
+
+    @abstractmethod
+    def get_latest_check_results(
+        self, check_keys: Sequence[AssetCheckKey]
+    ) -> Mapping[AssetCheckKey, AssetCheckEvaluation]: ...
+
+    @abstractmethod
+    def prune_run_events(self, run_ids: Sequence[str]) -> int:
+        """Delete the given runs' events except materializations, observations and check
+        evaluations (the asset history); returns how many were deleted."""
+
+
+# ---- schedules, sensors and their ticks (used by the daemon) ------------------------------
+
+
+@serializable()
+class InstigatorType(enum.Enum):
+    SCHEDULE = "SCHEDULE"
+    SENSOR = "SENSOR"
+
+
+@serializable()
+class InstigatorStatus(enum.Enum):
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+
+
+@serializable()
+class TickStatus(enum.Enum):
+    STARTED = "STARTED"
+    SKIPPED = "SKIPPED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+
+@dataclass(frozen=True)
+class InstigatorState:
+    """A schedule's or sensor's state: running or not, and a sensor's cursor."""
+
+    location: str
+    name: str
+    instigator_type: InstigatorType
+    status: InstigatorStatus
+    cursor: str | None = None
+    updated_timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One evaluation of a schedule or sensor."""
+
+    tick_id: int
+    location: str
+    name: str
+    instigator_type: InstigatorType
+    status: TickStatus
+    timestamp: float
+    run_ids: tuple[str, ...] = ()
+    run_keys: tuple[str, ...] = ()
+    skip_reason: str | None = None
+    error: str | None = None
+    cursor: str | None = None
+
+
+class ScheduleStorage(ABC):
+    @abstractmethod
+    def get_instigator_state(self, location: str, name: str) -> InstigatorState | None: ...
+
+    @abstractmethod
+    def set_instigator_state(self, state: InstigatorState) -> None: ...
+
+    @abstractmethod
+    def create_tick(
+        self,
+        location: str,
+        name: str,
+        instigator_type: InstigatorType,
+        timestamp: float,
+    ) -> Tick: ...
+
+    @abstractmethod
+    def update_tick(self, tick: Tick) -> Tick: ...
+
+    @abstractmethod
+    def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:
+        """Newest first."""
+
+
+# ---- backfills (used by the daemon) ------------------------------------------------------
+
+
+@serializable()
+class BackfillStatus(enum.Enum):
+    REQUESTED = "REQUESTED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+
+@dataclass(frozen=True)
+class Backfill:
+    backfill_id: str
+    status: BackfillStatus
+    created_timestamp: float
+    body: Mapping[str, Any]  # the request: selection, partitions, tags (JSON data)
+
+
+class BackfillStorage(ABC):
+    @abstractmethod
+    def add_backfill(self, backfill: Backfill) -> None: ...
+
+    @abstractmethod
+    def get_backfill(self, backfill_id: str) -> Backfill | None: ...
+
+    @abstractmethod
+    def update_backfill(self, backfill: Backfill) -> None: ...
+
+    @abstractmethod
+    def get_backfills(
+        self, *, status: BackfillStatus | None = None, limit: int = 100
+    ) -> Sequence[Backfill]: ...
+
+
+# ---- dynamic partitions and key-value ----------------------------------------------------
+
+
+class DynamicPartitionsStorage(ABC):
+    """Keys of dynamic partitions definitions; satisfies ``DynamicPartitionsStore``."""
+
+    @abstractmethod
+    def get_dynamic_partitions(self, name: str) -> Sequence[str]: ...
+
+    @abstractmethod
+    def has_dynamic_partition(self, name: str, key: str) -> bool: ...
+
+    @abstractmethod
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def delete_dynamic_partition(self, name: str, key: str) -> None: ...
+
+
+class KeyValueStorage(ABC):
+    @abstractmethod
+    def kv_get(self, keys: Sequence[str]) -> Mapping[str, str]: ...
+
+    @abstractmethod
+    def kv_set(self, pairs: Mapping[str, str]) -> None: ...
+
+
+class Storage(
+    RunStorage,
+    EventLogStorage,
+    ScheduleStorage,
+    BackfillStorage,
+    DynamicPartitionsStorage,
+    KeyValueStorage,
+):
+    """Everything an instance stores; each backend implements all of it."""
+
+    @abstractmethod
+    def dispose(self) -> None:
+        """Release connections and files."""
