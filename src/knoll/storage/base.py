@@ -168,7 +168,9 @@ class EventLogStorage(ABC):
         """Materializations of an asset, newest first."""
 
     @abstractmethod
-    def get_asset_records(self, asset_keys: Sequence[AssetKey] | None = None) -> Sequence[AssetRecord]:
+    def get_asset_records(
+        self, asset_keys: Sequence[AssetKey] | None = None
+    ) -> Sequence[AssetRecord]:
         """Index rows of the given assets (all assets ever recorded when ``None``)."""
 
     @abstractmethod
