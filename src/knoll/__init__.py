@@ -118,6 +118,7 @@ from knoll.definitions.sensor import build_sensor_context as build_sensor_contex
 from knoll.definitions.sensor import sensor as sensor
 from knoll.errors import CronError as CronError
 from knoll.errors import CycleError as CycleError
+from knoll.errors import DatabaseVersionError as DatabaseVersionError
 from knoll.errors import DefinitionError as DefinitionError
 from knoll.errors import DuplicateKeyError as DuplicateKeyError
 from knoll.errors import EnvVarNotSetError as EnvVarNotSetError
@@ -132,6 +133,7 @@ from knoll.errors import RunFailedError as RunFailedError
 from knoll.errors import RunStatusError as RunStatusError
 from knoll.errors import SelectionError as SelectionError
 from knoll.errors import SerializationError as SerializationError
+from knoll.errors import StorageError as StorageError
 from knoll.errors import TypeCheckError as TypeCheckError
 from knoll.errors import UserCodeError as UserCodeError
 from knoll.execution.context import AssetCheckExecutionContext as AssetCheckExecutionContext
@@ -160,10 +162,14 @@ if TYPE_CHECKING:
     from knoll.definitions.resource import ResourceDependency as ResourceDependency
     from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
     from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
+    from knoll.instance import Instance as Instance
+    from knoll.storage.base import PartitionStatus as PartitionStatus
+    from knoll.storage.base import RunsFilter as RunsFilter
 
 __version__ = "0.1.0.dev0"
 
-# Names loaded on first use so that `import knoll` stays light (pydantic, the snapshot code).
+# Names loaded on first use so that `import knoll` stays light (pydantic, the snapshot code,
+# the instance and its storage).
 _LAZY = {
     "definitions_snapshot": "knoll.codeloc.snapshot",
     "definitions_snapshot_json": "knoll.codeloc.snapshot",
@@ -173,6 +179,9 @@ _LAZY = {
     "ConfigurableIOManager": "knoll.definitions.resource",
     "ConfigurableResource": "knoll.definitions.resource",
     "ResourceDependency": "knoll.definitions.resource",
+    "Instance": "knoll.instance",
+    "PartitionStatus": "knoll.storage.base",
+    "RunsFilter": "knoll.storage.base",
     "FilesystemIOManager": "knoll.execution.io_managers",
     "InMemoryIOManager": "knoll.execution.io_managers",
 }
@@ -220,6 +229,7 @@ __all__ = [
     "CronError",
     "CycleError",
     "DailyPartitionsDefinition",
+    "DatabaseVersionError",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "DefinitionError",
@@ -249,6 +259,7 @@ __all__ = [
     "InMemoryIOManager",
     "InitResourceContext",
     "InputContext",
+    "Instance",
     "InvalidConfigError",
     "InvalidInvocationError",
     "Jitter",
@@ -272,6 +283,7 @@ __all__ = [
     "PartitionKeyError",
     "PartitionKeyRange",
     "PartitionMapping",
+    "PartitionStatus",
     "PartitionsDefinition",
     "Permissive",
     "PermissiveConfig",
@@ -287,6 +299,7 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStatusError",
+    "RunsFilter",
     "ScheduleDefinition",
     "ScheduleEvaluationContext",
     "SelectionError",
@@ -298,6 +311,7 @@ __all__ = [
     "SkipReason",
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
+    "StorageError",
     "TableColumn",
     "TableColumnConstraints",
     "TableRecord",

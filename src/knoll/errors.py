@@ -14,6 +14,8 @@ The hierarchy::
     ├── SerializationError           a JSON record could not be written or read back
     ├── CronError                    a cron string that cannot be parsed
     ├── RunStatusError               a run status change that the state machine forbids
+    ├── StorageError                 storage refused or failed a read or write
+    │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
         ├── TypeCheckError           a value did not match the type annotation of an input/output
@@ -139,3 +141,11 @@ class RetryRequested(Exception):
         self.max_retries = max_retries
         self.seconds_to_wait = seconds_to_wait
         super().__init__(f"retry requested (max_retries={max_retries})")
+
+
+class StorageError(KnollError):
+    """Storage refused a request (a duplicate id, an unknown record, a bad cursor) or failed."""
+
+
+class DatabaseVersionError(StorageError):
+    """The database's schema revision is older or newer than the one this knoll expects."""

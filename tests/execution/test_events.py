@@ -319,7 +319,7 @@ def test_event_payload_types_after_a_round_trip() -> None:
     assert failure.metadata["why"].value == "testing"
     planned = by_type[EventType.ASSET_MATERIALIZATION_PLANNED]
     assert planned.data is not None
-    assert getattr(planned.data, "partition_range_end", None) == "2024-01-02"
+    assert getattr(planned.data, "partition", None) == "2024-01-02"
     assert by_type[EventType.ASSET_MATERIALIZATION].partition in ("2024-01-01", "2024-01-02")
 
 

@@ -192,12 +192,12 @@ def test_one_run_over_a_partition_range(tmp_path: Path) -> None:
     }
     partitions = [e.materialization.partition for e in result.get_asset_materialization_events()]
     assert partitions == ["2024-01-02", "2024-01-03", "2024-01-04"]
-    [planned] = result.events_of_type(EventType.ASSET_MATERIALIZATION_PLANNED)
-    assert planned.data == AssetPlannedData(
-        AssetKey("daily_sales"),
-        partition_range_start="2024-01-02",
-        partition_range_end="2024-01-04",
-    )
+    # one planned event per partition, so storage can track each one of the range
+    planned = [e.data for e in result.events_of_type(EventType.ASSET_MATERIALIZATION_PLANNED)]
+    assert planned == [
+        AssetPlannedData(AssetKey("daily_sales"), partition=k)
+        for k in ["2024-01-02", "2024-01-03", "2024-01-04"]
+    ]
     # a dict keyed by partition is stored one partition per file
     stored = {p.name: pickle.loads(p.read_bytes()) for p in (tmp_path / "daily_sales").iterdir()}
     assert stored == {k: f"sales {k}" for k in ["2024-01-02", "2024-01-03", "2024-01-04"]}

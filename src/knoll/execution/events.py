@@ -19,6 +19,9 @@ from knoll.definitions.keys import AssetKey
 from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.output import AssetMaterialization, AssetObservation, ExpectationResult
 
+CODE_VERSION_TAG = "knoll/code_version"
+"""Tag on an asset's materialization: the asset's ``code_version`` when it was computed."""
+
 
 @serializable()
 class EventType(enum.Enum):
@@ -44,6 +47,7 @@ class EventType(enum.Enum):
     ASSET_CHECK_EVALUATION = "ASSET_CHECK_EVALUATION"
     EXPECTATION_RESULT = "EXPECTATION_RESULT"
     LOG_MESSAGE = "LOG_MESSAGE"
+    LOGS_CAPTURED = "LOGS_CAPTURED"
 
 
 @serializable()
@@ -139,6 +143,15 @@ class RunFailureData:
     failed_steps: tuple[str, ...] = ()
 
 
+@serializable()
+@dataclass(frozen=True)
+class ComputeLogsData:
+    """Payload of LOGS_CAPTURED: the files a step's stdout and stderr are captured to."""
+
+    stdout_path: str
+    stderr_path: str
+
+
 EventData = (
     AssetMaterialization
     | AssetObservation
@@ -151,6 +164,7 @@ EventData = (
     | IOData
     | AssetPlannedData
     | RunFailureData
+    | ComputeLogsData
     | None
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -47,12 +48,15 @@ DEFAULT_IO_MANAGER_KEY = "io_manager"
 EPHEMERAL_JOB = "__ephemeral_asset_job__"  # the job materialize() builds; never shown to users
 
 
-def default_io_manager(for_assets: bool) -> Any:
-    """The IO manager used when none is given: files for asset jobs, memory for op jobs."""
+def default_io_manager(for_assets: bool, base_dir: Any = None) -> Any:
+    """The IO manager used when none is given: files for asset jobs (under ``base_dir``, the
+    instance's outputs folder, when given), memory for op jobs."""
     # Imported here, not at the top: it pulls in pydantic, which `import knoll` must not.
     from knoll.execution import io_managers
 
-    return io_managers.FilesystemIOManager() if for_assets else io_managers.InMemoryIOManager()
+    if not for_assets:
+        return io_managers.InMemoryIOManager()
+    return io_managers.FilesystemIOManager(base_dir=str(base_dir) if base_dir else None)
 
 
 def execute_in_process(
@@ -74,7 +78,7 @@ def execute_in_process(
     ``materialize`` and ``JobDefinition.execute_in_process``)."""
     selected = _asset_selection(job, asset_selection)
     plan = build_plan(job, asset_selection=selected, op_selection=op_selection)
-    resource_defs = _resource_defs(job, plan, resources)
+    resource_defs = _resource_defs(job, plan, resources, getattr(instance, "outputs_dir", None))
     config_schema = RunConfigSchema(
         {s.key: s.op.config_schema for s in plan.steps},
         {k: _resource_schema(v) for k, v in resource_defs.items()},
@@ -112,11 +116,53 @@ def execute_in_process(
     )
     sink_list = list(sinks)
     if instance is not None and hasattr(instance, "write_events"):
+        # Stored before its first event, so every event has its run; a storage that is down
+        # fails here, before anything ran.
+        if hasattr(instance, "create_run"):
+            instance.create_run(run)
         sink_list.append(instance)
     writer = EventWriter(run, sink_list)
+    try:
+        return _execute(
+            job, plan, run, writer, resource_defs, resolved, scope, instance, raise_on_error
+        )
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # The run is over: say so in its events, so that it is not left STARTED forever.
+        if isinstance(exc, KeyboardInterrupt):
+            writer.emit(
+                EventType.RUN_CANCELED,
+                None,
+                f"run of {job.describe()} was interrupted (KeyboardInterrupt)",
+                logging.ERROR,
+            )
+        else:
+            writer.emit(
+                EventType.RUN_FAILURE,
+                None,
+                f"run of {job.describe()} was stopped by SystemExit({exc.code!r})",
+                logging.ERROR,
+                RunFailureData(SerializableError.from_exception(exc)),
+            )
+        with contextlib.suppress(Exception):
+            writer.flush()
+        raise
+
+
+def _execute(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    run: Run,
+    writer: EventWriter,
+    resource_defs: Mapping[str, Any],
+    resolved: Any,
+    scope: PartitionScope | None,
+    instance: Any,
+    raise_on_error: bool,
+) -> ExecuteInProcessResult:
     _plan_events(writer, plan, scope)
     run = run.with_status(RunStatus.STARTED)
     writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
+    writer.flush()  # the run is STARTED, and its planned partitions in progress, from now on
     state: RunState | None = None
     run_error: KnollError | None = None
     try:
@@ -227,12 +273,15 @@ def _asset_selection(job: JobDefinition, selection: Any) -> frozenset[AssetKey] 
 
 
 def _resource_defs(
-    job: JobDefinition, plan: ExecutionPlan, overrides: Mapping[str, Any] | None
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    overrides: Mapping[str, Any] | None,
+    outputs_dir: Any = None,
 ) -> dict[str, Any]:
     defs: dict[str, Any] = {**job.resource_defs, **(overrides or {})}
     needed = _needed_resource_keys(plan)
     if DEFAULT_IO_MANAGER_KEY in needed and DEFAULT_IO_MANAGER_KEY not in defs:
-        defs[DEFAULT_IO_MANAGER_KEY] = default_io_manager(job.asset_graph is not None)
+        defs[DEFAULT_IO_MANAGER_KEY] = default_io_manager(job.asset_graph is not None, outputs_dir)
     missing = sorted(needed - set(defs))
     if missing:
         users = _users_of(plan, missing[0])
@@ -355,27 +404,22 @@ def _plan_partitions_def(job: JobDefinition, plan: ExecutionPlan) -> PartitionsD
 
 
 def _plan_events(writer: EventWriter, plan: ExecutionPlan, scope: PartitionScope | None) -> None:
+    # One planned event per asset partition (like materializations), so that storage can mark
+    # each partition of a range in progress, and failed if the run fails.
     for step in plan.steps:
+        partitioned = (
+            scope is not None
+            and step.assets_def is not None
+            and (step.assets_def.partitions_def is not None)
+        )
+        partitions: tuple[str | None, ...] = scope.keys if partitioned and scope else (None,)
         for key in sorted(step.produced_asset_keys):
-            partitioned = (
-                scope is not None
-                and step.assets_def is not None
-                and (step.assets_def.partitions_def is not None)
-            )
-            data = AssetPlannedData(
-                key,
-                partition=scope.keys[0] if partitioned and scope and scope.is_single else None,
-                partition_range_start=scope.key_range.start
-                if partitioned and scope and not scope.is_single
-                else None,
-                partition_range_end=scope.key_range.end
-                if partitioned and scope and not scope.is_single
-                else None,
-            )
-            writer.emit(
-                EventType.ASSET_MATERIALIZATION_PLANNED,
-                step.key,
-                f"{key.to_user_string()} will be materialized",
-                logging.DEBUG,
-                data,
-            )
+            for partition in partitions:
+                shown = key.to_user_string() + (f" [{partition}]" if partition else "")
+                writer.emit(
+                    EventType.ASSET_MATERIALIZATION_PLANNED,
+                    step.key,
+                    f"{shown} will be materialized",
+                    logging.DEBUG,
+                    AssetPlannedData(key, partition=partition),
+                )

@@ -16,6 +16,7 @@ from knoll.errors import (
     TypeCheckError,
     UserCodeError,
 )
+from knoll.execution.capture import ComputeLogTarget, capture_output
 from knoll.execution.context import (
     AssetCheckExecutionContext,
     AssetExecutionContext,
@@ -24,6 +25,7 @@ from knoll.execution.context import (
     StepState,
 )
 from knoll.execution.events import (
+    ComputeLogsData,
     EventType,
     SerializableError,
     StepFailureData,
@@ -58,7 +60,28 @@ def execute_step(state: RunState, step: Step) -> StepOutcome:
         )
         state.outcomes[step.key] = StepOutcome.SKIPPED
         return StepOutcome.SKIPPED
-    writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
+    # the instance's compute-log manager; the execution layer knows it only by this protocol
+    logs: ComputeLogTarget | None = getattr(state.instance, "compute_logs", None)
+    if logs is None:
+        writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
+        return _run_with_retries(state, step)
+    stdout_path, stderr_path = logs.prepare(state.run.run_id, step.key)
+    with capture_output(stdout_path, stderr_path, capture_fds=logs.capture_fds):
+        writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
+        writer.emit(
+            EventType.LOGS_CAPTURED,
+            step.key,
+            f"capturing the output of {step.describe()} to {stdout_path.parent}",
+            logging.DEBUG,
+            ComputeLogsData(str(stdout_path), str(stderr_path)),
+        )
+        # Persisted runs show a step as started while it runs (logs --follow, the UI).
+        writer.flush()
+        return _run_with_retries(state, step)
+
+
+def _run_with_retries(state: RunState, step: Step) -> StepOutcome:
+    writer = state.writer
     policy = step.op.retry_policy or state.job.op_retry_policy
     attempt = 0
     while True:

@@ -29,6 +29,7 @@ from knoll.execution.context import (
     StepState,
 )
 from knoll.execution.events import (
+    CODE_VERSION_TAG,
     EventType,
     IOData,
     StepOutputData,
@@ -205,10 +206,12 @@ def _handle_output(
 ) -> None:
     output_def = step.op.output_defs[output_name]
     asset_key = None
+    code_version: str | None = None
     definition_metadata: Mapping[str, MetadataValue] = output_def.metadata
     if step.assets_def is not None and output_name in step.assets_def.specs_by_output:
         spec = step.assets_def.specs_by_output[output_name]
         asset_key = spec.key
+        code_version = spec.code_version
         definition_metadata = spec.metadata
     output_type = output_def.type
     if step.op.signature.is_generator:
@@ -272,9 +275,11 @@ def _handle_output(
     state.output_contexts[(step.key, output_name)] = context
     if asset_key is not None:
         partitions = step_state.partition.keys if step_state.partition is not None else (None,)
+        # staleness compares the asset's code version with the one it was computed with
+        tags = {CODE_VERSION_TAG: code_version} if code_version is not None else None
         for partition in partitions:
             materialization = AssetMaterialization(
-                asset_key, metadata=all_metadata, partition=partition
+                asset_key, metadata=all_metadata, partition=partition, tags=tags
             )
             writer.emit(
                 EventType.ASSET_MATERIALIZATION,

@@ -1,0 +1,274 @@
+"""``knoll run``: list runs, show one, print (and follow) its events and captured output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from knoll.cli._common import (
+    fail,
+    format_duration,
+    format_time,
+    open_instance,
+    parse_tags,
+    short,
+    table,
+)
+
+if TYPE_CHECKING:
+    from knoll.execution.run import RunStatus
+    from knoll.instance import Instance
+    from knoll.storage.base import EventRecord, RunRecord
+
+PAGE = 1000  # events fetched per query
+IMPLICIT_JOBS = ("__asset_job", "__ephemeral_asset_job__")
+
+
+@click.group()
+def run() -> None:
+    """Inspect runs: list them, show one, print its logs."""
+
+
+@run.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only runs with this status (repeatable): QUEUED, STARTING, STARTED, SUCCESS, "
+    "FAILURE, CANCELING, CANCELED.",
+)
+@click.option(
+    "--tag", "tags", multiple=True, help="Only runs with this tag key=value (repeatable)."
+)
+@click.option("--job", "job_name", help="Only runs of this job.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--cursor", help="Continue a previous listing (printed after a full page).")
+def run_list(
+    statuses: Sequence[str],
+    tags: Sequence[str],
+    job_name: str | None,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """List runs, newest first."""
+    from knoll.storage.base import RunsFilter
+
+    filters = RunsFilter(
+        job_name=job_name,
+        statuses=[_parse_status(s) for s in statuses] or None,
+        tags=parse_tags(tags) or None,
+    )
+    page = open_instance().get_runs(filters, limit=limit, cursor=cursor)
+    if not page.records:
+        click.echo("no runs." if cursor is None else "no more runs.")
+        return
+    rows = [
+        [
+            r.run.run_id,
+            r.run.status.value,
+            _job_label(r),
+            _partition_label(r) or "-",
+            format_time(r.create_timestamp),
+            format_duration(_duration(r)),
+            # knoll's own tags (partitions, ...) have their column or `knoll run show`
+            ", ".join(
+                f"{k}={v}" for k, v in sorted(r.run.tags.items()) if not k.startswith("knoll/")
+            ),
+        ]
+        for r in page.records
+    ]
+    header = ["RUN ID", "STATUS", "JOB", "PARTITION", "CREATED", "DURATION", "TAGS"]
+    for line in table(rows, header):
+        click.echo(line)
+    if page.cursor is not None and len(page.records) == limit:
+        click.echo(f"more runs: knoll run list --cursor {page.cursor} ...", err=True)
+
+
+def _parse_status(text: str) -> RunStatus:
+    from knoll._utils import did_you_mean
+    from knoll.execution.run import RunStatus
+
+    try:
+        return RunStatus(text.upper())
+    except ValueError:
+        names = [s.value for s in RunStatus]
+        fail(
+            f"--status {text!r} is not a run status.{did_you_mean(text.upper(), names)} "
+            f"Statuses: {', '.join(names)}."
+        )
+
+
+def _job_label(record: RunRecord) -> str:
+    run = record.run
+    if run.job_name not in IMPLICIT_JOBS:
+        return run.job_name
+    keys = sorted(k.to_user_string() for k in run.asset_selection or ())
+    return short("assets: " + ", ".join(keys), 40)
+
+
+def _partition_label(record: RunRecord) -> str | None:
+    from knoll.execution.run import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+
+    tags = record.run.tags
+    if record.run.partition_key is not None:
+        return record.run.partition_key
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    return f"{start}...{end}" if start is not None and end is not None else None
+
+
+def _duration(record: RunRecord) -> float | None:
+    if record.start_time is None:
+        return None
+    end = record.end_time if record.end_time is not None else time.time()
+    return end - record.start_time
+
+
+def _resolve(instance: Instance, run_id: str | None, last: bool) -> RunRecord:
+    if last == (run_id is not None):
+        fail("give a run id, or --last for the newest run.")
+    if run_id is not None:
+        return instance.get_run(run_id)
+    page = instance.get_runs(limit=1)
+    if not page.records:
+        fail("no runs in this instance yet. Start one with `knoll asset materialize`.")
+    return page.records[0]
+
+
+@run.command("show")
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="Show the newest run.")
+def run_show(run_id: str | None, last: bool) -> None:
+    """Show a run: status, job, tags, config, timing and the outcome of each step.
+
+    RUN_ID may be a unique prefix of the id.
+    """
+    from knoll.cli._steps import summarize_steps, was_pruned
+
+    instance = open_instance()
+    record = _resolve(instance, run_id, last)
+    run = record.run
+    click.echo(f"run {run.run_id}")
+    click.echo(f"  status:    {run.status.value}")
+    click.echo(f"  job:       {run.job_name}")
+    if run.asset_selection:
+        keys = sorted(k.to_user_string() for k in run.asset_selection)
+        click.echo(f"  assets:    {', '.join(keys)}")
+    partition = _partition_label(record)
+    if partition is not None:
+        click.echo(f"  partition: {partition}")
+    if run.parent_run_id:
+        click.echo(f"  parent:    {run.parent_run_id} (root {run.root_run_id or '-'})")
+    click.echo(f"  created:   {format_time(record.create_timestamp)}")
+    click.echo(f"  started:   {format_time(record.start_time)}")
+    ended = format_time(record.end_time) if record.end_time is not None else "-"
+    click.echo(f"  ended:     {ended}  (took {format_duration(_duration(record))})")
+    tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
+    click.echo(f"  tags:      {tags or '-'}")
+    click.echo(f"  config:    {_config_text(run.run_config)}")
+    events = _all_events(instance, run.run_id)
+    if run.is_finished and was_pruned({e.event.event_type.value for e in events}):
+        click.echo("steps: pruned (the run's asset materializations and check results are kept)")
+        return
+    steps = summarize_steps(events, finished=run.is_finished)
+    if not steps:
+        click.echo("steps: none recorded")
+        return
+    click.echo("steps:")
+    rows = [[s.key, s.outcome, format_duration(s.duration), s.detail] for s in steps]
+    for line in table(rows, ["STEP", "OUTCOME", "TOOK", "DETAIL"]):
+        click.echo(f"  {line}")
+    failed = [s for s in steps if s.error]
+    if failed:
+        click.echo("failures:")
+        for step in failed:
+            click.echo(f"  {step.key}: {step.error}")
+    click.echo(f"events and captured output: knoll run logs {run.run_id}")
+
+
+def _config_text(config: object) -> str:
+    if not config:
+        return "-"
+    import yaml
+
+    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False).rstrip()
+    return "\n" + "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def _all_events(instance: Instance, run_id: str) -> list[EventRecord]:
+    events: list[EventRecord] = []
+    cursor = 0
+    while True:
+        page = instance.get_events(run_id, after=cursor, limit=PAGE)
+        events.extend(page.records)
+        cursor = page.cursor
+        if not page.has_more:
+            return events
+
+
+@run.command("logs")
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="The newest run.")
+@click.option("--step", "step_key", help="Only this step's events and output.")
+@click.option("--follow", is_flag=True, help="Keep printing new events until the run finishes.")
+@click.option(
+    "--interval",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between polls with --follow.",
+)
+def run_logs(
+    run_id: str | None, last: bool, step_key: str | None, follow: bool, interval: float
+) -> None:
+    """Print a run's events and each step's captured stdout and stderr.
+
+    With --follow, new events are printed as the run writes them, and the command exits once
+    the run has finished. RUN_ID may be a unique prefix of the id.
+    """
+    from knoll.cli._steps import LogPrinter, was_pruned
+
+    instance = open_instance()
+    record = _resolve(instance, run_id, last)
+    run_id = record.run.run_id
+    printer = LogPrinter(instance, run_id)
+    cursor = 0
+    finished = record.run.is_finished
+    try:
+        while True:
+            page = instance.get_events(run_id, after=cursor, limit=PAGE, step_key=step_key)
+            printer.print_events(page.records)
+            cursor = page.cursor
+            if page.has_more:
+                continue
+            if finished or not follow:
+                break
+            # The run's status changes in the same transaction as its last event, so once it
+            # reads as finished one more pass picks up everything that is left.
+            finished = instance.get_run(run_id).run.is_finished
+            if not finished:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    if step_key is not None and not printer.seen_steps and finished:
+        _unknown_step(instance, run_id, step_key)
+    if finished and step_key is None and was_pruned(printer.seen_types):
+        click.echo(
+            "(this run's other events and its logs were pruned; its asset materializations, "
+            "observations and check results are kept)"
+        )
+    printer.print_unfinished_steps()
+    if not finished:
+        click.echo(f"run {run_id} is {record.run.status.value}; --follow to keep watching it.")
+
+
+def _unknown_step(instance: Instance, run_id: str, step_key: str) -> None:
+    from knoll._utils import did_you_mean
+
+    keys = sorted({e.event.step_key for e in _all_events(instance, run_id) if e.event.step_key})
+    fail(
+        f"run {run_id} has no step {step_key!r}.{did_you_mean(step_key, keys)} "
+        f"Steps: {', '.join(keys) or 'none'}."
+    )

@@ -1,0 +1,430 @@
+"""``knoll.yaml``: an instance's settings (storage, compute logs, retention), read and checked.
+
+The file lives in ``KNOLL_HOME``; relative paths in it are relative to that folder. Any
+string setting can come from the environment with ``{env: VAR}``. Errors name the file and
+the key path, the way the rest of knoll reports config errors.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knoll.definitions.config_schema import (
+    ConfigPath,
+    ConfigType,
+    Field,
+    Noneable,
+    Shape,
+    describe_value,
+    format_path,
+    validate_config,
+)
+from knoll.errors import InvalidConfigError, InvalidInvocationError
+from knoll.instance.retention import parse_duration
+
+SETTINGS_FILE = "knoll.yaml"
+DEFAULT_SQLITE_FILE = "knoll.db"
+DEFAULT_LOGS_DIR = "logs"
+DEFAULT_OUTPUTS_DIR = "storage"
+DEFAULT_POSTGRES_PORT = 5432
+
+
+# ---- the settings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqliteStorageSettings:
+    """Storage in one SQLite file (the default: ``KNOLL_HOME/knoll.db``)."""
+
+    path: Path
+
+    @property
+    def kind(self) -> str:
+        return "sqlite"
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class PostgresStorageSettings:
+    """Storage in a PostgreSQL database, by URL (built from its parts if they were given)."""
+
+    url: str
+    schema: str | None = None  # keep knoll's tables in this schema (created when missing)
+    key_path: str = "storage:postgres:url"  # where the URL came from, for messages
+
+    @property
+    def kind(self) -> str:
+        return "postgres"
+
+    def describe(self) -> str:
+        where = mask_password(self.url)
+        return f"{where} (schema {self.schema})" if self.schema else where
+
+
+@dataclass(frozen=True)
+class InMemoryStorageSettings:
+    """Storage in this process's memory; everything is gone when it exits."""
+
+    @property
+    def kind(self) -> str:
+        return "in_memory"
+
+    def describe(self) -> str:
+        return "in memory (this process only)"
+
+
+StorageSettings = SqliteStorageSettings | PostgresStorageSettings | InMemoryStorageSettings
+
+
+@dataclass(frozen=True)
+class ComputeLogSettings:
+    base_dir: Path
+    capture_fds: bool = True  # also redirect descriptors 1 and 2 (subprocess output)
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
+
+    storage: StorageSettings
+    compute_logs: ComputeLogSettings
+    retention: datetime.timedelta | None  # retention.older_than (None: keep everything)
+    outputs_dir: Path | None  # where the default IO manager writes (None: a temp folder)
+    source: Path | None = None  # the knoll.yaml these came from
+
+    @staticmethod
+    def defaults(home: Path) -> InstanceSettings:
+        """SQLite at ``home/knoll.db``, logs in ``home/logs``, outputs in ``home/storage``."""
+        return InstanceSettings(
+            storage=SqliteStorageSettings(home / DEFAULT_SQLITE_FILE),
+            compute_logs=ComputeLogSettings(home / DEFAULT_LOGS_DIR),
+            retention=None,
+            outputs_dir=home / DEFAULT_OUTPUTS_DIR,
+        )
+
+
+def mask_password(url: str) -> str:
+    """``postgresql://user:***@host/db``: a URL safe to show."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<an unreadable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+# ---- config types for knoll.yaml ---------------------------------------------------------
+
+
+def _env_value(value: Any, path: ConfigPath, errors: list[str]) -> tuple[bool, Any]:
+    """Resolve ``{env: VAR}``; ``(False, value)`` when ``value`` is not such a mapping."""
+    if not isinstance(value, Mapping):
+        return False, value
+    keys = list(value)
+    if keys != ["env"]:
+        errors.append(
+            f"{format_path(path)}: expected a value or {{env: VAR_NAME}}, got "
+            f"{describe_value(dict(value))}" + (". Did you mean 'env'?" if len(keys) == 1 else "")
+        )
+        return True, None
+    name = value["env"]
+    if not isinstance(name, str) or not name:
+        errors.append(
+            f"{format_path(path)}: {{env: ...}} takes the name of an environment variable, got "
+            f"{describe_value(name)}"
+        )
+        return True, None
+    found = os.environ.get(name)
+    if found is None:
+        errors.append(
+            f"{format_path(path)}: environment variable {name!r} is not set. Set {name} in "
+            "the environment knoll runs in, or write the value in the file"
+        )
+        return True, None
+    return True, found
+
+
+class StringSource(ConfigType):
+    """A string, written as is or read from the environment with ``{env: VAR}``."""
+
+    @property
+    def name(self) -> str:
+        return "str"
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        from_env, value = _env_value(value, path, errors)
+        if from_env:
+            return value
+        if not isinstance(value, str):
+            errors.append(
+                f"{format_path(path)}: expected a string or {{env: VAR_NAME}}, got "
+                f"{describe_value(value)}"
+            )
+        return value
+
+    def sample(self) -> str:
+        return '"..."'
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"}, _ENV_SCHEMA]}
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return ()
+
+
+class IntSource(ConfigType):
+    """An integer, written as is or read from the environment with ``{env: VAR}``."""
+
+    @property
+    def name(self) -> str:
+        return "int"
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        from_env, value = _env_value(value, path, errors)
+        if from_env and isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                errors.append(
+                    f"{format_path(path)}: expected an integer, the environment variable gives "
+                    f"{value!r}"
+                )
+                return None
+        if from_env:
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors.append(
+                f"{format_path(path)}: expected an integer or {{env: VAR_NAME}}, got "
+                f"{describe_value(value)}"
+            )
+        return value
+
+    def sample(self) -> str:
+        return "5432"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "integer"}, _ENV_SCHEMA]}
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return ()
+
+
+class Duration(ConfigType):
+    """A duration like ``30d``, ``12h``, ``90m``, ``45s`` or ``2w``, read as a ``timedelta``."""
+
+    @property
+    def name(self) -> str:
+        return "duration"
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        from_env, value = _env_value(value, path, errors)
+        if from_env and value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except InvalidInvocationError:
+                pass
+        errors.append(
+            f"{format_path(path)}: expected a duration like '30d', '12h', '90m', '45s' or '2w', "
+            f"got {describe_value(value)}"
+        )
+        return None
+
+    def sample(self) -> str:
+        return "30d"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^\d+(\.\d+)?[smhdw]$"}
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return ()
+
+
+_ENV_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"env": {"type": "string"}},
+    "required": ["env"],
+    "additionalProperties": False,
+}
+
+_POSTGRES_PARTS = ("host", "port", "user", "password", "db")
+
+SETTINGS_SCHEMA = Shape(
+    {
+        "storage": Field(
+            Shape(
+                {
+                    "sqlite": Noneable(
+                        Shape({"path": Field(StringSource(), default_value=DEFAULT_SQLITE_FILE)})
+                    ),
+                    "postgres": Noneable(
+                        Shape(
+                            {
+                                "url": Noneable(StringSource()),
+                                "host": Noneable(StringSource()),
+                                "port": Noneable(IntSource()),
+                                "user": Noneable(StringSource()),
+                                "password": Noneable(StringSource()),
+                                "db": Noneable(StringSource()),
+                                "schema": Noneable(StringSource()),
+                            }
+                        )
+                    ),
+                    "in_memory": Noneable(Shape({})),
+                }
+            ),
+            is_required=False,
+        ),
+        "compute_logs": Field(
+            Shape(
+                {
+                    "base_dir": Field(StringSource(), default_value=DEFAULT_LOGS_DIR),
+                    "capture_file_descriptors": Field(bool, default_value=True),
+                }
+            ),
+            is_required=False,
+        ),
+        "retention": Field(
+            Shape({"older_than": Noneable(Duration())}),
+            is_required=False,
+        ),
+        "outputs": Field(
+            Shape({"base_dir": Field(StringSource(), default_value=DEFAULT_OUTPUTS_DIR)}),
+            is_required=False,
+        ),
+    },
+    description="knoll.yaml: the settings of a knoll instance",
+)
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def settings_path(home: Path) -> Path:
+    return home / SETTINGS_FILE
+
+
+def load_settings(home: Path) -> InstanceSettings:
+    """The settings of the instance in ``home``: its knoll.yaml if there is one, else defaults."""
+    path = settings_path(home)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return InstanceSettings.defaults(home)
+    except OSError as exc:
+        raise InvalidConfigError(
+            f"instance settings {path}", [f"at the root: cannot read the file: {exc}"]
+        ) from exc
+    return parse_settings(text, home, path)
+
+
+def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
+    """Parse and check the text of a knoll.yaml that lives in ``home``."""
+    import yaml
+
+    subject = f"instance settings {path}"
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidConfigError(
+            subject,
+            [f"at the root: not valid YAML ({problem} at {where}). Fix the syntax of the file"],
+        ) from None
+    if document is None:
+        document = {}
+    resolved = validate_config(SETTINGS_SCHEMA, document, subject=subject)
+    errors: list[str] = []
+    storage = _storage(document.get("storage") or {}, resolved["storage"], home, errors)
+    if errors:
+        raise InvalidConfigError(subject, errors)
+    logs = resolved["compute_logs"]
+    return InstanceSettings(
+        storage=storage,
+        compute_logs=ComputeLogSettings(
+            _under(home, logs["base_dir"]), capture_fds=logs["capture_file_descriptors"]
+        ),
+        retention=resolved["retention"]["older_than"],
+        outputs_dir=_under(home, resolved["outputs"]["base_dir"]),
+        source=path,
+    )
+
+
+def _under(home: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else home / path
+
+
+def _storage(
+    raw: Mapping[str, Any], resolved: Mapping[str, Any], home: Path, errors: list[str]
+) -> StorageSettings:
+    given = [k for k in ("sqlite", "postgres", "in_memory") if k in raw]
+    if len(given) > 1:
+        errors.append(
+            f"at path storage: {' and '.join(given)} are both set; an instance has one storage. "
+            "Keep one of them"
+        )
+        return InMemoryStorageSettings()
+    if not given or given == ["sqlite"]:
+        sqlite = resolved.get("sqlite") or {}
+        return SqliteStorageSettings(_under(home, sqlite.get("path", DEFAULT_SQLITE_FILE)))
+    if given == ["in_memory"]:
+        return InMemoryStorageSettings()
+    postgres = resolved.get("postgres") or {}
+    parts = [k for k in _POSTGRES_PARTS if postgres.get(k) is not None]
+    url = postgres.get("url")
+    if url is not None:
+        if parts:
+            errors.append(
+                f"at path storage:postgres: url and {', '.join(parts)} are both set. Give the "
+                "url alone, or leave it out and give host, port, user, password and db"
+            )
+        elif not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            errors.append(
+                f"at path storage:postgres:url: {mask_password(url)!r} is not a PostgreSQL URL. "
+                "Write it like postgresql://user:password@host:5432/db"
+            )
+        return PostgresStorageSettings(url, postgres.get("schema"))
+    missing = [k for k in ("user", "db") if postgres.get(k) is None]
+    if missing:
+        errors.append(
+            f"at path storage:postgres: missing {' and '.join(repr(m) for m in missing)}. Give "
+            "url: postgresql://user:password@host:5432/db, or host, port, user, password and db"
+        )
+        return PostgresStorageSettings("")
+    return PostgresStorageSettings(
+        postgres_url(
+            user=postgres["user"],
+            password=postgres.get("password"),
+            host=postgres.get("host") or "localhost",
+            port=postgres.get("port") or DEFAULT_POSTGRES_PORT,
+            db=postgres["db"],
+        ),
+        postgres.get("schema"),
+        key_path="storage:postgres",
+    )
+
+
+def postgres_url(*, user: str, password: str | None, host: str, port: int, db: str) -> str:
+    """A PostgreSQL URL from its parts, each quoted as a URL needs."""
+    from urllib.parse import quote
+
+    auth = quote(user, safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    return f"postgresql://{auth}@{host}:{port}/{quote(db, safe='')}"

@@ -1,0 +1,213 @@
+"""The tables of the SQL storage, as SQLAlchemy Core metadata.
+
+This is what the code reads and writes; the migrations in ``knoll.storage.migrations`` create
+the same tables without importing this module (a test compares the two). Change both together
+and add a migration.
+
+Every id that a reader keeps as a cursor (events, runs, ticks) is an autoincrement that never
+reuses a value, even after the newest rows are deleted (``sqlite_autoincrement``): a reused id
+would hide the new row from a reader whose cursor had already passed it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# BIGINT on PostgreSQL; on SQLite only "INTEGER PRIMARY KEY" is the rowid alias.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+# ---- runs --------------------------------------------------------------------------------
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("job_name", sa.Text, nullable=False),
+    # The status column is the truth; the one inside ``body`` is the status at insert.
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the serialized Run
+    sa.Column("partition", sa.Text),
+    sa.Column("partition_range_start", sa.Text),
+    sa.Column("partition_range_end", sa.Text),
+    sa.Column("parent_run_id", sa.Text),
+    sa.Column("root_run_id", sa.Text),
+    sa.Column("create_timestamp", sa.Double, nullable=False),
+    sa.Column("update_timestamp", sa.Double, nullable=False),
+    sa.Column("start_time", sa.Double),
+    sa.Column("end_time", sa.Double),
+    sa.UniqueConstraint("run_id", name="uq_runs_run_id"),
+    sa.Index("ix_runs_create_timestamp_id", "create_timestamp", "id"),
+    sa.Index("ix_runs_status_create_timestamp", "status", "create_timestamp"),
+    sa.Index("ix_runs_job_name_create_timestamp", "job_name", "create_timestamp"),
+    sa.Index("ix_runs_root_run_id", "root_run_id"),
+    sqlite_autoincrement=True,
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_run_tags_key_value", "key", "value"),
+)
+
+run_assets = sa.Table(
+    "run_assets",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("asset_key", sa.Text, primary_key=True),
+    sa.Index("ix_run_assets_asset_key", "asset_key", "run_id"),
+)
+
+# ---- events ------------------------------------------------------------------------------
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("step_key", sa.Text),
+    sa.Column("asset_key", sa.Text),  # the user string a/b/c
+    sa.Column("partition", sa.Text),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the serialized RunEvent
+    sa.Index("ix_events_run_id_id", "run_id", "id"),
+    sa.Index("ix_events_asset_key_event_type_id", "asset_key", "event_type", "id"),
+    sa.Index("ix_events_event_type_id", "event_type", "id"),
+    sqlite_autoincrement=True,
+)
+
+# What each step of a run planned to materialize: a STEP_FAILURE marks the partitions it
+# planned and did not materialize as FAILED.
+step_plans = sa.Table(
+    "step_plans",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("step_key", sa.Text),
+    sa.Column("asset_key", sa.Text, nullable=False),
+    sa.Column("partition", sa.Text),
+    sa.Column("partition_range_start", sa.Text),
+    sa.Column("partition_range_end", sa.Text),
+    sa.Index("ix_step_plans_run_id_step_key", "run_id", "step_key"),
+)
+
+# ---- the asset index (updated in the transaction that stores the events) ----------------
+
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("asset_key", sa.Text, primary_key=True),
+    sa.Column("last_materialization_id", Id),
+    sa.Column("last_run_id", sa.Text),
+    sa.Column("materialization_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_observation_id", Id),
+    sa.Column("update_timestamp", sa.Double, nullable=False),
+)
+
+asset_partitions = sa.Table(
+    "asset_partitions",
+    metadata,
+    sa.Column("asset_key", sa.Text, primary_key=True),
+    sa.Column("partition", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("last_event_id", Id, nullable=False),
+    sa.Column("last_run_id", sa.Text, nullable=False),
+    sa.Column("last_materialization_id", Id),
+    # One contiguous range per asset: the partition status of 100,000 partitions is one
+    # range scan of the primary key, without a lookup per row.
+    sqlite_with_rowid=False,
+)
+
+asset_checks = sa.Table(
+    "asset_checks",
+    metadata,
+    sa.Column("asset_key", sa.Text, primary_key=True),
+    sa.Column("check_name", sa.Text, primary_key=True),
+    sa.Column("last_evaluation_id", Id, nullable=False),
+    sa.Column("last_run_id", sa.Text, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+)
+
+asset_check_partitions = sa.Table(
+    "asset_check_partitions",
+    metadata,
+    sa.Column("asset_key", sa.Text, primary_key=True),
+    sa.Column("check_name", sa.Text, primary_key=True),
+    sa.Column("partition", sa.Text, primary_key=True),
+    sa.Column("last_evaluation_id", Id, nullable=False),
+    sa.Column("last_run_id", sa.Text, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# ---- schedules, sensors and ticks ---------------------------------------------------------
+
+instigators = sa.Table(
+    "instigators",
+    metadata,
+    sa.Column("location", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("instigator_type", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("cursor", sa.Text),
+    sa.Column("update_timestamp", sa.Double, nullable=False),
+)
+
+ticks = sa.Table(
+    "ticks",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("instigator_type", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # run ids, run keys, skip reason, error, cursor
+    sa.Index("ix_ticks_location_name_timestamp", "location", "name", "timestamp"),
+    sqlite_autoincrement=True,
+)
+
+# ---- backfills ---------------------------------------------------------------------------
+
+backfills = sa.Table(
+    "backfills",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),  # the order they were added in
+    sa.Column("backfill_id", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("create_timestamp", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the request, as JSON
+    sa.UniqueConstraint("backfill_id", name="uq_backfills_backfill_id"),
+    sa.Index("ix_backfills_status_id", "status", "id"),
+    sqlite_autoincrement=True,
+)
+
+# ---- dynamic partitions and key-value ----------------------------------------------------
+
+dynamic_partitions = sa.Table(
+    "dynamic_partitions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("partitions_def_name", sa.Text, nullable=False),
+    sa.Column("partition", sa.Text, nullable=False),
+    sa.UniqueConstraint(
+        "partitions_def_name", "partition", name="uq_dynamic_partitions_name_partition"
+    ),
+)
+
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+ALL_TABLES = tuple(metadata.sorted_tables)

@@ -1,0 +1,144 @@
+"""Staleness: never materialized, code version changed, upstream materialized after it."""
+
+from __future__ import annotations
+
+from knoll import (
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    AssetSpec,
+    DailyPartitionsDefinition,
+    Definitions,
+    asset,
+    materialize,
+    multi_asset,
+)
+from knoll.execution.events import CODE_VERSION_TAG
+from knoll.instance import Instance
+
+
+@asset(code_version="v1")
+def raw() -> int:
+    return 1
+
+
+@asset(code_version="v1")
+def cleaned(raw: int) -> int:
+    return raw + 1
+
+
+@asset
+def report(cleaned: int) -> str:
+    return str(cleaned)
+
+
+def stale(instance: Instance, *assets: AssetsDefinition | AssetSpec) -> dict[str, list[str]]:
+    defs = Definitions(assets=list(assets))
+    return {k.to_user_string(): list(v) for k, v in instance.get_stale_assets(defs).items()}
+
+
+def test_assets_never_materialized_are_stale(instance: Instance) -> None:
+    assert stale(instance, raw, cleaned, report) == {
+        "raw": ["never materialized"],
+        "cleaned": ["never materialized"],
+        "report": ["never materialized"],
+    }
+
+
+def test_freshly_materialized_assets_are_not_stale(instance: Instance) -> None:
+    materialize([raw, cleaned, report], instance=instance)
+    assert stale(instance, raw, cleaned, report) == {}
+
+
+def test_materializations_record_the_code_version(instance: Instance) -> None:
+    materialize([raw, cleaned], instance=instance, selection=["raw"])
+    latest = instance.get_latest_materialization(AssetKey("raw"))
+    assert latest is not None
+    assert latest.event.materialization.tags == {CODE_VERSION_TAG: "v1"}
+
+
+def test_a_changed_code_version_makes_an_asset_stale(instance: Instance) -> None:
+    materialize([raw, cleaned, report], instance=instance)
+
+    @asset(key="cleaned", code_version="v2")
+    def cleaned_v2(raw: int) -> int:
+        return raw + 2
+
+    @asset(key="raw")
+    def raw_without_version() -> int:
+        return 1
+
+    assert stale(instance, raw_without_version, cleaned_v2, report) == {
+        "raw": ["code version changed from 'v1' to none"],
+        "cleaned": ["code version changed from 'v1' to 'v2'"],
+    }
+
+
+def test_an_upstream_materialized_later_makes_its_downstream_stale(instance: Instance) -> None:
+    materialize([raw, cleaned, report], instance=instance)
+    later = materialize([raw, cleaned, report], instance=instance, selection=["raw"])
+    assert stale(instance, raw, cleaned, report) == {
+        "cleaned": [f"upstream 'raw' was materialized after it (run {later.run_id[:8]})"],
+    }
+    # materializing it again catches up, and moves the staleness down the graph
+    again = materialize([raw, cleaned, report], instance=instance, selection=["cleaned"])
+    assert stale(instance, raw, cleaned, report) == {
+        "report": [f"upstream 'cleaned' was materialized after it (run {again.run_id[:8]})"],
+    }
+
+
+def test_all_reasons_are_given(instance: Instance) -> None:
+    materialize([raw, cleaned], instance=instance)
+    materialize([raw, cleaned], instance=instance, selection=["raw"])
+
+    @asset(key="cleaned", code_version="v3")
+    def cleaned_v3(raw: int) -> int:
+        return raw
+
+    reasons = stale(instance, raw, cleaned_v3)["cleaned"]
+    assert reasons[0] == "code version changed from 'v1' to 'v3'"
+    assert reasons[1].startswith("upstream 'raw' was materialized after it (run ")
+
+
+def test_external_assets_are_never_stale(instance: Instance) -> None:
+    source = AssetSpec("source")
+
+    @asset(deps=[source])
+    def from_source() -> int:
+        return 1
+
+    assert stale(instance, source, from_source) == {"from_source": ["never materialized"]}
+
+
+def test_assets_of_one_multi_asset_run_are_not_stale_from_each_other(instance: Instance) -> None:
+    @multi_asset(outs={"first": AssetOut(), "second": AssetOut()})
+    def both() -> tuple[int, int]:
+        return 1, 2
+
+    @asset
+    def after(first: int, second: int) -> int:
+        return first + second
+
+    materialize([both, after], instance=instance)
+    assert stale(instance, both, after) == {}
+
+
+def test_partitioned_assets_compare_their_latest_partition(instance: Instance) -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
+
+    @asset(partitions_def=daily)
+    def events() -> int:
+        return 1
+
+    @asset(partitions_def=daily)
+    def summary(events: int) -> int:
+        return events
+
+    materialize([events, summary], instance=instance, partition_key="2024-01-01")
+    assert stale(instance, events, summary) == {}
+    later = materialize(
+        [events, summary], instance=instance, partition_key="2024-01-02", selection=["events"]
+    )
+    assert stale(instance, events, summary) == {
+        "summary": [f"upstream 'events' was materialized after it (run {later.run_id[:8]})"],
+    }

@@ -1,0 +1,52 @@
+"""Every storage conformance suite, against PostgreSQL (skipped when KNOLL_TEST_POSTGRES_URL
+is unset)."""
+
+from __future__ import annotations
+
+import pytest
+
+from knoll.storage.base import Storage
+from knoll.storage.sql import SqlStorage
+from tests.storage.conformance import (
+    AssetIndexSuite,
+    BackfillStorageSuite,
+    DynamicPartitionsStorageSuite,
+    EventLogStorageSuite,
+    KeyValueStorageSuite,
+    RunStorageSuite,
+    ScheduleStorageSuite,
+)
+
+
+class PostgresStorage:
+    @pytest.fixture
+    def storage(self, postgres_storage: SqlStorage) -> Storage:
+        return postgres_storage
+
+
+class TestPostgresRunStorage(PostgresStorage, RunStorageSuite):
+    pass
+
+
+class TestPostgresEventLogStorage(PostgresStorage, EventLogStorageSuite):
+    pass
+
+
+class TestPostgresAssetIndex(PostgresStorage, AssetIndexSuite):
+    pass
+
+
+class TestPostgresScheduleStorage(PostgresStorage, ScheduleStorageSuite):
+    pass
+
+
+class TestPostgresBackfillStorage(PostgresStorage, BackfillStorageSuite):
+    pass
+
+
+class TestPostgresDynamicPartitionsStorage(PostgresStorage, DynamicPartitionsStorageSuite):
+    pass
+
+
+class TestPostgresKeyValueStorage(PostgresStorage, KeyValueStorageSuite):
+    pass

@@ -1,0 +1,51 @@
+"""Every storage conformance suite, against SQLite."""
+
+from __future__ import annotations
+
+import pytest
+
+from knoll.storage.base import Storage
+from knoll.storage.sql import SqlStorage
+from tests.storage.conformance import (
+    AssetIndexSuite,
+    BackfillStorageSuite,
+    DynamicPartitionsStorageSuite,
+    EventLogStorageSuite,
+    KeyValueStorageSuite,
+    RunStorageSuite,
+    ScheduleStorageSuite,
+)
+
+
+class SqliteStorage:
+    @pytest.fixture
+    def storage(self, sqlite_storage: SqlStorage) -> Storage:
+        return sqlite_storage
+
+
+class TestSqliteRunStorage(SqliteStorage, RunStorageSuite):
+    pass
+
+
+class TestSqliteEventLogStorage(SqliteStorage, EventLogStorageSuite):
+    pass
+
+
+class TestSqliteAssetIndex(SqliteStorage, AssetIndexSuite):
+    pass
+
+
+class TestSqliteScheduleStorage(SqliteStorage, ScheduleStorageSuite):
+    pass
+
+
+class TestSqliteBackfillStorage(SqliteStorage, BackfillStorageSuite):
+    pass
+
+
+class TestSqliteDynamicPartitionsStorage(SqliteStorage, DynamicPartitionsStorageSuite):
+    pass
+
+
+class TestSqliteKeyValueStorage(SqliteStorage, KeyValueStorageSuite):
+    pass
