@@ -31,6 +31,7 @@ from knoll.definitions.definitions import Definitions as Definitions
 from knoll.definitions.env_var import EnvVar as EnvVar
 from knoll.definitions.executor import ExecutorDefinition as ExecutorDefinition
 from knoll.definitions.executor import in_process_executor as in_process_executor
+from knoll.definitions.executor import multiprocess_executor as multiprocess_executor
 from knoll.definitions.graph import GraphDefinition as GraphDefinition
 from knoll.definitions.graph import GraphOut as GraphOut
 from knoll.definitions.graph import graph as graph
@@ -116,6 +117,7 @@ from knoll.definitions.sensor import SensorDefinition as SensorDefinition
 from knoll.definitions.sensor import SensorEvaluationContext as SensorEvaluationContext
 from knoll.definitions.sensor import build_sensor_context as build_sensor_context
 from knoll.definitions.sensor import sensor as sensor
+from knoll.errors import CodeServerError as CodeServerError
 from knoll.errors import CronError as CronError
 from knoll.errors import CycleError as CycleError
 from knoll.errors import DatabaseVersionError as DatabaseVersionError
@@ -136,6 +138,7 @@ from knoll.errors import SerializationError as SerializationError
 from knoll.errors import StorageError as StorageError
 from knoll.errors import TypeCheckError as TypeCheckError
 from knoll.errors import UserCodeError as UserCodeError
+from knoll.errors import WorkspaceError as WorkspaceError
 from knoll.execution.context import AssetCheckExecutionContext as AssetCheckExecutionContext
 from knoll.execution.context import AssetExecutionContext as AssetExecutionContext
 from knoll.execution.context import InputContext as InputContext
@@ -143,6 +146,8 @@ from knoll.execution.context import OpExecutionContext as OpExecutionContext
 from knoll.execution.context import OutputContext as OutputContext
 from knoll.execution.events import EventType as EventType
 from knoll.execution.events import RunEvent as RunEvent
+from knoll.execution.reexecution import ReexecutionOptions as ReexecutionOptions
+from knoll.execution.reexecution import execute_job as execute_job
 from knoll.execution.result import ExecuteInProcessResult as ExecuteInProcessResult
 from knoll.execution.run import Run as Run
 from knoll.execution.run import RunStatus as RunStatus
@@ -152,9 +157,14 @@ from knoll.testing import materialize as materialize
 from knoll.testing import materialize_to_memory as materialize_to_memory
 
 if TYPE_CHECKING:
+    from knoll.codeloc.client import CodeServerClient as CodeServerClient
     from knoll.codeloc.snapshot import definitions_snapshot as definitions_snapshot
     from knoll.codeloc.snapshot import definitions_snapshot_json as definitions_snapshot_json
     from knoll.codeloc.snapshot import snapshot_id as snapshot_id
+    from knoll.codeloc.workspace import Workspace as Workspace
+    from knoll.codeloc.workspace import WorkspaceProcesses as WorkspaceProcesses
+    from knoll.codeloc.workspace import load_workspace as load_workspace
+    from knoll.codeloc.workspace import start_workspace as start_workspace
     from knoll.definitions.config import Config as Config
     from knoll.definitions.config import PermissiveConfig as PermissiveConfig
     from knoll.definitions.resource import ConfigurableIOManager as ConfigurableIOManager
@@ -171,6 +181,11 @@ __version__ = "0.1.0.dev0"
 # Names loaded on first use so that `import knoll` stays light (pydantic, the snapshot code,
 # the instance and its storage).
 _LAZY = {
+    "load_workspace": "knoll.codeloc.workspace",
+    "start_workspace": "knoll.codeloc.workspace",
+    "Workspace": "knoll.codeloc.workspace",
+    "WorkspaceProcesses": "knoll.codeloc.workspace",
+    "CodeServerClient": "knoll.codeloc.client",
     "definitions_snapshot": "knoll.codeloc.snapshot",
     "definitions_snapshot_json": "knoll.codeloc.snapshot",
     "snapshot_id": "knoll.codeloc.snapshot",
@@ -223,6 +238,8 @@ __all__ = [
     "AutomationCondition",
     "BackfillPolicy",
     "Backoff",
+    "CodeServerClient",
+    "CodeServerError",
     "Config",
     "ConfigurableIOManager",
     "ConfigurableResource",
@@ -287,6 +304,7 @@ __all__ = [
     "PartitionsDefinition",
     "Permissive",
     "PermissiveConfig",
+    "ReexecutionOptions",
     "ResourceDefinition",
     "ResourceDependency",
     "ResourceParam",
@@ -323,6 +341,9 @@ __all__ = [
     "UnresolvedAssetJobDefinition",
     "UserCodeError",
     "WeeklyPartitionsDefinition",
+    "Workspace",
+    "WorkspaceError",
+    "WorkspaceProcesses",
     "asset",
     "asset_check",
     "build_asset_context",
@@ -333,17 +354,21 @@ __all__ = [
     "define_asset_job",
     "definitions_snapshot",
     "definitions_snapshot_json",
+    "execute_job",
     "graph",
     "in_process_executor",
     "io_manager",
     "job",
     "load_assets_from_modules",
+    "load_workspace",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multiprocess_executor",
     "op",
     "resource",
     "schedule",
     "sensor",
     "snapshot_id",
+    "start_workspace",
 ]

@@ -16,6 +16,8 @@ The hierarchy::
     ├── RunStatusError               a run status change that the state machine forbids
     ├── StorageError                 storage refused or failed a read or write
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
+    ├── WorkspaceError               a workspace.yaml does not describe valid code locations
+    ├── CodeServerError              a code server cannot start, does not answer, or refused
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
         ├── TypeCheckError           a value did not match the type annotation of an input/output
@@ -149,3 +151,19 @@ class StorageError(KnollError):
 
 class DatabaseVersionError(StorageError):
     """The database's schema revision is older or newer than the one this knoll expects."""
+
+
+class WorkspaceError(KnollError):
+    """A ``workspace.yaml`` (or the ``-m``/``-f`` flags) does not describe valid code locations."""
+
+
+class CodeServerError(KnollError):
+    """A code server could not start, is not answering, or answered a request with an error.
+
+    ``remote_traceback`` holds the traceback formatted in the code server when the error
+    happened there (user code that raised during a tick, an import that failed).
+    """
+
+    def __init__(self, message: str, remote_traceback: str | None = None) -> None:
+        self.remote_traceback = remote_traceback
+        super().__init__(message)

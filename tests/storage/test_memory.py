@@ -27,6 +27,8 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.pools import ConcurrencyStorageSuite
+from tests.storage.conformance.queue import RunQueueStorageSuite
 
 
 class MemoryStorage:
@@ -62,6 +64,14 @@ class TestMemoryDynamicPartitionsStorage(MemoryStorage, DynamicPartitionsStorage
 
 
 class TestMemoryKeyValueStorage(MemoryStorage, KeyValueStorageSuite):
+    pass
+
+
+class TestMemoryRunQueueStorage(MemoryStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestMemoryConcurrencyStorage(MemoryStorage, ConcurrencyStorageSuite):
     pass
 
 

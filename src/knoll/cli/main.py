@@ -13,6 +13,7 @@ import click
 
 from knoll.cli._common import fail
 from knoll.cli.assets import asset
+from knoll.cli.code_server import code_server
 from knoll.cli.definitions import definitions
 from knoll.cli.instance import instance
 from knoll.cli.jobs import job
@@ -43,6 +44,7 @@ main.add_command(job)
 main.add_command(run)
 main.add_command(definitions)
 main.add_command(instance)
+main.add_command(code_server)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from knoll._utils import did_you_mean
 from knoll.definitions.asset import AssetsDefinition
 from knoll.definitions.asset_spec import AssetSpec
 from knoll.definitions.check import AssetChecksDefinition
@@ -36,6 +37,8 @@ class CodeLocationTarget:
     module_name: str | None = None
     python_file: str | None = None
     working_directory: str | None = None
+    attribute: str | None = None
+    """The name of the module-level ``Definitions`` to load when the module holds several."""
 
     def describe(self) -> str:
         return f"module {self.module_name!r}" if self.module_name else f"file {self.python_file!r}"
@@ -48,6 +51,8 @@ def load_definitions(target: CodeLocationTarget) -> Definitions:
     none, every asset, check, job, schedule and sensor at its top level is collected.
     """
     module = _import(target)
+    if target.attribute is not None:
+        return _attribute(module, target, target.attribute)
     found = [v for v in vars(module).values() if isinstance(v, Definitions)]
     if len(found) > 1:
         names = sorted(k for k, v in vars(module).items() if isinstance(v, Definitions))
@@ -58,6 +63,22 @@ def load_definitions(target: CodeLocationTarget) -> Definitions:
     if found:
         return found[0]
     return _collect(module, target)
+
+
+def _attribute(module: ModuleType, target: CodeLocationTarget, name: str) -> Definitions:
+    value = getattr(module, name, None)
+    if isinstance(value, Definitions):
+        return value
+    names = sorted(k for k, v in vars(module).items() if isinstance(v, Definitions))
+    if value is None:
+        raise DefinitionError(
+            f"{target.describe()} has no attribute {name!r}.{did_you_mean(name, names)} Its "
+            f"Definitions objects: {', '.join(names) or 'none'}."
+        )
+    raise DefinitionError(
+        f"{target.describe()} attribute {name!r} is a {type(value).__name__}, not a Definitions; "
+        f"name a module-level Definitions object (found: {', '.join(names) or 'none'})."
+    )
 
 
 def _import(target: CodeLocationTarget) -> ModuleType:

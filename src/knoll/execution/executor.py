@@ -5,10 +5,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from knoll._utils import check_tags, did_you_mean
 from knoll.definitions.config_schema import Permissive
+from knoll.definitions.executor import (
+    ExecutorDefinition,
+    check_executor_config,
+    in_process_executor,
+)
 from knoll.definitions.job import JobDefinition
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition
@@ -73,12 +79,26 @@ def execute_in_process(
     asset_selection: Any = None,
     op_selection: Sequence[str] | None = None,
     sinks: Sequence[Any] = (),
+    use_executor: bool = False,
+    step_keys: Sequence[str] | None = None,
+    parent_run_id: str | None = None,
+    root_run_id: str | None = None,
 ) -> ExecuteInProcessResult:
-    """Execute ``job`` in this process and return its result (the engine behind
-    ``materialize`` and ``JobDefinition.execute_in_process``)."""
+    """Execute ``job`` and return its result (the engine behind ``materialize``,
+    ``JobDefinition.execute_in_process`` and ``execute_job``).
+
+    Steps run in this process unless ``use_executor`` is set, when the job's executor (or the
+    one run config names under ``execution``) runs them. ``step_keys`` limits the run to those
+    steps (re-execution); ``parent_run_id`` and ``root_run_id`` link it to earlier runs.
+    """
     selected = _asset_selection(job, asset_selection)
     plan = build_plan(job, asset_selection=selected, op_selection=op_selection)
-    resource_defs = _resource_defs(job, plan, resources, getattr(instance, "outputs_dir", None))
+    if step_keys is not None:
+        plan = _only_steps(plan, step_keys)
+    # Runs that may cross processes store op outputs in files by default, as memory would not do.
+    resource_defs = _resource_defs(
+        job, plan, resources, getattr(instance, "outputs_dir", None), use_executor
+    )
     config_schema = RunConfigSchema(
         {s.key: s.op.config_schema for s in plan.steps},
         {k: _resource_schema(v) for k, v in resource_defs.items()},
@@ -93,6 +113,13 @@ def execute_in_process(
         if job.name != EPHEMERAL_JOB:
             raise
         raise InvalidConfigError(_run_owner(job, plan), exc.errors) from None
+    executor = select_executor(job, resolved.execution) if use_executor else None
+    if executor is not None and executor.name == "in_process":
+        executor = None
+    if executor is not None:
+        from knoll.execution.multiprocess import check_cross_process_io
+
+        check_cross_process_io(resource_defs, _io_manager_keys(plan), _run_owner(job, plan))
     run_tags = {
         **job.tags,
         **check_tags(dict(tags) if tags else None, f"run of {_run_owner(job, plan)}"),
@@ -113,6 +140,8 @@ def execute_in_process(
         run_config=resolved.raw,
         asset_selection=plan.asset_keys or None,
         asset_check_selection=plan.check_keys or None,
+        parent_run_id=parent_run_id,
+        root_run_id=root_run_id,
     )
     sink_list = list(sinks)
     if instance is not None and hasattr(instance, "write_events"):
@@ -124,7 +153,16 @@ def execute_in_process(
     writer = EventWriter(run, sink_list)
     try:
         return _execute(
-            job, plan, run, writer, resource_defs, resolved, scope, instance, raise_on_error
+            job,
+            plan,
+            run,
+            writer,
+            resource_defs,
+            resolved,
+            scope,
+            instance,
+            raise_on_error,
+            executor,
         )
     except (KeyboardInterrupt, SystemExit) as exc:
         # The run is over: say so in its events, so that it is not left STARTED forever.
@@ -158,11 +196,60 @@ def _execute(
     scope: PartitionScope | None,
     instance: Any,
     raise_on_error: bool,
+    executor: ExecutorDefinition | None = None,
 ) -> ExecuteInProcessResult:
     _plan_events(writer, plan, scope)
     run = run.with_status(RunStatus.STARTED)
     writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
     writer.flush()  # the run is STARTED, and its planned partitions in progress, from now on
+    state: RunState | None = None
+    run_error: KnollError | None = None
+    outputs: dict[tuple[str, str], Any] = {}
+    if executor is not None:
+        from knoll.execution.multiprocess import StoredOutputs, run_multiprocess
+
+        state = RunState(
+            run=run,
+            job=job,
+            resources=None,
+            node_config=resolved.node_config,
+            partition=scope,
+            writer=writer,
+            instance=instance,
+        )
+        try:
+            stored = run_multiprocess(
+                state,
+                plan,
+                executor,
+                resource_defs,
+                resolved.resource_config,
+                _needed_resource_keys(plan),
+            )
+            outputs = StoredOutputs(
+                stored, _output_loader(plan, state, resource_defs, resolved.resource_config)
+            )
+        except KnollError as exc:
+            run_error = exc
+    else:
+        state, run_error = _execute_steps(
+            job, plan, run, writer, resource_defs, resolved, scope, instance
+        )
+        if state is not None:
+            outputs = state.outputs
+    return _finish(job, plan, run, writer, state, run_error, outputs, raise_on_error)
+
+
+def _execute_steps(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    run: Run,
+    writer: EventWriter,
+    resource_defs: Mapping[str, Any],
+    resolved: Any,
+    scope: PartitionScope | None,
+    instance: Any,
+) -> tuple[RunState | None, KnollError | None]:
     state: RunState | None = None
     run_error: KnollError | None = None
     try:
@@ -189,6 +276,19 @@ def _execute(
                 state.close()
     except KnollError as exc:
         run_error = exc
+    return state, run_error
+
+
+def _finish(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    run: Run,
+    writer: EventWriter,
+    state: RunState | None,
+    run_error: KnollError | None,
+    outputs: dict[tuple[str, str], Any],
+    raise_on_error: bool,
+) -> ExecuteInProcessResult:
     failed = list(state.errors) if state is not None else []
     errors: dict[str, KnollError] = dict(state.errors) if state is not None else {}
     if state is not None and state.blocked_assets and run_error is None:
@@ -223,10 +323,13 @@ def _execute(
         run,
         writer.all_events,
         plan,
-        state.outputs if state is not None else {},
+        outputs,
         errors,
         run_error=run_error,
     )
+    if type(outputs) is not dict:
+        # the result copies its outputs; values of worker processes must stay lazy
+        result._outputs = outputs
     if raise_on_error and not result.success:
         if errors:
             raise next(iter(errors.values()))
@@ -277,11 +380,13 @@ def _resource_defs(
     plan: ExecutionPlan,
     overrides: Mapping[str, Any] | None,
     outputs_dir: Any = None,
+    cross_process: bool = False,
 ) -> dict[str, Any]:
     defs: dict[str, Any] = {**job.resource_defs, **(overrides or {})}
     needed = _needed_resource_keys(plan)
     if DEFAULT_IO_MANAGER_KEY in needed and DEFAULT_IO_MANAGER_KEY not in defs:
-        defs[DEFAULT_IO_MANAGER_KEY] = default_io_manager(job.asset_graph is not None, outputs_dir)
+        files = cross_process or job.asset_graph is not None
+        defs[DEFAULT_IO_MANAGER_KEY] = default_io_manager(files, outputs_dir)
     missing = sorted(needed - set(defs))
     if missing:
         users = _users_of(plan, missing[0])
@@ -423,3 +528,80 @@ def _plan_events(writer: EventWriter, plan: ExecutionPlan, scope: PartitionScope
                     logging.DEBUG,
                     AssetPlannedData(key, partition=partition),
                 )
+
+
+def select_executor(job: JobDefinition, execution: Mapping[str, Any]) -> ExecutorDefinition:
+    """The executor of a run: the one run config names under ``execution`` (``{config:
+    {multiprocess: {max_concurrent: 2}}}``), else the job's, else in-process."""
+    base = job.executor_def or in_process_executor
+    if not execution:
+        return base
+    section = execution.get("config", execution) if len(execution) == 1 else execution
+    where = f"{job.describe()}, run config at path execution"
+    if not isinstance(section, Mapping) or len(section) != 1:
+        raise InvalidConfigError(
+            job.describe(),
+            [
+                "at path execution: name one executor, for example "
+                "{config: {multiprocess: {max_concurrent: 2}}} or {config: {in_process: {}}}"
+            ],
+        )
+    name, config = next(iter(section.items()))
+    try:
+        check_executor_config(str(name), config or {}, where)
+    except DefinitionError as exc:
+        raise InvalidConfigError(job.describe(), [str(exc)]) from None
+    if name == base.name:
+        return base.configured(dict(config or {}))
+    return ExecutorDefinition(str(name), dict(config or {}))
+
+
+def _only_steps(plan: ExecutionPlan, step_keys: Sequence[str]) -> ExecutionPlan:
+    wanted = set(step_keys)
+    for key in sorted(wanted - set(plan.step_keys)):
+        plan.step(key)  # raises, naming the closest step
+    return replace(plan, steps=tuple(s for s in plan.steps if s.key in wanted))
+
+
+def _io_manager_keys(plan: ExecutionPlan) -> set[str]:
+    return {s.op.output_defs[o].io_manager_key for s in plan.steps for o in s.selected_outputs}
+
+
+def _output_loader(
+    plan: ExecutionPlan,
+    state: RunState,
+    resource_defs: Mapping[str, Any],
+    resource_config: Mapping[str, Any],
+) -> Any:
+    """Loads a value a worker process stored, through its IO manager, for the run's result."""
+
+    def load(key: tuple[str, str]) -> Any:
+        from knoll.execution.context import InputContext
+        from knoll.execution.worker_pool import output_context
+
+        step = plan.step(key[0])
+        io_key = step.op.output_defs[key[1]].io_manager_key
+        with build_resources(
+            resource_defs, resource_config=resource_config, run_id=state.run.run_id, only={io_key}
+        ) as resources:
+            state.resources = resources
+            try:
+                upstream = output_context(state, step, key[1])
+            finally:
+                state.resources = None
+            scope = upstream.asset_partitions_def and state.partition
+            context = InputContext(
+                name=key[1],
+                step_key=step.key,
+                run_id=state.run.run_id,
+                asset_key=upstream.asset_key if upstream.has_asset_key else None,
+                upstream_output=upstream,
+                partitions_def=upstream.asset_partitions_def,
+                partition_keys=tuple(scope.keys) if scope else None,
+                dagster_type=upstream.dagster_type,
+                op_def=step.op,
+                resources=resources,
+            )
+            return resources.get(io_key).load_input(context)
+
+    return load

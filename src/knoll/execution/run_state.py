@@ -58,6 +58,11 @@ class EventWriter:
         self._pending.append(event)
         return event
 
+    def add(self, events: list[RunEvent]) -> None:
+        """Take events built elsewhere (a worker process of this run) as this run's own."""
+        self.all_events.extend(events)
+        self._pending.extend(events)
+
     def flush(self) -> None:
         if not self._pending:
             return

@@ -48,18 +48,31 @@ from knoll.execution.type_check import a_type_name, check_value, type_name
 
 
 def execute_step(state: RunState, step: Step) -> StepOutcome:
-    writer = state.writer
-    reason = _skip_reason(state, step)
-    if reason is not None:
-        writer.emit(
-            EventType.STEP_SKIPPED,
-            step.key,
-            f"skipped {step.describe()}: {reason}",
-            logging.INFO,
-            StepSkippedData(reason),
-        )
-        state.outcomes[step.key] = StepOutcome.SKIPPED
+    if skip_if_blocked(state, step):
         return StepOutcome.SKIPPED
+    return run_step(state, step)
+
+
+def skip_if_blocked(state: RunState, step: Step) -> bool:
+    """Record ``step`` as skipped and return True when an upstream failure or a blocking check
+    stops it (the multiprocess coordinator decides this before handing a step to a worker)."""
+    reason = _skip_reason(state, step)
+    if reason is None:
+        return False
+    state.writer.emit(
+        EventType.STEP_SKIPPED,
+        step.key,
+        f"skipped {step.describe()}: {reason}",
+        logging.INFO,
+        StepSkippedData(reason),
+    )
+    state.outcomes[step.key] = StepOutcome.SKIPPED
+    return True
+
+
+def run_step(state: RunState, step: Step) -> StepOutcome:
+    """Execute ``step`` (with its retries), which is known not to be skipped."""
+    writer = state.writer
     # the instance's compute-log manager; the execution layer knows it only by this protocol
     logs: ComputeLogTarget | None = getattr(state.instance, "compute_logs", None)
     if logs is None:

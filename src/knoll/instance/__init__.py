@@ -18,6 +18,7 @@ from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError, StorageError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run
+from knoll.instance import queue
 from knoll.instance.compute_logs import ComputeLogManager
 from knoll.instance.config import (
     InMemoryStorageSettings,
@@ -160,6 +161,10 @@ class Instance:
     def create_run(self, run: Run) -> RunRecord:
         """Store a new run (before its first event)."""
         return self.storage.add_run(run)
+
+    def submit_run(self, run: Run) -> RunRecord:
+        """Put a QUEUED run in the run queue; a dequeuer starts it when limits allow."""
+        return queue.submit_run(self, run)
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id, or with this unique id prefix (at least 4 characters)."""

@@ -1,4 +1,5 @@
-"""``knoll.yaml``: an instance's settings (storage, compute logs, retention), read and checked.
+"""``knoll.yaml``: an instance's settings (storage, compute logs, retention, run queue), read
+and checked.
 
 The file lives in ``KNOLL_HOME``; relative paths in it are relative to that folder. Any
 string setting can come from the environment with ``{env: VAR}``. Errors name the file and
@@ -10,11 +11,12 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from knoll.definitions.config_schema import (
+    Array,
     ConfigPath,
     ConfigType,
     Field,
@@ -90,6 +92,44 @@ class ComputeLogSettings:
 
 
 @dataclass(frozen=True)
+class TagConcurrencyLimit:
+    """At most ``limit`` in-progress runs with tag ``key`` (equal to ``value`` when given; each
+    value counted on its own with ``per_unique_value``)."""
+
+    key: str
+    limit: int
+    value: str | None = None
+    per_unique_value: bool = False
+
+    def applies_to(self, tags: Mapping[str, str]) -> bool:
+        found = tags.get(self.key)
+        return found is not None and (self.value is None or found == self.value)
+
+    def in_progress(self, counts: Mapping[tuple[str, str], int], tags: Mapping[str, str]) -> int:
+        """How many in-progress runs count against this limit for a run with ``tags``, given
+        the in-progress runs per ``(tag key, tag value)``."""
+        if self.per_unique_value:
+            return counts.get((self.key, tags[self.key]), 0)
+        if self.value is not None:
+            return counts.get((self.key, self.value), 0)
+        return sum(n for (key, _), n in counts.items() if key == self.key)
+
+
+DEFAULT_MAX_CONCURRENT_RUNS = 10
+DEFAULT_DEQUEUE_INTERVAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class RunQueueSettings:
+    """``run_queue:`` in knoll.yaml: how many runs may be in progress at once (-1: no limit),
+    per-tag limits, and how often the daemon dequeues."""
+
+    max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+    tag_concurrency_limits: tuple[TagConcurrencyLimit, ...] = ()
+    dequeue_interval_seconds: float = DEFAULT_DEQUEUE_INTERVAL_SECONDS
+
+
+@dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
 
@@ -98,6 +138,7 @@ class InstanceSettings:
     retention: datetime.timedelta | None  # retention.older_than (None: keep everything)
     outputs_dir: Path | None  # where the default IO manager writes (None: a temp folder)
     source: Path | None = None  # the knoll.yaml these came from
+    run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -253,6 +294,48 @@ class Duration(ConfigType):
         return ()
 
 
+_PER_VALUE = "applyLimitPerUniqueValue"
+
+
+class TagLimitValue(ConfigType):
+    """The ``value`` of a tag concurrency limit: a tag value, or
+    ``{applyLimitPerUniqueValue: true}`` to limit each value of the key on its own."""
+
+    @property
+    def name(self) -> str:
+        return "tag value"
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        if isinstance(value, str):
+            return value
+        if (
+            isinstance(value, Mapping)
+            and list(value) == [_PER_VALUE]
+            and isinstance(value[_PER_VALUE], bool)
+        ):
+            return dict(value)
+        errors.append(
+            f"{format_path(path)}: expected a tag value (a string) or "
+            f"{{{_PER_VALUE}: true}}, got {describe_value(value)}"
+        )
+        return None
+
+    def sample(self) -> str:
+        return f"{{{_PER_VALUE}: true}}"
+
+    def json_schema(self) -> dict[str, Any]:
+        per_value = {
+            "type": "object",
+            "properties": {_PER_VALUE: {"type": "boolean"}},
+            "required": [_PER_VALUE],
+            "additionalProperties": False,
+        }
+        return {"anyOf": [{"type": "string"}, per_value]}
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return ()
+
+
 _ENV_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"env": {"type": "string"}},
@@ -305,6 +388,31 @@ SETTINGS_SCHEMA = Shape(
             Shape({"base_dir": Field(StringSource(), default_value=DEFAULT_OUTPUTS_DIR)}),
             is_required=False,
         ),
+        "run_queue": Field(
+            Shape(
+                {
+                    "max_concurrent_runs": Field(
+                        IntSource(), default_value=DEFAULT_MAX_CONCURRENT_RUNS
+                    ),
+                    "tag_concurrency_limits": Field(
+                        Array(
+                            Shape(
+                                {
+                                    "key": str,
+                                    "value": Noneable(TagLimitValue()),
+                                    "limit": int,
+                                }
+                            )
+                        ),
+                        default_value=[],
+                    ),
+                    "dequeue_interval_seconds": Field(
+                        float, default_value=DEFAULT_DEQUEUE_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -351,6 +459,7 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     resolved = validate_config(SETTINGS_SCHEMA, document, subject=subject)
     errors: list[str] = []
     storage = _storage(document.get("storage") or {}, resolved["storage"], home, errors)
+    run_queue = _run_queue(resolved["run_queue"], errors)
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -362,6 +471,42 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
         retention=resolved["retention"]["older_than"],
         outputs_dir=_under(home, resolved["outputs"]["base_dir"]),
         source=path,
+        run_queue=run_queue,
+    )
+
+
+def _run_queue(resolved: Mapping[str, Any], errors: list[str]) -> RunQueueSettings:
+    max_runs = resolved["max_concurrent_runs"]
+    if max_runs < -1:
+        errors.append(
+            f"at path run_queue:max_concurrent_runs: {max_runs} is not a limit. Give 0 or more "
+            "runs, or -1 for no limit"
+        )
+    interval = resolved["dequeue_interval_seconds"]
+    if not interval > 0:
+        errors.append(
+            f"at path run_queue:dequeue_interval_seconds: {interval} is not a positive number "
+            "of seconds. Give, for example, 5"
+        )
+    limits: list[TagConcurrencyLimit] = []
+    for i, entry in enumerate(resolved["tag_concurrency_limits"]):
+        where = f"at path run_queue:tag_concurrency_limits[{i}]"
+        if entry["limit"] < 0:
+            errors.append(f"{where}:limit: {entry['limit']} is negative. Give 0 or more runs")
+        value = entry.get("value")
+        per_value = isinstance(value, Mapping) and bool(value[_PER_VALUE])
+        limits.append(
+            TagConcurrencyLimit(
+                key=entry["key"],
+                limit=entry["limit"],
+                value=value if isinstance(value, str) else None,
+                per_unique_value=per_value,
+            )
+        )
+    return RunQueueSettings(
+        max_concurrent_runs=max_runs,
+        tag_concurrency_limits=tuple(limits),
+        dequeue_interval_seconds=interval,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from knoll._serdes import serializable
 from knoll.definitions.check import AssetCheckEvaluation
 from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
 
@@ -333,6 +334,153 @@ class KeyValueStorage(ABC):
     def kv_set(self, pairs: Mapping[str, str]) -> None: ...
 
 
+# ---- the run queue and concurrency pools --------------------------------------------------
+
+PRIORITY_TAG = "knoll/priority"
+"""Run tag holding an integer: queued runs with a higher priority start first (default 0)."""
+
+IN_PROGRESS_STATUSES = frozenset({RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING})
+"""The statuses that count against the run queue's limits."""
+
+
+def run_priority(run: Run) -> int:
+    """The run's ``knoll/priority`` tag as an integer; 0 when absent or not an integer."""
+    try:
+        return int(run.tags.get(PRIORITY_TAG, 0))
+    except ValueError:
+        return 0
+
+
+class RunQueueStorage(ABC):
+    """What the run queue reads and the lease that lets one dequeuer at a time start runs."""
+
+    @abstractmethod
+    def get_queued_runs(self, *, limit: int | None = None) -> Sequence[RunRecord]:
+        """QUEUED runs in dequeue order: higher ``knoll/priority`` first, then oldest first."""
+
+    @abstractmethod
+    def count_in_progress_runs(self) -> int:
+        """How many runs are STARTING, STARTED or CANCELING."""
+
+    @abstractmethod
+    def count_in_progress_runs_by_tag(self, keys: Sequence[str]) -> Mapping[tuple[str, str], int]:
+        """In-progress runs per ``(tag key, tag value)`` for the given tag keys."""
+
+    @abstractmethod
+    def claim_queued_run(self, run_id: str) -> RunRecord | None:
+        """Move the run from QUEUED to STARTING, only if it is still QUEUED: the record
+        moved, or None when it was not QUEUED (another dequeuer started it, or it was
+        cancelled). Two callers racing never both get the record."""
+
+    @abstractmethod
+    def acquire_queue_lease(
+        self, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Take (or extend) the dequeue lease for ``ttl_seconds``: True if ``owner`` holds it
+        now, False if another owner holds a lease that has not expired."""
+
+    @abstractmethod
+    def renew_queue_lease(
+        self, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Extend ``owner``'s lease; False when ``owner`` no longer holds it."""
+
+    @abstractmethod
+    def release_queue_lease(self, owner: str) -> None:
+        """Give the lease up if ``owner`` holds it (nothing otherwise)."""
+
+
+@dataclass(frozen=True)
+class SlotLease:
+    """A concurrency slot held by one step of one run, until ``expires_at`` unless renewed."""
+
+    pool: str
+    run_id: str
+    step_key: str
+    claimed_at: float
+    expires_at: float
+
+
+def check_pool_limit(pool: object, limit: object) -> None:
+    """Raise ``InvalidInvocationError`` for a pool name or limit that cannot be stored."""
+    if not isinstance(pool, str) or not pool:
+        raise InvalidInvocationError(
+            f"concurrency pool name {pool!r} is not valid: give a non-empty string, such as "
+            "'database'."
+        )
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise InvalidInvocationError(
+            f"limit {limit!r} of concurrency pool {pool!r} is not valid: give a whole number of "
+            "slots, 0 or more (0 stops every step of the pool from starting)."
+        )
+
+
+def check_lease_seconds(what: str, seconds: object) -> None:
+    """Raise ``InvalidInvocationError`` unless ``seconds`` is a positive number."""
+    # user input from a caller that may not be type-checked
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise InvalidInvocationError(
+            f"the lease of {what} must last a positive number of seconds, got {seconds!r}: "
+            "pass lease_seconds=30, for example."
+        )
+
+
+class ConcurrencyStorage(ABC):
+    """Concurrency pools: a limit per pool name, and the slots steps hold as expiring leases.
+
+    A pool without a limit is not limited: every claim succeeds. A slot whose lease expired
+    is free again, so a run that crashed or was killed never keeps a slot for good.
+    """
+
+    @abstractmethod
+    def set_pool_limit(self, pool: str, limit: int) -> None:
+        """Let at most ``limit`` steps (0 or more) hold a slot of ``pool`` at once."""
+
+    @abstractmethod
+    def delete_pool_limit(self, pool: str) -> None:
+        """Remove the limit: ``pool`` is no longer limited."""
+
+    @abstractmethod
+    def get_pool_limits(self) -> Mapping[str, int]: ...
+
+    @abstractmethod
+    def claim_slot(
+        self,
+        pool: str,
+        run_id: str,
+        step_key: str,
+        lease_seconds: float,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Take a slot of ``pool`` for the step until ``now + lease_seconds``: False when
+        every slot is held by a live lease. A step that holds one already renews it."""
+
+    @abstractmethod
+    def renew_slot(
+        self,
+        pool: str,
+        run_id: str,
+        step_key: str,
+        lease_seconds: float,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Extend the step's lease (the heartbeat); False when it expired or was freed."""
+
+    @abstractmethod
+    def release_slot(self, pool: str, run_id: str, step_key: str) -> None:
+        """Free the step's slot (nothing happens if it holds none)."""
+
+    @abstractmethod
+    def free_slots_of_run(self, run_id: str) -> int:
+        """Free every slot the run holds; returns how many were freed."""
+
+    @abstractmethod
+    def get_pool_slots(self, pool: str, *, now: float | None = None) -> Sequence[SlotLease]:
+        """The live (not expired) slots of ``pool``, oldest claim first."""
+
+
 class Storage(
     RunStorage,
     EventLogStorage,
@@ -340,6 +488,8 @@ class Storage(
     BackfillStorage,
     DynamicPartitionsStorage,
     KeyValueStorage,
+    RunQueueStorage,
+    ConcurrencyStorage,
 ):
     """Everything an instance stores; each backend implements all of it."""
 

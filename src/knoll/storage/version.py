@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from knoll.errors import DatabaseVersionError, StorageError
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The revision this code reads and writes: the head of ``knoll/storage/migrations``."""
 
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 """Every revision, oldest first (a test checks it against the migration scripts)."""
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"

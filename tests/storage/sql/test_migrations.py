@@ -326,3 +326,29 @@ def test_a_migration_failure_names_the_database_and_changes_nothing(tmp_path: Pa
         assert sa.inspect(database.engine).get_table_names() == ["events"]
     finally:
         database.dispose()
+
+
+def test_revision_0002_adds_the_queue_and_pool_tables_and_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "knoll.db"
+    shutil.copy(FIXTURE, path)
+    before = sqlite_database(path)
+    tables_before = set(sa.inspect(before.engine).get_table_names())
+    before.dispose()
+    assert "concurrency_slots" not in tables_before
+
+    storage = SqlStorage.sqlite(path, migrate=True)
+    try:
+        assert storage.migration == Migration("0001", "0002")
+        tables = set(sa.inspect(storage.engine).get_table_names())
+        assert tables - tables_before == {"leases", "concurrency_pools", "concurrency_slots"}
+        # the old runs are still there, and the new tables work beside them
+        assert storage.count_runs() == 2
+        assert storage.count_in_progress_runs() == 0
+        storage.add_run(make_run(run_id="queued"))
+        assert [r.run.run_id for r in storage.get_queued_runs()] == ["queued"]
+        assert storage.acquire_queue_lease("daemon", 30)
+        storage.set_pool_limit("warehouse", 1)
+        assert storage.claim_slot("warehouse", "queued", "step", 30)
+        assert not storage.claim_slot("warehouse", "other", "step", 30)
+    finally:
+        storage.dispose()

@@ -16,6 +16,8 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.pools import ConcurrencyStorageSuite
+from tests.storage.conformance.queue import RunQueueStorageSuite
 
 
 class PostgresStorage:
@@ -49,4 +51,12 @@ class TestPostgresDynamicPartitionsStorage(PostgresStorage, DynamicPartitionsSto
 
 
 class TestPostgresKeyValueStorage(PostgresStorage, KeyValueStorageSuite):
+    pass
+
+
+class TestPostgresRunQueueStorage(PostgresStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestPostgresConcurrencyStorage(PostgresStorage, ConcurrencyStorageSuite):
     pass

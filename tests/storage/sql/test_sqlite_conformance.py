@@ -15,6 +15,8 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.pools import ConcurrencyStorageSuite
+from tests.storage.conformance.queue import RunQueueStorageSuite
 
 
 class SqliteStorage:
@@ -48,4 +50,12 @@ class TestSqliteDynamicPartitionsStorage(SqliteStorage, DynamicPartitionsStorage
 
 
 class TestSqliteKeyValueStorage(SqliteStorage, KeyValueStorageSuite):
+    pass
+
+
+class TestSqliteRunQueueStorage(SqliteStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestSqliteConcurrencyStorage(SqliteStorage, ConcurrencyStorageSuite):
     pass

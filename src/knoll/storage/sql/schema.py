@@ -210,4 +210,34 @@ kv = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# ---- the run queue and concurrency pools (revision 0002) --------------------------------
+
+# Named leases (the run queue's dequeue lease): one owner at a time until ``expires_at``.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+concurrency_pools = sa.Table(
+    "concurrency_pools",
+    metadata,
+    sa.Column("pool", sa.Text, primary_key=True),
+    sa.Column("slot_limit", sa.Integer, nullable=False),
+)
+
+# One row per slot a step holds; a row whose lease expired is free again.
+concurrency_slots = sa.Table(
+    "concurrency_slots",
+    metadata,
+    sa.Column("pool", sa.Text, primary_key=True),
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("step_key", sa.Text, primary_key=True),
+    sa.Column("claimed_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("ix_concurrency_slots_run_id", "run_id"),
+)
+
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -12,6 +12,8 @@ from knoll.storage.sql.engine import Database, postgres_database, sqlite_databas
 from knoll.storage.sql.events import SqlEventLogStorage
 from knoll.storage.sql.index import SqlAssetIndex
 from knoll.storage.sql.kv import SqlDynamicPartitionsStorage, SqlKeyValueStorage
+from knoll.storage.sql.pools import SqlConcurrencyStorage
+from knoll.storage.sql.queue import SqlRunQueueStorage
 from knoll.storage.sql.runs import SqlRunStorage
 from knoll.storage.sql.schedules import SqlScheduleStorage
 from knoll.storage.version import Migration, check_revision
@@ -26,10 +28,12 @@ class SqlStorage(
     SqlBackfillStorage,
     SqlDynamicPartitionsStorage,
     SqlKeyValueStorage,
+    SqlRunQueueStorage,
+    SqlConcurrencyStorage,
     Storage,
 ):
-    """Runs, events, the asset index, schedules, backfills, dynamic partitions and key-value
-    pairs in one SQL database.
+    """Runs, events, the asset index, schedules, backfills, dynamic partitions, key-value
+    pairs, the run queue and concurrency pools in one SQL database.
 
     Build one with ``SqlStorage.sqlite(path)`` or ``SqlStorage.postgres(url)``. A new, empty
     database gets every table; one at an older schema revision raises

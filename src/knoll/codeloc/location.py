@@ -1,0 +1,132 @@
+"""A code location loaded in this process: its definitions or its load error, and its ticks.
+
+The code server holds one :class:`LoadedLocation`. Loading never raises: a failed import is
+kept as a :class:`LocationLoadFailure` and served, so a broken location stays visible.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from knoll.codeloc.loader import CodeLocationLoadError, CodeLocationTarget, load_definitions
+from knoll.codeloc.protocol import LocationLoadFailure
+from knoll.errors import CodeServerError, DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.definitions.definitions import Definitions
+    from knoll.definitions.resource_definition import Resources
+    from knoll.definitions.schedule import ScheduleEvaluationResult
+    from knoll.definitions.sensor import SensorEvaluationResult
+
+T = TypeVar("T")
+
+
+class UnknownDefinitionError(CodeServerError):
+    """A tick was asked of a schedule or sensor the location does not define."""
+
+
+class LoadedLocation:
+    """One code location's definitions in this process, loaded once by :meth:`load`."""
+
+    def __init__(self, name: str, target: CodeLocationTarget) -> None:
+        self.name = name
+        self.target = target
+        self.definitions: Definitions | None = None
+        self.failure: LocationLoadFailure | None = None
+        self.snapshot_json: str | None = None
+        self.snapshot_id: str | None = None
+        self._done = threading.Event()
+
+    @property
+    def load_status(self) -> str:
+        """``loading``, ``loaded`` or ``error``."""
+        if not self._done.is_set():
+            return "loading"
+        return "error" if self.failure is not None else "loaded"
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Wait until loading has finished (either way); False if ``timeout`` passed first."""
+        return self._done.wait(timeout)
+
+    def load(self) -> None:
+        """Import the code and build its snapshot once; an error is kept, not raised."""
+        from knoll.codeloc.snapshot import definitions_snapshot_json, snapshot_id
+
+        try:
+            defs = load_definitions(self.target)
+            text = definitions_snapshot_json(defs)
+            self.definitions, self.snapshot_json, self.snapshot_id = defs, text, snapshot_id(defs)
+        except CodeLocationLoadError as exc:
+            self.failure = LocationLoadFailure(
+                f"code location {self.name!r}: {exc}",
+                type(exc.__cause__ or exc).__name__,
+                exc.formatted_traceback,
+            )
+        except Exception as exc:
+            # a definition error (or a bug of ours): served like an import error
+            self.failure = LocationLoadFailure(
+                f"code location {self.name!r}: {exc}", type(exc).__name__, traceback.format_exc()
+            )
+        finally:
+            self._done.set()
+
+    def evaluate_schedule(
+        self, name: str, scheduled_execution_time: datetime
+    ) -> ScheduleEvaluationResult:
+        """Evaluate one tick of schedule ``name``, with the resources it asks for."""
+        from knoll.definitions.schedule import ScheduleEvaluationContext
+        from knoll.execution.resources import build_resources
+
+        defs = self._loaded()
+        schedule = self._find(lambda: defs.get_schedule_def(name))
+        with build_resources(defs.resources, only=schedule.required_resource_keys) as resources:
+            context = ScheduleEvaluationContext(
+                scheduled_execution_time, resources=_as_dict(resources)
+            )
+            return schedule.evaluate_tick(context)
+
+    def evaluate_sensor(
+        self,
+        name: str,
+        cursor: str | None = None,
+        last_tick_completion_time: float | None = None,
+        last_run_key: str | None = None,
+    ) -> SensorEvaluationResult:
+        """Evaluate one tick of sensor ``name`` from ``cursor``, with the resources it asks for."""
+        from knoll.definitions.sensor import SensorEvaluationContext
+        from knoll.execution.resources import build_resources
+
+        defs = self._loaded()
+        sensor = self._find(lambda: defs.get_sensor_def(name))
+        with build_resources(defs.resources, only=sensor.required_resource_keys) as resources:
+            context = SensorEvaluationContext(
+                cursor,
+                resources=_as_dict(resources),
+                last_tick_completion_time=last_tick_completion_time,
+                last_run_key=last_run_key,
+            )
+            return sensor.evaluate_tick(context)
+
+    def _loaded(self) -> Definitions:
+        self._done.wait()
+        if self.definitions is None:
+            message = self.failure.message if self.failure else "it did not load"
+            raise CodeServerError(
+                f"{message}\nFix the code and reload the location (POST /reload)."
+            )
+        return self.definitions
+
+    @staticmethod
+    def _find(get: Callable[[], T]) -> T:
+        try:
+            return get()
+        except DefinitionError as exc:
+            raise UnknownDefinitionError(str(exc)) from None
+
+
+def _as_dict(resources: Resources) -> dict[str, object]:
+    return {key: resources.get(key) for key in resources}

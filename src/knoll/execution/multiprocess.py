@@ -1,0 +1,307 @@
+"""The multiprocess executor's coordinator: hands ready steps to warm workers, records events.
+
+The coordinator is the process that called execute. It forks its workers once at run start
+(after the code is loaded: no per-step spawn, no re-import), sends each a step whose upstream
+steps have finished, and is the single writer of the run's events. A worker that dies fails
+its step and is replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from multiprocessing.connection import wait
+from typing import Any
+
+from knoll._serdes import deserialize
+from knoll.definitions.check import AssetCheckEvaluation
+from knoll.definitions.executor import ExecutorDefinition
+from knoll.errors import DefinitionError, ExecutionError, KnollError, UserCodeError
+from knoll.execution.events import (
+    EventType,
+    IOData,
+    RunEvent,
+    SerializableError,
+    StepFailureData,
+    StepOutputData,
+)
+from knoll.execution.plan import ExecutionPlan
+from knoll.execution.run_state import RunState, StepOutcome
+from knoll.execution.step import skip_if_blocked
+from knoll.execution.worker_pool import (
+    DONE,
+    EVENTS,
+    INIT_FAILED,
+    READY,
+    Worker,
+    WorkerSeed,
+    decode_events,
+    output_context,
+    send_step,
+    start_worker,
+    stop_worker,
+)
+
+
+def start_method_for(platform: str) -> str:
+    """The way to start workers on ``platform`` (a ``sys.platform`` value): fork where it is
+    safe (Linux and other Unixes), forkserver on macOS, where forking a process that may hold
+    system framework threads is unsafe, and spawn on Windows, which has neither."""
+    if platform.startswith("win"):
+        return "spawn"
+    if platform == "darwin":
+        return "forkserver"
+    return "fork"
+
+
+def max_workers(executor: ExecutorDefinition, step_count: int) -> int:
+    """How many workers a run starts: ``max_concurrent`` (0 or unset: one per CPU), never more
+    than the run has steps."""
+    wanted = executor.config.get("max_concurrent") or os.cpu_count() or 1
+    return max(1, min(int(wanted), step_count))
+
+
+def check_cross_process_io(resource_defs: Mapping[str, Any], io_keys: set[str], owner: str) -> None:
+    """Refuse IO managers that keep values in one process's memory."""
+    from knoll.execution.io_managers import InMemoryIOManager
+
+    for key in sorted(io_keys):
+        if isinstance(resource_defs.get(key), InMemoryIOManager):
+            raise DefinitionError(
+                f"{owner} runs with the multiprocess executor, but its IO manager {key!r} is an "
+                "InMemoryIOManager, which keeps values in the memory of one process: steps in "
+                "other worker processes could not load them. Use FilesystemIOManager (resources="
+                f"{{{key!r}: FilesystemIOManager(base_dir=...)}}) or the in_process executor."
+            )
+
+
+class StoredOutputs(dict[tuple[str, str], Any]):
+    """Outputs produced in worker processes, loaded through their IO manager on first use."""
+
+    def __init__(self, keys: list[tuple[str, str]], loader: Any) -> None:
+        super().__init__((key, _NOT_LOADED) for key in keys)
+        self._loader = loader
+
+    def __getitem__(self, key: tuple[str, str]) -> Any:
+        value = super().__getitem__(key)
+        if value is _NOT_LOADED:
+            value = self._loader(key)
+            self[key] = value
+        return value
+
+
+_NOT_LOADED = object()
+
+
+def run_multiprocess(
+    state: RunState,
+    plan: ExecutionPlan,
+    executor: ExecutorDefinition,
+    resource_defs: Mapping[str, Any],
+    resource_config: Mapping[str, Any],
+    needed_resources: set[str],
+) -> list[tuple[str, str]]:
+    """Run the plan's steps in worker processes; return the outputs they stored.
+
+    Fills ``state.outcomes``, ``state.errors`` and the check results from the workers' events.
+    Raises ``ExecutionError`` when the workers cannot set their resources up.
+    """
+    method = executor.config.get("start_method") or start_method_for(sys.platform)
+    if method != "fork":
+        raise ExecutionError(
+            f"the multiprocess executor of run {state.run.run_id} was asked to start workers "
+            f"with {method!r}, which needs a code location to reload the job from; knoll runs "
+            "such workers from code servers only. Run it on a platform with fork, or use "
+            "start_method='fork'."
+        )
+    context = multiprocessing.get_context("fork")
+    seed = WorkerSeed(state, plan, resource_defs, resource_config, frozenset(needed_resources))
+    coordinator = _Coordinator(state, plan, context, seed, max_workers(executor, len(plan.steps)))
+    try:
+        coordinator.run()
+    finally:
+        coordinator.shutdown()
+    return coordinator.stored
+
+
+class _Coordinator:
+    def __init__(
+        self, state: RunState, plan: ExecutionPlan, context: Any, seed: WorkerSeed, size: int
+    ) -> None:
+        self.state = state
+        self.plan = plan
+        self.context = context
+        self.seed = seed
+        self.size = size
+        self.workers: list[Worker] = []
+        self.pending = [s.key for s in plan.steps]
+        self.in_plan = set(self.pending)
+        self.produced: list[tuple[str, str]] = []
+        self.stored: list[tuple[str, str]] = []
+        # a worker that dies at start-up would otherwise be replaced forever
+        self.replacements_left = size + len(plan.steps)
+
+    def run(self) -> None:
+        self.workers = [start_worker(self.context, self.seed) for _ in range(self.size)]
+        while self.pending or any(w.step_key is not None for w in self.workers):
+            self._dispatch()
+            if not any(w.step_key is not None for w in self.workers) and not self.pending:
+                break
+            self._receive()
+            self.state.writer.flush()
+
+    def shutdown(self) -> None:
+        for worker in self.workers:
+            stop_worker(worker)
+        for worker in self.workers:
+            # Resources tear down in the worker; events it sends while doing so are kept.
+            self._drain(worker)
+            worker.process.join(timeout=60)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.state.writer.flush()
+
+    # ---- scheduling -----------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for key in list(self.pending):
+                step = self.plan.step(key)
+                if any(u in self.in_plan and u not in self.state.outcomes for u in step.upstream):
+                    continue
+                if skip_if_blocked(self.state, step):
+                    self.pending.remove(key)
+                    progressed = True
+                    continue
+                idle = next((w for w in self.workers if w.ready and w.step_key is None), None)
+                if idle is None:
+                    return
+                self.pending.remove(key)
+                upstream = set(step.upstream)
+                send_step(idle, key, [p for p in self.produced if p[0] in upstream])
+
+    def _receive(self) -> None:
+        by_handle: dict[Any, Worker] = {}
+        for worker in self.workers:
+            by_handle[worker.conn] = worker
+            by_handle[worker.process.sentinel] = worker
+        for handle in wait(list(by_handle)):
+            worker = by_handle[handle]
+            if worker not in self.workers:
+                continue  # already replaced in this round
+            if handle is worker.conn:
+                try:
+                    self._handle(worker, worker.conn.recv_bytes())
+                except EOFError:
+                    self._lost(worker)
+            elif not worker.conn.poll():
+                self._lost(worker)
+
+    def _drain(self, worker: Worker) -> None:
+        try:
+            while worker.conn.poll(60 if worker.process.is_alive() else 0):
+                self._handle(worker, worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            pass
+
+    def _handle(self, worker: Worker, message: bytes) -> None:
+        kind, payload = message[:1], message[1:]
+        if kind == EVENTS:
+            events = decode_events(payload)
+            for event in events:
+                self._observe(event)
+            self.state.writer.add(events)
+        elif kind == DONE:
+            worker.step_key = None
+        elif kind == READY:
+            worker.ready = True
+        elif kind == INIT_FAILED:
+            error: SerializableError = deserialize(payload)
+            raise ExecutionError(
+                f"a worker process of run {self.state.run.run_id} could not set up its resources"
+                f": {error.message}"
+            )
+
+    def _observe(self, event: RunEvent) -> None:
+        """Keep what the coordinator needs to decide the next steps and the run's outcome."""
+        state, key, data = self.state, event.step_key, event.data
+        if key is None:
+            return
+        if event.event_type is EventType.STEP_OUTPUT and isinstance(data, StepOutputData):
+            self.produced.append((key, data.output_name))
+            state.output_contexts[(key, data.output_name)] = output_context(
+                state, self.plan.step(key), data.output_name
+            )
+        elif event.event_type is EventType.HANDLED_OUTPUT and isinstance(data, IOData):
+            self.stored.append((key, data.name))
+        elif event.event_type is EventType.STEP_SUCCESS:
+            state.outcomes[key] = StepOutcome.SUCCESS
+        elif event.event_type is EventType.STEP_FAILURE and isinstance(data, StepFailureData):
+            state.outcomes[key] = StepOutcome.FAILURE
+            state.errors[key] = _remote_error(event.message, data)
+        elif event.event_type is EventType.ASSET_CHECK_EVALUATION and isinstance(
+            data, AssetCheckEvaluation
+        ):
+            state.check_evaluations.append(data)
+            if data.blocks_downstream:
+                state.blocked_assets.add(data.asset_key)
+
+    def _lost(self, worker: Worker) -> None:
+        """``worker`` died: fail its step, and start a fresh worker in its place."""
+        self._drain(worker)
+        worker.process.join()
+        worker.conn.close()
+        self.workers.remove(worker)
+        code = worker.process.exitcode
+        how = (
+            f"was killed by signal {signal.Signals(-code).name}"
+            if code is not None and code < 0
+            else f"exited with code {code}"
+        )
+        key = worker.step_key
+        if key is not None and key not in self.state.outcomes:
+            step = self.plan.step(key)
+            message = (
+                f"{step.describe()} (step {key!r}) failed: its worker process "
+                f"(pid {worker.process.pid}) {how} while running it. Look for what stopped the "
+                "process (out of memory, a crash in native code, a kill); the step can be "
+                "retried by re-executing the run from failure."
+            )
+            error = ExecutionError(message)
+            self.state.writer.emit(
+                EventType.STEP_FAILURE,
+                key,
+                message,
+                logging.ERROR,
+                StepFailureData(SerializableError.from_exception(error), user_code=False),
+            )
+            self.state.outcomes[key] = StepOutcome.FAILURE
+            self.state.errors[key] = error
+        if not worker.ready and key is None:
+            self.replacements_left -= 1
+        if self.replacements_left <= 0:
+            raise ExecutionError(
+                f"the worker processes of run {self.state.run.run_id} keep dying before they "
+                f"start (the last one {how}); see the run's logs."
+            )
+        if self.pending:
+            self.workers.append(start_worker(self.context, self.seed))
+
+
+def _remote_error(message: str, data: StepFailureData) -> KnollError:
+    """A worker's step error as an exception of this process (the original stays in its
+    process; its text and stack are in the event)."""
+    if not data.user_code:
+        return ExecutionError(message)
+    cause = data.error.cause
+    original = ExecutionError(cause.to_string() if cause is not None else message)
+    error = UserCodeError(message, original)
+    error.__cause__ = original
+    return error

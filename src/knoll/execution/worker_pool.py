@@ -1,0 +1,170 @@
+"""Warm worker processes for the multiprocess executor: forked once per run, one step at a time.
+
+A worker inherits the loaded definitions, the job and the plan from the coordinator that forked
+it, sets its resources up once, then runs the steps it is sent. It sends the events of each
+step back as versioned JSON; inputs and outputs travel through the IO managers, never the pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from knoll._serdes import deserialize, serialize
+from knoll.errors import KnollError
+from knoll.execution.context import OutputContext, PartitionScope
+from knoll.execution.events import RunEvent, SerializableError
+from knoll.execution.plan import ExecutionPlan, Step
+from knoll.execution.resources import build_resources
+from knoll.execution.run_state import EventWriter, RunState, StepOutcome
+from knoll.execution.step import run_step
+
+# Message kinds on the pipe, worker -> coordinator: one byte, then JSON.
+EVENTS = b"E"  # a batch of RunEvents
+DONE = b"D"  # {"step": key, "outcome": "SUCCESS" | "FAILURE"}
+READY = b"R"  # resources are set up; send steps
+INIT_FAILED = b"X"  # a SerializableError: resources could not be set up
+
+
+@dataclass(frozen=True)
+class WorkerSeed:
+    """What every worker of one run starts from (inherited through fork, never pickled)."""
+
+    state: RunState
+    plan: ExecutionPlan
+    resource_defs: Mapping[str, Any]
+    resource_config: Mapping[str, Any]
+    needed_resources: frozenset[str]
+
+
+@dataclass
+class Worker:
+    """The coordinator's handle on one worker process."""
+
+    process: BaseProcess
+    conn: Connection
+    ready: bool = False
+    step_key: str | None = None
+
+
+class _PipeSink:
+    """Sends a worker's event batches to the coordinator, the single writer of the run."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def write_events(self, events: list[RunEvent]) -> None:
+        self.conn.send_bytes(EVENTS + serialize(list(events)).encode())
+
+
+def start_worker(context: Any, seed: WorkerSeed) -> Worker:
+    """Fork one worker from ``seed`` with the multiprocessing ``context``."""
+    parent, child = context.Pipe(duplex=True)
+    process = context.Process(target=worker_main, args=(child, seed), daemon=True)
+    process.start()
+    child.close()  # the worker holds its end; EOF here then means the worker is gone
+    return Worker(process, parent)
+
+
+def send_step(worker: Worker, step_key: str, produced: list[tuple[str, str]]) -> None:
+    """Ask ``worker`` to run ``step_key``; ``produced`` lists the upstream outputs that exist."""
+    worker.step_key = step_key
+    worker.conn.send_bytes(json.dumps({"step": step_key, "produced": produced}).encode())
+
+
+def stop_worker(worker: Worker) -> None:
+    """Ask ``worker`` to tear its resources down and exit."""
+    with contextlib.suppress(OSError):  # already gone
+        worker.conn.send_bytes(b"{}")
+
+
+def decode_events(payload: bytes) -> list[RunEvent]:
+    return list(deserialize(payload))
+
+
+def worker_main(conn: Connection, seed: WorkerSeed) -> None:
+    """The body of a worker process."""
+    # Ctrl-C reaches the whole process group: the coordinator alone decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    base = seed.state
+    writer = EventWriter(base.run, [_PipeSink(conn)])
+    steps = {s.key: s for s in seed.plan.steps}
+    try:
+        with build_resources(
+            seed.resource_defs,
+            resource_config=seed.resource_config,
+            run_id=base.run.run_id,
+            only=seed.needed_resources,
+        ) as resources:
+            conn.send_bytes(READY)
+            while True:
+                request = json.loads(conn.recv_bytes())
+                if not request:
+                    break
+                step = steps[request["step"]]
+                state = RunState(
+                    run=base.run,
+                    job=base.job,
+                    resources=resources,
+                    node_config=base.node_config,
+                    partition=base.partition,
+                    writer=writer,
+                    instance=base.instance,
+                )
+                for step_key, output_name in request["produced"]:
+                    state.outcomes[step_key] = StepOutcome.SUCCESS
+                    state.output_contexts[(step_key, output_name)] = output_context(
+                        state, steps[step_key], output_name
+                    )
+                try:
+                    outcome = run_step(state, step)
+                finally:
+                    state.close()
+                writer.flush()
+                done = {"step": step.key, "outcome": outcome.value}
+                conn.send_bytes(DONE + json.dumps(done).encode())
+    except KnollError as exc:
+        writer.flush()
+        conn.send_bytes(INIT_FAILED + serialize(SerializableError.from_exception(exc)).encode())
+    writer.flush()
+    conn.close()
+
+
+def step_partition(state: RunState, step: Step) -> PartitionScope | None:
+    """The partition(s) a step's outputs cover (as ``step.py`` gives its context)."""
+    if state.partition is None:
+        return None
+    if step.assets_def is not None and step.assets_def.partitions_def is None:
+        return None
+    return state.partition
+
+
+def output_context(state: RunState, step: Step, output_name: str) -> OutputContext:
+    """The context an output of ``step`` was stored with, rebuilt in another process so that
+    its IO manager can load it (the metadata the step logged at run time is not included)."""
+    output_def = step.op.output_defs[output_name]
+    asset_key = None
+    definition_metadata = output_def.metadata
+    if step.assets_def is not None and output_name in step.assets_def.specs_by_output:
+        spec = step.assets_def.specs_by_output[output_name]
+        asset_key = spec.key
+        definition_metadata = spec.metadata
+    return OutputContext(
+        name=output_name,
+        step_key=step.key,
+        run_id=state.run.run_id,
+        asset_key=asset_key,
+        partitions_def=step.assets_def.partitions_def if step.assets_def else None,
+        partition=step_partition(state, step),
+        definition_metadata=definition_metadata,
+        dagster_type=output_def.type,
+        op_def=step.op,
+        resources=state.resources,
+        io_manager_key=output_def.io_manager_key,
+    )

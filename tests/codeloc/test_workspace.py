@@ -1,0 +1,155 @@
+"""Reading workspace.yaml, and starting one code server per location in its own Python."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from knoll.codeloc.loader import CodeLocationTarget, load_definitions
+from knoll.codeloc.workspace import load_workspace, start_workspace, workspace_from_target
+from knoll.errors import DefinitionError, WorkspaceError
+
+PROJECT = Path(__file__).parent / "projects" / "two_locations"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "workspace.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_every_kind_of_entry_is_read_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+load_from:
+  - python_module:
+      module_name: sales.definitions
+      working_directory: sales
+      location_name: sales
+      executable_path: sales/.venv/bin/python
+  - python_file: marketing/defs.py
+  - python_package: {package_name: finance, attribute: finance_defs}
+  - python_module: plain_module
+""",
+    )
+    workspace = load_workspace(path)
+    assert workspace.location_names() == ["sales", "defs", "finance", "plain_module"]
+    sales, marketing, finance, plain = workspace.locations
+    assert sales.target == CodeLocationTarget(
+        module_name="sales.definitions", working_directory=str(tmp_path / "sales")
+    )
+    assert sales.executable_path == str(tmp_path / "sales" / ".venv" / "bin" / "python")
+    assert marketing.target.python_file == str(tmp_path / "marketing" / "defs.py")
+    assert marketing.target.working_directory == str(tmp_path)
+    assert marketing.executable_path is None
+    assert finance.target.module_name == "finance"
+    assert finance.target.attribute == "finance_defs"
+    assert plain.target.working_directory == str(tmp_path)
+    assert workspace.get("finance") is finance
+
+
+def test_one_location_from_the_flags() -> None:
+    workspace = workspace_from_target(CodeLocationTarget(python_file="jobs/etl.py"))
+    assert workspace.location_names() == ["etl"]
+    assert workspace.path is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("load_frm: []", r"must have a top-level 'load_from:' list"),
+        ("load_from: []\nextra: 1", r"unknown top-level key 'extra'"),
+        ("load_from: []", r"'load_from' must be a non-empty list"),
+        (
+            "load_from:\n  - python_modul: x",
+            r"entry load_from\[0\]: unknown kind 'python_modul'\. Did you mean 'python_module'",
+        ),
+        (
+            "load_from:\n  - python_module: {module_nam: x}",
+            r"load_from\[0\]: python_module has an unknown key 'module_nam'\. "
+            r"Did you mean 'module_name'\?",
+        ),
+        (
+            "load_from:\n  - python_file: {location_name: x}",
+            r"load_from\[0\]: python_file needs 'relative_path'",
+        ),
+        ("load_from:\n  - python_module: {module_name: 3}", r"must be a non-empty string"),
+        (
+            "load_from:\n  - python_module: a\n  - python_file: {relative_path: a.py, "
+            "location_name: a}",
+            r"entries load_from\[0\] and load_from\[1\] are both named 'a'; "
+            r"give one a different 'location_name'",
+        ),
+        ("load_from:\n  - [a, b]", r"load_from\[0\] must be a mapping with exactly one of"),
+        ("load_from: [", r"is not valid YAML"),
+    ],
+)
+def test_a_malformed_workspace_names_the_file_the_entry_and_the_fix(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(WorkspaceError, match=message) as info:
+        load_workspace(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_missing_workspace_file_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"workspace file '.*nope.yaml' does not exist"):
+        load_workspace(tmp_path / "nope.yaml")
+
+
+def test_an_unknown_location_is_suggested() -> None:
+    workspace = load_workspace(PROJECT / "workspace.yaml")
+    with pytest.raises(
+        WorkspaceError, match=r"no code location named 'sale'\. Did you mean 'sales'\?"
+    ):
+        workspace.get("sale")
+
+
+def test_a_location_with_its_own_python_executable_is_served_by_it(tmp_path: Path) -> None:
+    # The test's own interpreter stands in for a location's virtual environment: what matters
+    # is that the server process runs the executable the workspace names.
+    workspace_file = write(
+        tmp_path,
+        f"""
+load_from:
+  - python_module:
+      module_name: sales_defs
+      working_directory: {PROJECT / "sales"}
+      location_name: sales
+      executable_path: {sys.executable}
+""",
+    )
+    with start_workspace(load_workspace(workspace_file), timeout=60) as processes:
+        assert processes.processes["sales"].args[0] == sys.executable  # type: ignore[index]
+        assert processes.client("sales").snapshot().ok
+    assert processes.processes["sales"].returncode == 0
+
+
+def test_a_missing_executable_is_reported_with_the_location(tmp_path: Path) -> None:
+    workspace_file = write(
+        tmp_path,
+        "load_from:\n  - python_module: {module_name: m, executable_path: ./venv/bin/python}",
+    )
+    from knoll.errors import CodeServerError
+
+    with pytest.raises(
+        CodeServerError, match=r"location 'm' with '.*venv/bin/python'.*executable_path"
+    ):
+        start_workspace(load_workspace(workspace_file))
+
+
+def test_the_attribute_picks_one_definitions_object(tmp_path: Path) -> None:
+    (tmp_path / "two_defs_mod.py").write_text(
+        "from knoll import Definitions, asset\n\n"
+        "@asset\ndef a() -> int:\n    return 1\n\n"
+        "first = Definitions(assets=[a])\nsecond = Definitions()\n"
+    )
+    target = CodeLocationTarget(python_file=str(tmp_path / "two_defs_mod.py"), attribute="first")
+    assert len(load_definitions(target).assets) == 1
+    wrong = CodeLocationTarget(python_file=str(tmp_path / "two_defs_mod.py"), attribute="frist")
+    with pytest.raises(DefinitionError, match=r"no attribute 'frist'\. Did you mean 'first'\?"):
+        load_definitions(wrong)
