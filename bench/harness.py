@@ -45,6 +45,9 @@ class Settings:
     materialize_sizes: tuple[int, ...]
     memory_size: int
     floor_size: int
+    persist_size: int  # storage: assets materialized into a persisted SQLite instance
+    latest_size: int  # storage: assets whose latest materialization is read
+    partitions_size: int  # storage: partitions of the one asset whose status is read
 
 
 FULL = Settings(
@@ -56,6 +59,9 @@ FULL = Settings(
     materialize_sizes=(10, 100, 1_000),
     memory_size=1_000,
     floor_size=1_000,
+    persist_size=200,
+    latest_size=10_000,
+    partitions_size=100_000,
 )
 QUICK = Settings(
     quick=True,
@@ -66,18 +72,26 @@ QUICK = Settings(
     materialize_sizes=(10, 100),
     memory_size=100,
     floor_size=100,
+    persist_size=50,
+    latest_size=1_000,
+    partitions_size=10_000,
 )
 
 
 @dataclass(frozen=True)
 class Target:
-    """A knoll target: ``value <= limit`` (targets are upper bounds on time or memory)."""
+    """A knoll target: ``value <= limit`` for times and sizes, ``value >= limit`` for rates
+    (``at_least``)."""
 
     limit: float
     unit: str
+    at_least: bool = False
 
     def describe(self) -> str:
-        return f"<= {self.limit:g} {self.unit}"
+        return f"{'>=' if self.at_least else '<='} {self.limit:g} {self.unit}"
+
+    def met_by(self, value: float) -> bool:
+        return value >= self.limit if self.at_least else value <= self.limit
 
 
 @dataclass
@@ -92,18 +106,23 @@ class Row:
     target: Target | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
     note: str = ""
+    higher_is_better: bool = False  # a rate (events/s): the ratio is then knoll/dagster
 
     @property
     def ratio(self) -> float | None:
-        if self.knoll is None or self.dagster is None or self.knoll <= 0:
+        """dagster/knoll, or knoll/dagster for a rate: above 1 when knoll does better."""
+        better, worse = (
+            (self.knoll, self.dagster) if self.higher_is_better else (self.dagster, self.knoll)
+        )
+        if better is None or worse is None or worse <= 0:
             return None
-        return self.dagster / self.knoll
+        return better / worse
 
     @property
     def met(self) -> bool | None:
         if self.target is None or self.knoll is None:
             return None
-        return self.knoll <= self.target.limit
+        return self.target.met_by(self.knoll)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -215,6 +234,7 @@ def row(
     scale: float = 1.0,
     target: Target | None = None,
     note: str = "",
+    higher_is_better: bool = False,
 ) -> Row:
     """A report row for metric ``key`` of both systems' samples (multiplied by ``scale``)."""
     knoll, knoll_values = median_of(samples["knoll"], key)
@@ -228,6 +248,7 @@ def row(
         target=target,
         samples={"knoll": knoll_values, "dagster": dagster_values},
         note=note,
+        higher_is_better=higher_is_better,
     )
 
 
@@ -235,12 +256,13 @@ def row(
 
 
 class Bench:
-    """The five workloads; each returns its report rows."""
+    """The six workloads; each returns its report rows."""
 
     def __init__(self, runner: Runner, settings: Settings) -> None:
         self.runner = runner
         self.settings = settings
         self._materialized: dict[int, dict[str, list[dict[str, float]]]] = {}
+        self._built: dict[tuple[str, str], dict[str, float]] = {}
 
     def _script(self, system: str, name: str, *args: str) -> dict[str, float]:
         return self.runner.run(
@@ -420,6 +442,154 @@ class Bench:
             ),
         ]
 
+    def storage(self) -> list[Row]:
+        # The stores read by `latest` and `partitions` are built first: those builds are also
+        # the first imports of both systems' storage code, so no timed run compiles it.
+        with tempfile.TemporaryDirectory(prefix="knoll-bench-storage-") as folder:
+            latest = self._storage_latest(Path(folder))
+            partitions = self._storage_partitions(Path(folder))
+        return self._storage_persist() + latest + partitions
+
+    def _stored(self, name: str, size: int, folder: Path) -> Callable[[str], dict[str, float]]:
+        """A measurement: a fresh process reads the store of workload ``name``, which the first
+        measurement of each system builds (in its own, untimed process)."""
+        script = f"storage_{name}"
+
+        def measure(system: str) -> dict[str, float]:
+            where = str(folder / f"{system}-{name}")
+            if (system, name) not in self._built:
+                progress(f"  {name} {size} [{system}]: building the store")
+                self._built[(system, name)] = self._script(
+                    system, script, "build", where, str(size)
+                )
+            return self._script(system, script, "read", where, str(size))
+
+        return measure
+
+    def _build_row(self, name: str, case: str) -> Row:
+        """knoll's write rate while building a store. Dagster's store is filled by a batched
+        copy of its own ``store_event`` (see bench/workloads/_dagster_storage.py), which is not
+        a path its users have: it gets no figure."""
+        built = self._built.get(("knoll", name))
+        rate = built["events"] / built["build_s"] if built else None
+        return Row(
+            "storage",
+            case,
+            "events/s",
+            rate,
+            None,
+            samples={"knoll": [rate] if rate else []},
+            higher_is_better=True,
+        )
+
+    def _storage_persist(self) -> list[Row]:
+        size = self.settings.persist_size
+        samples = self.runner.repeat(
+            f"storage persist {size}",
+            self.settings.big_reps,
+            lambda s: self._script(s, "storage_persist", str(size)),
+        )
+        full = size == FULL.persist_size
+        case = f"persist {size} assets"
+        return [
+            row(
+                "storage",
+                f"{case}: open instance",
+                "s",
+                samples,
+                "open_s",
+                note="a fresh home: Instance.get(home) / DagsterInstance.get(), storage created",
+            ),
+            row("storage", f"{case}: first run", "s", samples, "first_s"),
+            row(
+                "storage",
+                f"{case}: open + first run",
+                "s",
+                samples,
+                "total_s",
+                target=Target(0.4, "s") if full else None,
+            ),
+            row("storage", f"{case}: second run", "s", samples, "warm_s"),
+            row("storage", f"{case}: events stored", "", samples, "events"),
+            row(
+                "storage",
+                f"{case}: events written per second, first run",
+                "events/s",
+                samples,
+                "events_per_s",
+                target=Target(5_000, "events/s", at_least=True) if full else None,
+                higher_is_better=True,
+            ),
+            row(
+                "storage",
+                f"{case}: events written per second, second run",
+                "events/s",
+                samples,
+                "warm_events_per_s",
+                higher_is_better=True,
+            ),
+        ]
+
+    def _storage_latest(self, folder: Path) -> list[Row]:
+        size = self.settings.latest_size
+        samples = self.runner.repeat(
+            f"storage latest {size}", self.settings.reps, self._stored("latest", size, folder)
+        )
+        full = size == FULL.latest_size
+        reads, _ = median_of(samples["dagster"], "reads")
+        per_key = "get_latest_materialization(key) / get_latest_materialization_event(key)"
+        if reads is not None and reads < size:
+            per_key += f"; Dagster reads {reads:,.0f} keys spread over the {size:,}"
+        case = f"latest of {size} assets"
+        return [
+            self._build_row("latest", f"{case}: store_events, 1,000 a batch (build)"),
+            row(
+                "storage",
+                f"{case}: one key at a time, per asset",
+                "us",
+                samples,
+                "per_key_s",
+                scale=1e6,
+                target=Target(200, "us") if full else None,
+                note=per_key,
+            ),
+            row(
+                "storage",
+                f"{case}: all keys in one call, per asset",
+                "us",
+                samples,
+                "batch_s",
+                scale=1e6,
+                note="storage.get_latest_materializations(keys) / "
+                "instance.get_latest_materialization_events(keys)",
+            ),
+            row("storage", f"{case}: all keys in one call", "s", samples, "batch_total_s"),
+        ]
+
+    def _storage_partitions(self, folder: Path) -> list[Row]:
+        size = self.settings.partitions_size
+        samples = self.runner.repeat(
+            f"storage partitions {size}",
+            self.settings.reps,
+            self._stored("partitions", size, folder),
+        )
+        full = size == FULL.partitions_size
+        case = f"status of {size} partitions"
+        return [
+            self._build_row("partitions", f"{case}: store_events, 1,000 a batch (build)"),
+            row(
+                "storage",
+                f"{case}: first call",
+                "s",
+                samples,
+                "first_s",
+                target=Target(0.05, "s") if full else None,
+                note="instance.get_partition_status(key) / instance.get_materialized_partitions"
+                "(key), in a fresh process",
+            ),
+            row("storage", f"{case}: second call", "s", samples, "warm_s"),
+        ]
+
 
 WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "import": Bench.import_,
@@ -427,6 +597,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "materialize": Bench.materialize,
     "memory": Bench.memory,
     "floor": Bench.floor,
+    "storage": Bench.storage,
 }
 
 
@@ -442,11 +613,13 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "us":
         return f"{value:,.0f} us"
+    if unit == "events/s":
+        return f"{value:,.0f}/s"
     return f"{value:.1f} {unit}"
 
 
 def table(rows: Sequence[Row]) -> str:
-    header = ("workload", "case", "knoll", "dagster", "dagster/knoll", "target", "met")
+    header = ("workload", "case", "knoll", "dagster", "ratio", "target", "met")
     body = [
         (
             r.workload,
@@ -470,6 +643,7 @@ def table(rows: Sequence[Row]) -> str:
     out = [line(header), line(["-" * w for w in widths])]
     out += [line(cells) for cells in body]
     notes = [f"  {r.workload} / {r.case}: {r.note}" for r in rows if r.note]
+    out += ["", "ratio: dagster/knoll; knoll/dagster for rates (/s), so that above 1 favours knoll"]
     if notes:
         out += ["", "notes:", *notes]
     return "\n".join(out)
