@@ -61,9 +61,10 @@ class ComputeLogManager:
         """
         out, err = self.paths(run_id, step_key)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if step_key not in self.step_keys(run_id):
-            with (out.parent / _STEPS_FILE).open("a", encoding="utf-8") as index:
-                index.write(step_key + "\n")
+        # Append without reading the index back (that would make a run quadratic in its
+        # steps); a step started again (a retry) is listed twice and step_keys() dedupes.
+        with (out.parent / _STEPS_FILE).open("a", encoding="utf-8") as index:
+            index.write(step_key + "\n")
         for path in (out, err):
             path.touch(exist_ok=True)
         return out, err

@@ -180,6 +180,10 @@ class EventLogStorage(ABC):
     ) -> Mapping[AssetKey, EventRecord]:
         """The latest materialization of each asset that has one, in one query."""
 
+    def get_latest_materialization(self, asset_key: AssetKey) -> EventRecord | None:
+        """The latest materialization of one asset (backends answer this with one lookup)."""
+        return self.get_latest_materializations([asset_key]).get(asset_key)
+
     @abstractmethod
     def get_partition_status(self, asset_key: AssetKey) -> Mapping[str, PartitionStatus]:
         """Status of every partition of an asset that has one; absent keys are MISSING."""

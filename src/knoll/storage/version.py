@@ -109,6 +109,50 @@ def _check(engine: Engine, current: str | None) -> None:
     )
 
 
+def create(engine: Engine) -> Migration:
+    """Create every table of a new database at ``HEAD_REVISION``, without Alembic.
+
+    What Alembic's migrations build from nothing is exactly ``schema.py`` (a test compares the
+    two), so a new database is created from ``schema.py`` directly and stamped with the head
+    revision: importing Alembic costs more than creating the tables. A database that already
+    has a revision (another process got there first) is left to ``migrate``.
+    """
+    from knoll.storage.sql.schema import metadata
+
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise unreachable(engine.dialect.name, describe(engine), exc) from exc
+    try:
+        with conn:
+            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                        {"key": _PG_MIGRATION_LOCK},
+                    )
+                current = read_revision(conn)
+                if current is None:
+                    metadata.create_all(conn)
+                    conn.exec_driver_sql(
+                        f"CREATE TABLE {_VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                        f"CONSTRAINT {_VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+                    )
+                    conn.execute(
+                        sa.text(f"INSERT INTO {_VERSION_TABLE} (version_num) VALUES (:v)"),
+                        {"v": HEAD_REVISION},
+                    )
+                    return Migration(None, HEAD_REVISION)
+    except sa.exc.DBAPIError as exc:
+        reason = " ".join(str(exc.orig).split())
+        raise StorageError(
+            f"cannot create the tables in {describe(engine)}: {reason}. Nothing was changed; "
+            "fix the cause and open the instance again."
+        ) from exc
+    return migrate(engine)
+
+
 def migrate(engine: Engine) -> Migration:
     """Upgrade the database to ``HEAD_REVISION`` (creating every table in a new one).
 

@@ -29,7 +29,15 @@ from knoll.storage.base import BackfillStatus, PartitionStatus, RunsFilter, Tick
 from knoll.storage.sql import SqlStorage
 from knoll.storage.sql.engine import Database, postgres_database, sqlite_database
 from knoll.storage.sql.schema import metadata
-from knoll.storage.version import HEAD_REVISION, REVISIONS, Migration, migrate, read_revision
+from knoll.storage.version import (
+    HEAD_REVISION,
+    REVISIONS,
+    Migration,
+    check_revision,
+    create,
+    migrate,
+    read_revision,
+)
 from tests.storage.conformance.builders import log, make_run
 from tests.storage.sql.rev0001_fixture import BAD_RUN, FIXTURE, GOOD_RUN
 
@@ -352,3 +360,28 @@ def test_revision_0002_adds_the_queue_and_pool_tables_and_keeps_the_data(tmp_pat
         assert not storage.claim_slot("warehouse", "other", "step", 30)
     finally:
         storage.dispose()
+
+
+def test_a_new_database_created_without_alembic_matches_the_migrations(tmp_path: Path) -> None:
+
+    created = sqlite_database(tmp_path / "created.db")
+    migrated = sqlite_database(tmp_path / "migrated.db")
+    try:
+        assert create(created.engine) == Migration(None, HEAD_REVISION)
+        migrate(migrated.engine)
+        assert check_revision(created.engine) == HEAD_REVISION
+        with created.engine.connect() as a, migrated.engine.connect() as b:
+            query = (
+                "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name"
+            )
+
+            def shape(conn: sa.Connection) -> list[tuple[str, str]]:
+                # the same definitions, whatever whitespace each path wrote them with
+                return [(n, "".join((sql or "").split())) for n, sql in conn.exec_driver_sql(query)]
+
+            assert shape(a) == shape(b)
+        # a second create finds the tables there and changes nothing
+        assert create(created.engine) == Migration(HEAD_REVISION, HEAD_REVISION)
+    finally:
+        created.dispose()
+        migrated.dispose()

@@ -22,6 +22,13 @@ from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import asset_checks, asset_partitions, assets, events
 
 _STATUS_BY_VALUE = {status.value: status for status in PartitionStatus}
+# Built once: constructing the statement costs more than SQLite answering it.
+_LATEST_ONE = (
+    sa.select(assets.c.asset_key, events.c.id, events.c.body)
+    .join(events, events.c.id == assets.c.last_materialization_id)
+    .where(assets.c.asset_key == sa.bindparam("key"))
+)
+
 _SEPARATOR = "\x1f"  # ASCII unit separator: not expected in partition keys (checked anyway)
 
 
@@ -103,6 +110,11 @@ class SqlAssetIndex(EventLogStorage):
                 for row in conn.execute(query):
                     out[by_string[row.asset_key]] = _event_record(row)
         return out
+
+    def get_latest_materialization(self, asset_key: AssetKey) -> EventRecord | None:
+        with self._db.read() as conn:
+            row = conn.execute(_LATEST_ONE, {"key": asset_key.to_user_string()}).first()
+        return _event_record(row) if row is not None else None
 
     def get_partition_status(self, asset_key: AssetKey) -> Mapping[str, PartitionStatus]:
         # One range scan that joins each status's keys into one string: 100,000 partitions

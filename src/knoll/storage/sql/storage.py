@@ -17,6 +17,7 @@ from knoll.storage.sql.queue import SqlRunQueueStorage
 from knoll.storage.sql.runs import SqlRunStorage
 from knoll.storage.sql.schedules import SqlScheduleStorage
 from knoll.storage.version import Migration, check_revision
+from knoll.storage.version import create as _create
 from knoll.storage.version import migrate as _migrate
 
 
@@ -47,8 +48,10 @@ class SqlStorage(
         try:
             with database.read() as conn:  # says plainly when the database cannot be reached
                 conn.exec_driver_sql("SELECT 1")
-            if migrate or check_revision(database.engine) is None:
+            if migrate:
                 self.migration = _migrate(database.engine)
+            elif check_revision(database.engine) is None:
+                self.migration = _create(database.engine)
         except BaseException:
             database.dispose()
             raise
