@@ -173,6 +173,9 @@ if TYPE_CHECKING:
     from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
     from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
     from knoll.instance import Instance as Instance
+    from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
+    from knoll.instance.launcher import LaunchRequest as LaunchRequest
+    from knoll.instance.launcher import RunLauncher as RunLauncher
     from knoll.storage.base import PartitionStatus as PartitionStatus
     from knoll.storage.base import RunsFilter as RunsFilter
 
@@ -181,6 +184,9 @@ __version__ = "0.1.0.dev0"
 # Names loaded on first use so that `import knoll` stays light (pydantic, the snapshot code,
 # the instance and its storage).
 _LAZY = {
+    "LaunchRequest": "knoll.instance.launcher",
+    "RunLauncher": "knoll.instance.launcher",
+    "RunHeartbeat": "knoll.instance.heartbeats",
     "load_workspace": "knoll.codeloc.workspace",
     "start_workspace": "knoll.codeloc.workspace",
     "Workspace": "knoll.codeloc.workspace",
@@ -283,6 +289,7 @@ __all__ = [
     "JobDefinition",
     "KnollError",
     "LastPartitionMapping",
+    "LaunchRequest",
     "Map",
     "MaterializeResult",
     "MetadataValue",
@@ -314,6 +321,8 @@ __all__ = [
     "RunConfig",
     "RunEvent",
     "RunFailedError",
+    "RunHeartbeat",
+    "RunLauncher",
     "RunRequest",
     "RunStatus",
     "RunStatusError",

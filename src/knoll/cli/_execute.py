@@ -34,8 +34,9 @@ def execute_job(
     partition_key_range: Any = None,
     tags: dict[str, str] | None = None,
 ) -> None:
-    """Execute ``job`` in this process into ``instance``; exit 1 if the run fails. When it
-    cannot start (bad config, partition, ...) the ``KnollError`` propagates: exit 2."""
+    """Execute ``job`` into ``instance`` with its executor (steps in this process, or in worker
+    processes with ``multiprocess_executor``); exit 1 if the run fails. When it cannot start
+    (bad config, partition, ...) the ``KnollError`` propagates: exit 2."""
     from knoll.errors import ExecutionError
     from knoll.execution.executor import execute_in_process
     from knoll.execution.plan import build_plan
@@ -56,6 +57,7 @@ def execute_job(
                 raise_on_error=False,
                 instance=instance,
                 sinks=[reporter],
+                use_executor=True,  # the job's executor, e.g. multiprocess_executor
             )
         except ExecutionError as exc:
             reporter.close()

@@ -1,10 +1,11 @@
-"""``knoll instance``: what the instance is, upgrading its database, pruning old runs."""
+"""``knoll instance``: what the instance is, upgrading its database, pruning old runs, and the
+limits of its concurrency pools."""
 
 from __future__ import annotations
 
 import click
 
-from knoll.cli._common import open_instance
+from knoll.cli._common import fail, format_time, open_instance, table
 
 DEFAULT_RETENTION_DAYS = 30
 
@@ -56,3 +57,69 @@ def instance_prune(older_than: str | None) -> None:
     else:
         age = inst.settings.retention or datetime.timedelta(days=DEFAULT_RETENTION_DAYS)
     click.echo(inst.prune(age).summary())
+
+
+@instance.group("pool")
+def pool() -> None:
+    """Limit how many steps of a concurrency pool (``pool="name"`` on an asset or op) run at
+    once, across all runs of the instance."""
+
+
+# ignore_unknown_options lets a negative LIMIT through to the check that explains it
+@pool.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("limit")
+def pool_set(name: str, limit: str) -> None:
+    """Let at most LIMIT steps of pool NAME run at once (0 holds them all back)."""
+    try:
+        slots = int(limit)
+    except ValueError:
+        fail(
+            f"limit {limit!r} of concurrency pool {name!r} is not a whole number: give the "
+            f"number of slots, 0 or more, e.g. `knoll instance pool set {name} 2`."
+        )
+    inst = open_instance()
+    inst.storage.set_pool_limit(name, slots)
+    step_word = "step" if slots == 1 else "steps"
+    click.echo(f"concurrency pool {name!r}: at most {slots} {step_word} at once.")
+
+
+@pool.command("list")
+def pool_list() -> None:
+    """List the pools with their limits, and the slots steps hold now (run and step)."""
+    storage = open_instance().storage
+    limits = storage.get_pool_limits()
+    if not limits:
+        click.echo("no concurrency pools. Limit one: knoll instance pool set NAME LIMIT")
+        return
+    slots = {name: storage.get_pool_slots(name) for name in limits}
+    rows = [[name, str(limit), str(len(slots[name]))] for name, limit in sorted(limits.items())]
+    for line in table(rows, ["POOL", "LIMIT", "IN USE"]):
+        click.echo(line)
+    held = [
+        [name, s.run_id, s.step_key, format_time(s.claimed_at), format_time(s.expires_at)]
+        for name in sorted(slots)
+        for s in slots[name]
+    ]
+    if held:
+        click.echo("slots in use:")
+        for line in table(held, ["POOL", "RUN ID", "STEP", "SINCE", "LEASE UNTIL"]):
+            click.echo(f"  {line}")
+
+
+@pool.command("delete")
+@click.argument("name")
+def pool_delete(name: str) -> None:
+    """Remove the limit of pool NAME: its steps are no longer held back."""
+    from knoll._utils import did_you_mean
+
+    storage = open_instance().storage
+    limits = storage.get_pool_limits()
+    if name not in limits:
+        known = ", ".join(sorted(limits)) or "none"
+        fail(
+            f"there is no concurrency pool {name!r} in this instance.{did_you_mean(name, limits)}"
+            f" Pools: {known} (see `knoll instance pool list`)."
+        )
+    storage.delete_pool_limit(name)
+    click.echo(f"deleted concurrency pool {name!r}: its steps are no longer limited.")

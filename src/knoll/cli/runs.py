@@ -1,7 +1,8 @@
-"""``knoll run``: list runs, show one, print (and follow) its events and captured output."""
+"""``knoll run``: list runs, show one, print (and follow) its events and output; launch, cancel."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -12,6 +13,8 @@ from knoll.cli._common import (
     fail,
     format_duration,
     format_time,
+    location_options,
+    location_target,
     open_instance,
     parse_tags,
     short,
@@ -19,6 +22,7 @@ from knoll.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from knoll.codeloc.client import CodeServerClient
     from knoll.execution.run import RunStatus
     from knoll.instance import Instance
     from knoll.storage.base import EventRecord, RunRecord
@@ -29,7 +33,7 @@ IMPLICIT_JOBS = ("__asset_job", "__ephemeral_asset_job__")
 
 @click.group()
 def run() -> None:
-    """Inspect runs: list them, show one, print its logs."""
+    """Inspect runs (list them, show one, print its logs), launch and cancel them."""
 
 
 @run.command("list")
@@ -272,3 +276,189 @@ def _unknown_step(instance: Instance, run_id: str, step_key: str) -> None:
         f"run {run_id} has no step {step_key!r}.{did_you_mean(step_key, keys)} "
         f"Steps: {', '.join(keys) or 'none'}."
     )
+
+
+# ---- launching and cancelling ----------------------------------------------------------------
+
+_STEP_LINES = frozenset(
+    {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED", "ASSET_MATERIALIZATION"}
+)
+
+
+@run.command("launch")
+@location_options
+@click.option("-w", "--workspace", "workspace_file", help="A workspace.yaml holding the location.")
+@click.option("--location", help="The location of --workspace that defines the job.")
+@click.option("--socket", "socket_path", help="Use the code server already listening here.")
+@click.option("--job", "job_name", help="The job to run.")
+@click.option("--select", help="The assets to run, e.g. 'orders+' (within --job if given).")
+@click.option("--config", "config_path", help="Run config YAML file.")
+@click.option("--tag", "tags", multiple=True, help="Run tag key=value (repeatable).")
+@click.option("--partition", help="Partition key to run.")
+@click.option("--partition-range", help="Partition key range START...END, in one run.")
+@click.option("--queue", is_flag=True, help="Put the run in the run queue instead of starting it.")
+@click.option("--wait/--no-wait", default=True, help="Wait for the run to finish (default).")
+def run_launch(
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+    job_name: str | None,
+    select: str | None,
+    config_path: str | None,
+    tags: Sequence[str],
+    partition: str | None,
+    partition_range: str | None,
+    queue: bool,
+    wait: bool,
+) -> None:
+    """Launch a run in a worker process forked from the location's code server.
+
+    Give the location with -w FILE [--location NAME] or -m MODULE / -f FILE (a code server is
+    started for the command), or --socket PATH of a running code server. The run id is
+    printed; unless --no-wait or --queue, the command then shows the run's steps and exits
+    with 0 if it succeeded, 1 if not.
+    """
+    from knoll.instance.launcher import LaunchRequest
+
+    if not job_name and not select:
+        fail("say what to run: --job NAME, --select SELECTION, or both.")
+    start, sep, end = (partition_range or "").partition("...")
+    if partition_range and (not sep or not start or not end):
+        fail(f"--partition-range {partition_range!r} must look like START...END.")
+    if partition and partition_range:
+        fail("give --partition or --partition-range, not both.")
+    run_config: dict[str, object] = {}
+    if config_path:
+        from knoll.definitions.run_config import load_run_config
+
+        run_config = load_run_config(config_path)
+    request = LaunchRequest(
+        job_name=job_name,
+        asset_selection=select,
+        run_config=run_config,
+        tags=parse_tags(tags),
+        partition_key=partition,
+        partition_range_start=start or None,
+        partition_range_end=end or None,
+    )
+    instance = open_instance()
+    with contextlib.ExitStack() as stack:
+        client = _launch_client(
+            stack,
+            module_name,
+            python_file,
+            working_directory,
+            workspace_file,
+            location,
+            socket_path,
+        )
+        record = instance.launch_run(request, client, queue=queue)
+    run_id = record.run.run_id
+    if queue:
+        click.echo(f"queued run {run_id}")
+        return
+    click.echo(f"launched run {run_id}")
+    if wait:
+        _follow(instance, run_id)
+
+
+def _launch_client(
+    stack: contextlib.ExitStack,
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+) -> CodeServerClient:
+    """The client of the code server to launch through, starting one when needed."""
+    from knoll.codeloc.client import CodeServerClient
+    from knoll.codeloc.workspace import (
+        Workspace,
+        load_workspace,
+        start_workspace,
+        workspace_from_target,
+    )
+
+    if socket_path is not None:
+        if workspace_file or module_name or python_file:
+            fail("--socket names a running code server: leave out -w, -m and -f.")
+        return CodeServerClient(socket_path=socket_path)
+    if workspace_file is not None:
+        if module_name or python_file or working_directory:
+            fail("give either -w/--workspace (with --location) or -m/-f, not both.")
+        workspace = load_workspace(workspace_file)
+        if location is None:
+            if len(workspace.locations) != 1:
+                names = ", ".join(workspace.location_names())
+                fail(f"{workspace_file} has several locations ({names}): pick one with --location.")
+            location = workspace.locations[0].name
+        spec = workspace.get(location)
+        workspace = Workspace((spec,), workspace.path)
+    else:
+        if location is not None:
+            fail("--location only applies with -w/--workspace.")
+        target = location_target(module_name, python_file, working_directory)
+        workspace = workspace_from_target(target)
+        spec = workspace.locations[0]
+    processes = stack.enter_context(start_workspace(workspace))
+    return processes.client(spec.name)
+
+
+def _follow(instance: Instance, run_id: str) -> None:
+    """Print the run's steps as its worker records them; exit 1 unless it succeeded."""
+    from knoll.cli._common import EXIT_RUN_FAILED
+    from knoll.cli._steps import format_event_line
+
+    cursor = 0
+    finished = False
+    try:
+        while True:
+            page = instance.get_events(run_id, after=cursor, limit=PAGE)
+            for record in page.records:
+                if record.event.event_type.value in _STEP_LINES:
+                    click.echo(format_event_line(record))
+            cursor = page.cursor
+            if page.has_more:
+                continue
+            if finished:
+                break
+            finished = instance.get_run(run_id).run.is_finished  # one more pass once it is
+            if not finished:
+                time.sleep(0.1)
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nrun {run_id} goes on in its worker; follow it with `knoll run logs {run_id} "
+            f"--follow`, or stop it with `knoll run cancel {run_id}`.",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    status = instance.get_run(run_id).run.status
+    click.echo(f"run {run_id} {status.value}")
+    if status.value != "SUCCESS":
+        click.echo(f"see what happened: knoll run show {run_id}", err=True)
+        raise SystemExit(EXIT_RUN_FAILED)
+
+
+@run.command("cancel")
+@click.argument("run_id")
+@click.option(
+    "--grace",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds the run's worker has to stop after SIGTERM before it is killed.",
+)
+def run_cancel(run_id: str, grace: float) -> None:
+    """Cancel a queued or running run. RUN_ID may be a unique prefix of the id."""
+    record = open_instance().cancel_run(run_id, grace_seconds=grace)
+    if record.run.status.value == "CANCELED":
+        click.echo(f"run {record.run.run_id} CANCELED")
+    else:
+        click.echo(
+            f"run {record.run.run_id} finished ({record.run.status.value}) before it could be "
+            "canceled."
+        )

@@ -1,4 +1,4 @@
-"""Talking to a code server: health, the snapshot (cached by its id), reload and ticks.
+"""Talking to a code server: health, the snapshot (cached by its id), reload, ticks and runs.
 
 Only the standard library's ``http.client``: the webserver and the daemon use this client, and
 it must work against a unix socket as well as a loopback port.
@@ -12,13 +12,17 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from knoll._serdes import unpack
+from knoll._serdes import pack, unpack
 from knoll.codeloc.protocol import CodeServerHealth, LocationLoadFailure
 from knoll.definitions.schedule import ScheduleEvaluationResult
 from knoll.definitions.sensor import SensorEvaluationResult
 from knoll.errors import CodeServerError
+
+if TYPE_CHECKING:
+    from knoll.execution.run import Run
+    from knoll.instance.launcher import LaunchRequest
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,38 @@ class CodeServerClient:
         if not isinstance(result, SensorEvaluationResult):
             raise CodeServerError(f"{self.describe()} answered a sensor tick with {result!r}.")
         return result
+
+    def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
+        """The STARTING run that ``request`` asks for, validated by the server against its
+        definitions; a request that does not fit them raises ``CodeServerError`` saying why."""
+        from knoll.execution.run import Run
+
+        body = {"request": pack(request), "instance_home": instance_home}
+        _, data = self._request("POST", "/runs/prepare", body=body)
+        if data.get("status") == "invalid":
+            failure = unpack(data["error"])
+            where = f"location {self.location_name!r}" if self.location_name else self.address
+            raise CodeServerError(
+                f"cannot launch {request.describe()} of {where}: {failure.message}",
+                failure.traceback,
+            )
+        run = unpack(data.get("run"))
+        if not isinstance(run, Run):
+            raise CodeServerError(f"{self.describe()} answered /runs/prepare with {data!r}.")
+        return run
+
+    def start_run(self, run_id: str, instance_home: str, heartbeat_interval: float = 5.0) -> int:
+        """Have the server fork the worker of stored run ``run_id``; return the worker's pid."""
+        body = {
+            "run_id": run_id,
+            "instance_home": instance_home,
+            "heartbeat_interval": heartbeat_interval,
+        }
+        _, data = self._request("POST", "/runs", body=body)
+        pid = data.get("pid")
+        if not isinstance(pid, int):
+            raise CodeServerError(f"{self.describe()} answered POST /runs with {data!r}.")
+        return pid
 
     # --- transport ----------------------------------------------------------------------
 

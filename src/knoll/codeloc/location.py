@@ -6,9 +6,10 @@ kept as a :class:`LocationLoadFailure` and served, so a broken location stays vi
 
 from __future__ import annotations
 
+import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from knoll.definitions.resource_definition import Resources
     from knoll.definitions.schedule import ScheduleEvaluationResult
     from knoll.definitions.sensor import SensorEvaluationResult
+    from knoll.execution.run import Run
+    from knoll.instance import Instance
+    from knoll.instance.launcher import LaunchRequest
 
 T = TypeVar("T")
 
@@ -40,6 +44,8 @@ class LoadedLocation:
         self.snapshot_json: str | None = None
         self.snapshot_id: str | None = None
         self._done = threading.Event()
+        self._instances: dict[str, Instance] = {}
+        self._instances_lock = threading.Lock()
 
     @property
     def load_status(self) -> str:
@@ -110,6 +116,43 @@ class LoadedLocation:
                 last_run_key=last_run_key,
             )
             return sensor.evaluate_tick(context)
+
+    def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
+        """The STARTING run that ``request`` asks for, validated against these definitions
+        (dynamic partitions are read from the instance at ``instance_home``)."""
+        from knoll.codeloc.run_worker import prepare_run
+
+        defs = self._loaded()
+        instance = self._instance(instance_home) if instance_home is not None else None
+        try:
+            return prepare_run(defs, self.name, request, instance)
+        except DefinitionError as exc:
+            if request.job_name is not None and request.job_name not in defs.jobs:
+                raise UnknownDefinitionError(str(exc)) from None
+            raise
+
+    def start_run_worker(
+        self,
+        run_id: str,
+        instance_home: str,
+        heartbeat_interval: float,
+        close: Sequence[socket.socket] = (),
+    ) -> int:
+        """Fork the worker of stored run ``run_id`` from this warm process: its pid."""
+        from knoll.codeloc.run_worker import fork_run_worker
+
+        defs = self._loaded()
+        return fork_run_worker(defs, run_id, instance_home, heartbeat_interval, close)
+
+    def _instance(self, home: str) -> Instance:
+        # One per home, storage opened on first use. A forked worker never touches these: it
+        # opens its own connections.
+        from knoll.instance import Instance
+
+        with self._instances_lock:
+            if home not in self._instances:
+                self._instances[home] = Instance.get(home)
+            return self._instances[home]
 
     def _loaded(self) -> Definitions:
         self._done.wait()

@@ -12,6 +12,12 @@ Routes (JSON bodies; records are versioned JSON from :mod:`knoll._serdes`):
 - ``POST /schedules/{name}/tick`` and ``POST /sensors/{name}/tick``: ``{"status": "ok",
   "result": ...EvaluationResult}`` or ``{"status": "error", "error": LocationLoadFailure}``
   when the evaluation raised. An unknown name is a 404, a malformed body a 400.
+- ``POST /runs/prepare`` with ``{"request": LaunchRequest, "instance_home": path | null}``:
+  ``{"status": "ok", "run": Run}``, the STARTING run to store, validated against the
+  location's definitions; ``{"status": "invalid", "error": LocationLoadFailure}`` when the
+  request does not fit them. An unknown job is a 404.
+- ``POST /runs`` with ``{"run_id", "instance_home", "heartbeat_interval"}``: forks the worker
+  of that stored run from the server's process; 202 ``{"status": "started", "run_id", "pid"}``.
 """
 
 from __future__ import annotations

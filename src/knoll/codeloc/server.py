@@ -9,8 +9,8 @@ Reloading re-executes the whole process (same pid, same listening socket) rather
 purging ``sys.modules``: a fresh interpreter forgets everything the old code imported or
 started, and requests that arrive meanwhile wait in the socket's backlog instead of failing.
 
-Launching run workers from this warm process is the next extension: add a route to
-``_Handler.ROUTES`` and a method on :class:`knoll.codeloc.location.LoadedLocation`.
+Run workers are forked from this warm process (``POST /runs``, see
+:mod:`knoll.codeloc.run_worker`): a run starts without importing the user's code again.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from knoll._serdes import deserialize, pack
+from knoll._serdes import deserialize, pack, unpack
 from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.location import LoadedLocation, UnknownDefinitionError
 from knoll.codeloc.protocol import (
@@ -115,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # a client that stops sending does not hold a thread forever
     ROUTES = ("GET /health", "GET /snapshot", "POST /reload", "POST /schedules/{name}/tick",
-              "POST /sensors/{name}/tick")  # fmt: skip
+              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs")  # fmt: skip
 
     def do_GET(self) -> None:
         with self.server.state.request():
@@ -135,6 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._snapshot()
             elif method == "POST" and path == "/reload":
                 self._reload()
+            elif method == "POST" and path == "/runs/prepare":
+                self._prepare_run()
+            elif method == "POST" and path == "/runs":
+                self._start_run()
             elif method == "POST" and len(parts) == 3 and parts[2] == "tick":
                 self._tick(parts[0], parts[1])
             else:
@@ -215,6 +219,50 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"status": "error", "error": pack(failure)})
             return
         self._json(HTTPStatus.OK, {"status": "ok", "result": pack(result)})
+
+    def _prepare_run(self) -> None:
+        from knoll.instance.launcher import LaunchRequest
+
+        body = self._body()
+        try:
+            request = unpack(body.get("request"))
+        except KnollError as exc:
+            raise _BadRequest(f"'request' is not a LaunchRequest record: {exc}") from None
+        if not isinstance(request, LaunchRequest):
+            raise _BadRequest(f"'request' must be a LaunchRequest record, got {request!r}.")
+        home = _optional(body, "instance_home", str)
+        location = self.server.state.location
+        try:
+            run = location.build_run(request, home)
+        except UnknownDefinitionError:
+            raise
+        except Exception as exc:
+            # the request does not fit the definitions (or the location did not load)
+            self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
+            return
+        self._json(HTTPStatus.OK, {"status": "ok", "run": pack(run)})
+
+    def _start_run(self) -> None:
+        body = self._body()
+        run_id = body.get("run_id")
+        home = body.get("instance_home")
+        if not isinstance(run_id, str) or not run_id:
+            raise _BadRequest(f"'run_id' must be a run id string, got {run_id!r}.")
+        if not isinstance(home, str) or not home:
+            raise _BadRequest(f"'instance_home' must be a folder path, got {home!r}.")
+        interval = _optional(body, "heartbeat_interval", float)
+        if interval is not None and interval <= 0:
+            raise _BadRequest(f"'heartbeat_interval' must be positive, got {interval!r}.")
+        from knoll.instance.heartbeats import DEFAULT_HEARTBEAT_INTERVAL
+
+        location = self.server.state.location
+        pid = location.start_run_worker(
+            run_id,
+            home,
+            interval or DEFAULT_HEARTBEAT_INTERVAL,
+            close=[self.server.socket, self.connection],
+        )
+        self._json(HTTPStatus.ACCEPTED, {"status": "started", "run_id": run_id, "pid": pid})
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -418,6 +466,10 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
         if location.failure is not None:
             print(location.failure.traceback, file=sys.stderr, flush=True)
             say(f"{location.failure.message}\n(serving this error until reloaded)")
+        else:
+            from knoll.codeloc.run_worker import warm_up
+
+            threading.Thread(target=warm_up, name="knoll-warm-up", daemon=True).start()
         while not state.stop.wait(0.5):
             pass
     except _Interrupted:

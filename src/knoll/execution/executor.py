@@ -37,6 +37,7 @@ from knoll.execution.events import (
     SerializableError,
 )
 from knoll.execution.plan import ExecutionPlan, FromAsset, build_plan
+from knoll.execution.pools import SlotKeeper, slot_claims_of
 from knoll.execution.resources import build_resources, resource_config_schema
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.execution.run import (
@@ -202,6 +203,38 @@ def _execute(
     run = run.with_status(RunStatus.STARTED)
     writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
     writer.flush()  # the run is STARTED, and its planned partitions in progress, from now on
+    slots = _slot_keeper(plan, run, instance)
+    try:
+        state, run_error, outputs = _run_plan(
+            job, plan, run, writer, resource_defs, resolved, scope, instance, executor, slots
+        )
+    finally:
+        if slots is not None:
+            # Steps release their slots as they end; this frees what a failure left behind.
+            slots.close()
+    return _finish(job, plan, run, writer, state, run_error, outputs, raise_on_error)
+
+
+def _slot_keeper(plan: ExecutionPlan, run: Run, instance: Any) -> SlotKeeper | None:
+    """The run's pool slots: only when a step has a pool and the instance stores slots."""
+    if not any(step.op.pool is not None for step in plan.steps):
+        return None
+    claims = slot_claims_of(instance)
+    return SlotKeeper(claims, run.run_id) if claims is not None else None
+
+
+def _run_plan(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    run: Run,
+    writer: EventWriter,
+    resource_defs: Mapping[str, Any],
+    resolved: Any,
+    scope: PartitionScope | None,
+    instance: Any,
+    executor: ExecutorDefinition | None,
+    slots: SlotKeeper | None,
+) -> tuple[RunState | None, KnollError | None, dict[tuple[str, str], Any]]:
     state: RunState | None = None
     run_error: KnollError | None = None
     outputs: dict[tuple[str, str], Any] = {}
@@ -216,6 +249,7 @@ def _execute(
             partition=scope,
             writer=writer,
             instance=instance,
+            slots=slots,
         )
         try:
             stored = run_multiprocess(
@@ -233,11 +267,11 @@ def _execute(
             run_error = exc
     else:
         state, run_error = _execute_steps(
-            job, plan, run, writer, resource_defs, resolved, scope, instance
+            job, plan, run, writer, resource_defs, resolved, scope, instance, slots
         )
         if state is not None:
             outputs = state.outputs
-    return _finish(job, plan, run, writer, state, run_error, outputs, raise_on_error)
+    return state, run_error, outputs
 
 
 def _execute_steps(
@@ -249,6 +283,7 @@ def _execute_steps(
     resolved: Any,
     scope: PartitionScope | None,
     instance: Any,
+    slots: SlotKeeper | None = None,
 ) -> tuple[RunState | None, KnollError | None]:
     state: RunState | None = None
     run_error: KnollError | None = None
@@ -267,11 +302,14 @@ def _execute_steps(
                 partition=scope,
                 writer=writer,
                 instance=instance,
+                slots=slots,
             )
+            renewing = slots.renewing() if slots is not None else contextlib.nullcontext()
             try:
-                for step in plan.steps:
-                    execute_step(state, step)
-                    writer.flush()
+                with renewing:
+                    for step in plan.steps:
+                        execute_step(state, step)
+                        writer.flush()
             finally:
                 state.close()
     except KnollError as exc:

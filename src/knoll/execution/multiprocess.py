@@ -29,7 +29,8 @@ from knoll.execution.events import (
     StepFailureData,
     StepOutputData,
 )
-from knoll.execution.plan import ExecutionPlan
+from knoll.execution.plan import ExecutionPlan, Step
+from knoll.execution.pools import POLL_INTERVAL, waiting_message
 from knoll.execution.run_state import RunState, StepOutcome
 from knoll.execution.step import skip_if_blocked
 from knoll.execution.worker_pool import (
@@ -144,6 +145,10 @@ class _Coordinator:
         self.stored: list[tuple[str, str]] = []
         # a worker that dies at start-up would otherwise be replaced forever
         self.replacements_left = size + len(plan.steps)
+        # The coordinator claims pool slots for its workers: a step waiting for a full pool
+        # then holds no worker, and the run's leases have one owner.
+        self.slots = state.slots
+        self.waiting_for_pool: set[str] = set()  # steps ready but for their pool
 
     def run(self) -> None:
         self.workers = [start_worker(self.context, self.seed) for _ in range(self.size)]
@@ -151,8 +156,19 @@ class _Coordinator:
             self._dispatch()
             if not any(w.step_key is not None for w in self.workers) and not self.pending:
                 break
-            self._receive()
             self.state.writer.flush()
+            self._receive(self._wake_after())
+            if self.slots is not None:
+                self.slots.renew_due()
+            self.state.writer.flush()
+
+    def _wake_after(self) -> float | None:
+        """How long to wait for workers before asking a full pool again or renewing leases."""
+        if self.slots is None:
+            return None
+        if self.waiting_for_pool:
+            return min(POLL_INTERVAL, self.slots.seconds_to_renewal())
+        return self.slots.seconds_to_renewal() if self.slots.held else None
 
     def shutdown(self) -> None:
         for worker in self.workers:
@@ -183,16 +199,41 @@ class _Coordinator:
                 idle = next((w for w in self.workers if w.ready and w.step_key is None), None)
                 if idle is None:
                     return
+                if not self._claim(step):
+                    continue  # a step behind it may be free to start
                 self.pending.remove(key)
                 upstream = set(step.upstream)
                 send_step(idle, key, [p for p in self.produced if p[0] in upstream])
 
-    def _receive(self) -> None:
+    def _claim(self, step: Step) -> bool:
+        """Take a slot of ``step``'s pool, if it has one; False while the pool is full."""
+        pool, slots = step.op.pool, self.slots
+        if pool is None or slots is None:
+            return True
+        if slots.try_claim(pool, step.key):
+            self.waiting_for_pool.discard(step.key)
+            return True
+        if step.key not in self.waiting_for_pool:
+            self.waiting_for_pool.add(step.key)
+            self.state.writer.emit(
+                EventType.LOG_MESSAGE,
+                step.key,
+                waiting_message(slots.claims, pool, step.describe()),
+                logging.INFO,
+            )
+        return False
+
+    def _release(self, step_key: str) -> None:
+        pool = self.plan.step(step_key).op.pool
+        if pool is not None and self.slots is not None:
+            self.slots.release(pool, step_key)
+
+    def _receive(self, timeout: float | None) -> None:
         by_handle: dict[Any, Worker] = {}
         for worker in self.workers:
             by_handle[worker.conn] = worker
             by_handle[worker.process.sentinel] = worker
-        for handle in wait(list(by_handle)):
+        for handle in wait(list(by_handle), timeout):
             worker = by_handle[handle]
             if worker not in self.workers:
                 continue  # already replaced in this round
@@ -219,6 +260,8 @@ class _Coordinator:
                 self._observe(event)
             self.state.writer.add(events)
         elif kind == DONE:
+            if worker.step_key is not None:
+                self._release(worker.step_key)
             worker.step_key = None
         elif kind == READY:
             worker.ready = True
@@ -266,6 +309,8 @@ class _Coordinator:
             else f"exited with code {code}"
         )
         key = worker.step_key
+        if key is not None:
+            self._release(key)
         if key is not None and key not in self.state.outcomes:
             step = self.plan.step(key)
             message = (

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll.definitions.check import AssetCheckEvaluation
 from knoll.definitions.job import JobDefinition
@@ -25,6 +25,9 @@ from knoll.execution.events import (
 )
 from knoll.execution.plan import FromStep
 from knoll.execution.run import Run
+
+if TYPE_CHECKING:
+    from knoll.execution.pools import SlotKeeper
 
 
 class StepOutcome(enum.Enum):
@@ -82,6 +85,9 @@ class RunState:
     partition: PartitionScope | None
     writer: EventWriter
     instance: Any = None
+    # the pool slots of the run; None when steps run without claiming (no instance with
+    # concurrency storage, no pooled step, or a worker whose coordinator claims for it)
+    slots: SlotKeeper | None = None
     outputs: dict[tuple[str, str], Any] = field(default_factory=dict)
     output_contexts: dict[tuple[str, str], OutputContext] = field(default_factory=dict)
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)

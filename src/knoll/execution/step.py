@@ -33,6 +33,7 @@ from knoll.execution.events import (
     StepSkippedData,
 )
 from knoll.execution.plan import FromMany, FromStep, Step
+from knoll.execution.pools import waiting_message
 from knoll.execution.run_state import (
     EventWriter,
     Returned,
@@ -71,7 +72,29 @@ def skip_if_blocked(state: RunState, step: Step) -> bool:
 
 
 def run_step(state: RunState, step: Step) -> StepOutcome:
-    """Execute ``step`` (with its retries), which is known not to be skipped."""
+    """Execute ``step`` (with its retries), which is known not to be skipped, holding a slot
+    of its concurrency pool while it runs when the run keeps slots (``state.slots``)."""
+    pool, keeper = step.op.pool, state.slots
+    if pool is None or keeper is None:
+        return _start_step(state, step)
+
+    def announce() -> None:
+        state.writer.emit(
+            EventType.LOG_MESSAGE,
+            step.key,
+            waiting_message(keeper.claims, pool, step.describe()),
+            logging.INFO,
+        )
+        state.writer.flush()  # the user sees why the step has not started, while it waits
+
+    keeper.wait_for_slot(pool, step.key, announce)
+    try:
+        return _start_step(state, step)
+    finally:
+        keeper.release(pool, step.key)
+
+
+def _start_step(state: RunState, step: Step) -> StepOutcome:
     writer = state.writer
     # the instance's compute-log manager; the execution layer knows it only by this protocol
     logs: ComputeLogTarget | None = getattr(state.instance, "compute_logs", None)

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from knoll.definitions.check import AssetCheckEvaluation
     from knoll.definitions.definitions import Definitions
     from knoll.definitions.partitions import PartitionsDefinition
+    from knoll.instance.heartbeats import RunHeartbeat
+    from knoll.instance.launcher import LaunchRequest, RunLaunchClient
 
 __all__ = ["Instance", "InstanceSettings", "PruneReport"]
 
@@ -213,6 +215,47 @@ class Instance:
         self.storage.delete_run(run_id)
         self.compute_logs.delete(run_id)
 
+    # ---- launching and cancelling --------------------------------------------------------
+
+    def launch_run(
+        self,
+        request: LaunchRequest,
+        client: RunLaunchClient,
+        *,
+        queue: bool = False,
+        heartbeat_interval: float | None = None,
+    ) -> RunRecord:
+        """Validate ``request`` with the code server behind ``client``, store the run and have
+        the server start its worker now, or queue it (QUEUED) with ``queue=True``."""
+        from knoll.instance.launcher import RunLauncher
+
+        launcher = (
+            RunLauncher(self, client)
+            if heartbeat_interval is None
+            else RunLauncher(self, client, heartbeat_interval=heartbeat_interval)
+        )
+        return launcher.launch_run(request, queue=queue)
+
+    def cancel_run(self, run_id: str, *, grace_seconds: float | None = None) -> RunRecord:
+        """Cancel a queued or running run (SIGTERM to its worker, SIGKILL after
+        ``grace_seconds``); returns its final record."""
+        from knoll.instance import launcher
+
+        grace = launcher.DEFAULT_CANCEL_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        return launcher.cancel_run(self, run_id, grace_seconds=grace)
+
+    def record_run_heartbeat(self, run_id: str, *, interval: float) -> RunHeartbeat:
+        """Record that this process is alive and running ``run_id`` (run workers call it)."""
+        from knoll.instance.heartbeats import write_heartbeat
+
+        return write_heartbeat(self.storage, run_id, interval=interval)
+
+    def get_run_heartbeats(self, run_ids: Sequence[str]) -> Mapping[str, RunHeartbeat]:
+        """The latest heartbeat of each of these runs that has one (pid, host, time)."""
+        from knoll.instance.heartbeats import read_heartbeats
+
+        return read_heartbeats(self.storage, run_ids)
+
     # ---- events ----------------------------------------------------------------------------
 
     def write_events(self, events: Sequence[RunEvent]) -> None:
@@ -245,7 +288,7 @@ class Instance:
         return self.storage.get_asset_records(keys)
 
     def get_latest_materialization(self, key: AssetKey) -> EventRecord | None:
-        return self.storage.get_latest_materializations([key]).get(key)
+        return self.storage.get_latest_materialization(key)
 
     def get_materializations(
         self, key: AssetKey, *, limit: int = 20, partitions: Sequence[str] | None = None

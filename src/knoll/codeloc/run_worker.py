@@ -1,0 +1,434 @@
+"""Run workers: one process per launched run, forked from the code server's warm process.
+
+The code server validates a launch request with :func:`prepare_run` (the same checks as
+execution itself, without running anything) and, once the launcher has stored the run, starts
+its worker with :func:`fork_run_worker`. The fork already holds the imported user code, so a
+run starts in milliseconds. The worker leads a session of its own (a signal to its process
+group reaches its step workers too), writes its own output to ``worker.log`` in the run's
+compute logs folder, opens its own storage connections (the server's are never used after the
+fork), executes the stored run, heartbeats while it runs, and exits.
+
+Cancelling: SIGTERM (or SIGINT) stops the run where it is and records RUN_CANCELED. A worker
+also stops on its own when a heartbeat finds its run CANCELING (a canceller on another host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from knoll.errors import RunStatusError
+from knoll.execution.events import EventType, RunEvent, RunFailureData, SerializableError
+from knoll.execution.run import Run, RunStatus
+
+if TYPE_CHECKING:
+    from knoll.definitions.definitions import Definitions
+    from knoll.definitions.job import JobDefinition
+    from knoll.instance import Instance
+    from knoll.instance.launcher import LaunchRequest
+
+__all__ = ["RunCanceled", "fork_run_worker", "prepare_run", "run_worker_main", "warm_up"]
+
+# Events that move a run's status: refused by storage once a canceller has moved it.
+_STATUS_EVENTS = frozenset(
+    {EventType.RUN_START, EventType.RUN_SUCCESS, EventType.RUN_FAILURE, EventType.RUN_STARTING}
+)
+_HEARTBEAT_ERRORS_SHOWN = 3  # a database that is down should not flood the server's output
+
+
+class RunCanceled(KeyboardInterrupt):
+    """Raised in a run worker's main thread when its run is canceled.
+
+    A ``KeyboardInterrupt``, so that user code does not catch it with ``except Exception`` and
+    the executor records RUN_CANCELED on its way out.
+    """
+
+
+# ---- validating a request --------------------------------------------------------------------
+
+
+class _Prepared(Exception):
+    """Carries the run that execution built, out of the dry run in :func:`prepare_run`."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        super().__init__(run.run_id)
+
+
+class _DryRunInstance:
+    """The instance as execution sees it during validation: storing the run ends the dry run.
+
+    Execution validates everything (selection, config, executor, tags, partitions, including
+    dynamic ones, read from the instance) before it stores the run, and runs nothing before.
+    """
+
+    def __init__(self, instance: Instance | None) -> None:
+        self._instance = instance
+
+    @property
+    def outputs_dir(self) -> Any:
+        return self._instance.outputs_dir if self._instance is not None else None
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
+        if self._instance is None:
+            return []
+        return self._instance.get_dynamic_partitions(partitions_def_name)
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        if self._instance is None:
+            return False
+        return self._instance.has_dynamic_partition(partitions_def_name, partition_key)
+
+    def create_run(self, run: Run) -> None:
+        raise _Prepared(run)
+
+    def write_events(self, events: Sequence[RunEvent]) -> None:
+        raise AssertionError("a dry run writes no events")  # create_run ended it before
+
+
+def job_for(defs: Definitions, job_name: str | None) -> JobDefinition:
+    """The job a run of ``job_name`` executes (every asset's implicit job for ``None``)."""
+    from knoll.definitions.definitions import IMPLICIT_ASSET_JOB
+
+    if job_name is None or job_name == IMPLICIT_ASSET_JOB:
+        return defs.get_implicit_asset_job()
+    return defs.get_job_def(job_name)
+
+
+def prepare_run(
+    defs: Definitions, location_name: str, request: LaunchRequest, instance: Instance | None
+) -> Run:
+    """The STARTING run that ``request`` asks for, validated against ``defs``; a request that
+    is wrong raises the error execution would raise (bad config, partition, selection...)."""
+    from knoll.definitions.partitions import PartitionKeyRange
+    from knoll.execution.executor import execute_in_process
+    from knoll.instance.launcher import LOCATION_TAG
+
+    job = job_for(defs, request.job_name)
+    key_range = None
+    if request.partition_range_start is not None or request.partition_range_end is not None:
+        key_range = PartitionKeyRange(
+            request.partition_range_start or "", request.partition_range_end or ""
+        )
+    try:
+        execute_in_process(
+            job,
+            run_config=dict(request.run_config) or None,
+            partition_key=request.partition_key,
+            partition_key_range=key_range,
+            tags={**request.tags, LOCATION_TAG: location_name},
+            instance=_DryRunInstance(instance),
+            asset_selection=request.asset_selection,
+            use_executor=True,
+        )
+    except _Prepared as prepared:
+        return prepared.run
+    raise AssertionError(f"execution of {job.describe()} did not store its run")
+
+
+# ---- forking a worker ------------------------------------------------------------------------
+
+
+def fork_run_worker(
+    defs: Definitions,
+    run_id: str,
+    instance_home: str,
+    heartbeat_interval: float,
+    close: Sequence[socket.socket] = (),
+) -> int:
+    """Fork the worker of stored run ``run_id`` from this process; return its pid.
+
+    ``close`` are this process's sockets (the server's listening socket, the request's
+    connection) that the worker must not hold open. The parent reaps the worker when it exits.
+    """
+    warm_up()  # a no-op once done
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        threading.Thread(target=_reap, args=(pid,), name=f"knoll-reap-{pid}", daemon=True).start()
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        for sock in close:
+            with contextlib.suppress(OSError):
+                # detach: a request's socket has open file wrappers, and close() would wait
+                # for them, leaving the fd (and the connection or the port) open in this child
+                os.close(sock.detach())
+        _stdin_from_devnull()
+        code = run_worker_main(defs, run_id, instance_home, heartbeat_interval)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        # never return into the server's code, nor run its exit handlers or finalizers
+        os._exit(code)
+
+
+def warm_up() -> None:
+    """Import what launching and running a run needs, once, in the server (called in the
+    background after the code loads), so that neither the first launch nor any worker pays
+    for these imports."""
+    import knoll.execution.io_managers
+    import knoll.execution.multiprocess
+    import knoll.instance._backends
+    import knoll.storage.sql  # noqa: F401
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _output_to(path: Path) -> None:
+    """Send this process's stdout and stderr to ``path``: a worker outlives the server and the
+    command that launched it, so it must not hold their terminal or pipes open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+def _stdin_from_devnull() -> None:
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+
+# ---- the worker ------------------------------------------------------------------------------
+
+
+class _CancelSwitch:
+    """Turns SIGTERM/SIGINT into :class:`RunCanceled` in the main thread, but never in the
+    middle of an event write (a half-written batch would be lost)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.requested = False
+        self.raised = False
+        self.writing = 0
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.on_signal)
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self.pid:
+            # a step worker forked by the multiprocess executor: it simply stops
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.requested = True
+        if not self.writing:
+            self.raise_once()
+
+    def raise_once(self) -> None:
+        if self.requested and not self.raised:
+            self.raised = True
+            raise RunCanceled()
+
+
+class _WorkerInstance:
+    """The instance as the run's execution sees it: the run is stored already, and a run that
+    a canceller moved keeps the events it can still record."""
+
+    def __init__(self, instance: Instance, switch: _CancelSwitch) -> None:
+        self._instance = instance
+        self._switch = switch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._instance, name)
+
+    def create_run(self, run: Run) -> Any:
+        record = self._instance.storage.get_run(run.run_id)
+        if record is None or record.run.status is not RunStatus.STARTING:
+            self._switch.requested = True  # deleted or canceled meanwhile: do not run it
+            self._switch.raise_once()
+        return record
+
+    def write_events(self, events: Sequence[RunEvent]) -> None:
+        self._switch.writing += 1
+        try:
+            self._write(events)
+        finally:
+            self._switch.writing -= 1
+        self._switch.raise_once()
+
+    def _write(self, events: Sequence[RunEvent]) -> None:
+        try:
+            self._instance.write_events(events)
+        except RunStatusError:
+            if not events:
+                raise
+            record = self._instance.storage.get_run(events[0].run_id)
+            if record is None or record.run.status not in (
+                RunStatus.CANCELING,
+                RunStatus.CANCELED,
+            ):
+                raise
+            # Canceled meanwhile: keep what happened, drop the status moves it forbids, stop.
+            self._switch.requested = True
+            kept = [e for e in events if e.event_type not in _STATUS_EVENTS]
+            if record.run.status is RunStatus.CANCELED:
+                kept = [e for e in kept if e.event_type is not EventType.RUN_CANCELED]
+            self._instance.write_events(kept)
+
+
+class _Heartbeats(threading.Thread):
+    """Records the worker's heartbeat every ``interval`` seconds; stops the run when it finds
+    it CANCELING (the canceller could not signal this process)."""
+
+    def __init__(self, instance: Instance, run_id: str, interval: float) -> None:
+        super().__init__(name="knoll-heartbeat", daemon=True)
+        self.instance = instance
+        self.run_id = run_id
+        self.interval = interval
+        self.done = threading.Event()
+        self._errors = 0
+
+    def beat(self) -> None:
+        self.instance.record_run_heartbeat(self.run_id, interval=self.interval)
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            try:
+                self.beat()
+                record = self.instance.storage.get_run(self.run_id)
+                if record is not None and record.run.status is RunStatus.CANCELING:
+                    os.killpg(os.getpgrp(), signal.SIGTERM)
+            except Exception as exc:
+                self._errors += 1
+                if self._errors <= _HEARTBEAT_ERRORS_SHOWN:
+                    print(
+                        f"knoll run worker {os.getpid()}: heartbeat of run {self.run_id} "
+                        f"failed: {type(exc).__name__}: {exc}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.is_alive():
+            self.join(timeout=max(self.interval, 5.0))
+
+
+def run_worker_main(
+    defs: Definitions, run_id: str, instance_home: str, heartbeat_interval: float
+) -> int:
+    """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code."""
+    from knoll.execution.executor import execute_in_process
+    from knoll.instance import Instance
+
+    switch = _CancelSwitch()
+    switch.install()
+    instance = Instance.get(instance_home)
+    _output_to(instance.compute_logs.run_dir(run_id) / "worker.log")
+    try:
+        record = instance.storage.get_run(run_id)
+        if record is None:
+            print(f"knoll run worker: no run {run_id} in {instance!r}", file=sys.stderr)
+            return 1
+        run = record.run
+        if run.status is not RunStatus.STARTING:
+            if run.status is RunStatus.CANCELING:
+                _record_end(instance, run, EventType.RUN_CANCELED, "canceled before it started")
+            return 0  # canceled (or started elsewhere) before this worker got to it
+        heartbeats = _Heartbeats(instance, run_id, heartbeat_interval)
+        heartbeats.beat()  # before anything runs: a canceller can find this process now
+        heartbeats.start()
+        error: BaseException | None = None
+        try:
+            execute_in_process(
+                job_for(defs, run.job_name),
+                run_config=dict(run.run_config) or None,
+                tags=run.tags,
+                raise_on_error=False,
+                run_id=run.run_id,
+                instance=_WorkerInstance(instance, switch),
+                asset_selection=_selection(defs, run),
+                use_executor=True,
+                parent_run_id=run.parent_run_id,
+                root_run_id=run.root_run_id,
+            )
+        except KeyboardInterrupt:
+            switch.requested = True
+        except BaseException as exc:
+            error = exc
+        finally:
+            heartbeats.stop()
+        _settle(instance, run, switch, error)
+        return 0 if error is None else 1
+    finally:
+        instance.dispose()
+
+
+def _selection(defs: Definitions, run: Run) -> Any:
+    if run.asset_selection is None or job_for(defs, run.job_name).asset_graph is None:
+        return None
+    return run.asset_selection
+
+
+def _settle(
+    instance: Instance, run: Run, switch: _CancelSwitch, error: BaseException | None
+) -> None:
+    """Make sure the run ends with an event saying how, whatever stopped the execution."""
+    # Signals from here on would only interrupt the bookkeeping.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
+    record = instance.storage.get_run(run.run_id)
+    if record is None:
+        return
+    status = record.run.status
+    if status is RunStatus.CANCELED:
+        instance.storage.free_slots_of_run(run.run_id)
+        return
+    if status.is_finished:
+        return
+    if switch.requested or status is RunStatus.CANCELING:
+        _record_end(instance, record.run, EventType.RUN_CANCELED, "canceled")
+        instance.storage.free_slots_of_run(run.run_id)
+        return
+    detail = f"{type(error).__name__}: {error}" if error is not None else "it ended without a word"
+    message = f"run {run.run_id} failed in its worker: {detail}"
+    _record_end(instance, record.run, EventType.RUN_FAILURE, message, error)
+
+
+def _record_end(
+    instance: Instance,
+    run: Run,
+    event_type: EventType,
+    what: str,
+    error: BaseException | None = None,
+) -> None:
+    data: RunFailureData | None = None
+    if event_type is EventType.RUN_FAILURE:
+        data = RunFailureData(SerializableError.from_exception(error) if error else None)
+    event = RunEvent(
+        event_type,
+        run.run_id,
+        run.job_name,
+        time.time(),
+        None,
+        f"run {run.run_id} was {what}" if event_type is EventType.RUN_CANCELED else what,
+        logging.ERROR,
+        data,
+    )
+    with contextlib.suppress(RunStatusError):  # a canceller recorded the end meanwhile
+        instance.write_events([event])
