@@ -52,6 +52,7 @@ from knoll.execution.run_state import EventWriter, RunState, StepOutcome
 from knoll.execution.step import execute_step
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
+BACKGROUND_FLUSH_SECONDS = 0.5
 EPHEMERAL_JOB = "__ephemeral_asset_job__"  # the job materialize() builds; never shown to users
 
 
@@ -306,7 +307,8 @@ def _execute_steps(
             )
             renewing = slots.renewing() if slots is not None else contextlib.nullcontext()
             try:
-                with renewing:
+                # Persisted runs show a long step as started while it runs (logs --follow).
+                with renewing, writer.flushing_every(BACKGROUND_FLUSH_SECONDS):
                     for step in plan.steps:
                         execute_step(state, step)
                         writer.flush()

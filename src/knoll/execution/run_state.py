@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +39,12 @@ class StepOutcome(enum.Enum):
 
 
 class EventWriter:
-    """Builds a run's events and hands them to the sinks in batches."""
+    """Builds a run's events and hands them to the sinks in batches.
+
+    Batches go out when a step ends (one transaction per step for a persisted run) and, while
+    ``flushing_every`` is active, every few tenths of a second in between, so that a long step
+    shows as started without costing a transaction per event.
+    """
 
     def __init__(self, run: Run, sinks: list[Any]) -> None:
         self.run_id = run.run_id
@@ -45,6 +52,8 @@ class EventWriter:
         self.sinks = sinks
         self.all_events: list[RunEvent] = []
         self._pending: list[RunEvent] = []
+        # One lock for appending and for writing, so batches reach the sinks in order.
+        self._lock = threading.Lock()
 
     def emit(
         self,
@@ -57,21 +66,51 @@ class EventWriter:
         event = RunEvent(
             event_type, self.run_id, self.job_name, time.time(), step_key, message, level, data
         )
-        self.all_events.append(event)
-        self._pending.append(event)
+        with self._lock:
+            self.all_events.append(event)
+            self._pending.append(event)
         return event
 
     def add(self, events: list[RunEvent]) -> None:
         """Take events built elsewhere (a worker process of this run) as this run's own."""
-        self.all_events.extend(events)
-        self._pending.extend(events)
+        with self._lock:
+            self.all_events.extend(events)
+            self._pending.extend(events)
 
     def flush(self) -> None:
-        if not self._pending:
+        with self._lock:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, []
+            try:
+                for sink in self.sinks:
+                    sink.write_events(batch)
+            except BaseException:
+                self._pending[:0] = batch  # not written: kept for the next flush
+                raise
+
+    @contextlib.contextmanager
+    def flushing_every(self, seconds: float) -> Iterator[None]:
+        """Flush in the background every ``seconds`` while the block runs (persisted runs)."""
+        if not self.sinks:
+            yield
             return
-        batch, self._pending = self._pending, []
-        for sink in self.sinks:
-            sink.write_events(batch)
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(seconds):
+                # A failed write keeps its events; the next flush in the run's own thread
+                # raises the error where the run can handle it.
+                with contextlib.suppress(Exception):
+                    self.flush()
+
+        thread = threading.Thread(target=loop, name=f"knoll-events-{self.run_id[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 @dataclass

@@ -111,8 +111,6 @@ def _start_step(state: RunState, step: Step) -> StepOutcome:
             logging.DEBUG,
             ComputeLogsData(str(stdout_path), str(stderr_path)),
         )
-        # Persisted runs show a step as started while it runs (logs --follow, the UI).
-        writer.flush()
         return _run_with_retries(state, step)
 
 

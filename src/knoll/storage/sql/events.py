@@ -8,11 +8,13 @@ visible in id order and a reader tailing by cursor never skips an event (docs/st
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from knoll._serdes import deserialize, serialize
@@ -21,7 +23,7 @@ from knoll.definitions.output import AssetMaterialization, AssetObservation
 from knoll.execution.events import AssetPlannedData, EventType, RunEvent
 from knoll.execution.run import RunStatus, check_transition
 from knoll.storage.base import EventLogStorage, EventRecord, EventsPage, PartitionStatus
-from knoll.storage.sql.common import chunks, dialect_insert, lock_event_log
+from knoll.storage.sql.common import chunks, lock_event_log
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.runs import moved_values
 from knoll.storage.sql.schema import (
@@ -343,73 +345,23 @@ class _IndexWriter:
 
     def flush(self) -> None:
         conn = self._conn
+        dialect = self._db.dialect
         if self._assets:
-            insert = dialect_insert(self._db, assets)
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[assets.c.asset_key],
-                    set_={
-                        "last_materialization_id": sa.func.coalesce(
-                            insert.excluded.last_materialization_id,
-                            assets.c.last_materialization_id,
-                        ),
-                        "last_run_id": sa.func.coalesce(
-                            insert.excluded.last_run_id, assets.c.last_run_id
-                        ),
-                        "materialization_count": assets.c.materialization_count
-                        + insert.excluded.materialization_count,
-                        "last_observation_id": sa.func.coalesce(
-                            insert.excluded.last_observation_id, assets.c.last_observation_id
-                        ),
-                        "update_timestamp": insert.excluded.update_timestamp,
-                    },
-                ),
-                list(self._assets.values()),
-            )
+            conn.execute(_assets_upsert(dialect), list(self._assets.values()))
             self._assets.clear()
         if self._partitions:
-            insert = dialect_insert(self._db, asset_partitions)
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[asset_partitions.c.asset_key, asset_partitions.c.partition],
-                    set_={
-                        "status": insert.excluded.status,
-                        "last_event_id": insert.excluded.last_event_id,
-                        "last_run_id": insert.excluded.last_run_id,
-                        "last_materialization_id": sa.func.coalesce(
-                            insert.excluded.last_materialization_id,
-                            asset_partitions.c.last_materialization_id,
-                        ),
-                    },
-                ),
-                list(self._partitions.values()),
-            )
+            conn.execute(_partitions_upsert(dialect), list(self._partitions.values()))
             self._partitions.clear()
         if self._plans:
             conn.execute(sa.insert(step_plans), self._plans)
             self._plans = []
-        for table, pending, key_columns in (
-            (asset_checks, self._checks, ("asset_key", "check_name")),
-            (
-                asset_check_partitions,
-                self._check_partitions,
-                ("asset_key", "check_name", "partition"),
-            ),
+        for table, pending in (
+            (asset_checks, self._checks),
+            (asset_check_partitions, self._check_partitions),
         ):
-            if not pending:
-                continue
-            insert = dialect_insert(self._db, table)
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[table.c[c] for c in key_columns],
-                    set_={
-                        c: insert.excluded[c]
-                        for c in ("last_evaluation_id", "last_run_id", "passed", "severity")
-                    },
-                ),
-                list(pending.values()),
-            )
-            pending.clear()
+            if pending:
+                conn.execute(_checks_upsert(dialect, table.name), list(pending.values()))
+                pending.clear()
 
     def _held(
         self, run_id: str, *, only_step: bool, step_key: str | None
@@ -609,3 +561,62 @@ def _rebuild_checks(conn: Connection, asset_key: str) -> None:
         conn.execute(sa.delete(table).where(table.c.asset_key == asset_key))
         if rows:
             conn.execute(sa.insert(table), rows)
+
+
+# The upserts are built once per dialect: building one (its EXCLUDED alias above all) costs
+# more than SQLite executing it, and every batch of events runs them.
+
+
+def _insert(dialect: str, table: sa.Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@functools.cache
+def _assets_upsert(dialect: str) -> Any:
+    insert = _insert(dialect, assets)
+    return insert.on_conflict_do_update(
+        index_elements=[assets.c.asset_key],
+        set_={
+            "last_materialization_id": sa.func.coalesce(
+                insert.excluded.last_materialization_id, assets.c.last_materialization_id
+            ),
+            "last_run_id": sa.func.coalesce(insert.excluded.last_run_id, assets.c.last_run_id),
+            "materialization_count": assets.c.materialization_count
+            + insert.excluded.materialization_count,
+            "last_observation_id": sa.func.coalesce(
+                insert.excluded.last_observation_id, assets.c.last_observation_id
+            ),
+            "update_timestamp": insert.excluded.update_timestamp,
+        },
+    )
+
+
+@functools.cache
+def _partitions_upsert(dialect: str) -> Any:
+    insert = _insert(dialect, asset_partitions)
+    return insert.on_conflict_do_update(
+        index_elements=[asset_partitions.c.asset_key, asset_partitions.c.partition],
+        set_={
+            "status": insert.excluded.status,
+            "last_event_id": insert.excluded.last_event_id,
+            "last_run_id": insert.excluded.last_run_id,
+            "last_materialization_id": sa.func.coalesce(
+                insert.excluded.last_materialization_id,
+                asset_partitions.c.last_materialization_id,
+            ),
+        },
+    )
+
+
+@functools.cache
+def _checks_upsert(dialect: str, table_name: str) -> Any:
+    table = asset_checks if table_name == asset_checks.name else asset_check_partitions
+    keys = ["asset_key", "check_name"] + (["partition"] if table is asset_check_partitions else [])
+    insert = _insert(dialect, table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[c] for c in keys],
+        set_={
+            c: insert.excluded[c]
+            for c in ("last_evaluation_id", "last_run_id", "passed", "severity")
+        },
+    )
