@@ -17,6 +17,7 @@ from knoll.cli.code_server import code_server
 from knoll.cli.definitions import definitions
 from knoll.cli.instance import instance
 from knoll.cli.jobs import job
+from knoll.cli.run_monitor import run_monitor  # noqa: F401  (`run monitor`, `run queue-worker`)
 from knoll.cli.run_reexecute import run_reexecute  # noqa: F401  (registers `run reexecute`)
 from knoll.cli.runs import run
 from knoll.errors import KnollError

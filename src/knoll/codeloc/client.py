@@ -194,13 +194,24 @@ class CodeServerClient:
             raise CodeServerError(f"{self.describe()} answered /runs/prepare with {data!r}.")
         return run
 
-    def start_run(self, run_id: str, instance_home: str, heartbeat_interval: float = 5.0) -> int:
-        """Have the server fork the worker of stored run ``run_id``; return the worker's pid."""
-        body = {
+    def start_run(
+        self,
+        run_id: str,
+        instance_home: str,
+        heartbeat_interval: float = 5.0,
+        *,
+        resume: bool = False,
+    ) -> int:
+        """Have the server fork the worker of stored run ``run_id``; return the worker's pid.
+        With ``resume``, the worker takes over a STARTED run whose worker died and runs only
+        the steps that have not succeeded."""
+        body: dict[str, Any] = {
             "run_id": run_id,
             "instance_home": instance_home,
             "heartbeat_interval": heartbeat_interval,
         }
+        if resume:
+            body["resume"] = True
         _, data = self._request("POST", "/runs", body=body)
         pid = data.get("pid")
         if not isinstance(pid, int):

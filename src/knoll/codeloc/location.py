@@ -137,12 +137,17 @@ class LoadedLocation:
         instance_home: str,
         heartbeat_interval: float,
         close: Sequence[socket.socket] = (),
+        *,
+        resume: bool = False,
     ) -> int:
-        """Fork the worker of stored run ``run_id`` from this warm process: its pid."""
+        """Fork the worker of stored run ``run_id`` from this warm process: its pid (with
+        ``resume``, a worker that finishes a run whose first worker died)."""
         from knoll.codeloc.run_worker import fork_run_worker
 
         defs = self._loaded()
-        return fork_run_worker(defs, run_id, instance_home, heartbeat_interval, close)
+        return fork_run_worker(
+            defs, run_id, instance_home, heartbeat_interval, close, resume=resume
+        )
 
     def _instance(self, home: str) -> Instance:
         # One per home, storage opened on first use. A forked worker never touches these: it

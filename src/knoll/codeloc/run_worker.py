@@ -10,6 +10,10 @@ fork), executes the stored run, heartbeats while it runs, and exits.
 
 Cancelling: SIGTERM (or SIGINT) stops the run where it is and records RUN_CANCELED. A worker
 also stops on its own when a heartbeat finds its run CANCELING (a canceller on another host).
+
+Resuming: when the run monitor finds that a STARTED run's worker died, it may start a *resume*
+worker for the same run, which executes only the steps that have no STEP_SUCCESS event yet
+(their upstream outputs are loaded through the IO managers) and ends the run.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from knoll.execution.run import Run, RunStatus
 if TYPE_CHECKING:
     from knoll.definitions.definitions import Definitions
     from knoll.definitions.job import JobDefinition
+    from knoll.definitions.keys import AssetKey
     from knoll.instance import Instance
     from knoll.instance.launcher import LaunchRequest
 
@@ -146,8 +151,11 @@ def fork_run_worker(
     instance_home: str,
     heartbeat_interval: float,
     close: Sequence[socket.socket] = (),
+    *,
+    resume: bool = False,
 ) -> int:
-    """Fork the worker of stored run ``run_id`` from this process; return its pid.
+    """Fork the worker of stored run ``run_id`` from this process; return its pid (with
+    ``resume``, a worker that finishes a STARTED run whose first worker died).
 
     ``close`` are this process's sockets (the server's listening socket, the request's
     connection) that the worker must not hold open. The parent reaps the worker when it exits.
@@ -168,7 +176,7 @@ def fork_run_worker(
                 # for them, leaving the fd (and the connection or the port) open in this child
                 os.close(sock.detach())
         _stdin_from_devnull()
-        code = run_worker_main(defs, run_id, instance_home, heartbeat_interval)
+        code = run_worker_main(defs, run_id, instance_home, heartbeat_interval, resume=resume)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -291,6 +299,53 @@ class _WorkerInstance:
             self._instance.write_events(kept)
 
 
+class _ResumeInstance(_WorkerInstance):
+    """The instance as a resume worker's execution sees it: the run is STARTED already, so the
+    RUN_START that execution writes again is left out."""
+
+    def create_run(self, run: Run) -> Any:
+        record = self._instance.storage.get_run(run.run_id)
+        if record is None or record.run.status is not RunStatus.STARTED:
+            self._switch.requested = True  # canceled or ended meanwhile: do not run it
+            self._switch.raise_once()
+        return record
+
+    def _write(self, events: Sequence[RunEvent]) -> None:
+        super()._write([e for e in events if e.event_type is not EventType.RUN_START])
+
+
+def steps_left(
+    defs: Definitions, run: Run, instance: Instance
+) -> tuple[frozenset[AssetKey], list[str]]:
+    """What a resume worker executes: the assets and keys of the steps of ``run`` that have no
+    STEP_SUCCESS event. The assets of the other steps are loaded through their IO managers."""
+    from knoll.errors import ExecutionError
+    from knoll.execution.plan import build_plan
+
+    job = job_for(defs, run.job_name)
+    if job.asset_graph is None:
+        raise ExecutionError(
+            f"run {run.run_id} of {job.describe()} cannot be resumed: op outputs are not "
+            "addressable outside their run's steps, so only asset jobs resume. Set "
+            "run_monitoring:max_resume_attempts to 0 for this deployment, or re-execute the "
+            f"run from failure with `knoll run reexecute {run.run_id} --from-failure`."
+        )
+    plan = build_plan(job, asset_selection=_selection(defs, run))
+    done: set[str] = set()
+    after = 0
+    while True:
+        page = instance.storage.get_events_for_run(
+            run.run_id, after=after, of_types=[EventType.STEP_SUCCESS]
+        )
+        done.update(r.event.step_key for r in page.records if r.event.step_key is not None)
+        after = page.cursor
+        if not page.has_more:
+            break
+    left = [step for step in plan.steps if step.key not in done]
+    keys = frozenset(k for step in left for k in step.produced_asset_keys)
+    return keys, [step.key for step in build_plan(job, asset_selection=keys).steps]
+
+
 class _Heartbeats(threading.Thread):
     """Records the worker's heartbeat every ``interval`` seconds; stops the run when it finds
     it CANCELING (the canceller could not signal this process)."""
@@ -330,9 +385,15 @@ class _Heartbeats(threading.Thread):
 
 
 def run_worker_main(
-    defs: Definitions, run_id: str, instance_home: str, heartbeat_interval: float
+    defs: Definitions,
+    run_id: str,
+    instance_home: str,
+    heartbeat_interval: float,
+    *,
+    resume: bool = False,
 ) -> int:
-    """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code."""
+    """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code.
+    With ``resume``, finish a STARTED run: execute only its steps that have not succeeded."""
     from knoll.execution.executor import execute_in_process
     from knoll.instance import Instance
 
@@ -346,7 +407,8 @@ def run_worker_main(
             print(f"knoll run worker: no run {run_id} in {instance!r}", file=sys.stderr)
             return 1
         run = record.run
-        if run.status is not RunStatus.STARTING:
+        expected = RunStatus.STARTED if resume else RunStatus.STARTING
+        if run.status is not expected:
             if run.status is RunStatus.CANCELING:
                 _record_end(instance, run, EventType.RUN_CANCELED, "canceled before it started")
             return 0  # canceled (or started elsewhere) before this worker got to it
@@ -354,16 +416,23 @@ def run_worker_main(
         heartbeats.beat()  # before anything runs: a canceller can find this process now
         heartbeats.start()
         error: BaseException | None = None
+        seen: _WorkerInstance = (
+            _ResumeInstance(instance, switch) if resume else _WorkerInstance(instance, switch)
+        )
         try:
+            selection, step_keys = _selection(defs, run), None
+            if resume:
+                selection, step_keys = steps_left(defs, run, instance)
             execute_in_process(
                 job_for(defs, run.job_name),
                 run_config=dict(run.run_config) or None,
                 tags=run.tags,
                 raise_on_error=False,
                 run_id=run.run_id,
-                instance=_WorkerInstance(instance, switch),
-                asset_selection=_selection(defs, run),
+                instance=seen,
+                asset_selection=selection,
                 use_executor=True,
+                step_keys=step_keys,
                 parent_run_id=run.parent_run_id,
                 root_run_id=run.root_run_id,
             )

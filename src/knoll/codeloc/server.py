@@ -253,6 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         interval = _optional(body, "heartbeat_interval", float)
         if interval is not None and interval <= 0:
             raise _BadRequest(f"'heartbeat_interval' must be positive, got {interval!r}.")
+        resume = _optional(body, "resume", bool)
         from knoll.instance.heartbeats import DEFAULT_HEARTBEAT_INTERVAL
 
         location = self.server.state.location
@@ -261,6 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             home,
             interval or DEFAULT_HEARTBEAT_INTERVAL,
             close=[self.server.socket, self.connection],
+            resume=bool(resume),
         )
         self._json(HTTPStatus.ACCEPTED, {"status": "started", "run_id": run_id, "pid": pid})
 

@@ -1,5 +1,5 @@
-"""``knoll.yaml``: an instance's settings (storage, compute logs, retention, run queue), read
-and checked.
+"""``knoll.yaml``: an instance's settings (storage, compute logs, retention, run queue, run
+monitoring), read and checked.
 
 The file lives in ``KNOLL_HOME``; relative paths in it are relative to that folder. Any
 string setting can come from the environment with ``{env: VAR}``. Errors name the file and
@@ -129,6 +129,25 @@ class RunQueueSettings:
     dequeue_interval_seconds: float = DEFAULT_DEQUEUE_INTERVAL_SECONDS
 
 
+DEFAULT_MONITOR_POLL_SECONDS = 5.0
+DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 20.0
+DEFAULT_START_TIMEOUT_SECONDS = 180.0
+
+
+@dataclass(frozen=True)
+class RunMonitoringSettings:
+    """``run_monitoring:`` in knoll.yaml: how the run monitor finds run workers that died
+    (no heartbeat for ``heartbeat_timeout_seconds``), runs that never started and runs that
+    ran too long, and how often it may resume a run whose worker died."""
+
+    enabled: bool = True
+    poll_interval_seconds: float = DEFAULT_MONITOR_POLL_SECONDS
+    heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
+    max_resume_attempts: int = 0
+    start_timeout_seconds: float = DEFAULT_START_TIMEOUT_SECONDS
+    max_runtime_seconds: float | None = None
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -139,6 +158,7 @@ class InstanceSettings:
     outputs_dir: Path | None  # where the default IO manager writes (None: a temp folder)
     source: Path | None = None  # the knoll.yaml these came from
     run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
+    run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -413,6 +433,25 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "run_monitoring": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=True),
+                    "poll_interval_seconds": Field(
+                        float, default_value=DEFAULT_MONITOR_POLL_SECONDS
+                    ),
+                    "heartbeat_timeout_seconds": Field(
+                        float, default_value=DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
+                    ),
+                    "max_resume_attempts": Field(int, default_value=0),
+                    "start_timeout_seconds": Field(
+                        float, default_value=DEFAULT_START_TIMEOUT_SECONDS
+                    ),
+                    "max_runtime_seconds": Noneable(float),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -460,6 +499,7 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     errors: list[str] = []
     storage = _storage(document.get("storage") or {}, resolved["storage"], home, errors)
     run_queue = _run_queue(resolved["run_queue"], errors)
+    run_monitoring = _run_monitoring(resolved["run_monitoring"], errors)
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -472,6 +512,36 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
         outputs_dir=_under(home, resolved["outputs"]["base_dir"]),
         source=path,
         run_queue=run_queue,
+        run_monitoring=run_monitoring,
+    )
+
+
+def _run_monitoring(resolved: Mapping[str, Any], errors: list[str]) -> RunMonitoringSettings:
+    for key in ("poll_interval_seconds", "heartbeat_timeout_seconds", "start_timeout_seconds"):
+        if not resolved[key] > 0:
+            errors.append(
+                f"at path run_monitoring:{key}: {resolved[key]} is not a positive number of "
+                "seconds. Give, for example, 30"
+            )
+    attempts = resolved["max_resume_attempts"]
+    if attempts < 0:
+        errors.append(
+            f"at path run_monitoring:max_resume_attempts: {attempts} is negative. Give 0 (never "
+            "resume a run whose worker died) or more"
+        )
+    max_runtime = resolved.get("max_runtime_seconds")
+    if max_runtime is not None and not max_runtime > 0:
+        errors.append(
+            f"at path run_monitoring:max_runtime_seconds: {max_runtime} is not a positive "
+            "number of seconds. Give, for example, 3600, or leave it out for no limit"
+        )
+    return RunMonitoringSettings(
+        enabled=resolved["enabled"],
+        poll_interval_seconds=float(resolved["poll_interval_seconds"]),
+        heartbeat_timeout_seconds=float(resolved["heartbeat_timeout_seconds"]),
+        max_resume_attempts=attempts,
+        start_timeout_seconds=float(resolved["start_timeout_seconds"]),
+        max_runtime_seconds=None if max_runtime is None else float(max_runtime),
     )
 
 

@@ -81,8 +81,16 @@ class RunLaunchClient(Protocol):
         """Validate ``request`` against the location's definitions: the STARTING run to store."""
         ...
 
-    def start_run(self, run_id: str, instance_home: str, heartbeat_interval: float = ...) -> int:
-        """Start the worker of the stored run ``run_id``; return its pid."""
+    def start_run(
+        self,
+        run_id: str,
+        instance_home: str,
+        heartbeat_interval: float = ...,
+        *,
+        resume: bool = ...,
+    ) -> int:
+        """Start the worker of the stored run ``run_id`` (with ``resume``, one that finishes a
+        STARTED run whose worker died); return its pid."""
         ...
 
 
@@ -136,6 +144,13 @@ class RunLauncher:
                     f"run {run.run_id} could not be started: {exc}",
                 )
             raise
+
+    def resume_run(self, record: RunRecord) -> int:
+        """Start a new worker for a STARTED run whose worker died: it executes only the steps
+        that have not succeeded. Returns its pid; raises when it cannot be started."""
+        return self.client.start_run(
+            record.run.run_id, self._home, self.heartbeat_interval, resume=True
+        )
 
 
 def _home_of(instance: Instance) -> str:

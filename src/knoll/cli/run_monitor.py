@@ -1,0 +1,175 @@
+"""``knoll run monitor`` and ``knoll run queue-worker``: the run monitor and the run queue as
+loops of their own, until Ctrl-C (the daemon will run both as duties among others)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from knoll.cli._common import fail, location_options, open_instance
+from knoll.cli.runs import _launch_client, run
+
+if TYPE_CHECKING:
+    from knoll.instance import Instance
+    from knoll.instance.launcher import RunLauncher
+
+
+def _server_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """The code server to launch through: ``-w FILE [--location NAME]``, ``-m``/``-f`` (a
+    server is started for the command) or ``--socket PATH`` of a running one."""
+    fn = click.option("--socket", "socket_path", help="Use the code server listening here.")(fn)
+    fn = click.option("--location", help="The location of --workspace to serve.")(fn)
+    fn = click.option(
+        "-w", "--workspace", "workspace_file", help="A workspace.yaml holding the location."
+    )(fn)
+    return location_options(fn)
+
+
+def _interval_options(default_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def add(fn: Callable[..., None]) -> Callable[..., None]:
+        fn = click.option("--once", is_flag=True, help="Make one pass and exit.")(fn)
+        fn = click.option(
+            "--interval",
+            type=click.FloatRange(min=0, min_open=True),
+            help=f"Seconds between two passes (default: {default_help}).",
+        )(fn)
+        return fn
+
+    return add
+
+
+@run.command("monitor")
+@_interval_options("run_monitoring:poll_interval_seconds of knoll.yaml")
+@_server_options
+def run_monitor(
+    interval: float | None,
+    once: bool,
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+) -> None:
+    """Watch the runs in progress until Ctrl-C: fail (or resume) runs whose worker died, fail
+    runs that never started, cancel runs past their maximum runtime.
+
+    Runs are resumed (run_monitoring:max_resume_attempts in knoll.yaml) only when a code
+    server is given with -w, -m/-f or --socket; without one, a run whose worker died fails.
+    """
+    from knoll.instance.monitor import monitor_once
+
+    instance = open_instance()
+    settings = instance.settings.run_monitoring
+    if not settings.enabled:
+        fail(
+            f"run monitoring is disabled in {instance.settings.source}: set "
+            "run_monitoring:enabled to true to watch runs."
+        )
+    pause = interval if interval is not None else settings.poll_interval_seconds
+    wants_server = any((module_name, python_file, workspace_file, socket_path))
+    with contextlib.ExitStack() as stack:
+        launcher = None
+        if wants_server:
+            launcher = _launcher(
+                instance,
+                stack,
+                module_name,
+                python_file,
+                working_directory,
+                workspace_file,
+                location,
+                socket_path,
+            )
+
+        def one_pass() -> None:
+            report = monitor_once(instance, settings=settings, launcher=launcher)
+            for run_id in report.failed:
+                click.echo(f"run {run_id} FAILURE (see `knoll run show {run_id}`)")
+            for run_id in report.resumed:
+                click.echo(f"run {run_id} resumed in a new worker")
+            for run_id in report.canceled:
+                click.echo(f"run {run_id} CANCELED: it ran past its maximum runtime")
+
+        _loop("run monitor", one_pass, pause, once)
+
+
+@run.command("queue-worker")
+@_interval_options("run_queue:dequeue_interval_seconds of knoll.yaml")
+@_server_options
+def run_queue_worker(
+    interval: float | None,
+    once: bool,
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+) -> None:
+    """Start queued runs as the run_queue limits of knoll.yaml allow, until Ctrl-C.
+
+    Runs start in workers forked from the code server of -w FILE [--location NAME], of
+    -m/-f (started for the command) or of --socket PATH. Several queue workers may run at
+    once: a lease in storage lets only one of them dequeue at a time.
+    """
+    from knoll.instance.queue import dequeue
+
+    instance = open_instance()
+    pause = (
+        interval if interval is not None else instance.settings.run_queue.dequeue_interval_seconds
+    )
+    with contextlib.ExitStack() as stack:
+        launcher = _launcher(
+            instance,
+            stack,
+            module_name,
+            python_file,
+            working_directory,
+            workspace_file,
+            location,
+            socket_path,
+        )
+
+        def one_pass() -> None:
+            for run_id in dequeue(instance, launcher.launch_queued_run):
+                click.echo(f"started run {run_id}")
+
+        _loop("queue worker", one_pass, pause, once)
+
+
+def _launcher(
+    instance: Instance,
+    stack: contextlib.ExitStack,
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+) -> RunLauncher:
+    from knoll.instance.launcher import RunLauncher
+
+    client = _launch_client(
+        stack, module_name, python_file, working_directory, workspace_file, location, socket_path
+    )
+    return RunLauncher(instance, client)
+
+
+def _loop(name: str, one_pass: Callable[[], None], pause: float, once: bool) -> None:
+    """Call ``one_pass`` every ``pause`` seconds until Ctrl-C (or once)."""
+    if once:
+        one_pass()
+        return
+    try:
+        click.echo(f"knoll {name} running (a pass every {pause:g}s); Ctrl-C to stop", err=True)
+        while True:
+            started = time.monotonic()
+            one_pass()
+            time.sleep(max(0.0, pause - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        click.echo(f"knoll {name} stopped", err=True)
