@@ -31,6 +31,7 @@ BENCH = ROOT / "bench"
 RESULTS = BENCH / "results" / "latest.json"
 SYSTEMS = ("knoll", "dagster")
 TIMEOUT_S = 900
+DAGSTER_START_METHODS = ("spawn", "forkserver")  # processes: Dagster's default, then the other
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Settings:
     persist_size: int  # storage: assets materialized into a persisted SQLite instance
     latest_size: int  # storage: assets whose latest materialization is read
     partitions_size: int  # storage: partitions of the one asset whose status is read
+    processes_sizes: tuple[int, ...]  # processes: steps of the fan-outs run in worker processes
 
 
 FULL = Settings(
@@ -62,6 +64,7 @@ FULL = Settings(
     persist_size=200,
     latest_size=10_000,
     partitions_size=100_000,
+    processes_sizes=(8, 32),
 )
 QUICK = Settings(
     quick=True,
@@ -75,6 +78,7 @@ QUICK = Settings(
     persist_size=50,
     latest_size=1_000,
     partitions_size=10_000,
+    processes_sizes=(8,),
 )
 
 
@@ -590,6 +594,115 @@ class Bench:
             row("storage", f"{case}: second call", "s", samples, "warm_s"),
         ]
 
+    def _fanout(self, steps: int) -> Callable[[str], dict[str, float]]:
+        """A measurement: the fan-out of ``steps`` steps in worker processes; for Dagster one
+        run per start method, its figures prefixed with the method's name."""
+
+        def measure(system: str) -> dict[str, float]:
+            if system == "knoll":
+                return self._script(system, "processes", str(steps))
+            merged: dict[str, float] = {}
+            for method in DAGSTER_START_METHODS:
+                sample = self._script(system, "processes", str(steps), method)
+                merged.update({f"{method}_{key}": value for key, value in sample.items()})
+            return merged
+
+        return measure
+
+    def processes(self) -> list[Row]:
+        rows: list[Row] = []
+        runs: dict[int, dict[str, list[dict[str, float]]]] = {}
+        for steps in self.settings.processes_sizes:
+            samples = self.runner.repeat(
+                f"processes {steps}", self.settings.big_reps, self._fanout(steps)
+            )
+            runs[steps] = {"knoll": samples["knoll"]}
+            for method in DAGSTER_START_METHODS:
+                dagster = [
+                    {k.removeprefix(f"{method}_"): v for k, v in sample.items()}
+                    for sample in samples["dagster"]
+                ]
+                per_method = {"knoll": samples["knoll"], "dagster": dagster}
+                runs[steps][method] = dagster
+                rows += [
+                    row(
+                        "processes",
+                        f"fan-out of {steps} steps, run: Dagster {method}",
+                        "s",
+                        per_method,
+                        "run_s",
+                        target=Target(0.5, "s")
+                        if steps == 32 and method == DAGSTER_START_METHODS[0]
+                        else None,
+                        note="execute_job with a multiprocess executor on a persisted SQLite "
+                        "instance: knoll max_concurrent=4, Dagster its default (one worker "
+                        "per CPU)"
+                        if method == DAGSTER_START_METHODS[0] and steps == 8
+                        else "",
+                    ),
+                    row(
+                        "processes",
+                        f"fan-out of {steps} steps, per step: Dagster {method}",
+                        "us",
+                        per_method,
+                        "per_step_s",
+                        scale=1e6,
+                        target=Target(5_000, "us")
+                        if steps == 32 and method == DAGSTER_START_METHODS[0]
+                        else None,
+                    ),
+                ]
+        rows += self._launch()
+        small, big = min(runs), max(runs)
+        if small == big:
+            return rows
+        # The cost of one more step, without the pool's start and stop that every run pays.
+        for method in DAGSTER_START_METHODS:
+            marginal: dict[str, float | None] = {}
+            for system, key in (("knoll", "knoll"), ("dagster", method)):
+                low, _ = median_of(runs[small][key], "run_s")
+                high, _ = median_of(runs[big][key], "run_s")
+                marginal[system] = (
+                    None if low is None or high is None else (high - low) / (big - small) * 1e6
+                )
+            rows.append(
+                Row(
+                    "processes",
+                    f"each step beyond {small}: Dagster {method}",
+                    "us",
+                    marginal["knoll"],
+                    marginal["dagster"],
+                    note=f"(median run of {big} steps - median run of {small}) / {big - small}"
+                    if method == DAGSTER_START_METHODS[0]
+                    else "",
+                )
+            )
+        return rows
+
+    def _launch(self) -> list[Row]:
+        samples = self.runner.repeat(
+            "processes launch",
+            self.settings.big_reps,
+            lambda s: self._script(s, "processes_launch"),
+        )
+        case = "launch through a warm code server to first STEP_START"
+        return [
+            row(
+                "processes",
+                f"{case}: first run",
+                "s",
+                samples,
+                "first_s",
+                target=Target(0.1, "s"),
+                note="knoll: Instance.launch_run(LaunchRequest, CodeServerClient) against "
+                "`knoll code-server start`; Dagster: create_run + instance.launch_run "
+                "(DefaultRunLauncher) against `dagster api grpc`; 8-step fan-out, in-process "
+                "executor",
+            ),
+            row("processes", f"{case}: second run", "s", samples, "second_s"),
+            row("processes", "launch_run call, first run", "s", samples, "call_s"),
+        ]
+
 
 WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "import": Bench.import_,
@@ -598,6 +711,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "memory": Bench.memory,
     "floor": Bench.floor,
     "storage": Bench.storage,
+    "processes": Bench.processes,
 }
 
 
