@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -250,17 +250,6 @@ def graph(
     if fn is not None:
         return decorate(fn)
     return decorate
-
-
-def graph_input_sources(
-    graph_def: GraphDefinition,
-) -> Sequence[tuple[str, str, InvokedOutput | GraphInputRef | list[Any]]]:
-    """(node, input, source) for every wired input, in invocation order."""
-    out = []
-    for name, invocation in graph_def.invocations.items():
-        for input_name, value in invocation.inputs.items():
-            out.append((name, input_name, value))
-    return out
 
 
 @overload

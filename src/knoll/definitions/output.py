@@ -44,10 +44,6 @@ class Output(Generic[T]):
         return f"Output(value={self.value!r}, output_name={self.output_name!r})"
 
 
-class DynamicOutput(Output[T]):
-    """Reserved for dynamic graphs; not supported yet."""
-
-
 class MaterializeResult:
     """Returned by an asset that writes its data itself: metadata and check results, no value.
 

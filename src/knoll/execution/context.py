@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.check import AssetCheckResult
 from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.op import OpDefinition
@@ -531,19 +529,3 @@ class InputContext:
                 f"input {self.name!r} of step {self.step_key!r} has no time-window partitions."
             )
         return TimeWindow(window_for(keys[0]).start, window_for(keys[-1]).end)
-
-
-def check_result_asset_key(
-    result: AssetCheckResult, default: AssetKey | None, owner: str
-) -> AssetKey:
-    key = result.asset_key or default
-    if key is None:
-        raise InvalidInvocationError(
-            f"{owner} returned an AssetCheckResult without asset_key, and it checks several "
-            "assets: set AssetCheckResult(asset_key=...)."
-        )
-    return key
-
-
-def now() -> float:
-    return time.time()

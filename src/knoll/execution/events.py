@@ -11,7 +11,7 @@ import logging
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from knoll._serdes import serializable
 from knoll.definitions.check import AssetCheckEvaluation
@@ -235,16 +235,3 @@ class ListSink:
 
     def write_events(self, events: Sequence[RunEvent]) -> None:
         self.events.extend(events)
-
-
-def level_name(level: int) -> str:
-    return logging.getLevelName(level)
-
-
-def event_summary(event: RunEvent) -> dict[str, Any]:
-    """A small dict for printing an event (CLI and logs)."""
-    return {
-        "type": event.event_type.value,
-        "step": event.step_key,
-        "message": event.message,
-    }

@@ -10,7 +10,6 @@ from knoll.definitions.asset_graph import AssetGraph
 from knoll.definitions.asset_spec import AssetSpec
 from knoll.definitions.check import AssetChecksDefinition
 from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetKey
 from knoll.definitions.partitions import PartitionKeyRange
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import InvalidInvocationError
@@ -122,13 +121,3 @@ def materialize_to_memory(
         run_id=run_id,
         instance=instance,
     )
-
-
-def asset_keys_of(assets: Sequence[Any]) -> list[AssetKey]:
-    out: list[AssetKey] = []
-    for item in assets:
-        if isinstance(item, AssetsDefinition):
-            out.extend(sorted(item.keys))
-        elif isinstance(item, AssetSpec):
-            out.append(item.key)
-    return out

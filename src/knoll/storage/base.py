@@ -24,6 +24,27 @@ from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
 
+# The rules every backend applies in store_events and prune_run_events.
+
+# Run events that move a run's status, and where to.
+RUN_STATUS_BY_EVENT: Mapping[EventType, RunStatus] = {
+    EventType.RUN_STARTING: RunStatus.STARTING,
+    EventType.RUN_START: RunStatus.STARTED,
+    EventType.RUN_SUCCESS: RunStatus.SUCCESS,
+    EventType.RUN_FAILURE: RunStatus.FAILURE,
+    EventType.RUN_CANCELED: RunStatus.CANCELED,
+}
+
+# What prune_run_events keeps: the asset history.
+ASSET_HISTORY_EVENTS = frozenset(
+    {
+        EventType.ASSET_MATERIALIZATION,
+        EventType.ASSET_OBSERVATION,
+        EventType.ASSET_CHECK_EVALUATION,
+    }
+)
+
+
 # ---- runs --------------------------------------------------------------------------------
 
 

@@ -27,7 +27,9 @@ from knoll.errors import InvalidInvocationError, StorageError
 from knoll.execution.events import AssetPlannedData, EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
 from knoll.storage.base import (
+    ASSET_HISTORY_EVENTS,
     IN_PROGRESS_STATUSES,
+    RUN_STATUS_BY_EVENT,
     AssetRecord,
     Backfill,
     BackfillStatus,
@@ -46,24 +48,6 @@ from knoll.storage.base import (
     check_lease_seconds,
     check_pool_limit,
     run_priority,
-)
-
-# Run events that move a run's status, and where to.
-RUN_STATUS_BY_EVENT: Mapping[EventType, RunStatus] = {
-    EventType.RUN_STARTING: RunStatus.STARTING,
-    EventType.RUN_START: RunStatus.STARTED,
-    EventType.RUN_SUCCESS: RunStatus.SUCCESS,
-    EventType.RUN_FAILURE: RunStatus.FAILURE,
-    EventType.RUN_CANCELED: RunStatus.CANCELED,
-}
-
-# What prune_run_events keeps: the asset history.
-ASSET_HISTORY_EVENTS = frozenset(
-    {
-        EventType.ASSET_MATERIALIZATION,
-        EventType.ASSET_OBSERVATION,
-        EventType.ASSET_CHECK_EVALUATION,
-    }
 )
 
 

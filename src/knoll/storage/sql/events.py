@@ -22,7 +22,14 @@ from knoll.definitions.check import AssetCheckEvaluation
 from knoll.definitions.output import AssetMaterialization, AssetObservation
 from knoll.execution.events import AssetPlannedData, EventType, RunEvent
 from knoll.execution.run import RunStatus, check_transition
-from knoll.storage.base import EventLogStorage, EventRecord, EventsPage, PartitionStatus
+from knoll.storage.base import (
+    ASSET_HISTORY_EVENTS,
+    RUN_STATUS_BY_EVENT,
+    EventLogStorage,
+    EventRecord,
+    EventsPage,
+    PartitionStatus,
+)
 from knoll.storage.sql.common import chunks, lock_event_log
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.runs import moved_values
@@ -36,24 +43,6 @@ from knoll.storage.sql.schema import (
     run_tags,
     runs,
     step_plans,
-)
-
-# Run events that move a run's status, and where to.
-RUN_STATUS_BY_EVENT: Mapping[EventType, RunStatus] = {
-    EventType.RUN_STARTING: RunStatus.STARTING,
-    EventType.RUN_START: RunStatus.STARTED,
-    EventType.RUN_SUCCESS: RunStatus.SUCCESS,
-    EventType.RUN_FAILURE: RunStatus.FAILURE,
-    EventType.RUN_CANCELED: RunStatus.CANCELED,
-}
-
-# What prune_run_events keeps: the asset history.
-ASSET_HISTORY_EVENTS = frozenset(
-    {
-        EventType.ASSET_MATERIALIZATION,
-        EventType.ASSET_OBSERVATION,
-        EventType.ASSET_CHECK_EVALUATION,
-    }
 )
 
 # Events that the asset index is built from (delete_run rebuilds it from those left).
