@@ -51,6 +51,44 @@ FLAKY = textwrap.dedent(
 )
 
 
+OP_FLAKY = textwrap.dedent(
+    """
+    from pathlib import Path
+
+    from knoll import Definitions, job, op
+    from knoll.definitions.executor import multiprocess_executor
+
+    def mark(name):
+        with open(f"ran_{name}", "a") as handle:
+            handle.write("x\\n")
+
+    @op
+    def fetch() -> int:
+        mark("fetch")
+        return 2
+
+    @op
+    def load(value: int) -> int:
+        mark("load")
+        if not Path("fixed").exists():
+            raise ValueError("the warehouse is busy")
+        return value * 10
+
+    @op
+    def report(values: list[int]) -> None:
+        mark("report")
+        Path("report").write_text(str(sum(values)))
+
+    @job(executor_def=EXECUTOR)
+    def ops_nightly():
+        value = fetch()
+        report([load(value), value])
+
+    defs = Definitions(jobs=[ops_nightly])
+    """
+)
+
+
 def _project(folder: Path, executor: str = "None") -> Path:
     (folder / "flaky_project.py").write_text(FLAKY.replace("EXECUTOR", executor))
     return folder
@@ -151,6 +189,29 @@ def test_reexecute_from_failure_reruns_what_failed(tmp_path: Path, executor: str
     assert len(_ran(project, "flaky")) == 2
     shown = knoll("run", "show", child, cwd=project)
     assert f"  parent:    {parent} (root {parent})" in shown.stdout.splitlines()
+
+
+@pytest.mark.parametrize("executor", ["None", "multiprocess_executor(max_concurrent=2)"])
+def test_reexecute_an_op_job_from_failure(tmp_path: Path, executor: str) -> None:
+    (tmp_path / "op_project.py").write_text(OP_FLAKY.replace("EXECUTOR", executor))
+    first = knoll("job", "execute", "-m", "op_project", "-j", "ops_nightly", cwd=tmp_path)
+    assert first.returncode == 1
+    [parent] = run_ids(tmp_path)
+    (tmp_path / "fixed").write_text("")
+
+    again = knoll(
+        "run", "reexecute", parent[:8], "--from-failure", "-m", "op_project", cwd=tmp_path
+    )
+
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[0] == f"re-executing run {parent} of job 'ops_nightly' (steps load, report)"
+    child = lines[-1].split()[1]
+    assert lines[-1].startswith(f"run {child} succeeded")
+    assert run_ids(tmp_path) == [child, parent]
+    # fetch did not run again: load and report read the output the parent stored
+    assert [len(_ran(tmp_path, n)) for n in ("fetch", "load", "report")] == [1, 2, 1]
+    assert (tmp_path / "report").read_text() == "22"
 
 
 def test_reexecute_all_steps_and_exit_1_when_it_fails(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import importlib.util
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +20,7 @@ from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition
 from knoll.definitions.schedule import ScheduleDefinition
 from knoll.definitions.sensor import SensorDefinition
 from knoll.errors import DefinitionError, KnollError
+from knoll.execution.origin import CodeOrigin, set_code_origin
 
 
 class CodeLocationLoadError(KnollError):
@@ -44,12 +45,35 @@ class CodeLocationTarget:
         return f"module {self.module_name!r}" if self.module_name else f"file {self.python_file!r}"
 
 
+# Imported by a multiprocess executor's forkserver along with the location, so that the
+# workers it forks do not import them again (see knoll.execution.spawned).
+WORKER_WARM_MODULES = (
+    "knoll.instance",
+    "knoll.instance._backends",
+    "knoll.storage.sql",
+    "knoll.execution.io_managers",
+)
+
+
 def load_definitions(target: CodeLocationTarget) -> Definitions:
     """Import the target and return its ``Definitions``.
 
     The module's top-level ``Definitions`` object is used (``defs`` by convention); if it has
-    none, every asset, check, job, schedule and sensor at its top level is collected.
+    none, every asset, check, job, schedule and sensor at its top level is collected. The
+    target is recorded as this process's code origin, from which multiprocess workers that
+    are not forked from this process (forkserver, spawn) load the same definitions.
     """
+    defs = _load(target)
+    origin = replace(
+        target,
+        working_directory=os.path.abspath(target.working_directory or os.getcwd()),
+        python_file=os.path.abspath(target.python_file) if target.python_file else None,
+    )
+    set_code_origin(CodeOrigin(load_definitions, origin, WORKER_WARM_MODULES), defs)
+    return defs
+
+
+def _load(target: CodeLocationTarget) -> Definitions:
     module = _import(target)
     if target.attribute is not None:
         return _attribute(module, target, target.attribute)

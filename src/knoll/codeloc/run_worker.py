@@ -13,7 +13,9 @@ also stops on its own when a heartbeat finds its run CANCELING (a canceller on a
 
 Resuming: when the run monitor finds that a STARTED run's worker died, it may start a *resume*
 worker for the same run, which executes only the steps that have no STEP_SUCCESS event yet
-(their upstream outputs are loaded through the IO managers) and ends the run.
+(their upstream assets are loaded through the IO managers, and the op outputs they read from
+the run that stored them: the run itself, or for a re-execution an earlier run of its lineage)
+and ends the run.
 """
 
 from __future__ import annotations
@@ -264,6 +266,11 @@ class _WorkerInstance:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._instance, name)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # sent to a multiprocess worker that does not fork (forkserver, spawn): the worker
+        # only reads through it, so the instance itself serves
+        return self._instance.__reduce__()
+
     def create_run(self, run: Run) -> Any:
         record = self._instance.storage.get_run(run.run_id)
         if record is None or record.run.status is not RunStatus.STARTING:
@@ -316,20 +323,17 @@ class _ResumeInstance(_WorkerInstance):
 
 def steps_left(
     defs: Definitions, run: Run, instance: Instance
-) -> tuple[frozenset[AssetKey], list[str]]:
-    """What a resume worker executes: the assets and keys of the steps of ``run`` that have no
-    STEP_SUCCESS event. The assets of the other steps are loaded through their IO managers."""
-    from knoll.errors import ExecutionError
+) -> tuple[frozenset[AssetKey] | None, list[str], dict[tuple[str, str], str | None] | None]:
+    """What a resume worker executes: the asset selection (None for an op job) and the keys of
+    the steps of ``run`` that have no STEP_SUCCESS event, and for an op job where the outputs
+    those steps read from the other steps were stored ((step, output) -> run id). The assets of
+    the other steps are loaded through their IO managers."""
+    from dataclasses import replace
+
     from knoll.execution.plan import build_plan
+    from knoll.execution.reexecution import STEP_SELECTION_TAG, reused_outputs
 
     job = job_for(defs, run.job_name)
-    if job.asset_graph is None:
-        raise ExecutionError(
-            f"run {run.run_id} of {job.describe()} cannot be resumed: op outputs are not "
-            "addressable outside their run's steps, so only asset jobs resume. Set "
-            "run_monitoring:max_resume_attempts to 0 for this deployment, or re-execute the "
-            f"run from failure with `knoll run reexecute {run.run_id} --from-failure`."
-        )
     plan = build_plan(job, asset_selection=_selection(defs, run))
     done: set[str] = set()
     after = 0
@@ -341,9 +345,15 @@ def steps_left(
         after = page.cursor
         if not page.has_more:
             break
+    if job.asset_graph is None:
+        # a re-execution ran only the steps of its tag; the other outputs are in its lineage
+        planned = run.tags.get(STEP_SELECTION_TAG)
+        wanted = set(planned.split(",")) if planned else set(plan.step_keys)
+        plan = replace(plan, steps=tuple(s for s in plan.steps if s.key in wanted - done))
+        return None, list(plan.step_keys), reused_outputs(instance, plan, run)
     left = [step for step in plan.steps if step.key not in done]
     keys = frozenset(k for step in left for k in step.produced_asset_keys)
-    return keys, [step.key for step in build_plan(job, asset_selection=keys).steps]
+    return keys, [step.key for step in build_plan(job, asset_selection=keys).steps], None
 
 
 class _Heartbeats(threading.Thread):
@@ -420,9 +430,9 @@ def run_worker_main(
             _ResumeInstance(instance, switch) if resume else _WorkerInstance(instance, switch)
         )
         try:
-            selection, step_keys = _selection(defs, run), None
+            selection, step_keys, reused = _selection(defs, run), None, None
             if resume:
-                selection, step_keys = steps_left(defs, run, instance)
+                selection, step_keys, reused = steps_left(defs, run, instance)
             execute_in_process(
                 job_for(defs, run.job_name),
                 run_config=dict(run.run_config) or None,
@@ -435,6 +445,7 @@ def run_worker_main(
                 step_keys=step_keys,
                 parent_run_id=run.parent_run_id,
                 root_run_id=run.root_run_id,
+                reused_outputs=reused,
             )
         except KeyboardInterrupt:
             switch.requested = True

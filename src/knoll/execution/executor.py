@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from knoll._utils import check_tags, did_you_mean
@@ -48,7 +48,7 @@ from knoll.execution.run import (
     RunStatus,
     new_run_id,
 )
-from knoll.execution.run_state import EventWriter, RunState, StepOutcome
+from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
 from knoll.execution.step import execute_step
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
@@ -85,6 +85,7 @@ def execute_in_process(
     step_keys: Sequence[str] | None = None,
     parent_run_id: str | None = None,
     root_run_id: str | None = None,
+    reused_outputs: Mapping[tuple[str, str], str | None] | None = None,
 ) -> ExecuteInProcessResult:
     """Execute ``job`` and return its result (the engine behind ``materialize``,
     ``JobDefinition.execute_in_process`` and ``execute_job``).
@@ -92,42 +93,24 @@ def execute_in_process(
     Steps run in this process unless ``use_executor`` is set, when the job's executor (or the
     one run config names under ``execution``) runs them. ``step_keys`` limits the run to those
     steps (re-execution); ``parent_run_id`` and ``root_run_id`` link it to earlier runs.
+    ``reused_outputs`` maps each (step key, output name) that the steps of an op job read from
+    steps outside ``step_keys`` to the run that stored it (None: the step succeeded without
+    yielding that optional output); they are loaded through their IO managers.
     """
     selected = _asset_selection(job, asset_selection)
-    plan = build_plan(job, asset_selection=selected, op_selection=op_selection)
-    if step_keys is not None:
-        plan = _only_steps(plan, step_keys)
-    # Runs that may cross processes store op outputs in files by default, as memory would not do.
-    resource_defs = _resource_defs(
-        job, plan, resources, getattr(instance, "outputs_dir", None), use_executor
+    inputs = RunInputs(
+        selected, tuple(op_selection) if op_selection is not None else None, step_keys, resources
     )
-    config_schema = RunConfigSchema(
-        {s.key: s.op.config_schema for s in plan.steps},
-        {k: _resource_schema(v) for k, v in resource_defs.items()},
-        job.name,
+    parts = prepare_run_parts(
+        job, run_config, inputs, getattr(instance, "outputs_dir", None), use_executor
     )
-    document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
-    if job.config and (document is None or isinstance(document, Mapping)):
-        document = merge_run_configs(job.config, document or {})
-    try:
-        resolved = config_schema.validate(document)
-    except InvalidConfigError as exc:
-        if job.name != EPHEMERAL_JOB:
-            raise
-        raise InvalidConfigError(_run_owner(job, plan), exc.errors) from None
-    executor = select_executor(job, resolved.execution) if use_executor else None
-    if executor is not None and executor.name == "in_process":
-        executor = None
-    if executor is not None:
-        from knoll.execution.multiprocess import check_cross_process_io
-
-        check_cross_process_io(resource_defs, _io_manager_keys(plan), _run_owner(job, plan))
+    plan, resolved = parts.plan, parts.resolved
     run_tags = {
         **job.tags,
         **check_tags(dict(tags) if tags else None, f"run of {_run_owner(job, plan)}"),
     }
     store = instance if hasattr(instance, "get_dynamic_partitions") else None
-    scope = _partition_scope(job, plan, partition_key, partition_key_range, run_tags, store)
+    scope = partition_scope(job, plan, partition_key, partition_key_range, run_tags, store)
     if scope is not None:
         if scope.is_single:
             run_tags[PARTITION_TAG] = str(scope.keys[0])
@@ -155,16 +138,7 @@ def execute_in_process(
     writer = EventWriter(run, sink_list)
     try:
         return _execute(
-            job,
-            plan,
-            run,
-            writer,
-            resource_defs,
-            resolved,
-            scope,
-            instance,
-            raise_on_error,
-            executor,
+            job, parts, inputs, run, writer, scope, instance, raise_on_error, reused_outputs
         )
     except (KeyboardInterrupt, SystemExit) as exc:
         # The run is over: say so in its events, so that it is not left STARTED forever.
@@ -188,18 +162,84 @@ def execute_in_process(
         raise
 
 
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run was asked to execute besides its job and config: the worker processes of a
+    multiprocess executor that do not fork from the run (forkserver, spawn) rebuild the run's
+    plan and resources from these."""
+
+    asset_selection: frozenset[AssetKey] | None = None
+    op_selection: tuple[str, ...] | None = None
+    step_keys: Sequence[str] | None = None
+    resources: Mapping[str, Any] | None = None  # overrides of the job's resources
+
+
+@dataclass(frozen=True)
+class RunParts:
+    """A run before anything runs: its plan, resources, resolved config and executor."""
+
+    plan: ExecutionPlan
+    resource_defs: dict[str, Any]
+    resolved: Any
+    executor: ExecutorDefinition | None  # None: steps run in this process
+
+    @property
+    def needed_resources(self) -> set[str]:
+        return _needed_resource_keys(self.plan)
+
+
+def prepare_run_parts(
+    job: JobDefinition,
+    run_config: Any,
+    inputs: RunInputs,
+    outputs_dir: Any = None,
+    use_executor: bool = True,
+) -> RunParts:
+    """Plan the run, pick its resources and validate its config (every error a user can make
+    in a run request is raised here, before the run is stored)."""
+    plan = build_plan(job, asset_selection=inputs.asset_selection, op_selection=inputs.op_selection)
+    # the run config (a re-execution's is its parent's) may configure steps that do not run
+    config_steps = plan.steps
+    if inputs.step_keys is not None:
+        plan = _only_steps(plan, inputs.step_keys)
+    # Runs that may cross processes store op outputs in files by default, as memory would not do.
+    resource_defs = _resource_defs(job, plan, inputs.resources, outputs_dir, use_executor)
+    config_schema = RunConfigSchema(
+        {s.key: s.op.config_schema for s in config_steps},
+        {k: _resource_schema(v) for k, v in resource_defs.items()},
+        job.name,
+    )
+    document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
+    if job.config and (document is None or isinstance(document, Mapping)):
+        document = merge_run_configs(job.config, document or {})
+    try:
+        resolved = config_schema.validate(document)
+    except InvalidConfigError as exc:
+        if job.name != EPHEMERAL_JOB:
+            raise
+        raise InvalidConfigError(_run_owner(job, plan), exc.errors) from None
+    executor = select_executor(job, resolved.execution) if use_executor else None
+    if executor is not None and executor.name == "in_process":
+        executor = None
+    if executor is not None:
+        from knoll.execution.multiprocess import check_cross_process_io
+
+        check_cross_process_io(resource_defs, _io_manager_keys(plan), _run_owner(job, plan))
+    return RunParts(plan, resource_defs, resolved, executor)
+
+
 def _execute(
     job: JobDefinition,
-    plan: ExecutionPlan,
+    parts: RunParts,
+    inputs: RunInputs,
     run: Run,
     writer: EventWriter,
-    resource_defs: Mapping[str, Any],
-    resolved: Any,
     scope: PartitionScope | None,
     instance: Any,
     raise_on_error: bool,
-    executor: ExecutorDefinition | None = None,
+    reused: Mapping[tuple[str, str], str | None] | None = None,
 ) -> ExecuteInProcessResult:
+    plan = parts.plan
     _plan_events(writer, plan, scope)
     run = run.with_status(RunStatus.STARTED)
     writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
@@ -207,7 +247,7 @@ def _execute(
     slots = _slot_keeper(plan, run, instance)
     try:
         state, run_error, outputs = _run_plan(
-            job, plan, run, writer, resource_defs, resolved, scope, instance, executor, slots
+            job, parts, inputs, run, writer, scope, instance, slots, reused
         )
     finally:
         if slots is not None:
@@ -226,16 +266,21 @@ def _slot_keeper(plan: ExecutionPlan, run: Run, instance: Any) -> SlotKeeper | N
 
 def _run_plan(
     job: JobDefinition,
-    plan: ExecutionPlan,
+    parts: RunParts,
+    inputs: RunInputs,
     run: Run,
     writer: EventWriter,
-    resource_defs: Mapping[str, Any],
-    resolved: Any,
     scope: PartitionScope | None,
     instance: Any,
-    executor: ExecutorDefinition | None,
     slots: SlotKeeper | None,
+    reused: Mapping[tuple[str, str], str | None] | None = None,
 ) -> tuple[RunState | None, KnollError | None, dict[tuple[str, str], Any]]:
+    plan, resource_defs, resolved, executor = (
+        parts.plan,
+        parts.resource_defs,
+        parts.resolved,
+        parts.executor,
+    )
     state: RunState | None = None
     run_error: KnollError | None = None
     outputs: dict[tuple[str, str], Any] = {}
@@ -252,15 +297,9 @@ def _run_plan(
             instance=instance,
             slots=slots,
         )
+        _reuse_outputs(state, plan, reused)
         try:
-            stored = run_multiprocess(
-                state,
-                plan,
-                executor,
-                resource_defs,
-                resolved.resource_config,
-                _needed_resource_keys(plan),
-            )
+            stored = run_multiprocess(state, parts, inputs)
             outputs = StoredOutputs(
                 stored, _output_loader(plan, state, resource_defs, resolved.resource_config)
             )
@@ -268,7 +307,7 @@ def _run_plan(
             run_error = exc
     else:
         state, run_error = _execute_steps(
-            job, plan, run, writer, resource_defs, resolved, scope, instance, slots
+            job, plan, run, writer, resource_defs, resolved, scope, instance, slots, reused
         )
         if state is not None:
             outputs = state.outputs
@@ -285,6 +324,7 @@ def _execute_steps(
     scope: PartitionScope | None,
     instance: Any,
     slots: SlotKeeper | None = None,
+    reused: Mapping[tuple[str, str], str | None] | None = None,
 ) -> tuple[RunState | None, KnollError | None]:
     state: RunState | None = None
     run_error: KnollError | None = None
@@ -305,6 +345,7 @@ def _execute_steps(
                 instance=instance,
                 slots=slots,
             )
+            _reuse_outputs(state, plan, reused)
             renewing = slots.renewing() if slots is not None else contextlib.nullcontext()
             try:
                 # Persisted runs show a long step as started while it runs (logs --follow).
@@ -437,8 +478,28 @@ def _resource_defs(
     return defs
 
 
+def _reuse_outputs(
+    state: RunState, plan: ExecutionPlan, reused: Mapping[tuple[str, str], str | None] | None
+) -> None:
+    """Before the steps run: the upstream steps that do not run succeeded, and their outputs
+    load from the runs that stored them."""
+    if not reused:
+        return
+    from knoll.execution.worker_pool import output_context
+
+    for key, producer in outside_outputs(plan).items():
+        if key not in reused:
+            continue  # loading it fails the step that reads it, saying it was not produced
+        state.outcomes[producer.key] = StepOutcome.SUCCESS
+        stored_by = reused[key]
+        if stored_by is not None:
+            state.output_contexts[key] = output_context(state, producer, key[1], stored_by)
+
+
 def _needed_resource_keys(plan: ExecutionPlan) -> set[str]:
     needed: set[str] = set()
+    for (_, output_name), producer in outside_outputs(plan).items():
+        needed.add(producer.op.output_defs[output_name].io_manager_key)
     graph = plan.job.asset_graph
     for step in plan.steps:
         needed.update(step.op.required_resource_keys)
@@ -464,7 +525,7 @@ def _users_of(plan: ExecutionPlan, key: str) -> str:
     return "an input of this run"
 
 
-def _partition_scope(
+def partition_scope(
     job: JobDefinition,
     plan: ExecutionPlan,
     partition_key: str | None,

@@ -8,14 +8,15 @@ its step and is replaced.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import deserialize
 from knoll.definitions.check import AssetCheckEvaluation
@@ -46,6 +47,9 @@ from knoll.execution.worker_pool import (
     start_worker,
     stop_worker,
 )
+
+if TYPE_CHECKING:
+    from knoll.execution.executor import RunInputs, RunParts
 
 
 def start_method_for(platform: str) -> str:
@@ -98,30 +102,49 @@ class StoredOutputs(dict[tuple[str, str], Any]):
 _NOT_LOADED = object()
 
 
-def run_multiprocess(
-    state: RunState,
-    plan: ExecutionPlan,
-    executor: ExecutorDefinition,
-    resource_defs: Mapping[str, Any],
-    resource_config: Mapping[str, Any],
-    needed_resources: set[str],
-) -> list[tuple[str, str]]:
+def run_multiprocess(state: RunState, parts: RunParts, inputs: RunInputs) -> list[tuple[str, str]]:
     """Run the plan's steps in worker processes; return the outputs they stored.
 
     Fills ``state.outcomes``, ``state.errors`` and the check results from the workers' events.
-    Raises ``ExecutionError`` when the workers cannot set their resources up.
+    Raises ``ExecutionError`` when the workers cannot start (their resources cannot be set up,
+    or workers that do not fork cannot load the job).
     """
+    executor = parts.executor
+    assert executor is not None
+    plan = parts.plan
+    size = max_workers(executor, len(plan.steps))
     method = executor.config.get("start_method") or start_method_for(sys.platform)
-    if method != "fork":
-        raise ExecutionError(
-            f"the multiprocess executor of run {state.run.run_id} was asked to start workers "
-            f"with {method!r}, which needs a code location to reload the job from; knoll runs "
-            "such workers from code servers only. Run it on a platform with fork, or use "
-            "start_method='fork'."
+    start: Callable[[], Worker]
+    if method == "fork":
+        context = multiprocessing.get_context("fork")
+        seed = WorkerSeed(
+            state,
+            plan,
+            parts.resource_defs,
+            parts.resolved.resource_config,
+            frozenset(parts.needed_resources),
         )
-    context = multiprocessing.get_context("fork")
-    seed = WorkerSeed(state, plan, resource_defs, resource_config, frozenset(needed_resources))
-    coordinator = _Coordinator(state, plan, context, seed, max_workers(executor, len(plan.steps)))
+        start = functools.partial(start_worker, context, seed)
+    else:
+        from knoll.execution.spawned import (
+            make_recipe,
+            spawned_worker_context,
+            start_spawned_worker,
+        )
+
+        recipe = make_recipe(
+            state,
+            plan.step_keys,
+            method,
+            run_config=state.run.run_config,
+            asset_selection=inputs.asset_selection,
+            op_selection=inputs.op_selection,
+            resource_overrides=inputs.resources,
+        )
+        start = functools.partial(
+            start_spawned_worker, spawned_worker_context(method, recipe.origin), recipe
+        )
+    coordinator = _Coordinator(state, plan, start, size)
     try:
         coordinator.run()
     finally:
@@ -131,17 +154,20 @@ def run_multiprocess(
 
 class _Coordinator:
     def __init__(
-        self, state: RunState, plan: ExecutionPlan, context: Any, seed: WorkerSeed, size: int
+        self, state: RunState, plan: ExecutionPlan, start: Callable[[], Worker], size: int
     ) -> None:
         self.state = state
         self.plan = plan
-        self.context = context
-        self.seed = seed
+        self.start = start
         self.size = size
         self.workers: list[Worker] = []
         self.pending = [s.key for s in plan.steps]
         self.in_plan = set(self.pending)
-        self.produced: list[tuple[str, str]] = []
+        # (step, output, run that stored it): outputs of earlier runs a re-execution loads
+        # are in the state before the run starts
+        self.produced: list[tuple[str, str, str]] = [
+            (k, o, c.run_id) for (k, o), c in state.output_contexts.items()
+        ]
         self.stored: list[tuple[str, str]] = []
         # a worker that dies at start-up would otherwise be replaced forever
         self.replacements_left = size + len(plan.steps)
@@ -151,7 +177,7 @@ class _Coordinator:
         self.waiting_for_pool: set[str] = set()  # steps ready but for their pool
 
     def run(self) -> None:
-        self.workers = [start_worker(self.context, self.seed) for _ in range(self.size)]
+        self.workers = [self.start() for _ in range(self.size)]
         while self.pending or any(w.step_key is not None for w in self.workers):
             self._dispatch()
             if not any(w.step_key is not None for w in self.workers) and not self.pending:
@@ -268,8 +294,7 @@ class _Coordinator:
         elif kind == INIT_FAILED:
             error: SerializableError = deserialize(payload)
             raise ExecutionError(
-                f"a worker process of run {self.state.run.run_id} could not set up its resources"
-                f": {error.message}"
+                f"a worker process of run {self.state.run.run_id} could not start: {error.message}"
             )
 
     def _observe(self, event: RunEvent) -> None:
@@ -278,7 +303,7 @@ class _Coordinator:
         if key is None:
             return
         if event.event_type is EventType.STEP_OUTPUT and isinstance(data, StepOutputData):
-            self.produced.append((key, data.output_name))
+            self.produced.append((key, data.output_name, state.run.run_id))
             state.output_contexts[(key, data.output_name)] = output_context(
                 state, self.plan.step(key), data.output_name
             )
@@ -337,7 +362,7 @@ class _Coordinator:
                 f"start (the last one {how}); see the run's logs."
             )
         if self.pending:
-            self.workers.append(start_worker(self.context, self.seed))
+            self.workers.append(self.start())
 
 
 def _remote_error(message: str, data: StepFailureData) -> KnollError:

@@ -1,25 +1,29 @@
 """Running a job with its executor, and re-executing a run: all its steps, or from failure.
 
 A re-execution is a new run linked to its parent and to the root of its lineage. Steps it does
-not re-run are not recomputed: their assets are loaded through the IO managers.
+not re-run are not recomputed: their assets are loaded through the IO managers, and the op
+outputs they read are loaded from the run of the lineage that stored them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from knoll.definitions.job import JobDefinition
-from knoll.errors import InvalidInvocationError
-from knoll.execution.events import EventType
-from knoll.execution.executor import execute_in_process
+from knoll.errors import InvalidInvocationError, StorageError
+from knoll.execution.events import EventType, IOData
+from knoll.execution.executor import DEFAULT_IO_MANAGER_KEY, execute_in_process
 from knoll.execution.plan import ExecutionPlan, build_plan
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.execution.run import Run
+from knoll.execution.run_state import outside_outputs, step_sources
 
 PARENT_RUN_ID_TAG = "knoll/parent_run_id"
 ROOT_RUN_ID_TAG = "knoll/root_run_id"
+# the steps a re-execution of an op job runs (comma-separated), read again when it resumes
+STEP_SELECTION_TAG = "knoll/step_selection"
 
 _FINISHED_STEP = frozenset({EventType.STEP_SUCCESS})
 _SEEN_STEP = frozenset(
@@ -29,6 +33,16 @@ _SEEN_STEP = frozenset(
         EventType.STEP_FAILURE,
         EventType.STEP_SKIPPED,
         EventType.STEP_SUCCESS,
+    }
+)
+_OUTPUT_EVENTS = frozenset(
+    {
+        EventType.STEP_START,
+        EventType.STEP_FAILURE,
+        EventType.STEP_SKIPPED,
+        EventType.STEP_SUCCESS,
+        EventType.STEP_OUTPUT,
+        EventType.HANDLED_OUTPUT,
     }
 )
 
@@ -59,7 +73,7 @@ class ReexecutionOptions:
             )
         seen: list[str] = []
         finished: set[str] = set()
-        for record in _all_events(instance, run_id):
+        for record in _all_events(instance, run_id, _SEEN_STEP):
             event = record.event
             if event.step_key is None or event.event_type not in _SEEN_STEP:
                 continue
@@ -113,9 +127,14 @@ def execute_job(
     selection = _selected_steps(parent_plan, reexecution_options.step_selection)
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
-    kept = {k: v for k, v in parent.tags.items() if k not in job.tags and k not in lineage}
+    kept = {
+        k: v
+        for k, v in parent.tags.items()
+        if k not in job.tags and k not in lineage and k != STEP_SELECTION_TAG
+    }
     asset_keys: Any = parent.asset_selection
     step_keys: list[str] | None = None
+    reused: dict[tuple[str, str], str | None] | None = None
     if selection is not None:
         if job.asset_graph is not None:
             # Assets outside the selection become inputs loaded through their IO managers.
@@ -124,11 +143,17 @@ def execute_job(
             )
             step_keys = [s.key for s in build_plan(job, asset_selection=asset_keys).steps]
         else:
-            raise InvalidInvocationError(
-                f"{job.describe()} is an op job: knoll re-executes op jobs with all their steps "
-                f"only (asked for {', '.join(sorted(selection))}). Use "
-                "ReexecutionOptions(parent_run_id=...) without a step selection."
+            # Op outputs read from steps outside the selection load from the runs that stored
+            # them; one that cannot be loaded fails here, before anything runs.
+            step_keys = [s.key for s in parent_plan.steps if s.key in selection]
+            plan = replace(
+                parent_plan, steps=tuple(s for s in parent_plan.steps if s.key in selection)
             )
+            what = f"re-execute run {parent.run_id} of {job.describe()}"
+            found = _find_outputs(instance, plan, parent, what)
+            _check_loadable(job, resources, found, what)
+            reused = {key: source.run_id for key, source in found.items()}
+            lineage[STEP_SELECTION_TAG] = ",".join(step_keys)
     return execute_in_process(
         job,
         run_config=parent.run_config if run_config is None else run_config,
@@ -141,7 +166,20 @@ def execute_job(
         use_executor=True,
         parent_run_id=parent.run_id,
         root_run_id=root,
+        reused_outputs=reused,
     )
+
+
+def reused_outputs(
+    instance: Any, plan: ExecutionPlan, run: Run
+) -> dict[tuple[str, str], str | None]:
+    """The op outputs that the steps of ``plan`` (some steps of an op job) read from the other
+    steps of the job, each with the id of the run that stored it: ``run`` itself when it ran
+    that step (a resume), else the nearest ancestor of ``run`` that did (None: the step succeeded
+    there without yielding that optional output). Raises ``InvalidInvocationError`` when no run
+    of the lineage produced one."""
+    found = _find_outputs(instance, plan, run, f"resume run {run.run_id} of {plan.job.describe()}")
+    return {key: source.run_id for key, source in found.items()}
 
 
 def reexecute(
@@ -179,11 +217,142 @@ def _selected_steps(plan: ExecutionPlan, selection: Sequence[str]) -> set[str] |
     return chosen
 
 
-def _all_events(instance: Any, run_id: str) -> list[Any]:
+@dataclass(frozen=True)
+class _Source:
+    """Where a reused op output comes from: the run that stored it and its HANDLED_OUTPUT data
+    (run_id None: the step succeeded without yielding it; data None: it has no value)."""
+
+    run_id: str | None
+    handled: IOData | None = None
+
+
+@dataclass
+class _StepsOfRun:
+    """What one run's events say about its steps and their outputs."""
+
+    ran: set[str] = field(default_factory=set)
+    succeeded: set[str] = field(default_factory=set)
+    produced: set[tuple[str, str]] = field(default_factory=set)
+    stored: dict[tuple[str, str], IOData] = field(default_factory=dict)
+
+
+def _find_outputs(
+    instance: Any, plan: ExecutionPlan, start: Run, what: str
+) -> dict[tuple[str, str], _Source]:
+    """The sources of the op outputs ``plan`` reads from steps outside it, searched in
+    ``start`` and then up its lineage, each run only for the steps it did not run at all."""
+    readers: dict[tuple[str, str], str] = {}
+    for step in plan.steps:
+        for source in step_sources(step):
+            readers.setdefault((source.step_key, source.output_name), step.key)
+    left = sorted(outside_outputs(plan))
+    found: dict[tuple[str, str], _Source] = {}
+    run = start
+    while left:
+        steps = _steps_of_run(instance, run.run_id)
+        for key in list(left):
+            step_key, output = key
+            needs = (
+                f"cannot {what}: step {readers[key]!r} reads output {output!r} of step {step_key!r}"
+            )
+            if step_key in steps.succeeded:
+                if key in steps.stored:
+                    found[key] = _Source(run.run_id, steps.stored[key])
+                elif key in steps.produced:
+                    found[key] = _Source(run.run_id)  # a Nothing output: no value to load
+                else:
+                    found[key] = _Source(None)  # optional, not yielded: downstream skips
+                left.remove(key)
+            elif step_key in steps.ran:
+                raise InvalidInvocationError(
+                    f"{needs}, which did not succeed in run {run.run_id}. Add {step_key!r} to "
+                    "the step selection (re-executing from failure selects it), or re-execute "
+                    "all the steps."
+                )
+        if not left:
+            break
+        parent = _parent_of(instance, run)
+        if parent is None:
+            step_key, output = left[0]
+            raise InvalidInvocationError(
+                f"cannot {what}: step {readers[left[0]]!r} reads output {output!r} of step "
+                f"{step_key!r}, which no run of its lineage ran (run {start.run_id} back to its "
+                f"root {run.run_id}). Add {step_key!r} to the step selection, or re-execute "
+                "all the steps (ReexecutionOptions(parent_run_id=...) without step_selection)."
+            )
+        run = parent
+    return found
+
+
+def _check_loadable(
+    job: JobDefinition,
+    resources: Mapping[str, Any] | None,
+    found: Mapping[tuple[str, str], _Source],
+    what: str,
+) -> None:
+    """Refuse outputs that were kept in the memory of a process this re-execution cannot reach
+    (an op job run by execute_in_process without an executor keeps its outputs in memory)."""
+    from knoll.execution.io_managers import InMemoryIOManager
+
+    given = {**job.resource_defs, **(resources or {})}
+    for (step_key, output), source in sorted(found.items()):
+        handled = source.handled
+        if handled is None or source.run_id is None:
+            continue
+        manager = given.get(handled.io_manager_key)
+        if manager is None and handled.io_manager_key == DEFAULT_IO_MANAGER_KEY:
+            # Loaded by knoll's default, a FilesystemIOManager, which records the path of each
+            # op output it stores: without one, the run kept the value in memory.
+            in_memory = "path" not in handled.metadata
+        elif isinstance(manager, InMemoryIOManager):
+            in_memory = (source.run_id, step_key, output, None) not in manager.values
+        else:
+            continue
+        if in_memory:
+            raise InvalidInvocationError(
+                f"cannot {what}: output {output!r} of step {step_key!r} was kept in memory by "
+                f"run {source.run_id} (IO manager {handled.io_manager_key!r}; execute_in_process "
+                "without an executor keeps op outputs in memory), so this run cannot load it. "
+                "Run the job with a persistent IO manager (resources={'io_manager': "
+                "FilesystemIOManager(base_dir=...)}) or through execute_job or `knoll job "
+                "execute`, or re-execute all the steps (ReexecutionOptions(parent_run_id=...) "
+                "without step_selection)."
+            )
+
+
+def _steps_of_run(instance: Any, run_id: str) -> _StepsOfRun:
+    steps = _StepsOfRun()
+    for record in _all_events(instance, run_id, _OUTPUT_EVENTS):
+        event = record.event
+        key, data = event.step_key, event.data
+        if key is None:
+            continue
+        if event.event_type is EventType.STEP_SUCCESS:
+            steps.succeeded.add(key)
+        elif event.event_type is EventType.STEP_OUTPUT:
+            steps.produced.add((key, data.output_name))
+        elif event.event_type is EventType.HANDLED_OUTPUT and isinstance(data, IOData):
+            steps.stored[(key, data.name)] = data
+        else:
+            steps.ran.add(key)
+    return steps
+
+
+def _parent_of(instance: Any, run: Run) -> Run | None:
+    if run.parent_run_id is None:
+        return None
+    try:
+        parent: Run = instance.get_run(run.parent_run_id).run
+    except StorageError:
+        return None  # deleted: the lineage ends here
+    return parent
+
+
+def _all_events(instance: Any, run_id: str, of_types: frozenset[EventType]) -> list[Any]:
     records: list[Any] = []
     after = 0
     while True:
-        page = instance.get_events(run_id, after=after, of_types=sorted(_SEEN_STEP, key=str))
+        page = instance.get_events(run_id, after=after, of_types=sorted(of_types, key=str))
         records.extend(page.records)
         if not page.has_more:
             return records

@@ -25,7 +25,7 @@ from knoll.execution.events import (
     EventType,
     RunEvent,
 )
-from knoll.execution.plan import FromStep
+from knoll.execution.plan import ExecutionPlan, FromMany, FromStep, Step, build_plan
 from knoll.execution.run import Run
 
 if TYPE_CHECKING:
@@ -204,3 +204,26 @@ def produced(state: RunState, source: FromStep) -> bool:
     if state.outcomes.get(source.step_key) is not StepOutcome.SUCCESS:
         return True  # not run in this run (or failed): handled elsewhere
     return (source.step_key, source.output_name) in state.output_contexts
+
+
+def step_sources(step: Step) -> tuple[FromStep, ...]:
+    """The outputs of other steps that ``step`` reads."""
+    found: list[FromStep] = []
+    for source in step.inputs.values():
+        if isinstance(source, FromStep):
+            found.append(source)
+        elif isinstance(source, FromMany):
+            found.extend(source.sources)
+    return tuple(found)
+
+
+def outside_outputs(plan: ExecutionPlan) -> dict[tuple[str, str], Step]:
+    """The outputs that steps of ``plan`` read from steps of its job that are not in it, each
+    with the step that produces it: a plan narrowed to some steps of an op job (re-execution,
+    resume) loads them from the run that stored them instead of computing them."""
+    in_plan = set(plan.step_keys)
+    wanted = [s for step in plan.steps for s in step_sources(step) if s.step_key not in in_plan]
+    if not wanted:
+        return {}
+    every = {step.key: step for step in build_plan(plan.job).steps}
+    return {(s.step_key, s.output_name): every[s.step_key] for s in wanted}

@@ -186,10 +186,17 @@ def _call_load(
         )
         error.__cause__ = exc
         raise StepFailed(error) from exc
+    message = f"loaded input {name!r} with IO manager {io_key!r}"
+    if upstream_ctx.run_id != state.run.run_id:
+        # a re-execution reads what an earlier run of its lineage stored
+        message += (
+            f" from output {upstream_ctx.name!r} of step {upstream_step!r} stored by run "
+            f"{upstream_ctx.run_id}"
+        )
     state.writer.emit(
         EventType.LOADED_INPUT,
         step.key,
-        f"loaded input {name!r} with IO manager {io_key!r}",
+        message,
         logging.DEBUG,
         IOData(name, io_key, asset_key, upstream_step),
     )

@@ -22,7 +22,7 @@ from knoll.execution.context import OutputContext, PartitionScope
 from knoll.execution.events import RunEvent, SerializableError
 from knoll.execution.plan import ExecutionPlan, Step
 from knoll.execution.resources import build_resources
-from knoll.execution.run_state import EventWriter, RunState, StepOutcome
+from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
 from knoll.execution.step import run_step
 
 # Message kinds on the pipe, worker -> coordinator: one byte, then JSON.
@@ -72,8 +72,10 @@ def start_worker(context: Any, seed: WorkerSeed) -> Worker:
     return Worker(process, parent)
 
 
-def send_step(worker: Worker, step_key: str, produced: list[tuple[str, str]]) -> None:
-    """Ask ``worker`` to run ``step_key``; ``produced`` lists the upstream outputs that exist."""
+def send_step(worker: Worker, step_key: str, produced: list[tuple[str, str, str]]) -> None:
+    """Ask ``worker`` to run ``step_key``; ``produced`` lists the upstream outputs that exist,
+    as (step key, output name, id of the run that stored it: this one or, for a re-execution,
+    an earlier one)."""
     worker.step_key = step_key
     worker.conn.send_bytes(json.dumps({"step": step_key, "produced": produced}).encode())
 
@@ -94,7 +96,8 @@ def worker_main(conn: Connection, seed: WorkerSeed) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     base = seed.state
     writer = EventWriter(base.run, [_PipeSink(conn)])
-    steps = {s.key: s for s in seed.plan.steps}
+    # with the steps a re-execution does not run, whose stored outputs it loads
+    steps = {s.key: s for s in [*outside_outputs(seed.plan).values(), *seed.plan.steps]}
     try:
         with build_resources(
             seed.resource_defs,
@@ -117,10 +120,12 @@ def worker_main(conn: Connection, seed: WorkerSeed) -> None:
                     writer=writer,
                     instance=base.instance,
                 )
-                for step_key, output_name in request["produced"]:
-                    state.outcomes[step_key] = StepOutcome.SUCCESS
+                # a step is sent once every upstream step succeeded (in this run or earlier)
+                for up in step.upstream:
+                    state.outcomes[up] = StepOutcome.SUCCESS
+                for step_key, output_name, stored_by in request["produced"]:
                     state.output_contexts[(step_key, output_name)] = output_context(
-                        state, steps[step_key], output_name
+                        state, steps[step_key], output_name, stored_by
                     )
                 try:
                     outcome = run_step(state, step)
@@ -145,9 +150,12 @@ def step_partition(state: RunState, step: Step) -> PartitionScope | None:
     return state.partition
 
 
-def output_context(state: RunState, step: Step, output_name: str) -> OutputContext:
+def output_context(
+    state: RunState, step: Step, output_name: str, run_id: str | None = None
+) -> OutputContext:
     """The context an output of ``step`` was stored with, rebuilt in another process so that
-    its IO manager can load it (the metadata the step logged at run time is not included)."""
+    its IO manager can load it (the metadata the step logged at run time is not included).
+    ``run_id`` is the run that stored it, when not this one (re-execution)."""
     output_def = step.op.output_defs[output_name]
     asset_key = None
     definition_metadata = output_def.metadata
@@ -158,7 +166,7 @@ def output_context(state: RunState, step: Step, output_name: str) -> OutputConte
     return OutputContext(
         name=output_name,
         step_key=step.key,
-        run_id=state.run.run_id,
+        run_id=run_id or state.run.run_id,
         asset_key=asset_key,
         partitions_def=step.assets_def.partitions_def if step.assets_def else None,
         partition=step_partition(state, step),

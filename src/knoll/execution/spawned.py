@@ -1,0 +1,243 @@
+"""Workers that do not fork from the run's process: started by a forkserver or by spawn.
+
+Where forking a loaded process is unsafe (macOS: system frameworks may hold threads) the
+multiprocess executor starts its workers from a *forkserver*, a small process that imports the
+run's code location once (``worker_preload``) and forks each worker from that state; where
+there is no fork at all (Windows) each worker is a fresh interpreter (*spawn*). Either way the
+worker does not inherit the run's memory: it gets the job back from the code location the
+process loaded (:func:`set_code_origin`, called by the code location loader), rebuilds the
+same plan, resources and partition from a :class:`WorkerRecipe`, and then serves steps exactly
+like a forked worker (``worker_pool.worker_main``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from knoll._serdes import serialize
+from knoll.definitions.definitions import IMPLICIT_ASSET_JOB, Definitions
+from knoll.definitions.job import JobDefinition
+from knoll.definitions.keys import AssetKey
+from knoll.errors import DefinitionError, ExecutionError, KnollError
+from knoll.execution.events import SerializableError
+from knoll.execution.origin import CodeOrigin, code_origin, loaded_definitions, set_code_origin
+from knoll.execution.run import Run
+from knoll.execution.run_state import EventWriter, RunState
+from knoll.execution.worker_pool import INIT_FAILED, Worker, WorkerSeed, worker_main
+
+__all__ = [
+    "WorkerRecipe",
+    "make_recipe",
+    "preload_from_environment",
+    "spawned_worker_context",
+    "start_spawned_worker",
+]
+
+ORIGIN_ENV = "KNOLL_WORKER_ORIGIN"
+"""Environment variable through which a forkserver learns which code location to preload."""
+
+PRELOAD_MODULE = "knoll.execution.worker_preload"
+
+
+@dataclass(frozen=True)
+class WorkerRecipe:
+    """What a worker that does not inherit the run's memory needs to rebuild it (pickled)."""
+
+    origin: CodeOrigin
+    run: Run
+    run_config: Mapping[str, Any] | None
+    asset_selection: frozenset[AssetKey] | None
+    op_selection: tuple[str, ...] | None
+    step_keys: tuple[str, ...]
+    resources: bytes | None  # resource overrides, pickled apart: their classes may live in
+    # the user's code, which the worker imports only once it has loaded the location
+    instance: Any
+
+
+def make_recipe(
+    state: RunState,
+    step_keys: Sequence[str],
+    method: str,
+    *,
+    run_config: Mapping[str, Any] | None,
+    asset_selection: frozenset[AssetKey] | None,
+    op_selection: Sequence[str] | None,
+    resource_overrides: Mapping[str, Any] | None,
+) -> WorkerRecipe:
+    """The recipe of the workers of ``state``'s run; raises ``ExecutionError`` when they could
+    not get the job back (no code location, resources that cannot cross processes)."""
+    run_id = state.run.run_id
+    origin = code_origin()
+    if origin is None:
+        raise ExecutionError(
+            f"the multiprocess executor of run {run_id} starts its workers with {method!r}, "
+            "and such workers load the job again from its code location, but "
+            f"{state.job.describe()} was not loaded from one in this process. Run it with "
+            "`knoll job execute -m MODULE --job NAME` (or -f FILE), launch it through a code "
+            "server (`knoll run launch`), or, on a platform where fork is safe, set "
+            "multiprocess_executor(start_method='fork')."
+        )
+    overrides = None
+    if resource_overrides:
+        try:
+            overrides = pickle.dumps(dict(resource_overrides))
+        except Exception as exc:
+            raise ExecutionError(
+                f"run {run_id} passes resources={{...}} to a multiprocess executor that starts "
+                f"its workers with {method!r}, but they cannot be sent to another process "
+                f"({type(exc).__name__}: {exc}). Define the resources in the code location's "
+                "Definitions instead, or use start_method='fork'."
+            ) from exc
+    return WorkerRecipe(
+        origin=origin,
+        run=state.run,
+        run_config=run_config,
+        asset_selection=asset_selection,
+        op_selection=tuple(op_selection) if op_selection is not None else None,
+        step_keys=tuple(step_keys),
+        resources=overrides,
+        instance=_instance_reference(state.instance),
+    )
+
+
+def _instance_reference(instance: Any) -> Any:
+    """``instance`` if it can be sent to a worker (a persisted instance reopens itself there
+    from its home), else None: the worker then runs without one (no compute-log capture)."""
+    if instance is None:
+        return None
+    try:
+        pickle.dumps(instance)
+    except Exception:
+        return None
+    return instance
+
+
+def spawned_worker_context(method: str, origin: CodeOrigin) -> Any:
+    """The multiprocessing context that starts workers with ``method``; for a forkserver, one
+    that preloads ``origin`` (the first time this process starts its forkserver)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # The forkserver starts with this process's environment and preloads the location.
+        os.environ[ORIGIN_ENV] = base64.b64encode(pickle.dumps(origin)).decode()
+        context.set_forkserver_preload([PRELOAD_MODULE])
+    return context
+
+
+def start_spawned_worker(context: Any, recipe: WorkerRecipe) -> Worker:
+    """Start one worker from ``recipe`` with the multiprocessing ``context``."""
+    parent, child = context.Pipe(duplex=True)
+    process = context.Process(target=spawned_worker_main, args=(child, recipe), daemon=True)
+    process.start()
+    child.close()
+    return Worker(process, parent)
+
+
+def spawned_worker_main(conn: Connection, recipe: WorkerRecipe) -> None:
+    """The body of a worker started by a forkserver or by spawn."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seed = _seed(recipe)
+    except Exception as exc:
+        error = exc
+        if not isinstance(exc, KnollError):
+            error = ExecutionError(
+                f"loading {recipe.origin.describe()} failed: {type(exc).__name__}: {exc}\n"
+                f"{traceback.format_exc()}"
+            )
+        with contextlib.suppress(OSError):
+            conn.send_bytes(
+                INIT_FAILED + serialize(SerializableError.from_exception(error)).encode()
+            )
+        conn.close()
+        return
+    worker_main(conn, seed)
+
+
+def _seed(recipe: WorkerRecipe) -> WorkerSeed:
+    from knoll.execution.executor import RunInputs, partition_scope, prepare_run_parts
+
+    defs = _definitions(recipe.origin)
+    run = recipe.run
+    job = job_named(defs, run.job_name, recipe.origin)
+    overrides = pickle.loads(recipe.resources) if recipe.resources is not None else None
+    instance = recipe.instance
+    inputs = RunInputs(recipe.asset_selection, recipe.op_selection, recipe.step_keys, overrides)
+    parts = prepare_run_parts(
+        job, recipe.run_config, inputs, getattr(instance, "outputs_dir", None)
+    )
+    if list(parts.plan.step_keys) != list(recipe.step_keys):
+        raise ExecutionError(
+            f"{job.describe()} in {recipe.origin.describe()} is not the job run {run.run_id} "
+            f"started with: its steps are {', '.join(parts.plan.step_keys)}, the run's are "
+            f"{', '.join(recipe.step_keys)}. The code changed while the run started its "
+            "workers: run it again."
+        )
+    store = instance if hasattr(instance, "get_dynamic_partitions") else None
+    scope = partition_scope(job, parts.plan, None, None, run.tags, store)
+    state = RunState(
+        run=run,
+        job=job,
+        resources=None,
+        node_config=parts.resolved.node_config,
+        partition=scope,
+        writer=EventWriter(run, []),
+        instance=instance,
+    )
+    return WorkerSeed(
+        state,
+        parts.plan,
+        parts.resource_defs,
+        parts.resolved.resource_config,
+        frozenset(parts.needed_resources),
+    )
+
+
+def _definitions(origin: CodeOrigin) -> Definitions:
+    """The location's definitions: preloaded by the forkserver this worker was forked from,
+    or loaded now."""
+    return loaded_definitions(origin) or origin.load(origin.target)
+
+
+def job_named(defs: Definitions, job_name: str, origin: CodeOrigin | None = None) -> JobDefinition:
+    """The job that runs of ``job_name`` execute (every asset's implicit job for the implicit
+    asset job's name)."""
+    if job_name == IMPLICIT_ASSET_JOB:
+        return defs.get_implicit_asset_job()
+    try:
+        return defs.get_job_def(job_name)
+    except DefinitionError as exc:
+        if origin is None:
+            raise
+        raise DefinitionError(f"{origin.describe()}: {exc}") from exc
+
+
+def preload_from_environment() -> None:
+    """Load the code location named by ``$KNOLL_WORKER_ORIGIN`` into this process (the
+    forkserver), so that the workers forked from it start with it loaded.
+
+    Never raises: a forkserver that failed to start would fail every worker with an obscure
+    error; a location that fails here fails again, with its own message, in the worker.
+    """
+    encoded = os.environ.get(ORIGIN_ENV)
+    if not encoded:
+        return
+    try:
+        origin: CodeOrigin = pickle.loads(base64.b64decode(encoded))
+        for module in origin.warm_modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+        set_code_origin(origin, origin.load(origin.target))
+    except Exception:
+        set_code_origin(None)
