@@ -32,6 +32,9 @@ RESULTS = BENCH / "results" / "latest.json"
 SYSTEMS = ("knoll", "dagster")
 TIMEOUT_S = 900
 DAGSTER_START_METHODS = ("spawn", "forkserver")  # processes: Dagster's default, then the other
+# processes: the knoll start method each Dagster one is compared with (knoll's default on Linux
+# is fork; forkserver is its fallback where fork is unsafe)
+KNOLL_START_METHODS = {"spawn": "fork", "forkserver": "forkserver"}
 
 
 @dataclass(frozen=True)
@@ -599,11 +602,10 @@ class Bench:
         run per start method, its figures prefixed with the method's name."""
 
         def measure(system: str) -> dict[str, float]:
-            if system == "knoll":
-                return self._script(system, "processes", str(steps))
             merged: dict[str, float] = {}
             for method in DAGSTER_START_METHODS:
-                sample = self._script(system, "processes", str(steps), method)
+                own = KNOLL_START_METHODS[method] if system == "knoll" else method
+                sample = self._script(system, "processes", str(steps), own)
                 merged.update({f"{method}_{key}": value for key, value in sample.items()})
             return merged
 
@@ -616,18 +618,22 @@ class Bench:
             samples = self.runner.repeat(
                 f"processes {steps}", self.settings.big_reps, self._fanout(steps)
             )
-            runs[steps] = {"knoll": samples["knoll"]}
+            runs[steps] = {}
             for method in DAGSTER_START_METHODS:
-                dagster = [
-                    {k.removeprefix(f"{method}_"): v for k, v in sample.items()}
-                    for sample in samples["dagster"]
-                ]
-                per_method = {"knoll": samples["knoll"], "dagster": dagster}
-                runs[steps][method] = dagster
+                per_method = {
+                    system: [
+                        {k.removeprefix(f"{method}_"): v for k, v in sample.items()}
+                        for sample in samples[system]
+                    ]
+                    for system in SYSTEMS
+                }
+                runs[steps][f"knoll_{method}"] = per_method["knoll"]
+                runs[steps][method] = per_method["dagster"]
+                versus = f"knoll {KNOLL_START_METHODS[method]} vs Dagster {method}"
                 rows += [
                     row(
                         "processes",
-                        f"fan-out of {steps} steps, run: Dagster {method}",
+                        f"fan-out of {steps} steps, run: {versus}",
                         "s",
                         per_method,
                         "run_s",
@@ -642,7 +648,7 @@ class Bench:
                     ),
                     row(
                         "processes",
-                        f"fan-out of {steps} steps, per step: Dagster {method}",
+                        f"fan-out of {steps} steps, per step: {versus}",
                         "us",
                         per_method,
                         "per_step_s",
@@ -659,7 +665,7 @@ class Bench:
         # The cost of one more step, without the pool's start and stop that every run pays.
         for method in DAGSTER_START_METHODS:
             marginal: dict[str, float | None] = {}
-            for system, key in (("knoll", "knoll"), ("dagster", method)):
+            for system, key in (("knoll", f"knoll_{method}"), ("dagster", method)):
                 low, _ = median_of(runs[small][key], "run_s")
                 high, _ = median_of(runs[big][key], "run_s")
                 marginal[system] = (
@@ -668,7 +674,8 @@ class Bench:
             rows.append(
                 Row(
                     "processes",
-                    f"each step beyond {small}: Dagster {method}",
+                    f"each step beyond {small}: knoll {KNOLL_START_METHODS[method]} vs Dagster "
+                    f"{method}",
                     "us",
                     marginal["knoll"],
                     marginal["dagster"],

@@ -1,16 +1,21 @@
 """A fan-out of SIZE steps materialized with knoll's multiprocess executor, in a fresh process.
 
-The graph is ``bench.workloads._processes`` (a source, SIZE - 2 independent assets, a sink).
-A fresh temporary home with no ``knoll.yaml`` (SQLite at ``home/knoll.db``), opened and its
-storage created before the clock starts; ``FilesystemIOManager`` in that home; the job is
-``define_asset_job(..., executor_def=multiprocess_executor(max_concurrent=4))`` resolved by
-``Definitions``. ``run_s`` is one ``execute_job(job, instance)`` call: starting the worker
-pool, running every step, storing the events, stopping the pool. ``per_step_s`` is
-``run_s / SIZE`` (the functions themselves take microseconds).
+Usage: ``python -m bench.workloads.knoll_processes SIZE [fork|forkserver]``. The graph is
+``bench.workloads._processes`` (a source, SIZE - 2 independent assets, a sink), loaded as the
+code location ``bench.workloads._processes_knoll_fanout`` (job ``fanout``,
+``multiprocess_executor`` with ``max_concurrent=4`` and the start method given, default
+``fork``). A fresh temporary home with no ``knoll.yaml`` (SQLite at ``home/knoll.db``), opened
+and its storage created before the clock starts; ``FilesystemIOManager`` in that home.
+``run_s`` is one ``execute_job(job, instance)`` call: starting the worker pool (with
+``forkserver``: starting the forkserver, which imports the code location again), running every
+step, storing the events, stopping the pool. ``per_step_s`` is ``run_s / SIZE`` (the functions
+themselves take microseconds).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,24 +24,18 @@ from bench.workloads._common import check_values, clock, emit, maxrss_mib, size_
 
 
 def main() -> None:
-    steps = size_arg()
-    functions = _processes.functions(steps)
+    steps = size_arg(sys.argv[1:2])
+    method = sys.argv[2] if len(sys.argv) > 2 else "fork"
 
     import knoll
+    from knoll.codeloc.loader import CodeLocationTarget, load_definitions
 
     with tempfile.TemporaryDirectory(prefix="knoll-bench-processes-") as home:
-        defs = knoll.Definitions(
-            assets=[knoll.asset(fn) for fn in functions.values()],
-            jobs=[
-                knoll.define_asset_job(
-                    "fanout",
-                    selection="*",
-                    executor_def=knoll.multiprocess_executor(max_concurrent=4),
-                )
-            ],
-            resources={"io_manager": knoll.FilesystemIOManager(base_dir=str(Path(home) / "io"))},
-        )
-        job = defs.get_job_def("fanout")
+        os.environ["KNOLL_BENCH_STEPS"] = str(steps)
+        os.environ["KNOLL_BENCH_START_METHOD"] = method
+        os.environ["KNOLL_BENCH_IO_DIR"] = str(Path(home) / "io")
+        target = CodeLocationTarget(module_name="bench.workloads._processes_knoll_fanout")
+        job = load_definitions(target).get_job_def("fanout")
         instance = knoll.Instance.get(home)
         _ = instance.storage
 

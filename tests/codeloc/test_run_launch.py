@@ -206,3 +206,72 @@ def _wait_for(condition: object, what: str) -> None:
 def _parent_pid(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_a_launched_worker_beats_at_the_interval_of_knoll_yaml(
+    tmp_path: Path, client: CodeServerClient
+) -> None:
+    home = tmp_path / "configured"
+    home.mkdir()
+    (home / "knoll.yaml").write_text("run_monitoring:\n  heartbeat_interval_seconds: 0.3\n")
+    with Instance.get(home) as configured:
+        record = configured.launch_run(quick_request(), client)
+        run_id = record.run.run_id
+        assert wait_finished(configured, run_id).run.status is RunStatus.SUCCESS
+        assert configured.get_run_heartbeats([run_id])[run_id].interval == 0.3
+
+
+WAITING_DEFS = """
+import os
+import time
+from pathlib import Path
+
+from knoll import Definitions, asset, define_asset_job
+
+
+@asset
+def waits() -> int:
+    go = Path(os.environ["KNOLL_TEST_GO_FILE"])
+    while not go.exists():
+        time.sleep(0.02)
+    return 1
+
+
+defs = Definitions(assets=[waits], jobs=[define_asset_job("wait_job", selection=["waits"])])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_that_end_after_reloads_of_their_server_are_reaped(
+    tmp_path: Path, instance: Instance
+) -> None:
+    (tmp_path / "waiting_defs.py").write_text(WAITING_DEFS)
+    go = tmp_path / "go"
+    target = CodeLocationTarget(module_name="waiting_defs", working_directory=str(tmp_path))
+    env = {**os.environ, "KNOLL_TEST_GO_FILE": str(go)}
+    with start_workspace(workspace_from_target(target), env=env, timeout=WAIT) as processes:
+        client = processes.client("waiting_defs")
+        server_pid = client.health().pid
+        record = instance.launch_run(LaunchRequest(job_name="wait_job"), client)
+        run_id = record.run.run_id
+        _wait_for(lambda: run_id in instance.get_run_heartbeats([run_id]), "the worker to beat")
+        worker = instance.get_run_heartbeats([run_id])[run_id].pid
+
+        for _ in range(2):  # the pids are handed on from one program to the next
+            assert client.reload(timeout=WAIT).load_status == "loaded"
+        assert client.health().pid == server_pid  # re-executed, not restarted
+        assert _parent_pid(worker) == server_pid  # the worker is still the server's child
+        go.write_text("")
+
+        assert wait_finished(instance, run_id).run.status is RunStatus.SUCCESS
+        # reaped once it exits: no zombie left behind under the server
+        _wait_for(lambda: not _child_of(worker, server_pid), "the worker to be reaped")
+
+
+def _child_of(pid: int, parent: int) -> bool:
+    """Whether ``pid`` is a process (running, or a zombie nobody reaped) whose parent is
+    ``parent``."""
+    try:
+        return _parent_pid(pid) == parent
+    except FileNotFoundError:
+        return False

@@ -11,20 +11,27 @@ from typing import TYPE_CHECKING
 import click
 
 from knoll.cli._common import fail, location_options, open_instance
-from knoll.cli.runs import _launch_client, run
+from knoll.cli.runs import _code_servers, run
 
 if TYPE_CHECKING:
     from knoll.instance import Instance
     from knoll.instance.launcher import RunLauncher
+    from knoll.storage.base import RunRecord
 
 
 def _server_options(fn: Callable[..., None]) -> Callable[..., None]:
-    """The code server to launch through: ``-w FILE [--location NAME]``, ``-m``/``-f`` (a
-    server is started for the command) or ``--socket PATH`` of a running one."""
+    """The code servers to launch through: ``-w FILE [--location NAME]``, ``-m``/``-f``
+    (servers are started for the command) or ``--socket PATH`` of a running one."""
     fn = click.option("--socket", "socket_path", help="Use the code server listening here.")(fn)
-    fn = click.option("--location", help="The location of --workspace to serve.")(fn)
     fn = click.option(
-        "-w", "--workspace", "workspace_file", help="A workspace.yaml holding the location."
+        "--location",
+        help="Serve only this location of --workspace; other locations' runs are left alone.",
+    )(fn)
+    fn = click.option(
+        "-w",
+        "--workspace",
+        "workspace_file",
+        help="A workspace.yaml: a code server per location, each run to its own.",
     )(fn)
     return location_options(fn)
 
@@ -58,8 +65,9 @@ def run_monitor(
     """Watch the runs in progress until Ctrl-C: fail (or resume) runs whose worker died, fail
     runs that never started, cancel runs past their maximum runtime.
 
-    Runs are resumed (run_monitoring:max_resume_attempts in knoll.yaml) only when a code
-    server is given with -w, -m/-f or --socket; without one, a run whose worker died fails.
+    Runs are resumed (run_monitoring:max_resume_attempts in knoll.yaml) only when code
+    servers are given with -w, -m/-f or --socket, each through the server of its location;
+    without one, a run whose worker died fails.
     """
     from knoll.instance.monitor import monitor_once
 
@@ -113,9 +121,12 @@ def run_queue_worker(
 ) -> None:
     """Start queued runs as the run_queue limits of knoll.yaml allow, until Ctrl-C.
 
-    Runs start in workers forked from the code server of -w FILE [--location NAME], of
-    -m/-f (started for the command) or of --socket PATH. Several queue workers may run at
-    once: a lease in storage lets only one of them dequeue at a time.
+    Runs start in workers forked from the code server of their location: with -w FILE, a
+    server is started for every location of the workspace and each run goes to the one its
+    knoll/location tag names (a run of a location the workspace lacks fails). With
+    --location NAME, -m/-f or --socket PATH, only that location's runs are started; the
+    others stay queued for another queue worker. Several queue workers may run at once: a
+    lease in storage lets only one of them dequeue at a time.
     """
     from knoll.instance.queue import dequeue
 
@@ -135,8 +146,15 @@ def run_queue_worker(
             socket_path,
         )
 
+        def launch(record: RunRecord) -> None:
+            try:
+                launcher.launch_queued_run(record)
+            except Exception as exc:
+                click.echo(f"run {record.run.run_id} FAILURE: {exc}")
+                raise
+
         def one_pass() -> None:
-            for run_id in dequeue(instance, launcher.launch_queued_run):
+            for run_id in dequeue(instance, launch, accept=launcher.serves):
                 click.echo(f"started run {run_id}")
 
         _loop("queue worker", one_pass, pause, once)
@@ -152,12 +170,22 @@ def _launcher(
     location: str | None,
     socket_path: str | None,
 ) -> RunLauncher:
+    """A launcher over the code servers of the options: every location of ``-w FILE``, or
+    the one location of ``-w FILE --location NAME``, ``-m``/``-f`` or ``--socket``, whose
+    launcher leaves the runs of other locations alone."""
     from knoll.instance.launcher import RunLauncher
 
-    client = _launch_client(
-        stack, module_name, python_file, working_directory, workspace_file, location, socket_path
+    servers = _code_servers(
+        stack,
+        module_name,
+        python_file,
+        working_directory,
+        workspace_file,
+        location,
+        socket_path,
+        every_location=True,
     )
-    return RunLauncher(instance, client)
+    return RunLauncher(instance, servers.clients, leave_other_locations=not servers.whole_workspace)
 
 
 def _loop(name: str, one_pass: Callable[[], None], pause: float, once: bool) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -216,6 +218,12 @@ def _all_events(instance: Instance, run_id: str) -> list[EventRecord]:
 @click.argument("run_id", required=False)
 @click.option("--last", is_flag=True, help="The newest run.")
 @click.option("--step", "step_key", help="Only this step's events and output.")
+@click.option(
+    "--worker",
+    "worker_only",
+    is_flag=True,
+    help="Only the output of the run's worker process (worker.log), steps' output included.",
+)
 @click.option("--follow", is_flag=True, help="Keep printing new events until the run finishes.")
 @click.option(
     "--interval",
@@ -225,18 +233,37 @@ def _all_events(instance: Instance, run_id: str) -> list[EventRecord]:
     help="Seconds between polls with --follow.",
 )
 def run_logs(
-    run_id: str | None, last: bool, step_key: str | None, follow: bool, interval: float
+    run_id: str | None,
+    last: bool,
+    step_key: str | None,
+    worker_only: bool,
+    follow: bool,
+    interval: float,
 ) -> None:
-    """Print a run's events and each step's captured stdout and stderr.
+    """Print a run's events, each step's captured stdout and stderr, and, for a launched run,
+    the output of its run worker process (what it printed outside steps too, such as a
+    crash's traceback).
 
     With --follow, new events are printed as the run writes them, and the command exits once
     the run has finished. RUN_ID may be a unique prefix of the id.
     """
     from knoll.cli._steps import LogPrinter, was_pruned
 
+    if worker_only and step_key is not None:
+        fail("--worker shows the run worker's output and --step one step's: give one of them.")
+    if worker_only and follow:
+        fail("--worker prints the run worker's output as it is now: leave out --follow.")
     instance = open_instance()
     record = _resolve(instance, run_id, last)
     run_id = record.run.run_id
+    if worker_only:
+        if not _print_worker_output(instance, record):
+            click.echo(
+                f"run {run_id} has no run worker output: {_worker_log(instance, run_id)} is "
+                "empty or missing (the run was not launched through a code server, or its "
+                "worker printed nothing)."
+            )
+        return
     printer = LogPrinter(instance, run_id)
     cursor = 0
     finished = record.run.is_finished
@@ -264,8 +291,39 @@ def run_logs(
             "observations and check results are kept)"
         )
     printer.print_unfinished_steps()
+    if step_key is None:
+        _print_worker_output(instance, record)
     if not finished:
         click.echo(f"run {run_id} is {record.run.status.value}; --follow to keep watching it.")
+
+
+def _worker_log(instance: Instance, run_id: str) -> Path:
+    # where run_worker.py sends a worker's own stdout and stderr
+    return instance.compute_logs.run_dir(run_id) / "worker.log"
+
+
+def _print_worker_output(instance: Instance, record: RunRecord) -> bool:
+    """Print what the run's worker process wrote, under a heading; False if nothing."""
+    from knoll.instance.monitor import RESUME_ATTEMPT_TAG
+
+    run_id = record.run.run_id
+    try:
+        text = _worker_log(instance, run_id).read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    if not text.strip():
+        return False
+    beat = instance.get_run_heartbeats([run_id]).get(run_id)
+    who = "the run worker"
+    if RESUME_ATTEMPT_TAG in record.run.tags:
+        who = "the run workers"  # each resume appends to the same file
+        pid = f" (the last: pid {beat.pid})" if beat is not None else ""
+    else:
+        pid = f" (pid {beat.pid})" if beat is not None else ""
+    click.echo(f"--- output of {who}{pid} ---")
+    click.echo(text.rstrip("\n"))
+    click.echo(f"--- end of output of {who} ---")
+    return True
 
 
 def _unknown_step(instance: Instance, run_id: str, step_key: str) -> None:
@@ -374,7 +432,39 @@ def _launch_client(
     location: str | None,
     socket_path: str | None,
 ) -> CodeServerClient:
-    """The client of the code server to launch through, starting one when needed."""
+    """The client of the code server to launch a new run through, starting one when needed."""
+    servers = _code_servers(
+        stack, module_name, python_file, working_directory, workspace_file, location, socket_path
+    )
+    return next(iter(servers.clients.values()))
+
+
+@dataclass(frozen=True)
+class _CodeServers:
+    """The code servers a command launches runs through, by location name."""
+
+    clients: dict[str, CodeServerClient]
+    whole_workspace: bool
+    """True when these are every location of the workspace given: a run of another location
+    can start nowhere (it fails); False when one location was picked (-w --location, -m/-f,
+    --socket): other locations' runs are left to other queue workers."""
+
+
+def _code_servers(
+    stack: contextlib.ExitStack,
+    module_name: str | None,
+    python_file: str | None,
+    working_directory: str | None,
+    workspace_file: str | None,
+    location: str | None,
+    socket_path: str | None,
+    *,
+    every_location: bool = False,
+) -> _CodeServers:
+    """The code servers of the location options, started for the command (and stopped with
+    ``stack``) unless ``--socket`` names a running one. ``-w FILE`` without ``--location``
+    needs a workspace of one location, unless ``every_location``: then every location of the
+    workspace gets a server."""
     from knoll.codeloc.client import CodeServerClient
     from knoll.codeloc.workspace import (
         Workspace,
@@ -386,26 +476,29 @@ def _launch_client(
     if socket_path is not None:
         if workspace_file or module_name or python_file:
             fail("--socket names a running code server: leave out -w, -m and -f.")
-        return CodeServerClient(socket_path=socket_path)
+        client = CodeServerClient(socket_path=socket_path)
+        name = client.health().location_name  # also says early that nobody listens there
+        return _CodeServers({name: client}, whole_workspace=False)
+    whole = False
     if workspace_file is not None:
         if module_name or python_file or working_directory:
             fail("give either -w/--workspace (with --location) or -m/-f, not both.")
         workspace = load_workspace(workspace_file)
-        if location is None:
-            if len(workspace.locations) != 1:
-                names = ", ".join(workspace.location_names())
-                fail(f"{workspace_file} has several locations ({names}): pick one with --location.")
-            location = workspace.locations[0].name
-        spec = workspace.get(location)
-        workspace = Workspace((spec,), workspace.path)
+        if location is not None:
+            workspace = Workspace((workspace.get(location),), workspace.path)
+        elif len(workspace.locations) != 1 and not every_location:
+            names = ", ".join(workspace.location_names())
+            fail(f"{workspace_file} has several locations ({names}): pick one with --location.")
+        else:
+            whole = True
     else:
         if location is not None:
             fail("--location only applies with -w/--workspace.")
         target = location_target(module_name, python_file, working_directory)
         workspace = workspace_from_target(target)
-        spec = workspace.locations[0]
     processes = stack.enter_context(start_workspace(workspace))
-    return processes.client(spec.name)
+    clients = {spec.name: processes.client(spec.name) for spec in workspace.locations}
+    return _CodeServers(clients, whole_workspace=whole)
 
 
 def _follow(instance: Instance, run_id: str) -> None:

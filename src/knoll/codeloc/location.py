@@ -6,10 +6,12 @@ kept as a :class:`LocationLoadFailure` and served, so a broken location stays vi
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -46,6 +48,8 @@ class LoadedLocation:
         self._done = threading.Event()
         self._instances: dict[str, Instance] = {}
         self._instances_lock = threading.Lock()
+        self._workers: set[int] = set()  # pids of the run workers forked from this process
+        self._workers_lock = threading.Lock()
 
     @property
     def load_status(self) -> str:
@@ -145,9 +149,30 @@ class LoadedLocation:
         from knoll.codeloc.run_worker import fork_run_worker
 
         defs = self._loaded()
-        return fork_run_worker(
-            defs, run_id, instance_home, heartbeat_interval, close, resume=resume
-        )
+        self.live_run_workers()  # forget the ones that have ended
+        pid = fork_run_worker(defs, run_id, instance_home, heartbeat_interval, close, resume=resume)
+        with self._workers_lock:
+            self._workers.add(pid)
+        return pid
+
+    def live_run_workers(self) -> list[int]:
+        """The pids of the run workers forked from this process that are still running; the
+        ones that have exited are reaped now if nothing has reaped them yet."""
+        with self._workers_lock:
+            live = [pid for pid in sorted(self._workers) if _running_child(pid)]
+            self._workers = set(live)
+        return live
+
+    def adopt_run_workers(self, pids: Iterable[int]) -> None:
+        """Reap, when they exit, run workers that this process forked before it re-executed
+        itself (a reload): the threads that waited for them were lost with the old program,
+        and a child nobody waits for stays a zombie until the server exits."""
+        for pid in pids:
+            with self._workers_lock:
+                self._workers.add(pid)
+            threading.Thread(
+                target=_reap, args=(pid,), name=f"knoll-reap-{pid}", daemon=True
+            ).start()
 
     def _instance(self, home: str) -> Instance:
         # One per home, storage opened on first use. A forked worker never touches these: it
@@ -174,6 +199,20 @@ class LoadedLocation:
             return get()
         except DefinitionError as exc:
             raise UnknownDefinitionError(str(exc)) from None
+
+
+def _running_child(pid: int) -> bool:
+    """Whether child ``pid`` still runs; one that has exited is reaped by this call."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False  # reaped already (by its reaper thread), or not our child
+    return done == 0
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _as_dict(resources: Resources) -> dict[str, object]:

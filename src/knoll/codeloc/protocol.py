@@ -16,8 +16,12 @@ Routes (JSON bodies; records are versioned JSON from :mod:`knoll._serdes`):
   ``{"status": "ok", "run": Run}``, the STARTING run to store, validated against the
   location's definitions; ``{"status": "invalid", "error": LocationLoadFailure}`` when the
   request does not fit them. An unknown job is a 404.
-- ``POST /runs`` with ``{"run_id", "instance_home", "heartbeat_interval"}``: forks the worker
-  of that stored run from the server's process; 202 ``{"status": "started", "run_id", "pid"}``.
+- ``POST /runs`` with ``{"run_id", "instance_home", "heartbeat_interval", "resume"}``: forks
+  the worker of that stored run from the server's process; 202 ``{"status": "started",
+  "run_id", "pid"}``. ``heartbeat_interval`` (seconds, default 5) and ``resume`` (default
+  false) may be left out; with ``"resume": true`` the worker takes over a STARTED run whose
+  worker died and executes only the steps that have not succeeded. A location whose code did
+  not load answers 409 with its load error.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ SNAPSHOT_ID_HEADER = "X-Knoll-Snapshot-Id"
 class ServeOptions:
     """How to start a code server: the location's code and where to listen.
 
-    Exactly one of ``socket_path`` and ``port`` (with ``host``); ``listen_fd`` is set only
-    when the server re-executes itself and keeps its listening socket.
+    Exactly one of ``socket_path`` and ``port`` (with ``host``); ``listen_fd`` and
+    ``run_worker_pids`` are set only when the server re-executes itself (a reload): it keeps
+    its listening socket, and reaps the run workers it had forked that are still running.
     """
 
     location_name: str
@@ -49,6 +54,7 @@ class ServeOptions:
     port: int | None = None
     listen_fd: int | None = None
     generation: int = 1
+    run_worker_pids: tuple[int, ...] = ()
 
     def command_args(self) -> list[str]:
         """The arguments after the Python executable that start a server with these options."""

@@ -10,7 +10,9 @@ purging ``sys.modules``: a fresh interpreter forgets everything the old code imp
 started, and requests that arrive meanwhile wait in the socket's backlog instead of failing.
 
 Run workers are forked from this warm process (``POST /runs``, see
-:mod:`knoll.codeloc.run_worker`): a run starts without importing the user's code again.
+:mod:`knoll.codeloc.run_worker`): a run starts without importing the user's code again. A
+reload hands the pids of the workers still running to the re-executed program, which reaps
+them when they exit.
 """
 
 from __future__ import annotations
@@ -257,6 +259,17 @@ class _Handler(BaseHTTPRequestHandler):
         from knoll.instance.heartbeats import DEFAULT_HEARTBEAT_INTERVAL
 
         location = self.server.state.location
+        location.wait_loaded()
+        if location.failure is not None:
+            self._send(
+                HTTPStatus.CONFLICT,
+                error_body(
+                    f"{location.failure.message}\nThe location's code did not load, so it "
+                    f"cannot start run {run_id}: fix the code and reload the location "
+                    "(POST /reload)."
+                ),
+            )
+            return
         pid = location.start_run_worker(
             run_id,
             home,
@@ -442,6 +455,7 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
             "(-m) or a file (-f)."
         )
     location = LoadedLocation(options.location_name, target)
+    location.adopt_run_workers(options.run_worker_pids)
     server = _make_server(options)
     state = _State(location, options)
     server.state = state
@@ -483,7 +497,7 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if state.reload_requested and not state.terminating:
-        _reexec(server, options)
+        _reexec(server, options, location.live_run_workers())
     server.server_close()
     if unix_path:
         # only the path we bound: a re-executed server owns it from its first generation
@@ -491,10 +505,16 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
             Path(unix_path).unlink()
 
 
-def _reexec(server: Any, options: ServeOptions) -> None:
+def _reexec(server: Any, options: ServeOptions, run_workers: list[int]) -> None:
     fd = server.socket.fileno()
     os.set_inheritable(fd, True)
-    following = replace(options, listen_fd=fd, generation=options.generation + 1)
+    # The run workers stay this process's children across the exec; the new program reaps them.
+    following = replace(
+        options,
+        listen_fd=fd,
+        generation=options.generation + 1,
+        run_worker_pids=tuple(run_workers),
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *following.command_args()])

@@ -49,7 +49,7 @@ from knoll.execution.run import (
     new_run_id,
 )
 from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
-from knoll.execution.step import execute_step
+from knoll.execution.step import execute_step, run_capture
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 BACKGROUND_FLUSH_SECONDS = 0.5
@@ -349,7 +349,11 @@ def _execute_steps(
             renewing = slots.renewing() if slots is not None else contextlib.nullcontext()
             try:
                 # Persisted runs show a long step as started while it runs (logs --follow).
-                with renewing, writer.flushing_every(BACKGROUND_FLUSH_SECONDS):
+                with (
+                    renewing,
+                    writer.flushing_every(BACKGROUND_FLUSH_SECONDS),
+                    run_capture(instance),
+                ):
                     for step in plan.steps:
                         execute_step(state, step)
                         writer.flush()

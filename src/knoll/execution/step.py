@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
@@ -16,7 +17,7 @@ from knoll.errors import (
     TypeCheckError,
     UserCodeError,
 )
-from knoll.execution.capture import ComputeLogTarget, capture_output
+from knoll.execution.capture import ComputeLogTarget, capture_output, capture_session
 from knoll.execution.context import (
     AssetCheckExecutionContext,
     AssetExecutionContext,
@@ -92,6 +93,15 @@ def run_step(state: RunState, step: Step) -> StepOutcome:
         return _start_step(state, step)
     finally:
         keeper.release(pool, step.key)
+
+
+def run_capture(instance: Any) -> contextlib.AbstractContextManager[None]:
+    """Around all the steps of a run (or of a worker process): descriptors 1 and 2 are
+    redirected once, and each step's compute-log capture only switches the files they go to."""
+    logs: ComputeLogTarget | None = getattr(instance, "compute_logs", None)
+    if logs is None:
+        return contextlib.nullcontext()
+    return capture_session(capture_fds=logs.capture_fds)
 
 
 def _start_step(state: RunState, step: Step) -> StepOutcome:

@@ -23,7 +23,7 @@ from knoll.execution.events import RunEvent, SerializableError
 from knoll.execution.plan import ExecutionPlan, Step
 from knoll.execution.resources import build_resources
 from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
-from knoll.execution.step import run_step
+from knoll.execution.step import run_capture, run_step
 
 # Message kinds on the pipe, worker -> coordinator: one byte, then JSON.
 EVENTS = b"E"  # a batch of RunEvents
@@ -106,39 +106,52 @@ def worker_main(conn: Connection, seed: WorkerSeed) -> None:
             only=seed.needed_resources,
         ) as resources:
             conn.send_bytes(READY)
-            while True:
-                request = json.loads(conn.recv_bytes())
-                if not request:
-                    break
-                step = steps[request["step"]]
-                state = RunState(
-                    run=base.run,
-                    job=base.job,
-                    resources=resources,
-                    node_config=base.node_config,
-                    partition=base.partition,
-                    writer=writer,
-                    instance=base.instance,
-                )
-                # a step is sent once every upstream step succeeded (in this run or earlier)
-                for up in step.upstream:
-                    state.outcomes[up] = StepOutcome.SUCCESS
-                for step_key, output_name, stored_by in request["produced"]:
-                    state.output_contexts[(step_key, output_name)] = output_context(
-                        state, steps[step_key], output_name, stored_by
-                    )
-                try:
-                    outcome = run_step(state, step)
-                finally:
-                    state.close()
-                writer.flush()
-                done = {"step": step.key, "outcome": outcome.value}
-                conn.send_bytes(DONE + json.dumps(done).encode())
+            with run_capture(base.instance):
+                _serve_steps(conn, seed, resources, writer, steps)
     except KnollError as exc:
         writer.flush()
         conn.send_bytes(INIT_FAILED + serialize(SerializableError.from_exception(exc)).encode())
     writer.flush()
     conn.close()
+
+
+def _serve_steps(
+    conn: Connection,
+    seed: WorkerSeed,
+    resources: Any,
+    writer: EventWriter,
+    steps: Mapping[str, Step],
+) -> None:
+    """Run the steps the coordinator sends, one at a time, until it says stop."""
+    base = seed.state
+    while True:
+        request = json.loads(conn.recv_bytes())
+        if not request:
+            break
+        step = steps[request["step"]]
+        state = RunState(
+            run=base.run,
+            job=base.job,
+            resources=resources,
+            node_config=base.node_config,
+            partition=base.partition,
+            writer=writer,
+            instance=base.instance,
+        )
+        # a step is sent once every upstream step succeeded (in this run or earlier)
+        for up in step.upstream:
+            state.outcomes[up] = StepOutcome.SUCCESS
+        for step_key, output_name, stored_by in request["produced"]:
+            state.output_contexts[(step_key, output_name)] = output_context(
+                state, steps[step_key], output_name, stored_by
+            )
+        try:
+            outcome = run_step(state, step)
+        finally:
+            state.close()
+        writer.flush()
+        done = {"step": step.key, "outcome": outcome.value}
+        conn.send_bytes(DONE + json.dumps(done).encode())
 
 
 def step_partition(state: RunState, step: Step) -> PartitionScope | None:

@@ -235,21 +235,22 @@ class Instance:
     def launch_run(
         self,
         request: LaunchRequest,
-        client: RunLaunchClient,
+        client: RunLaunchClient | Mapping[str, RunLaunchClient],
         *,
         queue: bool = False,
         heartbeat_interval: float | None = None,
+        location: str | None = None,
     ) -> RunRecord:
         """Validate ``request`` with the code server behind ``client``, store the run and have
-        the server start its worker now, or queue it (QUEUED) with ``queue=True``."""
+        the server start its worker now, or queue it (QUEUED) with ``queue=True``.
+
+        ``client`` may also map location names to clients (a workspace); ``location`` then
+        names the one that defines the request. Workers beat every ``heartbeat_interval``
+        seconds (default: ``run_monitoring:heartbeat_interval_seconds`` of knoll.yaml)."""
         from knoll.instance.launcher import RunLauncher
 
-        launcher = (
-            RunLauncher(self, client)
-            if heartbeat_interval is None
-            else RunLauncher(self, client, heartbeat_interval=heartbeat_interval)
-        )
-        return launcher.launch_run(request, queue=queue)
+        launcher = RunLauncher(self, client, heartbeat_interval=heartbeat_interval)
+        return launcher.launch_run(request, queue=queue, location=location)
 
     def cancel_run(self, run_id: str, *, grace_seconds: float | None = None) -> RunRecord:
         """Cancel a queued or running run (SIGTERM to its worker, SIGKILL after

@@ -1,5 +1,5 @@
 """``knoll.yaml``: an instance's settings (storage, compute logs, retention, run queue, run
-monitoring), read and checked.
+monitoring and heartbeats), read and checked.
 
 The file lives in ``KNOLL_HOME``; relative paths in it are relative to that folder. Any
 string setting can come from the environment with ``{env: VAR}``. Errors name the file and
@@ -27,6 +27,7 @@ from knoll.definitions.config_schema import (
     validate_config,
 )
 from knoll.errors import InvalidConfigError, InvalidInvocationError
+from knoll.instance.heartbeats import DEFAULT_HEARTBEAT_INTERVAL
 from knoll.instance.retention import parse_duration
 
 SETTINGS_FILE = "knoll.yaml"
@@ -136,9 +137,10 @@ DEFAULT_START_TIMEOUT_SECONDS = 180.0
 
 @dataclass(frozen=True)
 class RunMonitoringSettings:
-    """``run_monitoring:`` in knoll.yaml: how the run monitor finds run workers that died
-    (no heartbeat for ``heartbeat_timeout_seconds``), runs that never started and runs that
-    ran too long, and how often it may resume a run whose worker died."""
+    """``run_monitoring:`` in knoll.yaml: how often run workers beat
+    (``heartbeat_interval_seconds``), how the run monitor finds run workers that died (no
+    heartbeat for ``heartbeat_timeout_seconds``), runs that never started and runs that ran
+    too long, and how often it may resume a run whose worker died."""
 
     enabled: bool = True
     poll_interval_seconds: float = DEFAULT_MONITOR_POLL_SECONDS
@@ -146,6 +148,7 @@ class RunMonitoringSettings:
     max_resume_attempts: int = 0
     start_timeout_seconds: float = DEFAULT_START_TIMEOUT_SECONDS
     max_runtime_seconds: float | None = None
+    heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -443,6 +446,9 @@ SETTINGS_SCHEMA = Shape(
                     "heartbeat_timeout_seconds": Field(
                         float, default_value=DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
                     ),
+                    "heartbeat_interval_seconds": Field(
+                        float, default_value=DEFAULT_HEARTBEAT_INTERVAL
+                    ),
                     "max_resume_attempts": Field(int, default_value=0),
                     "start_timeout_seconds": Field(
                         float, default_value=DEFAULT_START_TIMEOUT_SECONDS
@@ -499,7 +505,9 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     errors: list[str] = []
     storage = _storage(document.get("storage") or {}, resolved["storage"], home, errors)
     run_queue = _run_queue(resolved["run_queue"], errors)
-    run_monitoring = _run_monitoring(resolved["run_monitoring"], errors)
+    run_monitoring = _run_monitoring(
+        resolved["run_monitoring"], errors, _INTERVAL in (document.get("run_monitoring") or {})
+    )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -516,13 +524,33 @@ def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     )
 
 
-def _run_monitoring(resolved: Mapping[str, Any], errors: list[str]) -> RunMonitoringSettings:
+_INTERVAL = "heartbeat_interval_seconds"
+
+
+def _run_monitoring(
+    resolved: Mapping[str, Any], errors: list[str], interval_given: bool
+) -> RunMonitoringSettings:
     for key in ("poll_interval_seconds", "heartbeat_timeout_seconds", "start_timeout_seconds"):
         if not resolved[key] > 0:
             errors.append(
                 f"at path run_monitoring:{key}: {resolved[key]} is not a positive number of "
                 "seconds. Give, for example, 30"
             )
+    interval, timeout = resolved[_INTERVAL], resolved["heartbeat_timeout_seconds"]
+    if not interval > 0:
+        errors.append(
+            f"at path run_monitoring:{_INTERVAL}: {interval:g} is not a positive number of "
+            f"seconds. Give, for example, {DEFAULT_HEARTBEAT_INTERVAL:g}"
+        )
+    elif timeout > 0 and interval >= timeout:
+        which = "" if interval_given else " (the default)"
+        errors.append(
+            f"at path run_monitoring:{_INTERVAL}: {interval:g}{which} is not below "
+            f"run_monitoring:heartbeat_timeout_seconds ({timeout:g}), so the run monitor would "
+            "take run workers for dead between two of their heartbeats. Give an interval well "
+            f"below the timeout, for example {_suggested_interval(timeout)}, or raise "
+            "heartbeat_timeout_seconds"
+        )
     attempts = resolved["max_resume_attempts"]
     if attempts < 0:
         errors.append(
@@ -542,7 +570,13 @@ def _run_monitoring(resolved: Mapping[str, Any], errors: list[str]) -> RunMonito
         max_resume_attempts=attempts,
         start_timeout_seconds=float(resolved["start_timeout_seconds"]),
         max_runtime_seconds=None if max_runtime is None else float(max_runtime),
+        heartbeat_interval_seconds=float(interval),
     )
+
+
+def _suggested_interval(timeout: float) -> str:
+    """A quarter of the heartbeat timeout: a worker may miss three beats before it is dead."""
+    return f"{timeout / 4:g}"
 
 
 def _run_queue(resolved: Mapping[str, Any], errors: list[str]) -> RunQueueSettings:

@@ -1,10 +1,12 @@
 """The run launcher: turn a run request into a stored run and start its worker; cancel runs.
 
 Launching asks the code server of the run's location twice: once to validate the request
-against the location's definitions (it answers with the run to store), once, after the run is
-stored, to start its worker, which the server forks from its already-imported process. The
-launcher talks to the server through any object with the :class:`RunLaunchClient` methods
-(``knoll.codeloc.client.CodeServerClient`` is the real one); this layer does not import it.
+against the location's definitions (it answers with the run to store, tagged with the
+location's name), once, after the run is stored, to start its worker, which the server forks
+from its already-imported process. The launcher talks to the servers through any object with
+the :class:`RunLaunchClient` methods (``knoll.codeloc.client.CodeServerClient`` is the real
+one); this layer does not import it. A launcher over a workspace holds one client per
+location and routes each stored run to the server of the location its tag names.
 
 Cancelling moves a run to CANCELING, asks its worker to stop (SIGTERM to the worker's process
 group, SIGKILL after a grace period) and makes sure the run ends CANCELED with its pool slots
@@ -22,11 +24,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from knoll._serdes import RAW, serializable
-from knoll.errors import InvalidInvocationError, RunStatusError, StorageError
+from knoll._utils import did_you_mean
+from knoll.errors import InvalidInvocationError, RunStatusError, StorageError, WorkspaceError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import InMemoryStorageSettings
-from knoll.instance.heartbeats import DEFAULT_HEARTBEAT_INTERVAL, read_heartbeats
+from knoll.instance.heartbeats import read_heartbeats
 from knoll.storage.base import RunRecord
 
 if TYPE_CHECKING:
@@ -95,29 +98,98 @@ class RunLaunchClient(Protocol):
 
 
 class RunLauncher:
-    """Launches runs of one code location (served by ``client``) into ``instance``."""
+    """Launches runs into ``instance`` through the code server of each run's code location.
+
+    ``client`` is the code server of one location (every run goes there), or a mapping from
+    location name to the client of that location's server (a workspace): each run then goes to
+    the server of the location its ``knoll/location`` tag names, and a run without the tag to
+    the only location when there is one. A run of a location the mapping lacks fails, saying
+    which locations there are, unless ``leave_other_locations``: then it is another launcher's
+    business, :meth:`serves` is False for it and the run queue leaves it QUEUED.
+
+    ``heartbeat_interval`` defaults to ``run_monitoring:heartbeat_interval_seconds`` of the
+    instance's knoll.yaml.
+    """
 
     def __init__(
         self,
         instance: Instance,
-        client: RunLaunchClient,
+        client: RunLaunchClient | Mapping[str, RunLaunchClient],
         *,
-        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        heartbeat_interval: float | None = None,
+        leave_other_locations: bool = False,
     ) -> None:
+        if heartbeat_interval is None:
+            heartbeat_interval = instance.settings.run_monitoring.heartbeat_interval_seconds
         if heartbeat_interval <= 0:
             raise InvalidInvocationError(
                 f"RunLauncher(heartbeat_interval={heartbeat_interval!r}): the interval between "
                 "two heartbeats must be a positive number of seconds, for example 5."
             )
+        self._single: RunLaunchClient | None = None
+        self.clients: dict[str, RunLaunchClient] = {}
+        if isinstance(client, Mapping):
+            if not client:
+                raise InvalidInvocationError(
+                    "RunLauncher(instance, {}): the mapping of code locations is empty. Give "
+                    "the client of each location by name, for example "
+                    "{'sales': CodeServerClient(socket_path='/tmp/sales.sock')}."
+                )
+            self.clients = dict(client)
+        else:
+            self._single = client
         self.instance = instance
-        self.client = client
         self.heartbeat_interval = heartbeat_interval
+        self.leave_other_locations = leave_other_locations
         self._home = _home_of(instance)
 
-    def launch_run(self, request: LaunchRequest, *, queue: bool = False) -> RunRecord:
-        """Validate ``request``, store it as a run and start it now (STARTING), or put it in
-        the run queue (QUEUED) with ``queue=True``."""
-        run = self.client.build_run(request, self._home)
+    @property
+    def locations(self) -> list[str]:
+        """The names of the locations this launcher routes to (none for a single client)."""
+        return list(self.clients)
+
+    def serves(self, record: RunRecord) -> bool:
+        """Whether the run is this launcher's to start or resume: False only for a run of a
+        location it lacks when it leaves other locations to other launchers."""
+        if self._single is not None or not self.leave_other_locations:
+            return True
+        location = record.run.tags.get(LOCATION_TAG)
+        return location is None or location in self.clients
+
+    def client_for(self, run: Run) -> RunLaunchClient:
+        """The client of the code server of ``run``'s location; a ``WorkspaceError`` saying
+        what to do when the launcher has none."""
+        if self._single is not None:
+            return self._single
+        location = run.tags.get(LOCATION_TAG)
+        names = ", ".join(self.clients)
+        if location is None:
+            if len(self.clients) == 1:
+                return next(iter(self.clients.values()))
+            raise WorkspaceError(
+                f"run {run.run_id} has no {LOCATION_TAG} tag, so it is not known which of the "
+                f"code locations {names} it belongs to. Launch runs with `knoll run launch -w "
+                f"FILE --location NAME` (which tags them), or give the tag {LOCATION_TAG}=NAME "
+                "to a run you submit yourself."
+            )
+        client = self.clients.get(location)
+        if client is None:
+            raise WorkspaceError(
+                f"run {run.run_id} belongs to code location {location!r} (its {LOCATION_TAG} "
+                f"tag), which is not one of the locations served here: {names}."
+                f"{did_you_mean(location, self.clients)} Start the queue worker (or the run "
+                f"monitor) with a workspace that has location {location!r}, for example "
+                "`knoll run queue-worker -w workspace.yaml`, then launch the run again."
+            )
+        return client
+
+    def launch_run(
+        self, request: LaunchRequest, *, queue: bool = False, location: str | None = None
+    ) -> RunRecord:
+        """Validate ``request`` with the code server of ``location`` (needed when the launcher
+        has several), store it as a run and start it now (STARTING), or put it in the run
+        queue (QUEUED) with ``queue=True``."""
+        run = self._client_named(location, request).build_run(request, self._home)
         if queue:
             return self.instance.submit_run(replace(run, status=RunStatus.QUEUED))
         record = self.instance.create_run(run)
@@ -129,28 +201,50 @@ class RunLauncher:
         self.start_run(record)
 
     def start_run(self, record: RunRecord) -> int:
-        """Start the worker of a stored STARTING run: its pid. A worker that cannot be
-        started fails the run, saying why, and raises."""
+        """Start the worker of a stored STARTING run through its location's code server: its
+        pid. A worker that cannot be started (no server for its location, a location whose
+        code did not load, a server that is down) fails the run, saying why, and raises."""
         run = record.run
         try:
-            return self.client.start_run(run.run_id, self._home, self.heartbeat_interval)
+            client = self.client_for(run)
+            return client.start_run(run.run_id, self._home, self.heartbeat_interval)
         except Exception as exc:
             current = self.instance.storage.get_run(run.run_id)
             if current is not None and not current.run.is_finished:
-                _write_run_event(
-                    self.instance,
-                    current.run,
-                    EventType.RUN_FAILURE,
-                    f"run {run.run_id} could not be started: {exc}",
+                message = (
+                    str(exc)
+                    if isinstance(exc, WorkspaceError)
+                    else f"run {run.run_id} could not be started: {exc}"
                 )
+                _write_run_event(self.instance, current.run, EventType.RUN_FAILURE, message)
             raise
 
     def resume_run(self, record: RunRecord) -> int:
-        """Start a new worker for a STARTED run whose worker died: it executes only the steps
-        that have not succeeded. Returns its pid; raises when it cannot be started."""
-        return self.client.start_run(
+        """Start a new worker for a STARTED run whose worker died, through its location's
+        code server: it executes only the steps that have not succeeded. Returns its pid;
+        raises when it cannot be started."""
+        return self.client_for(record.run).start_run(
             record.run.run_id, self._home, self.heartbeat_interval, resume=True
         )
+
+    def _client_named(self, location: str | None, request: LaunchRequest) -> RunLaunchClient:
+        if self._single is not None:
+            return self._single
+        if location is None:
+            if len(self.clients) == 1:
+                return next(iter(self.clients.values()))
+            raise InvalidInvocationError(
+                f"cannot launch {request.describe()}: this run launcher serves several code "
+                f"locations ({', '.join(self.clients)}), so a new run needs the one that "
+                "defines it: pass location='NAME' (`knoll run launch -w FILE --location NAME`)."
+            )
+        if location not in self.clients:
+            raise WorkspaceError(
+                f"cannot launch {request.describe()}: this run launcher has no code location "
+                f"{location!r}.{did_you_mean(location, self.clients)} Its locations: "
+                f"{', '.join(self.clients)}."
+            )
+        return self.clients[location]
 
 
 def _home_of(instance: Instance) -> str:

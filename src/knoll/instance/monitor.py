@@ -3,8 +3,9 @@
 ``monitor_once`` is one pass (the daemon, or ``knoll run monitor``, calls it every
 ``run_monitoring.poll_interval_seconds``). A STARTED run whose worker has not beaten for
 ``heartbeat_timeout_seconds`` (and, when the worker ran on this host, whose process is gone)
-is resumed by a new worker that runs only its unfinished steps, while resume attempts are
-left, and otherwise marked FAILURE with an event that says the worker died. A run still
+is resumed by a new worker that runs only its unfinished steps, started through the code
+server of the run's location, while resume attempts are left, and otherwise marked FAILURE
+with an event that says the worker died. A run still
 STARTING after ``start_timeout_seconds`` fails. A run past its maximum runtime
 (``max_runtime_seconds``, or its ``knoll/max_runtime`` tag) is canceled.
 """
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knoll.errors import RunStatusError
+from knoll.errors import RunStatusError, WorkspaceError
 from knoll.execution.events import EventType, RunEvent, RunFailureData
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import RunMonitoringSettings
@@ -63,7 +64,8 @@ def monitor_once(
     """One pass of the run monitor over the runs in progress; returns what it did.
 
     ``settings`` defaults to ``run_monitoring`` of the instance's knoll.yaml. Without a
-    ``launcher`` a run whose worker died cannot be resumed, so it fails.
+    ``launcher`` a run whose worker died cannot be resumed, so it fails; a launcher that
+    leaves other locations to other launchers leaves their runs to their own monitor.
     """
     limits = settings if settings is not None else instance.settings.run_monitoring
     report = MonitorReport()
@@ -174,6 +176,21 @@ def _dead_worker(
         )
     attempts = _resume_attempts(run)
     if launcher is not None and attempts < limits.max_resume_attempts:
+        if not launcher.serves(record):
+            return  # a run of another location: the monitor of that location resumes it
+        try:
+            launcher.client_for(run)
+        except WorkspaceError as exc:
+            _write(
+                instance,
+                run,
+                EventType.RUN_FAILURE,
+                f"run {run.run_id}: {death}, and it cannot be resumed here: {exc}",
+                logging.ERROR,
+            )
+            instance.storage.free_slots_of_run(run.run_id)
+            report.failed.append(run.run_id)
+            return
         attempt = attempts + 1
         instance.storage.add_run_tags(run.run_id, {RESUME_ATTEMPT_TAG: str(attempt)})
         _write(
@@ -195,6 +212,7 @@ def _dead_worker(
                 f"{exc}. Check the code server, then re-execute the run.",
                 logging.ERROR,
             )
+            instance.storage.free_slots_of_run(run.run_id)
             report.failed.append(run.run_id)
             return
         # the new worker beats at once; this covers the moment before it does

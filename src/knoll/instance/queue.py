@@ -10,6 +10,7 @@ the runs behind it, moves each run it picks from QUEUED to STARTING with a condi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -17,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from knoll.errors import InvalidInvocationError
+from knoll.errors import InvalidInvocationError, RunStatusError
+from knoll.execution.events import EventType, RunEvent, RunFailureData
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import RunQueueSettings
 from knoll.storage.base import PRIORITY_TAG, RunRecord
@@ -65,13 +67,15 @@ def dequeue(
     owner: str | None = None,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     now: float | None = None,
+    accept: Callable[[RunRecord], bool] | None = None,
 ) -> list[str]:
     """Start the queued runs that fit the limits: returns their run ids, in the order started.
 
     ``launch`` receives each run once it is STARTING; a launch that raises moves that run to
-    FAILURE and the pass goes on. Returns ``[]`` without looking at the queue when another
-    dequeuer holds the lease. ``settings`` defaults to ``run_queue`` of the instance's
-    knoll.yaml.
+    FAILURE and the pass goes on. A run that ``accept`` refuses (a run of a code location
+    another queue worker serves) is left QUEUED, untouched, and holds back no run behind it.
+    Returns ``[]`` without looking at the queue when another dequeuer holds the lease.
+    ``settings`` defaults to ``run_queue`` of the instance's knoll.yaml.
     """
     limits = settings if settings is not None else instance.settings.run_queue
     storage = instance.storage
@@ -92,6 +96,8 @@ def dequeue(
         for record in queued:
             if not unlimited and in_progress >= limits.max_concurrent_runs:
                 break
+            if accept is not None and not accept(record):
+                continue  # another dequeuer's run: not claimed, not counted
             tags = record.run.tags
             if any(
                 limit.applies_to(tags) and limit.in_progress(counts, tags) >= limit.limit
@@ -106,14 +112,18 @@ def dequeue(
             claimed = storage.claim_queued_run(record.run.run_id)
             if claimed is None:
                 continue  # cancelled meanwhile, or started by a dequeuer that raced us
+            counted = [(key, tags[key]) for key in keys if key in tags]
             in_progress += 1
-            for key in keys:
-                if key in tags:
-                    counts[(key, tags[key])] = counts.get((key, tags[key]), 0) + 1
+            for pair in counted:
+                counts[pair] = counts.get(pair, 0) + 1
             try:
                 launch(claimed)
             except Exception as exc:
                 _fail_launch(instance, claimed, exc)
+                # it ended: it takes no room from the runs behind it
+                in_progress -= 1
+                for pair in counted:
+                    counts[pair] -= 1
                 continue
             started.append(claimed.run.run_id)
     finally:
@@ -131,5 +141,17 @@ def _fail_launch(instance: Instance, record: RunRecord, exc: Exception) -> None:
         exc,
     )
     current = instance.storage.get_run(run_id)
-    if current is not None and not current.run.is_finished:
-        instance.storage.update_run_status(run_id, RunStatus.FAILURE)
+    if current is None or current.run.is_finished:
+        return  # the launcher recorded why (or a canceller ended it)
+    event = RunEvent(
+        EventType.RUN_FAILURE,
+        run_id,
+        current.run.job_name,
+        time.time(),
+        None,
+        f"run {run_id} could not be launched: {type(exc).__name__}: {exc}",
+        logging.ERROR,
+        RunFailureData(),
+    )
+    with contextlib.suppress(RunStatusError):  # canceled meanwhile
+        instance.write_events([event])
