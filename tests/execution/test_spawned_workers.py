@@ -270,3 +270,39 @@ def test_a_launched_run_uses_a_forkserver_from_its_run_worker(project: Path) -> 
     assert len(imports) == 2
     workers = {pid for pid, _ in _lines(project, "branch")}
     assert not workers & set(imports)
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_by_its_workers(project: Path) -> None:
+    import subprocess
+
+    script = project / "run_it.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from pathlib import Path
+
+            from knoll import Instance, execute_job
+            from knoll.codeloc.loader import CodeLocationTarget, load_definitions
+
+            with (Path(os.environ["MARKS"]) / "script").open("a") as handle:
+                handle.write(f"{os.getpid()}\\n")
+            defs = load_definitions(CodeLocationTarget(module_name="spawn_project"))
+            result = execute_job(defs.get_job_def("fan"), Instance.get(".knoll"))
+            print("success" if result.success else f"failure: {result.run_error}")
+            """
+        )
+    )
+    (project / "marks").mkdir()
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=project,
+        env={**os.environ, **_env(project, "spawn")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.splitlines()[-1] == "success", done.stdout + done.stderr
+    assert len(_lines(project, "script")) == 1
+    assert len(_lines(project, "branch")) == 4

@@ -18,8 +18,9 @@ import importlib
 import os
 import pickle
 import signal
+import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -139,9 +140,33 @@ def start_spawned_worker(context: Any, recipe: WorkerRecipe) -> Worker:
     """Start one worker from ``recipe`` with the multiprocessing ``context``."""
     parent, child = context.Pipe(duplex=True)
     process = context.Process(target=spawned_worker_main, args=(child, recipe), daemon=True)
-    process.start()
+    with _main_module_hidden():
+        process.start()
     child.close()
     return Worker(process, parent)
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a worker without multiprocessing re-running this process's main script in it.
+
+    The worker gets everything from the code location, so it has no use for the script; and a
+    script without an ``if __name__ == "__main__":`` guard would start its run again in every
+    worker."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def spawned_worker_main(conn: Connection, recipe: WorkerRecipe) -> None:
