@@ -220,6 +220,8 @@ def test_run_logs_shows_what_the_run_worker_printed_after_the_steps(
     assert "connecting to the warehouse" in worker
     assert "Exception in thread pool:\nTraceback (most recent call last):" in worker
     assert "RuntimeError: the warehouse connection pool crashed" in worker
+    assert "counting rows" not in worker  # kept once, in the step's section
+    assert out.count("counting rows") == 1
     assert worker.rstrip().endswith("--- end of output of the run worker ---")
 
     step = knoll("run", "logs", run_id, "--step", "rows", cwd=project)

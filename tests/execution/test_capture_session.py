@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from knoll.execution.capture import capture_output, capture_session
+from knoll.execution.capture import capture_output, capture_session, set_terminal_copy
 
 STEPS = 12
 BIG = 1 << 20  # the last step ends with a write bigger than a pipe holds
@@ -283,3 +284,26 @@ def test_a_session_without_descriptor_capture_leaves_the_descriptors_alone(
             os.write(1, b"not captured\n")
     assert (tmp_path / "s.out").read_text() == "python only\n"
     assert sorted(capfd.readouterr().out.splitlines()) == ["not captured", "python only"]
+
+
+@pytest.mark.parametrize("in_session", [False, True])
+def test_without_a_terminal_copy_step_output_is_kept_only_in_its_files(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], in_session: bool
+) -> None:
+    out, err = tmp_path / "s.out", tmp_path / "s.err"
+    set_terminal_copy(False)
+    try:
+        with capture_session() if in_session else contextlib.nullcontext():
+            os.write(1, b"before-step\n")
+            with capture_output(out, err):
+                print("py-line")
+                os.write(1, b"fd-line\n")
+                subprocess.run(["sh", "-c", "echo child-err >&2"], check=True)
+            print("after-step", flush=True)
+    finally:
+        set_terminal_copy(True)
+    assert out.read_text() == "py-line\nfd-line\n"
+    assert err.read_text() == "child-err\n"
+    shown = capfd.readouterr()
+    assert shown.out.splitlines() == ["before-step", "after-step"]
+    assert shown.err == ""

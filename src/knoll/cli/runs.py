@@ -222,7 +222,7 @@ def _all_events(instance: Instance, run_id: str) -> list[EventRecord]:
     "--worker",
     "worker_only",
     is_flag=True,
-    help="Only the output of the run's worker process (worker.log), steps' output included.",
+    help="Only the run worker process's own output (worker.log): what it wrote outside steps.",
 )
 @click.option("--follow", is_flag=True, help="Keep printing new events until the run finishes.")
 @click.option(

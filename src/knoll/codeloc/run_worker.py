@@ -35,6 +35,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from knoll.errors import RunStatusError
+from knoll.execution.capture import set_terminal_copy
 from knoll.execution.events import EventType, RunEvent, RunFailureData, SerializableError
 from knoll.execution.run import Run, RunStatus
 
@@ -411,6 +412,8 @@ def run_worker_main(
     switch.install()
     instance = Instance.get(instance_home)
     _output_to(instance.compute_logs.run_dir(run_id) / "worker.log")
+    # step output is kept in the step's files; worker.log keeps what the worker itself says
+    set_terminal_copy(False)
     try:
         record = instance.storage.get_run(run_id)
         if record is None:

@@ -86,6 +86,16 @@ _active: list[_Capture] = []
 _routers: dict[str, _Router] = {}
 _fd_owner: _Capture | None = None
 _session: _Session | None = None
+_terminal_copy = True  # see set_terminal_copy
+
+
+def set_terminal_copy(enabled: bool) -> None:
+    """Whether captured output is also copied to this process's own stdout and stderr (the
+    default: a user running a job sees its output in the terminal). A launched run worker,
+    whose own streams go to a log file, turns it off so that step output is kept once, in the
+    step's files; what is written outside any step still goes to the process's streams."""
+    global _terminal_copy
+    _terminal_copy = enabled
 
 
 def _current(name: str) -> _LogFile | None:
@@ -121,7 +131,9 @@ class _Router:
     def write(self, text: str) -> int:
         target = _current(self._name)
         direct = self.direct_fd
-        if direct is not None:
+        if target is not None and not _terminal_copy:
+            pass
+        elif direct is not None:
             encoding = getattr(self._original, "encoding", None) or "utf-8"
             _write_all(direct, text.encode(encoding, errors="replace"))
         else:
@@ -175,7 +187,8 @@ class _FdRedirect:
                 if not data:
                     break
                 log.write(data)
-                _write_all(self.saved, data)
+                if _terminal_copy:
+                    _write_all(self.saved, data)
         finally:
             os.close(self._read_end)
             os.close(self.saved)
@@ -242,9 +255,11 @@ class _Pump:
                         break
                     if self._target is not None:
                         self._target.write(data)
+                    copy = self._target is None or _terminal_copy
                     self._relaying = True
                 # not under the lock: a stuck terminal must not block a switch past its bound
-                _write_all(self.saved, data)
+                if copy:
+                    _write_all(self.saved, data)
                 with self._cond:
                     self._relaying = False
                     self._cond.notify_all()
