@@ -1,7 +1,8 @@
 """Run launch to first step start with knoll, through a warm code server.
 
 A ``knoll code-server start`` subprocess serves ``bench.workloads._processes_knoll_defs`` on a unix
-socket; once it answers ``health()`` (the code is imported), runs of job ``fanout`` are
+socket; once its ``health()`` says the location is loaded (the code is imported, and what run
+workers need too), runs of job ``fanout`` are
 launched with ``Instance.launch_run(LaunchRequest(...), CodeServerClient(...))`` into a
 SQLite instance in a fresh temporary home. ``first_s`` / ``second_s``: the first / second
 launch, from just before the call to the timestamp of the run's first STEP_START event (the
@@ -41,8 +42,10 @@ def main() -> None:
             deadline = time.monotonic() + WAIT_S
             while True:
                 try:
-                    client.health(timeout=1.0)
-                    break
+                    # the server answers while it loads; warm means loaded, as Dagster's
+                    # gRPC server answers its ping only once its code is loaded
+                    if client.health(timeout=1.0).load_status != "loading":
+                        break
                 except Exception:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit("the knoll code server did not start") from None

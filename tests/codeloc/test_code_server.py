@@ -63,6 +63,7 @@ def test_reload_after_fixing_the_file_serves_the_new_snapshot(
     servers: WorkspaceProcesses, project: Path
 ) -> None:
     broken, sales = servers.client("broken"), servers.client("sales")
+    assert sales.snapshot().ok  # answered once the location has loaded
     before, sales_before = broken.health(), sales.health()
     source = project / "broken" / "broken_defs.py"
     fixed = source.read_text().replace('RATES["usd"]', 'RATES.get("usd", 1.0)  # fixed')

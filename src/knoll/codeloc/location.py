@@ -62,14 +62,19 @@ class LoadedLocation:
         """Wait until loading has finished (either way); False if ``timeout`` passed first."""
         return self._done.wait(timeout)
 
-    def load(self) -> None:
-        """Import the code and build its snapshot once; an error is kept, not raised."""
+    def load(self, then: Callable[[], None] | None = None) -> None:
+        """Import the code and build its snapshot once; an error is kept, not raised. ``then``
+        runs after a load that worked, before the location counts as loaded (the server
+        imports there what run workers need, so that a loaded location launches at full
+        speed from its first run)."""
         from knoll.codeloc.snapshot import definitions_snapshot_json, snapshot_id
 
         try:
             defs = load_definitions(self.target)
             text = definitions_snapshot_json(defs)
             self.definitions, self.snapshot_json, self.snapshot_id = defs, text, snapshot_id(defs)
+            if then is not None:
+                then()
         except CodeLocationLoadError as exc:
             self.failure = LocationLoadFailure(
                 f"code location {self.name!r}: {exc}",

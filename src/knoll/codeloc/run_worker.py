@@ -191,9 +191,9 @@ def fork_run_worker(
 
 
 def warm_up() -> None:
-    """Import what launching and running a run needs, once, in the server (called in the
-    background after the code loads), so that neither the first launch nor any worker pays
-    for these imports."""
+    """Import what launching and running a run needs, once, in the server (as part of
+    loading the location, before it counts as loaded), so that neither the first launch nor
+    any worker pays for these imports."""
     import knoll.execution.io_managers
     import knoll.execution.multiprocess
     import knoll.instance._backends

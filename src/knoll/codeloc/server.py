@@ -478,14 +478,12 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
         f"{_address(server)} (pid {os.getpid()}, generation {options.generation})"
     )
     try:
-        location.load()
+        from knoll.codeloc.run_worker import warm_up
+
+        location.load(then=warm_up)
         if location.failure is not None:
             print(location.failure.traceback, file=sys.stderr, flush=True)
             say(f"{location.failure.message}\n(serving this error until reloaded)")
-        else:
-            from knoll.codeloc.run_worker import warm_up
-
-            threading.Thread(target=warm_up, name="knoll-warm-up", daemon=True).start()
         while not state.stop.wait(0.5):
             pass
     except _Interrupted:
