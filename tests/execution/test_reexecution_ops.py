@@ -276,3 +276,23 @@ def test_a_selection_that_needs_an_output_the_parent_did_not_produce_is_refused(
         "step selection (re-executing from failure selects it), or re-execute all the steps."
     )
     assert _run_count(instance) == 1
+
+
+def test_a_run_limited_to_some_ops_re_executes_within_them(
+    tmp_path: Path, instance: Instance
+) -> None:
+    pipeline = _pipeline(tmp_path, None)
+    (tmp_path / "broken").touch()
+    first = execute_job(pipeline, instance, op_selection=["a", "b", "c"])
+    assert not first.success
+    assert first.run.tags["knoll/op_selection"] == "a,b,c"
+    (tmp_path / "broken").unlink()
+
+    options = ReexecutionOptions.from_failure(first.run_id, instance)
+    second = execute_job(pipeline, instance, reexecution_options=options)
+
+    assert second.success, second.run_error
+    assert second.output_for_node("c") == 20
+    # d and e depend on c and b, but the first run left them out: so does its re-execution
+    assert _calls(tmp_path / "marks") == {"a": 1, "b": 1, "c": 2, "d": 0, "e": 0}
+    assert second.run.tags["knoll/op_selection"] == "a,b,c"

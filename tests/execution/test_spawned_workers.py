@@ -237,14 +237,27 @@ def test_a_job_missing_from_the_loaded_location_fails_the_run_saying_where(
     assert "'elsewhere'" in message
 
 
-def test_a_persisted_instance_reopens_in_another_process(tmp_path: Path) -> None:
-    import pickle
-
+def test_a_persisted_instance_is_named_for_other_processes_by_its_home(tmp_path: Path) -> None:
     instance = Instance.get(tmp_path / "home")
-    copy: Any = pickle.loads(pickle.dumps(instance))
-    assert copy.home == instance.home
-    with pytest.raises(pickle.PicklingError, match="keeps its runs in this process's memory"):
-        pickle.dumps(Instance.ephemeral())
+    assert instance.process_reference() == {
+        "open": "knoll.instance:Instance.get",
+        "home": str(tmp_path / "home"),
+    }
+    assert Instance.ephemeral().process_reference() is None
+
+
+def test_resources_given_to_one_call_cannot_reach_spawned_workers(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = _load_here(project, "spawn_with_resources", monkeypatch, "spawn")
+    result = execute_job(
+        defs.get_job_def("fan"), Instance.get(tmp_path / "home"), resources={"warehouse": 1}
+    )
+    assert not result.success
+    message = str(result.run_error)
+    assert "passes resources (warehouse) to execute_job" in message
+    assert "starts its workers with 'spawn'" in message
+    assert "Definitions(resources=...)" in message
 
 
 def test_events_of_spawned_workers_reach_the_run(

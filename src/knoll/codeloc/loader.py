@@ -7,9 +7,11 @@ import importlib.util
 import os
 import sys
 import traceback
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from knoll._utils import did_you_mean
 from knoll.definitions.asset import AssetsDefinition
@@ -64,13 +66,23 @@ def load_definitions(target: CodeLocationTarget) -> Definitions:
     are not forked from this process (forkserver, spawn) load the same definitions.
     """
     defs = _load(target)
-    origin = replace(
-        target,
-        working_directory=os.path.abspath(target.working_directory or os.getcwd()),
-        python_file=os.path.abspath(target.python_file) if target.python_file else None,
+    where = {
+        "module_name": target.module_name,
+        "python_file": os.path.abspath(target.python_file) if target.python_file else None,
+        "working_directory": os.path.abspath(target.working_directory or os.getcwd()),
+        "attribute": target.attribute,
+    }
+    origin = CodeOrigin(
+        "knoll.codeloc.loader:load_origin_target", where, target.describe(), WORKER_WARM_MODULES
     )
-    set_code_origin(CodeOrigin(load_definitions, origin, WORKER_WARM_MODULES), defs)
+    set_code_origin(origin, defs)
     return defs
+
+
+def load_origin_target(target: Mapping[str, Any]) -> Definitions:
+    """Load the location a ``CodeOrigin`` names (how multiprocess workers that do not fork
+    from the run's process get its definitions back)."""
+    return load_definitions(CodeLocationTarget(**target))
 
 
 def _load(target: CodeLocationTarget) -> Definitions:

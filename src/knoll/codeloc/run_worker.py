@@ -267,11 +267,6 @@ class _WorkerInstance:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._instance, name)
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # sent to a multiprocess worker that does not fork (forkserver, spawn): the worker
-        # only reads through it, so the instance itself serves
-        return self._instance.__reduce__()
-
     def create_run(self, run: Run) -> Any:
         record = self._instance.storage.get_run(run.run_id)
         if record is None or record.run.status is not RunStatus.STARTING:

@@ -41,6 +41,7 @@ from knoll.execution.pools import SlotKeeper, slot_claims_of
 from knoll.execution.resources import build_resources, resource_config_schema
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.execution.run import (
+    OP_SELECTION_TAG,
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
     PARTITION_TAG,
@@ -109,6 +110,8 @@ def execute_in_process(
         **job.tags,
         **check_tags(dict(tags) if tags else None, f"run of {_run_owner(job, plan)}"),
     }
+    if op_selection:
+        run_tags[OP_SELECTION_TAG] = ",".join(op_selection)
     store = instance if hasattr(instance, "get_dynamic_partitions") else None
     scope = partition_scope(job, plan, partition_key, partition_key_range, run_tags, store)
     if scope is not None:

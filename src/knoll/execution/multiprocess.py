@@ -136,7 +136,6 @@ def run_multiprocess(state: RunState, parts: RunParts, inputs: RunInputs) -> lis
             state,
             plan.step_keys,
             method,
-            run_config=state.run.run_config,
             asset_selection=inputs.asset_selection,
             op_selection=inputs.op_selection,
             resource_overrides=inputs.resources,

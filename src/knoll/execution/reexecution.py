@@ -17,7 +17,7 @@ from knoll.execution.events import EventType, IOData
 from knoll.execution.executor import DEFAULT_IO_MANAGER_KEY, execute_in_process
 from knoll.execution.plan import ExecutionPlan, build_plan
 from knoll.execution.result import ExecuteInProcessResult
-from knoll.execution.run import Run
+from knoll.execution.run import OP_SELECTION_TAG, Run
 from knoll.execution.run_state import outside_outputs, step_sources
 
 PARENT_RUN_ID_TAG = "knoll/parent_run_id"
@@ -123,7 +123,9 @@ def execute_job(
             f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
             "re-execute it with the job it ran."
         )
-    parent_plan = build_plan(job, asset_selection=parent.asset_selection)
+    # a run limited to some ops is re-executed within them
+    ops = parent.tags[OP_SELECTION_TAG].split(",") if OP_SELECTION_TAG in parent.tags else None
+    parent_plan = build_plan(job, asset_selection=parent.asset_selection, op_selection=ops)
     selection = _selected_steps(parent_plan, reexecution_options.step_selection)
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
@@ -162,6 +164,7 @@ def execute_job(
         raise_on_error=raise_on_error,
         instance=instance,
         asset_selection=asset_keys,
+        op_selection=ops,
         step_keys=step_keys,
         use_executor=True,
         parent_run_id=parent.run_id,

@@ -60,6 +60,8 @@ def check_transition(run_id: str, current: RunStatus, new: RunStatus) -> None:
 PARTITION_TAG = "knoll/partition"
 PARTITION_RANGE_START_TAG = "knoll/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "knoll/asset_partition_range_end"
+OP_SELECTION_TAG = "knoll/op_selection"
+"""Run tag: the ops a run of an op job was limited to (comma-separated), for re-executing it."""
 
 
 def new_run_id() -> str:

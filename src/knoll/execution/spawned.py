@@ -12,26 +12,30 @@ like a forked worker (``worker_pool.worker_main``).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import importlib
 import os
-import pickle
 import signal
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from knoll._serdes import serialize
+from knoll._serdes import RAW, deserialize, serializable, serialize
 from knoll.definitions.definitions import IMPLICIT_ASSET_JOB, Definitions
 from knoll.definitions.job import JobDefinition
 from knoll.definitions.keys import AssetKey
 from knoll.errors import DefinitionError, ExecutionError, KnollError
 from knoll.execution.events import SerializableError
-from knoll.execution.origin import CodeOrigin, code_origin, loaded_definitions, set_code_origin
+from knoll.execution.origin import (
+    CodeOrigin,
+    code_origin,
+    loaded_definitions,
+    resolve,
+    set_code_origin,
+)
 from knoll.execution.run import Run
 from knoll.execution.run_state import EventWriter, RunState
 from knoll.execution.worker_pool import INIT_FAILED, Worker, WorkerSeed, worker_main
@@ -50,19 +54,19 @@ ORIGIN_ENV = "KNOLL_WORKER_ORIGIN"
 PRELOAD_MODULE = "knoll.execution.worker_preload"
 
 
+@serializable()
 @dataclass(frozen=True)
 class WorkerRecipe:
-    """What a worker that does not inherit the run's memory needs to rebuild it (pickled)."""
+    """What a worker that does not inherit the run's memory needs to rebuild it; it crosses
+    to the worker as versioned JSON."""
 
     origin: CodeOrigin
     run: Run
-    run_config: Mapping[str, Any] | None
     asset_selection: frozenset[AssetKey] | None
     op_selection: tuple[str, ...] | None
     step_keys: tuple[str, ...]
-    resources: bytes | None  # resource overrides, pickled apart: their classes may live in
-    # the user's code, which the worker imports only once it has loaded the location
-    instance: Any
+    # how the worker opens the run's instance: {"open": "module:function", "home": path}
+    instance: Mapping[str, str] | None = field(default=None, metadata=RAW)
 
 
 def make_recipe(
@@ -70,13 +74,12 @@ def make_recipe(
     step_keys: Sequence[str],
     method: str,
     *,
-    run_config: Mapping[str, Any] | None,
     asset_selection: frozenset[AssetKey] | None,
     op_selection: Sequence[str] | None,
     resource_overrides: Mapping[str, Any] | None,
 ) -> WorkerRecipe:
     """The recipe of the workers of ``state``'s run; raises ``ExecutionError`` when they could
-    not get the job back (no code location, resources that cannot cross processes)."""
+    not get the job back (no code location, resources given to this call only)."""
     run_id = state.run.run_id
     origin = code_origin()
     if origin is None:
@@ -88,39 +91,30 @@ def make_recipe(
             "server (`knoll run launch`), or, on a platform where fork is safe, set "
             "multiprocess_executor(start_method='fork')."
         )
-    overrides = None
     if resource_overrides:
-        try:
-            overrides = pickle.dumps(dict(resource_overrides))
-        except Exception as exc:
-            raise ExecutionError(
-                f"run {run_id} passes resources={{...}} to a multiprocess executor that starts "
-                f"its workers with {method!r}, but they cannot be sent to another process "
-                f"({type(exc).__name__}: {exc}). Define the resources in the code location's "
-                "Definitions instead, or use start_method='fork'."
-            ) from exc
+        names = ", ".join(sorted(resource_overrides))
+        raise ExecutionError(
+            f"run {run_id} passes resources ({names}) to execute_job, but its multiprocess "
+            f"executor starts its workers with {method!r}, and such workers load the job and "
+            "its resources from the code location: resources given to one call cannot reach "
+            "them. Put the resources in the location's Definitions(resources=...), or use "
+            "start_method='fork' where fork is safe."
+        )
     return WorkerRecipe(
         origin=origin,
         run=state.run,
-        run_config=run_config,
         asset_selection=asset_selection,
         op_selection=tuple(op_selection) if op_selection is not None else None,
         step_keys=tuple(step_keys),
-        resources=overrides,
         instance=_instance_reference(state.instance),
     )
 
 
-def _instance_reference(instance: Any) -> Any:
-    """``instance`` if it can be sent to a worker (a persisted instance reopens itself there
-    from its home), else None: the worker then runs without one (no compute-log capture)."""
-    if instance is None:
-        return None
-    try:
-        pickle.dumps(instance)
-    except Exception:
-        return None
-    return instance
+def _instance_reference(instance: Any) -> Mapping[str, str] | None:
+    """How a worker opens ``instance`` (a persisted one reopens from its home), or None: the
+    worker then runs without one (no compute-log capture in it)."""
+    reference = getattr(instance, "process_reference", None)
+    return reference() if callable(reference) else None
 
 
 def spawned_worker_context(method: str, origin: CodeOrigin) -> Any:
@@ -131,7 +125,7 @@ def spawned_worker_context(method: str, origin: CodeOrigin) -> Any:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # The forkserver starts with this process's environment and preloads the location.
-        os.environ[ORIGIN_ENV] = base64.b64encode(pickle.dumps(origin)).decode()
+        os.environ[ORIGIN_ENV] = serialize(origin)
         context.set_forkserver_preload([PRELOAD_MODULE])
     return context
 
@@ -139,7 +133,9 @@ def spawned_worker_context(method: str, origin: CodeOrigin) -> Any:
 def start_spawned_worker(context: Any, recipe: WorkerRecipe) -> Worker:
     """Start one worker from ``recipe`` with the multiprocessing ``context``."""
     parent, child = context.Pipe(duplex=True)
-    process = context.Process(target=spawned_worker_main, args=(child, recipe), daemon=True)
+    process = context.Process(
+        target=spawned_worker_main, args=(child, serialize(recipe)), daemon=True
+    )
     with _main_module_hidden():
         process.start()
     child.close()
@@ -169,9 +165,10 @@ def _main_module_hidden() -> Iterator[None]:
         main.__dict__.update(saved)
 
 
-def spawned_worker_main(conn: Connection, recipe: WorkerRecipe) -> None:
+def spawned_worker_main(conn: Connection, recipe_json: str) -> None:
     """The body of a worker started by a forkserver or by spawn."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    recipe: WorkerRecipe = deserialize(recipe_json)
     try:
         seed = _seed(recipe)
     except Exception as exc:
@@ -196,11 +193,11 @@ def _seed(recipe: WorkerRecipe) -> WorkerSeed:
     defs = _definitions(recipe.origin)
     run = recipe.run
     job = job_named(defs, run.job_name, recipe.origin)
-    overrides = pickle.loads(recipe.resources) if recipe.resources is not None else None
-    instance = recipe.instance
-    inputs = RunInputs(recipe.asset_selection, recipe.op_selection, recipe.step_keys, overrides)
+    reference = recipe.instance
+    instance = resolve(reference["open"])(reference["home"]) if reference else None
+    inputs = RunInputs(recipe.asset_selection, recipe.op_selection, recipe.step_keys)
     parts = prepare_run_parts(
-        job, recipe.run_config, inputs, getattr(instance, "outputs_dir", None)
+        job, run.run_config or None, inputs, getattr(instance, "outputs_dir", None)
     )
     if list(parts.plan.step_keys) != list(recipe.step_keys):
         raise ExecutionError(
@@ -232,7 +229,7 @@ def _seed(recipe: WorkerRecipe) -> WorkerSeed:
 def _definitions(origin: CodeOrigin) -> Definitions:
     """The location's definitions: preloaded by the forkserver this worker was forked from,
     or loaded now."""
-    return loaded_definitions(origin) or origin.load(origin.target)
+    return loaded_definitions(origin) or origin.load()
 
 
 def job_named(defs: Definitions, job_name: str, origin: CodeOrigin | None = None) -> JobDefinition:
@@ -259,10 +256,10 @@ def preload_from_environment() -> None:
     if not encoded:
         return
     try:
-        origin: CodeOrigin = pickle.loads(base64.b64decode(encoded))
+        origin: CodeOrigin = deserialize(encoded)
         for module in origin.warm_modules:
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
-        set_code_origin(origin, origin.load(origin.target))
+        set_code_origin(origin, origin.load())
     except Exception:
         set_code_origin(None)

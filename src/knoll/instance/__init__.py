@@ -86,20 +86,13 @@ class Instance:
 
             self._cleanup = weakref.finalize(self, shutil.rmtree, temp_dir, ignore_errors=True)
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        """Sent to another process (a multiprocess worker started by spawn or a forkserver),
-        an instance reopens there from its home or settings; one kept in this process's memory
-        cannot be sent."""
-        if isinstance(self.settings.storage, InMemoryStorageSettings):
-            import pickle
-
-            raise pickle.PicklingError(
-                f"{self!r} keeps its runs in this process's memory; another process cannot "
-                "use it. Use an instance with a home (Instance.get(...))."
-            )
-        if self.home is not None:
-            return (Instance.get, (str(self.home),))
-        return (Instance, (self.settings,))
+    def process_reference(self) -> dict[str, str] | None:
+        """How another process opens this instance (a multiprocess worker started by spawn or
+        a forkserver), as JSON: ``{"open": "knoll.instance:Instance.get", "home": ...}``; None
+        for an instance without a home (one kept in memory cannot be shared at all)."""
+        if self.home is None or isinstance(self.settings.storage, InMemoryStorageSettings):
+            return None
+        return {"open": "knoll.instance:Instance.get", "home": str(self.home)}
 
     # ---- opening ---------------------------------------------------------------------------
 
