@@ -8,9 +8,7 @@ executions in files. Waits have generous limits only to avoid a hang.
 from __future__ import annotations
 
 import os
-import signal
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,9 +25,9 @@ from knoll.execution.reexecution import ReexecutionOptions, execute_job
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.instance.config import RunMonitoringSettings
-from knoll.instance.launcher import LaunchRequest, RunLauncher
-from knoll.instance.monitor import RESUME_ATTEMPT_TAG, monitor_once
-from knoll.storage.base import RunRecord
+from knoll.instance.launcher import RunLauncher
+from knoll.instance.monitor import RESUME_ATTEMPT_TAG
+from tests.instance.monitor_helpers import executions, launch_and_kill, monitor_until_finished
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="run workers are forked")
 
@@ -122,51 +120,18 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
         yield opened
 
 
-def _executions(steps_dir: Path, name: str) -> int:
-    path = steps_dir / f"{name}.runs"
-    return len(path.read_text().split()) if path.exists() else 0
-
-
-def _launch_and_kill(instance: Instance, client: CodeServerClient, steps_dir: Path) -> str:
-    """Launch the job, wait until ``middle`` sleeps in its worker, kill the worker (-9)."""
-    record = instance.launch_run(LaunchRequest(job_name="fan_job"), client, heartbeat_interval=0.2)
-    marker = steps_dir / "middle.runs"
-    deadline = time.monotonic() + WAIT
-    while not marker.exists() or not marker.read_text().strip():
-        assert time.monotonic() < deadline, "the middle step did not start"
-        time.sleep(0.02)
-    worker_pid = int(marker.read_text().split()[0])
-    os.kill(worker_pid, signal.SIGKILL)
-    return record.run.run_id
-
-
-def _monitor_until_finished(
-    instance: Instance, run_id: str, settings: RunMonitoringSettings, launcher: RunLauncher
-) -> RunRecord:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        record = instance.get_run(run_id)
-        if record.run.is_finished:
-            return record
-        monitor_once(instance, settings=settings, launcher=launcher)
-        time.sleep(settings.poll_interval_seconds)
-    raise AssertionError(f"run {run_id} did not finish within {WAIT}s")
-
-
 def test_a_killed_op_job_run_resumes_and_loads_the_outputs_its_first_worker_stored(
     instance: Instance, client: CodeServerClient, steps_dir: Path
 ) -> None:
-    run_id = _launch_and_kill(instance, client, steps_dir)
+    run_id = launch_and_kill(instance, client, steps_dir, "fan_job")
     launcher = RunLauncher(instance, client, heartbeat_interval=0.2)
 
-    final = _monitor_until_finished(
-        instance, run_id, replace(FAST, max_resume_attempts=1), launcher
-    )
+    final = monitor_until_finished(instance, run_id, replace(FAST, max_resume_attempts=1), launcher)
 
     assert final.run.status is RunStatus.SUCCESS
     assert final.run.tags[RESUME_ATTEMPT_TAG] == "1"
     # first and side succeeded before the kill and did not run again; middle ran again
-    runs = [_executions(steps_dir, n) for n in ("first", "side", "middle", "last")]
+    runs = [executions(steps_dir, n) for n in ("first", "side", "middle", "last")]
     assert runs == [1, 1, 2, 1]
     assert (steps_dir / "last.value").read_text() == "13"  # [middle 2, side 11]
     events = [r.event for r in instance.get_events(run_id).records]

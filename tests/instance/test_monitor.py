@@ -8,7 +8,6 @@ hang, never as assertions about speed.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from knoll.instance.config import RunMonitoringSettings, parse_settings
 from knoll.instance.heartbeats import write_heartbeat
 from knoll.instance.launcher import LaunchRequest, RunLauncher
 from knoll.instance.monitor import MAX_RUNTIME_TAG, RESUME_ATTEMPT_TAG, monitor_once
-from knoll.storage.base import RunRecord
+from tests.instance.monitor_helpers import executions, launch_and_kill, monitor_until_finished
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="run workers are forked")
 
@@ -63,53 +62,20 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
         yield opened
 
 
-def _executions(steps_dir: Path, name: str) -> int:
-    path = steps_dir / f"{name}.runs"
-    return len(path.read_text().split()) if path.exists() else 0
-
-
-def _launch_and_kill(instance: Instance, client: CodeServerClient, steps_dir: Path) -> str:
-    """Launch the chain, wait until ``middle`` sleeps in its worker, kill the worker (-9)."""
-    record = instance.launch_run(
-        LaunchRequest(job_name="chain_job"), client, heartbeat_interval=0.2
-    )
-    marker = steps_dir / "middle.runs"
-    deadline = time.monotonic() + WAIT
-    while not marker.exists() or not marker.read_text().strip():
-        assert time.monotonic() < deadline, "the middle step did not start"
-        time.sleep(0.02)
-    worker_pid = int(marker.read_text().split()[0])
-    os.kill(worker_pid, signal.SIGKILL)
-    return record.run.run_id
-
-
-def _monitor_until_finished(
-    instance: Instance, run_id: str, settings: RunMonitoringSettings, launcher: RunLauncher | None
-) -> RunRecord:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        record = instance.get_run(run_id)
-        if record.run.is_finished:
-            return record
-        monitor_once(instance, settings=settings, launcher=launcher)
-        time.sleep(settings.poll_interval_seconds)
-    raise AssertionError(f"run {run_id} did not finish within {WAIT}s")
-
-
 def test_a_killed_worker_fails_its_run_with_an_event_that_says_it_died(
     instance: Instance, client: CodeServerClient, steps_dir: Path
 ) -> None:
-    run_id = _launch_and_kill(instance, client, steps_dir)
+    run_id = launch_and_kill(instance, client, steps_dir, "chain_job")
     worker_pid = int((steps_dir / "middle.runs").read_text().split()[0])
 
-    final = _monitor_until_finished(instance, run_id, FAST, launcher=None)
+    final = monitor_until_finished(instance, run_id, FAST, launcher=None)
 
     assert final.run.status is RunStatus.FAILURE
     last = instance.get_events(run_id).records[-1].event
     assert last.event_type is EventType.RUN_FAILURE
     assert f"its run worker (pid {worker_pid} on" in last.message
     assert "died: its last heartbeat is" in last.message
-    assert (_executions(steps_dir, "first"), _executions(steps_dir, "last")) == (1, 0)
+    assert (executions(steps_dir, "first"), executions(steps_dir, "last")) == (1, 0)
 
 
 def test_a_killed_worker_is_resumed_and_runs_only_the_steps_that_had_not_succeeded(
@@ -117,17 +83,15 @@ def test_a_killed_worker_is_resumed_and_runs_only_the_steps_that_had_not_succeed
 ) -> None:
     from dataclasses import replace
 
-    run_id = _launch_and_kill(instance, client, steps_dir)
+    run_id = launch_and_kill(instance, client, steps_dir, "chain_job")
     launcher = RunLauncher(instance, client, heartbeat_interval=0.2)
 
-    final = _monitor_until_finished(
-        instance, run_id, replace(FAST, max_resume_attempts=1), launcher
-    )
+    final = monitor_until_finished(instance, run_id, replace(FAST, max_resume_attempts=1), launcher)
 
     assert final.run.status is RunStatus.SUCCESS
     assert final.run.tags[RESUME_ATTEMPT_TAG] == "1"
     # first succeeded before the kill and did not run again; middle died and ran again
-    assert [_executions(steps_dir, n) for n in ("first", "middle", "last")] == [1, 2, 1]
+    assert [executions(steps_dir, n) for n in ("first", "middle", "last")] == [1, 2, 1]
     events = [r.event for r in instance.get_events(run_id).records]
     successes = sorted(e.step_key or "" for e in events if e.event_type is EventType.STEP_SUCCESS)
     assert successes == ["first", "last", "middle"]
