@@ -39,6 +39,7 @@ class ComputeLogManager:
     def __init__(self, base_dir: str | os.PathLike[str], *, capture_fds: bool = True) -> None:
         self.base_dir = Path(base_dir)
         self.capture_fds = capture_fds
+        self._made: set[Path] = set()  # run folders this process has made
 
     def __repr__(self) -> str:
         return f"ComputeLogManager({str(self.base_dir)!r})"
@@ -55,18 +56,25 @@ class ComputeLogManager:
         return stem.with_name(stem.name + ".out"), stem.with_name(stem.name + ".err")
 
     def prepare(self, run_id: str, step_key: str) -> tuple[Path, Path]:
-        """Create a step's log files (empty) and record that it started; return their paths.
+        """Make the run's log folder and record that the step started; return the paths of
+        its stdout and stderr files, which the capture creates (appending) when it opens them.
 
         Called by the executor when it starts capturing a step.
         """
         out, err = self.paths(run_id, step_key)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        folder = out.parent
+        if folder not in self._made:  # once per run and process, not once per step
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
         # Append without reading the index back (that would make a run quadratic in its
         # steps); a step started again (a retry) is listed twice and step_keys() dedupes.
-        with (out.parent / _STEPS_FILE).open("a", encoding="utf-8") as index:
+        try:
+            index = (folder / _STEPS_FILE).open("a", encoding="utf-8")
+        except FileNotFoundError:  # the folder was deleted since (a prune)
+            folder.mkdir(parents=True, exist_ok=True)
+            index = (folder / _STEPS_FILE).open("a", encoding="utf-8")
+        with index:
             index.write(step_key + "\n")
-        for path in (out, err):
-            path.touch(exist_ok=True)
         return out, err
 
     def step_keys(self, run_id: str) -> list[str]:
@@ -158,6 +166,7 @@ class ComputeLogManager:
         import shutil  # kept off `import knoll`
 
         shutil.rmtree(folder, ignore_errors=True)
+        self._made.discard(folder)
         return files, size
 
     def _path(self, run_id: str, step_key: str, stream: str) -> Path:
