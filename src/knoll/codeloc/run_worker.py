@@ -38,10 +38,10 @@ from knoll.errors import RunStatusError
 from knoll.execution.capture import set_terminal_copy
 from knoll.execution.events import EventType, RunEvent, RunFailureData, SerializableError
 from knoll.execution.run import Run, RunStatus
+from knoll.execution.spawned import job_named
 
 if TYPE_CHECKING:
     from knoll.definitions.definitions import Definitions
-    from knoll.definitions.job import JobDefinition
     from knoll.definitions.keys import AssetKey
     from knoll.instance import Instance
     from knoll.instance.launcher import LaunchRequest
@@ -105,15 +105,6 @@ class _DryRunInstance:
         raise AssertionError("a dry run writes no events")  # create_run ended it before
 
 
-def job_for(defs: Definitions, job_name: str | None) -> JobDefinition:
-    """The job a run of ``job_name`` executes (every asset's implicit job for ``None``)."""
-    from knoll.definitions.definitions import IMPLICIT_ASSET_JOB
-
-    if job_name is None or job_name == IMPLICIT_ASSET_JOB:
-        return defs.get_implicit_asset_job()
-    return defs.get_job_def(job_name)
-
-
 def prepare_run(
     defs: Definitions, location_name: str, request: LaunchRequest, instance: Instance | None
 ) -> Run:
@@ -123,7 +114,7 @@ def prepare_run(
     from knoll.execution.executor import execute_in_process
     from knoll.instance.launcher import LOCATION_TAG
 
-    job = job_for(defs, request.job_name)
+    job = job_named(defs, request.job_name)
     key_range = None
     if request.partition_range_start is not None or request.partition_range_end is not None:
         key_range = PartitionKeyRange(
@@ -329,7 +320,7 @@ def steps_left(
     from knoll.execution.plan import build_plan
     from knoll.execution.reexecution import STEP_SELECTION_TAG, reused_outputs
 
-    job = job_for(defs, run.job_name)
+    job = job_named(defs, run.job_name)
     plan = build_plan(job, asset_selection=_selection(defs, run))
     done: set[str] = set()
     after = 0
@@ -432,7 +423,7 @@ def run_worker_main(
             if resume:
                 selection, step_keys, reused = steps_left(defs, run, instance)
             execute_in_process(
-                job_for(defs, run.job_name),
+                job_named(defs, run.job_name),
                 run_config=dict(run.run_config) or None,
                 tags=run.tags,
                 raise_on_error=False,
@@ -458,7 +449,7 @@ def run_worker_main(
 
 
 def _selection(defs: Definitions, run: Run) -> Any:
-    if run.asset_selection is None or job_for(defs, run.job_name).asset_graph is None:
+    if run.asset_selection is None or job_named(defs, run.job_name).asset_graph is None:
         return None
     return run.asset_selection
 

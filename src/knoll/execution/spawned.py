@@ -232,10 +232,13 @@ def _definitions(origin: CodeOrigin) -> Definitions:
     return loaded_definitions(origin) or origin.load()
 
 
-def job_named(defs: Definitions, job_name: str, origin: CodeOrigin | None = None) -> JobDefinition:
-    """The job that runs of ``job_name`` execute (every asset's implicit job for the implicit
-    asset job's name)."""
-    if job_name == IMPLICIT_ASSET_JOB:
+def job_named(
+    defs: Definitions, job_name: str | None, origin: CodeOrigin | None = None
+) -> JobDefinition:
+    """The job that runs of ``job_name`` execute (every asset's implicit job for ``None`` or
+    the implicit asset job's name); ``origin`` names the location in the error for a job that
+    is not there."""
+    if job_name is None or job_name == IMPLICIT_ASSET_JOB:
         return defs.get_implicit_asset_job()
     try:
         return defs.get_job_def(job_name)
