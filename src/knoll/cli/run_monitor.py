@@ -10,30 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from knoll.cli._common import fail, location_options, open_instance
-from knoll.cli.runs import _code_servers, run
+from knoll.cli._common import fail, open_instance
+from knoll.cli._servers import ServerChoice, code_servers, server_options
+from knoll.cli.runs import run
 
 if TYPE_CHECKING:
     from knoll.instance import Instance
     from knoll.instance.launcher import RunLauncher
     from knoll.storage.base import RunRecord
-
-
-def _server_options(fn: Callable[..., None]) -> Callable[..., None]:
-    """The code servers to launch through: ``-w FILE [--location NAME]``, ``-m``/``-f``
-    (servers are started for the command) or ``--socket PATH`` of a running one."""
-    fn = click.option("--socket", "socket_path", help="Use the code server listening here.")(fn)
-    fn = click.option(
-        "--location",
-        help="Serve only this location of --workspace; other locations' runs are left alone.",
-    )(fn)
-    fn = click.option(
-        "-w",
-        "--workspace",
-        "workspace_file",
-        help="A workspace.yaml: a code server per location, each run to its own.",
-    )(fn)
-    return location_options(fn)
 
 
 def _interval_options(default_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -51,16 +35,14 @@ def _interval_options(default_help: str) -> Callable[[Callable[..., None]], Call
 
 @run.command("monitor")
 @_interval_options("run_monitoring:poll_interval_seconds of knoll.yaml")
-@_server_options
+@server_options(
+    workspace_help="A workspace.yaml: a code server per location, each run to its own.",
+    location_help="Serve only this location of --workspace; other locations' runs are left alone.",
+)
 def run_monitor(
     interval: float | None,
     once: bool,
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
+    servers: ServerChoice,
 ) -> None:
     """Watch the runs in progress until Ctrl-C: fail (or resume) runs whose worker died, fail
     runs that never started, cancel runs past their maximum runtime.
@@ -79,20 +61,8 @@ def run_monitor(
             "run_monitoring:enabled to true to watch runs."
         )
     pause = interval if interval is not None else settings.poll_interval_seconds
-    wants_server = any((module_name, python_file, workspace_file, socket_path))
     with contextlib.ExitStack() as stack:
-        launcher = None
-        if wants_server:
-            launcher = _launcher(
-                instance,
-                stack,
-                module_name,
-                python_file,
-                working_directory,
-                workspace_file,
-                location,
-                socket_path,
-            )
+        launcher = _launcher(instance, stack, servers) if servers.given else None
 
         def one_pass() -> None:
             report = monitor_once(instance, settings=settings, launcher=launcher)
@@ -108,16 +78,14 @@ def run_monitor(
 
 @run.command("queue-worker")
 @_interval_options("run_queue:dequeue_interval_seconds of knoll.yaml")
-@_server_options
+@server_options(
+    workspace_help="A workspace.yaml: a code server per location, each run to its own.",
+    location_help="Serve only this location of --workspace; other locations' runs are left alone.",
+)
 def run_queue_worker(
     interval: float | None,
     once: bool,
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
+    servers: ServerChoice,
 ) -> None:
     """Start queued runs as the run_queue limits of knoll.yaml allow, until Ctrl-C.
 
@@ -135,16 +103,7 @@ def run_queue_worker(
         interval if interval is not None else instance.settings.run_queue.dequeue_interval_seconds
     )
     with contextlib.ExitStack() as stack:
-        launcher = _launcher(
-            instance,
-            stack,
-            module_name,
-            python_file,
-            working_directory,
-            workspace_file,
-            location,
-            socket_path,
-        )
+        launcher = _launcher(instance, stack, servers)
 
         def launch(record: RunRecord) -> None:
             try:
@@ -161,31 +120,15 @@ def run_queue_worker(
 
 
 def _launcher(
-    instance: Instance,
-    stack: contextlib.ExitStack,
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
+    instance: Instance, stack: contextlib.ExitStack, servers: ServerChoice
 ) -> RunLauncher:
     """A launcher over the code servers of the options: every location of ``-w FILE``, or
     the one location of ``-w FILE --location NAME``, ``-m``/``-f`` or ``--socket``, whose
     launcher leaves the runs of other locations alone."""
     from knoll.instance.launcher import RunLauncher
 
-    servers = _code_servers(
-        stack,
-        module_name,
-        python_file,
-        working_directory,
-        workspace_file,
-        location,
-        socket_path,
-        every_location=True,
-    )
-    return RunLauncher(instance, servers.clients, leave_other_locations=not servers.whole_workspace)
+    started = code_servers(stack, servers, every_location=True)
+    return RunLauncher(instance, started.clients, leave_other_locations=not started.whole_workspace)
 
 
 def _loop(name: str, one_pass: Callable[[], None], pause: float, once: bool) -> None:

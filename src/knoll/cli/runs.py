@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,16 +14,14 @@ from knoll.cli._common import (
     fail,
     format_duration,
     format_time,
-    location_options,
-    location_target,
     open_instance,
     parse_tags,
     short,
     table,
 )
+from knoll.cli._servers import ServerChoice, code_servers, server_options
 
 if TYPE_CHECKING:
-    from knoll.codeloc.client import CodeServerClient
     from knoll.execution.run import RunStatus
     from knoll.instance import Instance
     from knoll.storage.base import EventRecord, RunRecord
@@ -344,10 +341,10 @@ _STEP_LINES = frozenset(
 
 
 @run.command("launch")
-@location_options
-@click.option("-w", "--workspace", "workspace_file", help="A workspace.yaml holding the location.")
-@click.option("--location", help="The location of --workspace that defines the job.")
-@click.option("--socket", "socket_path", help="Use the code server already listening here.")
+@server_options(
+    workspace_help="A workspace.yaml holding the location.",
+    location_help="The location of --workspace that defines the job.",
+)
 @click.option("--job", "job_name", help="The job to run.")
 @click.option("--select", help="The assets to run, e.g. 'orders+' (within --job if given).")
 @click.option("--config", "config_path", help="Run config YAML file.")
@@ -357,12 +354,7 @@ _STEP_LINES = frozenset(
 @click.option("--queue", is_flag=True, help="Put the run in the run queue instead of starting it.")
 @click.option("--wait/--no-wait", default=True, help="Wait for the run to finish (default).")
 def run_launch(
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
+    servers: ServerChoice,
     job_name: str | None,
     select: str | None,
     config_path: str | None,
@@ -404,15 +396,7 @@ def run_launch(
     )
     instance = open_instance()
     with contextlib.ExitStack() as stack:
-        client = _launch_client(
-            stack,
-            module_name,
-            python_file,
-            working_directory,
-            workspace_file,
-            location,
-            socket_path,
-        )
+        client = code_servers(stack, servers).only
         record = instance.launch_run(request, client, queue=queue)
     run_id = record.run.run_id
     if queue:
@@ -421,84 +405,6 @@ def run_launch(
     click.echo(f"launched run {run_id}")
     if wait:
         _follow(instance, run_id)
-
-
-def _launch_client(
-    stack: contextlib.ExitStack,
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
-) -> CodeServerClient:
-    """The client of the code server to launch a new run through, starting one when needed."""
-    servers = _code_servers(
-        stack, module_name, python_file, working_directory, workspace_file, location, socket_path
-    )
-    return next(iter(servers.clients.values()))
-
-
-@dataclass(frozen=True)
-class _CodeServers:
-    """The code servers a command launches runs through, by location name."""
-
-    clients: dict[str, CodeServerClient]
-    whole_workspace: bool
-    """True when these are every location of the workspace given: a run of another location
-    can start nowhere (it fails); False when one location was picked (-w --location, -m/-f,
-    --socket): other locations' runs are left to other queue workers."""
-
-
-def _code_servers(
-    stack: contextlib.ExitStack,
-    module_name: str | None,
-    python_file: str | None,
-    working_directory: str | None,
-    workspace_file: str | None,
-    location: str | None,
-    socket_path: str | None,
-    *,
-    every_location: bool = False,
-) -> _CodeServers:
-    """The code servers of the location options, started for the command (and stopped with
-    ``stack``) unless ``--socket`` names a running one. ``-w FILE`` without ``--location``
-    needs a workspace of one location, unless ``every_location``: then every location of the
-    workspace gets a server."""
-    from knoll.codeloc.client import CodeServerClient
-    from knoll.codeloc.workspace import (
-        Workspace,
-        load_workspace,
-        start_workspace,
-        workspace_from_target,
-    )
-
-    if socket_path is not None:
-        if workspace_file or module_name or python_file:
-            fail("--socket names a running code server: leave out -w, -m and -f.")
-        client = CodeServerClient(socket_path=socket_path)
-        name = client.health().location_name  # also says early that nobody listens there
-        return _CodeServers({name: client}, whole_workspace=False)
-    whole = False
-    if workspace_file is not None:
-        if module_name or python_file or working_directory:
-            fail("give either -w/--workspace (with --location) or -m/-f, not both.")
-        workspace = load_workspace(workspace_file)
-        if location is not None:
-            workspace = Workspace((workspace.get(location),), workspace.path)
-        elif len(workspace.locations) != 1 and not every_location:
-            names = ", ".join(workspace.location_names())
-            fail(f"{workspace_file} has several locations ({names}): pick one with --location.")
-        else:
-            whole = True
-    else:
-        if location is not None:
-            fail("--location only applies with -w/--workspace.")
-        target = location_target(module_name, python_file, working_directory)
-        workspace = workspace_from_target(target)
-    processes = stack.enter_context(start_workspace(workspace))
-    clients = {spec.name: processes.client(spec.name) for spec in workspace.locations}
-    return _CodeServers(clients, whole_workspace=whole)
 
 
 def _follow(instance: Instance, run_id: str) -> None:
