@@ -103,10 +103,6 @@ def source_location(fn: Callable[..., Any]) -> str:
     return f"{code.co_filename}:{code.co_firstlineno}"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def docstring(fn: Callable[..., Any]) -> str | None:
     """A function's cleaned docstring (``inspect.getdoc`` without its slow search of classes)."""
     doc = getattr(fn, "__doc__", None)

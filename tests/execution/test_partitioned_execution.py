@@ -21,7 +21,6 @@ from knoll import (
     EventType,
     FilesystemIOManager,
     HourlyPartitionsDefinition,
-    InMemoryDynamicPartitionsStore,
     InMemoryIOManager,
     InvalidInvocationError,
     IOManager,
@@ -41,6 +40,7 @@ from knoll import (
 )
 from knoll.definitions.io_manager import InputContextLike, OutputContextLike
 from knoll.execution.events import AssetPlannedData
+from knoll.instance import Instance
 
 UTC = ZoneInfo("UTC")
 
@@ -463,7 +463,7 @@ def test_dynamic_partitions_come_from_the_instance_store() -> None:
     def invoices(context: AssetExecutionContext) -> str:
         return f"invoice for {context.partition_key}"
 
-    store = InMemoryDynamicPartitionsStore()
+    store = Instance.ephemeral()
     store.add_dynamic_partitions("customers", ["acme", "globex"])
     result = materialize_to_memory([invoices], partition_key="acme", instance=store)
     assert result.asset_value("invoices") == "invoice for acme"

@@ -16,7 +16,7 @@ from knoll import AssetExecutionContext, Definitions, EventType, asset, define_a
 from knoll.definitions.executor import multiprocess_executor
 from knoll.definitions.job import JobDefinition
 from knoll.execution.executor import execute_in_process
-from knoll.execution.pools import SlotKeeper, slot_claims_of
+from knoll.execution.pools import SlotClaims, SlotKeeper
 from knoll.execution.reexecution import execute_job
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.instance import Instance
@@ -209,9 +209,8 @@ def test_a_pool_without_a_limit_or_an_instance_does_not_wait(tmp_path: Path, mar
 def test_the_keeper_renews_its_leases_and_frees_them_at_the_end() -> None:
     storage = InMemoryStorage()
     storage.set_pool_limit("db", 1)
-    assert slot_claims_of(storage) is storage
-    assert slot_claims_of(None) is None
-    assert slot_claims_of(object()) is None
+    assert isinstance(storage, SlotClaims)
+    assert not isinstance(object(), SlotClaims)
     keeper = SlotKeeper(storage, "run-1", lease_seconds=30)
     assert keeper.try_claim("db", "a")
     assert not keeper.try_claim("db", "b")

@@ -29,12 +29,12 @@ from knoll.errors import (
 )
 from knoll.execution.resources import (
     build_resources,
+    check_resource_config,
     check_resource_dependencies,
     coerce_resource,
     resource_config_schema,
     resource_dependencies,
     resource_snapshot,
-    validate_resource_config,
 )
 
 SECRET = "s3cr3t-value-that-must-not-leak"
@@ -549,15 +549,15 @@ def test_function_resource_config_defaults() -> None:
         assert resources.anything == {"retries": [1]}
 
 
-def test_validate_resource_config_does_not_read_the_environment(
+def test_check_resource_config_does_not_read_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("KNOLL_TEST_DB_PW", raising=False)
     resources = {"db": Database.configure_at_launch(password=EnvVar("KNOLL_TEST_DB_PW"))}
-    assert validate_resource_config(resources, {"db": {"port": 1}}) == []
-    assert validate_resource_config(resources, {"db": {"port": "x"}}) == [
-        "at path resources:db:config:port: expected int, got str 'x'"
-    ]
+    check_resource_config(resources, {"db": {"port": 1}})  # the unset variable is not read
+    with pytest.raises(InvalidConfigError) as caught:
+        check_resource_config(resources, {"db": {"port": "x"}})
+    assert caught.value.errors == ("at path resources:db:config:port: expected int, got str 'x'",)
 
 
 # --- only ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from knoll import (
 from knoll.errors import InvalidInvocationError, PartitionKeyError
 from knoll.execution.events import EventType
 from knoll.execution.run import Run
+from knoll.instance import Instance
 from knoll.storage.base import PartitionStatus, Storage
 from knoll.storage.memory import InMemoryStorage
 from tests.storage.conformance import (
@@ -88,7 +89,9 @@ def invoices(context: AssetExecutionContext) -> str:
 def test_a_run_writes_its_events_into_the_storage_it_is_given() -> None:
     storage = InMemoryStorage()
     storage.add_dynamic_partitions("customers", ["acme", "globex"])
-    result = materialize_to_memory([invoices], partition_key="globex", instance=storage)
+    result = materialize_to_memory(
+        [invoices], partition_key="globex", instance=Instance.ephemeral(storage)
+    )
     stored = storage.get_events_for_run(result.run_id).records
     assert [r.event for r in stored] == result.all_events
     assert stored[-1].event.event_type is EventType.RUN_SUCCESS
@@ -101,7 +104,9 @@ def test_dynamic_partition_keys_come_from_the_storage() -> None:
     storage = InMemoryStorage()
     storage.add_dynamic_partitions("customers", ["acme"])
     with pytest.raises(PartitionKeyError, match="'umbrella'"):
-        materialize_to_memory([invoices], partition_key="umbrella", instance=storage)
+        materialize_to_memory(
+            [invoices], partition_key="umbrella", instance=Instance.ephemeral(storage)
+        )
     assert storage.tail_events().records == []
 
 

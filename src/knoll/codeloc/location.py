@@ -6,8 +6,6 @@ kept as a :class:`LocationLoadFailure` and served, so a broken location stays vi
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import threading
 import traceback
@@ -15,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from knoll._processes import reap_in_background, running_child
 from knoll.codeloc.loader import CodeLocationLoadError, CodeLocationTarget, load_definitions
 from knoll.codeloc.protocol import LocationLoadFailure
 from knoll.errors import CodeServerError, DefinitionError
@@ -129,12 +128,12 @@ class LoadedLocation:
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
         """The STARTING run that ``request`` asks for, validated against these definitions
         (dynamic partitions are read from the instance at ``instance_home``)."""
-        from knoll.codeloc.run_worker import prepare_run
+        from knoll.codeloc.run_worker import prepare_launch
 
         defs = self._loaded()
         instance = self._instance(instance_home) if instance_home is not None else None
         try:
-            return prepare_run(defs, self.name, request, instance)
+            return prepare_launch(defs, self.name, request, instance)
         except DefinitionError as exc:
             if request.job_name is not None and request.job_name not in defs.jobs:
                 raise UnknownDefinitionError(str(exc)) from None
@@ -164,7 +163,7 @@ class LoadedLocation:
         """The pids of the run workers forked from this process that are still running; the
         ones that have exited are reaped now if nothing has reaped them yet."""
         with self._workers_lock:
-            live = [pid for pid in sorted(self._workers) if _running_child(pid)]
+            live = [pid for pid in sorted(self._workers) if running_child(pid)]
             self._workers = set(live)
         return live
 
@@ -175,9 +174,7 @@ class LoadedLocation:
         for pid in pids:
             with self._workers_lock:
                 self._workers.add(pid)
-            threading.Thread(
-                target=_reap, args=(pid,), name=f"knoll-reap-{pid}", daemon=True
-            ).start()
+            reap_in_background(pid)
 
     def _instance(self, home: str) -> Instance:
         # One per home, storage opened on first use. A forked worker never touches these: it
@@ -204,20 +201,6 @@ class LoadedLocation:
             return get()
         except DefinitionError as exc:
             raise UnknownDefinitionError(str(exc)) from None
-
-
-def _running_child(pid: int) -> bool:
-    """Whether child ``pid`` still runs; one that has exited is reaped by this call."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False  # reaped already (by its reaper thread), or not our child
-    return done == 0
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
 
 
 def _as_dict(resources: Resources) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """Run workers: one process per launched run, forked from the code server's warm process.
 
-The code server validates a launch request with :func:`prepare_run` (the same checks as
-execution itself, without running anything) and, once the launcher has stored the run, starts
+The code server validates a launch request with :func:`prepare_launch` (execution's own
+preparation, which runs and records nothing) and, once the launcher has stored the run, starts
 its worker with :func:`fork_run_worker`. The fork already holds the imported user code, so a
 run starts in milliseconds. The worker leads a session of its own (a signal to its process
 group reaches its step workers too), writes its own output to ``worker.log`` in the run's
@@ -21,32 +21,34 @@ and ends the run.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import socket
 import sys
 import threading
-import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from knoll._processes import reap_in_background
 from knoll.errors import RunStatusError
 from knoll.execution.capture import set_terminal_copy
-from knoll.execution.events import EventType, RunEvent, RunFailureData, SerializableError
+from knoll.execution.events import EventType, RunEvent, run_event
+from knoll.execution.prepare import ExecutionRequest, prepare_run
 from knoll.execution.run import Run, RunStatus
 from knoll.execution.spawned import job_named
 
 if TYPE_CHECKING:
     from knoll.definitions.definitions import Definitions
     from knoll.definitions.keys import AssetKey
+    from knoll.execution.capture import ComputeLogTarget
+    from knoll.execution.pools import SlotClaims
     from knoll.instance import Instance
     from knoll.instance.launcher import LaunchRequest
 
-__all__ = ["RunCanceled", "fork_run_worker", "prepare_run", "run_worker_main", "warm_up"]
+__all__ = ["RunCanceled", "fork_run_worker", "prepare_launch", "run_worker_main", "warm_up"]
 
 # Events that move a run's status: refused by storage once a canceller has moved it.
 _STATUS_EVENTS = frozenset(
@@ -66,74 +68,29 @@ class RunCanceled(KeyboardInterrupt):
 # ---- validating a request --------------------------------------------------------------------
 
 
-class _Prepared(Exception):
-    """Carries the run that execution built, out of the dry run in :func:`prepare_run`."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        super().__init__(run.run_id)
-
-
-class _DryRunInstance:
-    """The instance as execution sees it during validation: storing the run ends the dry run.
-
-    Execution validates everything (selection, config, executor, tags, partitions, including
-    dynamic ones, read from the instance) before it stores the run, and runs nothing before.
-    """
-
-    def __init__(self, instance: Instance | None) -> None:
-        self._instance = instance
-
-    @property
-    def outputs_dir(self) -> Any:
-        return self._instance.outputs_dir if self._instance is not None else None
-
-    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
-        if self._instance is None:
-            return []
-        return self._instance.get_dynamic_partitions(partitions_def_name)
-
-    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
-        if self._instance is None:
-            return False
-        return self._instance.has_dynamic_partition(partitions_def_name, partition_key)
-
-    def create_run(self, run: Run) -> None:
-        raise _Prepared(run)
-
-    def write_events(self, events: Sequence[RunEvent]) -> None:
-        raise AssertionError("a dry run writes no events")  # create_run ended it before
-
-
-def prepare_run(
+def prepare_launch(
     defs: Definitions, location_name: str, request: LaunchRequest, instance: Instance | None
 ) -> Run:
-    """The STARTING run that ``request`` asks for, validated against ``defs``; a request that
-    is wrong raises the error execution would raise (bad config, partition, selection...)."""
+    """The STARTING run that ``request`` asks for, validated against ``defs`` exactly as its
+    execution will prepare it; a request that is wrong raises that error (bad config,
+    partition, selection...). Nothing runs and nothing is recorded."""
     from knoll.definitions.partitions import PartitionKeyRange
-    from knoll.execution.executor import execute_in_process
     from knoll.instance.launcher import LOCATION_TAG
 
-    job = job_named(defs, request.job_name)
     key_range = None
     if request.partition_range_start is not None or request.partition_range_end is not None:
         key_range = PartitionKeyRange(
             request.partition_range_start or "", request.partition_range_end or ""
         )
-    try:
-        execute_in_process(
-            job,
-            run_config=dict(request.run_config) or None,
-            partition_key=request.partition_key,
-            partition_key_range=key_range,
-            tags={**request.tags, LOCATION_TAG: location_name},
-            instance=_DryRunInstance(instance),
-            asset_selection=request.asset_selection,
-            use_executor=True,
-        )
-    except _Prepared as prepared:
-        return prepared.run
-    raise AssertionError(f"execution of {job.describe()} did not store its run")
+    wanted = ExecutionRequest(
+        run_config=dict(request.run_config) or None,
+        partition_key=request.partition_key,
+        partition_key_range=key_range,
+        tags={**request.tags, LOCATION_TAG: location_name},
+        asset_selection=request.asset_selection,
+        use_executor=True,
+    )
+    return prepare_run(job_named(defs, request.job_name), wanted, instance).run
 
 
 # ---- forking a worker ------------------------------------------------------------------------
@@ -159,7 +116,7 @@ def fork_run_worker(
     sys.stderr.flush()
     pid = os.fork()
     if pid:
-        threading.Thread(target=_reap, args=(pid,), name=f"knoll-reap-{pid}", daemon=True).start()
+        reap_in_background(pid)
         return pid
     code = 1
     try:
@@ -189,11 +146,6 @@ def warm_up() -> None:
     import knoll.execution.multiprocess
     import knoll.instance._backends
     import knoll.storage.sql  # noqa: F401
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
 
 
 def _output_to(path: Path) -> None:
@@ -247,23 +199,43 @@ class _CancelSwitch:
             raise RunCanceled()
 
 
-class _WorkerInstance:
-    """The instance as the run's execution sees it: the run is stored already, and a run that
-    a canceller moved keeps the events it can still record."""
+class _WorkerRecorder:
+    """The run worker's recorder: the run is stored already (by the launcher), so starting it
+    checks that it may still start; a run that a canceller moved keeps the events it can still
+    record. Everything else is the instance's."""
 
-    def __init__(self, instance: Instance, switch: _CancelSwitch) -> None:
+    shares_events = True
+
+    def __init__(self, instance: Instance, switch: _CancelSwitch, *, resume: bool) -> None:
         self._instance = instance
         self._switch = switch
+        # a resume worker finishes a STARTED run; a first worker starts a STARTING one
+        self._expected = RunStatus.STARTED if resume else RunStatus.STARTING
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._instance, name)
+    @property
+    def outputs_dir(self) -> Path | None:
+        return self._instance.outputs_dir
 
-    def create_run(self, run: Run) -> Any:
+    @property
+    def compute_logs(self) -> ComputeLogTarget:
+        return self._instance.compute_logs
+
+    @property
+    def slot_claims(self) -> SlotClaims:
+        return self._instance.slot_claims
+
+    @property
+    def context_instance(self) -> Instance:
+        return self._instance
+
+    def process_reference(self) -> dict[str, str] | None:
+        return self._instance.process_reference()
+
+    def start_run(self, run: Run) -> None:
         record = self._instance.storage.get_run(run.run_id)
-        if record is None or record.run.status is not RunStatus.STARTING:
-            self._switch.requested = True  # deleted or canceled meanwhile: do not run it
+        if record is None or record.run.status is not self._expected:
+            self._switch.requested = True  # deleted, canceled or ended meanwhile: do not run it
             self._switch.raise_once()
-        return record
 
     def write_events(self, events: Sequence[RunEvent]) -> None:
         self._switch.writing += 1
@@ -292,20 +264,17 @@ class _WorkerInstance:
                 kept = [e for e in kept if e.event_type is not EventType.RUN_CANCELED]
             self._instance.write_events(kept)
 
+    def find_run(self, run_id: str) -> Run | None:
+        return self._instance.find_run(run_id)
 
-class _ResumeInstance(_WorkerInstance):
-    """The instance as a resume worker's execution sees it: the run is STARTED already, so the
-    RUN_START that execution writes again is left out."""
+    def events_of_run(self, run_id: str, of_types: Collection[EventType]) -> list[RunEvent]:
+        return self._instance.events_of_run(run_id, of_types)
 
-    def create_run(self, run: Run) -> Any:
-        record = self._instance.storage.get_run(run.run_id)
-        if record is None or record.run.status is not RunStatus.STARTED:
-            self._switch.requested = True  # canceled or ended meanwhile: do not run it
-            self._switch.raise_once()
-        return record
+    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
+        return self._instance.get_dynamic_partitions(partitions_def_name)
 
-    def _write(self, events: Sequence[RunEvent]) -> None:
-        super()._write([e for e in events if e.event_type is not EventType.RUN_START])
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        return self._instance.has_dynamic_partition(partitions_def_name, partition_key)
 
 
 def steps_left(
@@ -391,7 +360,7 @@ def run_worker_main(
 ) -> int:
     """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code.
     With ``resume``, finish a STARTED run: execute only its steps that have not succeeded."""
-    from knoll.execution.executor import execute_in_process
+    from knoll.execution.executor import execute
     from knoll.instance import Instance
 
     switch = _CancelSwitch()
@@ -415,27 +384,25 @@ def run_worker_main(
         heartbeats.beat()  # before anything runs: a canceller can find this process now
         heartbeats.start()
         error: BaseException | None = None
-        seen: _WorkerInstance = (
-            _ResumeInstance(instance, switch) if resume else _WorkerInstance(instance, switch)
-        )
+        recorder = _WorkerRecorder(instance, switch, resume=resume)
         try:
             selection, step_keys, reused = _selection(defs, run), None, None
             if resume:
                 selection, step_keys, reused = steps_left(defs, run, instance)
-            execute_in_process(
-                job_named(defs, run.job_name),
+            request = ExecutionRequest(
                 run_config=dict(run.run_config) or None,
                 tags=run.tags,
-                raise_on_error=False,
                 run_id=run.run_id,
-                instance=seen,
                 asset_selection=selection,
                 use_executor=True,
                 step_keys=step_keys,
                 parent_run_id=run.parent_run_id,
                 root_run_id=run.root_run_id,
                 reused_outputs=reused,
+                resume=resume,
             )
+            prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
+            execute(prepared, recorder, raise_on_error=False)
         except KeyboardInterrupt:
             switch.requested = True
         except BaseException as exc:
@@ -486,18 +453,7 @@ def _record_end(
     what: str,
     error: BaseException | None = None,
 ) -> None:
-    data: RunFailureData | None = None
-    if event_type is EventType.RUN_FAILURE:
-        data = RunFailureData(SerializableError.from_exception(error) if error else None)
-    event = RunEvent(
-        event_type,
-        run.run_id,
-        run.job_name,
-        time.time(),
-        None,
-        f"run {run.run_id} was {what}" if event_type is EventType.RUN_CANCELED else what,
-        logging.ERROR,
-        data,
-    )
+    message = f"run {run.run_id} was {what}" if event_type is EventType.RUN_CANCELED else what
+    event = run_event(run, event_type, message, error=error)
     with contextlib.suppress(RunStatusError):  # a canceller recorded the end meanwhile
         instance.write_events([event])

@@ -97,7 +97,7 @@ class StepState:
     resources: Any
     emit: Emit | None
     partition: PartitionScope | None = None
-    instance: Any = None
+    instance: object | None = None  # what context.instance gives user code
     retry_number: int = 0
     assets_def: AssetsDefinition | None = None
     output_metadata: dict[str, dict[str, MetadataValue]] = field(default_factory=dict)

@@ -22,7 +22,8 @@ from knoll.execution.context import (
     PartitionScope,
     StepState,
 )
-from knoll.execution.executor import as_partition_key, execute_in_process
+from knoll.execution.executor import execute_in_process
+from knoll.execution.prepare import as_partition_key
 from knoll.execution.resources import build_resources
 from knoll.execution.run import Run, RunStatus
 from knoll.execution.type_check import a_type_name, check_value, type_name
@@ -40,7 +41,7 @@ class _BuiltContext:
     _partition_key: str | None
     _partition_range: PartitionKeyRange | None
     _tags: Mapping[str, str]
-    _instance: Any
+    _instance: object | None
 
     def _init_built(
         self,
@@ -50,7 +51,7 @@ class _BuiltContext:
         partition_key: str | None,
         partition_key_range: PartitionKeyRange | None,
         run_tags: Mapping[str, str] | None,
-        instance: Any,
+        instance: object | None,
     ) -> StepState:
         self._stack = contextlib.ExitStack()
         self._resources = self._stack.enter_context(
@@ -148,7 +149,7 @@ def build_op_context(
     resources: Mapping[str, Any] | None = None,
     op_config: Any = None,
     resources_config: Mapping[str, Any] | None = None,
-    instance: Any = None,
+    instance: object | None = None,
     partition_key: str | None = None,
     partition_key_range: PartitionKeyRange | None = None,
     run_tags: Mapping[str, str] | None = None,
@@ -172,7 +173,7 @@ def build_asset_context(
     resources: Mapping[str, Any] | None = None,
     asset_config: Any = None,
     resources_config: Mapping[str, Any] | None = None,
-    instance: Any = None,
+    instance: object | None = None,
     partition_key: str | None = None,
     partition_key_range: PartitionKeyRange | None = None,
     run_tags: Mapping[str, str] | None = None,

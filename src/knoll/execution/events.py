@@ -1,23 +1,27 @@
 """Events: typed, versioned, JSON-serialisable records of everything that happens in a run.
 
-Every event goes through one interface, :class:`EventSink`. In-process runs keep them in
-memory; the instance (storage) persists them in batches.
+Every event goes through one interface, :class:`EventSink`: the run's recorder (an instance
+persists them in batches) and, from the command line, the terminal's reporter.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from knoll._serdes import serializable
 from knoll.definitions.check import AssetCheckEvaluation
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.output import AssetMaterialization, AssetObservation, ExpectationResult
+
+if TYPE_CHECKING:
+    from knoll.execution.run import Run
 
 CODE_VERSION_TAG = "knoll/code_version"
 """Tag on an asset's materialization: the asset's ``code_version`` when it was computed."""
@@ -227,11 +231,19 @@ class EventSink(Protocol):
     def write_events(self, events: Sequence[RunEvent]) -> None: ...
 
 
-class ListSink:
-    """Keeps events in a list (the in-process default)."""
-
-    def __init__(self) -> None:
-        self.events: list[RunEvent] = []
-
-    def write_events(self, events: Sequence[RunEvent]) -> None:
-        self.events.extend(events)
+def run_event(
+    run: Run,
+    event_type: EventType,
+    message: str,
+    *,
+    error: BaseException | None = None,
+    level: int = logging.ERROR,
+) -> RunEvent:
+    """An event about ``run`` as a whole, written from outside its execution (a launcher, the
+    queue, the run monitor, a run worker settling its run); a RUN_FAILURE carries ``error``."""
+    data: EventData = None
+    if event_type is EventType.RUN_FAILURE:
+        data = RunFailureData(SerializableError.from_exception(error) if error else None)
+    return RunEvent(
+        event_type, run.run_id, run.job_name, time.time(), message=message, level=level, data=data
+    )

@@ -13,7 +13,9 @@ from knoll.definitions.job import JobDefinition
 from knoll.definitions.partitions import PartitionKeyRange
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import InvalidInvocationError
-from knoll.execution.executor import EPHEMERAL_JOB, execute_in_process
+from knoll.execution.executor import execute_in_process
+from knoll.execution.prepare import EPHEMERAL_JOB
+from knoll.execution.recorder import RunRecorder
 from knoll.execution.result import ExecuteInProcessResult
 
 
@@ -45,7 +47,7 @@ def materialize(
     tags: Mapping[str, str] | None = None,
     raise_on_error: bool = True,
     run_id: str | None = None,
-    instance: Any = None,
+    instance: RunRecorder | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process and return the result.
 
@@ -90,7 +92,7 @@ def materialize_to_memory(
     tags: Mapping[str, str] | None = None,
     raise_on_error: bool = True,
     run_id: str | None = None,
-    instance: Any = None,
+    instance: RunRecorder | None = None,
 ) -> ExecuteInProcessResult:
     """Like ``materialize``, but every IO manager is replaced by one in-memory IO manager."""
     from knoll.execution.io_managers import InMemoryIOManager

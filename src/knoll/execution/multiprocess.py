@@ -49,7 +49,7 @@ from knoll.execution.worker_pool import (
 )
 
 if TYPE_CHECKING:
-    from knoll.execution.executor import RunInputs, RunParts
+    from knoll.execution.prepare import PreparedRun
 
 
 def start_method_for(platform: str) -> str:
@@ -102,16 +102,16 @@ class StoredOutputs(dict[tuple[str, str], Any]):
 _NOT_LOADED = object()
 
 
-def run_multiprocess(state: RunState, parts: RunParts, inputs: RunInputs) -> list[tuple[str, str]]:
+def run_multiprocess(state: RunState, prepared: PreparedRun) -> list[tuple[str, str]]:
     """Run the plan's steps in worker processes; return the outputs they stored.
 
     Fills ``state.outcomes``, ``state.errors`` and the check results from the workers' events.
     Raises ``ExecutionError`` when the workers cannot start (their resources cannot be set up,
     or workers that do not fork cannot load the job).
     """
-    executor = parts.executor
+    executor = prepared.executor
     assert executor is not None
-    plan = parts.plan
+    plan = prepared.plan
     size = max_workers(executor, len(plan.steps))
     method = executor.config.get("start_method") or start_method_for(sys.platform)
     start: Callable[[], Worker]
@@ -120,9 +120,9 @@ def run_multiprocess(state: RunState, parts: RunParts, inputs: RunInputs) -> lis
         seed = WorkerSeed(
             state,
             plan,
-            parts.resource_defs,
-            parts.resolved.resource_config,
-            frozenset(parts.needed_resources),
+            prepared.resource_defs,
+            prepared.resolved.resource_config,
+            frozenset(prepared.needed_resources),
         )
         start = functools.partial(start_worker, context, seed)
     else:
@@ -136,9 +136,9 @@ def run_multiprocess(state: RunState, parts: RunParts, inputs: RunInputs) -> lis
             state,
             plan.step_keys,
             method,
-            asset_selection=inputs.asset_selection,
-            op_selection=inputs.op_selection,
-            resource_overrides=inputs.resources,
+            asset_selection=prepared.asset_selection,
+            op_selection=prepared.op_selection,
+            resource_overrides=prepared.resource_overrides,
         )
         start = functools.partial(
             start_spawned_worker, spawned_worker_context(method, recipe.origin), recipe

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol, runtime_checkable
 
 LEASE_SECONDS = 30.0
 """How long a claimed slot stays held without renewal."""
@@ -37,16 +37,9 @@ class SlotClaims(Protocol):
 
     def release_slot(self, pool: str, run_id: str, step_key: str) -> None: ...
 
+    def free_slots_of_run(self, run_id: str) -> int: ...
 
-def slot_claims_of(instance: Any) -> SlotClaims | None:
-    """The slot claims of ``instance`` (itself, or its ``storage``); None without one."""
-    if instance is None:
-        return None
-    if isinstance(instance, SlotClaims):
-        return instance
-    # Instance opens its storage on first use; no instance here means no pools to honour.
-    storage = getattr(instance, "storage", None)
-    return storage if isinstance(storage, SlotClaims) else None
+    def get_pool_limits(self) -> Mapping[str, int]: ...
 
 
 class SlotKeeper:
@@ -151,14 +144,9 @@ class SlotKeeper:
     def close(self) -> None:
         """Free every slot the run still holds (a safety net at run end)."""
         with self._lock:
-            held, self.held = sorted(self.held), set()
-        free_all = getattr(self.claims, "free_slots_of_run", None)
+            self.held = set()
         try:
-            if free_all is not None:
-                free_all(self.run_id)
-                return
-            for pool, step_key in held:
-                self.claims.release_slot(pool, self.run_id, step_key)
+            self.claims.free_slots_of_run(self.run_id)
         except Exception:
             # The run's outcome matters more than its slots, whose leases expire on their own.
             _log.warning(
@@ -172,8 +160,7 @@ class SlotKeeper:
 
 def waiting_message(claims: SlotClaims, pool: str, step_description: str) -> str:
     """What a step waiting for ``pool`` tells the user."""
-    limits = getattr(claims, "get_pool_limits", None)
-    limit = limits().get(pool) if limits is not None else None
+    limit = claims.get_pool_limits().get(pool)
     shown = f" (limit {limit}, every slot in use)" if limit is not None else ""
     return (
         f"{step_description} waits for a slot of concurrency pool {pool!r}{shown}; it starts "

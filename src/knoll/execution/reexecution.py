@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from knoll.definitions.job import JobDefinition
-from knoll.errors import InvalidInvocationError, StorageError
-from knoll.execution.events import EventType, IOData
-from knoll.execution.executor import DEFAULT_IO_MANAGER_KEY, execute_in_process
+from knoll.errors import InvalidInvocationError
+from knoll.execution.events import EventType, IOData, StepOutputData
+from knoll.execution.executor import execute, execute_in_process, recorder_of
 from knoll.execution.plan import ExecutionPlan, build_plan
+from knoll.execution.prepare import DEFAULT_IO_MANAGER_KEY, ExecutionRequest, prepare_run
+from knoll.execution.recorder import RunRecorder
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.execution.run import OP_SELECTION_TAG, Run
 from knoll.execution.run_state import outside_outputs, step_sources
@@ -57,10 +59,10 @@ class ReexecutionOptions:
     step_selection: Sequence[str] = ()
 
     @staticmethod
-    def from_failure(run_id: str, instance: Any) -> ReexecutionOptions:
+    def from_failure(run_id: str, instance: RunRecorder) -> ReexecutionOptions:
         """Re-run the steps of ``run_id`` that failed, were skipped or never finished (and,
         when executed, what depends on them)."""
-        parent = instance.get_run(run_id).run
+        parent = _run(instance, run_id)
         if not parent.is_finished:
             raise InvalidInvocationError(
                 f"run {run_id} is {parent.status.value}: re-execute it from failure once it "
@@ -73,9 +75,8 @@ class ReexecutionOptions:
             )
         seen: list[str] = []
         finished: set[str] = set()
-        for record in _all_events(instance, run_id, _SEEN_STEP):
-            event = record.event
-            if event.step_key is None or event.event_type not in _SEEN_STEP:
+        for event in instance.events_of_run(run_id, _SEEN_STEP):
+            if event.step_key is None:
                 continue
             if event.step_key not in seen:
                 seen.append(event.step_key)
@@ -86,7 +87,7 @@ class ReexecutionOptions:
 
 def execute_job(
     job: JobDefinition,
-    instance: Any,
+    instance: RunRecorder | None,
     *,
     run_config: Any = None,
     tags: Mapping[str, str] | None = None,
@@ -112,12 +113,13 @@ def execute_job(
             op_selection=op_selection,
             use_executor=True,
         )
-    if instance is None or not hasattr(instance, "get_run"):
+    recorder = recorder_of(instance)
+    if recorder is None:
         raise InvalidInvocationError(
             f"re-executing {job.describe()} needs the instance its parent run was stored in: "
             "pass instance=... (an ephemeral instance keeps nothing between runs)."
         )
-    parent: Run = instance.get_run(reexecution_options.parent_run_id).run
+    parent = _run(recorder, reexecution_options.parent_run_id)
     if parent.job_name != job.name:
         raise InvalidInvocationError(
             f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
@@ -152,17 +154,14 @@ def execute_job(
                 parent_plan, steps=tuple(s for s in parent_plan.steps if s.key in selection)
             )
             what = f"re-execute run {parent.run_id} of {job.describe()}"
-            found = _find_outputs(instance, plan, parent, what)
+            found = _find_outputs(recorder, plan, parent, what)
             _check_loadable(job, resources, found, what)
             reused = {key: source.run_id for key, source in found.items()}
             lineage[STEP_SELECTION_TAG] = ",".join(step_keys)
-    return execute_in_process(
-        job,
+    request = ExecutionRequest(
         run_config=parent.run_config if run_config is None else run_config,
         resources=resources,
         tags={**kept, **(tags or {}), **lineage},
-        raise_on_error=raise_on_error,
-        instance=instance,
         asset_selection=asset_keys,
         op_selection=ops,
         step_keys=step_keys,
@@ -171,10 +170,11 @@ def execute_job(
         root_run_id=root,
         reused_outputs=reused,
     )
+    return execute(prepare_run(job, request, recorder), recorder, raise_on_error=raise_on_error)
 
 
 def reused_outputs(
-    instance: Any, plan: ExecutionPlan, run: Run
+    instance: RunRecorder, plan: ExecutionPlan, run: Run
 ) -> dict[tuple[str, str], str | None]:
     """The op outputs that the steps of ``plan`` (some steps of an op job) read from the other
     steps of the job, each with the id of the run that stored it: ``run`` itself when it ran
@@ -188,7 +188,7 @@ def reused_outputs(
 def reexecute(
     parent: ExecuteInProcessResult,
     *,
-    instance: Any,
+    instance: RunRecorder,
     from_failure: bool = False,
     raise_on_error: bool = False,
     resources: Mapping[str, Any] | None = None,
@@ -240,7 +240,7 @@ class _StepsOfRun:
 
 
 def _find_outputs(
-    instance: Any, plan: ExecutionPlan, start: Run, what: str
+    instance: RunRecorder, plan: ExecutionPlan, start: Run, what: str
 ) -> dict[tuple[str, str], _Source]:
     """The sources of the op outputs ``plan`` reads from steps outside it, searched in
     ``start`` and then up its lineage, each run only for the steps it did not run at all."""
@@ -323,40 +323,36 @@ def _check_loadable(
             )
 
 
-def _steps_of_run(instance: Any, run_id: str) -> _StepsOfRun:
+def _steps_of_run(instance: RunRecorder, run_id: str) -> _StepsOfRun:
     steps = _StepsOfRun()
-    for record in _all_events(instance, run_id, _OUTPUT_EVENTS):
-        event = record.event
+    for event in instance.events_of_run(run_id, _OUTPUT_EVENTS):
         key, data = event.step_key, event.data
         if key is None:
             continue
         if event.event_type is EventType.STEP_SUCCESS:
             steps.succeeded.add(key)
         elif event.event_type is EventType.STEP_OUTPUT:
-            steps.produced.add((key, data.output_name))
-        elif event.event_type is EventType.HANDLED_OUTPUT and isinstance(data, IOData):
-            steps.stored[(key, data.name)] = data
+            if isinstance(data, StepOutputData):
+                steps.produced.add((key, data.output_name))
+        elif event.event_type is EventType.HANDLED_OUTPUT:
+            if isinstance(data, IOData):
+                steps.stored[(key, data.name)] = data
         else:
             steps.ran.add(key)
     return steps
 
 
-def _parent_of(instance: Any, run: Run) -> Run | None:
+def _run(instance: RunRecorder, run_id: str) -> Run:
+    run = instance.find_run(run_id)
+    if run is None:
+        raise InvalidInvocationError(
+            f"there is no run {run_id} in {instance!r}: re-execute a run this instance recorded "
+            "(`knoll run list` shows them)."
+        )
+    return run
+
+
+def _parent_of(instance: RunRecorder, run: Run) -> Run | None:
     if run.parent_run_id is None:
         return None
-    try:
-        parent: Run = instance.get_run(run.parent_run_id).run
-    except StorageError:
-        return None  # deleted: the lineage ends here
-    return parent
-
-
-def _all_events(instance: Any, run_id: str, of_types: frozenset[EventType]) -> list[Any]:
-    records: list[Any] = []
-    after = 0
-    while True:
-        page = instance.get_events(run_id, after=after, of_types=sorted(of_types, key=str))
-        records.extend(page.records)
-        if not page.has_more:
-            return records
-        after = page.cursor
+    return instance.find_run(run.parent_run_id)  # None: deleted, the lineage ends here

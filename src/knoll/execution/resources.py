@@ -42,12 +42,12 @@ if TYPE_CHECKING:
 __all__ = [
     "Resources",
     "build_resources",
+    "check_resource_config",
     "check_resource_dependencies",
     "coerce_resource",
     "resource_config_schema",
     "resource_dependencies",
     "resource_snapshot",
-    "validate_resource_config",
 ]
 
 _CONFIGURABLE_MODULE = "knoll.definitions.resource"
@@ -94,7 +94,7 @@ def resource_config_schema(value: object) -> object | None:
 
     A ``ConfigurableResource`` gives its class (a pydantic model whose field values set in
     Python act as defaults); a function-style resource its normalised ``config_schema``.
-    Use :func:`validate_resource_config` to check run config.
+    Use :func:`check_resource_config` to check run config.
     """
     if _is_configurable(value):
         return type(value)
@@ -309,20 +309,20 @@ def _raise_config_errors(errors: Sequence[str], nodes: Sequence[_Node]) -> None:
     raise InvalidConfigError("resources", errors)
 
 
-def validate_resource_config(
+def check_resource_config(
     resources: Mapping[str, object],
     resource_config: Mapping[str, Any] | None = None,
     *,
     only: Collection[str] | None = None,
-) -> list[str]:
-    """Every config error ``build_resources`` would report, without running anything.
-
-    ``EnvVar`` fields are not read: the environment a run starts in may differ.
-    """
-    selected = _select(resources, only)
-    nodes = _plan(resources, selected)
+) -> None:
+    """Raise the ``InvalidConfigError`` that ``build_resources`` would raise for the config of
+    ``resources``, without setting any of them up (``EnvVar`` fields are not read: the
+    environment a run starts in may differ)."""
+    for key, value in resources.items():
+        coerce_resource(key, value)
+    nodes = _plan(resources, _select(resources, only))
     _, errors = _configure(nodes, resources, resource_config or {}, resolve_env=False)
-    return errors
+    _raise_config_errors(errors, nodes)
 
 
 # --- setup and teardown --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +22,12 @@ from knoll.execution.context import (
     PartitionScope,
 )
 from knoll.execution.events import (
+    EventSink,
     EventType,
     RunEvent,
 )
 from knoll.execution.plan import ExecutionPlan, FromMany, FromStep, Step, build_plan
+from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.run import Run
 
 if TYPE_CHECKING:
@@ -46,10 +48,10 @@ class EventWriter:
     shows as started without costing a transaction per event.
     """
 
-    def __init__(self, run: Run, sinks: list[Any]) -> None:
+    def __init__(self, run: Run, sinks: Sequence[EventSink]) -> None:
         self.run_id = run.run_id
         self.job_name = run.job_name
-        self.sinks = sinks
+        self.sinks = list(sinks)
         self.all_events: list[RunEvent] = []
         self._pending: list[RunEvent] = []
         # One lock for appending and for writing, so batches reach the sinks in order.
@@ -123,7 +125,7 @@ class RunState:
     node_config: Mapping[str, Any]
     partition: PartitionScope | None
     writer: EventWriter
-    instance: Any = None
+    recorder: RunRecorder = field(default_factory=MemoryRecorder)
     # the pool slots of the run; None when steps run without claiming (no instance with
     # concurrency storage, no pooled step, or a worker whose coordinator claims for it)
     slots: SlotKeeper | None = None

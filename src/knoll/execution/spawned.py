@@ -36,6 +36,8 @@ from knoll.execution.origin import (
     resolve,
     set_code_origin,
 )
+from knoll.execution.prepare import ExecutionRequest, prepare_run
+from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.run import Run
 from knoll.execution.run_state import EventWriter, RunState
 from knoll.execution.worker_pool import INIT_FAILED, Worker, WorkerSeed, worker_main
@@ -106,15 +108,8 @@ def make_recipe(
         asset_selection=asset_selection,
         op_selection=tuple(op_selection) if op_selection is not None else None,
         step_keys=tuple(step_keys),
-        instance=_instance_reference(state.instance),
+        instance=state.recorder.process_reference(),
     )
-
-
-def _instance_reference(instance: Any) -> Mapping[str, str] | None:
-    """How a worker opens ``instance`` (a persisted one reopens from its home), or None: the
-    worker then runs without one (no compute-log capture in it)."""
-    reference = getattr(instance, "process_reference", None)
-    return reference() if callable(reference) else None
 
 
 def spawned_worker_context(method: str, origin: CodeOrigin) -> Any:
@@ -188,42 +183,49 @@ def spawned_worker_main(conn: Connection, recipe_json: str) -> None:
 
 
 def _seed(recipe: WorkerRecipe) -> WorkerSeed:
-    from knoll.execution.executor import RunInputs, partition_scope, prepare_run_parts
-
     defs = _definitions(recipe.origin)
     run = recipe.run
     job = job_named(defs, run.job_name, recipe.origin)
-    reference = recipe.instance
-    instance = resolve(reference["open"])(reference["home"]) if reference else None
-    inputs = RunInputs(recipe.asset_selection, recipe.op_selection, recipe.step_keys)
-    parts = prepare_run_parts(
-        job, run.run_config or None, inputs, getattr(instance, "outputs_dir", None)
+    recorder = _open_recorder(recipe.instance)
+    # the same preparation as the run's, from what it recorded: plan, config, resources, partition
+    request = ExecutionRequest(
+        run_config=run.run_config or None,
+        tags=run.tags,
+        run_id=run.run_id,
+        asset_selection=recipe.asset_selection,
+        op_selection=recipe.op_selection,
+        use_executor=True,
+        step_keys=recipe.step_keys,
     )
-    if list(parts.plan.step_keys) != list(recipe.step_keys):
+    prepared = prepare_run(job, request, recorder)
+    if list(prepared.plan.step_keys) != list(recipe.step_keys):
         raise ExecutionError(
             f"{job.describe()} in {recipe.origin.describe()} is not the job run {run.run_id} "
-            f"started with: its steps are {', '.join(parts.plan.step_keys)}, the run's are "
+            f"started with: its steps are {', '.join(prepared.plan.step_keys)}, the run's are "
             f"{', '.join(recipe.step_keys)}. The code changed while the run started its "
             "workers: run it again."
         )
-    store = instance if hasattr(instance, "get_dynamic_partitions") else None
-    scope = partition_scope(job, parts.plan, None, None, run.tags, store)
-    state = RunState(
-        run=run,
-        job=job,
-        resources=None,
-        node_config=parts.resolved.node_config,
-        partition=scope,
-        writer=EventWriter(run, []),
-        instance=instance,
-    )
+    state = prepared.state(run, EventWriter(run, []), recorder)
     return WorkerSeed(
         state,
-        parts.plan,
-        parts.resource_defs,
-        parts.resolved.resource_config,
-        frozenset(parts.needed_resources),
+        prepared.plan,
+        prepared.resource_defs,
+        prepared.resolved.resource_config,
+        frozenset(prepared.needed_resources),
     )
+
+
+def _open_recorder(reference: Mapping[str, str] | None) -> RunRecorder:
+    """The run's recorder, opened again in this worker from its reference (a memory recorder
+    when the run's cannot be shared: the worker's events go to the coordinator in any case)."""
+    if reference is None:
+        return MemoryRecorder()
+    opened = resolve(reference["open"])(reference["home"])
+    if not isinstance(opened, RunRecorder):
+        raise ExecutionError(
+            f"{reference['open']} opened {type(opened).__name__}, which cannot record runs."
+        )
+    return opened
 
 
 def _definitions(origin: CodeOrigin) -> Definitions:

@@ -95,10 +95,9 @@ def run_step(state: RunState, step: Step) -> StepOutcome:
         keeper.release(pool, step.key)
 
 
-def run_capture(instance: Any) -> contextlib.AbstractContextManager[None]:
+def run_capture(logs: ComputeLogTarget | None) -> contextlib.AbstractContextManager[None]:
     """Around all the steps of a run (or of a worker process): descriptors 1 and 2 are
     redirected once, and each step's compute-log capture only switches the files they go to."""
-    logs: ComputeLogTarget | None = getattr(instance, "compute_logs", None)
     if logs is None:
         return contextlib.nullcontext()
     return capture_session(capture_fds=logs.capture_fds)
@@ -106,8 +105,7 @@ def run_capture(instance: Any) -> contextlib.AbstractContextManager[None]:
 
 def _start_step(state: RunState, step: Step) -> StepOutcome:
     writer = state.writer
-    # the instance's compute-log manager; the execution layer knows it only by this protocol
-    logs: ComputeLogTarget | None = getattr(state.instance, "compute_logs", None)
+    logs = state.recorder.compute_logs
     if logs is None:
         writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
         return _run_with_retries(state, step)
@@ -255,7 +253,7 @@ def _run_attempt(state: RunState, step: Step, attempt: int) -> None:
         ),
         emit=_step_emitter(state.writer, step.key),
         partition=_partition_for(state, step),
-        instance=state.instance,
+        instance=state.recorder.context_instance,
         retry_number=attempt,
         assets_def=step.assets_def,
     )

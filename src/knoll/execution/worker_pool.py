@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -59,7 +59,7 @@ class _PipeSink:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def write_events(self, events: list[RunEvent]) -> None:
+    def write_events(self, events: Sequence[RunEvent]) -> None:
         self.conn.send_bytes(EVENTS + serialize(list(events)).encode())
 
 
@@ -106,7 +106,7 @@ def worker_main(conn: Connection, seed: WorkerSeed) -> None:
             only=seed.needed_resources,
         ) as resources:
             conn.send_bytes(READY)
-            with run_capture(base.instance):
+            with run_capture(base.recorder.compute_logs):
                 _serve_steps(conn, seed, resources, writer, steps)
     except KnollError as exc:
         writer.flush()
@@ -136,7 +136,7 @@ def _serve_steps(
             node_config=base.node_config,
             partition=base.partition,
             writer=writer,
-            instance=base.instance,
+            recorder=base.recorder,
         )
         # a step is sent once every upstream step succeeded (in this run or earlier)
         for up in step.upstream:

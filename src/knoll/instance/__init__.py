@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from knoll.definitions.check import AssetCheckEvaluation
     from knoll.definitions.definitions import Definitions
     from knoll.definitions.partitions import PartitionsDefinition
+    from knoll.execution.pools import SlotClaims
     from knoll.instance.heartbeats import RunHeartbeat
     from knoll.instance.launcher import LaunchRequest, RunLaunchClient
 
@@ -112,9 +113,10 @@ class Instance:
         return Instance(load_settings(folder), home=folder)
 
     @staticmethod
-    def ephemeral() -> Instance:
-        """An instance in memory, with compute logs and outputs in a temporary folder that is
-        deleted on ``dispose()`` (or when the instance is garbage collected)."""
+    def ephemeral(storage: Storage | None = None) -> Instance:
+        """An instance in memory (or on ``storage``, when given), with compute logs and outputs
+        in a temporary folder that is deleted on ``dispose()`` (or when the instance is garbage
+        collected)."""
         import tempfile
 
         from knoll.instance.config import ComputeLogSettings
@@ -127,7 +129,7 @@ class Instance:
             retention=None,
             outputs_dir=Path(temp) / "storage",
         )
-        return Instance(settings, storage=InMemoryStorage(), temp_dir=temp)
+        return Instance(settings, storage=storage or InMemoryStorage(), temp_dir=temp)
 
     @property
     def storage(self) -> Storage:
@@ -165,6 +167,42 @@ class Instance:
     def __repr__(self) -> str:
         where = str(self.home) if self.home is not None else "ephemeral"
         return f"<Instance {where}: {self.settings.storage.describe()}>"
+
+    # ---- as a run recorder (what execution sees of an instance) -----------------------------
+
+    @property
+    def slot_claims(self) -> SlotClaims:
+        """Where runs claim pool slots: the storage's concurrency tables."""
+        return self.storage
+
+    @property
+    def shares_events(self) -> bool:
+        return True
+
+    @property
+    def context_instance(self) -> Instance:
+        return self
+
+    def start_run(self, run: Run) -> None:
+        """Store a run that is about to execute in this process."""
+        self.storage.add_run(run)
+
+    def find_run(self, run_id: str) -> Run | None:
+        record = self.storage.get_run(run_id)
+        return record.run if record is not None else None
+
+    def events_of_run(self, run_id: str, of_types: Collection[EventType]) -> list[RunEvent]:
+        """Every stored event of ``run_id`` of these types, in order."""
+        events: list[RunEvent] = []
+        after = 0
+        while True:
+            page = self.storage.get_events_for_run(
+                run_id, after=after, of_types=sorted(of_types, key=str)
+            )
+            events.extend(record.event for record in page.records)
+            if not page.has_more:
+                return events
+            after = page.cursor
 
     # ---- runs ------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ freed, whether or not the worker could say so itself.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import time
@@ -23,10 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from knoll._processes import pid_alive
 from knoll._serdes import RAW, serializable
 from knoll._utils import did_you_mean
 from knoll.errors import InvalidInvocationError, RunStatusError, StorageError, WorkspaceError
-from knoll.execution.events import EventType, RunEvent
+from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import InMemoryStorageSettings
 from knoll.instance.heartbeats import read_heartbeats
@@ -258,10 +258,7 @@ def _home_of(instance: Instance) -> str:
 
 
 def _write_run_event(instance: Instance, run: Run, event_type: EventType, message: str) -> None:
-    event = RunEvent(
-        event_type, run.run_id, run.job_name, time.time(), None, message, logging.ERROR, None
-    )
-    instance.write_events([event])
+    instance.write_events([run_event(run, event_type, message)])
 
 
 # ---- cancel --------------------------------------------------------------------------------
@@ -334,14 +331,14 @@ def _stop_worker(instance: Instance, run: Run, grace_seconds: float) -> None:
     # A worker on another host sees CANCELING at its next heartbeat and stops itself.
     while time.monotonic() < deadline:
         finished = _final(instance, run.run_id).run.is_finished
-        if finished and (pid is None or not _alive(pid)):
+        if finished and (pid is None or not pid_alive(pid)):
             return
         time.sleep(_POLL)
-    if pid is not None and _alive(pid):
+    if pid is not None and pid_alive(pid):
         _signal_group(pid, signal.SIGKILL)
         # the group is gone once the kernel has delivered the kill; wait for it, briefly
         until = time.monotonic() + 5.0
-        while _alive(pid) and time.monotonic() < until:
+        while pid_alive(pid) and time.monotonic() < until:
             time.sleep(_POLL)
 
 
@@ -353,13 +350,3 @@ def _signal_group(pid: int, signum: int) -> None:
     except PermissionError:
         # not a group we lead (the pid was reused by another user's process): leave it alone
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

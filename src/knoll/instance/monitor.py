@@ -13,13 +13,13 @@ STARTING after ``start_timeout_seconds`` fails. A run past its maximum runtime
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from knoll._processes import pid_alive
 from knoll.errors import RunStatusError, WorkspaceError
-from knoll.execution.events import EventType, RunEvent, RunFailureData
+from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import RunMonitoringSettings
 from knoll.instance.heartbeats import RunHeartbeat, write_heartbeat
@@ -154,7 +154,7 @@ def _worker_dead(
     if beat.age(now) <= limits.heartbeat_timeout_seconds:
         return False
     # a worker on this host that is still there is late (a stuck database), not dead
-    return not (beat.is_local and _alive(beat.pid))
+    return not (beat.is_local and pid_alive(beat.pid))
 
 
 def _dead_worker(
@@ -247,16 +247,4 @@ def _resume_attempts(run: Run) -> int:
 
 
 def _write(instance: Instance, run: Run, event_type: EventType, message: str, level: int) -> None:
-    data = RunFailureData() if event_type is EventType.RUN_FAILURE else None
-    event = RunEvent(event_type, run.run_id, run.job_name, time.time(), None, message, level, data)
-    instance.write_events([event])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    instance.write_events([run_event(run, event_type, message, level=level)])

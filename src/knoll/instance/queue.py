@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from knoll.errors import InvalidInvocationError, RunStatusError
-from knoll.execution.events import EventType, RunEvent, RunFailureData
+from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import RunQueueSettings
 from knoll.storage.base import PRIORITY_TAG, RunRecord
@@ -143,15 +143,10 @@ def _fail_launch(instance: Instance, record: RunRecord, exc: Exception) -> None:
     current = instance.storage.get_run(run_id)
     if current is None or current.run.is_finished:
         return  # the launcher recorded why (or a canceller ended it)
-    event = RunEvent(
+    event = run_event(
+        current.run,
         EventType.RUN_FAILURE,
-        run_id,
-        current.run.job_name,
-        time.time(),
-        None,
         f"run {run_id} could not be launched: {type(exc).__name__}: {exc}",
-        logging.ERROR,
-        RunFailureData(),
     )
     with contextlib.suppress(RunStatusError):  # canceled meanwhile
         instance.write_events([event])

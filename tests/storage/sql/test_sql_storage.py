@@ -10,6 +10,7 @@ from knoll import AssetKey, materialize_to_memory
 from knoll.errors import StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus
+from knoll.instance import Instance
 from knoll.storage.base import PartitionStatus
 from knoll.storage.sql import SqlStorage
 from tests.storage.conformance.builders import (
@@ -28,7 +29,10 @@ def storage(request: pytest.FixtureRequest) -> SqlStorage:
 
 def test_a_run_writes_its_events_straight_into_the_storage(storage: SqlStorage) -> None:
     result = materialize_to_memory(
-        REGION_ASSETS, partition_key="south", instance=storage, raise_on_error=False
+        REGION_ASSETS,
+        partition_key="south",
+        instance=Instance.ephemeral(storage),
+        raise_on_error=False,
     )
     stored = storage.get_events_for_run(result.run_id).records
     assert [r.event for r in stored] == list(result.all_events)

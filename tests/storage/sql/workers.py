@@ -10,7 +10,7 @@ from typing import Any
 
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
-from knoll.storage.base import Storage
+from knoll.instance import Instance
 from knoll.storage.sql import SqlStorage
 from tests.storage.conformance.builders import PLAIN_ASSETS, REGION_ASSETS
 
@@ -40,22 +40,6 @@ def write_numbered_events(
         storage.dispose()
 
 
-class Recorder:
-    """An event sink that stores a run the first time it sees its events, then the events:
-    what an instance does for a run worker."""
-
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
-        self.runs: list[str] = []
-
-    def write_events(self, events: Sequence[RunEvent]) -> None:
-        first = events[0]
-        if first.run_id not in self.runs:
-            self.storage.add_run(Run(first.run_id, first.job_name, RunStatus.STARTING))
-            self.runs.append(first.run_id)
-        self.storage.store_events(events)
-
-
 def materialize_into_sqlite(path: str, worker: int, rounds: int, barrier: Barrier) -> None:
     """One writer of the SQLite test: real runs of partitioned and plain assets, and a run
     of plain log events, all into the same file as the other writers."""
@@ -64,7 +48,7 @@ def materialize_into_sqlite(path: str, worker: int, rounds: int, barrier: Barrie
     barrier.wait(60)
     storage = SqlStorage.sqlite(Path(path))  # the first writers create the file together
     try:
-        recorder = Recorder(storage)
+        recorder = Instance.ephemeral(storage)
         plain: Sequence[Any] = PLAIN_ASSETS
         regions: Sequence[Any] = REGION_ASSETS
         for i in range(rounds):

@@ -12,7 +12,7 @@ from knoll._serdes import serializable
 from knoll.errors import DefinitionError, InvalidInvocationError, KnollError, PartitionKeyError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 # Substrings a partition key may not contain: "..." separates the ends of a key range in the
 # CLI and the UI, and control characters break log lines, file names and URLs.
@@ -79,7 +79,7 @@ class PartitionsDefinition(ABC):
     def get_partition_keys(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         """All partition keys, in order, as of ``current_time`` (default: now)."""
 
@@ -88,7 +88,7 @@ class PartitionsDefinition(ABC):
         self,
         partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> bool:
         """Whether ``partition_key`` is one of this definition's keys as of ``current_time``."""
 
@@ -109,14 +109,14 @@ class PartitionsDefinition(ABC):
         self,
         partition_key: str,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         """Why ``partition_key`` is not a key and what keys look like, for error messages."""
 
     def get_first_partition_key(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> str | None:
         """The first key, or None when there are no partitions (yet)."""
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
@@ -125,7 +125,7 @@ class PartitionsDefinition(ABC):
     def get_last_partition_key(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> str | None:
         """The last key, or None when there are no partitions (yet)."""
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
@@ -134,7 +134,7 @@ class PartitionsDefinition(ABC):
     def get_num_partitions(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> int:
         """How many partitions there are as of ``current_time``."""
         return len(self.get_partition_keys(current_time, dynamic_partitions_store))
@@ -143,7 +143,7 @@ class PartitionsDefinition(ABC):
         self,
         partition_key_range: PartitionKeyRange,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         """The keys from ``partition_key_range.start`` to ``.end``, both included."""
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
@@ -162,7 +162,7 @@ class PartitionsDefinition(ABC):
         partition_key: str,
         owner: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> str:
         """Return ``partition_key`` if it is a key, else raise PartitionKeyError naming ``owner``.
 

@@ -23,14 +23,20 @@ from knoll.errors import InvalidInvocationError
 
 
 @runtime_checkable
-class DynamicPartitionsStore(Protocol):
-    """Where the keys of dynamic partitions live, by definition name (the instance's storage
-    in a deployment, :class:`InMemoryDynamicPartitionsStore` in tests)."""
+class DynamicPartitionsReader(Protocol):
+    """Where the keys of dynamic partitions are read, by definition name: all that listing and
+    checking keys needs (a run recorder offers this much)."""
 
     def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
         """The keys added under ``partitions_def_name``, oldest first."""
 
     def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool: ...
+
+
+@runtime_checkable
+class DynamicPartitionsStore(DynamicPartitionsReader, Protocol):
+    """Where the keys of dynamic partitions live, by definition name (the instance's storage
+    in a deployment, :class:`InMemoryDynamicPartitionsStore` in tests)."""
 
     def add_dynamic_partitions(
         self, partitions_def_name: str, partition_keys: Sequence[str]
@@ -126,8 +132,8 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
         return DeleteDynamicPartitionsRequest(self._name, partition_keys)
 
     def _store(
-        self, dynamic_partitions_store: DynamicPartitionsStore | None, method: str
-    ) -> DynamicPartitionsStore:
+        self, dynamic_partitions_store: DynamicPartitionsReader | None, method: str
+    ) -> DynamicPartitionsReader:
         if dynamic_partitions_store is None:
             raise InvalidInvocationError(
                 f"{method}() of dynamic partitions {self._name!r} needs "
@@ -139,7 +145,7 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
     def get_partition_keys(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         store = self._store(dynamic_partitions_store, "get_partition_keys")
         return list(store.get_dynamic_partitions(self._name))
@@ -148,7 +154,7 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> bool:
         store = self._store(dynamic_partitions_store, "has_partition_key")
         return store.has_dynamic_partition(self._name, partition_key)
@@ -157,7 +163,7 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key_range: PartitionKeyRange,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         store = self._store(dynamic_partitions_store, "get_partition_keys_in_range")
         keys = list(store.get_dynamic_partitions(self._name))
@@ -175,7 +181,7 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         keys = self.get_partition_keys(current_time, dynamic_partitions_store)
         held = f"they hold {sample_keys(keys)}" if keys else "they hold no keys yet"

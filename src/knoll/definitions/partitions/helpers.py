@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from knoll.definitions.partitions.base import PartitionKeyRange, PartitionsDefinition, TimeWindow
-from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 from knoll.definitions.partitions.multi import MultiPartitionsDefinition
 from knoll.definitions.partitions.time_window import TimeWindowPartitionsDefinition
 from knoll.errors import InvalidInvocationError
@@ -16,7 +16,7 @@ def partition_keys_in_range(
     partitions_def: PartitionsDefinition,
     partition_key_range: PartitionKeyRange,
     current_time: datetime | None = None,
-    dynamic_partitions_store: DynamicPartitionsStore | None = None,
+    dynamic_partitions_store: DynamicPartitionsReader | None = None,
 ) -> Sequence[str]:
     """The keys of ``partition_key_range``, both ends included; PartitionKeyError if an end
     is not a key or the start comes after the end."""

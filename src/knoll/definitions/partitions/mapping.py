@@ -20,7 +20,7 @@ from knoll.definitions.partitions.static import StaticPartitionsDefinition
 from knoll.errors import DefinitionError, InvalidInvocationError, PartitionKeyError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 
 class PartitionMapping(ABC):
@@ -38,7 +38,7 @@ class PartitionMapping(ABC):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         """The upstream keys that ``downstream_keys`` read, in upstream order where it has one.
 
@@ -53,7 +53,7 @@ class PartitionMapping(ABC):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         """The existing downstream keys that read any of ``upstream_keys``."""
 
@@ -125,7 +125,7 @@ class IdentityPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         if downstream_keys is None:
             raise InvalidInvocationError(
@@ -147,7 +147,7 @@ class IdentityPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         return [
             k
@@ -181,7 +181,7 @@ class AllPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         if downstream_keys is not None and not downstream_keys:
             return []
@@ -193,7 +193,7 @@ class AllPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         if not upstream_keys:
             return []
@@ -215,7 +215,7 @@ class LastPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         if downstream_keys is not None and not downstream_keys:
             return []
@@ -228,7 +228,7 @@ class LastPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         last = upstream_def.get_last_partition_key(current_time, dynamic_partitions_store)
         if last is None or last not in upstream_keys:
@@ -295,7 +295,7 @@ class StaticPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         if downstream_keys is None:
             raise InvalidInvocationError(f"{self!r} needs downstream partition keys.")
@@ -314,7 +314,7 @@ class StaticPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         keys = _unique(d for u in upstream_keys for d in self._table.get(u, ()))
         return [
@@ -433,7 +433,7 @@ class MultiToSingleDimensionPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         multi, single, name, down_multi = self._resolve(downstream_def, upstream_def, None)
         if downstream_keys is None:
@@ -469,7 +469,7 @@ class MultiToSingleDimensionPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         multi, single, name, down_multi = self._resolve(downstream_def, upstream_def, None)
         if not down_multi:

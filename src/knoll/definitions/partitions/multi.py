@@ -15,7 +15,7 @@ from knoll.definitions.partitions.time_window import TimeWindowPartitionsDefinit
 from knoll.errors import DefinitionError, InvalidInvocationError, KnollError, PartitionKeyError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 MULTIPARTITION_KEY_DELIMITER = "|"
 
@@ -172,7 +172,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
     def _shape_hint(
         self,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         order = MULTIPARTITION_KEY_DELIMITER.join(self._names)
         examples = []
@@ -193,7 +193,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
     def get_partition_keys(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[MultiPartitionKey]:
         per_dimension = [
             d.partitions_def.get_partition_keys(current_time, dynamic_partitions_store)
@@ -205,7 +205,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
     def get_num_partitions(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> int:
         count = 1
         for dimension in self._dimensions:
@@ -218,7 +218,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> bool:
         parts = self._split(partition_key)
         if parts is None:
@@ -233,7 +233,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         dimension_name: str,
         dimension_partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> list[MultiPartitionKey]:
         """The keys whose ``dimension_name`` key is ``dimension_partition_key``."""
         self.get_partitions_def_for_dimension(dimension_name)
@@ -278,7 +278,7 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         parts = self._split(partition_key)
         if parts is None:

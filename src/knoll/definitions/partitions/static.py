@@ -18,7 +18,7 @@ from knoll.definitions.partitions.base import (
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 
 class StaticPartitionsDefinition(PartitionsDefinition):
@@ -55,7 +55,7 @@ class StaticPartitionsDefinition(PartitionsDefinition):
     def get_partition_keys(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         return list(self._keys)
 
@@ -63,14 +63,14 @@ class StaticPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> bool:
         return partition_key in self._positions
 
     def get_num_partitions(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> int:
         return len(self._keys)
 
@@ -78,7 +78,7 @@ class StaticPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key_range: PartitionKeyRange,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         start = self._positions.get(partition_key_range.start)
         if start is None:
@@ -93,7 +93,7 @@ class StaticPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         if not self._keys:
             return "its static partitions definition has no keys."

@@ -16,7 +16,7 @@ from knoll.definitions.partitions.time_window import TimeWindowPartitionsDefinit
 from knoll.errors import DefinitionError, InvalidInvocationError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 
 class TimeWindowPartitionMapping(PartitionMapping):
@@ -96,7 +96,7 @@ class TimeWindowPartitionMapping(PartitionMapping):
         downstream_def: PartitionsDefinition | None,
         upstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         down, up = self._require_time_defs(downstream_def, upstream_def)
         if downstream_keys is None:
@@ -134,7 +134,7 @@ class TimeWindowPartitionMapping(PartitionMapping):
         upstream_def: PartitionsDefinition,
         downstream_def: PartitionsDefinition,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         down, up = self._require_time_defs(downstream_def, upstream_def)
         spans = []

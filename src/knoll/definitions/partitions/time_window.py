@@ -30,7 +30,7 @@ from knoll.definitions.partitions.base import (
 from knoll.errors import DefinitionError, InvalidInvocationError, PartitionKeyError
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsStore
+    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
 
 DAY_FORMAT = "%Y-%m-%d"
 HOUR_FORMAT = "%Y-%m-%d-%H:%M"
@@ -369,7 +369,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_partition_keys(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         return self._keys_between(*self._bounds(current_time))
 
@@ -377,7 +377,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> bool:
         index = self._index_of_key(partition_key)
         if index is None:
@@ -388,7 +388,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_first_partition_key(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> str | None:
         first, last = self._bounds(current_time)
         return self._key_at(first) if first <= last else None
@@ -396,7 +396,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_last_partition_key(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> str | None:
         first, last = self._bounds(current_time)
         return self._key_at(last) if first <= last else None
@@ -404,7 +404,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_num_partitions(
         self,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> int:
         first, last = self._bounds(current_time)
         if first > last:
@@ -427,7 +427,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key_range: PartitionKeyRange,
         current_time: datetime | None = None,
-        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+        dynamic_partitions_store: DynamicPartitionsReader | None = None,
     ) -> Sequence[str]:
         first, last = self._bounds(current_time)
         start = self._index_of_key(partition_key_range.start)
@@ -487,7 +487,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self,
         partition_key: str,
         current_time: datetime | None,
-        dynamic_partitions_store: DynamicPartitionsStore | None,
+        dynamic_partitions_store: DynamicPartitionsReader | None,
     ) -> str:
         index = self._index_of_key(partition_key)
         if index is None:
