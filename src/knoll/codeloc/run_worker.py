@@ -291,16 +291,8 @@ def steps_left(
 
     job = job_named(defs, run.job_name)
     plan = build_plan(job, asset_selection=_selection(defs, run))
-    done: set[str] = set()
-    after = 0
-    while True:
-        page = instance.storage.get_events_for_run(
-            run.run_id, after=after, of_types=[EventType.STEP_SUCCESS]
-        )
-        done.update(r.event.step_key for r in page.records if r.event.step_key is not None)
-        after = page.cursor
-        if not page.has_more:
-            break
+    succeeded = instance.events_of_run(run.run_id, [EventType.STEP_SUCCESS])
+    done = {e.step_key for e in succeeded if e.step_key is not None}
     if job.asset_graph is None:
         # a re-execution ran only the steps of its tag; the other outputs are in its lineage
         planned = run.tags.get(STEP_SELECTION_TAG)

@@ -227,14 +227,14 @@ def _finish(
     plan: ExecutionPlan,
     run: Run,
     writer: EventWriter,
-    state: RunState | None,
+    state: RunState,
     run_error: KnollError | None,
     outputs: dict[tuple[str, str], Any],
     raise_on_error: bool,
 ) -> ExecuteInProcessResult:
-    failed = list(state.errors) if state is not None else []
-    errors: dict[str, KnollError] = dict(state.errors) if state is not None else {}
-    if state is not None and state.blocked_assets and run_error is None:
+    failed = list(state.errors)
+    errors: dict[str, KnollError] = dict(state.errors)
+    if state.blocked_assets and run_error is None:
         blocking = sorted(
             e.check_key.to_user_string() for e in state.check_evaluations if e.blocks_downstream
         )

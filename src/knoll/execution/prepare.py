@@ -37,7 +37,7 @@ from knoll.errors import (
     PartitionKeyError,
 )
 from knoll.execution.context import PartitionScope
-from knoll.execution.plan import ExecutionPlan, FromAsset, build_plan
+from knoll.execution.plan import ExecutionPlan, FromAsset, Step, build_plan
 from knoll.execution.recorder import RunRecorder
 from knoll.execution.resources import check_resource_config, resource_config_schema
 from knoll.execution.run import (
@@ -118,10 +118,6 @@ class PreparedRun:
     @property
     def needed_resources(self) -> set[str]:
         return needed_resource_keys(self.plan)
-
-    @property
-    def owner(self) -> str:
-        return run_owner(self.job, self.plan)
 
     def state(
         self,
@@ -218,7 +214,7 @@ def _executor(
 def _resolve_config(
     job: JobDefinition,
     plan: ExecutionPlan,
-    config_steps: Sequence[Any],
+    config_steps: Sequence[Step],
     resource_defs: Mapping[str, object],
     run_config: Mapping[str, Any] | RunConfig | None,
 ) -> ResolvedRunConfig:
