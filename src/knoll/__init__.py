@@ -27,6 +27,7 @@ from knoll.definitions.config_schema import Map as Map
 from knoll.definitions.config_schema import Noneable as Noneable
 from knoll.definitions.config_schema import Permissive as Permissive
 from knoll.definitions.config_schema import Shape as Shape
+from knoll.definitions.data_version import DataVersion as DataVersion
 from knoll.definitions.definitions import Definitions as Definitions
 from knoll.definitions.env_var import EnvVar as EnvVar
 from knoll.definitions.executor import ExecutorDefinition as ExecutorDefinition
@@ -252,6 +253,7 @@ __all__ = [
     "CronError",
     "CycleError",
     "DailyPartitionsDefinition",
+    "DataVersion",
     "DatabaseVersionError",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",

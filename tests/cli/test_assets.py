@@ -218,6 +218,51 @@ def test_show_counts_failed_partitions(tmp_path: Path) -> None:
     assert "  failed: pe" in shown
 
 
+VERSIONED = """
+import os
+from knoll import DataVersion, Output, asset
+
+@asset(code_version="c1")
+def prices() -> Output[int]:
+    return Output(
+        1, data_version=DataVersion(os.environ["PRICES_VERSION"]), tags={"source": "feed"}
+    )
+
+@asset
+def basket(prices: int) -> int:
+    return prices * 2
+"""
+
+
+def test_show_gives_the_data_version_and_tags(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(VERSIONED)
+    first = {"PRICES_VERSION": "2024-06-01"}
+    done = knoll("asset", "materialize", "-m", "shop", cwd=tmp_path, env=first)
+    assert done.returncode == 0, done.stderr
+    shown = knoll("asset", "show", "prices", cwd=tmp_path).stdout.splitlines()
+    latest = shown[shown.index("latest materialization:") :]
+    assert "  data version:  2024-06-01" in latest
+    tags = latest[latest.index("  tags:") + 1 : latest.index("  metadata:")]
+    assert tags == ["    source              feed", "    knoll/code_version  c1"]
+    # a materialization without either shows neither
+    basket = knoll("asset", "show", "basket", cwd=tmp_path).stdout
+    assert "data version:" not in basket
+    assert "tags:" not in basket
+
+
+def test_list_stale_follows_the_data_version(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(VERSIONED)
+    same = {"PRICES_VERSION": "a"}
+    knoll("asset", "materialize", "-m", "shop", cwd=tmp_path, env=same)
+    args = ("asset", "materialize", "-m", "shop", "--select", "prices")
+    assert knoll(*args, cwd=tmp_path, env=same).returncode == 0
+    fresh = knoll("asset", "list", "-m", "shop", "--stale", cwd=tmp_path).stdout
+    assert fresh == "no stale assets (2 checked).\n"
+    assert knoll(*args, cwd=tmp_path, env={"PRICES_VERSION": "b"}).returncode == 0
+    stale = knoll("asset", "list", "-m", "shop", "--stale", cwd=tmp_path).stdout
+    assert stale == "basket  stale: upstream 'prices' has a new data version ('b', was 'a')\n"
+
+
 def test_show_unknown_asset_suggests(project: Path) -> None:
     done = knoll("asset", "show", "totl", "-m", "project", cwd=project)
     assert done.returncode == 2

@@ -44,6 +44,7 @@ EXPORTED = [
     "CronError",
     "CycleError",
     "DailyPartitionsDefinition",
+    "DataVersion",
     "DatabaseVersionError",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",

@@ -1,4 +1,5 @@
-"""Staleness: never materialized, code version changed, upstream materialized after it."""
+"""Staleness: never materialized, code version changed, upstream materialized after it,
+upstream reported a new data version."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from knoll import (
     AssetsDefinition,
     AssetSpec,
     DailyPartitionsDefinition,
+    DataVersion,
     Definitions,
+    MaterializeResult,
+    Output,
+    StaticPartitionsDefinition,
     asset,
     materialize,
     multi_asset,
@@ -141,4 +146,119 @@ def test_partitioned_assets_compare_their_latest_partition(instance: Instance) -
     )
     assert stale(instance, events, summary) == {
         "summary": [f"upstream 'events' was materialized after it (run {later.run_id[:8]})"],
+    }
+
+
+# ---- data versions ------------------------------------------------------------------------
+
+
+def versioned_source(version: str) -> AssetsDefinition:
+    """An asset ``source`` whose materializations report ``version`` as their data version."""
+
+    @asset(key="source")
+    def source() -> Output[int]:
+        return Output(1, data_version=DataVersion(version))
+
+    return source
+
+
+@asset
+def derived(source: int) -> int:
+    return source + 1
+
+
+def test_the_same_data_version_again_leaves_downstream_fresh(instance: Instance) -> None:
+    materialize([versioned_source("v1"), derived], instance=instance)
+    materialize([versioned_source("v1")], instance=instance)
+    assert stale(instance, versioned_source("v1"), derived) == {}
+
+
+def test_a_new_data_version_makes_downstream_stale(instance: Instance) -> None:
+    materialize([versioned_source("v1"), derived], instance=instance)
+    materialize([versioned_source("v2")], instance=instance)
+    assert stale(instance, versioned_source("v2"), derived) == {
+        "derived": ["upstream 'source' has a new data version ('v2', was 'v1')"],
+    }
+    # materializing it again reads the new version; a later return to 'v1' is a change too
+    materialize([versioned_source("v2"), derived], instance=instance, selection=["derived"])
+    assert stale(instance, versioned_source("v2"), derived) == {}
+    materialize([versioned_source("v1")], instance=instance)
+    assert stale(instance, versioned_source("v1"), derived) == {
+        "derived": ["upstream 'source' has a new data version ('v1', was 'v2')"],
+    }
+
+
+def test_what_matters_is_the_version_downstream_read(instance: Instance) -> None:
+    materialize([versioned_source("v1"), derived], instance=instance)
+    materialize([versioned_source("v2")], instance=instance)
+    materialize([versioned_source("v1")], instance=instance)
+    assert stale(instance, versioned_source("v1"), derived) == {}
+
+
+def test_a_first_data_version_after_none_is_a_change(instance: Instance) -> None:
+    @asset(key="source")
+    def unversioned() -> int:
+        return 1
+
+    materialize([unversioned, derived], instance=instance)
+    materialize([versioned_source("v1")], instance=instance)
+    assert stale(instance, versioned_source("v1"), derived) == {
+        "derived": ["upstream 'source' has a new data version ('v1', was none)"],
+    }
+
+
+def test_without_a_data_version_a_new_materialization_is_a_change(instance: Instance) -> None:
+    @asset(key="source")
+    def unversioned() -> int:
+        return 1
+
+    materialize([versioned_source("v1"), derived], instance=instance)
+    later = materialize([unversioned], instance=instance)
+    assert stale(instance, unversioned, derived) == {
+        "derived": [f"upstream 'source' was materialized after it (run {later.run_id[:8]})"],
+    }
+
+
+def test_a_materialize_result_data_version_counts_too(instance: Instance) -> None:
+    def table(version: str) -> AssetsDefinition:
+        @asset(key="source")
+        def written_elsewhere() -> MaterializeResult:
+            return MaterializeResult(data_version=version)
+
+        return written_elsewhere
+
+    @asset(deps=["source"])
+    def summary() -> int:
+        return 1
+
+    materialize([table("a"), summary], instance=instance)
+    materialize([table("a")], instance=instance)
+    assert stale(instance, table("a"), summary) == {}
+    materialize([table("b")], instance=instance)
+    assert stale(instance, table("b"), summary) == {
+        "summary": ["upstream 'source' has a new data version ('b', was 'a')"],
+    }
+
+
+def test_partitions_compare_the_version_of_the_same_partition(instance: Instance) -> None:
+    regions = StaticPartitionsDefinition(["north", "south"])
+
+    def counts(version: str) -> AssetsDefinition:
+        @asset(key="counts", partitions_def=regions)
+        def counts_by_region() -> MaterializeResult:
+            return MaterializeResult(data_version=version)
+
+        return counts_by_region
+
+    @asset(partitions_def=regions, deps=["counts"])
+    def report() -> int:
+        return 1
+
+    materialize([counts("v1"), report], instance=instance, partition_key="north")
+    materialize([counts("v1")], instance=instance, partition_key="north")
+    assert stale(instance, counts("v1"), report) == {}
+    # 'south' was never read at 'v1': a version of another partition is not the one read
+    later = materialize([counts("v1")], instance=instance, partition_key="south")
+    assert stale(instance, counts("v1"), report) == {
+        "report": [f"upstream 'counts' was materialized after it (run {later.run_id[:8]})"],
     }

@@ -245,11 +245,21 @@ def _show_latest(record: AssetRecord | None) -> None:
         click.echo(f"  partition:     {mat.partition}")
     if mat.description:
         click.echo(f"  description:   {short(mat.description, 80)}")
-    if mat.metadata:
-        click.echo("  metadata:")
-        width = max(len(k) for k in mat.metadata)
-        for name, value in mat.metadata.items():
-            click.echo(f"    {name.ljust(width)}  {metadata_text(value, 80)}")
+    if mat.data_version is not None:
+        click.echo(f"  data version:  {short(mat.data_version, 80)}")
+    _show_pairs("tags", {name: short(text, 80) for name, text in mat.tags.items()})
+    _show_pairs(
+        "metadata", {name: metadata_text(value, 80) for name, value in mat.metadata.items()}
+    )
+
+
+def _show_pairs(title: str, pairs: Mapping[str, str]) -> None:
+    if not pairs:
+        return
+    click.echo(f"  {title}:")
+    width = max(len(k) for k in pairs)
+    for name, text in pairs.items():
+        click.echo(f"    {name.ljust(width)}  {text}")
 
 
 def _show_checks(record: AssetRecord | None) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from knoll._utils import check_tags
 from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
+from knoll.definitions.data_version import DataVersion, check_data_version
 from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.output import (
@@ -17,6 +20,7 @@ from knoll.definitions.output import (
     Output,
 )
 from knoll.errors import (
+    DefinitionError,
     ExecutionError,
     InvalidInvocationError,
     TypeCheckError,
@@ -40,12 +44,53 @@ from knoll.execution.type_check import a_type_name, check_value, type_name, yiel
 
 # ---- outputs and events -----------------------------------------------------------------
 
+_RESERVED_TAG_PREFIX = "knoll/"
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """What an output adds to its asset's materialization: a data version and tags."""
+
+    data_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+_NOTHING_RECORDED = _Recorded()
+
+
+def _recorded_with(
+    step: Step, output_name: str, data_version: DataVersion | str | None, tags: object
+) -> _Recorded:
+    """Check an output's data version and tags, naming its asset in the error."""
+    if data_version is None and not tags:
+        return _NOTHING_RECORDED
+    spec = step.assets_def.specs_by_output.get(output_name) if step.assets_def else None
+    owner = (
+        f"the materialization of asset {spec.key.to_user_string()!r}"
+        if spec is not None
+        else f"output {output_name!r} of {step.describe()}"
+    )
+    try:
+        version = check_data_version(data_version, owner)
+        checked = check_tags(dict(tags) if isinstance(tags, Mapping) else tags, owner)
+    except DefinitionError as exc:
+        raise StepFailed(InvalidInvocationError(str(exc))) from None
+    for key in checked:
+        if key.startswith(_RESERVED_TAG_PREFIX):
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"tag {key!r} of {owner} starts with {_RESERVED_TAG_PREFIX!r}, which knoll "
+                    "keeps for the tags it records itself: give it another prefix."
+                )
+            )
+    return _Recorded(version, checked)
+
 
 def process_items(
     state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
 ) -> None:
     op_def = step.op
-    produced: dict[str, tuple[Any, bool, Mapping[str, MetadataValue], str | None]] = {}
+    produced: dict[str, tuple[Any, bool, Mapping[str, MetadataValue], _Recorded]] = {}
     check_results: list[AssetCheckResult] = []
 
     def add_output(
@@ -53,7 +98,7 @@ def process_items(
         value: Any,
         has_value: bool,
         metadata: Mapping[str, MetadataValue],
-        data_version: str | None,
+        source: Output[Any] | MaterializeResult | None = None,
     ) -> None:
         if output_name not in op_def.output_defs:
             raise StepFailed(
@@ -74,14 +119,19 @@ def process_items(
             raise StepFailed(
                 InvalidInvocationError(f"{step.describe()} returned output {output_name!r} twice.")
             )
-        produced[output_name] = (value, has_value, metadata, data_version)
+        recorded = (
+            _recorded_with(step, output_name, source.data_version, source.tags)
+            if source is not None
+            else _NOTHING_RECORDED
+        )
+        produced[output_name] = (value, has_value, metadata, recorded)
 
     def from_materialize_result(result: MaterializeResult) -> None:
         if result.asset_key is not None and step.assets_def is not None:
             output_name = step.assets_def.output_for(result.asset_key)
         else:
             output_name = _sole_output(step)
-        add_output(output_name, None, False, result.metadata, result.data_version)
+        add_output(output_name, None, False, result.metadata, result)
         check_results.extend(result.check_results)
 
     for item in items:
@@ -98,9 +148,7 @@ def process_items(
                     if isinstance(inner, MaterializeResult):
                         from_materialize_result(inner)
                     else:
-                        add_output(
-                            inner.output_name, inner.value, True, inner.metadata, inner.data_version
-                        )
+                        add_output(inner.output_name, inner.value, True, inner.metadata, inner)
                 continue
             else:
                 if step.check_def is not None:
@@ -117,7 +165,7 @@ def process_items(
             name = item.output_name
             if name == "result" and name not in op_def.output_defs:
                 name = _sole_output(step)
-            add_output(name, item.value, True, item.metadata, item.data_version)
+            add_output(name, item.value, True, item.metadata, item)
         elif isinstance(item, MaterializeResult):
             from_materialize_result(item)
         elif isinstance(item, AssetCheckResult):
@@ -136,7 +184,7 @@ def process_items(
         output_def = op_def.output_defs[output_name]
         if output_name not in produced and output_def.is_required:
             if output_def.type is MaterializeResult or output_def.is_nothing:
-                produced[output_name] = (None, False, {}, None)
+                produced[output_name] = (None, False, {}, _NOTHING_RECORDED)
                 continue
             raise StepFailed(
                 ExecutionError(
@@ -145,8 +193,10 @@ def process_items(
                     "is_required=False."
                 )
             )
-    for output_name, (value, has_value, metadata, _version) in produced.items():
-        _handle_output(state, step, step_state, output_name, value, has_value, metadata, log)
+    for output_name, (value, has_value, metadata, recorded) in produced.items():
+        _handle_output(
+            state, step, step_state, output_name, value, has_value, metadata, log, recorded
+        )
     _record_checks(state, step, check_results)
 
 
@@ -167,9 +217,9 @@ def _process_return_value(step: Step, value: Any, add_output: Any) -> None:
         name = next(iter(step.op.output_defs))
         output_def = step.op.output_defs[name]
         if value is None and (output_def.type is MaterializeResult or output_def.is_nothing):
-            add_output(name, None, False, {}, None)
+            add_output(name, None, False, {})
         else:
-            add_output(name, value, True, {}, None)
+            add_output(name, value, True, {})
         return
     if value is None and not outputs:
         return
@@ -191,7 +241,7 @@ def _process_return_value(step: Step, value: Any, add_output: Any) -> None:
             )
         )
     for name, item in zip(outputs, value, strict=True):
-        add_output(name, item, True, {}, None)
+        add_output(name, item, True, {})
 
 
 def _handle_output(
@@ -203,6 +253,7 @@ def _handle_output(
     has_value: bool,
     metadata: Mapping[str, MetadataValue],
     log: RunLogger,
+    recorded: _Recorded,
 ) -> None:
     output_def = step.op.output_defs[output_name]
     asset_key = None
@@ -275,11 +326,17 @@ def _handle_output(
     state.output_contexts[(step.key, output_name)] = context
     if asset_key is not None:
         partitions = step_state.partition.keys if step_state.partition is not None else (None,)
+        tags = dict(recorded.tags)
         # staleness compares the asset's code version with the one it was computed with
-        tags = {CODE_VERSION_TAG: code_version} if code_version is not None else None
+        if code_version is not None:
+            tags[CODE_VERSION_TAG] = code_version
         for partition in partitions:
             materialization = AssetMaterialization(
-                asset_key, metadata=all_metadata, partition=partition, tags=tags
+                asset_key,
+                metadata=all_metadata,
+                partition=partition,
+                tags=tags,
+                data_version=recorded.data_version,
             )
             writer.emit(
                 EventType.ASSET_MATERIALIZATION,

@@ -365,7 +365,7 @@ class Instance:
 
         graph = defs.get_asset_graph()
         latest = self.storage.get_latest_materializations(list(graph.toposorted_keys))
-        return stale_reasons(graph, latest)
+        return stale_reasons(graph, latest, self.storage)
 
     # ---- dynamic partitions (the DynamicPartitionsStore protocol) ----------------------------
 

@@ -2,8 +2,10 @@
 
 An asset is stale when it was never materialized, when its ``code_version`` is not the one its
 last materialization recorded, or when an upstream asset was materialized after it (by
-another run). Partitioned assets are compared per asset: the latest materialization across
-all of their partitions.
+another run). When that upstream materialization reported a data version, it makes the asset
+stale only if the version differs from the one of the upstream materialization the asset
+read (the latest one of the same partition before it). Partitioned assets are compared per
+asset: the latest materialization across all of their partitions.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from knoll.definitions.asset_graph import AssetGraph
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.output import AssetMaterialization
 from knoll.execution.events import CODE_VERSION_TAG
-from knoll.storage.base import EventRecord
+from knoll.storage.base import EventLogStorage, EventRecord
 
 NEVER_MATERIALIZED = "never materialized"
 
@@ -31,11 +33,20 @@ def _shown(version: str | None) -> str:
     return "none" if version is None else repr(version)
 
 
+def recorded_data_version(record: EventRecord) -> str | None:
+    """The data version a materialization reported (None when the asset reported none)."""
+    data = record.event.data
+    if isinstance(data, AssetMaterialization):
+        return data.data_version
+    return None
+
+
 def stale_reasons(
-    graph: AssetGraph, latest: Mapping[AssetKey, EventRecord]
+    graph: AssetGraph, latest: Mapping[AssetKey, EventRecord], events: EventLogStorage
 ) -> dict[AssetKey, list[str]]:
     """Why each stale asset of ``graph`` is stale, given the latest materialization of each
-    asset; assets that are up to date (and external assets) are left out."""
+    asset; assets that are up to date (and external assets) are left out. ``events`` answers
+    which materialization of an upstream asset a downstream one read."""
     out: dict[AssetKey, list[str]] = {}
     for key in graph.toposorted_keys:
         node = graph.node(key)
@@ -51,16 +62,39 @@ def stale_reasons(
             reasons.append(f"code version changed from {_shown(before)} to {_shown(now)}")
         for parent in graph.parents(key):
             upstream = latest.get(parent)
-            if (
-                upstream is not None
-                and upstream.storage_id > record.storage_id
-                # one run that wrote both read the new upstream (a multi-asset, say)
-                and upstream.event.run_id != record.event.run_id
-            ):
-                reasons.append(
-                    f"upstream {parent.to_user_string()!r} was materialized after it "
-                    f"(run {upstream.event.run_id[:8]})"
-                )
+            if upstream is not None:
+                reason = _upstream_reason(parent, upstream, record, events)
+                if reason is not None:
+                    reasons.append(reason)
         if reasons:
             out[key] = reasons
     return out
+
+
+def _upstream_reason(
+    parent: AssetKey, upstream: EventRecord, record: EventRecord, events: EventLogStorage
+) -> str | None:
+    """Why the latest materialization ``upstream`` of ``parent`` makes ``record`` stale, or
+    None when it does not."""
+    if upstream.storage_id < record.storage_id or upstream.event.run_id == record.event.run_id:
+        # older, or one run wrote both and read the new upstream (a multi-asset, say)
+        return None
+    version = recorded_data_version(upstream)
+    if version is not None:
+        # the materialization of the same partition that was the latest when ``record`` ran
+        partitions = [upstream.event.partition] if upstream.event.partition is not None else None
+        read = events.get_materializations(
+            parent, partitions=partitions, before=record.storage_id, limit=1
+        )
+        if read:
+            was = recorded_data_version(read[0])
+            if was == version:
+                return None  # materialized again, but the data is the same
+            return (
+                f"upstream {parent.to_user_string()!r} has a new data version "
+                f"({_shown(version)}, was {_shown(was)})"
+            )
+    return (
+        f"upstream {parent.to_user_string()!r} was materialized after it "
+        f"(run {upstream.event.run_id[:8]})"
+    )

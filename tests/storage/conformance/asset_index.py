@@ -17,11 +17,12 @@ never overwritten by an earlier run's end.
 from __future__ import annotations
 
 from knoll import AssetKey, PartitionKeyRange
-from knoll.execution.events import EventType
+from knoll.execution.events import CODE_VERSION_TAG, EventType
 from knoll.storage.base import PartitionStatus, Storage
 from tests.storage.conformance.builders import (
     PLAIN_ASSETS,
     REGION_ASSETS,
+    VERSIONED_ASSETS,
     check_evaluation,
     check_key,
     event,
@@ -155,6 +156,34 @@ class AssetIndexSuite:
         latest = storage.get_latest_materializations(list(records))
         assert {r.event.run_id for r in latest.values()} == {again.run_id}
         assert all(r.materialization_count == 2 for r in storage.get_asset_records())
+
+    def test_data_versions_and_tags_are_kept_with_the_materialization(
+        self, storage: Storage
+    ) -> None:
+        run_and_store(storage, VERSIONED_ASSETS[:1])
+        latest = storage.get_latest_materialization(AssetKey("versioned"))
+        assert latest is not None
+        assert latest.event.materialization.data_version == "2024-06-01"
+        assert latest.event.materialization.tags == {"source": "erp", CODE_VERSION_TAG: "c1"}
+        [record] = storage.get_asset_records([AssetKey("versioned")])
+        assert record.last_materialization == latest
+        for region in ("south", "north"):
+            run_and_store(storage, VERSIONED_ASSETS[1:], partition_key=region)
+        history = storage.get_materializations(AssetKey("versioned_sales"))
+        assert [(r.event.partition, r.event.materialization.data_version) for r in history] == [
+            ("north", "v-north"),
+            ("south", "v-south"),
+        ]
+        assert all(r.event.materialization.tags == {"team": "sales"} for r in history)
+
+    def test_a_materialization_without_a_data_version_reads_back_without_one(
+        self, storage: Storage
+    ) -> None:
+        run = started_run(storage)
+        storage.store_events([materialization(run.run_id, "orders")])
+        latest = storage.get_latest_materialization(AssetKey("orders"))
+        assert latest is not None
+        assert latest.event.materialization.data_version is None
 
     # ---- partition status ----------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from knoll import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    DataVersion,
+    MaterializeResult,
+    Output,
     StaticPartitionsDefinition,
     asset,
     asset_check,
@@ -197,7 +200,18 @@ def sales_report(sales: int) -> int:
     return sales * 2
 
 
+@asset(code_version="c1")
+def versioned() -> Output[int]:
+    return Output(1, data_version=DataVersion("2024-06-01"), tags={"source": "erp"})
+
+
+@asset(partitions_def=REGIONS)
+def versioned_sales(context: AssetExecutionContext) -> MaterializeResult:
+    return MaterializeResult(data_version=f"v-{context.partition_key}", tags={"team": "sales"})
+
+
 PLAIN_ASSETS = [orders, order_count, count_positive]
+VERSIONED_ASSETS = [versioned, versioned_sales]
 REGION_ASSETS = [sales, sales_report]
 
 

@@ -290,6 +290,8 @@ def test_a_database_written_at_revision_0001_opens_with_this_code(tmp_path: Path
         assert record.materialization_count == 1
         assert record.last_materialization is not None
         assert record.last_materialization.event.materialization.metadata["rows"].value == 10
+        # written before materializations kept a data version
+        assert record.last_materialization.event.materialization.data_version is None
         assert storage.get_partition_status(AssetKey("sales")) == {
             "north": PartitionStatus.MATERIALIZED,
             "south": PartitionStatus.FAILED,
