@@ -65,7 +65,7 @@ def check_tags(tags: object, owner: str) -> dict[str, str]:
             )
         if not isinstance(value, str):
             raise DefinitionError(
-                f"tag {key!r} of {owner} has a {type(value).__name__} value {value!r}: "
+                f"tag {key!r} of {owner} has the {type(value).__name__} value {value!r}: "
                 f"tag values must be strings, for example {str(value)!r}."
             )
         if len(value) > MAX_TAG_VALUE_LENGTH:

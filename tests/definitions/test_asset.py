@@ -432,7 +432,7 @@ def test_an_asset_that_returns_nothing_outputs_a_materialize_result(annotation: 
     ("tags", "message"),
     [
         ({"bad key!": "v"}, r"tag key 'bad key!' of asset 'tagged' is not valid: use letters"),
-        ({"k": 1}, r"tag 'k' of asset 'tagged' has a int value 1: tag values must be strings"),
+        ({"k": 1}, r"tag 'k' of asset 'tagged' has the int value 1: tag values must be strings"),
         ({"a" * 64: "v"}, r"tag key 'a{64}' of asset 'tagged' is not valid"),
         ({"k": "x" * (63 * 1024 + 1)}, r"tag 'k' of asset 'tagged' is longer than 64512"),
     ],
@@ -449,7 +449,7 @@ def test_invalid_op_tags_name_the_op() -> None:
     def tagged() -> int:
         return 1
 
-    with pytest.raises(DefinitionError, match=r"tag 'k' of asset 'tagged' has a int value 2"):
+    with pytest.raises(DefinitionError, match=r"tag 'k' of asset 'tagged' has the int value 2"):
         asset(op_tags={"k": 2})(tagged)  # type: ignore[dict-item]
 
 
@@ -572,7 +572,7 @@ def test_asset_spec_replace_changes_some_attributes_and_validates_again() -> Non
     assert changed.tags == {"a": "1"}
     assert changed.dep_keys == (AssetKey("raw_orders"),)
     assert spec.group_name == "raw"  # the original is unchanged
-    with pytest.raises(DefinitionError, match=r"tag 'a' of asset 'orders' has a int value"):
+    with pytest.raises(DefinitionError, match=r"tag 'a' of asset 'orders' has the int value"):
         spec.replace(tags={"a": 1})
 
 

@@ -385,7 +385,7 @@ def test_an_asset_job_with_a_bad_selection() -> None:
 def test_invalid_job_names_and_tags() -> None:
     with pytest.raises(DefinitionError, match=r"job name 'daily job' is not valid"):
         define_asset_job("daily job")
-    with pytest.raises(DefinitionError, match=r"tag 'k' of job 'j' has a int value 1"):
+    with pytest.raises(DefinitionError, match=r"tag 'k' of job 'j' has the int value 1"):
         define_asset_job("j", tags={"k": 1})  # type: ignore[dict-item]
 
 

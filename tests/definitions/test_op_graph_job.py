@@ -511,5 +511,5 @@ def test_invalid_job_tags_name_the_job() -> None:
     def body() -> None:
         one()
 
-    with pytest.raises(DefinitionError, match=r"tag 'env' of job 'body' has a int value 1"):
+    with pytest.raises(DefinitionError, match=r"tag 'env' of job 'body' has the int value 1"):
         job(tags={"env": 1})(body)  # type: ignore[dict-item]

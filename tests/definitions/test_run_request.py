@@ -51,7 +51,7 @@ def test_is_immutable_and_replaceable() -> None:
 
 
 def test_tags_are_validated() -> None:
-    with pytest.raises(DefinitionError, match=r"tag 'n' of RunRequest\(run_key='k'\) has a int"):
+    with pytest.raises(DefinitionError, match=r"tag 'n' of RunRequest\(run_key='k'\) has the int"):
         RunRequest(run_key="k", tags={"n": 1})  # type: ignore[dict-item]
     with pytest.raises(DefinitionError, match="tag key 'bad key' of RunRequest is not valid"):
         RunRequest(tags={"bad key": "x"})
@@ -60,7 +60,7 @@ def test_tags_are_validated() -> None:
 def test_run_config_must_be_a_dict_with_string_keys() -> None:
     with pytest.raises(DefinitionError, match="run_config of RunRequest must be a dict, got list"):
         RunRequest(run_config=[1, 2])  # type: ignore[arg-type]
-    with pytest.raises(DefinitionError, match="run_config of RunRequest has a int key 1"):
+    with pytest.raises(DefinitionError, match="run_config of RunRequest has the int key 1"):
         RunRequest(run_config={1: "x"})  # type: ignore[dict-item]
 
 

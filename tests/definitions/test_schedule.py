@@ -161,7 +161,7 @@ def test_bad_timezone_is_rejected_with_suggestions() -> None:
 def test_other_arguments_are_validated() -> None:
     with pytest.raises(DefinitionError, match="default_status of schedule 'etl_schedule' must be"):
         ScheduleDefinition(cron_schedule="@daily", job=ETL, default_status="RUNNING")  # type: ignore[arg-type]
-    with pytest.raises(DefinitionError, match="tag 'n' of schedule 'etl_schedule' has a int"):
+    with pytest.raises(DefinitionError, match="tag 'n' of schedule 'etl_schedule' has the int"):
         ScheduleDefinition(cron_schedule="@daily", job=ETL, tags={"n": 1})  # type: ignore[dict-item]
     with pytest.raises(DefinitionError, match="run_config of schedule 'etl_schedule' must be"):
         ScheduleDefinition(cron_schedule="@daily", job=ETL, run_config=[1])  # type: ignore[arg-type]
@@ -379,7 +379,7 @@ def test_knoll_errors_raised_by_user_code_are_wrapped_too() -> None:
     def daily() -> RunRequest:
         return RunRequest(tags={"n": 1})  # type: ignore[dict-item]
 
-    with pytest.raises(UserCodeError, match="DefinitionError: tag 'n' of RunRequest has a int"):
+    with pytest.raises(UserCodeError, match="DefinitionError: tag 'n' of RunRequest has the int"):
         evaluate(daily)
 
 

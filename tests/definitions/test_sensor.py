@@ -109,7 +109,7 @@ def test_target_job_or_assets() -> None:
         ({"minimum_interval_seconds": 0}, "minimum_interval_seconds of sensor 's' must be"),
         ({"minimum_interval_seconds": 1.5}, "must be a whole number of seconds, 1 or more"),
         ({"default_status": "RUNNING"}, "default_status of sensor 's' must be DefaultSensorStatus"),
-        ({"tags": {"a": 1}}, "tag 'a' of sensor 's' has a int"),
+        ({"tags": {"a": 1}}, "tag 'a' of sensor 's' has the int"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:

@@ -132,7 +132,7 @@ def test_a_tag_value_that_is_not_a_string_fails_the_step() -> None:
 
     result = materialize_to_memory([orders], raise_on_error=False)
     assert failure_message(result) == (
-        "tag 'rows' of the materialization of asset 'orders' has a int value 3: tag values must "
+        "tag 'rows' of the materialization of asset 'orders' has the int value 3: tag values must "
         "be strings, for example '3'."
     )
 

@@ -52,7 +52,7 @@ def _run_config(value: object) -> Mapping[str, Any] | None:
     for key in value:
         if not isinstance(key, str):
             raise DefinitionError(
-                f"run_config of RunRequest has a {type(key).__name__} key {key!r}: "
+                f"run_config of RunRequest has the {type(key).__name__} key {key!r}: "
                 "config keys must be strings."
             )
     return dict(value)
