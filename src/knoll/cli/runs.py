@@ -153,8 +153,11 @@ def run_show(run_id: str | None, last: bool) -> None:
     instance = open_instance()
     record = _resolve(instance, run_id, last)
     run = record.run
+    events = _all_events(instance, run.run_id)
     click.echo(f"run {run.run_id}")
     click.echo(f"  status:    {run.status.value}")
+    if run.status.value in ("FAILURE", "CANCELED"):
+        _print_end_reason(events)
     click.echo(f"  job:       {run.job_name}")
     if run.asset_selection:
         keys = sorted(k.to_user_string() for k in run.asset_selection)
@@ -171,7 +174,6 @@ def run_show(run_id: str | None, last: bool) -> None:
     tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
     click.echo(f"  tags:      {tags or '-'}")
     click.echo(f"  config:    {_config_text(run.run_config)}")
-    events = _all_events(instance, run.run_id)
     if run.is_finished and was_pruned({e.event.event_type.value for e in events}):
         click.echo("steps: pruned (the run's asset materializations and check results are kept)")
         return
@@ -189,6 +191,28 @@ def run_show(run_id: str | None, last: bool) -> None:
         for step in failed:
             click.echo(f"  {step.key}: {step.error}")
     click.echo(f"events and captured output: knoll run logs {run.run_id}")
+
+
+def _print_end_reason(events: Sequence[EventRecord]) -> None:
+    """Why a failed or canceled run ended: the message of its last RUN_FAILURE or
+    RUN_CANCELED event, and the class and first line of the error it carries (the first line
+    only when the message does not say it already). A failure outside any step, such as an
+    unset environment variable or a dead worker, is recorded only there."""
+    from knoll.execution.events import EventType, RunFailureData
+
+    ends = (EventType.RUN_FAILURE, EventType.RUN_CANCELED)
+    end = next((r.event for r in reversed(events) if r.event.event_type in ends), None)
+    if end is None:
+        return  # pruned, or ended by an older knoll without an event
+    message = " ".join(end.message.split())
+    click.echo(f"  reason:    {message}")
+    error = end.data.error if isinstance(end.data, RunFailureData) else None
+    if error is None:
+        return
+    lines = error.message.strip().splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    said = not first or first in message  # then the class is what the error adds
+    click.echo(f"  error:     {error.class_name}" + ("" if said else f": {first}"))
 
 
 def _config_text(config: object) -> str:

@@ -1,0 +1,133 @@
+"""Why a run ended, as the commands say it: `knoll run show` gives the failure of a run that
+failed outside any step, `knoll run launch --queue` says how the run will start and
+`knoll run cancel --last` cancels the newest unfinished run. Real code servers and workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from knoll.instance import Instance
+from tests.cli.helpers import knoll
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="run workers are forked")
+
+WAIT = 60.0  # seconds: only to avoid a hang
+
+WAREHOUSE = textwrap.dedent(
+    """
+    import os
+    import time
+    from pathlib import Path
+
+    from knoll import ConfigurableResource, Definitions, EnvVar, asset, define_asset_job
+
+
+    class Warehouse(ConfigurableResource):
+        token: str
+
+
+    @asset
+    def orders(warehouse: Warehouse) -> int:
+        return len(warehouse.token)
+
+
+    @asset
+    def slow() -> int:
+        Path(os.environ["KNOLL_TEST_SLOW_MARKER"]).write_text(str(os.getpid()))
+        time.sleep(300)
+        return 1
+
+
+    defs = Definitions(
+        assets=[orders, slow],
+        resources={"warehouse": Warehouse(token=EnvVar("KNOLL_TEST_WAREHOUSE_TOKEN"))},
+        jobs=[
+            define_asset_job("orders_job", selection=["orders"]),
+            define_asset_job("slow_job", selection=["slow"]),
+        ],
+    )
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "warehouse.py").write_text(WAREHOUSE)
+    return tmp_path
+
+
+def _run_id(stdout: str, verb: str) -> str:
+    for line in stdout.splitlines():
+        if line.startswith(f"{verb} run "):
+            return line.split()[2]
+    raise AssertionError(f"no '{verb} run' line in {stdout!r}")
+
+
+def _field(shown: str, name: str) -> str:
+    for line in shown.splitlines():
+        if line.startswith(f"  {name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no '{name}:' line in {shown!r}")
+
+
+def test_show_gives_the_failure_of_an_unset_env_var(project: Path) -> None:
+    assert "KNOLL_TEST_WAREHOUSE_TOKEN" not in os.environ
+    launched = knoll("run", "launch", "-m", "warehouse", "--job", "orders_job", cwd=project)
+    assert launched.returncode == 1, launched.stderr
+
+    shown = knoll("run", "show", "--last", cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    reason = _field(shown.stdout, "reason")
+    assert "Environment variable 'KNOLL_TEST_WAREHOUSE_TOKEN'" in reason
+    assert "resource 'warehouse', field 'token' is not set" in reason
+    assert "Set KNOLL_TEST_WAREHOUSE_TOKEN in the environment" in reason
+    assert _field(shown.stdout, "error") == "EnvVarNotSetError"
+    assert "orders  NOT RUN" in shown.stdout
+
+
+def test_show_gives_the_failure_of_a_worker_killed_then_failed_by_the_monitor(
+    project: Path,
+) -> None:
+    (project / ".knoll").mkdir()
+    (project / ".knoll" / "knoll.yaml").write_text(
+        "run_monitoring:\n  heartbeat_interval_seconds: 0.2\n  heartbeat_timeout_seconds: 1\n"
+    )
+    marker = project / "slow.pid"
+    env = {"KNOLL_TEST_SLOW_MARKER": str(marker)}
+    launched = knoll(
+        "run", "launch", "-m", "warehouse", "--job", "slow_job", "--no-wait",
+        cwd=project, env=env,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr
+    run_id = _run_id(launched.stdout, "launched")
+    deadline = time.monotonic() + WAIT
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline, "the slow step did not start"
+        time.sleep(0.02)
+    with Instance.get(project / ".knoll") as instance:
+        beat = instance.get_run_heartbeats([run_id])[run_id]
+    os.kill(beat.pid, signal.SIGKILL)
+    deadline = time.monotonic() + WAIT
+    while True:  # the worker's parent reaps it; then its heartbeat runs out
+        monitored = knoll("run", "monitor", "--once", cwd=project)
+        assert monitored.returncode == 0, monitored.stderr
+        if f"run {run_id} FAILURE" in monitored.stdout:
+            break
+        assert time.monotonic() < deadline, "the monitor did not fail the run"
+        time.sleep(0.5)
+
+    shown = knoll("run", "show", run_id, cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    assert _field(shown.stdout, "status") == "FAILURE"
+    reason = _field(shown.stdout, "reason")
+    assert f"its run worker (pid {beat.pid} on {beat.host}) died" in reason
+    assert f"knoll run reexecute {run_id} --from-failure" in reason
+    assert "slow  INTERRUPTED" in shown.stdout
