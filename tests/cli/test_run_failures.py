@@ -131,3 +131,53 @@ def test_show_gives_the_failure_of_a_worker_killed_then_failed_by_the_monitor(
     assert f"its run worker (pid {beat.pid} on {beat.host}) died" in reason
     assert f"knoll run reexecute {run_id} --from-failure" in reason
     assert "slow  INTERRUPTED" in shown.stdout
+
+
+def test_launch_queue_says_how_the_run_will_start(project: Path) -> None:
+    queued = knoll(
+        "run", "launch", "-m", "warehouse", "--job", "orders_job", "--queue", cwd=project
+    )  # fmt: skip
+
+    assert queued.returncode == 0, queued.stderr
+    run_id = _run_id(queued.stdout, "queued")
+    assert queued.stdout.splitlines()[-1] == f"queued run {run_id}"
+    [hint] = [line for line in queued.stderr.splitlines() if "queue worker" in line]
+    assert hint.endswith("if none is running, start one: knoll run queue-worker -m warehouse")
+    shown = knoll("run", "show", run_id, cwd=project)
+    assert _field(shown.stdout, "status") == "QUEUED"
+
+
+def test_cancel_last_cancels_the_newest_unfinished_run(project: Path) -> None:
+    older = knoll(
+        "run", "launch", "-m", "warehouse", "--job", "orders_job", "--queue", cwd=project
+    )  # fmt: skip
+    newer = knoll(
+        "run", "launch", "-m", "warehouse", "--job", "orders_job", "--queue", cwd=project
+    )  # fmt: skip
+    older_id, newer_id = _run_id(older.stdout, "queued"), _run_id(newer.stdout, "queued")
+    finished = knoll("run", "launch", "-m", "warehouse", "--job", "orders_job", cwd=project)
+    assert finished.returncode == 1  # the newest run, already FAILURE: not the one to cancel
+
+    first = knoll("run", "cancel", "--last", cwd=project)
+    second = knoll("run", "cancel", "--last", cwd=project)
+    none_left = knoll("run", "cancel", "--last", cwd=project)
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"run {newer_id} CANCELED"
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == f"run {older_id} CANCELED"
+    assert none_left.returncode == 2
+    [message] = none_left.stderr.splitlines()
+    assert message.startswith("error: no run to cancel in ")
+    assert "none is queued or in progress. `knoll run list` shows the runs there are." in message
+
+
+def test_cancel_needs_a_run_id_or_last(project: Path) -> None:
+    neither = knoll("run", "cancel", cwd=project)
+    both = knoll("run", "cancel", "abcd", "--last", cwd=project)
+
+    for done in (neither, both):
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            "error: give a run id, or --last for the newest run that has not finished."
+        ]

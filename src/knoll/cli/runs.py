@@ -425,10 +425,34 @@ def run_launch(
     run_id = record.run.run_id
     if queue:
         click.echo(f"queued run {run_id}")
+        # nothing records whether a queue worker is running, so always say how it starts
+        click.echo(
+            "a queue worker starts it as the run_queue limits of knoll.yaml allow; if none is "
+            f"running, start one: {_queue_worker_command(servers)}",
+            err=True,
+        )
         return
     click.echo(f"launched run {run_id}")
     if wait:
         _follow(instance, run_id)
+
+
+def _queue_worker_command(servers: ServerChoice) -> str:
+    """The ``knoll run queue-worker`` command that serves the location given to launch."""
+    import shlex
+
+    options: list[str] = []
+    if servers.socket_path is not None:
+        options = ["--socket", servers.socket_path]
+    elif servers.workspace_file is not None:
+        options = ["-w", servers.workspace_file]
+        options += ["--location", servers.location] if servers.location is not None else []
+    else:
+        options = ["-m", servers.module_name] if servers.module_name else []
+        options += ["-f", servers.python_file] if servers.python_file else []
+        wd = servers.working_directory
+        options += ["-d", wd] if wd else []
+    return shlex.join(["knoll", "run", "queue-worker", *options])
 
 
 def _follow(instance: Instance, run_id: str) -> None:
@@ -467,7 +491,8 @@ def _follow(instance: Instance, run_id: str) -> None:
 
 
 @run.command("cancel")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="Cancel the newest run that has not finished.")
 @click.option(
     "--grace",
     default=10.0,
@@ -475,9 +500,14 @@ def _follow(instance: Instance, run_id: str) -> None:
     type=click.FloatRange(min=0),
     help="Seconds the run's worker has to stop after SIGTERM before it is killed.",
 )
-def run_cancel(run_id: str, grace: float) -> None:
+def run_cancel(run_id: str | None, last: bool, grace: float) -> None:
     """Cancel a queued or running run. RUN_ID may be a unique prefix of the id."""
-    record = open_instance().cancel_run(run_id, grace_seconds=grace)
+    if last == (run_id is not None):
+        fail("give a run id, or --last for the newest run that has not finished.")
+    instance = open_instance()
+    if run_id is None:
+        run_id = _newest_unfinished(instance)
+    record = instance.cancel_run(run_id, grace_seconds=grace)
     if record.run.status.value == "CANCELED":
         click.echo(f"run {record.run.run_id} CANCELED")
     else:
@@ -485,3 +515,18 @@ def run_cancel(run_id: str, grace: float) -> None:
             f"run {record.run.run_id} finished ({record.run.status.value}) before it could be "
             "canceled."
         )
+
+
+def _newest_unfinished(instance: Instance) -> str:
+    """The id of the newest run that is queued, starting, started or canceling."""
+    from knoll.execution.run import RunStatus
+    from knoll.storage.base import RunsFilter
+
+    unfinished = [status for status in RunStatus if not status.is_finished]
+    page = instance.get_runs(RunsFilter(statuses=unfinished), limit=1)
+    if not page.records:
+        fail(
+            f"no run to cancel in {instance.settings.storage.describe()}: none is queued or in "
+            "progress. `knoll run list` shows the runs there are."
+        )
+    return page.records[0].run.run_id
