@@ -1,4 +1,5 @@
-"""``knoll code-server start``: serve one code location to the webserver and the daemon."""
+"""``knoll code-server start``: serve one code location to the commands that launch, queue
+and resume runs through it (``--socket PATH``)."""
 
 from __future__ import annotations
 
