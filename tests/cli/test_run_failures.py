@@ -37,6 +37,16 @@ WAREHOUSE = textwrap.dedent(
         return len(warehouse.token)
 
 
+    class Vault(ConfigurableResource):
+        def setup_for_execution(self, context: object) -> None:
+            raise ConnectionError("vault at vault:8200 refused the connection")
+
+
+    @asset
+    def secrets(vault: Vault) -> int:
+        return 1
+
+
     @asset
     def slow() -> int:
         Path(os.environ["KNOLL_TEST_SLOW_MARKER"]).write_text(str(os.getpid()))
@@ -45,10 +55,14 @@ WAREHOUSE = textwrap.dedent(
 
 
     defs = Definitions(
-        assets=[orders, slow],
-        resources={"warehouse": Warehouse(token=EnvVar("KNOLL_TEST_WAREHOUSE_TOKEN"))},
+        assets=[orders, secrets, slow],
+        resources={
+            "warehouse": Warehouse(token=EnvVar("KNOLL_TEST_WAREHOUSE_TOKEN")),
+            "vault": Vault(),
+        },
         jobs=[
             define_asset_job("orders_job", selection=["orders"]),
+            define_asset_job("secrets_job", selection=["secrets"]),
             define_asset_job("slow_job", selection=["slow"]),
         ],
     )
@@ -90,6 +104,41 @@ def test_show_gives_the_failure_of_an_unset_env_var(project: Path) -> None:
     assert "Set KNOLL_TEST_WAREHOUSE_TOKEN in the environment" in reason
     assert _field(shown.stdout, "error") == "EnvVarNotSetError"
     assert "orders  NOT RUN" in shown.stdout
+
+
+def test_show_gives_the_failure_of_a_resource_that_cannot_be_set_up(project: Path) -> None:
+    launched = knoll("run", "launch", "-m", "warehouse", "--job", "secrets_job", cwd=project)
+    assert launched.returncode == 1, launched.stderr
+
+    shown = knoll("run", "show", "--last", cwd=project)
+
+    assert shown.returncode == 0, shown.stderr
+    assert _field(shown.stdout, "reason") == (
+        "run of job 'secrets_job' failed: error while initializing resource 'vault': "
+        "ConnectionError: vault at vault:8200 refused the connection"
+    )
+    assert _field(shown.stdout, "error") == "ConnectionError"  # the user's, not knoll's wrapper
+
+
+def test_show_gives_the_import_error_of_a_location_that_no_longer_loads(project: Path) -> None:
+    (project / "workspace.yaml").write_text("load_from:\n  - python_file: warehouse.py\n")
+    queued = knoll(
+        "run", "launch", "-w", "workspace.yaml", "--job", "orders_job", "--queue", cwd=project
+    )  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    run_id = _run_id(queued.stdout, "queued")
+    with (project / "warehouse.py").open("a") as code:
+        code.write("\nraise RuntimeError('the config server is down')\n")
+    worked = knoll("run", "queue-worker", "--once", "-w", "workspace.yaml", cwd=project)
+    assert worked.returncode == 0, worked.stderr
+
+    shown = knoll("run", "show", run_id, cwd=project)
+
+    assert _field(shown.stdout, "status") == "FAILURE"
+    reason = _field(shown.stdout, "reason")
+    assert reason.startswith(f"run {run_id} could not be started: ")
+    assert "error while importing file" in reason
+    assert "RuntimeError: the config server is down" in reason
 
 
 def test_show_gives_the_failure_of_a_worker_killed_then_failed_by_the_monitor(

@@ -195,9 +195,10 @@ def run_show(run_id: str | None, last: bool) -> None:
 
 def _print_end_reason(events: Sequence[EventRecord]) -> None:
     """Why a failed or canceled run ended: the message of its last RUN_FAILURE or
-    RUN_CANCELED event, and the class and first line of the error it carries (the first line
-    only when the message does not say it already). A failure outside any step, such as an
-    unset environment variable or a dead worker, is recorded only there."""
+    RUN_CANCELED event, and the class and first line of the error it carries, the innermost
+    of its causes (the first line only when the message does not say it already). A failure
+    outside any step, such as an unset environment variable or a dead worker, is recorded
+    only there."""
     from knoll.execution.events import EventType, RunFailureData
 
     ends = (EventType.RUN_FAILURE, EventType.RUN_CANCELED)
@@ -209,6 +210,8 @@ def _print_end_reason(events: Sequence[EventRecord]) -> None:
     error = end.data.error if isinstance(end.data, RunFailureData) else None
     if error is None:
         return
+    while error.cause is not None:
+        error = error.cause  # the user's exception, under knoll's wrapping
     lines = error.message.strip().splitlines()
     first = " ".join(lines[0].split()) if lines else ""
     said = not first or first in message  # then the class is what the error adds
