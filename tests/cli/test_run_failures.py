@@ -219,6 +219,8 @@ def test_cancel_last_cancels_the_newest_unfinished_run(project: Path) -> None:
     [message] = none_left.stderr.splitlines()
     assert message.startswith("error: no run to cancel in ")
     assert "none is queued or in progress. `knoll run list` shows the runs there are." in message
+    shown = knoll("run", "show", newer_id, cwd=project)
+    assert _field(shown.stdout, "reason") == f"run {newer_id} was canceled while queued"
 
 
 def test_cancel_needs_a_run_id_or_last(project: Path) -> None:

@@ -504,7 +504,8 @@ def _follow(instance: Instance, run_id: str) -> None:
     help="Seconds the run's worker has to stop after SIGTERM before it is killed.",
 )
 def run_cancel(run_id: str | None, last: bool, grace: float) -> None:
-    """Cancel a queued or running run. RUN_ID may be a unique prefix of the id."""
+    """Cancel a queued or running run: RUN_ID (a unique prefix of the id will do), or with
+    --last the newest run that has not finished."""
     if last == (run_id is not None):
         fail("give a run id, or --last for the newest run that has not finished.")
     instance = open_instance()
