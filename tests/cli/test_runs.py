@@ -72,9 +72,10 @@ def test_show_gives_status_timing_and_steps(ran: tuple[Path, str, str]) -> None:
     shown = knoll("run", "show", failed_id, cwd=project)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         f"run {failed_id}",
         "  status:    FAILURE",
+        "  reason:    run of job '__asset_job' failed: steps failed: broken",
         "  job:       __asset_job",
         "  assets:    broken, raw, total",
     ]

@@ -1,9 +1,12 @@
-"""``knoll code-server start``: serve one code location to the webserver and the daemon."""
+"""``knoll code-server start``: serve one code location to the commands that launch, queue
+and resume runs through it (``--socket PATH``)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -24,7 +27,9 @@ def code_server() -> None:
 @click.option("--location-name", help="The location's name (default: the module or file name).")
 @click.option("-a", "--attribute", help="The module-level Definitions to load, if it has several.")
 @click.option("--socket", "socket_path", help="Listen on this unix socket.")
-@click.option("--port", type=int, help="Listen on this loopback port (0 picks a free one).")
+@click.option(
+    "--port", type=int, help="Listen on this loopback port, 1 to 65535 (0 picks a free one)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address for --port.")
 def code_server_start(
     module_name: str | None,
@@ -51,6 +56,10 @@ def code_server_start(
 
     if (socket_path is None) == (port is None):
         fail("give exactly one of --socket PATH or --port N.")
+    if port is not None:
+        _check_port(port)
+    if socket_path is not None:
+        _check_socket_path(socket_path)
     try:
         check_loopback(host)
         if workspace_file is not None:
@@ -77,3 +86,40 @@ def code_server_start(
         serve(options)
     except KnollError as exc:
         fail(str(exc))
+
+
+# the longest unix socket path the kernel takes (sun_path less its final NUL byte)
+_MAX_SOCKET_PATH = 103 if sys.platform == "darwin" else 107
+
+
+def _check_port(port: int) -> None:
+    if not 0 <= port <= 65535:
+        fail(
+            f"--port {port} is not a TCP port: give a port from 1 to 65535 that no other "
+            "process listens on, or --port 0 to let the system pick a free one."
+        )
+
+
+def _check_socket_path(socket_path: str) -> None:
+    """Refuse a socket path the server could not bind, before any code is imported."""
+    folder = Path(socket_path).parent
+    if folder.exists() and not folder.is_dir():
+        fail(
+            f"--socket {socket_path}: {folder} is a file, not a folder. Give a socket path "
+            "in a folder."
+        )
+    if not folder.is_dir():
+        fail(
+            f"--socket {socket_path}: its folder {folder} does not exist. Create the folder "
+            f"first (mkdir -p {folder}), or give a socket path in a folder that exists."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(
+            f"--socket {socket_path}: this user may not create files in {folder}. Give a "
+            "socket path in a folder you can write to."
+        )
+    if len(os.fsencode(socket_path)) > _MAX_SOCKET_PATH:
+        fail(
+            f"--socket {socket_path} is {len(os.fsencode(socket_path))} bytes long, more than "
+            f"the {_MAX_SOCKET_PATH} a unix socket path may have. Give a shorter path."
+        )

@@ -7,7 +7,7 @@ imports what it needs inside its commands, so that ``knoll --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,15 +24,47 @@ from knoll.errors import KnollError
 
 
 class KnollGroup(click.Group):
-    """The root group: a knoll error that escapes a command is printed as a message."""
+    """The root group: a knoll error that escapes a command, and a usage error of any
+    command (an unknown option, a value of the wrong type), are printed as one line."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # the help text, as asked for
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            _usage_error(exc)
         except KnollError as exc:
             # e.g. the instance's database is down or behind: opened on first use, so any
             # command reading the instance can meet it
             fail(str(exc))
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """``error: MESSAGE See `knoll ... --help`.`` on one line, exit 2."""
+    message = " ".join(exc.format_message().split())
+    if exc.ctx is not None:
+        names: list[str] = []
+        ctx: click.Context | None = exc.ctx
+        while ctx is not None and ctx.parent is not None:  # the root is `knoll` however run
+            names.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        message += f" See `{' '.join(['knoll', *names])} --help`."
+    fail(message)
 
 
 @click.group(cls=KnollGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,5 +1,5 @@
 """``knoll run monitor`` and ``knoll run queue-worker``: the run monitor and the run queue as
-loops of their own, until Ctrl-C (the daemon will run both as duties among others)."""
+loops of their own, until Ctrl-C."""
 
 from __future__ import annotations
 

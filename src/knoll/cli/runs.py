@@ -153,8 +153,11 @@ def run_show(run_id: str | None, last: bool) -> None:
     instance = open_instance()
     record = _resolve(instance, run_id, last)
     run = record.run
+    events = _all_events(instance, run.run_id)
     click.echo(f"run {run.run_id}")
     click.echo(f"  status:    {run.status.value}")
+    if run.status.value in ("FAILURE", "CANCELED"):
+        _print_end_reason(events)
     click.echo(f"  job:       {run.job_name}")
     if run.asset_selection:
         keys = sorted(k.to_user_string() for k in run.asset_selection)
@@ -171,7 +174,6 @@ def run_show(run_id: str | None, last: bool) -> None:
     tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
     click.echo(f"  tags:      {tags or '-'}")
     click.echo(f"  config:    {_config_text(run.run_config)}")
-    events = _all_events(instance, run.run_id)
     if run.is_finished and was_pruned({e.event.event_type.value for e in events}):
         click.echo("steps: pruned (the run's asset materializations and check results are kept)")
         return
@@ -189,6 +191,31 @@ def run_show(run_id: str | None, last: bool) -> None:
         for step in failed:
             click.echo(f"  {step.key}: {step.error}")
     click.echo(f"events and captured output: knoll run logs {run.run_id}")
+
+
+def _print_end_reason(events: Sequence[EventRecord]) -> None:
+    """Why a failed or canceled run ended: the message of its last RUN_FAILURE or
+    RUN_CANCELED event, and the class and first line of the error it carries, the innermost
+    of its causes (the first line only when the message does not say it already). A failure
+    outside any step, such as an unset environment variable or a dead worker, is recorded
+    only there."""
+    from knoll.execution.events import EventType, RunFailureData
+
+    ends = (EventType.RUN_FAILURE, EventType.RUN_CANCELED)
+    end = next((r.event for r in reversed(events) if r.event.event_type in ends), None)
+    if end is None:
+        return  # pruned, or ended by an older knoll without an event
+    message = " ".join(end.message.split())
+    click.echo(f"  reason:    {message}")
+    error = end.data.error if isinstance(end.data, RunFailureData) else None
+    if error is None:
+        return
+    while error.cause is not None:
+        error = error.cause  # the user's exception, under knoll's wrapping
+    lines = error.message.strip().splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    said = not first or first in message  # then the class is what the error adds
+    click.echo(f"  error:     {error.class_name}" + ("" if said else f": {first}"))
 
 
 def _config_text(config: object) -> str:
@@ -401,10 +428,34 @@ def run_launch(
     run_id = record.run.run_id
     if queue:
         click.echo(f"queued run {run_id}")
+        # nothing records whether a queue worker is running, so always say how it starts
+        click.echo(
+            "a queue worker starts it as the run_queue limits of knoll.yaml allow; if none is "
+            f"running, start one: {_queue_worker_command(servers)}",
+            err=True,
+        )
         return
     click.echo(f"launched run {run_id}")
     if wait:
         _follow(instance, run_id)
+
+
+def _queue_worker_command(servers: ServerChoice) -> str:
+    """The ``knoll run queue-worker`` command that serves the location given to launch."""
+    import shlex
+
+    options: list[str] = []
+    if servers.socket_path is not None:
+        options = ["--socket", servers.socket_path]
+    elif servers.workspace_file is not None:
+        options = ["-w", servers.workspace_file]
+        options += ["--location", servers.location] if servers.location is not None else []
+    else:
+        options = ["-m", servers.module_name] if servers.module_name else []
+        options += ["-f", servers.python_file] if servers.python_file else []
+        wd = servers.working_directory
+        options += ["-d", wd] if wd else []
+    return shlex.join(["knoll", "run", "queue-worker", *options])
 
 
 def _follow(instance: Instance, run_id: str) -> None:
@@ -443,7 +494,8 @@ def _follow(instance: Instance, run_id: str) -> None:
 
 
 @run.command("cancel")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
+@click.option("--last", is_flag=True, help="Cancel the newest run that has not finished.")
 @click.option(
     "--grace",
     default=10.0,
@@ -451,9 +503,15 @@ def _follow(instance: Instance, run_id: str) -> None:
     type=click.FloatRange(min=0),
     help="Seconds the run's worker has to stop after SIGTERM before it is killed.",
 )
-def run_cancel(run_id: str, grace: float) -> None:
-    """Cancel a queued or running run. RUN_ID may be a unique prefix of the id."""
-    record = open_instance().cancel_run(run_id, grace_seconds=grace)
+def run_cancel(run_id: str | None, last: bool, grace: float) -> None:
+    """Cancel a queued or running run: RUN_ID (a unique prefix of the id will do), or with
+    --last the newest run that has not finished."""
+    if last == (run_id is not None):
+        fail("give a run id, or --last for the newest run that has not finished.")
+    instance = open_instance()
+    if run_id is None:
+        run_id = _newest_unfinished(instance)
+    record = instance.cancel_run(run_id, grace_seconds=grace)
     if record.run.status.value == "CANCELED":
         click.echo(f"run {record.run.run_id} CANCELED")
     else:
@@ -461,3 +519,18 @@ def run_cancel(run_id: str, grace: float) -> None:
             f"run {record.run.run_id} finished ({record.run.status.value}) before it could be "
             "canceled."
         )
+
+
+def _newest_unfinished(instance: Instance) -> str:
+    """The id of the newest run that is queued, starting, started or canceling."""
+    from knoll.execution.run import RunStatus
+    from knoll.storage.base import RunsFilter
+
+    unfinished = [status for status in RunStatus if not status.is_finished]
+    page = instance.get_runs(RunsFilter(statuses=unfinished), limit=1)
+    if not page.records:
+        fail(
+            f"no run to cancel in {instance.settings.storage.describe()}: none is queued or in "
+            "progress. `knoll run list` shows the runs there are."
+        )
+    return page.records[0].run.run_id

@@ -1,11 +1,12 @@
 """The run queue: runs submitted as QUEUED wait here until the limits of ``run_queue`` in
 knoll.yaml let them start.
 
-``dequeue`` is one pass of the queue (the daemon calls it every ``dequeue_interval_seconds``):
-under the dequeue lease in storage, it takes queued runs in order (higher ``knoll/priority``
-first, then first in, first out), skips a run that a limit holds back without holding back
-the runs behind it, moves each run it picks from QUEUED to STARTING with a conditional update
-(so no run ever starts twice, even if two dequeuers race), and hands it to ``launch``.
+``dequeue`` is one pass of the queue (``knoll run queue-worker`` calls it every
+``dequeue_interval_seconds``): under the dequeue lease in storage, it takes queued runs in
+order (higher ``knoll/priority`` first, then first in, first out), skips a run that a limit
+holds back without holding back the runs behind it, moves each run it picks from QUEUED to
+STARTING with a conditional update (so no run ever starts twice, even if two dequeuers race),
+and hands it to ``launch``. Until a queue worker runs, queued runs stay QUEUED.
 """
 
 from __future__ import annotations
