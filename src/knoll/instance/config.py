@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knoll._yaml import parse_yaml, read_yaml_file
 from knoll.definitions.config_schema import (
     Array,
     ConfigPath,
@@ -474,31 +475,23 @@ def load_settings(home: Path) -> InstanceSettings:
     """The settings of the instance in ``home``: its knoll.yaml if there is one, else defaults."""
     path = settings_path(home)
     try:
-        text = path.read_text(encoding="utf-8")
+        document = read_yaml_file(path, _subject(path))
     except FileNotFoundError:
         return InstanceSettings.defaults(home)
-    except OSError as exc:
-        raise InvalidConfigError(
-            f"instance settings {path}", [f"at the root: cannot read the file: {exc}"]
-        ) from exc
-    return parse_settings(text, home, path)
+    return _settings(document, home, path)
 
 
 def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     """Parse and check the text of a knoll.yaml that lives in ``home``."""
-    import yaml
+    return _settings(parse_yaml(text, _subject(path)), home, path)
 
-    subject = f"instance settings {path}"
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidConfigError(
-            subject,
-            [f"at the root: not valid YAML ({problem} at {where}). Fix the syntax of the file"],
-        ) from None
+
+def _subject(path: Path) -> str:
+    return f"instance settings {path}"
+
+
+def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
+    subject = _subject(path)
     if document is None:
         document = {}
     resolved = validate_config(SETTINGS_SCHEMA, document, subject=subject)
