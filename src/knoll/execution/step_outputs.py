@@ -8,7 +8,7 @@ from typing import Any
 
 from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
 from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue
+from knoll.definitions.metadata import MetadataValue, truncation_messages
 from knoll.definitions.output import (
     AssetMaterialization,
     AssetObservation,
@@ -277,6 +277,8 @@ def _handle_output(
         partitions = step_state.partition.keys if step_state.partition is not None else (None,)
         # staleness compares the asset's code version with the one it was computed with
         tags = {CODE_VERSION_TAG: code_version} if code_version is not None else None
+        for warning in truncation_messages(all_metadata, f"asset {asset_key.to_user_string()}"):
+            writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
         for partition in partitions:
             materialization = AssetMaterialization(
                 asset_key, metadata=all_metadata, partition=partition, tags=tags
