@@ -179,3 +179,28 @@ def test_the_attribute_picks_one_definitions_object(tmp_path: Path) -> None:
     wrong = CodeLocationTarget(python_file=str(tmp_path / "two_defs_mod.py"), attribute="frist")
     with pytest.raises(DefinitionError, match=r"no attribute 'frist'\. Did you mean 'first'\?"):
         load_definitions(wrong)
+
+
+def test_a_workspace_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(
+        WorkspaceError,
+        match=r"workspace file '.*' is a folder, not a file; give the path to the "
+        r"workspace\.yaml in it\.",
+    ):
+        load_workspace(tmp_path)
+
+
+def test_every_mistake_in_a_workspace_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "load_from:\n  - python_module: {module_name: a, location: x}\n  - python_file: 3\n",
+    )
+    with pytest.raises(WorkspaceError) as info:
+        load_workspace(path)
+    assert str(info.value).splitlines() == [
+        f"workspace file {str(path)!r} is not valid: 2 errors",
+        "  - at path load_from[0]:python_module: unknown field 'location'. Did you mean "
+        "'location_name'?",
+        '  - at path load_from[1]:python_file: expected str or a dict like {relative_path: "..."}, '
+        "got int 3",
+    ]

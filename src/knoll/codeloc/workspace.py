@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from knoll._utils import did_you_mean
 from knoll._yaml import read_yaml_file
@@ -131,9 +132,11 @@ def load_workspace(path: str | os.PathLike[str]) -> Workspace:
     """Read a ``workspace.yaml``; relative paths in it are relative to the file's folder."""
     file = Path(path)
     where = f"workspace file {str(file)!r}"
+    if file.is_dir():
+        raise WorkspaceError(
+            f"{where} is a folder, not a file; give the path to the workspace.yaml in it."
+        )
     try:
-        if file.is_dir():
-            raise FileNotFoundError(file)
         data = read_yaml_file(file, where)
     except FileNotFoundError:
         raise WorkspaceError(
@@ -174,16 +177,17 @@ def _parse(data: object, file: Path) -> Workspace:
 
 
 def _entry(
-    entry: Mapping[str, object], path: ConfigPath, base: Path, errors: list[str]
+    entry: Mapping[str, Any], path: ConfigPath, base: Path, errors: list[str]
 ) -> LocationSpec | None:
+    """The location of one checked ``load_from`` entry, or None after adding its errors."""
     kind, body = next(iter(entry.items()))
     main_key = _MAIN_KEYS[kind]
-    values = {main_key: body} if isinstance(body, str) else dict(body)  # type: ignore[call-overload]
+    values: dict[str, str] = {main_key: body} if isinstance(body, str) else dict(body)
     problems = len(errors)
     for key, value in values.items():
         if not value.strip():
             errors.append(
-                f"{format_path((*path, kind, key))}: expected a non-empty string, got ''. "
+                f"{format_path((*path, kind, key))}: expected a non-empty string, got {value!r}. "
                 f"Give the {key.replace('_', ' ')}"
                 + ("" if key == main_key else ", or remove the key")
             )
