@@ -81,3 +81,33 @@ def test_a_storage_path_that_is_not_utf8_in_knoll_yaml_is_named(project: Path) -
         f"error: instance settings {settings}: the file is not UTF-8: byte 0xe9 at byte "
         "position 36 (line 3, column 18) cannot be decoded. Save the file as UTF-8."
     )
+
+
+def test_a_setting_from_the_environment_that_is_not_utf8_is_named(project: Path) -> None:
+    import os
+
+    settings = project / ".knoll" / "knoll.yaml"
+    settings.parent.mkdir()
+    settings.write_text("storage:\n  postgres:\n    url: {env: KNOLL_TEST_BAD_URL}\n")
+    url = os.fsdecode(b"postgresql://knoll@127.0.0.1:5432/d\xffb")
+    done = knoll("run", "list", cwd=project, env={"KNOLL_TEST_BAD_URL": url})
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: Invalid config for instance settings {settings}: 1 error",
+        "  - at path storage:postgres:url: environment variable 'KNOLL_TEST_BAD_URL' holds the "
+        "byte 0xff at position 35, which is not UTF-8. Give a UTF-8 value (rename the file or "
+        "folder if it is a path)",
+    ]
+
+
+def test_a_path_escape_that_is_not_utf8_is_named(project: Path) -> None:
+    settings = project / ".knoll" / "knoll.yaml"
+    settings.parent.mkdir()
+    settings.write_text('compute_logs:\n  base_dir: "logs\\ud800"\n')
+    done = knoll("run", "list", cwd=project)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[1] == (
+        "  - at path compute_logs:base_dir: the value holds the character U+D800 at position 4, "
+        "which is not UTF-8. Give a UTF-8 value (rename the file or folder if it is a path)"
+    )

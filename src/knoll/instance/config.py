@@ -221,6 +221,26 @@ def _env_value(value: Any, path: ConfigPath, errors: list[str]) -> tuple[bool, A
     return True, found
 
 
+def _check_utf8(value: str, env: str | None, path: ConfigPath, errors: list[str]) -> None:
+    """Refuse a string holding a byte that is not UTF-8 (an environment variable or a path
+    can): knoll records settings and paths as UTF-8 text, which such a byte would break."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        source = f"environment variable {env!r}" if env else "the value"
+        char = value[exc.start]
+        # os.environ keeps an undecodable byte as a surrogate U+DC80..U+DCFF
+        what = (
+            f"the byte 0x{ord(char) - 0xDC00:02x}"
+            if 0xDC80 <= ord(char) <= 0xDCFF
+            else f"the character U+{ord(char):04X}"
+        )
+        errors.append(
+            f"{format_path(path)}: {source} holds {what} at position {exc.start}, which is not "
+            "UTF-8. Give a UTF-8 value (rename the file or folder if it is a path)"
+        )
+
+
 class StringSource(ConfigType):
     """A string, written as is or read from the environment with ``{env: VAR}``."""
 
@@ -229,14 +249,15 @@ class StringSource(ConfigType):
         return "str"
 
     def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        raw = value
         from_env, value = _env_value(value, path, errors)
-        if from_env:
-            return value
-        if not isinstance(value, str):
+        if not from_env and not isinstance(value, str):
             errors.append(
                 f"{format_path(path)}: expected a string or {{env: VAR_NAME}}, got "
                 f"{describe_value(value)}"
             )
+        elif isinstance(value, str):
+            _check_utf8(value, raw["env"] if from_env else None, path, errors)
         return value
 
     def sample(self) -> str:
