@@ -110,6 +110,11 @@ def test_one_location_from_the_flags() -> None:
             "load_from:\n  - python_module: a\n    python_file: b",
             r"at path load_from\[0\]: expected a dict with exactly one of .*, got 2 keys",
         ),
+        (
+            "load_from: 3",
+            r"at path load_from: expected list\[.*\], got int 3\. Write a list, for example: "
+            r"\[\{python_module: ",
+        ),
         ("load_from: [", r"line 1, column \d+: not valid YAML: .*Fix the YAML syntax there"),
     ],
 )

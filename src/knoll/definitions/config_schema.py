@@ -220,7 +220,12 @@ class Array(ConfigType):
 
     def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
         if not isinstance(value, (list, tuple)):
-            _add(errors, path, f"expected {self.name}, got {describe_value(value)}")
+            _add(
+                errors,
+                path,
+                f"expected {self.name}, got {describe_value(value)}. Write a list, for example: "
+                f"{self.sample()}",
+            )
             return value
         return [self.inner.check(item, (*path, i), errors) for i, item in enumerate(value)]
 
