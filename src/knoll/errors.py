@@ -7,6 +7,7 @@ The hierarchy::
     │   ├── CycleError               assets or ops depend on each other in a loop
     │   └── DuplicateKeyError        two definitions produce the same asset key or name
     ├── InvalidConfigError           run, op, asset or resource config does not match its schema
+    │   └── ConfigFileError          a YAML file cannot be read: not UTF-8, bad syntax, a key twice
     ├── EnvVarNotSetError            an EnvVar used by a resource is not set when a run starts
     ├── PartitionKeyError            a partition key that the partitions definition does not hold
     ├── SelectionError               an asset selection names something that does not exist
@@ -60,6 +61,16 @@ class InvalidConfigError(KnollError):
         count = len(self.errors)
         header = f"Invalid config for {subject}: {count} error{'s' if count != 1 else ''}"
         super().__init__("\n".join([header, *(f"  - {e}" for e in self.errors)]))
+
+
+class ConfigFileError(InvalidConfigError):
+    """A YAML file (knoll.yaml, workspace.yaml, run config) cannot be read at all: it is not
+    UTF-8, its syntax is wrong, or a mapping gives a key twice. The message is one line."""
+
+    def __init__(self, subject: str, problem: str) -> None:
+        self.subject = subject
+        self.errors = (problem,)
+        KnollError.__init__(self, f"{subject}: {problem}")
 
 
 class EnvVarNotSetError(KnollError):

@@ -71,29 +71,50 @@ def test_prune_rejects_a_bad_age(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: --older-than '30 days' is not a duration:")
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            "storage:\n  sqlit:\n    path: x.db\n",
-            "  - at path storage: unknown field 'sqlit'. Did you mean 'sqlite'?",
-        ),
-        ("storage: [\n", "  - at the root: not valid YAML"),
-    ],
-)
-def test_a_malformed_knoll_yaml_is_an_error_naming_the_file(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_a_malformed_knoll_yaml_is_an_error_naming_the_file(tmp_path: Path) -> None:
     settings = tmp_path / ".knoll" / "knoll.yaml"
     settings.parent.mkdir()
-    settings.write_text(text)
+    settings.write_text("storage:\n  sqlit:\n    path: x.db\n")
     for command in (["run", "list"], ["instance", "info"], ["asset", "list"]):
         done = knoll(*command, cwd=tmp_path)
         assert done.returncode == 2, command
         first, second = done.stderr.splitlines()[:2]
         assert first == f"error: Invalid config for instance settings {settings}: 1 error"
-        assert second.startswith(message)
+        assert second == "  - at path storage: unknown field 'sqlit'. Did you mean 'sqlite'?"
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            b"storage: [\n",
+            "line 2, column 1: not valid YAML: expected the node content, but found "
+            "'<stream end>'. Fix the YAML syntax there.",
+        ),
+        (
+            b"storage:\n  sqlite:\n    path: a.db\nretention: {}\nstorage: {}\n",
+            "line 5, column 1: the key 'storage' is given twice in one mapping, at line 1 and "
+            "at line 5. Keep one of them.",
+        ),
+        (
+            b"storage:\n  sqlite:\n    path: caf\xe9.db\n",
+            "the file is not UTF-8: byte 0xe9 at byte position 32 (line 3, column 14) cannot "
+            "be decoded. Save the file as UTF-8.",
+        ),
+    ],
+    ids=["syntax", "duplicate key", "not UTF-8"],
+)
+def test_a_knoll_yaml_that_cannot_be_read_is_one_line_naming_the_file_and_place(
+    tmp_path: Path, text: bytes, message: str
+) -> None:
+    settings = tmp_path / ".knoll" / "knoll.yaml"
+    settings.parent.mkdir()
+    settings.write_bytes(text)
+    for command in (["run", "list"], ["instance", "info"], ["asset", "list"]):
+        done = knoll(*command, cwd=tmp_path)
+        assert done.returncode == 2, command
+        assert done.stderr.splitlines() == [f"error: instance settings {settings}: {message}"]
 
 
 def test_a_database_from_a_newer_knoll_is_an_error_not_a_traceback(project: Path) -> None:

@@ -60,31 +60,62 @@ def test_one_location_from_the_flags() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("load_frm: []", r"must have a top-level 'load_from:' list"),
-        ("load_from: []\nextra: 1", r"unknown top-level key 'extra'"),
-        ("load_from: []", r"'load_from' must be a non-empty list"),
+        (
+            "load_frm: []",
+            r"at the root: unknown field 'load_frm'\. Did you mean 'load_from'\?\n"
+            r".*at the root: missing required field 'load_from' .* Add it, for example: "
+            r"load_from: \[\{python_module: ",
+        ),
+        (
+            "load_from: []\nextra: 1",
+            r"at the root: unknown field 'extra'\. Remove it; the known fields are 'load_from'",
+        ),
+        ("load_from: []", r"at path load_from: the list is empty\. List a location: load_from:"),
         (
             "load_from:\n  - python_modul: x",
-            r"entry load_from\[0\]: unknown kind 'python_modul'\. Did you mean 'python_module'",
+            r"at path load_from\[0\]: unknown field 'python_modul'\. Did you mean 'python_module'",
         ),
         (
             "load_from:\n  - python_module: {module_nam: x}",
-            r"load_from\[0\]: python_module has an unknown key 'module_nam'\. "
+            r"at path load_from\[0\]:python_module: unknown field 'module_nam'\. "
             r"Did you mean 'module_name'\?",
         ),
         (
             "load_from:\n  - python_file: {location_name: x}",
-            r"load_from\[0\]: python_file needs 'relative_path'",
+            r"at path load_from\[0\]:python_file: missing required field 'relative_path' \(str\)\. "
+            r"Add it",
         ),
-        ("load_from:\n  - python_module: {module_name: 3}", r"must be a non-empty string"),
+        (
+            "load_from:\n  - python_module: {module_name: 3}",
+            r"at path load_from\[0\]:python_module:module_name: expected str, got int 3\. "
+            r"Quote it",
+        ),
+        (
+            "load_from:\n  - python_module: ''",
+            r"at path load_from\[0\]:python_module:module_name: expected a non-empty string, "
+            r"got ''\. Give the module name",
+        ),
         (
             "load_from:\n  - python_module: a\n  - python_file: {relative_path: a.py, "
             "location_name: a}",
             r"entries load_from\[0\] and load_from\[1\] are both named 'a'; "
             r"give one a different 'location_name'",
         ),
-        ("load_from:\n  - [a, b]", r"load_from\[0\] must be a mapping with exactly one of"),
-        ("load_from: [", r"is not valid YAML"),
+        (
+            "load_from:\n  - [a, b]",
+            r"at path load_from\[0\]: expected a dict with exactly one of 'python_module', "
+            r"'python_file', 'python_package', got list",
+        ),
+        (
+            "load_from:\n  - python_module: a\n    python_file: b",
+            r"at path load_from\[0\]: expected a dict with exactly one of .*, got 2 keys",
+        ),
+        (
+            "load_from: 3",
+            r"at path load_from: expected list\[.*\], got int 3\. Write a list, for example: "
+            r"\[\{python_module: ",
+        ),
+        ("load_from: [", r"line 1, column \d+: not valid YAML: .*Fix the YAML syntax there"),
     ],
 )
 def test_a_malformed_workspace_names_the_file_the_entry_and_the_fix(
@@ -153,3 +184,28 @@ def test_the_attribute_picks_one_definitions_object(tmp_path: Path) -> None:
     wrong = CodeLocationTarget(python_file=str(tmp_path / "two_defs_mod.py"), attribute="frist")
     with pytest.raises(DefinitionError, match=r"no attribute 'frist'\. Did you mean 'first'\?"):
         load_definitions(wrong)
+
+
+def test_a_workspace_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(
+        WorkspaceError,
+        match=r"workspace file '.*' is a folder, not a file; give the path to the "
+        r"workspace\.yaml in it\.",
+    ):
+        load_workspace(tmp_path)
+
+
+def test_every_mistake_in_a_workspace_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "load_from:\n  - python_module: {module_name: a, location: x}\n  - python_file: 3\n",
+    )
+    with pytest.raises(WorkspaceError) as info:
+        load_workspace(path)
+    assert str(info.value).splitlines() == [
+        f"workspace file {str(path)!r} is not valid: 2 errors",
+        "  - at path load_from[0]:python_module: unknown field 'location'. Did you mean "
+        "'location_name'?",
+        '  - at path load_from[1]:python_file: expected str or a dict like {relative_path: "..."}, '
+        "got int 3",
+    ]

@@ -350,7 +350,9 @@ def test_enum_type_takes_names() -> None:
 def test_array_list_generic_and_bare_list() -> None:
     for schema in (Array(int), [int], list[int]):
         assert validate_config(schema, [1, 2], subject="op 'o'") == [1, 2]
-        assert errors_of(schema, "12") == ["at the root: expected list[int], got str '12'"]
+        assert errors_of(schema, "12") == [
+            "at the root: expected list[int], got str '12'. Write a list, for example: [0]"
+        ]
     assert validate_config(list, [1, "a"], subject="op 'o'") == [1, "a"]
 
 

@@ -356,7 +356,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 def test_yaml_string_syntax_error() -> None:
     with pytest.raises(
         InvalidConfigError,
-        match=r"Invalid config for run config text: 1 error\n  - line 2, column 10: mapping values "
+        match=r"^run config text: line 2, column 10: not valid YAML: mapping values "
         r"are not allowed here",
     ):
         load_run_config("ops:\n  knob: a: b\n")
@@ -372,7 +372,8 @@ def test_json_syntax_error_names_line(tmp_path: Path) -> None:
 def test_duplicate_yaml_key_is_an_error() -> None:
     with pytest.raises(
         InvalidConfigError,
-        match=r"line 3, column 3: the key 'knob' is given twice in this mapping; keep one\.$",
+        match=r"^run config text: line 3, column 3: the key 'knob' is given twice in one mapping, "
+        r"at line 2 and at line 3\. Keep one of them\.$",
     ):
         load_run_config("ops:\n  knob: {}\n  knob: {}\n")
 

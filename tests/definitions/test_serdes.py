@@ -35,7 +35,11 @@ from knoll import (
     TableSchema,
 )
 from knoll._serdes import RAW, deserialize, pack, serializable, serialize, unpack
-from knoll.definitions.metadata import coerce_metadata_value, normalize_metadata
+from knoll.definitions.metadata import (
+    FloatMetadataValue,
+    coerce_metadata_value,
+    normalize_metadata,
+)
 
 
 def round_trip(value: Any) -> Any:
@@ -344,12 +348,18 @@ def test_typed_values_pass_through_and_expose_their_value() -> None:
     assert [v.value for v in typed.values()] == ["https://example.com", "# Title", 1700000000.0]
 
 
-def test_non_finite_floats_are_kept_as_none() -> None:
-    assert MetadataValue.float(math.nan).value is None
-    assert MetadataValue.float(math.inf).value is None
-    assert serialize(MetadataValue.float(math.inf)) == (
-        '{"__class__":"FloatMetadataValue","__v":1,"float_value":null}'
+def test_non_finite_floats_are_kept_and_read_back_exactly() -> None:
+    assert math.isnan(MetadataValue.float(math.nan).value or 0.0)
+    assert MetadataValue.float(math.inf).value == math.inf
+    assert serialize(MetadataValue.float(-math.inf)) == (
+        '{"__class__":"FloatMetadataValue","__v":1,"float_value":"-Infinity"}'
     )
+    back = deserialize(serialize(MetadataValue.float(math.nan)), FloatMetadataValue)
+    assert back == MetadataValue.float(math.nan)
+    assert math.isnan(back.value or 0.0)
+    # records written before NaN was kept hold null, and still read back
+    old = '{"__class__":"FloatMetadataValue","__v":1,"float_value":null}'
+    assert deserialize(old, FloatMetadataValue).value is None
 
 
 def test_metadata_that_cannot_be_recorded() -> None:

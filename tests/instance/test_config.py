@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from knoll import asset, materialize
-from knoll.errors import InvalidConfigError, InvalidInvocationError, StorageError
+from knoll.errors import ConfigFileError, InvalidConfigError, InvalidInvocationError, StorageError
 from knoll.instance import Instance
 from knoll.instance.config import (
     InMemoryStorageSettings,
@@ -289,8 +289,14 @@ def test_postgres_needs_a_url_or_its_parts(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
-    message = settings_error(tmp_path, "storage:\n  sqlite: [\n")
-    assert re.search(r"at the root: not valid YAML \(.* at line \d+, column \d+\)", message)
+    path = write_settings(tmp_path, "storage:\n  sqlite: [\n")
+    with pytest.raises(ConfigFileError) as info:
+        Instance.get(tmp_path)
+    assert re.fullmatch(
+        rf"instance settings {re.escape(str(path))}: line 3, column 1: not valid YAML: .*\. "
+        r"Fix the YAML syntax there\.",
+        str(info.value),
+    )
 
 
 def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:

@@ -32,6 +32,17 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+def _existing_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The ``-d`` folder, which must exist: importing from a missing one fails obscurely."""
+    if value is not None and not Path(value).is_dir():
+        problem = "is a file, not a folder" if Path(value).exists() else "does not exist"
+        fail(
+            f"-d/--working-directory {value!r} {problem} (looked in {Path.cwd()}). Give the "
+            "folder to import the code from, or leave -d out to use the current directory."
+        )
+    return value
+
+
 def location_options(fn: F) -> F:
     """The ``-m MODULE | -f FILE [-d DIR]`` options of every command that loads code."""
     fn = click.option(
@@ -44,6 +55,7 @@ def location_options(fn: F) -> F:
         "-d",
         "--working-directory",
         "working_directory",
+        callback=_existing_folder,
         help="Directory to import the code from (default: the current directory).",
     )(fn)
     return fn

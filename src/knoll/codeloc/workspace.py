@@ -27,28 +27,50 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from knoll._utils import did_you_mean
+from knoll._yaml import read_yaml_file
 from knoll.codeloc.client import CodeServerClient
 from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.protocol import ServeOptions
-from knoll.errors import CodeServerError, WorkspaceError
+from knoll.definitions.config_schema import (
+    Array,
+    ConfigPath,
+    Field,
+    ScalarUnion,
+    Selector,
+    Shape,
+    check_config,
+    format_path,
+)
+from knoll.errors import CodeServerError, ConfigFileError, WorkspaceError
 
-_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    # kind: (the key naming the code, the other keys it takes)
-    "python_module": (
-        "module_name",
-        ("working_directory", "location_name", "executable_path", "attribute"),
-    ),
-    "python_file": (
-        "relative_path",
-        ("working_directory", "location_name", "executable_path", "attribute"),
-    ),
-    "python_package": (
-        "package_name",
-        ("working_directory", "location_name", "executable_path", "attribute"),
-    ),
+_MAIN_KEYS = {
+    # kind: the key naming the code; the shorthand `- kind: value` gives it
+    "python_module": "module_name",
+    "python_file": "relative_path",
+    "python_package": "package_name",
 }
+_LOCATION_KEYS = ("working_directory", "location_name", "executable_path", "attribute")
+
+
+def _location_schema(main_key: str) -> ScalarUnion:
+    fields: dict[str, Field] = {main_key: Field(str, description="the code to load")}
+    fields.update({key: Field(str, is_required=False) for key in _LOCATION_KEYS})
+    return ScalarUnion(str, Shape(fields))
+
+
+WORKSPACE_SCHEMA = Shape(
+    {
+        "load_from": Field(
+            Array(Selector({kind: _location_schema(key) for kind, key in _MAIN_KEYS.items()})),
+            description="the code locations, in order",
+        )
+    },
+    description="workspace.yaml: the code locations a deployment serves",
+)
+_EXAMPLE = "load_from: [{python_module: my_project.definitions}]"
 
 
 @dataclass(frozen=True)
@@ -108,89 +130,69 @@ def workspace_from_target(
 
 def load_workspace(path: str | os.PathLike[str]) -> Workspace:
     """Read a ``workspace.yaml``; relative paths in it are relative to the file's folder."""
-    import yaml
-
     file = Path(path)
-    if not file.is_file():
+    where = f"workspace file {str(file)!r}"
+    if file.is_dir():
         raise WorkspaceError(
-            f"workspace file {str(file)!r} does not exist (looked in {Path.cwd()}); give the path "
-            "to a workspace.yaml, or load one location with -m MODULE or -f FILE."
+            f"{where} is a folder, not a file; give the path to the workspace.yaml in it."
         )
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise WorkspaceError(f"workspace file {str(file)!r} is not valid YAML: {exc}") from None
+        data = read_yaml_file(file, where)
+    except FileNotFoundError:
+        raise WorkspaceError(
+            f"{where} does not exist (looked in {Path.cwd()}); give the path to a "
+            "workspace.yaml, or load one location with -m MODULE or -f FILE."
+        ) from None
+    except ConfigFileError as exc:
+        raise WorkspaceError(str(exc)) from None
     return _parse(data, file)
 
 
 def _parse(data: object, file: Path) -> Workspace:
-    where = f"workspace file {str(file)!r}"
-    example = "load_from:\n  - python_module: my_project.definitions"
-    if not isinstance(data, Mapping) or "load_from" not in data:
-        raise WorkspaceError(
-            f"{where} must have a top-level 'load_from:' list, for example:\n{example}"
-        )
-    extra = sorted(str(k) for k in data if k != "load_from")
-    if extra:
-        raise WorkspaceError(
-            f"{where} has an unknown top-level key {extra[0]!r}."
-            f"{did_you_mean(extra[0], ['load_from'])} Only 'load_from' is read."
-        )
-    entries = data["load_from"]
-    if not isinstance(entries, list) or not entries:
-        raise WorkspaceError(
-            f"{where}: 'load_from' must be a non-empty list, for example:\n{example}"
-        )
+    checked = check_config(WORKSPACE_SCHEMA, data)
+    errors = list(checked.errors)
     locations: list[LocationSpec] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        location = _entry(entry, f"{where}, entry load_from[{index}]", file.parent)
-        if location.name in seen:
-            raise WorkspaceError(
-                f"{where}: entries load_from[{seen[location.name]}] and load_from[{index}] are "
-                f"both named {location.name!r}; give one a different 'location_name'."
-            )
-        seen[location.name] = index
-        locations.append(location)
+    if not errors:
+        entries = checked.value["load_from"]
+        if not entries:
+            errors.append(f"at path load_from: the list is empty. List a location: {_EXAMPLE}")
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            location = _entry(entry, ("load_from", index), file.parent, errors)
+            if location is None:
+                continue
+            if location.name in seen:
+                errors.append(
+                    f"at path load_from[{index}]: entries load_from[{seen[location.name]}] and "
+                    f"load_from[{index}] are both named {location.name!r}; give one a different "
+                    "'location_name'"
+                )
+            seen.setdefault(location.name, index)
+            locations.append(location)
+    if errors:
+        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        lines = [f"workspace file {str(file)!r} is not valid: {count}", *errors]
+        raise WorkspaceError("\n  - ".join(lines))
     return Workspace(tuple(locations), file)
 
 
-def _entry(entry: object, where: str, base: Path) -> LocationSpec:
-    if not isinstance(entry, Mapping) or len(entry) != 1:
-        raise WorkspaceError(
-            f"{where} must be a mapping with exactly one of {', '.join(_KINDS)}, for example "
-            "'- python_module: my_project.definitions'."
-        )
-    kind = str(next(iter(entry)))
-    if kind not in _KINDS:
-        raise WorkspaceError(
-            f"{where}: unknown kind {kind!r}.{did_you_mean(kind, _KINDS)} Use one of "
-            f"{', '.join(_KINDS)}."
-        )
-    main_key, optional = _KINDS[kind]
-    body = entry[kind]
-    if isinstance(body, str):
-        body = {main_key: body}  # the shorthand `- python_module: name`
-    if not isinstance(body, Mapping):
-        raise WorkspaceError(
-            f"{where}: {kind} must be a string or a mapping with '{main_key}', got "
-            f"{type(body).__name__}."
-        )
-    allowed = (main_key, *optional)
-    values: dict[str, str] = {}
-    for key, value in body.items():
-        if key not in allowed:
-            raise WorkspaceError(
-                f"{where}: {kind} has an unknown key {key!r}.{did_you_mean(str(key), allowed)} "
-                f"It takes: {', '.join(allowed)}."
+def _entry(
+    entry: Mapping[str, Any], path: ConfigPath, base: Path, errors: list[str]
+) -> LocationSpec | None:
+    """The location of one checked ``load_from`` entry, or None after adding its errors."""
+    kind, body = next(iter(entry.items()))
+    main_key = _MAIN_KEYS[kind]
+    values: dict[str, str] = {main_key: body} if isinstance(body, str) else dict(body)
+    problems = len(errors)
+    for key, value in values.items():
+        if not value.strip():
+            errors.append(
+                f"{format_path((*path, kind, key))}: expected a non-empty string, got {value!r}. "
+                f"Give the {key.replace('_', ' ')}"
+                + ("" if key == main_key else ", or remove the key")
             )
-        if not isinstance(value, str) or not value.strip():
-            raise WorkspaceError(
-                f"{where}: {kind}.{key} must be a non-empty string, got {value!r}."
-            )
-        values[key] = value
-    if main_key not in values:
-        raise WorkspaceError(f"{where}: {kind} needs '{main_key}', for example '{main_key}: ...'.")
+    if len(errors) > problems:
+        return None
     workdir = _resolve(base, values.get("working_directory")) or str(base.resolve())
     if kind == "python_file":
         target = CodeLocationTarget(

@@ -28,6 +28,53 @@ from knoll.definitions.config_schema import (
     yaml_key,
 )
 
+# --- strict scalars ------------------------------------------------------------------------
+
+# Pydantic's lax mode would read `true` as 1 and "10" as 10 for an int field; config never
+# does (as in Dagster). An int is still accepted for a float field.
+_STRICT_SCALARS: dict[object, object] = {
+    kind: Annotated[kind, pydantic.Strict()] for kind in (int, float, bool, str)
+}
+_COLLECTIONS = (list, set, frozenset, tuple, dict, Sequence, Mapping)
+
+
+def _strict_annotation(annotation: Any) -> Any:
+    """``annotation`` with every int, float, bool and str in it checked strictly."""
+    try:
+        strict = _STRICT_SCALARS.get(annotation)
+    except TypeError:  # an unhashable annotation holds no scalar of its own
+        return annotation
+    if strict is not None:
+        return strict
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        return Annotated[(_strict_annotation(args[0]), *annotation.__metadata__)]
+    if not args or origin is Literal:
+        return annotation
+    new_args = tuple(arg if arg is Ellipsis else _strict_annotation(arg) for arg in args)
+    if new_args == args:
+        return annotation
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[new_args]  # noqa: UP007  (a union built from a tuple)
+    if origin in _COLLECTIONS:
+        return origin[new_args]
+    return annotation
+
+
+def strict_scalar_fields(model: type[BaseModel]) -> bool:
+    """Make the int, float, bool and str fields of ``model`` strict (also inside lists,
+    dicts and unions); True if any changed, and the model must then be rebuilt."""
+    changed = False
+    for field in model.model_fields.values():
+        if field.annotation is None:
+            continue
+        strict = _strict_annotation(field.annotation)
+        if strict is not field.annotation:
+            field.annotation = strict
+            changed = True
+    return changed
+
 
 class Config(BaseModel):
     """Base class of typed config: subclass it and take an instance as the ``config`` parameter.
@@ -41,7 +88,7 @@ class Config(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        changed = False
+        changed = strict_scalar_fields(cls)
         for field in cls.model_fields.values():
             if field.is_required() and _is_optional(field.annotation):
                 field.default = None

@@ -220,7 +220,12 @@ class Array(ConfigType):
 
     def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
         if not isinstance(value, (list, tuple)):
-            _add(errors, path, f"expected {self.name}, got {describe_value(value)}")
+            _add(
+                errors,
+                path,
+                f"expected {self.name}, got {describe_value(value)}. Write a list, for example: "
+                f"{self.sample()}",
+            )
             return value
         return [self.inner.check(item, (*path, i), errors) for i, item in enumerate(value)]
 
@@ -373,6 +378,110 @@ class Permissive(Shape):
     @property
     def name(self) -> str:
         return "dict" if not self.fields else "dict (permissive)"
+
+
+class Selector(ConfigType):
+    """A mapping that gives exactly one of its fields: ``Selector({"a": int, "b": str})``.
+
+    Config writes ``{a: 1}`` or ``{b: "x"}``; the resolved value is that one-key dict.
+    """
+
+    def __init__(self, fields: Mapping[str, object], description: str | None = None) -> None:
+        self.shape = Shape(fields, description)
+        self.fields = self.shape.fields
+        self.description = description
+
+    @property
+    def name(self) -> str:
+        return "one of " + ", ".join(repr(k) for k in self.fields)
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        known = list(self.fields)
+        listed = ", ".join(repr(k) for k in known)
+        if not isinstance(value, Mapping) or len(value) != 1:
+            got = f"{len(value)} keys" if isinstance(value, Mapping) else describe_value(value)
+            _add(
+                errors,
+                path,
+                f"expected a dict with exactly one of {listed}, got {got}. Write for "
+                f"example: {self.sample()}",
+            )
+            return value
+        key, item = next(iter(value.items()))
+        field = self.fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            _add(errors, path, unknown_field_message(key, known))
+            return value
+        if item is None and field.absent_value()[0]:
+            return {key: field.absent_value()[1]}
+        return {key: field.config_type.check(item, (*path, key), errors)}
+
+    def sample(self) -> str:
+        key, field = next(iter(self.fields.items()))
+        return f"{{{yaml_key(key)}: {field.config_type.sample()}}}"
+
+    def json_schema(self) -> dict[str, Any]:
+        choices = [
+            {
+                "type": "object",
+                "properties": {key: field.json_schema()},
+                "required": [key],
+                "additionalProperties": False,
+            }
+            for key, field in self.fields.items()
+        ]
+        schema: dict[str, Any] = {"oneOf": choices}
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return (self.shape,)
+
+
+class ScalarUnion(ConfigType):
+    """A scalar, or a dict or list of another schema: ``ScalarUnion(str, {"path": str})``.
+
+    Config writes the short form (``x``) or the long one (``{path: x}``); the resolved value
+    is whichever was written.
+    """
+
+    def __init__(self, scalar_type: object, non_scalar_schema: object) -> None:
+        scalar = to_config_type(scalar_type, "the scalar type of ScalarUnion(...)")
+        if not isinstance(scalar, _Scalar) or scalar is _ANY:
+            raise DefinitionError(
+                f"ScalarUnion(...) takes a scalar type first (int, float, str or bool), got "
+                f"{scalar.name}. Write for example ScalarUnion(str, {{'path': str}})."
+            )
+        self.scalar = scalar
+        self.non_scalar = to_config_type(non_scalar_schema, "the schema of ScalarUnion(...)")
+
+    @property
+    def name(self) -> str:
+        return f"{self.scalar.name} | {self.non_scalar.name}"
+
+    def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        if isinstance(value, (Mapping, list, tuple)):
+            return self.non_scalar.check(value, path, errors)
+        found: list[str] = []
+        resolved = self.scalar.check(value, path, found)
+        if found:
+            _add(
+                errors,
+                path,
+                f"expected {self.scalar.name} or a dict like {self.non_scalar.sample()}, got "
+                f"{describe_value(value)}",
+            )
+        return resolved
+
+    def sample(self) -> str:
+        return self.scalar.sample()
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [self.scalar.json_schema(), self.non_scalar.json_schema()]}
+
+    def _eq_key(self) -> tuple[Any, ...]:
+        return (self.scalar, self.non_scalar)
 
 
 class Map(ConfigType):

@@ -8,6 +8,7 @@ show it.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import math
 import os
@@ -90,19 +91,69 @@ class MetadataValue:
         return NullMetadataValue()
 
 
+_NOT_FINITE_IN_JSON = (
+    "holds NaN or infinity, which JSON cannot hold. Use None for a missing number, or record "
+    "the number on its own (MetadataValue.float keeps NaN and infinities)"
+)
+
+
 def _check_json(data: Any) -> Any:
     try:
         json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except ValueError:
+        raise DefinitionError(f"MetadataValue.json: the data {_NOT_FINITE_IN_JSON}.") from None
+    except TypeError as exc:
         raise DefinitionError(
             f"MetadataValue.json needs JSON data (dicts, lists, strings, numbers): {exc}"
         ) from None
     return data
 
 
+MAX_METADATA_VALUE_BYTES = 64 * 1024
+"""The most bytes (UTF-8) that one text, markdown, URL, path or JSON metadata value keeps."""
+
+
+def cut_utf8(text: str, limit: builtins.int) -> tuple[str, builtins.int] | None:
+    """``(the start of text that fits in limit bytes of UTF-8, its whole size)``, or None
+    when all of it fits. Cuts between characters, never inside one."""
+    if len(text) * 4 <= limit:  # a character is at most 4 bytes: no need to encode
+        return None
+    data = text.encode("utf-8", "surrogatepass")  # paths may hold undecodable bytes
+    if len(data) <= limit:
+        return None
+    end = limit
+    while end > 0 and data[end] & 0xC0 == 0x80:  # a continuation byte: inside a character
+        end -= 1
+    return data[:end].decode("utf-8", "surrogatepass"), len(data)
+
+
+@dataclass(frozen=True)
+class _BoundedText(MetadataValue):
+    """A metadata value holding text, kept to ``MAX_METADATA_VALUE_BYTES``.
+
+    Longer text is cut on construction; ``original_size`` then says how many bytes it had.
+    """
+
+    original_size: builtins.int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.original_size is not None:
+            return  # already cut (read back from storage)
+        name = next(f.name for f in dataclasses.fields(self) if f.name != "original_size")
+        cut = cut_utf8(getattr(self, name), MAX_METADATA_VALUE_BYTES)
+        if cut is not None:
+            object.__setattr__(self, name, cut[0])
+            object.__setattr__(self, "original_size", cut[1])
+
+    @property
+    def truncated(self) -> builtins.bool:
+        """True when the text was longer than the limit and only its start is kept."""
+        return self.original_size is not None
+
+
 @serializable()
 @dataclass(frozen=True)
-class TextMetadataValue(MetadataValue):
+class TextMetadataValue(_BoundedText):
     text_value: str
 
     @property
@@ -112,7 +163,7 @@ class TextMetadataValue(MetadataValue):
 
 @serializable()
 @dataclass(frozen=True)
-class UrlMetadataValue(MetadataValue):
+class UrlMetadataValue(_BoundedText):
     url_value: str
 
     @property
@@ -122,7 +173,7 @@ class UrlMetadataValue(MetadataValue):
 
 @serializable()
 @dataclass(frozen=True)
-class PathMetadataValue(MetadataValue):
+class PathMetadataValue(_BoundedText):
     path_value: str
 
     @property
@@ -133,7 +184,28 @@ class PathMetadataValue(MetadataValue):
 @serializable()
 @dataclass(frozen=True)
 class JsonMetadataValue(MetadataValue):
+    """JSON data. Data whose JSON text is over the limit is kept as the start of that text
+    (a JSON string), and ``original_size`` says how many bytes it had."""
+
     data: Any = field(metadata=RAW)
+    original_size: builtins.int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.original_size is not None or not isinstance(self.data, (dict, list, str)):
+            return  # already cut, or a number, a bool or null: small
+        try:
+            text = json.dumps(self.data, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return  # not JSON data: MetadataValue.json and storage refuse it with a message
+        cut = cut_utf8(text, MAX_METADATA_VALUE_BYTES)
+        if cut is not None:
+            object.__setattr__(self, "data", cut[0])
+            object.__setattr__(self, "original_size", cut[1])
+
+    @property
+    def truncated(self) -> builtins.bool:
+        """True when the data was over the limit and only the start of its JSON text is kept."""
+        return self.original_size is not None
 
     @property
     def value(self) -> Any:
@@ -142,7 +214,7 @@ class JsonMetadataValue(MetadataValue):
 
 @serializable()
 @dataclass(frozen=True)
-class MarkdownMetadataValue(MetadataValue):
+class MarkdownMetadataValue(_BoundedText):
     md_str: str
 
     @property
@@ -160,19 +232,33 @@ class IntMetadataValue(MetadataValue):
         return self.int_value
 
 
+_NOT_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 @serializable()
 @dataclass(frozen=True)
 class FloatMetadataValue(MetadataValue):
-    float_value: float | None
+    """A float. NaN and infinities are kept and read back as they were: JSON has no such
+    numbers, so they are held (and stored) as the strings ``NaN``, ``Infinity`` and
+    ``-Infinity``, and ``value`` turns them back into floats."""
+
+    float_value: float | str | None
 
     def __post_init__(self) -> None:
-        # JSON has no NaN or infinity; keep them as None so records stay valid JSON.
-        if self.float_value is not None and not math.isfinite(self.float_value):
-            object.__setattr__(self, "float_value", None)
+        number = self.float_value
+        if isinstance(number, builtins.float) and not math.isfinite(number):
+            name = "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+            object.__setattr__(self, "float_value", name)
+        elif isinstance(number, str) and number not in _NOT_FINITE:
+            raise DefinitionError(
+                f"FloatMetadataValue({number!r}) takes a float; of strings only 'NaN', "
+                "'Infinity' and '-Infinity' stand for one. Pass float(value)."
+            )
 
     @property
     def value(self) -> float | None:
-        return self.float_value
+        number = self.float_value
+        return _NOT_FINITE[number] if isinstance(number, str) else number
 
 
 @serializable()
@@ -191,6 +277,14 @@ class TimestampMetadataValue(MetadataValue):
     """Seconds since the epoch (UTC)."""
 
     timestamp_value: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.timestamp_value):
+            raise DefinitionError(
+                f"MetadataValue.timestamp({self.timestamp_value}) is not a time: a timestamp "
+                "is a finite number of seconds since the epoch. Use MetadataValue.float for "
+                "other numbers."
+            )
 
     @property
     def value(self) -> float:
@@ -260,6 +354,11 @@ class TableRecord:
                     f"TableRecord column {key!r} has a {type(value).__name__} value: "
                     "use str, int, float, bool or None."
                 )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DefinitionError(
+                    f"TableRecord column {key!r} is {value}, which a table cannot hold (JSON "
+                    "has no NaN or infinity). Use None for a missing value."
+                )
         object.__setattr__(self, "data", dict(data))
 
 
@@ -313,7 +412,11 @@ def coerce_metadata_value(value: RawMetadataValue, key: str, owner: str) -> Meta
     if isinstance(value, (dict, list, tuple)):
         try:
             json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
+        except ValueError:
+            raise DefinitionError(
+                f"metadata entry {key!r} of {owner} {_NOT_FINITE_IN_JSON}."
+            ) from None
+        except TypeError:
             pass
         else:
             return JsonMetadataValue(list(value) if isinstance(value, tuple) else value)
@@ -322,6 +425,18 @@ def coerce_metadata_value(value: RawMetadataValue, key: str, owner: str) -> Meta
         "record. Use a str, int, float, bool, dict or list of JSON data, or a MetadataValue "
         "(for example MetadataValue.text(str(value)))."
     )
+
+
+def truncation_messages(metadata: Mapping[str, MetadataValue], owner: str) -> list[str]:
+    """One warning per value of ``metadata`` that was cut to ``MAX_METADATA_VALUE_BYTES``."""
+    limit = MAX_METADATA_VALUE_BYTES
+    return [
+        f"metadata {key!r} of {owner} has {value.original_size} bytes, over the limit of "
+        f"{limit} bytes per value: only its first {limit} bytes were kept. Keep large data in "
+        "the asset itself and point to it with MetadataValue.path or MetadataValue.url"
+        for key, value in metadata.items()
+        if isinstance(value, (_BoundedText, JsonMetadataValue)) and value.truncated
+    ]
 
 
 def normalize_metadata(

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from knoll._utils import did_you_mean
-from knoll.definitions.config import annotation_name, check_config_class
+from knoll.definitions.config import annotation_name, check_config_class, strict_scalar_fields
 from knoll.definitions.config_schema import ConfigPath, describe_value, format_path
 from knoll.definitions.env_var import AnyEnvVar, EnvVar, IntEnvVar, is_env_var
 from knoll.definitions.io_manager import IOManager
@@ -85,6 +85,12 @@ class ConfigurableResource(BaseModel):
     _knoll_env_vars: dict[str, AnyEnvVar] = PrivateAttr(default_factory=dict)
     _knoll_at_launch: bool = PrivateAttr(default=False)
     _knoll_context: InitResourceContext | None = PrivateAttr(default=None)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if strict_scalar_fields(cls):  # `true` is no int and "10" no number, as in run config
+            cls.model_rebuild(force=True, raise_errors=False)
 
     @model_validator(mode="wrap")
     @classmethod

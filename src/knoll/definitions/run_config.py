@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from knoll._utils import did_you_mean
+from knoll._yaml import decode_utf8, parse_yaml
 from knoll.definitions.config_schema import (
     ConfigClassType,
     ConfigPath,
@@ -458,49 +459,6 @@ def _ops_json_schema(tree: Mapping[str, Any]) -> dict[str, Any]:
 # --- loading -------------------------------------------------------------------------------
 
 
-def _yaml_loader() -> type[Any]:
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        """A safe loader that rejects a key given twice in one mapping (YAML keeps the last)."""
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                try:
-                    duplicate = key in seen
-                except TypeError:
-                    continue
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(
-                        "while reading a mapping",
-                        node.start_mark,
-                        f"the key {key!r} is given twice in this mapping; keep one",
-                        key_node.start_mark,
-                    )
-                seen.add(key)
-            return super().construct_mapping(node, deep=deep)
-
-    return UniqueKeyLoader
-
-
-def _parse_yaml(text: str, subject: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.load(text, Loader=_yaml_loader())
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = error.problem or error.context or "not valid YAML"
-        if not isinstance(error, yaml.constructor.ConstructorError):
-            problem += ". Fix the YAML syntax there"
-        raise InvalidConfigError(subject, [f"{where}{problem}."]) from None
-    except yaml.YAMLError as error:
-        raise InvalidConfigError(subject, [f"not valid YAML: {error}"]) from None
-
-
 def _looks_like_path(text: str) -> bool:
     return "\n" not in text and text.strip().lower().endswith((".yaml", ".yml", ".json"))
 
@@ -514,8 +472,8 @@ def load_run_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
         path = os.fspath(source)
         subject = f"run config file {path!r}"
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             raise InvalidConfigError(
                 subject,
@@ -523,6 +481,7 @@ def load_run_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
             ) from None
         except OSError as error:
             raise InvalidConfigError(subject, [f"the file cannot be read: {error}"]) from None
+        text = decode_utf8(data, subject)
         if path.lower().endswith(".json"):
             try:
                 document = json.loads(text) if text.strip() else None
@@ -535,10 +494,10 @@ def load_run_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
                     ],
                 ) from None
         else:
-            document = _parse_yaml(text, subject)
+            document = parse_yaml(text, subject)
     else:
         subject = "run config text"
-        document = _parse_yaml(source, subject)
+        document = parse_yaml(source, subject)
     if document is None:
         return {}
     if not isinstance(document, Mapping):

@@ -11,7 +11,7 @@ from knoll._utils import check_tags
 from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
 from knoll.definitions.data_version import DataVersion, check_data_version
 from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue
+from knoll.definitions.metadata import MetadataValue, truncation_messages
 from knoll.definitions.output import (
     AssetMaterialization,
     AssetObservation,
@@ -330,6 +330,8 @@ def _handle_output(
         # staleness compares the asset's code version with the one it was computed with
         if code_version is not None:
             tags[CODE_VERSION_TAG] = code_version
+        for warning in truncation_messages(all_metadata, f"asset {asset_key.to_user_string()}"):
+            writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
         for partition in partitions:
             materialization = AssetMaterialization(
                 asset_key,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knoll._yaml import parse_yaml, read_yaml_file
 from knoll.definitions.config_schema import (
     Array,
     ConfigPath,
@@ -220,6 +221,26 @@ def _env_value(value: Any, path: ConfigPath, errors: list[str]) -> tuple[bool, A
     return True, found
 
 
+def _check_utf8(value: str, env: str | None, path: ConfigPath, errors: list[str]) -> None:
+    """Refuse a string holding a byte that is not UTF-8 (an environment variable or a path
+    can): knoll records settings and paths as UTF-8 text, which such a byte would break."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        source = f"environment variable {env!r}" if env else "the value"
+        char = value[exc.start]
+        # os.environ keeps an undecodable byte as a surrogate U+DC80..U+DCFF
+        what = (
+            f"the byte 0x{ord(char) - 0xDC00:02x}"
+            if 0xDC80 <= ord(char) <= 0xDCFF
+            else f"the character U+{ord(char):04X}"
+        )
+        errors.append(
+            f"{format_path(path)}: {source} holds {what} at position {exc.start}, which is not "
+            "UTF-8. Give a UTF-8 value (rename the file or folder if it is a path)"
+        )
+
+
 class StringSource(ConfigType):
     """A string, written as is or read from the environment with ``{env: VAR}``."""
 
@@ -228,14 +249,15 @@ class StringSource(ConfigType):
         return "str"
 
     def check(self, value: Any, path: ConfigPath, errors: list[str]) -> Any:
+        raw = value
         from_env, value = _env_value(value, path, errors)
-        if from_env:
-            return value
-        if not isinstance(value, str):
+        if not from_env and not isinstance(value, str):
             errors.append(
                 f"{format_path(path)}: expected a string or {{env: VAR_NAME}}, got "
                 f"{describe_value(value)}"
             )
+        elif isinstance(value, str):
+            _check_utf8(value, raw["env"] if from_env else None, path, errors)
         return value
 
     def sample(self) -> str:
@@ -474,31 +496,23 @@ def load_settings(home: Path) -> InstanceSettings:
     """The settings of the instance in ``home``: its knoll.yaml if there is one, else defaults."""
     path = settings_path(home)
     try:
-        text = path.read_text(encoding="utf-8")
+        document = read_yaml_file(path, _subject(path))
     except FileNotFoundError:
         return InstanceSettings.defaults(home)
-    except OSError as exc:
-        raise InvalidConfigError(
-            f"instance settings {path}", [f"at the root: cannot read the file: {exc}"]
-        ) from exc
-    return parse_settings(text, home, path)
+    return _settings(document, home, path)
 
 
 def parse_settings(text: str, home: Path, path: Path) -> InstanceSettings:
     """Parse and check the text of a knoll.yaml that lives in ``home``."""
-    import yaml
+    return _settings(parse_yaml(text, _subject(path)), home, path)
 
-    subject = f"instance settings {path}"
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidConfigError(
-            subject,
-            [f"at the root: not valid YAML ({problem} at {where}). Fix the syntax of the file"],
-        ) from None
+
+def _subject(path: Path) -> str:
+    return f"instance settings {path}"
+
+
+def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
+    subject = _subject(path)
     if document is None:
         document = {}
     resolved = validate_config(SETTINGS_SCHEMA, document, subject=subject)

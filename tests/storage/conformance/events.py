@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from knoll import AssetKey
+from knoll import AssetKey, AssetMaterialization, MetadataValue
+from knoll.definitions.metadata import MAX_METADATA_VALUE_BYTES, TextMetadataValue
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import RunStatus
 from knoll.storage.base import EventRecord, PartitionStatus, Storage
@@ -324,3 +326,33 @@ class EventLogStorageSuite:
         }
         assert storage.get_asset_records(keys) == records
         assert storage.get_latest_check_results([check_key("order_count", "count_positive")])
+
+    # ---- metadata values ----------------------------------------------------------------------
+
+    def test_metadata_reads_back_exactly_with_nan_infinities_and_cut_text(
+        self, storage: Storage
+    ) -> None:
+        run = started_run(storage)
+        metadata = {
+            "nan": math.nan,
+            "inf": math.inf,
+            "minus_inf": MetadataValue.float(-math.inf),
+            "preview": "x" * (MAX_METADATA_VALUE_BYTES + 10),
+            "rows": 3,
+        }
+        stored = materialization(run.run_id, "orders", metadata=metadata)
+        storage.store_events([stored])
+        record = storage.get_latest_materialization(AssetKey("orders"))
+        assert record is not None
+        assert record.event == stored
+        data = record.event.data
+        assert isinstance(data, AssetMaterialization)
+        back = data.metadata
+        assert math.isnan(back["nan"].value)
+        assert back["inf"].value == math.inf
+        assert back["minus_inf"].value == -math.inf
+        preview = back["preview"]
+        assert isinstance(preview, TextMetadataValue)
+        assert preview.value == "x" * MAX_METADATA_VALUE_BYTES
+        assert preview.original_size == MAX_METADATA_VALUE_BYTES + 10
+        assert back["rows"].value == 3
