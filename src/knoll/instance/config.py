@@ -124,7 +124,7 @@ DEFAULT_DEQUEUE_INTERVAL_SECONDS = 5.0
 @dataclass(frozen=True)
 class RunQueueSettings:
     """``run_queue:`` in knoll.yaml: how many runs may be in progress at once (-1: no limit),
-    per-tag limits, and how often the daemon dequeues."""
+    per-tag limits, and how often `knoll run queue-worker` dequeues."""
 
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
     tag_concurrency_limits: tuple[TagConcurrencyLimit, ...] = ()
