@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll._utils import did_you_mean, gc_paused
 from knoll.definitions.asset import AssetsDefinition
@@ -15,11 +15,12 @@ from knoll.definitions.executor import ExecutorDefinition
 from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition, define_asset_job
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.op import OpDefinition
-from knoll.definitions.partitions import infer_partition_mapping
-from knoll.definitions.schedule import ScheduleDefinition
 from knoll.definitions.selection import AssetSelection
-from knoll.definitions.sensor import SensorDefinition
 from knoll.errors import DefinitionError, DuplicateKeyError
+
+if TYPE_CHECKING:
+    from knoll.definitions.schedule import ScheduleDefinition
+    from knoll.definitions.sensor import SensorDefinition
 
 IMPLICIT_ASSET_JOB = "__asset_job"
 DEFAULT_IO_MANAGER_KEY = "io_manager"
@@ -111,7 +112,7 @@ class Definitions:
             targeted = getattr(owner, "job_names", None) or (owner.job_name,)
             for job_name in targeted:
                 if job_name is not None and job_name not in jobs:
-                    kind = "schedule" if isinstance(owner, ScheduleDefinition) else "sensor"
+                    kind = "schedule" if owner in self.schedules else "sensor"
                     raise DefinitionError(
                         f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
                         f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
@@ -149,6 +150,10 @@ class Definitions:
                 upstream_def = graph.node(parent).assets_def.partitions_def
                 if upstream_def is None and assets_def.partition_mapping_for(parent) is None:
                     continue
+                # Imported only when an asset is partitioned: most code locations never load
+                # the partitions package while declaring their assets.
+                from knoll.definitions.partitions import infer_partition_mapping
+
                 infer_partition_mapping(
                     assets_def.partition_mapping_for(parent),
                     assets_def.partitions_def,
