@@ -129,8 +129,10 @@ class Definitions:
     def _validate_resources(self) -> None:
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
         for assets_def in self.asset_graph.assets_defs:
-            if assets_def.op is not None:
-                _check_keys(assets_def.op, assets_def.describe(), available)
+            op_def = assets_def.op
+            # The owner's name is built only for the error: most assets need nothing missing.
+            if op_def is not None and _missing_resource(op_def, available):
+                _check_keys(op_def, assets_def.describe(), available)
         for check in self.asset_graph.check_defs:
             _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
         for job in self._jobs.values():
@@ -142,14 +144,20 @@ class Definitions:
 
     def _validate_partition_mappings(self) -> None:
         graph = self.asset_graph
+        partitioned = {n.key for n in graph.nodes() if n.assets_def.partitions_def is not None}
         for node in graph.nodes():
             assets_def = node.assets_def
             if not assets_def.is_executable:
                 continue
+            mapped = {
+                d.asset_key
+                for s in assets_def.specs_by_output.values()
+                for d in s.deps
+                if d.partition_mapping is not None
+            }
             for parent in node.parents:
-                upstream_def = graph.node(parent).assets_def.partitions_def
-                if upstream_def is None and assets_def.partition_mapping_for(parent) is None:
-                    continue
+                if parent not in partitioned and parent not in mapped:
+                    continue  # an unpartitioned parent and no mapping: nothing to infer
                 # Imported only when an asset is partitioned: most code locations never load
                 # the partitions package while declaring their assets.
                 from knoll.definitions.partitions import infer_partition_mapping
@@ -157,7 +165,7 @@ class Definitions:
                 infer_partition_mapping(
                     assets_def.partition_mapping_for(parent),
                     assets_def.partitions_def,
-                    upstream_def,
+                    graph.node(parent).assets_def.partitions_def,
                     f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
                 )
 
@@ -241,10 +249,17 @@ def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobD
     return dataclasses.replace(job, resource_defs=dict(resources))
 
 
-def _check_keys(op_def: OpDefinition, owner: str, available: set[str]) -> None:
+def _missing_resource(op_def: OpDefinition, available: set[str]) -> str | None:
+    """The first resource key (sorted) that ``op_def`` needs and nobody provides, if any."""
     needed = set(op_def.required_resource_keys)
     needed.update(o.io_manager_key for o in op_def.output_defs.values())
-    for key in sorted(needed - available):
+    missing = needed - available
+    return min(missing) if missing else None
+
+
+def _check_keys(op_def: OpDefinition, owner: str, available: set[str]) -> None:
+    key = _missing_resource(op_def, available)
+    if key is not None:
         raise DefinitionError(
             f"{owner} ({op_def.source}) requires resource {key!r}, which is not provided."
             f"{did_you_mean(key, available)} Add it: Definitions(resources={{{key!r}: ...}})."

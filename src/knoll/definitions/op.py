@@ -15,6 +15,7 @@ from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.output import DEFAULT_OUTPUT
 from knoll.definitions.params import (
     ComputeSignature,
+    Param,
     output_annotation,
     read_signature,
     unwrap_annotation,
@@ -63,6 +64,12 @@ class Out:
     io_manager_key: str | None = None
     metadata: Mapping[str, Any] | None = None
     code_version: str | None = None
+
+
+_DEFAULT_IN = In()
+DEFAULT_OUT = Out()
+"""``Out()``: shared, since most ops and assets declare nothing about their output."""
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -229,15 +236,16 @@ class OpDefinition(NodeDefinition):
 
 def resolve_inputs(
     signature: ComputeSignature,
+    input_params: Sequence[Param],
     ins: Mapping[str, In] | None,
     owner: str,
     fn: Callable[..., Any],
 ) -> dict[str, InputDef]:
     ins = dict(ins or {})
-    params = {p.name: p for p in signature.input_params}
+    params = {p.name: p for p in input_params}
     out: dict[str, InputDef] = {}
     for name, param in params.items():
-        spec = ins.pop(name, None) or In()
+        spec = ins.pop(name, None) or _DEFAULT_IN
         annotation = spec.dagster_type if spec.dagster_type is not _NO_DEFAULT else param.annotation
         default = spec.default_value
         if default is NO_VALUE and param.has_default:
@@ -247,7 +255,7 @@ def resolve_inputs(
             unwrap_annotation(annotation),
             default,
             spec.description,
-            normalize_metadata(spec.metadata, f"input {name!r} of {owner}"),
+            _input_metadata(spec, name, owner),
         )
     for name, spec in ins.items():
         if spec.dagster_type is Nothing:
@@ -259,7 +267,7 @@ def resolve_inputs(
                 unwrap_annotation(spec.dagster_type),
                 spec.default_value,
                 spec.description,
-                normalize_metadata(spec.metadata, f"input {name!r} of {owner}"),
+                _input_metadata(spec, name, owner),
             )
             continue
         only_ordering = (
@@ -275,11 +283,18 @@ def resolve_inputs(
     return out
 
 
+def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]:
+    # Most inputs have none: skip building the message prefix for them.
+    if not spec.metadata:
+        return {}
+    return normalize_metadata(spec.metadata, f"input {name!r} of {owner}")
+
+
 def resolve_outputs(
     signature: ComputeSignature, out: Out | Mapping[str, Out] | None, owner: str
 ) -> dict[str, OutputDef]:
     if out is None or isinstance(out, Out):
-        spec = out or Out()
+        spec = out or DEFAULT_OUT
         annotation = (
             spec.dagster_type
             if spec.dagster_type is not _NO_DEFAULT
@@ -303,6 +318,12 @@ def resolve_outputs(
     return result
 
 
+def _output_metadata(spec: Out, name: str, owner: str) -> dict[str, MetadataValue]:
+    if not spec.metadata:
+        return {}
+    return normalize_metadata(spec.metadata, f"output {name!r} of {owner}")
+
+
 def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
     return OutputDef(
         name=name,
@@ -310,7 +331,7 @@ def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
         is_required=spec.is_required,
         io_manager_key=spec.io_manager_key or "io_manager",
         description=spec.description,
-        metadata=normalize_metadata(spec.metadata, f"output {name!r} of {owner}"),
+        metadata=_output_metadata(spec, name, owner),
         code_version=spec.code_version,
     )
 
@@ -334,7 +355,7 @@ def build_op(
     """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
     op_name = check_name(fn.__name__ if name is None else name, "op")
     owner = owner or f"op {op_name!r}"
-    signature = read_signature(fn, owner)
+    signature, input_params = read_signature(fn, owner)
     if signature.config_param is not None and config_schema is not None:
         raise DefinitionError(
             f"{owner} ({source_location(fn)}) has both config_schema= and a Config parameter "
@@ -351,10 +372,10 @@ def build_op(
         name=op_name,
         compute_fn=fn,
         signature=signature,
-        input_defs=resolve_inputs(signature, ins, owner, fn),
+        input_defs=resolve_inputs(signature, input_params, ins, owner, fn),
         output_defs=resolve_outputs(signature, out, owner),
         config_schema=schema,
-        required_resource_keys=frozenset(keys),
+        required_resource_keys=frozenset(keys) if keys else _NO_KEYS,
         description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         retry_policy=retry_policy,
