@@ -250,6 +250,9 @@ def resolve_inputs(
         default = spec.default_value
         if default is NO_VALUE and param.has_default:
             default = param.default
+        if default is NO_VALUE and spec is _DEFAULT_IN:
+            out[name] = _plain_input_def(name, unwrap_annotation(annotation))
+            continue
         out[name] = InputDef(
             name,
             unwrap_annotation(annotation),
@@ -283,6 +286,33 @@ def resolve_inputs(
     return out
 
 
+# Definitions are immutable, so the many equal ones (every `x: int` input named "x", every
+# plain `-> int` output) are one object each: fewer objects for the garbage collector to scan.
+_PLAIN_INPUTS: dict[tuple[str, int], InputDef] = {}
+_PLAIN_OUTPUTS: dict[int, OutputDef] = {}
+_MAX_SHARED = 100_000
+
+
+def _plain_input_def(name: str, annotation: Any) -> InputDef:
+    # Keyed by the annotation's identity, which the cached definition keeps alive.
+    key = (name, id(annotation))
+    found = _PLAIN_INPUTS.get(key)
+    if found is None:
+        found = InputDef(name, annotation)
+        if len(_PLAIN_INPUTS) < _MAX_SHARED:
+            _PLAIN_INPUTS[key] = found
+    return found
+
+
+def _plain_output_def(annotation: Any) -> OutputDef:
+    found = _PLAIN_OUTPUTS.get(id(annotation))
+    if found is None:
+        found = OutputDef(DEFAULT_OUTPUT, annotation)
+        if len(_PLAIN_OUTPUTS) < _MAX_SHARED:
+            _PLAIN_OUTPUTS[id(annotation)] = found
+    return found
+
+
 def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]:
     # Most inputs have none: skip building the message prefix for them.
     if not spec.metadata:
@@ -300,6 +330,8 @@ def resolve_outputs(
             if spec.dagster_type is not _NO_DEFAULT
             else output_annotation(signature.return_annotation, signature.is_generator)
         )
+        if spec is DEFAULT_OUT:
+            return {DEFAULT_OUTPUT: _plain_output_def(unwrap_annotation(annotation))}
         return {DEFAULT_OUTPUT: _output_def(DEFAULT_OUTPUT, spec, annotation, owner)}
     if not isinstance(out, Mapping):
         raise DefinitionError(

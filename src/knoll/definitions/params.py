@@ -220,6 +220,8 @@ def read_signature(fn: Callable[..., Any], owner: str) -> tuple[ComputeSignature
             inputs.append(param)
     return_annotation = hints.get("return", _EMPTY)
     flags = _code_flags(fn)
+    if context_param is None and config_param is None and not resources and not accepts_kwargs:
+        return _plain_signature(return_annotation, flags), inputs
     signature = ComputeSignature(
         context_param=context_param,
         config_param=config_param,
@@ -230,6 +232,23 @@ def read_signature(fn: Callable[..., Any], owner: str) -> tuple[ComputeSignature
         accepts_kwargs=accepts_kwargs,
     )
     return signature, inputs
+
+
+# The signature of a function that takes only inputs depends on its return annotation and
+# flags alone: one (immutable) object serves every such function.
+_PLAIN_SIGNATURES: dict[tuple[int, bool, bool], ComputeSignature] = {}
+
+
+def _plain_signature(return_annotation: Any, flags: int) -> ComputeSignature:
+    is_async, is_generator = bool(flags & _CO_ASYNC), bool(flags & _CO_GENERATORS)
+    # Keyed by the annotation's identity, which the cached signature keeps alive.
+    key = (id(return_annotation), is_async, is_generator)
+    found = _PLAIN_SIGNATURES.get(key)
+    if found is None:
+        found = ComputeSignature(None, None, (), return_annotation, is_async, is_generator, False)
+        if len(_PLAIN_SIGNATURES) < 100_000:
+            _PLAIN_SIGNATURES[key] = found
+    return found
 
 
 def unwrap_annotation(annotation: Any) -> Any:
