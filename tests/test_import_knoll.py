@@ -8,10 +8,12 @@ interpreter, since the test process itself has imported much more.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +163,26 @@ def test_from_import_and_attribute_give_the_same_object(name: str) -> None:
     assert namespace[name] is getattr(knoll, name)
 
 
+def test_the_name_table_the_typing_imports_and_all_agree() -> None:
+    # Type checkers read the TYPE_CHECKING imports, Python the table: they must say the same.
+    source = Path(knoll.__file__).read_text()
+    typing_block = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    imported = {
+        (node.module, alias.name)
+        for node in typing_block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    }
+    table = {(module, name) for name, module in knoll._MODULE_OF.items()}
+    assert imported == table
+    assert sorted(knoll._MODULE_OF) == knoll.__all__
+
+
 def test_dir_lists_every_public_name_before_it_is_loaded() -> None:
     out = run_python(
         "import knoll\nlisted = dir(knoll)\n"
@@ -174,6 +196,9 @@ def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
         getattr(knoll, "SolidDefinition")  # noqa: B009
     message = str(caught.value)
     assert "module 'knoll' has no attribute 'SolidDefinition'" in message
-    assert "knoll.__all__" in message
+    assert "The public names are in knoll.__all__." in message
     with pytest.raises(ImportError, match="SolidDefinition"):
         exec("from knoll import SolidDefinition", {})
+    with pytest.raises(AttributeError, match=r"no attribute 'AsetSpec'\. Did you mean 'AssetSpec'"):
+        getattr(knoll, "AsetSpec")  # noqa: B009
+    assert not hasattr(knoll, "__wrapped__")

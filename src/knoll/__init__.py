@@ -434,15 +434,21 @@ _MODULE_OF: dict[str, str] = {
 def __getattr__(name: str) -> Any:
     module_name = _MODULE_OF.get(name)
     if module_name is None:
-        raise AttributeError(
-            f"module 'knoll' has no attribute {name!r}: the public names are listed in "
-            "knoll.__all__"
-        )
+        raise AttributeError(_no_attribute(name))
     import importlib
 
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value
+
+
+def _no_attribute(name: str) -> str:
+    message = f"module 'knoll' has no attribute {name!r}"
+    if name.startswith("__"):
+        return message  # probed by tools (copy, pickle, inspect): no suggestion to compute
+    from knoll._utils import did_you_mean
+
+    return f"{message}.{did_you_mean(name, _MODULE_OF)} The public names are in knoll.__all__."
 
 
 def __dir__() -> list[str]:
