@@ -289,6 +289,8 @@ def _merge_deps(
     data_deps: Sequence[AssetDep], extra: tuple[AssetDep, ...], owner: str
 ) -> list[AssetDep]:
     out = list(data_deps)
+    if not extra:
+        return out
     seen = {d.asset_key for d in out}
     for dep in extra:
         if dep.asset_key in seen:
@@ -431,7 +433,7 @@ def asset(
             kinds=kinds,
             partitions_def=partitions_def,
         )
-        checks = _check_specs(check_specs, {asset_key}, owner)
+        checks = _check_specs(check_specs, {asset_key}, owner) if check_specs else ()
         return AssetsDefinition(
             op=op_def,
             specs_by_output={DEFAULT_OUTPUT: spec},

@@ -149,12 +149,14 @@ class Definitions:
             assets_def = node.assets_def
             if not assets_def.is_executable:
                 continue
-            mapped = {
+            mapped = [
                 d.asset_key
                 for s in assets_def.specs_by_output.values()
                 for d in s.deps
                 if d.partition_mapping is not None
-            }
+            ]
+            if not partitioned and not mapped:
+                continue  # no partitions anywhere and no mapping here: nothing to infer
             for parent in node.parents:
                 if parent not in partitioned and parent not in mapped:
                     continue  # an unpartitioned parent and no mapping: nothing to infer
@@ -251,9 +253,10 @@ def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobD
 
 def _missing_resource(op_def: OpDefinition, available: set[str]) -> str | None:
     """The first resource key (sorted) that ``op_def`` needs and nobody provides, if any."""
-    needed = set(op_def.required_resource_keys)
-    needed.update(o.io_manager_key for o in op_def.output_defs.values())
-    missing = needed - available
+    missing = [key for key in op_def.required_resource_keys if key not in available]
+    missing += [
+        o.io_manager_key for o in op_def.output_defs.values() if o.io_manager_key not in available
+    ]
     return min(missing) if missing else None
 
 

@@ -241,10 +241,10 @@ def resolve_inputs(
     owner: str,
     fn: Callable[..., Any],
 ) -> dict[str, InputDef]:
-    ins = dict(ins or {})
-    params = {p.name: p for p in input_params}
+    ins = dict(ins) if ins else {}
     out: dict[str, InputDef] = {}
-    for name, param in params.items():
+    for param in input_params:
+        name = param.name
         spec = ins.pop(name, None) or _DEFAULT_IN
         annotation = spec.dagster_type if spec.dagster_type is not _NO_DEFAULT else param.annotation
         default = spec.default_value
@@ -280,7 +280,8 @@ def resolve_inputs(
         )
         raise DefinitionError(
             f"{owner} ({source_location(fn)}) declares input {name!r} in ins=, but its function "
-            f"has no parameter {name!r}.{did_you_mean(name, list(params))} Add the parameter, "
+            f"has no parameter {name!r}.{did_you_mean(name, [p.name for p in input_params])} "
+            "Add the parameter, "
             f"{only_ordering}"
         )
     return out
@@ -397,7 +398,8 @@ def build_op(
         signature.config_param.annotation if signature.config_param is not None else config_schema
     )
     keys = set(required_resource_keys or ())
-    keys.update(p.name for p in signature.resource_params)
+    if signature.resource_params:
+        keys.update(p.name for p in signature.resource_params)
     for key in keys:
         check_name(key, f"resource key required by {owner}")
     return OpDefinition(

@@ -118,6 +118,16 @@ def is_resource_annotation(annotation: Any) -> bool:
     return False
 
 
+def _is_plain_input(index: int, name: str, annotation: Any) -> bool:
+    """An input typed with a builtin class (``x: int``): the common case, decided at once."""
+    return (
+        annotation.__class__ is type
+        and annotation.__module__ == "builtins"
+        and name != "context"
+        and (index > 0 or name not in CONTEXT_NAMES)
+    )
+
+
 def _is_context_annotation(annotation: Any) -> bool:
     if annotation is _EMPTY:
         return False
@@ -197,6 +207,9 @@ def read_signature(fn: Callable[..., Any], owner: str) -> tuple[ComputeSignature
         param = Param(
             name, annotation, default is not _EMPTY, None if default is _EMPTY else default
         )
+        if _is_plain_input(index, name, annotation):
+            inputs.append(param)
+            continue
         is_context = _is_context_annotation(annotation)
         if index == 0 and (name in CONTEXT_NAMES or is_context):
             context_param = name
