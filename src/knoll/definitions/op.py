@@ -290,7 +290,7 @@ def resolve_inputs(
 # Definitions are immutable, so the many equal ones (every `x: int` input named "x", every
 # plain `-> int` output) are one object each: fewer objects for the garbage collector to scan.
 _PLAIN_INPUTS: dict[tuple[str, int], InputDef] = {}
-_PLAIN_OUTPUTS: dict[int, OutputDef] = {}
+_PLAIN_OUTPUTS: dict[int, Mapping[str, OutputDef]] = {}
 _MAX_SHARED = 100_000
 
 
@@ -305,10 +305,11 @@ def _plain_input_def(name: str, annotation: Any) -> InputDef:
     return found
 
 
-def _plain_output_def(annotation: Any) -> OutputDef:
+def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
+    # The mapping is shared too: an op's output_defs is read-only (a Mapping).
     found = _PLAIN_OUTPUTS.get(id(annotation))
     if found is None:
-        found = OutputDef(DEFAULT_OUTPUT, annotation)
+        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation)}
         if len(_PLAIN_OUTPUTS) < _MAX_SHARED:
             _PLAIN_OUTPUTS[id(annotation)] = found
     return found
@@ -323,7 +324,7 @@ def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]
 
 def resolve_outputs(
     signature: ComputeSignature, out: Out | Mapping[str, Out] | None, owner: str
-) -> dict[str, OutputDef]:
+) -> Mapping[str, OutputDef]:
     if out is None or isinstance(out, Out):
         spec = out or DEFAULT_OUT
         annotation = (
@@ -332,7 +333,7 @@ def resolve_outputs(
             else output_annotation(signature.return_annotation, signature.is_generator)
         )
         if spec is DEFAULT_OUT:
-            return {DEFAULT_OUTPUT: _plain_output_def(unwrap_annotation(annotation))}
+            return _plain_output_defs(unwrap_annotation(annotation))
         return {DEFAULT_OUTPUT: _output_def(DEFAULT_OUTPUT, spec, annotation, owner)}
     if not isinstance(out, Mapping):
         raise DefinitionError(
