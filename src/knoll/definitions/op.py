@@ -398,8 +398,9 @@ def build_op(
     schema = (
         signature.config_param.annotation if signature.config_param is not None else config_schema
     )
-    keys = set(required_resource_keys or ())
-    if signature.resource_params:
+    keys: set[str] = set()
+    if required_resource_keys or signature.resource_params:
+        keys.update(required_resource_keys or ())
         keys.update(p.name for p in signature.resource_params)
     for key in keys:
         check_name(key, f"resource key required by {owner}")
