@@ -54,6 +54,6 @@ def runtime() -> Runtime:
         _loader()
     if _runtime is None:
         raise InvalidInvocationError(
-            "knoll's execution layer is not loaded: import knoll (or knoll.execution) first."
+            "knoll's execution layer is not loaded: import knoll.execution first."
         )
     return _runtime
