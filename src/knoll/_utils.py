@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from knoll.errors import DefinitionError
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _TAG_KEY_RE = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
 MAX_TAG_VALUE_LENGTH = 63 * 1024
@@ -30,8 +32,6 @@ def is_valid_name(name: object) -> bool:
 
 def check_name(name: object, what: str, owner: str | None = None) -> str:
     """Return ``name`` if it is a valid knoll name, else raise a DefinitionError naming it."""
-    from knoll.errors import DefinitionError
-
     if not is_valid_name(name):
         of = f" of {owner}" if owner else ""
         raise DefinitionError(
@@ -48,8 +48,6 @@ def suggest_name(name: str) -> str:
 
 def check_tags(tags: object, owner: str) -> dict[str, str]:
     """Validate a tags mapping: string keys in label form, string values."""
-    from knoll.errors import DefinitionError
-
     if tags is None:
         return {}
     if not isinstance(tags, dict):

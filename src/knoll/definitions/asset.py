@@ -9,11 +9,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from knoll._utils import check_name, did_you_mean, docstring, source_location
-from knoll.definitions.asset_spec import AssetDep, AssetIn, AssetSpec, normalize_deps
+from knoll.definitions.asset_spec import (
+    DEFAULT_ASSET_IN,
+    AssetDep,
+    AssetIn,
+    AssetSpec,
+    dep_on,
+    normalize_deps,
+)
 from knoll.definitions.check import AssetCheckSpec
 from knoll.definitions.composition import current_composition
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.op import In, OpDefinition, Out, build_op
+from knoll.definitions.keys import AssetCheckKey, AssetKey, key_for_name
+from knoll.definitions.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.definitions.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.definitions.policies import AutomationCondition, BackfillPolicy, RetryPolicy
 from knoll.definitions.runtime import runtime
@@ -246,7 +253,7 @@ def external_assets_definition(spec: AssetSpec) -> AssetsDefinition:
 def _resolve_asset_ins(
     op_def: OpDefinition, ins: Mapping[str, AssetIn], owner: str
 ) -> tuple[dict[str, AssetKey], list[AssetDep]]:
-    unknown = set(ins) - set(op_def.input_defs)
+    unknown = set(ins) - set(op_def.input_defs) if ins else None
     if unknown:
         name = sorted(unknown)[0]
         raise DefinitionError(
@@ -256,10 +263,11 @@ def _resolve_asset_ins(
     input_keys: dict[str, AssetKey] = {}
     deps: list[AssetDep] = []
     for input_name in op_def.input_defs:
-        asset_in = ins.get(input_name) or AssetIn()
+        asset_in = ins.get(input_name) or DEFAULT_ASSET_IN
         key = asset_in.resolve_key(input_name)
         input_keys[input_name] = key
-        deps.append(AssetDep(key, partition_mapping=asset_in.partition_mapping))
+        mapping = asset_in.partition_mapping
+        deps.append(dep_on(key) if mapping is None else AssetDep(key, partition_mapping=mapping))
     return input_keys, deps
 
 
@@ -281,6 +289,8 @@ def _merge_deps(
     data_deps: Sequence[AssetDep], extra: tuple[AssetDep, ...], owner: str
 ) -> list[AssetDep]:
     out = list(data_deps)
+    if not extra:
+        return out
     seen = {d.asset_key for d in out}
     for dep in extra:
         if dep.asset_key in seen:
@@ -291,6 +301,16 @@ def _merge_deps(
         seen.add(dep.asset_key)
         out.append(dep)
     return out
+
+
+def _asset_out(dagster_type: Any, io_manager_key: str | None, code_version: str | None) -> Out:
+    if dagster_type is None and io_manager_key is None and code_version is None:
+        return DEFAULT_OUT
+    return Out(
+        dagster_type if dagster_type is not None else inspect.Parameter.empty,
+        io_manager_key=io_manager_key,
+        code_version=code_version,
+    )
 
 
 def _returns_no_value(annotation: Any) -> bool:
@@ -373,7 +393,7 @@ def asset(
         if key is not None:
             asset_key = AssetKey.from_coercible(key)
         else:
-            asset_key = AssetKey(check_name(f.__name__ if name is None else name, "asset"))
+            asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
             if key_prefix:
                 asset_key = asset_key.with_prefix(key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
@@ -382,11 +402,7 @@ def asset(
             f,
             name=asset_key.to_python_identifier(),
             ins=_op_ins(ins),
-            out=Out(
-                dagster_type if dagster_type is not None else inspect.Parameter.empty,
-                io_manager_key=io_manager_key,
-                code_version=code_version,
-            ),
+            out=_asset_out(dagster_type, io_manager_key, code_version),
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=doc,
@@ -417,7 +433,7 @@ def asset(
             kinds=kinds,
             partitions_def=partitions_def,
         )
-        checks = _check_specs(check_specs, {asset_key}, owner)
+        checks = _check_specs(check_specs, {asset_key}, owner) if check_specs else ()
         return AssetsDefinition(
             op=op_def,
             specs_by_output={DEFAULT_OUTPUT: spec},

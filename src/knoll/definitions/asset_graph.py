@@ -111,7 +111,8 @@ class AssetGraph:
     def _link_edges(self) -> None:
         nodes = self._nodes
         for node in nodes.values():
-            for dep_key in node.spec.dep_keys:
+            for dep in node.spec.deps:
+                dep_key = dep.asset_key
                 parent = nodes.get(dep_key)
                 if parent is None:
                     raise DefinitionError(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
-from knoll.definitions.keys import AssetKey
+from knoll.definitions.keys import AssetKey, key_for_name
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.policies import AutomationCondition
 from knoll.errors import DefinitionError
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from knoll.definitions.partitions import PartitionMapping, PartitionsDefinition
 
 DEFAULT_GROUP = "default"
+_NO_KINDS: frozenset[str] = frozenset()
 _KIND_TAG_PREFIX = "knoll/kind/"
 
 
@@ -40,6 +41,19 @@ class AssetDep:
         object.__setattr__(self, "asset_key", _key_of(self.asset, "AssetDep"))
 
 
+_DEPS_BY_KEY: dict[AssetKey, AssetDep] = {}
+
+
+def dep_on(key: AssetKey) -> AssetDep:
+    """``AssetDep(key)``, one shared object per key: every child of an asset names it."""
+    dep = _DEPS_BY_KEY.get(key)
+    if dep is None:
+        dep = AssetDep(key)
+        if len(_DEPS_BY_KEY) < 1_000_000:
+            _DEPS_BY_KEY[key] = dep
+    return dep
+
+
 @dataclass(frozen=True)
 class AssetIn:
     """Declares how an asset input maps to an upstream asset (key, partition mapping, type)."""
@@ -57,8 +71,12 @@ class AssetIn:
                     f"AssetIn for input {input_name!r} sets both key= and key_prefix=; keep one."
                 )
             return AssetKey.from_coercible(self.key)
-        key = AssetKey(input_name)
+        key = key_for_name(input_name)
         return key.with_prefix(self.key_prefix) if self.key_prefix else key
+
+
+DEFAULT_ASSET_IN = AssetIn()
+"""``AssetIn()``: shared, since most inputs are mapped by their parameter name alone."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class AssetSpec:
     automation_condition: AutomationCondition | None = None
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    kinds: frozenset[str] = frozenset()
+    kinds: frozenset[str] = _NO_KINDS
     partitions_def: PartitionsDefinition | None = None
 
     def __init__(
@@ -202,7 +220,7 @@ def _check_owners(owners: Sequence[object] | None, owner: str) -> tuple[str, ...
 
 def _check_kinds(kinds: Sequence[object] | frozenset[object] | None, owner: str) -> frozenset[str]:
     if not kinds:
-        return frozenset()
+        return _NO_KINDS
     if isinstance(kinds, str):
         raise DefinitionError(f"kinds of {owner} must be a list: kinds=[{kinds!r}].")
     for kind in kinds:

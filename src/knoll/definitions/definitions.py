@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll._utils import did_you_mean, gc_paused
 from knoll.definitions.asset import AssetsDefinition
@@ -15,11 +15,12 @@ from knoll.definitions.executor import ExecutorDefinition
 from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition, define_asset_job
 from knoll.definitions.keys import AssetKey
 from knoll.definitions.op import OpDefinition
-from knoll.definitions.partitions import infer_partition_mapping
-from knoll.definitions.schedule import ScheduleDefinition
 from knoll.definitions.selection import AssetSelection
-from knoll.definitions.sensor import SensorDefinition
 from knoll.errors import DefinitionError, DuplicateKeyError
+
+if TYPE_CHECKING:
+    from knoll.definitions.schedule import ScheduleDefinition
+    from knoll.definitions.sensor import SensorDefinition
 
 IMPLICIT_ASSET_JOB = "__asset_job"
 DEFAULT_IO_MANAGER_KEY = "io_manager"
@@ -111,7 +112,7 @@ class Definitions:
             targeted = getattr(owner, "job_names", None) or (owner.job_name,)
             for job_name in targeted:
                 if job_name is not None and job_name not in jobs:
-                    kind = "schedule" if isinstance(owner, ScheduleDefinition) else "sensor"
+                    kind = "schedule" if owner in self.schedules else "sensor"
                     raise DefinitionError(
                         f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
                         f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
@@ -128,8 +129,10 @@ class Definitions:
     def _validate_resources(self) -> None:
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
         for assets_def in self.asset_graph.assets_defs:
-            if assets_def.op is not None:
-                _check_keys(assets_def.op, assets_def.describe(), available)
+            op_def = assets_def.op
+            # The owner's name is built only for the error: most assets need nothing missing.
+            if op_def is not None and _missing_resource(op_def, available):
+                _check_keys(op_def, assets_def.describe(), available)
         for check in self.asset_graph.check_defs:
             _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
         for job in self._jobs.values():
@@ -141,18 +144,30 @@ class Definitions:
 
     def _validate_partition_mappings(self) -> None:
         graph = self.asset_graph
+        partitioned = {n.key for n in graph.nodes() if n.assets_def.partitions_def is not None}
         for node in graph.nodes():
             assets_def = node.assets_def
             if not assets_def.is_executable:
                 continue
+            mapped = [
+                d.asset_key
+                for s in assets_def.specs_by_output.values()
+                for d in s.deps
+                if d.partition_mapping is not None
+            ]
+            if not partitioned and not mapped:
+                continue  # no partitions anywhere and no mapping here: nothing to infer
             for parent in node.parents:
-                upstream_def = graph.node(parent).assets_def.partitions_def
-                if upstream_def is None and assets_def.partition_mapping_for(parent) is None:
-                    continue
+                if parent not in partitioned and parent not in mapped:
+                    continue  # an unpartitioned parent and no mapping: nothing to infer
+                # Imported only when an asset is partitioned: most code locations never load
+                # the partitions package while declaring their assets.
+                from knoll.definitions.partitions import infer_partition_mapping
+
                 infer_partition_mapping(
                     assets_def.partition_mapping_for(parent),
                     assets_def.partitions_def,
-                    upstream_def,
+                    graph.node(parent).assets_def.partitions_def,
                     f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
                 )
 
@@ -236,10 +251,18 @@ def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobD
     return dataclasses.replace(job, resource_defs=dict(resources))
 
 
+def _missing_resource(op_def: OpDefinition, available: set[str]) -> str | None:
+    """The first resource key (sorted) that ``op_def`` needs and nobody provides, if any."""
+    missing = [key for key in op_def.required_resource_keys if key not in available]
+    missing += [
+        o.io_manager_key for o in op_def.output_defs.values() if o.io_manager_key not in available
+    ]
+    return min(missing) if missing else None
+
+
 def _check_keys(op_def: OpDefinition, owner: str, available: set[str]) -> None:
-    needed = set(op_def.required_resource_keys)
-    needed.update(o.io_manager_key for o in op_def.output_defs.values())
-    for key in sorted(needed - available):
+    key = _missing_resource(op_def, available)
+    if key is not None:
         raise DefinitionError(
             f"{owner} ({op_def.source}) requires resource {key!r}, which is not provided."
             f"{did_you_mean(key, available)} Add it: Definitions(resources={{{key!r}: ...}})."

@@ -12,7 +12,6 @@ from knoll.definitions.keys import AssetCheckKey, AssetKey
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.policies import RetryPolicy
 from knoll.definitions.runtime import runtime
-from knoll.definitions.schedule import ANONYMOUS_JOB_PREFIX
 from knoll.definitions.selection import AssetSelection
 from knoll.errors import DefinitionError
 
@@ -20,6 +19,9 @@ if TYPE_CHECKING:
     from knoll.definitions.asset_graph import AssetGraph
     from knoll.definitions.graph import GraphDefinition
     from knoll.definitions.partitions import PartitionsDefinition
+
+ANONYMOUS_JOB_PREFIX = "__anonymous_asset_job_"
+"""The name prefix of the asset job a schedule or sensor makes for a bare asset selection."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -103,6 +103,22 @@ class AssetKey:
 
 CoercibleToAssetKey: TypeAlias = "AssetKey | str | Sequence[str]"
 
+_KEYS_BY_NAME: dict[str, AssetKey] = {}
+
+
+def key_for_name(name: str) -> AssetKey:
+    """``AssetKey(name)``, one shared object per name.
+
+    Declarations name the same one-part keys over and over (an asset's own key, then once for
+    every asset that depends on it); keys are immutable, so one object serves them all.
+    """
+    key = _KEYS_BY_NAME.get(name)
+    if key is None:
+        key = AssetKey(name)
+        if len(_KEYS_BY_NAME) < 1_000_000:
+            _KEYS_BY_NAME[name] = key
+    return key
+
 
 @serializable()
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.output import DEFAULT_OUTPUT
 from knoll.definitions.params import (
     ComputeSignature,
+    Param,
     output_annotation,
     read_signature,
     unwrap_annotation,
@@ -63,6 +64,12 @@ class Out:
     io_manager_key: str | None = None
     metadata: Mapping[str, Any] | None = None
     code_version: str | None = None
+
+
+_DEFAULT_IN = In()
+DEFAULT_OUT = Out()
+"""``Out()``: shared, since most ops and assets declare nothing about their output."""
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -229,25 +236,29 @@ class OpDefinition(NodeDefinition):
 
 def resolve_inputs(
     signature: ComputeSignature,
+    input_params: Sequence[Param],
     ins: Mapping[str, In] | None,
     owner: str,
     fn: Callable[..., Any],
 ) -> dict[str, InputDef]:
-    ins = dict(ins or {})
-    params = {p.name: p for p in signature.input_params}
+    ins = dict(ins) if ins else {}
     out: dict[str, InputDef] = {}
-    for name, param in params.items():
-        spec = ins.pop(name, None) or In()
+    for param in input_params:
+        name = param.name
+        spec = ins.pop(name, None) or _DEFAULT_IN
         annotation = spec.dagster_type if spec.dagster_type is not _NO_DEFAULT else param.annotation
         default = spec.default_value
         if default is NO_VALUE and param.has_default:
             default = param.default
+        if default is NO_VALUE and spec is _DEFAULT_IN:
+            out[name] = _plain_input_def(name, unwrap_annotation(annotation))
+            continue
         out[name] = InputDef(
             name,
             unwrap_annotation(annotation),
             default,
             spec.description,
-            normalize_metadata(spec.metadata, f"input {name!r} of {owner}"),
+            _input_metadata(spec, name, owner),
         )
     for name, spec in ins.items():
         if spec.dagster_type is Nothing:
@@ -259,7 +270,7 @@ def resolve_inputs(
                 unwrap_annotation(spec.dagster_type),
                 spec.default_value,
                 spec.description,
-                normalize_metadata(spec.metadata, f"input {name!r} of {owner}"),
+                _input_metadata(spec, name, owner),
             )
             continue
         only_ordering = (
@@ -269,22 +280,60 @@ def resolve_inputs(
         )
         raise DefinitionError(
             f"{owner} ({source_location(fn)}) declares input {name!r} in ins=, but its function "
-            f"has no parameter {name!r}.{did_you_mean(name, list(params))} Add the parameter, "
+            f"has no parameter {name!r}.{did_you_mean(name, [p.name for p in input_params])} "
+            "Add the parameter, "
             f"{only_ordering}"
         )
     return out
 
 
+# Definitions are immutable, so the many equal ones (every `x: int` input named "x", every
+# plain `-> int` output) are one object each: fewer objects for the garbage collector to scan.
+_PLAIN_INPUTS: dict[tuple[str, int], InputDef] = {}
+_PLAIN_OUTPUTS: dict[int, Mapping[str, OutputDef]] = {}
+_MAX_SHARED = 100_000
+
+
+def _plain_input_def(name: str, annotation: Any) -> InputDef:
+    # Keyed by the annotation's identity, which the cached definition keeps alive.
+    key = (name, id(annotation))
+    found = _PLAIN_INPUTS.get(key)
+    if found is None:
+        found = InputDef(name, annotation)
+        if len(_PLAIN_INPUTS) < _MAX_SHARED:
+            _PLAIN_INPUTS[key] = found
+    return found
+
+
+def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
+    # The mapping is shared too: an op's output_defs is read-only (a Mapping).
+    found = _PLAIN_OUTPUTS.get(id(annotation))
+    if found is None:
+        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation)}
+        if len(_PLAIN_OUTPUTS) < _MAX_SHARED:
+            _PLAIN_OUTPUTS[id(annotation)] = found
+    return found
+
+
+def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]:
+    # Most inputs have none: skip building the message prefix for them.
+    if not spec.metadata:
+        return {}
+    return normalize_metadata(spec.metadata, f"input {name!r} of {owner}")
+
+
 def resolve_outputs(
     signature: ComputeSignature, out: Out | Mapping[str, Out] | None, owner: str
-) -> dict[str, OutputDef]:
+) -> Mapping[str, OutputDef]:
     if out is None or isinstance(out, Out):
-        spec = out or Out()
+        spec = out or DEFAULT_OUT
         annotation = (
             spec.dagster_type
             if spec.dagster_type is not _NO_DEFAULT
             else output_annotation(signature.return_annotation, signature.is_generator)
         )
+        if spec is DEFAULT_OUT:
+            return _plain_output_defs(unwrap_annotation(annotation))
         return {DEFAULT_OUTPUT: _output_def(DEFAULT_OUTPUT, spec, annotation, owner)}
     if not isinstance(out, Mapping):
         raise DefinitionError(
@@ -303,6 +352,12 @@ def resolve_outputs(
     return result
 
 
+def _output_metadata(spec: Out, name: str, owner: str) -> dict[str, MetadataValue]:
+    if not spec.metadata:
+        return {}
+    return normalize_metadata(spec.metadata, f"output {name!r} of {owner}")
+
+
 def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
     return OutputDef(
         name=name,
@@ -310,7 +365,7 @@ def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
         is_required=spec.is_required,
         io_manager_key=spec.io_manager_key or "io_manager",
         description=spec.description,
-        metadata=normalize_metadata(spec.metadata, f"output {name!r} of {owner}"),
+        metadata=_output_metadata(spec, name, owner),
         code_version=spec.code_version,
     )
 
@@ -334,7 +389,7 @@ def build_op(
     """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
     op_name = check_name(fn.__name__ if name is None else name, "op")
     owner = owner or f"op {op_name!r}"
-    signature = read_signature(fn, owner)
+    signature, input_params = read_signature(fn, owner)
     if signature.config_param is not None and config_schema is not None:
         raise DefinitionError(
             f"{owner} ({source_location(fn)}) has both config_schema= and a Config parameter "
@@ -343,18 +398,20 @@ def build_op(
     schema = (
         signature.config_param.annotation if signature.config_param is not None else config_schema
     )
-    keys = set(required_resource_keys or ())
-    keys.update(p.name for p in signature.resource_params)
+    keys: set[str] = set()
+    if required_resource_keys or signature.resource_params:
+        keys.update(required_resource_keys or ())
+        keys.update(p.name for p in signature.resource_params)
     for key in keys:
         check_name(key, f"resource key required by {owner}")
     return OpDefinition(
         name=op_name,
         compute_fn=fn,
         signature=signature,
-        input_defs=resolve_inputs(signature, ins, owner, fn),
+        input_defs=resolve_inputs(signature, input_params, ins, owner, fn),
         output_defs=resolve_outputs(signature, out, owner),
         config_schema=schema,
-        required_resource_keys=frozenset(keys),
+        required_resource_keys=frozenset(keys) if keys else _NO_KEYS,
         description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         retry_policy=retry_policy,

@@ -41,20 +41,18 @@ class Param:
 
 @dataclass(frozen=True)
 class ComputeSignature:
-    """The parameters of a compute function, sorted by role."""
+    """The parameters of a compute function that execution fills in, sorted by role.
+
+    The input parameters are not kept here: they become the op's ``input_defs``.
+    """
 
     context_param: str | None
     config_param: Param | None
     resource_params: tuple[Param, ...]
-    input_params: tuple[Param, ...]
     return_annotation: Any
     is_async: bool
     is_generator: bool
     accepts_kwargs: bool
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.input_params)
 
 
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -120,7 +118,21 @@ def is_resource_annotation(annotation: Any) -> bool:
     return False
 
 
+def _is_plain_input(index: int, name: str, annotation: Any) -> bool:
+    """An input typed with a builtin class (``x: int``): the common case, decided at once."""
+    return (
+        annotation.__class__ is type
+        and annotation.__module__ == "builtins"
+        and name != "context"
+        and (index > 0 or name not in CONTEXT_NAMES)
+    )
+
+
 def _is_context_annotation(annotation: Any) -> bool:
+    if annotation is _EMPTY:
+        return False
+    if annotation.__class__ is type and annotation.__module__ == "builtins":
+        return False  # int, str...: the common case, without a failing attribute lookup
     return isinstance(annotation, type) and getattr(annotation, "__knoll_context__", False)
 
 
@@ -163,17 +175,17 @@ _CO_ASYNC = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _CO_GENERATORS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 
-def _has_flag(fn: Callable[..., Any], flags: int) -> bool:
+def _code_flags(fn: Callable[..., Any]) -> int:
     code = (
         getattr(inspect.unwrap(fn), "__code__", None)
         if not isinstance(fn, types.FunctionType)
         else fn.__code__
     )
-    return code is not None and bool(code.co_flags & flags)
+    return 0 if code is None else code.co_flags
 
 
-def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
-    """Sort ``fn``'s parameters into context, config, resources and inputs."""
+def read_signature(fn: Callable[..., Any], owner: str) -> tuple[ComputeSignature, list[Param]]:
+    """Sort ``fn``'s parameters into context, config, resources and inputs (returned apart)."""
     if not callable(fn):
         raise DefinitionError(f"{owner} must decorate a function, got {type(fn).__name__}.")
     hints = _type_hints(fn)
@@ -195,9 +207,13 @@ def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
         param = Param(
             name, annotation, default is not _EMPTY, None if default is _EMPTY else default
         )
-        if index == 0 and (name in CONTEXT_NAMES or _is_context_annotation(annotation)):
+        if _is_plain_input(index, name, annotation):
+            inputs.append(param)
+            continue
+        is_context = _is_context_annotation(annotation)
+        if index == 0 and (name in CONTEXT_NAMES or is_context):
             context_param = name
-        elif _is_context_annotation(annotation) or name == "context":
+        elif is_context or name == "context":
             # Taken as an input, a late "context" would silently become an upstream asset.
             raise DefinitionError(
                 f"{owner} ({source_location(fn)}): the context parameter {name!r} must come first."
@@ -216,16 +232,36 @@ def read_signature(fn: Callable[..., Any], owner: str) -> ComputeSignature:
         else:
             inputs.append(param)
     return_annotation = hints.get("return", _EMPTY)
-    return ComputeSignature(
+    flags = _code_flags(fn)
+    if context_param is None and config_param is None and not resources and not accepts_kwargs:
+        return _plain_signature(return_annotation, flags), inputs
+    signature = ComputeSignature(
         context_param=context_param,
         config_param=config_param,
         resource_params=tuple(resources),
-        input_params=tuple(inputs),
         return_annotation=return_annotation,
-        is_async=_has_flag(fn, _CO_ASYNC),
-        is_generator=_has_flag(fn, _CO_GENERATORS),
+        is_async=bool(flags & _CO_ASYNC),
+        is_generator=bool(flags & _CO_GENERATORS),
         accepts_kwargs=accepts_kwargs,
     )
+    return signature, inputs
+
+
+# The signature of a function that takes only inputs depends on its return annotation and
+# flags alone: one (immutable) object serves every such function.
+_PLAIN_SIGNATURES: dict[tuple[int, bool, bool], ComputeSignature] = {}
+
+
+def _plain_signature(return_annotation: Any, flags: int) -> ComputeSignature:
+    is_async, is_generator = bool(flags & _CO_ASYNC), bool(flags & _CO_GENERATORS)
+    # Keyed by the annotation's identity, which the cached signature keeps alive.
+    key = (id(return_annotation), is_async, is_generator)
+    found = _PLAIN_SIGNATURES.get(key)
+    if found is None:
+        found = ComputeSignature(None, None, (), return_annotation, is_async, is_generator, False)
+        if len(_PLAIN_SIGNATURES) < 100_000:
+            _PLAIN_SIGNATURES[key] = found
+    return found
 
 
 def unwrap_annotation(annotation: Any) -> Any:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knoll._serdes import serializable
-from knoll.definitions.cron import parse_cron
 from knoll.errors import CronError, DefinitionError
 
 if TYPE_CHECKING:
@@ -144,6 +143,9 @@ class AutomationCondition:
     @staticmethod
     def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
         """Materialize once per cron tick, after all upstream assets updated since the tick."""
+        # Imported here: declaring assets should not load the cron parser (and `calendar`).
+        from knoll.definitions.cron import parse_cron
+
         try:
             parse_cron(cron_schedule)
         except CronError as exc:

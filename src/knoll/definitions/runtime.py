@@ -2,13 +2,14 @@
 
 Declarations offer ``my_op(...)`` (direct invocation) and ``job.execute_in_process(...)``,
 but running anything is the execution layer's job, and a lower layer never imports a higher
-one. The execution layer registers its implementation here when it is imported (which
-``import knoll`` always does).
+one. The execution layer registers its implementation here when it is imported; the ``knoll``
+package registers a loader that imports the execution layer the first time a declaration
+needs it, so that declaring assets does not load it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from knoll.errors import InvalidInvocationError
@@ -34,6 +35,7 @@ class Runtime(Protocol):
 
 
 _runtime: Runtime | None = None
+_loader: Callable[[], None] | None = None
 
 
 def install_runtime(implementation: Runtime) -> None:
@@ -41,9 +43,17 @@ def install_runtime(implementation: Runtime) -> None:
     _runtime = implementation
 
 
+def install_runtime_loader(loader: Callable[[], None]) -> None:
+    """Register what imports the execution layer (which then calls :func:`install_runtime`)."""
+    global _loader
+    _loader = loader
+
+
 def runtime() -> Runtime:
+    if _runtime is None and _loader is not None:
+        _loader()
     if _runtime is None:
         raise InvalidInvocationError(
-            "knoll's execution layer is not loaded: import knoll (or knoll.execution) first."
+            "knoll's execution layer is not loaded: import knoll.execution first."
         )
     return _runtime

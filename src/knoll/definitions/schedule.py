@@ -29,11 +29,11 @@ from knoll.definitions._tick_fn import (
     wrong_output,
 )
 from knoll.definitions.cron import CronSchedule, CronUnion, parse_cron
+from knoll.definitions.job import ANONYMOUS_JOB_PREFIX
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.run_request import RunRequest, SkipReason
 from knoll.errors import CronError, DefinitionError, InvalidInvocationError
 
-ANONYMOUS_JOB_PREFIX = "__anonymous_asset_job_"
 _ALLOWED = (
     "a RunRequest, a SkipReason, a list or generator of RunRequests, a run config dict, or None"
 )

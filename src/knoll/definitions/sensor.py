@@ -26,6 +26,7 @@ from knoll.definitions._tick_fn import (
     split_outputs,
     wrong_output,
 )
+from knoll.definitions.job import ANONYMOUS_JOB_PREFIX
 from knoll.definitions.metadata import MetadataValue, normalize_metadata
 from knoll.definitions.run_request import (
     DynamicPartitionsRequest,
@@ -33,7 +34,6 @@ from knoll.definitions.run_request import (
     SensorResult,
     SkipReason,
 )
-from knoll.definitions.schedule import ANONYMOUS_JOB_PREFIX
 from knoll.errors import DefinitionError, InvalidInvocationError
 
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 30
