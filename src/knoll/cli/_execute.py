@@ -7,9 +7,11 @@ rich progress bar of the steps below that output (see ``_terminal``).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
-from types import TracebackType
+from collections.abc import Iterator, Sequence
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -45,7 +47,7 @@ def execute_job(
     total = len(build_plan(job).steps)
     click.echo(headline)
     run_id = new_run_id()
-    with RunReporter(total, run_id) as reporter:
+    with RunReporter(total, run_id) as reporter, stopped_by_signals(run_id, reporter):
         try:
             result = execute_in_process(
                 job,
@@ -63,6 +65,36 @@ def execute_job(
             reporter.close()
             fail(str(exc), EXIT_RUN_FAILED)
     report_outcome(result)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived while a run executed in this process: it stops the run the way Ctrl-C
+    does (resources torn down, RUN_CANCELED recorded), then knoll exits with 143."""
+
+
+@contextlib.contextmanager
+def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
+    """While the block runs, SIGTERM (``timeout``, ``docker stop``, CI runners, Kubernetes)
+    cancels the run as Ctrl-C does; either ends knoll with 128 + the signal's number."""
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: let knoll exit
+        reporter.close()
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        click.echo(
+            f"run {run_id} CANCELED: stopped by {signum.name}. See what it did: "
+            f"knoll run show {run_id}",
+            err=True,
+        )
+        sys.exit(128 + signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def report_outcome(result: ExecuteInProcessResult) -> None:

@@ -8,9 +8,11 @@ call (prepare, then execute), the engine behind ``materialize``,
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from knoll.definitions.job import JobDefinition
@@ -29,6 +31,7 @@ from knoll.execution.events import (
     RunFailureData,
     SerializableError,
 )
+from knoll.execution.heartbeat import beating
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
@@ -101,17 +104,25 @@ def execute(
     *,
     raise_on_error: bool = True,
     sinks: Sequence[EventSink] = (),
+    on_canceling: Callable[[], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Record ``prepared``'s run in ``recorder`` and execute it; return its result.
 
     The run is recorded before its first event, so that every event has its run; a recorder
     that cannot take it fails here, before anything ran. ``sinks`` get every batch of events
     too. A run stopped by KeyboardInterrupt (or SystemExit) says so in its events first.
+
+    While it executes, the run heartbeats when the recorder takes heartbeats; a heartbeat that
+    finds the run CANCELING calls ``on_canceling`` (default: a KeyboardInterrupt in the main
+    thread, when the run executes there).
     """
     recorder.start_run(prepared.run)
     writer = EventWriter(prepared.run, [recorder, *sinks])
+    if on_canceling is None and threading.current_thread() is threading.main_thread():
+        on_canceling = _thread.interrupt_main
     try:
-        return _execute(prepared, recorder, writer, raise_on_error)
+        with beating(recorder, prepared.run.run_id, on_canceling=on_canceling):
+            return _execute(prepared, recorder, writer, raise_on_error)
     except (KeyboardInterrupt, SystemExit) as exc:
         _record_interruption(writer, prepared, exc)
         raise
@@ -126,7 +137,7 @@ def _record_interruption(
         writer.emit(
             EventType.RUN_CANCELED,
             None,
-            f"run of {what} was interrupted (KeyboardInterrupt)",
+            f"run of {what} was interrupted ({str(exc) or type(exc).__name__})",
             logging.ERROR,
         )
     else:

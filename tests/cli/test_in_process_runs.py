@@ -1,0 +1,178 @@
+"""Runs executed by ``knoll asset materialize`` in its own process, killed or stopped for real:
+they never stay STARTED (SIGKILL: the monitor fails them; SIGTERM: they end CANCELED)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from knoll.definitions.keys import AssetKey
+from knoll.execution.events import EventType
+from knoll.execution.run import RunStatus
+from knoll.instance import Instance
+from knoll.storage.base import PartitionStatus
+from tests.cli.helpers import KNOLL, knoll, knoll_env
+
+WAIT = 60.0  # seconds: only to avoid a hang
+SLOW_PARTITION = ("--select", "slow", "--partition", "2024-01-05")
+
+SLOW_PROJECT = textwrap.dedent(
+    """
+    import os
+    import time
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from knoll import DailyPartitionsDefinition, Definitions, asset, resource
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
+
+
+    @resource
+    def warehouse() -> Iterator[str]:
+        yield "warehouse"
+        Path(os.environ["KNOLL_TEST_TEARDOWN"]).write_text("closed")
+
+
+    @asset(partitions_def=daily, required_resource_keys={"warehouse"})
+    def slow(context) -> int:
+        time.sleep(float(os.environ.get("KNOLL_TEST_SLEEP", "300")))
+        return 1
+
+
+    defs = Definitions(assets=[slow], resources={"warehouse": warehouse})
+    """
+)
+
+SETTINGS = """run_monitoring:
+  heartbeat_interval_seconds: 0.2
+  heartbeat_timeout_seconds: 3
+  start_timeout_seconds: 1
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "slow_project.py").write_text(SLOW_PROJECT)
+    (tmp_path / ".knoll").mkdir()
+    (tmp_path / ".knoll" / "knoll.yaml").write_text(SETTINGS)
+    return tmp_path
+
+
+@pytest.fixture
+def instance(project: Path) -> Iterator[Instance]:
+    with Instance.get(project / ".knoll") as opened:
+        yield opened
+
+
+def _start(project: Path, sleep: float = 300) -> subprocess.Popen[str]:
+    env = {
+        "KNOLL_TEST_TEARDOWN": str(project / "teardown.txt"),
+        "KNOLL_TEST_SLEEP": str(sleep),
+    }
+    return subprocess.Popen(
+        [*KNOLL, "asset", "materialize", "-f", "slow_project.py", *SLOW_PARTITION],
+        cwd=project,
+        env=knoll_env(project, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_step_start(instance: Instance, process: subprocess.Popen[str]) -> str:
+    """The run id, once its step has started."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        runs = instance.get_runs().records
+        if runs:
+            run_id = runs[0].run.run_id
+            if instance.events_of_run(run_id, [EventType.STEP_START]):
+                return run_id
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the step did not start")
+
+
+def _partition(instance: Instance) -> PartitionStatus:
+    return instance.get_partition_status(AssetKey("slow"))["2024-01-05"]
+
+
+def test_the_monitor_fails_a_killed_in_process_run_and_its_partition(
+    project: Path, instance: Instance
+) -> None:
+    process = _start(project)
+    run_id = _wait_for_step_start(instance, process)
+    process.kill()  # SIGKILL: no chance to record anything
+    process.communicate(timeout=WAIT)
+    assert instance.get_run(run_id).run.status is RunStatus.STARTED
+    assert _partition(instance) is PartitionStatus.IN_PROGRESS
+
+    monitored = knoll("run", "monitor", "--once", cwd=project)
+
+    assert monitored.returncode == 0, monitored.stderr
+    assert f"run {run_id} FAILURE" in monitored.stdout
+    assert instance.get_run(run_id).run.status is RunStatus.FAILURE
+    assert _partition(instance) is PartitionStatus.FAILED
+    failure = instance.events_of_run(run_id, [EventType.RUN_FAILURE])[-1].message
+    assert f"the process that executed it (pid {process.pid} on " in failure
+    assert "its last heartbeat was at " in failure
+    assert " UTC, " in failure
+    assert "that process is gone" in failure
+    assert f"knoll run reexecute {run_id} --from-failure" in failure
+    shown = knoll("asset", "show", "slow", "-f", "slow_project.py", cwd=project)
+    assert "0 in progress" in shown.stdout, shown.stdout + shown.stderr
+    assert "failed: 2024-01-05" in shown.stdout
+
+
+def test_the_monitor_leaves_a_live_in_process_run_alone(project: Path, instance: Instance) -> None:
+    process = _start(project)
+    try:
+        run_id = _wait_for_step_start(instance, process)
+        time.sleep(1.5)  # longer than start_timeout_seconds: a run without heartbeats looks dead
+
+        monitored = knoll("run", "monitor", "--once", cwd=project)
+
+        assert monitored.returncode == 0, monitored.stderr
+        assert run_id not in monitored.stdout
+        assert instance.get_run(run_id).run.status is RunStatus.STARTED
+        beat = instance.get_run_heartbeats([run_id])[run_id]
+        assert beat.pid == process.pid
+        assert beat.in_process
+    finally:
+        process.kill()
+        process.communicate(timeout=WAIT)
+
+
+def test_an_ephemeral_instance_records_no_heartbeat() -> None:
+    with Instance.ephemeral() as ephemeral:
+        assert ephemeral.run_heartbeat_interval is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_cancels_the_run_and_tears_resources_down(
+    project: Path, instance: Instance, signum: signal.Signals
+) -> None:
+    process = _start(project)
+    run_id = _wait_for_step_start(instance, process)
+
+    os.kill(process.pid, signum)
+    _, err = process.communicate(timeout=WAIT)
+
+    assert process.returncode == 128 + signum, err
+    assert f"run {run_id} CANCELED: stopped by {signum.name}" in err
+    assert "Traceback" not in err
+    run = instance.get_run(run_id).run
+    assert run.status is RunStatus.CANCELED
+    canceled = instance.events_of_run(run_id, [EventType.RUN_CANCELED])[-1].message
+    assert "interrupted" in canceled
+    assert (project / "teardown.txt").read_text() == "closed"
+    assert _partition(instance) is PartitionStatus.FAILED
