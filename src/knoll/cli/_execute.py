@@ -39,7 +39,7 @@ def execute_job(
     """Execute ``job`` into ``instance`` with its executor (steps in this process, or in worker
     processes with ``multiprocess_executor``); exit 1 if the run fails. When it cannot start
     (bad config, partition, ...) the ``KnollError`` propagates: exit 2."""
-    from knoll.errors import ExecutionError
+    from knoll.errors import ExecutionError, StorageWriteError
     from knoll.execution.executor import execute_in_process
     from knoll.execution.plan import build_plan
     from knoll.execution.run import new_run_id
@@ -61,7 +61,9 @@ def execute_job(
                 sinks=[reporter],
                 use_executor=True,  # the job's executor, e.g. multiprocess_executor
             )
-        except ExecutionError as exc:
+        except (ExecutionError, StorageWriteError) as exc:
+            # a storage that failed a write: one line saying where, why and what became of
+            # the run (its earlier events are all kept)
             reporter.close()
             fail(str(exc), EXIT_RUN_FAILED)
     report_outcome(result)

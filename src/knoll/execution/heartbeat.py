@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from knoll.errors import StorageWriteError
 from knoll.execution.run import RunStatus
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class Heartbeat(threading.Thread):
             run = self.recorder.find_run(self.run_id)
             if run is not None and run.status is RunStatus.CANCELING:
                 self._canceling()
+        except StorageWriteError:
+            self.errors += 1  # the run meets it at its next event write, and says so there
         except Exception as exc:
             self.errors += 1
             if self.errors <= HEARTBEAT_ERRORS_SHOWN:

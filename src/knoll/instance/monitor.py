@@ -159,6 +159,10 @@ def _worker_dead(
         return True  # the process that ran it here is gone: no need to wait for the timeout
     if beat.age(now) <= limits.heartbeat_timeout_seconds:
         return False
+    if beat.in_process:
+        # its heartbeat thread lives in the run's own process: silent that long, the run has
+        # stopped (it could not record its end, e.g. its storage failed a write)
+        return True
     # a worker on this host that is still there is late (a stuck database), not dead
     return not (beat.is_local and pid_alive(beat.pid))
 
@@ -260,20 +264,20 @@ def _dead_process(
     ``materialize(instance=)``) which died: no code server holds its code, so it is never
     resumed."""
     last = datetime.datetime.fromtimestamp(beat.timestamp, datetime.UTC)
-    gone = beat.is_local and not pid_alive(beat.pid)
-    why = (
-        "that process is gone"
-        if gone
-        else f"no heartbeat for longer than {limits.heartbeat_timeout_seconds:g}s"
-    )
+    if beat.is_local and not pid_alive(beat.pid):
+        why = "that process is gone"
+    else:
+        why = f"it has not beaten for longer than {limits.heartbeat_timeout_seconds:g}s"
     _write(
         instance,
         run,
         EventType.RUN_FAILURE,
         f"run {run.run_id} failed: the process that executed it (pid {beat.pid} on "
-        f"{beat.host}) died: its last heartbeat was at {last:%Y-%m-%d %H:%M:%S} UTC, "
-        f"{beat.age(now):.0f}s ago, and {why}. Re-execute it from failure with "
-        f"`knoll run reexecute {run.run_id} --from-failure`.",
+        f"{beat.host}) ended without recording the run's end: its last heartbeat was at "
+        f"{last:%Y-%m-%d %H:%M:%S} UTC, {beat.age(now):.0f}s ago, and {why}. It was killed, "
+        "ran out of memory, crashed, or stopped when its storage failed a write (its output "
+        f"says which). Re-execute it from failure with `knoll run reexecute {run.run_id} "
+        "--from-failure`.",
         logging.ERROR,
     )
     instance.storage.free_slots_of_run(run.run_id)
