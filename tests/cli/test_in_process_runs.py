@@ -4,8 +4,10 @@ they never stay STARTED (SIGKILL: the monitor fails them; SIGTERM: they end CANC
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -19,9 +21,11 @@ from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import PartitionStatus
 from tests.cli.helpers import KNOLL, knoll, knoll_env
+from tests.instance.conftest import POSTGRES_URL_VAR, _drop_schemas, postgres_url_or_skip
 
 WAIT = 60.0  # seconds: only to avoid a hang
-SLOW_PARTITION = ("--select", "slow", "--partition", "2024-01-05")
+SLOW_KEY = ("--partition", "2024-01-05")
+SLOW_PARTITION = ("--select", "slow", *SLOW_KEY)
 
 SLOW_PROJECT = textwrap.dedent(
     """
@@ -30,7 +34,10 @@ SLOW_PROJECT = textwrap.dedent(
     from collections.abc import Iterator
     from pathlib import Path
 
-    from knoll import DailyPartitionsDefinition, Definitions, asset, resource
+    from knoll import (
+        ConfigurableResource, DailyPartitionsDefinition, Definitions, asset, define_asset_job,
+        resource,
+    )
 
     daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
 
@@ -41,15 +48,43 @@ SLOW_PROJECT = textwrap.dedent(
         Path(os.environ["KNOLL_TEST_TEARDOWN"]).write_text("closed")
 
 
-    @asset(partitions_def=daily, required_resource_keys={"warehouse"})
+    class Ledger(ConfigurableResource):
+        def teardown_after_execution(self, context) -> None:
+            Path(os.environ["KNOLL_TEST_TEARDOWN"] + ".ledger").write_text("closed")
+
+
+    @asset(partitions_def=daily, required_resource_keys={"warehouse", "ledger"})
     def slow(context) -> int:
-        time.sleep(float(os.environ.get("KNOLL_TEST_SLEEP", "300")))
+        time.sleep(300)  # a test stops it
         return 1
 
 
-    defs = Definitions(assets=[slow], resources={"warehouse": warehouse})
+    defs = Definitions(
+        assets=[slow],
+        resources={"warehouse": warehouse, "ledger": Ledger()},
+        jobs=[define_asset_job("slow_job", selection=[slow], partitions_def=daily)],
+    )
     """
 )
+
+# materialize(instance=) in a program of the user's own
+SLOW_SCRIPT = textwrap.dedent(
+    """
+    from knoll import Instance, materialize
+    from slow_project import defs, slow
+
+    with Instance.get() as instance:
+        materialize(
+            [slow], instance=instance, partition_key="2024-01-05", resources=defs.resources
+        )
+    """
+)
+
+ENTRY_POINTS = {
+    "asset materialize": ["asset", "materialize", "-f", "slow_project.py", *SLOW_PARTITION],
+    "job execute": ["job", "execute", "-f", "slow_project.py", "-j", "slow_job", *SLOW_KEY],
+    "materialize(instance=)": ["slow_script.py"],
+}
 
 SETTINGS = """run_monitoring:
   heartbeat_interval_seconds: 0.2
@@ -61,9 +96,21 @@ SETTINGS = """run_monitoring:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "slow_project.py").write_text(SLOW_PROJECT)
+    (tmp_path / "slow_script.py").write_text(SLOW_SCRIPT)
     (tmp_path / ".knoll").mkdir()
     (tmp_path / ".knoll" / "knoll.yaml").write_text(SETTINGS)
     return tmp_path
+
+
+@pytest.fixture
+def postgres_project(project: Path) -> Iterator[Path]:
+    """``project`` with its instance's storage in a PostgreSQL schema of its own."""
+    url = postgres_url_or_skip()
+    schema = f"knoll_inproc_{os.getpid()}_{secrets.token_hex(4)}"
+    storage = f"storage:\n  postgres:\n    url: {{env: {POSTGRES_URL_VAR}}}\n    schema: {schema}\n"
+    (project / ".knoll" / "knoll.yaml").write_text(storage + SETTINGS)
+    yield project
+    _drop_schemas(url, [schema])
 
 
 @pytest.fixture
@@ -72,13 +119,12 @@ def instance(project: Path) -> Iterator[Instance]:
         yield opened
 
 
-def _start(project: Path, sleep: float = 300) -> subprocess.Popen[str]:
-    env = {
-        "KNOLL_TEST_TEARDOWN": str(project / "teardown.txt"),
-        "KNOLL_TEST_SLEEP": str(sleep),
-    }
+def _start(project: Path, entry: str = "asset materialize") -> subprocess.Popen[str]:
+    env = {"KNOLL_TEST_TEARDOWN": str(project / "teardown.txt"), "PYTHONPATH": str(project)}
+    args = ENTRY_POINTS[entry]
+    command = [sys.executable, *args] if args[0].endswith(".py") else [*KNOLL, *args]
     return subprocess.Popen(
-        [*KNOLL, "asset", "materialize", "-f", "slow_project.py", *SLOW_PARTITION],
+        command,
         cwd=project,
         env=knoll_env(project, env),
         stdout=subprocess.PIPE,
@@ -106,10 +152,25 @@ def _partition(instance: Instance) -> PartitionStatus:
     return instance.get_partition_status(AssetKey("slow"))["2024-01-05"]
 
 
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
 def test_the_monitor_fails_a_killed_in_process_run_and_its_partition(
-    project: Path, instance: Instance
+    project: Path, entry: str
 ) -> None:
-    process = _start(project)
+    _killed_run_is_failed(project, entry)
+
+
+def test_the_monitor_fails_a_killed_in_process_run_on_postgres(postgres_project: Path) -> None:
+    _killed_run_is_failed(postgres_project, "asset materialize")
+
+
+def _killed_run_is_failed(project: Path, entry: str) -> None:
+    with Instance.get(project / ".knoll") as instance:
+        _kill_and_monitor(project, instance, entry)
+
+
+def _kill_and_monitor(project: Path, instance: Instance, entry: str) -> None:
+    """SIGKILL the run's process once its step started; the monitor then fails the run."""
+    process = _start(project, entry)
     run_id = _wait_for_step_start(instance, process)
     process.kill()  # SIGKILL: no chance to record anything
     process.communicate(timeout=WAIT)
@@ -168,11 +229,31 @@ def test_a_signal_cancels_the_run_and_tears_resources_down(
     _, err = process.communicate(timeout=WAIT)
 
     assert process.returncode == 128 + signum, err
-    assert f"run {run_id} CANCELED: stopped by {signum.name}" in err
+    assert f"run {run_id} CANCELED: stopped by " in err
+    assert signum.name in err
     assert "Traceback" not in err
     run = instance.get_run(run_id).run
     assert run.status is RunStatus.CANCELED
     canceled = instance.events_of_run(run_id, [EventType.RUN_CANCELED])[-1].message
     assert "interrupted" in canceled
     assert (project / "teardown.txt").read_text() == "closed"
+    assert (project / "teardown.txt.ledger").read_text() == "closed"
     assert _partition(instance) is PartitionStatus.FAILED
+
+
+def test_cancelling_an_in_process_run_stops_it_through_its_heartbeat(
+    project: Path, instance: Instance
+) -> None:
+    process = _start(project)
+    run_id = _wait_for_step_start(instance, process)
+
+    record = instance.cancel_run(run_id, grace_seconds=WAIT)
+
+    assert record.run.status is RunStatus.CANCELED
+    _, err = process.communicate(timeout=WAIT)
+    assert process.returncode == 130, err  # stopped by its heartbeat, never signalled
+    assert f"run {run_id} CANCELED: stopped by `knoll run cancel` or Ctrl-C" in err
+    assert (project / "teardown.txt").read_text() == "closed"
+    canceled = instance.events_of_run(run_id, [EventType.RUN_CANCELED])
+    assert len(canceled) == 1
+    assert "interrupted" in canceled[0].message

@@ -89,9 +89,10 @@ def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: let knoll exit
         reporter.close()
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        # a heartbeat that finds the run CANCELING interrupts it as Ctrl-C would
+        how = "SIGTERM" if signum is signal.SIGTERM else "`knoll run cancel` or Ctrl-C (SIGINT)"
         click.echo(
-            f"run {run_id} CANCELED: stopped by {signum.name}. See what it did: "
-            f"knoll run show {run_id}",
+            f"run {run_id} CANCELED: stopped by {how}. See what it did: knoll run show {run_id}",
             err=True,
         )
         sys.exit(128 + signum)

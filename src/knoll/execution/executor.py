@@ -8,7 +8,6 @@ call (prepare, then execute), the engine behind ``materialize``,
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import logging
 import threading
@@ -33,7 +32,7 @@ from knoll.execution.events import (
     RunFailureData,
     SerializableError,
 )
-from knoll.execution.heartbeat import beating
+from knoll.execution.heartbeat import beating, interrupt_main_thread
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
@@ -123,7 +122,7 @@ def execute(
     recorder.start_run(prepared.run)
     writer = EventWriter(prepared.run, [recorder, *sinks])
     if on_canceling is None and threading.current_thread() is threading.main_thread():
-        on_canceling = _thread.interrupt_main
+        on_canceling = interrupt_main_thread
     try:
         with beating(recorder, prepared.run.run_id, on_canceling=on_canceling):
             return _execute(prepared, recorder, writer, raise_on_error)

@@ -10,8 +10,10 @@ do not beat: nothing outside the process could read it.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ from knoll.execution.run import RunStatus
 if TYPE_CHECKING:
     from knoll.execution.recorder import RunRecorder
 
-__all__ = ["HEARTBEAT_ERRORS_SHOWN", "Heartbeat", "beating"]
+__all__ = ["HEARTBEAT_ERRORS_SHOWN", "Heartbeat", "beating", "interrupt_main_thread"]
 
 HEARTBEAT_ERRORS_SHOWN = 3
 """Heartbeat failures printed per run: a database that is down should not flood the output."""
@@ -92,6 +94,18 @@ class Heartbeat(threading.Thread):
         self.done.set()
         if self.is_alive():
             self.join(timeout=max(self.interval, 5.0))
+
+
+def interrupt_main_thread() -> None:
+    """Stop what the main thread is doing with a KeyboardInterrupt, as Ctrl-C would: a real
+    SIGINT to that thread, which also wakes it from a sleep or a blocking call, when Python
+    handles SIGINT there; otherwise the interrupt is raised at its next Python instruction."""
+    handler = signal.getsignal(signal.SIGINT)
+    main = threading.main_thread().ident
+    if callable(handler) and main is not None:
+        signal.pthread_kill(main, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
 
 
 @contextlib.contextmanager
