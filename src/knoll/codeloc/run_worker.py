@@ -35,6 +35,7 @@ from knoll._processes import reap_in_background
 from knoll.errors import RunStatusError
 from knoll.execution.capture import set_terminal_copy
 from knoll.execution.events import EventType, RunEvent, run_event
+from knoll.execution.heartbeat import beating
 from knoll.execution.prepare import ExecutionRequest, prepare_run
 from knoll.execution.run import Run, RunStatus
 from knoll.execution.spawned import job_named
@@ -318,7 +319,6 @@ def run_worker_main(
 ) -> int:
     """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code.
     With ``resume``, finish a STARTED run: execute only its steps that have not succeeded."""
-    from knoll.execution.executor import execute
     from knoll.instance import Instance
 
     switch = _CancelSwitch()
@@ -340,26 +340,10 @@ def run_worker_main(
             return 0  # canceled (or started elsewhere) before this worker got to it
         error: BaseException | None = None
         recorder = _WorkerRecorder(instance, switch, heartbeat_interval, resume=resume)
-        # before anything runs: a canceller can find this process now (execution then beats)
-        recorder.record_run_heartbeat(run_id, interval=heartbeat_interval)
         try:
-            selection, step_keys, reused = _selection(defs, run), None, None
-            if resume:
-                selection, step_keys, reused = steps_left(defs, run, instance)
-            request = ExecutionRequest(
-                run_config=dict(run.run_config) or None,
-                tags=run.tags,
-                run_id=run.run_id,
-                asset_selection=selection,
-                use_executor=True,
-                step_keys=step_keys,
-                parent_run_id=run.parent_run_id,
-                root_run_id=run.root_run_id,
-                reused_outputs=reused,
-                resume=resume,
-            )
-            prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
-            execute(prepared, recorder, raise_on_error=False, on_canceling=_stop_own_group)
+            # beats before anything runs: a canceller can find this process from now on
+            with beating(recorder, run_id, on_canceling=_stop_own_group):
+                _execute_stored(defs, run, instance, recorder, resume=resume)
         except KeyboardInterrupt:
             switch.requested = True
         except BaseException as exc:
@@ -368,6 +352,30 @@ def run_worker_main(
         return 0 if error is None else 1
     finally:
         instance.dispose()
+
+
+def _execute_stored(
+    defs: Definitions, run: Run, instance: Instance, recorder: _WorkerRecorder, *, resume: bool
+) -> None:
+    from knoll.execution.executor import execute
+
+    selection, step_keys, reused = _selection(defs, run), None, None
+    if resume:
+        selection, step_keys, reused = steps_left(defs, run, instance)
+    request = ExecutionRequest(
+        run_config=dict(run.run_config) or None,
+        tags=run.tags,
+        run_id=run.run_id,
+        asset_selection=selection,
+        use_executor=True,
+        step_keys=step_keys,
+        parent_run_id=run.parent_run_id,
+        root_run_id=run.root_run_id,
+        reused_outputs=reused,
+        resume=resume,
+    )
+    prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
+    execute(prepared, recorder, raise_on_error=False)
 
 
 def _stop_own_group() -> None:

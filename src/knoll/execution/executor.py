@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from knoll.definitions.job import JobDefinition
@@ -107,7 +107,6 @@ def execute(
     *,
     raise_on_error: bool = True,
     sinks: Sequence[EventSink] = (),
-    on_canceling: Callable[[], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Record ``prepared``'s run in ``recorder`` and execute it; return its result.
 
@@ -116,13 +115,13 @@ def execute(
     too. A run stopped by KeyboardInterrupt (or SystemExit) says so in its events first.
 
     While it executes, the run heartbeats when the recorder takes heartbeats; a heartbeat that
-    finds the run CANCELING calls ``on_canceling`` (default: a KeyboardInterrupt in the main
-    thread, when the run executes there).
+    finds the run CANCELING interrupts the run (a KeyboardInterrupt, as Ctrl-C) when it
+    executes in the main thread.
     """
     recorder.start_run(prepared.run)
     writer = EventWriter(prepared.run, [recorder, *sinks])
-    if on_canceling is None and threading.current_thread() is threading.main_thread():
-        on_canceling = interrupt_main_thread
+    in_main = threading.current_thread() is threading.main_thread()
+    on_canceling = interrupt_main_thread if in_main else None
     try:
         with beating(recorder, prepared.run.run_id, on_canceling=on_canceling):
             return _execute(prepared, recorder, writer, raise_on_error)

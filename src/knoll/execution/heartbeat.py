@@ -113,14 +113,27 @@ def beating(
     recorder: RunRecorder, run_id: str, *, on_canceling: Callable[[], None] | None = None
 ) -> Iterator[Heartbeat | None]:
     """Beat for ``run_id`` while the block runs, when ``recorder`` takes heartbeats (its
-    ``run_heartbeat_interval`` is not None); otherwise do nothing."""
+    ``run_heartbeat_interval`` is not None); otherwise, or when this process beats for the run
+    already (a run worker beats from before it prepares the run), do nothing."""
     interval = recorder.run_heartbeat_interval
-    if interval is None:
+    with _beating_lock:
+        nested = run_id in _beating_runs
+        if interval is not None and not nested:
+            _beating_runs.add(run_id)
+    if interval is None or nested:
         yield None
         return
-    heartbeat = Heartbeat(recorder, run_id, interval, on_canceling=on_canceling)
-    heartbeat.begin()
     try:
-        yield heartbeat
+        heartbeat = Heartbeat(recorder, run_id, interval, on_canceling=on_canceling)
+        heartbeat.begin()
+        try:
+            yield heartbeat
+        finally:
+            heartbeat.stop()
     finally:
-        heartbeat.stop()
+        with _beating_lock:
+            _beating_runs.discard(run_id)
+
+
+_beating_runs: set[str] = set()  # the runs this process beats for
+_beating_lock = threading.Lock()
