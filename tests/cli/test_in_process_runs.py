@@ -36,7 +36,7 @@ SLOW_PROJECT = textwrap.dedent(
 
     from knoll import (
         ConfigurableResource, DailyPartitionsDefinition, Definitions, asset, define_asset_job,
-        resource,
+        multiprocess_executor, resource,
     )
 
     daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-02-01")
@@ -55,6 +55,7 @@ SLOW_PROJECT = textwrap.dedent(
 
     @asset(partitions_def=daily, required_resource_keys={"warehouse", "ledger"})
     def slow(context) -> int:
+        Path(os.environ["KNOLL_TEST_TEARDOWN"] + ".started").write_text(str(os.getpid()))
         time.sleep(300)  # a test stops it
         return 1
 
@@ -62,7 +63,15 @@ SLOW_PROJECT = textwrap.dedent(
     defs = Definitions(
         assets=[slow],
         resources={"warehouse": warehouse, "ledger": Ledger()},
-        jobs=[define_asset_job("slow_job", selection=[slow], partitions_def=daily)],
+        jobs=[
+            define_asset_job("slow_job", selection=[slow], partitions_def=daily),
+            define_asset_job(
+                "slow_pool_job",
+                selection=[slow],
+                partitions_def=daily,
+                executor_def=multiprocess_executor,
+            ),
+        ],
     )
     """
 )
@@ -84,6 +93,15 @@ ENTRY_POINTS = {
     "asset materialize": ["asset", "materialize", "-f", "slow_project.py", *SLOW_PARTITION],
     "job execute": ["job", "execute", "-f", "slow_project.py", "-j", "slow_job", *SLOW_KEY],
     "materialize(instance=)": ["slow_script.py"],
+    "job execute (multiprocess)": [
+        "job",
+        "execute",
+        "-f",
+        "slow_project.py",
+        "-j",
+        "slow_pool_job",
+        *SLOW_KEY,
+    ],
 }
 
 SETTINGS = """run_monitoring:
@@ -119,7 +137,9 @@ def instance(project: Path) -> Iterator[Instance]:
         yield opened
 
 
-def _start(project: Path, entry: str = "asset materialize") -> subprocess.Popen[str]:
+def _start(
+    project: Path, entry: str = "asset materialize", *, own_group: bool = False
+) -> subprocess.Popen[str]:
     env = {"KNOLL_TEST_TEARDOWN": str(project / "teardown.txt"), "PYTHONPATH": str(project)}
     args = ENTRY_POINTS[entry]
     command = [sys.executable, *args] if args[0].endswith(".py") else [*KNOLL, *args]
@@ -130,18 +150,23 @@ def _start(project: Path, entry: str = "asset materialize") -> subprocess.Popen[
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
     )
 
 
-def _wait_for_step_start(instance: Instance, process: subprocess.Popen[str]) -> str:
-    """The run id, once its step has started."""
+def _wait_for_step_start(
+    project: Path, instance: Instance, process: subprocess.Popen[str], *, in_events: bool = True
+) -> str:
+    """The run id, once its step has started: its STEP_START event is stored and the asset
+    has written its file. A step of the multiprocess executor sends its events only when it
+    ends: ``in_events=False`` waits for the file alone."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         runs = instance.get_runs().records
-        if runs:
+        if runs and (project / "teardown.txt.started").exists():
             run_id = runs[0].run.run_id
-            if instance.events_of_run(run_id, [EventType.STEP_START]):
+            if not in_events or instance.events_of_run(run_id, [EventType.STEP_START]):
                 return run_id
         time.sleep(0.05)
     process.kill()
@@ -152,7 +177,7 @@ def _partition(instance: Instance) -> PartitionStatus:
     return instance.get_partition_status(AssetKey("slow"))["2024-01-05"]
 
 
-@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize("entry", [e for e in ENTRY_POINTS if "multiprocess" not in e])
 def test_the_monitor_fails_a_killed_in_process_run_and_its_partition(
     project: Path, entry: str
 ) -> None:
@@ -171,7 +196,7 @@ def _killed_run_is_failed(project: Path, entry: str) -> None:
 def _kill_and_monitor(project: Path, instance: Instance, entry: str) -> None:
     """SIGKILL the run's process once its step started; the monitor then fails the run."""
     process = _start(project, entry)
-    run_id = _wait_for_step_start(instance, process)
+    run_id = _wait_for_step_start(project, instance, process)
     process.kill()  # SIGKILL: no chance to record anything
     process.communicate(timeout=WAIT)
     assert instance.get_run(run_id).run.status is RunStatus.STARTED
@@ -197,7 +222,7 @@ def _kill_and_monitor(project: Path, instance: Instance, entry: str) -> None:
 def test_the_monitor_leaves_a_live_in_process_run_alone(project: Path, instance: Instance) -> None:
     process = _start(project)
     try:
-        run_id = _wait_for_step_start(instance, process)
+        run_id = _wait_for_step_start(project, instance, process)
         time.sleep(1.5)  # longer than start_timeout_seconds: a run without heartbeats looks dead
 
         monitored = knoll("run", "monitor", "--once", cwd=project)
@@ -223,7 +248,7 @@ def test_a_signal_cancels_the_run_and_tears_resources_down(
     project: Path, instance: Instance, signum: signal.Signals
 ) -> None:
     process = _start(project)
-    run_id = _wait_for_step_start(instance, process)
+    run_id = _wait_for_step_start(project, instance, process)
 
     os.kill(process.pid, signum)
     _, err = process.communicate(timeout=WAIT)
@@ -245,7 +270,7 @@ def test_cancelling_an_in_process_run_stops_it_through_its_heartbeat(
     project: Path, instance: Instance
 ) -> None:
     process = _start(project)
-    run_id = _wait_for_step_start(instance, process)
+    run_id = _wait_for_step_start(project, instance, process)
 
     record = instance.cancel_run(run_id, grace_seconds=WAIT)
 
@@ -257,3 +282,20 @@ def test_cancelling_an_in_process_run_stops_it_through_its_heartbeat(
     canceled = instance.events_of_run(run_id, [EventType.RUN_CANCELED])
     assert len(canceled) == 1
     assert "interrupted" in canceled[0].message
+
+
+def test_sigterm_to_the_process_group_cancels_a_multiprocess_run(
+    project: Path, instance: Instance
+) -> None:
+    """``timeout`` and ``docker stop`` signal the whole group: step workers stop quietly and
+    the run's own process records the cancellation."""
+    process = _start(project, "job execute (multiprocess)", own_group=True)
+    run_id = _wait_for_step_start(project, instance, process, in_events=False)
+
+    os.killpg(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=WAIT)
+
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    assert f"run {run_id} CANCELED: stopped by SIGTERM" in err
+    assert instance.get_run(run_id).run.status is RunStatus.CANCELED

@@ -8,6 +8,7 @@ rich progress bar of the steps below that output (see ``_terminal``).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -79,7 +80,15 @@ def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
     """While the block runs, SIGTERM (``timeout``, ``docker stop``, CI runners, Kubernetes)
     cancels the run as Ctrl-C does; either ends knoll with 128 + the signal's number."""
 
+    pid = os.getpid()
+
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != pid:
+            # a step worker forked by the multiprocess executor (the signal went to the whole
+            # process group): it simply stops, and the run's own process records the end
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise Terminated("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
