@@ -89,6 +89,8 @@ def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        # a second SIGTERM must not interrupt the recording of the cancellation
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
