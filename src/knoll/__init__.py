@@ -174,6 +174,7 @@ if TYPE_CHECKING:
     from knoll.errors import SelectionError as SelectionError
     from knoll.errors import SerializationError as SerializationError
     from knoll.errors import StorageError as StorageError
+    from knoll.errors import StorageWriteError as StorageWriteError
     from knoll.errors import TypeCheckError as TypeCheckError
     from knoll.errors import UserCodeError as UserCodeError
     from knoll.errors import WorkspaceError as WorkspaceError
@@ -387,6 +388,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "SelectionError",
         "SerializationError",
         "StorageError",
+        "StorageWriteError",
         "TypeCheckError",
         "UserCodeError",
         "WorkspaceError",
@@ -592,6 +594,7 @@ __all__ = [
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "StorageError",
+    "StorageWriteError",
     "TableColumn",
     "TableColumnConstraints",
     "TableRecord",

@@ -16,6 +16,7 @@ The hierarchy::
     ├── CronError                    a cron string that cannot be parsed
     ├── RunStatusError               a run status change that the state machine forbids
     ├── StorageError                 storage refused or failed a read or write
+    │   ├── StorageWriteError        the database could not write (disk full, read-only, I/O error)
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
     ├── WorkspaceError               a workspace.yaml does not describe valid code locations
     ├── CodeServerError              a code server cannot start, does not answer, or refused
@@ -158,6 +159,24 @@ class RetryRequested(Exception):
 
 class StorageError(KnollError):
     """Storage refused a request (a duplicate id, an unknown record, a bad cursor) or failed."""
+
+
+class StorageWriteError(StorageError):
+    """The database failed a write for a reason that waiting will not fix on its own (its disk
+    is full, it is read-only, an I/O error). ``where`` names the database, ``reason`` is what
+    the database or the operating system said."""
+
+    def __init__(self, where: str, reason: str, *, detail: str = "") -> None:
+        self.where = where
+        self.reason = reason
+        self.detail = detail
+        super().__init__(
+            f"could not write to {where}: {reason}" + (f"; {detail}" if detail else "")
+        )
+
+    def with_detail(self, detail: str) -> StorageWriteError:
+        """The same failure, saying what it did to the run."""
+        return StorageWriteError(self.where, self.reason, detail=detail)
 
 
 class DatabaseVersionError(StorageError):

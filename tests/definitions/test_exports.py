@@ -134,6 +134,7 @@ EXPORTED = [
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "StorageError",
+    "StorageWriteError",
     "TableColumn",
     "TableColumnConstraints",
     "TableRecord",

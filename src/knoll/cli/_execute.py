@@ -7,9 +7,12 @@ rich progress bar of the steps below that output (see ``_terminal``).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
-from types import TracebackType
+from collections.abc import Iterator, Sequence
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -37,7 +40,7 @@ def execute_job(
     """Execute ``job`` into ``instance`` with its executor (steps in this process, or in worker
     processes with ``multiprocess_executor``); exit 1 if the run fails. When it cannot start
     (bad config, partition, ...) the ``KnollError`` propagates: exit 2."""
-    from knoll.errors import ExecutionError
+    from knoll.errors import ExecutionError, StorageWriteError
     from knoll.execution.executor import execute_in_process
     from knoll.execution.plan import build_plan
     from knoll.execution.run import new_run_id
@@ -45,7 +48,7 @@ def execute_job(
     total = len(build_plan(job).steps)
     click.echo(headline)
     run_id = new_run_id()
-    with RunReporter(total, run_id) as reporter:
+    with RunReporter(total, run_id) as reporter, stopped_by_signals(run_id, reporter):
         try:
             result = execute_in_process(
                 job,
@@ -59,10 +62,53 @@ def execute_job(
                 sinks=[reporter],
                 use_executor=True,  # the job's executor, e.g. multiprocess_executor
             )
-        except ExecutionError as exc:
+        except (ExecutionError, StorageWriteError) as exc:
+            # a storage that failed a write: one line saying where, why and what became of
+            # the run (its earlier events are all kept)
             reporter.close()
             fail(str(exc), EXIT_RUN_FAILED)
     report_outcome(result)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived while a run executed in this process: it stops the run the way Ctrl-C
+    does (resources torn down, RUN_CANCELED recorded), then knoll exits with 143."""
+
+
+@contextlib.contextmanager
+def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
+    """While the block runs, SIGTERM (``timeout``, ``docker stop``, CI runners, Kubernetes)
+    cancels the run as Ctrl-C does; either ends knoll with 128 + the signal's number."""
+
+    pid = os.getpid()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != pid:
+            # a step worker forked by the multiprocess executor (the signal went to the whole
+            # process group): it simply stops, and the run's own process records the end
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        # a second SIGTERM must not interrupt the recording of the cancellation
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: let knoll exit
+        reporter.close()
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        # a heartbeat that finds the run CANCELING interrupts it as Ctrl-C would
+        how = "SIGTERM" if signum is signal.SIGTERM else "`knoll run cancel` or Ctrl-C (SIGINT)"
+        click.echo(
+            f"run {run_id} CANCELED: stopped by {how}. See what it did: knoll run show {run_id}",
+            err=True,
+        )
+        sys.exit(128 + signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def report_outcome(result: ExecuteInProcessResult) -> None:

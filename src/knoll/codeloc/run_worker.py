@@ -25,7 +25,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import traceback
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from knoll._processes import reap_in_background
 from knoll.errors import RunStatusError
 from knoll.execution.capture import set_terminal_copy
 from knoll.execution.events import EventType, RunEvent, run_event
+from knoll.execution.heartbeat import beating
 from knoll.execution.prepare import ExecutionRequest, prepare_run
 from knoll.execution.run import Run, RunStatus
 from knoll.execution.spawned import job_named
@@ -54,7 +54,6 @@ __all__ = ["RunCanceled", "fork_run_worker", "prepare_launch", "run_worker_main"
 _STATUS_EVENTS = frozenset(
     {EventType.RUN_START, EventType.RUN_SUCCESS, EventType.RUN_FAILURE, EventType.RUN_STARTING}
 )
-_HEARTBEAT_ERRORS_SHOWN = 3  # a database that is down should not flood the server's output
 
 
 class RunCanceled(KeyboardInterrupt):
@@ -206,9 +205,12 @@ class _WorkerRecorder:
 
     shares_events = True
 
-    def __init__(self, instance: Instance, switch: _CancelSwitch, *, resume: bool) -> None:
+    def __init__(
+        self, instance: Instance, switch: _CancelSwitch, heartbeat_interval: float, *, resume: bool
+    ) -> None:
         self._instance = instance
         self._switch = switch
+        self.run_heartbeat_interval = heartbeat_interval
         # a resume worker finishes a STARTED run; a first worker starts a STARTING one
         self._expected = RunStatus.STARTED if resume else RunStatus.STARTING
 
@@ -230,6 +232,9 @@ class _WorkerRecorder:
 
     def process_reference(self) -> dict[str, str] | None:
         return self._instance.process_reference()
+
+    def record_run_heartbeat(self, run_id: str, *, interval: float) -> None:
+        self._instance.record_run_heartbeat(run_id, interval=interval, in_process=False)
 
     def start_run(self, run: Run) -> None:
         record = self._instance.storage.get_run(run.run_id)
@@ -304,44 +309,6 @@ def steps_left(
     return keys, [step.key for step in build_plan(job, asset_selection=keys).steps], None
 
 
-class _Heartbeats(threading.Thread):
-    """Records the worker's heartbeat every ``interval`` seconds; stops the run when it finds
-    it CANCELING (the canceller could not signal this process)."""
-
-    def __init__(self, instance: Instance, run_id: str, interval: float) -> None:
-        super().__init__(name="knoll-heartbeat", daemon=True)
-        self.instance = instance
-        self.run_id = run_id
-        self.interval = interval
-        self.done = threading.Event()
-        self._errors = 0
-
-    def beat(self) -> None:
-        self.instance.record_run_heartbeat(self.run_id, interval=self.interval)
-
-    def run(self) -> None:
-        while not self.done.wait(self.interval):
-            try:
-                self.beat()
-                record = self.instance.storage.get_run(self.run_id)
-                if record is not None and record.run.status is RunStatus.CANCELING:
-                    os.killpg(os.getpgrp(), signal.SIGTERM)
-            except Exception as exc:
-                self._errors += 1
-                if self._errors <= _HEARTBEAT_ERRORS_SHOWN:
-                    print(
-                        f"knoll run worker {os.getpid()}: heartbeat of run {self.run_id} "
-                        f"failed: {type(exc).__name__}: {exc}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-
-    def stop(self) -> None:
-        self.done.set()
-        if self.is_alive():
-            self.join(timeout=max(self.interval, 5.0))
-
-
 def run_worker_main(
     defs: Definitions,
     run_id: str,
@@ -352,7 +319,6 @@ def run_worker_main(
 ) -> int:
     """Execute stored run ``run_id`` into the instance at ``instance_home``: the exit code.
     With ``resume``, finish a STARTED run: execute only its steps that have not succeeded."""
-    from knoll.execution.executor import execute
     from knoll.instance import Instance
 
     switch = _CancelSwitch()
@@ -372,39 +338,50 @@ def run_worker_main(
             if run.status is RunStatus.CANCELING:
                 _record_end(instance, run, EventType.RUN_CANCELED, "canceled before it started")
             return 0  # canceled (or started elsewhere) before this worker got to it
-        heartbeats = _Heartbeats(instance, run_id, heartbeat_interval)
-        heartbeats.beat()  # before anything runs: a canceller can find this process now
-        heartbeats.start()
         error: BaseException | None = None
-        recorder = _WorkerRecorder(instance, switch, resume=resume)
+        recorder = _WorkerRecorder(instance, switch, heartbeat_interval, resume=resume)
         try:
-            selection, step_keys, reused = _selection(defs, run), None, None
-            if resume:
-                selection, step_keys, reused = steps_left(defs, run, instance)
-            request = ExecutionRequest(
-                run_config=dict(run.run_config) or None,
-                tags=run.tags,
-                run_id=run.run_id,
-                asset_selection=selection,
-                use_executor=True,
-                step_keys=step_keys,
-                parent_run_id=run.parent_run_id,
-                root_run_id=run.root_run_id,
-                reused_outputs=reused,
-                resume=resume,
-            )
-            prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
-            execute(prepared, recorder, raise_on_error=False)
+            # beats before anything runs: a canceller can find this process from now on
+            with beating(recorder, run_id, on_canceling=_stop_own_group):
+                _execute_stored(defs, run, instance, recorder, resume=resume)
         except KeyboardInterrupt:
             switch.requested = True
         except BaseException as exc:
             error = exc
-        finally:
-            heartbeats.stop()
         _settle(instance, run, switch, error)
         return 0 if error is None else 1
     finally:
         instance.dispose()
+
+
+def _execute_stored(
+    defs: Definitions, run: Run, instance: Instance, recorder: _WorkerRecorder, *, resume: bool
+) -> None:
+    from knoll.execution.executor import execute
+
+    selection, step_keys, reused = _selection(defs, run), None, None
+    if resume:
+        selection, step_keys, reused = steps_left(defs, run, instance)
+    request = ExecutionRequest(
+        run_config=dict(run.run_config) or None,
+        tags=run.tags,
+        run_id=run.run_id,
+        asset_selection=selection,
+        use_executor=True,
+        step_keys=step_keys,
+        parent_run_id=run.parent_run_id,
+        root_run_id=run.root_run_id,
+        reused_outputs=reused,
+        resume=resume,
+    )
+    prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
+    execute(prepared, recorder, raise_on_error=False)
+
+
+def _stop_own_group() -> None:
+    """A heartbeat found the run CANCELING: stop the worker and its step workers as a
+    canceller's SIGTERM would."""
+    os.killpg(os.getpgrp(), signal.SIGTERM)
 
 
 def _selection(defs: Definitions, run: Run) -> Any:

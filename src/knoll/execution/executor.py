@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from knoll.errors import (
     InvalidInvocationError,
     KnollError,
     RunFailedError,
+    StorageWriteError,
 )
 from knoll.execution.context import PartitionScope
 from knoll.execution.events import (
@@ -29,6 +32,7 @@ from knoll.execution.events import (
     RunFailureData,
     SerializableError,
 )
+from knoll.execution.heartbeat import beating, interrupt_main_thread
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
@@ -42,6 +46,8 @@ from knoll.execution.step import execute_step, run_capture
 __all__ = ["execute", "execute_in_process", "recorder_of"]
 
 BACKGROUND_FLUSH_SECONDS = 0.5
+STORAGE_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
+"""Pauses before each retry of a run's RUN_FAILURE after its storage failed a write."""
 
 
 def recorder_of(instance: object) -> RunRecorder | None:
@@ -107,14 +113,60 @@ def execute(
     The run is recorded before its first event, so that every event has its run; a recorder
     that cannot take it fails here, before anything ran. ``sinks`` get every batch of events
     too. A run stopped by KeyboardInterrupt (or SystemExit) says so in its events first.
+
+    While it executes, the run heartbeats when the recorder takes heartbeats; a heartbeat that
+    finds the run CANCELING interrupts the run (a KeyboardInterrupt, as Ctrl-C) when it
+    executes in the main thread.
     """
     recorder.start_run(prepared.run)
     writer = EventWriter(prepared.run, [recorder, *sinks])
+    in_main = threading.current_thread() is threading.main_thread()
+    on_canceling = interrupt_main_thread if in_main else None
     try:
-        return _execute(prepared, recorder, writer, raise_on_error)
+        with beating(recorder, prepared.run.run_id, on_canceling=on_canceling):
+            return _execute(prepared, recorder, writer, raise_on_error)
+    except StorageWriteError as exc:
+        raise _record_storage_failure(writer, prepared, exc) from exc
     except (KeyboardInterrupt, SystemExit) as exc:
         _record_interruption(writer, prepared, exc)
         raise
+
+
+def _record_storage_failure(
+    writer: EventWriter, prepared: PreparedRun, exc: StorageWriteError
+) -> StorageWriteError:
+    """Storage failed a write: the run has stopped. Mark it FAILURE as soon as storage takes a
+    write again (with its unwritten events if it takes them, else without), retrying briefly;
+    return the error to raise, saying what became of the run."""
+    run_id = prepared.run.run_id
+    exc = exc.with_detail("")  # what failed, without what it did to a step
+    failure = f"run of {prepared.job.describe()} failed: the storage failed a write: {exc}"
+    writer.emit(EventType.RUN_FAILURE, None, failure, logging.ERROR, _failure_data(exc))
+    with contextlib.suppress(StorageWriteError):
+        writer.flush()
+        return exc.with_detail(f"run {run_id} stopped and was marked FAILURE")
+    lost = writer.drop_pending() - 1
+    message = f"{failure}; {lost} of its events could not be stored"
+    writer.emit(EventType.RUN_FAILURE, None, message, logging.ERROR, _failure_data(exc))
+    for pause in STORAGE_RETRY_PAUSES:
+        time.sleep(pause)
+        try:
+            writer.flush()
+        except StorageWriteError:
+            continue
+        return exc.with_detail(
+            f"run {run_id} stopped and was marked FAILURE; {lost} of its events could not be "
+            "stored (the events stored before are all kept)"
+        )
+    writer.drop_pending()
+    return exc.with_detail(
+        f"run {run_id} stopped, and stays STARTED until the storage takes writes again: free "
+        "space (or make the database writable), then `knoll run monitor` marks it FAILURE"
+    )
+
+
+def _failure_data(exc: StorageWriteError) -> RunFailureData:
+    return RunFailureData(SerializableError.from_exception(exc))
 
 
 def _record_interruption(
@@ -126,7 +178,7 @@ def _record_interruption(
         writer.emit(
             EventType.RUN_CANCELED,
             None,
-            f"run of {what} was interrupted (KeyboardInterrupt)",
+            f"run of {what} was interrupted ({str(exc) or type(exc).__name__})",
             logging.ERROR,
         )
     else:
@@ -217,6 +269,8 @@ def _execute_steps(prepared: PreparedRun, state: RunState) -> KnollError | None:
                         writer.flush()
             finally:
                 state.close()
+    except StorageWriteError:
+        raise  # the run stops here: execute() records what it can
     except KnollError as exc:
         return exc
     return None

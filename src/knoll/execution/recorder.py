@@ -60,6 +60,19 @@ class RunRecorder(Protocol):
         "home": path}``; None when it cannot (the worker then records nothing of its own)."""
         ...
 
+    # ---- heartbeats (so that a run whose process died does not stay STARTED)
+
+    @property
+    def run_heartbeat_interval(self) -> float | None:
+        """Seconds between two heartbeats of a run executing into this recorder; None when
+        its runs do not beat (nothing outside this process could read the heartbeat)."""
+        ...
+
+    def record_run_heartbeat(self, run_id: str, *, interval: float) -> object:
+        """Record that this process (its pid, on this host) is alive and running ``run_id``,
+        and will beat again within ``interval`` seconds."""
+        ...
+
     # ---- writing
 
     def start_run(self, run: Run) -> None:
@@ -94,6 +107,7 @@ class MemoryRecorder:
     slot_claims: SlotClaims | None = None
     shares_events = False
     context_instance: object | None = None
+    run_heartbeat_interval: float | None = None
 
     def __init__(self) -> None:
         self._runs: dict[str, Run] = {}
@@ -101,6 +115,9 @@ class MemoryRecorder:
 
     def process_reference(self) -> dict[str, str] | None:
         return None
+
+    def record_run_heartbeat(self, run_id: str, *, interval: float) -> None:
+        return None  # kept nowhere: no other process could read it
 
     def start_run(self, run: Run) -> None:
         self._runs[run.run_id] = run

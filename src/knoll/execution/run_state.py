@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 from knoll.definitions.check import AssetCheckEvaluation
 from knoll.definitions.job import JobDefinition
 from knoll.definitions.keys import AssetKey
-from knoll.errors import (
-    KnollError,
-)
+from knoll.errors import KnollError, StorageWriteError
 from knoll.execution.context import (
     OutputContext,
     PartitionScope,
@@ -56,6 +54,8 @@ class EventWriter:
         self._pending: list[RunEvent] = []
         # One lock for appending and for writing, so batches reach the sinks in order.
         self._lock = threading.Lock()
+        # Set by the first write the storage failed: from then on the run's steps stop.
+        self.write_failure: StorageWriteError | None = None
 
     def emit(
         self,
@@ -71,6 +71,9 @@ class EventWriter:
         with self._lock:
             self.all_events.append(event)
             self._pending.append(event)
+        if self.write_failure is not None and step_key is not None:
+            # a step logging on while its events cannot be stored: stop it here
+            raise self.write_failure.with_detail("the step was stopped")
         return event
 
     def add(self, events: list[RunEvent]) -> None:
@@ -85,11 +88,20 @@ class EventWriter:
                 return
             batch, self._pending = self._pending, []
             try:
+                # the recorder is the first sink: a batch it did not store reaches no other
                 for sink in self.sinks:
                     sink.write_events(batch)
-            except BaseException:
+            except BaseException as exc:
                 self._pending[:0] = batch  # not written: kept for the next flush
+                if isinstance(exc, StorageWriteError) and self.write_failure is None:
+                    self.write_failure = exc
                 raise
+
+    def drop_pending(self) -> int:
+        """Forget the events not written yet (storage refused them); how many there were."""
+        with self._lock:
+            dropped, self._pending = len(self._pending), []
+        return dropped
 
     @contextlib.contextmanager
     def flushing_every(self, seconds: float) -> Iterator[None]:
@@ -100,9 +112,10 @@ class EventWriter:
         stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(seconds):
+            while not stop.wait(seconds) and self.write_failure is None:
                 # A failed write keeps its events; the next flush in the run's own thread
-                # raises the error where the run can handle it.
+                # raises the error where the run can handle it (a storage that cannot write
+                # also stops the step at its next event).
                 with contextlib.suppress(Exception):
                     self.flush()
 

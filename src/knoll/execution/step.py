@@ -14,6 +14,7 @@ from knoll.errors import (
     Failure,
     KnollError,
     RetryRequested,
+    StorageWriteError,
     TypeCheckError,
     UserCodeError,
 )
@@ -132,8 +133,8 @@ def _run_with_retries(state: RunState, step: Step) -> StepOutcome:
         except StepFailed as failed:
             return _fail(state, step, failed.error, user_code=False)
         except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, StorageWriteError)):
+                raise  # the run stops: no retry, and no step failure it could not store
             retry = _retry_decision(exc, policy, attempt)
             if retry is None:
                 return _fail(state, step, _wrap_user_error(step, exc), user_code=True)

@@ -291,11 +291,22 @@ class Instance:
         grace = launcher.DEFAULT_CANCEL_GRACE_SECONDS if grace_seconds is None else grace_seconds
         return launcher.cancel_run(self, run_id, grace_seconds=grace)
 
-    def record_run_heartbeat(self, run_id: str, *, interval: float) -> RunHeartbeat:
-        """Record that this process is alive and running ``run_id`` (run workers call it)."""
+    @property
+    def run_heartbeat_interval(self) -> float | None:
+        """How often a run executing into this instance records its heartbeat
+        (``run_monitoring:heartbeat_interval_seconds``); None for an instance in memory."""
+        if isinstance(self.settings.storage, InMemoryStorageSettings):
+            return None
+        return self.settings.run_monitoring.heartbeat_interval_seconds
+
+    def record_run_heartbeat(
+        self, run_id: str, *, interval: float, in_process: bool = True
+    ) -> RunHeartbeat:
+        """Record that this process is alive and running ``run_id``: a run executing here
+        (``in_process``), or a launched run worker."""
         from knoll.instance.heartbeats import write_heartbeat
 
-        return write_heartbeat(self.storage, run_id, interval=interval)
+        return write_heartbeat(self.storage, run_id, interval=interval, in_process=in_process)
 
     def get_run_heartbeats(self, run_ids: Sequence[str]) -> Mapping[str, RunHeartbeat]:
         """The latest heartbeat of each of these runs that has one (pid, host, time)."""

@@ -1,6 +1,7 @@
 """Run worker heartbeats: who runs a run (pid, host) and when it last said it was alive.
 
-A run worker records one every ``interval`` seconds in the key-value storage under
+A run worker, and a run executing in its own process on a persistent instance, records one
+every ``interval`` seconds in the key-value storage under
 ``run_heartbeat/<run_id>``. The canceller reads the pid to signal the worker; the run monitor
 reads the timestamp to find workers that died without a word.
 """
@@ -29,13 +30,16 @@ _PREFIX = "run_heartbeat/"
 @dataclass(frozen=True)
 class RunHeartbeat:
     """One heartbeat of the process running a run: its pid and host, the time it was recorded
-    (seconds since the epoch) and the interval the worker promised to beat at."""
+    (seconds since the epoch), the interval the process promised to beat at, and whether it is
+    a run executing in the process that asked for it (``knoll asset materialize``,
+    ``materialize(instance=)``) rather than a launched run worker."""
 
     run_id: str
     pid: int
     host: str
     timestamp: float
     interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    in_process: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -58,6 +62,7 @@ def write_heartbeat(
     interval: float = DEFAULT_HEARTBEAT_INTERVAL,
     pid: int | None = None,
     now: float | None = None,
+    in_process: bool = False,
 ) -> RunHeartbeat:
     """Record that this process (or ``pid``) is alive and running ``run_id``."""
     beat = RunHeartbeat(
@@ -66,6 +71,7 @@ def write_heartbeat(
         socket.gethostname(),
         time.time() if now is None else now,
         interval,
+        in_process,
     )
     storage.kv_set({heartbeat_key(run_id): serialize(beat)})
     return beat

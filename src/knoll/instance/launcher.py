@@ -323,9 +323,11 @@ def _stop_worker(instance: Instance, run: Run, grace_seconds: float) -> None:
     """SIGTERM the run's worker group, wait for the run to end, SIGKILL it if it does not."""
     deadline = time.monotonic() + max(grace_seconds, 0.0)
     beat = read_heartbeats(instance.storage, [run.run_id]).get(run.run_id)
-    pid = beat.pid if beat is not None and beat.is_local else None
     if beat is None:
         return  # no worker has started: one that starts later finds the run over and exits
+    # A run executing in the process that asked for it (not a group of its own) is never
+    # signalled: its heartbeat sees CANCELING and stops it, like a worker on another host.
+    pid = beat.pid if beat.is_local and not beat.in_process else None
     if pid is not None:
         _signal_group(pid, signal.SIGTERM)
     # A worker on another host sees CANCELING at its next heartbeat and stops itself.

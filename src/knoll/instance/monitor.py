@@ -1,17 +1,21 @@
 """The run monitor: finds runs whose worker died, that never started, or that ran too long.
 
-``monitor_once`` is one pass (the daemon, or ``knoll run monitor``, calls it every
+``monitor_once`` is one pass (``knoll run monitor`` calls it every
 ``run_monitoring.poll_interval_seconds``). A STARTED run whose worker has not beaten for
 ``heartbeat_timeout_seconds`` (and, when the worker ran on this host, whose process is gone)
 is resumed by a new worker that runs only its unfinished steps, started through the code
 server of the run's location, while resume attempts are left, and otherwise marked FAILURE
 with an event that says the worker died. A run still
-STARTING after ``start_timeout_seconds`` fails. A run past its maximum runtime
+STARTING after ``start_timeout_seconds`` fails. A run that executed in the process that
+asked for it (``knoll asset materialize``, ``materialize(instance=)``) is never resumed: it
+fails as soon as that process is gone from this host, or its heartbeat is older than the
+timeout. A run past its maximum runtime
 (``max_runtime_seconds``, or its ``knoll/max_runtime`` tag) is canceled.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from dataclasses import dataclass, field
@@ -151,8 +155,14 @@ def _worker_dead(
         # never beat: give it as long as a run may take to start
         since = record.start_time or record.create_timestamp
         return now - since > limits.start_timeout_seconds
+    if beat.in_process and beat.is_local and not pid_alive(beat.pid):
+        return True  # the process that ran it here is gone: no need to wait for the timeout
     if beat.age(now) <= limits.heartbeat_timeout_seconds:
         return False
+    if beat.in_process:
+        # its heartbeat thread lives in the run's own process: silent that long, the run has
+        # stopped (it could not record its end, e.g. its storage failed a write)
+        return True
     # a worker on this host that is still there is late (a stuck database), not dead
     return not (beat.is_local and pid_alive(beat.pid))
 
@@ -167,6 +177,9 @@ def _dead_worker(
     report: MonitorReport,
 ) -> None:
     run = record.run
+    if beat is not None and beat.in_process:
+        _dead_process(instance, run, beat, limits, now, report)
+        return
     if beat is None:
         death = "its run worker never sent a heartbeat"
     else:
@@ -233,6 +246,38 @@ def _dead_worker(
         EventType.RUN_FAILURE,
         f"run {run.run_id} failed: {death}.{why} Re-execute it from failure with "
         f"`knoll run reexecute {run.run_id} --from-failure`.",
+        logging.ERROR,
+    )
+    instance.storage.free_slots_of_run(run.run_id)
+    report.failed.append(run.run_id)
+
+
+def _dead_process(
+    instance: Instance,
+    run: Run,
+    beat: RunHeartbeat,
+    limits: RunMonitoringSettings,
+    now: float,
+    report: MonitorReport,
+) -> None:
+    """Fail a run that executed in its own process (``knoll asset materialize``,
+    ``materialize(instance=)``) which died: no code server holds its code, so it is never
+    resumed."""
+    last = datetime.datetime.fromtimestamp(beat.timestamp, datetime.UTC)
+    if beat.is_local and not pid_alive(beat.pid):
+        why = "that process is gone"
+    else:
+        why = f"it has not beaten for longer than {limits.heartbeat_timeout_seconds:g}s"
+    _write(
+        instance,
+        run,
+        EventType.RUN_FAILURE,
+        f"run {run.run_id} failed: the process that executed it (pid {beat.pid} on "
+        f"{beat.host}) ended without recording the run's end: its last heartbeat was at "
+        f"{last:%Y-%m-%d %H:%M:%S} UTC, {beat.age(now):.0f}s ago, and {why}. It was killed, "
+        "ran out of memory, crashed, or stopped when its storage failed a write (its output "
+        f"says which). Re-execute it from failure with `knoll run reexecute {run.run_id} "
+        "--from-failure`.",
         logging.ERROR,
     )
     instance.storage.free_slots_of_run(run.run_id)

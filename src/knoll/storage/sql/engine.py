@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from knoll.errors import StorageError
+from knoll.errors import StorageError, StorageWriteError
 from knoll.storage.version import unreachable
 
 T = TypeVar("T")
@@ -74,6 +74,9 @@ class Database:
                         return fn(conn)
             except sa.exc.DBAPIError as exc:
                 if not self._is_retryable(exc):
+                    if isinstance(exc, sa.exc.OperationalError):
+                        # disk full, read-only, I/O error: one clear error, not a traceback
+                        raise StorageWriteError(self.description, _reason(exc)) from exc
                     raise
                 if attempt == WRITE_ATTEMPTS:
                     raise StorageError(
