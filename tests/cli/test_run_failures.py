@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from knoll.execution.events import EventType
 from knoll.instance import Instance
 from tests.cli.helpers import knoll
 
@@ -157,10 +158,13 @@ def test_show_gives_the_failure_of_a_worker_killed_then_failed_by_the_monitor(
     assert launched.returncode == 0, launched.stderr
     run_id = _run_id(launched.stdout, "launched")
     deadline = time.monotonic() + WAIT
-    while not marker.exists() or not marker.read_text():
-        assert time.monotonic() < deadline, "the slow step did not start"
-        time.sleep(0.02)
     with Instance.get(project / ".knoll") as instance:
+        # the step has started and its STEP_START is stored (events are written in batches)
+        while not (marker.exists() and marker.read_text()) or not instance.events_of_run(
+            run_id, [EventType.STEP_START]
+        ):
+            assert time.monotonic() < deadline, "the slow step did not start"
+            time.sleep(0.02)
         beat = instance.get_run_heartbeats([run_id])[run_id]
     os.kill(beat.pid, signal.SIGKILL)
     deadline = time.monotonic() + WAIT
