@@ -380,7 +380,7 @@ _STEP_LINES = frozenset(
 @click.option("--partition-range", help="Partition key range START...END, in one run.")
 @click.option("--queue", is_flag=True, help="Put the run in the run queue instead of starting it.")
 @click.option("--wait/--no-wait", default=True, help="Wait for the run to finish (default).")
-def run_launch(
+def run_launch(  # noqa: PLR0913 (one parameter per command-line option)
     servers: ServerChoice,
     job_name: str | None,
     select: str | None,

@@ -129,7 +129,7 @@ class AssetChecksDefinition:
         return self.op(*args, **kwargs)
 
 
-def asset_check(
+def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
     *,
     asset: Any,
     name: str | None = None,

@@ -336,7 +336,7 @@ class ScheduleDefinition:
         }
 
 
-def schedule(
+def schedule(  # noqa: PLR0913 (Dagster's keyword arguments)
     cron_schedule: str | Sequence[str],
     *,
     job: Any = None,

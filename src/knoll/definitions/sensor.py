@@ -374,7 +374,7 @@ def sensor(
 ) -> Callable[[Callable[..., Any]], SensorDefinition]: ...
 
 
-def sensor(
+def sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
     job: Any = None,
     *,
     job_name: str | None = None,

@@ -85,7 +85,7 @@ class ReexecutionOptions:
         return ReexecutionOptions(run_id, tuple(k for k in seen if k not in finished))
 
 
-def execute_job(
+def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
     job: JobDefinition,
     instance: RunRecorder | None,
     *,
