@@ -119,12 +119,7 @@ def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
             f"re-executing {job.describe()} needs the instance its parent run was stored in: "
             "pass instance=... (an ephemeral instance keeps nothing between runs)."
         )
-    parent = _run(recorder, reexecution_options.parent_run_id)
-    if parent.job_name != job.name:
-        raise InvalidInvocationError(
-            f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
-            "re-execute it with the job it ran."
-        )
+    parent = _parent_run(recorder, reexecution_options.parent_run_id, job)
     scope = _scope(job, recorder, parent, reexecution_options.step_selection, resources)
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
@@ -148,6 +143,16 @@ def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
         reused_outputs=scope.reused,
     )
     return execute(prepare_run(job, request, recorder), recorder, raise_on_error=raise_on_error)
+
+
+def _parent_run(recorder: RunRecorder, run_id: str, job: JobDefinition) -> Run:
+    parent = _run(recorder, run_id)
+    if parent.job_name != job.name:
+        raise InvalidInvocationError(
+            f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
+            "re-execute it with the job it ran."
+        )
+    return parent
 
 
 @dataclass(frozen=True)
