@@ -231,7 +231,7 @@ def median_of(samples: list[dict[str, float]], key: str) -> tuple[float | None, 
     return (statistics.median(values) if values else None), values
 
 
-def row(
+def row(  # noqa: PLR0913 (one keyword per field of a report row)
     workload: str,
     case: str,
     unit: str,

@@ -32,7 +32,6 @@ def main() -> None:
     from dagster._cli.job import _create_run
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import GrpcServerTarget
-    from dagster._grpc.client import DagsterGrpcClient
 
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="knoll-bench-dagster-launch-") as folder:
@@ -46,16 +45,7 @@ def main() -> None:
             command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            deadline = time.monotonic() + WAIT_S
-            while True:
-                try:
-                    DagsterGrpcClient(socket=socket).ping("ready")
-                    break
-                except Exception:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("the dagster gRPC server did not start") from None
-                    time.sleep(0.05)
-
+            _wait_ready(socket, server)
             target = GrpcServerTarget(
                 host="localhost", port=None, socket=socket, location_name=LOCATION
             )
@@ -96,16 +86,35 @@ def main() -> None:
                     figures.append(min(starts) - start)
             instance.dispose()
         finally:
-            # The gRPC server does not always stop on SIGTERM (seen under load): do not wait
-            # for it long, the figures are taken.
-            server.terminate()
-            try:
-                server.wait(timeout=STOP_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=STOP_S)
+            _stop(server)
 
     emit({"first_s": figures[0], "second_s": figures[1], "call_s": call})
+
+
+def _wait_ready(socket: str, server: subprocess.Popen[bytes]) -> None:
+    """Ping the gRPC server until it answers; exit if it dies or takes over ``WAIT_S``."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            DagsterGrpcClient(socket=socket).ping("ready")
+            return
+        except Exception:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the dagster gRPC server did not start") from None
+            time.sleep(0.05)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    # The gRPC server does not always stop on SIGTERM (seen under load): do not wait
+    # for it long, the figures are taken.
+    server.terminate()
+    try:
+        server.wait(timeout=STOP_S)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=STOP_S)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import click
 from knoll.cli._common import short
 
 if TYPE_CHECKING:
+    from knoll.execution.events import RunEvent
     from knoll.instance import Instance
     from knoll.storage.base import EventRecord
 
@@ -57,39 +58,11 @@ class StepSummary:
 
 def summarize_steps(events: Iterable[EventRecord], *, finished: bool) -> list[StepSummary]:
     """One summary per step, in the order the steps were planned or started."""
-    from knoll.execution.events import EventType
-
     steps: dict[str, StepSummary] = {}
     for record in events:
         event = record.event
-        if event.step_key is None:
-            continue
-        step = steps.setdefault(event.step_key, StepSummary(event.step_key))
-        kind = event.event_type
-        if kind is EventType.STEP_START:
-            if step.started is None:
-                step.started = event.timestamp
-            step.outcome = "STARTED"
-        elif kind is EventType.STEP_SUCCESS:
-            step.outcome, step.ended = "SUCCESS", event.timestamp
-        elif kind is EventType.STEP_FAILURE:
-            step.outcome, step.ended = "FAILURE", event.timestamp
-            step.error = event.message
-            error = getattr(event.data, "error", None)
-            while error is not None and error.cause is not None:
-                error = error.cause  # the user's exception, under knoll's wrapping
-            step.brief = f"{error.class_name}: {error.message}" if error else event.message
-        elif kind is EventType.STEP_SKIPPED:
-            step.outcome, step.ended = "SKIPPED", event.timestamp
-            step.brief = event.message
-        elif kind is EventType.STEP_UP_FOR_RETRY:
-            step.retries += 1
-        elif kind is EventType.ASSET_MATERIALIZATION:
-            mat = event.materialization
-            label = mat.asset_key.to_user_string()
-            step.materialized.append(f"{label} [{mat.partition}]" if mat.partition else label)
-        elif kind is EventType.ASSET_CHECK_EVALUATION:
-            step.checks.append(event.message.removeprefix("check "))
+        if event.step_key is not None:
+            _add_event(steps.setdefault(event.step_key, StepSummary(event.step_key)), event)
     if finished:
         for step in steps.values():
             if step.outcome == "PLANNED":
@@ -97,6 +70,40 @@ def summarize_steps(events: Iterable[EventRecord], *, finished: bool) -> list[St
             elif step.outcome == "STARTED":
                 step.outcome = "INTERRUPTED"  # the run ended without the step ending
     return list(steps.values())
+
+
+def _add_event(step: StepSummary, event: RunEvent) -> None:
+    from knoll.execution.events import EventType
+
+    kind = event.event_type
+    if kind is EventType.STEP_START:
+        if step.started is None:
+            step.started = event.timestamp
+        step.outcome = "STARTED"
+    elif kind is EventType.STEP_SUCCESS:
+        step.outcome, step.ended = "SUCCESS", event.timestamp
+    elif kind is EventType.STEP_FAILURE:
+        step.outcome, step.ended = "FAILURE", event.timestamp
+        step.error = event.message
+        step.brief = _failure_brief(event)
+    elif kind is EventType.STEP_SKIPPED:
+        step.outcome, step.ended = "SKIPPED", event.timestamp
+        step.brief = event.message
+    elif kind is EventType.STEP_UP_FOR_RETRY:
+        step.retries += 1
+    elif kind is EventType.ASSET_MATERIALIZATION:
+        mat = event.materialization
+        label = mat.asset_key.to_user_string()
+        step.materialized.append(f"{label} [{mat.partition}]" if mat.partition else label)
+    elif kind is EventType.ASSET_CHECK_EVALUATION:
+        step.checks.append(event.message.removeprefix("check "))
+
+
+def _failure_brief(event: RunEvent) -> str:
+    error = getattr(event.data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause  # the user's exception, under knoll's wrapping
+    return f"{error.class_name}: {error.message}" if error else event.message
 
 
 def was_pruned(event_types: set[str]) -> bool:

@@ -31,7 +31,7 @@ def code_server() -> None:
     "--port", type=int, help="Listen on this loopback port, 1 to 65535 (0 picks a free one)."
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address for --port.")
-def code_server_start(
+def code_server_start(  # noqa: PLR0913 (one parameter per command-line option)
     module_name: str | None,
     python_file: str | None,
     working_directory: str | None,

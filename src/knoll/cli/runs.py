@@ -22,6 +22,7 @@ from knoll.cli._common import (
 from knoll.cli._servers import ServerChoice, code_servers, server_options
 
 if TYPE_CHECKING:
+    from knoll.cli._steps import LogPrinter
     from knoll.execution.run import RunStatus
     from knoll.instance import Instance
     from knoll.storage.base import EventRecord, RunRecord
@@ -281,30 +282,11 @@ def run_logs(
     record = _resolve(instance, run_id, last)
     run_id = record.run.run_id
     if worker_only:
-        if not _print_worker_output(instance, record):
-            click.echo(
-                f"run {run_id} has no run worker output: {_worker_log(instance, run_id)} is "
-                "empty or missing (the run was not launched through a code server, or its "
-                "worker printed nothing)."
-            )
+        _print_worker_only(instance, record)
         return
     printer = LogPrinter(instance, run_id)
-    cursor = 0
-    finished = record.run.is_finished
     try:
-        while True:
-            page = instance.get_events(run_id, after=cursor, limit=PAGE, step_key=step_key)
-            printer.print_events(page.records)
-            cursor = page.cursor
-            if page.has_more:
-                continue
-            if finished or not follow:
-                break
-            # The run's status changes in the same transaction as its last event, so once it
-            # reads as finished one more pass picks up everything that is left.
-            finished = instance.get_run(run_id).run.is_finished
-            if not finished:
-                time.sleep(interval)
+        finished = _print_events(instance, printer, record, step_key, follow, interval)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     if step_key is not None and not printer.seen_steps and finished:
@@ -319,6 +301,44 @@ def run_logs(
         _print_worker_output(instance, record)
     if not finished:
         click.echo(f"run {run_id} is {record.run.status.value}; --follow to keep watching it.")
+
+
+def _print_worker_only(instance: Instance, record: RunRecord) -> None:
+    run_id = record.run.run_id
+    if not _print_worker_output(instance, record):
+        click.echo(
+            f"run {run_id} has no run worker output: {_worker_log(instance, run_id)} is "
+            "empty or missing (the run was not launched through a code server, or its "
+            "worker printed nothing)."
+        )
+
+
+def _print_events(
+    instance: Instance,
+    printer: LogPrinter,
+    record: RunRecord,
+    step_key: str | None,
+    follow: bool,
+    interval: float,
+) -> bool:
+    """Print the run's events page by page (with ``follow``, until it finishes); whether the
+    run had finished when the last page was read."""
+    run_id = record.run.run_id
+    cursor = 0
+    finished = record.run.is_finished
+    while True:
+        page = instance.get_events(run_id, after=cursor, limit=PAGE, step_key=step_key)
+        printer.print_events(page.records)
+        cursor = page.cursor
+        if page.has_more:
+            continue
+        if finished or not follow:
+            return finished
+        # The run's status changes in the same transaction as its last event, so once it
+        # reads as finished one more pass picks up everything that is left.
+        finished = instance.get_run(run_id).run.is_finished
+        if not finished:
+            time.sleep(interval)
 
 
 def _worker_log(instance: Instance, run_id: str) -> Path:
@@ -380,7 +400,7 @@ _STEP_LINES = frozenset(
 @click.option("--partition-range", help="Partition key range START...END, in one run.")
 @click.option("--queue", is_flag=True, help="Put the run in the run queue instead of starting it.")
 @click.option("--wait/--no-wait", default=True, help="Wait for the run to finish (default).")
-def run_launch(
+def run_launch(  # noqa: PLR0913 (one parameter per command-line option)
     servers: ServerChoice,
     job_name: str | None,
     select: str | None,

@@ -23,7 +23,7 @@ from typing import Any
 from knoll._serdes import pack
 from knoll._utils import gc_paused
 from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.asset_spec import DEFAULT_GROUP, AssetDep, normalize_deps
+from knoll.definitions.asset_spec import DEFAULT_GROUP, AssetDep, AssetSpec, normalize_deps
 from knoll.definitions.check import AssetChecksDefinition, AssetCheckSpec
 from knoll.definitions.config_schema import config_json_schema
 from knoll.definitions.definitions import Definitions
@@ -210,6 +210,7 @@ class _Builder:
         self.graph = defs.asset_graph
         # Keyed by id(): every object stays alive through ``defs`` while the snapshot is built.
         self._memo: dict[tuple[str, int], Any] = {}
+        self._any_checks = bool(self.graph.check_keys)
 
     def build(self) -> dict[str, Any]:
         defs = self.defs
@@ -249,83 +250,86 @@ class _Builder:
     def _assets(self) -> list[dict[str, Any]]:
         # The hot path (10,000 assets in a few tens of milliseconds): per-asset work is inlined,
         # what the assets of one op share is computed once, and empty values are shared.
-        graph = self.graph
-        node_of = graph.node
-        checks_for = graph.checks_for
-        any_checks = bool(graph.check_keys)
-        partitions = self._partitions
         entries: list[dict[str, Any]] = []
-        for assets_def in graph.assets_defs:
-            (
-                node_name,
-                backfill_policy,
-                resource_keys,
-                config_schema,
-                op_tags,
-                pool,
-                retry_policy,
-                source,
-                output_defs,
-                siblings,
-            ) = self._shared(assets_def)
-            is_executable = node_name is not None
-            can_subset = assets_def.can_subset
-            def_partitions = assets_def.partitions_def
-            for output_name, spec in assets_def.specs_by_output.items():
-                key = spec.key
-                path = key.path
-                deps = spec.deps
-                if len(deps) > 1:
-                    deps = tuple(sorted(deps, key=_dep_order))
-                children = node_of(key).children
-                if len(children) > 1:
-                    children = sorted(children, key=_by_path)
-                checks = checks_for(key) if any_checks else ()
-                if len(checks) > 1:
-                    checks = sorted(checks, key=_by_name)
-                tags = spec.tags
-                metadata = spec.metadata
-                condition = spec.automation_condition
-                partitions_def = spec.partitions_def or def_partitions
-                entries.append(
-                    {
-                        "key": path,
-                        "user_string": "/".join(path),
-                        "node_name": node_name,
-                        "output_name": output_name if is_executable else None,
-                        "is_executable": is_executable,
-                        "deps": [d.asset_key.path for d in deps] if deps else (),
-                        "partition_mappings": self._explicit_mappings(deps) if deps else (),
-                        "children": [k.path for k in children] if children else (),
-                        "group": spec.group_name or DEFAULT_GROUP,
-                        "description": spec.description,
-                        "owners": spec.owners,
-                        "tags": tags if len(tags) < 2 else dict(sorted(tags.items())),
-                        "kinds": sorted(spec.kinds) if spec.kinds else (),
-                        "metadata": pack(metadata) if metadata else metadata,
-                        "code_version": spec.code_version,
-                        "skippable": spec.skippable,
-                        "partitions": (
-                            None if partitions_def is None else partitions(partitions_def)
-                        ),
-                        "automation_condition": None if condition is None else condition.describe(),
-                        "backfill_policy": backfill_policy,
-                        "io_manager_key": (
-                            output_defs[output_name].io_manager_key if is_executable else None
-                        ),
-                        "required_resource_keys": resource_keys,
-                        "config_schema": config_schema,
-                        "op_tags": op_tags,
-                        "pool": pool,
-                        "retry_policy": retry_policy,
-                        "check_keys": [_check_key(c) for c in checks] if checks else (),
-                        "source": source,
-                        "can_subset": can_subset,
-                        "multi_asset_keys": [p for p in siblings if p != path] if siblings else (),
-                    }
-                )
+        for assets_def in self.graph.assets_defs:
+            self._add_assets(assets_def, entries)
         entries.sort(key=_key_field)
         return entries
+
+    def _add_assets(self, assets_def: AssetsDefinition, entries: list[dict[str, Any]]) -> None:
+        """Append the entries of the assets ``assets_def`` computes (or declares)."""
+        (
+            node_name,
+            backfill_policy,
+            resource_keys,
+            config_schema,
+            op_tags,
+            pool,
+            retry_policy,
+            source,
+            output_defs,
+            siblings,
+        ) = self._shared(assets_def)
+        is_executable = node_name is not None
+        can_subset = assets_def.can_subset
+        def_partitions = assets_def.partitions_def
+        partitions = self._partitions
+        links = self._links
+        for output_name, spec in assets_def.specs_by_output.items():
+            path = spec.key.path
+            deps, children, checks = links(spec)
+            tags = spec.tags
+            metadata = spec.metadata
+            condition = spec.automation_condition
+            partitions_def = spec.partitions_def or def_partitions
+            entries.append(
+                {
+                    "key": path,
+                    "user_string": "/".join(path),
+                    "node_name": node_name,
+                    "output_name": output_name if is_executable else None,
+                    "is_executable": is_executable,
+                    "deps": [d.asset_key.path for d in deps] if deps else (),
+                    "partition_mappings": self._explicit_mappings(deps) if deps else (),
+                    "children": [k.path for k in children] if children else (),
+                    "group": spec.group_name or DEFAULT_GROUP,
+                    "description": spec.description,
+                    "owners": spec.owners,
+                    "tags": tags if len(tags) < 2 else dict(sorted(tags.items())),
+                    "kinds": sorted(spec.kinds) if spec.kinds else (),
+                    "metadata": pack(metadata) if metadata else metadata,
+                    "code_version": spec.code_version,
+                    "skippable": spec.skippable,
+                    "partitions": (None if partitions_def is None else partitions(partitions_def)),
+                    "automation_condition": None if condition is None else condition.describe(),
+                    "backfill_policy": backfill_policy,
+                    "io_manager_key": (
+                        output_defs[output_name].io_manager_key if is_executable else None
+                    ),
+                    "required_resource_keys": resource_keys,
+                    "config_schema": config_schema,
+                    "op_tags": op_tags,
+                    "pool": pool,
+                    "retry_policy": retry_policy,
+                    "check_keys": [_check_key(c) for c in checks] if checks else (),
+                    "source": source,
+                    "can_subset": can_subset,
+                    "multi_asset_keys": [p for p in siblings if p != path] if siblings else (),
+                }
+            )
+
+    def _links(self, spec: AssetSpec) -> tuple[Any, Any, Any]:
+        """An asset's deps, children and checks, each sorted the way the snapshot lists them."""
+        deps = spec.deps
+        if len(deps) > 1:
+            deps = tuple(sorted(deps, key=_dep_order))
+        children = self.graph.node(spec.key).children
+        if len(children) > 1:
+            children = sorted(children, key=_by_path)
+        checks = self.graph.checks_for(spec.key) if self._any_checks else ()
+        if len(checks) > 1:
+            checks = sorted(checks, key=_by_name)
+        return deps, children, checks
 
     def _explicit_mappings(self, deps: Iterable[AssetDep]) -> list[dict[str, Any]]:
         return [

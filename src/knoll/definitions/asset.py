@@ -350,7 +350,7 @@ def asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
-def asset(
+def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     fn: Callable[..., Any] | None = None,
     /,
     *,
@@ -466,7 +466,7 @@ def _check_specs(
     return out
 
 
-def multi_asset(
+def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     *,
     outs: Mapping[str, AssetOut] | None = None,
     specs: Sequence[AssetSpec] | None = None,
@@ -488,7 +488,7 @@ def multi_asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
 
-    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
+    def decorate(f: Callable[..., Any]) -> AssetsDefinition:  # noqa: PLR0912
         op_name = check_name(f.__name__ if name is None else name, "multi-asset")
         owner = f"multi-asset {op_name!r}"
         if bool(outs) == bool(specs):

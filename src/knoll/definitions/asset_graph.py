@@ -36,7 +36,7 @@ class AssetNode:
 class AssetGraph:
     """Assets and checks indexed by key, with parent/child edges and a topological order."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0912
         self,
         assets: Sequence[AssetsDefinition | AssetSpec],
         checks: Sequence[AssetChecksDefinition] = (),

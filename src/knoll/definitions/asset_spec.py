@@ -100,7 +100,7 @@ class AssetSpec:
     kinds: frozenset[str] = _NO_KINDS
     partitions_def: PartitionsDefinition | None = None
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         key: AssetKey | str | Sequence[str],
         *,

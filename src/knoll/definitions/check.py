@@ -129,7 +129,7 @@ class AssetChecksDefinition:
         return self.op(*args, **kwargs)
 
 
-def asset_check(
+def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
     *,
     asset: Any,
     name: str | None = None,
@@ -176,19 +176,7 @@ def asset_check(
             code_version=None,
             owner=owner,
         ).replace(kind="asset check")
-        data_inputs = [n for n in op_def.input_defs if n not in extra]
-        if len(data_inputs) > 1:
-            raise DefinitionError(
-                f"{owner} ({source_location(fn)}) has parameters {data_inputs}; only one can "
-                f"receive the checked asset. Map the others with additional_ins="
-                f"{{{data_inputs[1]!r}: AssetIn('...')}}."
-            )
-        input_keys: dict[str, AssetKey] = {}
-        asset_input = data_inputs[0] if data_inputs else None
-        if asset_input is not None:
-            input_keys[asset_input] = asset_key
-        for input_name, asset_in in extra.items():
-            input_keys[input_name] = asset_in.resolve_key(input_name)
+        asset_input, input_keys = _check_inputs(fn, owner, op_def, asset_key, extra)
         deps = normalize_deps(additional_deps, owner)
         return AssetChecksDefinition(
             op=op_def,
@@ -199,3 +187,27 @@ def asset_check(
         )
 
     return decorate
+
+
+def _check_inputs(
+    fn: Callable[..., Any],
+    owner: str,
+    op_def: OpDefinition,
+    asset_key: AssetKey,
+    additional_ins: Mapping[str, AssetIn],
+) -> tuple[str | None, dict[str, AssetKey]]:
+    """The parameter that receives the checked asset (if any), and the asset of each input."""
+    data_inputs = [n for n in op_def.input_defs if n not in additional_ins]
+    if len(data_inputs) > 1:
+        raise DefinitionError(
+            f"{owner} ({source_location(fn)}) has parameters {data_inputs}; only one can "
+            f"receive the checked asset. Map the others with additional_ins="
+            f"{{{data_inputs[1]!r}: AssetIn('...')}}."
+        )
+    input_keys: dict[str, AssetKey] = {}
+    asset_input = data_inputs[0] if data_inputs else None
+    if asset_input is not None:
+        input_keys[asset_input] = asset_key
+    for input_name, asset_in in additional_ins.items():
+        input_keys[input_name] = asset_in.resolve_key(input_name)
+    return asset_input, input_keys

@@ -659,6 +659,14 @@ def to_config_type(obj: object, where: str) -> ConfigType:
         return EnumType(obj)
     if is_config_class(obj):
         return ConfigClassType(obj)
+    hinted = _from_type_hint(obj)
+    if hinted is not None:
+        return hinted
+    raise DefinitionError(f"{where} is {obj!r}, which is not a config type. {_types_hint()}")
+
+
+def _from_type_hint(obj: object) -> ConfigType | None:
+    """The config type of ``list[int]``, ``dict[str, int]`` or ``X | None``; None otherwise."""
     origin = typing.get_origin(obj)
     args = typing.get_args(obj)
     if origin in (list, Sequence) and len(args) == 1:
@@ -669,7 +677,7 @@ def to_config_type(obj: object, where: str) -> ConfigType:
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
             return Noneable(rest[0])
-    raise DefinitionError(f"{where} is {obj!r}, which is not a config type. {_types_hint()}")
+    return None
 
 
 # --- Field ---------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class Definitions:
         self._validate_unique(self.sensors, "sensor")
 
     # ---- building --------------------------------------------------------------------
-    def _resolve_jobs(self) -> dict[str, JobDefinition]:
+    def _resolve_jobs(self) -> dict[str, JobDefinition]:  # noqa: PLR0912
         jobs: dict[str, JobDefinition] = {}
         declared = list(self._declared_jobs)
         names = {getattr(j, "name", None) for j in declared}

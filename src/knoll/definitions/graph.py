@@ -68,7 +68,7 @@ class GraphDefinition(NodeDefinition):
                 out.append((handle, invocation.node))
         return out
 
-    def to_job(
+    def to_job(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         name: str | None = None,
         *,
@@ -271,7 +271,7 @@ def job(
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 
-def job(
+def job(  # noqa: PLR0913 (Dagster's keyword arguments)
     fn: Callable[..., Any] | None = None,
     /,
     *,

@@ -44,7 +44,7 @@ class JobDefinition:
     op_retry_policy: RetryPolicy | None = None
 
     @staticmethod
-    def for_graph(
+    def for_graph(  # noqa: PLR0913 (the keyword arguments of GraphDefinition.to_job)
         graph_def: GraphDefinition,
         *,
         name: str,
@@ -72,7 +72,7 @@ class JobDefinition:
         )
 
     @staticmethod
-    def for_assets(
+    def for_assets(  # noqa: PLR0913 (the keyword arguments of define_asset_job)
         asset_graph: AssetGraph,
         selection: frozenset[AssetKey],
         checks: frozenset[AssetCheckKey],
@@ -108,7 +108,7 @@ class JobDefinition:
     def describe(self) -> str:
         return f"job {self.name!r}"
 
-    def execute_in_process(
+    def execute_in_process(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         run_config: Any = None,
         *,

@@ -409,22 +409,24 @@ def coerce_metadata_value(value: RawMetadataValue, key: str, owner: str) -> Meta
         return AssetMetadataValue(value)
     if isinstance(value, TableSchema):
         return TableSchemaMetadataValue(value)
-    if isinstance(value, (dict, list, tuple)):
-        try:
-            json.dumps(value, allow_nan=False)
-        except ValueError:
-            raise DefinitionError(
-                f"metadata entry {key!r} of {owner} {_NOT_FINITE_IN_JSON}."
-            ) from None
-        except TypeError:
-            pass
-        else:
-            return JsonMetadataValue(list(value) if isinstance(value, tuple) else value)
+    if isinstance(value, (dict, list, tuple)) and _is_json(value, key, owner):
+        return JsonMetadataValue(list(value) if isinstance(value, tuple) else value)
     raise DefinitionError(
         f"metadata entry {key!r} of {owner} has a {type(value).__name__} value that knoll cannot "
         "record. Use a str, int, float, bool, dict or list of JSON data, or a MetadataValue "
         "(for example MetadataValue.text(str(value)))."
     )
+
+
+def _is_json(value: object, key: str, owner: str) -> bool:
+    """Whether ``value`` is JSON data; a NaN or infinity in it is an error."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise DefinitionError(f"metadata entry {key!r} of {owner} {_NOT_FINITE_IN_JSON}.") from None
+    except TypeError:
+        return False
+    return True
 
 
 def truncation_messages(metadata: Mapping[str, MetadataValue], owner: str) -> list[str]:

@@ -370,7 +370,7 @@ def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
     )
 
 
-def build_op(
+def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_check, passed on)
     fn: Callable[..., Any],
     *,
     name: str | None,
@@ -441,7 +441,7 @@ def op(
 ) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 
 
-def op(
+def op(  # noqa: PLR0913 (Dagster's keyword arguments)
     fn: Callable[..., Any] | None = None,
     /,
     *,

@@ -282,13 +282,34 @@ def configure_for_run(
     cls = type(resource)
     values = {name: resource.__dict__[name] for name in resource.model_fields_set}
     env: dict[str, AnyEnvVar] = dict(resource._knoll_env_vars)
-    errors: list[str] = []
     if run_config is not None and not isinstance(run_config, Mapping):
         return None, [
             f"{format_path(config_path)}: expected {cls.__name__} (a dict of its fields), got "
             f"{describe_value(run_config)}"
         ]
-    for name, value in (run_config or {}).items():
+    errors = _apply_run_config(cls, run_config or {}, config_path, values, env)
+    errors += _read_env_vars(env, values, label, config_path, resolve_env=resolve_env)
+    if errors:
+        return None, errors
+    try:
+        fresh = cls.model_validate(values)
+    except ValidationError as exc:
+        return None, _describe_errors(exc, cls, values, config_path, env, report_env=resolve_env)
+    fresh._knoll_env_vars = env
+    return fresh, []
+
+
+def _apply_run_config(
+    cls: type[ConfigurableResource],
+    run_config: Mapping[Any, object],
+    config_path: ConfigPath,
+    values: dict[str, Any],
+    env: dict[str, AnyEnvVar],
+) -> list[str]:
+    """Put run config's field values into ``values`` (``{"env": ...}`` ones into ``env``);
+    the errors for fields it cannot set."""
+    errors: list[str] = []
+    for name, value in run_config.items():
         if name in cls.model_fields and is_resource_field(cls, name):
             errors.append(
                 f"{format_path((*config_path, name))}: field {name!r} of {cls.__name__} holds a "
@@ -303,6 +324,19 @@ def configure_for_run(
             env[name] = IntEnvVar(var) if kind == "int" else EnvVar(var)
         else:
             values[name] = value
+    return errors
+
+
+def _read_env_vars(
+    env: Mapping[str, AnyEnvVar],
+    values: dict[str, Any],
+    label: str,
+    config_path: ConfigPath,
+    *,
+    resolve_env: bool,
+) -> list[str]:
+    """Put each EnvVar field's value from the environment into ``values``; the errors."""
+    errors: list[str] = []
     for name, marker in env.items():
         if not resolve_env:
             values[name] = marker  # a placeholder of the field's type
@@ -321,14 +355,7 @@ def configure_for_run(
                 )
         else:
             values[name] = raw
-    if errors:
-        return None, errors
-    try:
-        fresh = cls.model_validate(values)
-    except ValidationError as exc:
-        return None, _describe_errors(exc, cls, values, config_path, env, report_env=resolve_env)
-    fresh._knoll_env_vars = env
-    return fresh, []
+    return errors
 
 
 def _is_env_reference(value: object) -> typing.TypeGuard[Mapping[str, str]]:

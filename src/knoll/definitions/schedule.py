@@ -141,7 +141,7 @@ class ScheduleDefinition:
     _tz: tzinfo = field(repr=False)
     _fn: TickFunction | None = field(repr=False)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         name: str | None = None,
         *,
@@ -158,33 +158,7 @@ class ScheduleDefinition:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         owner = f"schedule {name!r}" if name else f"ScheduleDefinition({cron_schedule!r})"
-        targets = (("job", job), ("job_name", job_name), ("target", target))
-        given = [key for key, value in targets if value is not None]
-        if len(given) != 1:
-            got = f"got {', '.join(given)}" if given else "got none"
-            raise DefinitionError(
-                f"{owner} needs exactly one of job=, job_name= or target= ({got}); for example "
-                f"ScheduleDefinition(name='daily_refresh', cron_schedule='0 0 * * *', job=my_job)."
-            )
-        asset_target = None
-        if job is not None:
-            if not is_job_like(job):
-                raise DefinitionError(
-                    f"job of {owner} must be a job (an object with a name), got "
-                    f"{type(job).__name__}; to run assets, use target= instead."
-                )
-            resolved_job: str | None = job.name
-        elif target is not None and is_job_like(target):
-            job, resolved_job = target, target.name
-        elif target is not None:
-            check_asset_target(target, owner)
-            asset_target, resolved_job = target, None
-        else:
-            if not isinstance(job_name, str):
-                raise DefinitionError(
-                    f"job_name of {owner} must be a string, got {type(job_name).__name__}."
-                )
-            resolved_job = check_name(job_name, "job")
+        job, resolved_job, asset_target = _schedule_target(owner, job, job_name, target)
         if name is None:
             if resolved_job is None:
                 raise DefinitionError(
@@ -201,20 +175,7 @@ class ScheduleDefinition:
             cron = parse_cron(cron_schedule)
         except CronError as exc:
             raise CronError(f"cron_schedule of {owner}: {exc}") from None
-        if not isinstance(default_status, DefaultScheduleStatus):
-            raise DefinitionError(
-                f"default_status of {owner} must be DefaultScheduleStatus.RUNNING or .STOPPED, "
-                f"got {default_status!r}."
-            )
-        if execution_fn is not None and run_config is not None:
-            raise DefinitionError(
-                f"{owner} has both execution_fn and run_config: return the run config from the "
-                "function (or a RunRequest with run_config=...), or drop the function."
-            )
-        if run_config is not None and not isinstance(run_config, Mapping):
-            raise DefinitionError(
-                f"run_config of {owner} must be a dict, got {type(run_config).__name__}."
-            )
+        _check_schedule_options(owner, default_status, execution_fn, run_config)
         cron_text = cron_schedule if isinstance(cron_schedule, str) else tuple(cron_schedule)
         set_ = object.__setattr__
         set_(self, "name", name)
@@ -336,7 +297,61 @@ class ScheduleDefinition:
         }
 
 
-def schedule(
+def _schedule_target(
+    owner: str, job: Any, job_name: str | None, target: Any
+) -> tuple[Any, str | None, Any]:
+    """The schedule's job, the name of the job it runs (None for an asset target) and its asset
+    target, from exactly one of job=, job_name= and target=."""
+    targets = (("job", job), ("job_name", job_name), ("target", target))
+    given = [key for key, value in targets if value is not None]
+    if len(given) != 1:
+        got = f"got {', '.join(given)}" if given else "got none"
+        raise DefinitionError(
+            f"{owner} needs exactly one of job=, job_name= or target= ({got}); for example "
+            f"ScheduleDefinition(name='daily_refresh', cron_schedule='0 0 * * *', job=my_job)."
+        )
+    if job is not None:
+        if not is_job_like(job):
+            raise DefinitionError(
+                f"job of {owner} must be a job (an object with a name), got "
+                f"{type(job).__name__}; to run assets, use target= instead."
+            )
+        return job, job.name, None
+    if target is not None and is_job_like(target):
+        return target, target.name, None
+    if target is not None:
+        check_asset_target(target, owner)
+        return None, None, target
+    if not isinstance(job_name, str):
+        raise DefinitionError(
+            f"job_name of {owner} must be a string, got {type(job_name).__name__}."
+        )
+    return None, check_name(job_name, "job"), None
+
+
+def _check_schedule_options(
+    owner: str,
+    default_status: object,
+    execution_fn: Callable[..., Any] | None,
+    run_config: object,
+) -> None:
+    if not isinstance(default_status, DefaultScheduleStatus):
+        raise DefinitionError(
+            f"default_status of {owner} must be DefaultScheduleStatus.RUNNING or .STOPPED, "
+            f"got {default_status!r}."
+        )
+    if execution_fn is not None and run_config is not None:
+        raise DefinitionError(
+            f"{owner} has both execution_fn and run_config: return the run config from the "
+            "function (or a RunRequest with run_config=...), or drop the function."
+        )
+    if run_config is not None and not isinstance(run_config, Mapping):
+        raise DefinitionError(
+            f"run_config of {owner} must be a dict, got {type(run_config).__name__}."
+        )
+
+
+def schedule(  # noqa: PLR0913 (Dagster's keyword arguments)
     cron_schedule: str | Sequence[str],
     *,
     job: Any = None,

@@ -337,33 +337,7 @@ def _parse_clause(clause: str, whole: str) -> AssetSelection:
             "'raw/orders'), optionally with '+' or '*' before (upstream) or after (downstream), "
             "or group:NAME, tag:KEY=VALUE, kind:NAME, owner:NAME."
         )
-    body = match.group("body").strip()
-    attribute, sep, value = body.partition(":")
-    base: AssetSelection
-    if sep and attribute in _ATTRIBUTES:
-        value = value.strip().strip('"')
-        if not value:
-            raise SelectionError(
-                f"{clause!r} in asset selection {whole!r} names no {attribute}: write "
-                f"{attribute}:NAME, for example {attribute}:{_EXAMPLES[attribute]}."
-            )
-        if attribute == "group":
-            base = AssetSelection.groups(value)
-        elif attribute == "tag":
-            base = _Attribute("tag", value, False)
-        elif attribute == "kind":
-            base = AssetSelection.kind(value)
-        elif attribute == "owner":
-            base = AssetSelection.owner(value)
-        else:
-            base = AssetSelection.keys(_read_key(value, clause, whole))
-    elif sep:
-        raise SelectionError(
-            f"unknown attribute {attribute!r} in asset selection {whole!r}."
-            f"{did_you_mean(attribute, _ATTRIBUTES)} Use one of: {', '.join(_ATTRIBUTES)}."
-        )
-    else:
-        base = AssetSelection.keys(_read_key(body, clause, whole))
+    base = _clause_base(match.group("body").strip(), clause, whole)
     up, down = match.group("up"), match.group("down")
     if up and down:
         return base.upstream(_depth(up)) | base.downstream(_depth(down))
@@ -372,6 +346,33 @@ def _parse_clause(clause: str, whole: str) -> AssetSelection:
     if down:
         return base.downstream(_depth(down))
     return base
+
+
+def _clause_base(body: str, clause: str, whole: str) -> AssetSelection:
+    """What a clause selects before its '+' and '*' marks: a key or an attribute's assets."""
+    attribute, sep, value = body.partition(":")
+    if not sep:
+        return AssetSelection.keys(_read_key(body, clause, whole))
+    if attribute not in _ATTRIBUTES:
+        raise SelectionError(
+            f"unknown attribute {attribute!r} in asset selection {whole!r}."
+            f"{did_you_mean(attribute, _ATTRIBUTES)} Use one of: {', '.join(_ATTRIBUTES)}."
+        )
+    value = value.strip().strip('"')
+    if not value:
+        raise SelectionError(
+            f"{clause!r} in asset selection {whole!r} names no {attribute}: write "
+            f"{attribute}:NAME, for example {attribute}:{_EXAMPLES[attribute]}."
+        )
+    if attribute == "group":
+        return AssetSelection.groups(value)
+    if attribute == "tag":
+        return _Attribute("tag", value, False)
+    if attribute == "kind":
+        return AssetSelection.kind(value)
+    if attribute == "owner":
+        return AssetSelection.owner(value)
+    return AssetSelection.keys(_read_key(value, clause, whole))
 
 
 def _read_key(text: str, clause: str, whole: str) -> AssetKey:

@@ -185,7 +185,7 @@ class SensorDefinition:
     metadata: Mapping[str, MetadataValue]
     _fn: TickFunction = field(repr=False)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         name: str | None = None,
         *,
@@ -205,56 +205,8 @@ class SensorDefinition:
         name = check_name(name, "sensor")
         owner = f"sensor {name!r}"
         fn = TickFunction.read(evaluation_fn, "sensor", name)
-        choices = (("job", job), ("job_name", job_name), ("jobs", jobs), ("target", target))
-        given = [key for key, value in choices if value is not None]
-        if len(given) > 1:
-            raise DefinitionError(
-                f"{owner} got {' and '.join(given)}: give only one of job=, job_name=, jobs= "
-                "or target=."
-            )
-        job_list: list[Any] = []
-        names: list[str] = []
-        asset_target = None
-        if job is not None:
-            job_list = [job]
-        elif jobs is not None:
-            if not _is_list(jobs):
-                raise DefinitionError(
-                    f"jobs of {owner} must be a non-empty list of jobs, got {jobs!r}; for one "
-                    "job use job=."
-                )
-            job_list = list(jobs)
-        elif target is not None and is_job_like(target):
-            job_list = [target]
-        elif target is not None:
-            check_asset_target(target, owner)
-            asset_target = target
-            names = [f"{ANONYMOUS_JOB_PREFIX}{name}"]
-        elif job_name is not None:
-            if not isinstance(job_name, str):
-                raise DefinitionError(
-                    f"job_name of {owner} must be a string, got {type(job_name).__name__}."
-                )
-            names = [check_name(job_name, "job")]
-        for item in job_list:
-            if not is_job_like(item):
-                raise DefinitionError(
-                    f"{owner} targets a {type(item).__name__} ({item!r}) as a job: give job "
-                    "definitions, or use target= for assets."
-                )
-            if item.name in names:
-                raise DefinitionError(f"{owner} lists job {item.name!r} twice in jobs=.")
-            names.append(item.name)
-        if not _is_whole_number(minimum_interval_seconds, minimum=1):
-            raise DefinitionError(
-                f"minimum_interval_seconds of {owner} must be a whole number of seconds, 1 or "
-                f"more, got {minimum_interval_seconds!r}."
-            )
-        if not isinstance(default_status, DefaultSensorStatus):
-            raise DefinitionError(
-                f"default_status of {owner} must be DefaultSensorStatus.RUNNING or .STOPPED, "
-                f"got {default_status!r}."
-            )
+        job_list, names, asset_target = _sensor_targets(owner, name, job, job_name, jobs, target)
+        _check_sensor_options(owner, minimum_interval_seconds, default_status)
         set_ = object.__setattr__
         set_(self, "name", name)
         set_(self, "job_names", tuple(names))
@@ -354,6 +306,70 @@ class SensorDefinition:
         }
 
 
+def _sensor_targets(
+    owner: str, name: str, job: Any, job_name: str | None, jobs: Sequence[Any] | None, target: Any
+) -> tuple[list[Any], list[str], Any]:
+    """The sensor's jobs, the names of the jobs it runs and its asset target, from at most one
+    of job=, job_name=, jobs= and target=."""
+    choices = (("job", job), ("job_name", job_name), ("jobs", jobs), ("target", target))
+    given = [key for key, value in choices if value is not None]
+    if len(given) > 1:
+        raise DefinitionError(
+            f"{owner} got {' and '.join(given)}: give only one of job=, job_name=, jobs= "
+            "or target=."
+        )
+    if job is not None:
+        return [job], _job_names(owner, [job]), None
+    if jobs is not None:
+        if not _is_list(jobs):
+            raise DefinitionError(
+                f"jobs of {owner} must be a non-empty list of jobs, got {jobs!r}; for one "
+                "job use job=."
+            )
+        return list(jobs), _job_names(owner, jobs), None
+    if target is not None and is_job_like(target):
+        return [target], _job_names(owner, [target]), None
+    if target is not None:
+        check_asset_target(target, owner)
+        return [], [f"{ANONYMOUS_JOB_PREFIX}{name}"], target
+    if job_name is not None:
+        if not isinstance(job_name, str):
+            raise DefinitionError(
+                f"job_name of {owner} must be a string, got {type(job_name).__name__}."
+            )
+        return [], [check_name(job_name, "job")], None
+    return [], [], None
+
+
+def _job_names(owner: str, jobs: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    for item in jobs:
+        if not is_job_like(item):
+            raise DefinitionError(
+                f"{owner} targets a {type(item).__name__} ({item!r}) as a job: give job "
+                "definitions, or use target= for assets."
+            )
+        if item.name in names:
+            raise DefinitionError(f"{owner} lists job {item.name!r} twice in jobs=.")
+        names.append(item.name)
+    return names
+
+
+def _check_sensor_options(
+    owner: str, minimum_interval_seconds: object, default_status: object
+) -> None:
+    if not _is_whole_number(minimum_interval_seconds, minimum=1):
+        raise DefinitionError(
+            f"minimum_interval_seconds of {owner} must be a whole number of seconds, 1 or "
+            f"more, got {minimum_interval_seconds!r}."
+        )
+    if not isinstance(default_status, DefaultSensorStatus):
+        raise DefinitionError(
+            f"default_status of {owner} must be DefaultSensorStatus.RUNNING or .STOPPED, "
+            f"got {default_status!r}."
+        )
+
+
 @overload
 def sensor(job: Callable[..., Any], /) -> SensorDefinition: ...
 
@@ -374,7 +390,7 @@ def sensor(
 ) -> Callable[[Callable[..., Any]], SensorDefinition]: ...
 
 
-def sensor(
+def sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
     job: Any = None,
     *,
     job_name: str | None = None,

@@ -346,7 +346,7 @@ class AssetCheckExecutionContext(OpExecutionContext):
 class OutputContext:
     """What an IO manager's ``handle_output`` knows about the output it stores."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Dagster's OutputContext fields)
         self,
         *,
         name: str,
@@ -444,7 +444,7 @@ class OutputContext:
 class InputContext:
     """What an IO manager's ``load_input`` knows about the input it loads."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Dagster's InputContext fields)
         self,
         *,
         name: str,

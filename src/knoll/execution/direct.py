@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -213,90 +214,129 @@ def invoke(
     assets_def: AssetsDefinition | None = None,
 ) -> Any:
     """Call an op's or asset's function with plain values, as a test would."""
-    sig = op_def.signature
     owner = assets_def.describe() if assets_def is not None else op_def.describe()
-    remaining = list(args)
-    given = dict(kwargs)
+    bound = _DirectCall(op_def, assets_def, owner, list(args), dict(kwargs))
+    bound.take_context()
+    bound.bind_config()
+    bound.bind_resources()
+    bound.take_positional_inputs()
+    bound.bind_inputs()
+    return op_def.compute_fn(**bound.call)
+
+
+@dataclass
+class _DirectCall:
+    """The keyword arguments of one direct call, bound from what the caller passed."""
+
+    op_def: OpDefinition
+    assets_def: AssetsDefinition | None
+    owner: str
+    remaining: list[Any]  # positional values not bound yet
+    given: dict[str, Any]  # keyword values not bound yet
     context: Any = None
-    if sig.context_param is not None:
-        if remaining and getattr(remaining[0], "__knoll_context__", False):
-            context = remaining.pop(0)
-        elif sig.context_param in given:
-            context = given.pop(sig.context_param)
-    elif remaining and getattr(remaining[0], "__knoll_context__", False):
-        context = remaining.pop(0)  # a context the function does not take: used for resources
-    if context is None and (sig.context_param is not None or sig.resource_params):
-        context = build_asset_context() if assets_def is not None else build_op_context()
-    if isinstance(context, _BuiltContext):
-        context = context.bind(op_def, assets_def)
-    call: dict[str, Any] = {}
-    if sig.context_param is not None:
-        call[sig.context_param] = context
-    if sig.config_param is not None:
-        name = sig.config_param.name
-        config_type = sig.config_param.annotation
+    call: dict[str, Any] = field(default_factory=dict)
+
+    def take_context(self) -> None:
+        sig, remaining, given = self.op_def.signature, self.remaining, self.given
+        context: Any = None
+        if sig.context_param is not None:
+            if remaining and getattr(remaining[0], "__knoll_context__", False):
+                context = remaining.pop(0)
+            elif sig.context_param in given:
+                context = given.pop(sig.context_param)
+        elif remaining and getattr(remaining[0], "__knoll_context__", False):
+            context = remaining.pop(0)  # a context the function does not take: used for resources
+        if context is None and (sig.context_param is not None or sig.resource_params):
+            context = build_asset_context() if self.assets_def is not None else build_op_context()
+        if isinstance(context, _BuiltContext):
+            context = context.bind(self.op_def, self.assets_def)
+        self.context = context
+        if sig.context_param is not None:
+            self.call[sig.context_param] = context
+
+    def bind_config(self) -> None:
+        op_def, owner, context = self.op_def, self.owner, self.context
+        config_param = op_def.signature.config_param
+        if config_param is None:
+            if (
+                op_def.config_schema is not None
+                and isinstance(context, OpExecutionContext)
+                and context.op_config is None
+            ):
+                # An op reading context.op_config: no config given and no default is an error
+                # naming what is missing, not a None that fails later inside the op.
+                context._state.op_config = _resolve_config(op_def, None, owner)
+            return
+        name = config_param.name
+        config_type = config_param.annotation
+        remaining, given = self.remaining, self.given
         if remaining and isinstance(config_type, type) and isinstance(remaining[0], config_type):
             given[name] = remaining.pop(0)
         if name in given:
-            call[name] = coerce_config_arg(op_def.config_schema, given.pop(name), owner)
+            self.call[name] = coerce_config_arg(op_def.config_schema, given.pop(name), owner)
         elif context is not None and context.op_config is not None:
-            call[name] = context.op_config
+            self.call[name] = context.op_config
         else:
-            call[name] = _resolve_config(op_def, None, owner)
-    elif (
-        op_def.config_schema is not None
-        and isinstance(context, OpExecutionContext)
-        and context.op_config is None
-    ):
-        # An op reading context.op_config: no config given and no default is an error
-        # naming what is missing, not a None that fails later inside the op.
-        context._state.op_config = _resolve_config(op_def, None, owner)
-    for param in sig.resource_params:
-        if param.name in given:
-            call[param.name] = given.pop(param.name)
-        elif context is not None and param.name in context.resources:
-            call[param.name] = context.resources.get(param.name)
-        else:
+            self.call[name] = _resolve_config(op_def, None, owner)
+
+    def bind_resources(self) -> None:
+        context = self.context
+        for param in self.op_def.signature.resource_params:
+            if param.name in self.given:
+                self.call[param.name] = self.given.pop(param.name)
+            elif context is not None and param.name in context.resources:
+                self.call[param.name] = context.resources.get(param.name)
+            else:
+                raise InvalidInvocationError(
+                    f"{self.owner} needs resource {param.name!r}: pass it as {param.name}=... or "
+                    f"through build_{'asset' if self.assets_def else 'op'}_context("
+                    f"resources={{{param.name!r}: ...}})."
+                )
+
+    @property
+    def input_names(self) -> list[str]:
+        return [n for n, d in self.op_def.input_defs.items() if not d.is_nothing]
+
+    def take_positional_inputs(self) -> None:
+        """Name the positional values by input, then refuse keywords the function lacks."""
+        owner, input_names, given = self.owner, self.input_names, self.given
+        if len(self.remaining) > len(input_names):
             raise InvalidInvocationError(
-                f"{owner} needs resource {param.name!r}: pass it as {param.name}=... or through "
-                f"build_{'asset' if assets_def else 'op'}_context("
-                f"resources={{{param.name!r}: ...}})."
+                f"{owner} takes {len(input_names)} input(s) ({', '.join(input_names) or 'none'}) "
+                f"but was called with {len(self.remaining)} positional values."
             )
-    input_names = [n for n, d in op_def.input_defs.items() if not d.is_nothing]
-    if len(remaining) > len(input_names):
-        raise InvalidInvocationError(
-            f"{owner} takes {len(input_names)} input(s) ({', '.join(input_names) or 'none'}) but "
-            f"was called with {len(remaining)} positional values."
-        )
-    for name, value in zip(input_names, remaining, strict=False):
-        if name in given:
-            raise InvalidInvocationError(f"{owner}: input {name!r} was given twice.")
-        given[name] = value
-    for name in list(given):
-        if name not in op_def.input_defs:
-            known = [*input_names, *(p.name for p in sig.resource_params)]
-            if sig.config_param is not None:
-                known.append(sig.config_param.name)
-            raise InvalidInvocationError(
-                f"{owner} has no parameter {name!r}.{did_you_mean(name, known)} "
-                f"Its inputs: {', '.join(input_names) or 'none'}."
-            )
-    for name in input_names:
-        input_def = op_def.input_defs[name]
-        if name not in given:
-            if input_def.has_default:
-                continue
-            raise InvalidInvocationError(
-                f"{owner} needs input {name!r}: call it with {name}=<value>."
-            )
-        value = given[name]
-        if not check_value(value, input_def.type):
-            raise TypeCheckError(
-                f"{owner}: input {name!r} expects {type_name(input_def.type)}, but got "
-                f"{a_type_name(value)}. Pass a value of that type or fix the annotation."
-            )
-        call[name] = value
-    return op_def.compute_fn(**call)
+        for name, value in zip(input_names, self.remaining, strict=False):
+            if name in given:
+                raise InvalidInvocationError(f"{owner}: input {name!r} was given twice.")
+            given[name] = value
+        sig = self.op_def.signature
+        for name in list(given):
+            if name not in self.op_def.input_defs:
+                known = [*input_names, *(p.name for p in sig.resource_params)]
+                if sig.config_param is not None:
+                    known.append(sig.config_param.name)
+                raise InvalidInvocationError(
+                    f"{owner} has no parameter {name!r}.{did_you_mean(name, known)} "
+                    f"Its inputs: {', '.join(input_names) or 'none'}."
+                )
+
+    def bind_inputs(self) -> None:
+        owner = self.owner
+        for name in self.input_names:
+            input_def = self.op_def.input_defs[name]
+            if name not in self.given:
+                if input_def.has_default:
+                    continue
+                raise InvalidInvocationError(
+                    f"{owner} needs input {name!r}: call it with {name}=<value>."
+                )
+            value = self.given[name]
+            if not check_value(value, input_def.type):
+                raise TypeCheckError(
+                    f"{owner}: input {name!r} expects {type_name(input_def.type)}, but got "
+                    f"{a_type_name(value)}. Pass a value of that type or fix the annotation."
+                )
+            self.call[name] = value
 
 
 class _Runtime:

@@ -61,7 +61,7 @@ def recorder_of(instance: object) -> RunRecorder | None:
     )
 
 
-def execute_in_process(
+def execute_in_process(  # noqa: PLR0913 (JobDefinition.execute_in_process's keyword arguments)
     job: JobDefinition,
     *,
     run_config: Any = None,

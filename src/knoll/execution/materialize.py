@@ -36,7 +36,7 @@ def _split(
     return plain, checks
 
 
-def materialize(
+def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     assets: Sequence[AssetsDefinition | AssetSpec | AssetChecksDefinition],
     *,
     resources: Mapping[str, Any] | None = None,
@@ -81,7 +81,7 @@ def materialize(
     )
 
 
-def materialize_to_memory(
+def materialize_to_memory(  # noqa: PLR0913 (Dagster's keyword arguments)
     assets: Sequence[AssetsDefinition | AssetSpec | AssetChecksDefinition],
     *,
     resources: Mapping[str, Any] | None = None,

@@ -147,6 +147,12 @@ def build_plan(
 # ---- asset jobs -------------------------------------------------------------------------
 
 
+# asset key -> (key of the step that computes it, output name)
+_Producers = Mapping[AssetKey, tuple[str, str]]
+# asset key -> the blocking @asset_check steps of it: (check key, step key)
+_BlockingChecks = Mapping[AssetKey, list[tuple[AssetCheckKey, str]]]
+
+
 def _asset_plan(
     job: JobDefinition,
     graph: AssetGraph,
@@ -159,33 +165,60 @@ def _asset_plan(
                 f"asset {key.to_user_string()!r} is external (declared with AssetSpec): knoll "
                 "does not materialize it. Leave it out of the selection."
             )
-    # group the selected keys by the definition that computes them
+    step_defs, producer = _subsets(graph, selection)
+    check_steps, blocking_by_asset = _check_steps(graph, checks, producer)
+    steps = [
+        _asset_step(original, subset, checks, producer, blocking_by_asset)
+        for original, subset in step_defs
+    ]
+    ordered = _toposort([*steps, *check_steps], job)
+    return ExecutionPlan(job, tuple(ordered), selection, checks)
+
+
+def _subsets(
+    graph: AssetGraph, selection: frozenset[AssetKey]
+) -> tuple[list[tuple[AssetsDefinition, AssetsDefinition]], _Producers]:
+    """Each definition with the subset of it that computes the selection, and who computes what."""
     by_def: dict[int, tuple[AssetsDefinition, set[AssetKey]]] = {}
     for key in graph.toposorted_keys:
         if key in selection:
             assets_def = graph.node(key).assets_def
             by_def.setdefault(id(assets_def), (assets_def, set()))[1].add(key)
-    producer: dict[AssetKey, tuple[str, str]] = {}  # key -> (step key, output name)
+    producer: dict[AssetKey, tuple[str, str]] = {}
     step_defs: list[tuple[AssetsDefinition, AssetsDefinition]] = []
     for original, keys in by_def.values():
         subset = original.subset_for(keys)
         step_defs.append((original, subset))
         for key in keys:
             producer[key] = (subset.node_name, subset.output_for(key))
-    # blocking @asset_check steps for selected assets, and which checks run at all
+    return step_defs, producer
+
+
+def _input_sources(
+    input_keys: Mapping[str, AssetKey], producer: _Producers
+) -> tuple[dict[str, InputSource], list[str]]:
+    """Where each input comes from, and the steps among those sources."""
+    inputs: dict[str, InputSource] = {}
+    upstream: list[str] = []
+    for input_name, key in input_keys.items():
+        source = _asset_source(key, producer)
+        inputs[input_name] = source
+        if isinstance(source, FromStep):
+            upstream.append(source.step_key)
+    return inputs, upstream
+
+
+def _check_steps(
+    graph: AssetGraph, checks: frozenset[AssetCheckKey], producer: _Producers
+) -> tuple[list[Step], _BlockingChecks]:
+    """Steps for the @asset_check checks that run, and the blocking ones by asset."""
     check_steps: list[Step] = []
     blocking_by_asset: dict[AssetKey, list[tuple[AssetCheckKey, str]]] = {}
     for check_key in sorted(checks, key=lambda c: c.to_user_string()):
         check = graph.check(check_key)
         if not isinstance(check, AssetChecksDefinition):
             continue  # check_specs: reported by the asset's own step
-        inputs: dict[str, InputSource] = {}
-        upstream: list[str] = []
-        for input_name, key in check.input_keys.items():
-            source = _asset_source(key, producer)
-            inputs[input_name] = source
-            if isinstance(source, FromStep):
-                upstream.append(source.step_key)
+        inputs, upstream = _input_sources(check.input_keys, producer)
         for dep in check.dep_keys:
             if dep in producer:
                 upstream.append(producer[dep][0])
@@ -202,45 +235,41 @@ def _asset_plan(
         check_steps.append(step)
         if check.spec.blocking:
             blocking_by_asset.setdefault(check.asset_key, []).append((check_key, step.key))
-    steps: list[Step] = []
-    for original, subset in step_defs:
-        op_def = subset.op
-        assert op_def is not None
-        inputs = {}
-        upstream = []
-        blocking: list[AssetCheckKey] = []
-        for input_name, key in subset.input_keys.items():
-            source = _asset_source(key, producer)
-            inputs[input_name] = source
-            if isinstance(source, FromStep):
-                upstream.append(source.step_key)
-        for spec in subset.specs_by_output.values():
-            for dep in spec.dep_keys:
-                if dep in producer and producer[dep][0] != subset.node_name:
-                    upstream.append(producer[dep][0])
-                for check_key, check_step in blocking_by_asset.get(dep, ()):
-                    upstream.append(check_step)
-                    blocking.append(check_key)
-        selected_outputs = frozenset(subset.output_for(k) for k in subset.keys)
-        own_checks = frozenset(s.key for s in original.check_specs if s.key in checks)
-        steps.append(
-            Step(
-                key=subset.node_name,
-                op=op_def,
-                inputs=inputs,
-                upstream=tuple(dict.fromkeys(u for u in upstream if u != subset.node_name)),
-                assets_def=subset,
-                input_asset_keys=dict(subset.input_keys),
-                selected_outputs=selected_outputs,
-                selected_checks=own_checks,
-                blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
-            )
-        )
-    ordered = _toposort([*steps, *check_steps], job)
-    return ExecutionPlan(job, tuple(ordered), selection, checks)
+    return check_steps, blocking_by_asset
 
 
-def _asset_source(key: AssetKey, producer: Mapping[AssetKey, tuple[str, str]]) -> InputSource:
+def _asset_step(
+    original: AssetsDefinition,
+    subset: AssetsDefinition,
+    checks: frozenset[AssetCheckKey],
+    producer: _Producers,
+    blocking_by_asset: _BlockingChecks,
+) -> Step:
+    op_def = subset.op
+    assert op_def is not None
+    inputs, upstream = _input_sources(subset.input_keys, producer)
+    blocking: list[AssetCheckKey] = []
+    for spec in subset.specs_by_output.values():
+        for dep in spec.dep_keys:
+            if dep in producer and producer[dep][0] != subset.node_name:
+                upstream.append(producer[dep][0])
+            for check_key, check_step in blocking_by_asset.get(dep, ()):
+                upstream.append(check_step)
+                blocking.append(check_key)
+    return Step(
+        key=subset.node_name,
+        op=op_def,
+        inputs=inputs,
+        upstream=tuple(dict.fromkeys(u for u in upstream if u != subset.node_name)),
+        assets_def=subset,
+        input_asset_keys=dict(subset.input_keys),
+        selected_outputs=frozenset(subset.output_for(k) for k in subset.keys),
+        selected_checks=frozenset(s.key for s in original.check_specs if s.key in checks),
+        blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
+    )
+
+
+def _asset_source(key: AssetKey, producer: _Producers) -> InputSource:
     if key in producer:
         step_key, output = producer[key]
         return FromStep(step_key, output)

@@ -85,7 +85,7 @@ class ReexecutionOptions:
         return ReexecutionOptions(run_id, tuple(k for k in seen if k not in finished))
 
 
-def execute_job(
+def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
     job: JobDefinition,
     instance: RunRecorder | None,
     *,
@@ -119,16 +119,8 @@ def execute_job(
             f"re-executing {job.describe()} needs the instance its parent run was stored in: "
             "pass instance=... (an ephemeral instance keeps nothing between runs)."
         )
-    parent = _run(recorder, reexecution_options.parent_run_id)
-    if parent.job_name != job.name:
-        raise InvalidInvocationError(
-            f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
-            "re-execute it with the job it ran."
-        )
-    # a run limited to some ops is re-executed within them
-    ops = parent.tags[OP_SELECTION_TAG].split(",") if OP_SELECTION_TAG in parent.tags else None
-    parent_plan = build_plan(job, asset_selection=parent.asset_selection, op_selection=ops)
-    selection = _selected_steps(parent_plan, reexecution_options.step_selection)
+    parent = _parent_run(recorder, reexecution_options.parent_run_id, job)
+    scope = _scope(job, recorder, parent, reexecution_options.step_selection, resources)
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
     kept = {
@@ -136,41 +128,72 @@ def execute_job(
         for k, v in parent.tags.items()
         if k not in job.tags and k not in lineage and k != STEP_SELECTION_TAG
     }
-    asset_keys: Any = parent.asset_selection
-    step_keys: list[str] | None = None
-    reused: dict[tuple[str, str], str | None] | None = None
-    if selection is not None:
-        if job.asset_graph is not None:
-            # Assets outside the selection become inputs loaded through their IO managers.
-            asset_keys = frozenset(
-                k for s in parent_plan.steps if s.key in selection for k in s.produced_asset_keys
-            )
-            step_keys = [s.key for s in build_plan(job, asset_selection=asset_keys).steps]
-        else:
-            # Op outputs read from steps outside the selection load from the runs that stored
-            # them; one that cannot be loaded fails here, before anything runs.
-            step_keys = [s.key for s in parent_plan.steps if s.key in selection]
-            plan = replace(
-                parent_plan, steps=tuple(s for s in parent_plan.steps if s.key in selection)
-            )
-            what = f"re-execute run {parent.run_id} of {job.describe()}"
-            found = _find_outputs(recorder, plan, parent, what)
-            _check_loadable(job, resources, found, what)
-            reused = {key: source.run_id for key, source in found.items()}
-            lineage[STEP_SELECTION_TAG] = ",".join(step_keys)
+    if scope.reused is not None and scope.step_keys is not None:
+        lineage[STEP_SELECTION_TAG] = ",".join(scope.step_keys)
     request = ExecutionRequest(
         run_config=parent.run_config if run_config is None else run_config,
         resources=resources,
         tags={**kept, **(tags or {}), **lineage},
-        asset_selection=asset_keys,
-        op_selection=ops,
-        step_keys=step_keys,
+        asset_selection=scope.asset_selection,
+        op_selection=scope.op_selection,
+        step_keys=scope.step_keys,
         use_executor=True,
         parent_run_id=parent.run_id,
         root_run_id=root,
-        reused_outputs=reused,
+        reused_outputs=scope.reused,
     )
     return execute(prepare_run(job, request, recorder), recorder, raise_on_error=raise_on_error)
+
+
+def _parent_run(recorder: RunRecorder, run_id: str, job: JobDefinition) -> Run:
+    parent = _run(recorder, run_id)
+    if parent.job_name != job.name:
+        raise InvalidInvocationError(
+            f"run {parent.run_id} is a run of job {parent.job_name!r}, not of {job.describe()}: "
+            "re-execute it with the job it ran."
+        )
+    return parent
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a re-execution runs of its parent run, and the op outputs it reads from earlier runs."""
+
+    asset_selection: Any
+    op_selection: list[str] | None
+    step_keys: list[str] | None = None
+    reused: dict[tuple[str, str], str | None] | None = None
+
+
+def _scope(
+    job: JobDefinition,
+    recorder: RunRecorder,
+    parent: Run,
+    step_selection: Sequence[str],
+    resources: Mapping[str, Any] | None,
+) -> _Scope:
+    # a run limited to some ops is re-executed within them
+    ops = parent.tags[OP_SELECTION_TAG].split(",") if OP_SELECTION_TAG in parent.tags else None
+    parent_plan = build_plan(job, asset_selection=parent.asset_selection, op_selection=ops)
+    selection = _selected_steps(parent_plan, step_selection)
+    if selection is None:
+        return _Scope(parent.asset_selection, ops)
+    if job.asset_graph is not None:
+        # Assets outside the selection become inputs loaded through their IO managers.
+        asset_keys = frozenset(
+            k for s in parent_plan.steps if s.key in selection for k in s.produced_asset_keys
+        )
+        step_keys = [s.key for s in build_plan(job, asset_selection=asset_keys).steps]
+        return _Scope(asset_keys, ops, step_keys)
+    # Op outputs read from steps outside the selection load from the runs that stored
+    # them; one that cannot be loaded fails here, before anything runs.
+    step_keys = [s.key for s in parent_plan.steps if s.key in selection]
+    plan = replace(parent_plan, steps=tuple(s for s in parent_plan.steps if s.key in selection))
+    what = f"re-execute run {parent.run_id} of {job.describe()}"
+    found = _find_outputs(recorder, plan, parent, what)
+    _check_loadable(job, resources, found, what)
+    reused = {key: source.run_id for key, source in found.items()}
+    return _Scope(parent.asset_selection, ops, step_keys, reused)
 
 
 def reused_outputs(

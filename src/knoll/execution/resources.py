@@ -145,66 +145,80 @@ class _Node:
 
 def _plan(resources: Mapping[str, object], selected: Sequence[str]) -> list[_Node]:
     """The nodes needed for ``selected`` and their dependencies, dependencies first."""
-    key_of_object: dict[int, str] = {}
-    for key, value in resources.items():
-        key_of_object.setdefault(id(value), key)
-    done: dict[object, _Node] = {}
-    visiting: list[tuple[object, str]] = []
-    order: list[_Node] = []
+    planner = _Planner(resources)
+    for key in selected:
+        planner.visit_key(key)
+    return planner.order
 
-    def visit_key(key: str) -> _Node:
-        return visit(("key", key), key, key, resources[key], ("resources", key, "config"))
+
+class _Planner:
+    """A depth-first walk of resources, their required keys and their resource fields."""
+
+    def __init__(self, resources: Mapping[str, object]) -> None:
+        self.resources = resources
+        self.key_of_object: dict[int, str] = {}
+        for key, value in resources.items():
+            self.key_of_object.setdefault(id(value), key)
+        self.done: dict[object, _Node] = {}
+        self.visiting: list[tuple[object, str]] = []
+        self.order: list[_Node] = []
+
+    def visit_key(self, key: str) -> _Node:
+        return self.visit(("key", key), key, key, self.resources[key], ("resources", key, "config"))
 
     def visit(
-        node_id: object, label: str, key: str | None, value: object, path: ConfigPath
+        self, node_id: object, label: str, key: str | None, value: object, path: ConfigPath
     ) -> _Node:
-        if node_id in done:
-            return done[node_id]
-        ids = [i for i, _ in visiting]
+        if node_id in self.done:
+            return self.done[node_id]
+        ids = [i for i, _ in self.visiting]
         if node_id in ids:
-            loop = [name for _, name in visiting[ids.index(node_id) :]] + [label]
+            loop = [name for _, name in self.visiting[ids.index(node_id) :]] + [label]
             raise CycleError(
                 f"resources depend on each other in a loop: {' -> '.join(loop)}. Remove one of "
                 "these dependencies (required_resource_keys or a resource field)."
             )
-        visiting.append((node_id, label))
+        self.visiting.append((node_id, label))
         node = _Node(label, key, value, path)
         if isinstance(value, ResourceDefinition):
-            for required in sorted(value.required_resource_keys):
-                if required not in resources:
-                    available = ", ".join(resources) or "none"
-                    raise DefinitionError(
-                        f"resource {label!r} requires resource {required!r}, which is not "
-                        f"provided. Available: {available}.{did_you_mean(required, resources)} "
-                        f"Add {required!r} to the resources, or remove it from the "
-                        f"required_resource_keys of {label!r}."
-                    )
-                node.deps.append(visit_key(required))
+            self._add_required(node, value)
         elif _is_configurable(value):
-            from knoll.definitions.resource import nested_resources
-
-            for field_name, nested in nested_resources(value):
-                shared_key = key_of_object.get(id(nested))
-                if shared_key is not None:
-                    dep = visit_key(shared_key)
-                else:
-                    dep = visit(
-                        ("object", id(nested)),
-                        f"{label}.{field_name}",
-                        None,
-                        nested,
-                        (*path, field_name),
-                    )
-                node.deps.append(dep)
-                node.field_deps.append((field_name, dep))
-        visiting.pop()
-        done[node_id] = node
-        order.append(node)
+            self._add_fields(node, value)
+        self.visiting.pop()
+        self.done[node_id] = node
+        self.order.append(node)
         return node
 
-    for key in selected:
-        visit_key(key)
-    return order
+    def _add_required(self, node: _Node, value: ResourceDefinition) -> None:
+        resources, label = self.resources, node.label
+        for required in sorted(value.required_resource_keys):
+            if required not in resources:
+                available = ", ".join(resources) or "none"
+                raise DefinitionError(
+                    f"resource {label!r} requires resource {required!r}, which is not "
+                    f"provided. Available: {available}.{did_you_mean(required, resources)} "
+                    f"Add {required!r} to the resources, or remove it from the "
+                    f"required_resource_keys of {label!r}."
+                )
+            node.deps.append(self.visit_key(required))
+
+    def _add_fields(self, node: _Node, value: ConfigurableResource) -> None:
+        from knoll.definitions.resource import nested_resources
+
+        for field_name, nested in nested_resources(value):
+            shared_key = self.key_of_object.get(id(nested))
+            if shared_key is not None:
+                dep = self.visit_key(shared_key)
+            else:
+                dep = self.visit(
+                    ("object", id(nested)),
+                    f"{node.label}.{field_name}",
+                    None,
+                    nested,
+                    (*node.config_path, field_name),
+                )
+            node.deps.append(dep)
+            node.field_deps.append((field_name, dep))
 
 
 def check_resource_dependencies(resources: Mapping[str, object]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from knoll.definitions.asset import AssetsDefinition
@@ -87,18 +88,10 @@ def _load_from_step(
     if asset_key is not None:
         partition_keys = _upstream_partition_keys(state, step, asset_key, upstream_def)
     io_key = _io_manager_key_of(upstream_ctx)
-    return _call_load(
-        state,
-        step,
-        name,
-        io_key,
-        asset_key,
-        upstream_ctx,
-        upstream_def,
-        partition_keys,
-        source.step_key,
-        log,
+    upstream = _Upstream(
+        io_key, asset_key, upstream_ctx, upstream_def, partition_keys, source.step_key
     )
+    return _call_load(state, step, name, upstream, log)
 
 
 def _io_manager_key_of(output_ctx: OutputContext) -> str:
@@ -131,32 +124,27 @@ def _load_from_asset(
         io_manager_key=io_key,
     )
     partition_keys = _upstream_partition_keys(state, step, key, upstream_def.partitions_def)
-    return _call_load(
-        state,
-        step,
-        name,
-        io_key,
-        key,
-        upstream_ctx,
-        upstream_def.partitions_def,
-        partition_keys,
-        None,
-        log,
+    upstream = _Upstream(
+        io_key, key, upstream_ctx, upstream_def.partitions_def, partition_keys, None
     )
+    return _call_load(state, step, name, upstream, log)
 
 
-def _call_load(
-    state: RunState,
-    step: Step,
-    name: str,
-    io_key: str,
-    asset_key: AssetKey | None,
-    upstream_ctx: OutputContext,
-    upstream_partitions_def: Any,
-    partition_keys: tuple[str, ...] | None,
-    upstream_step: str | None,
-    log: RunLogger,
-) -> Any:
+@dataclass(frozen=True)
+class _Upstream:
+    """Where an input is loaded from: the IO manager and the output (or asset) that stored it."""
+
+    io_key: str
+    asset_key: AssetKey | None
+    output: OutputContext
+    partitions_def: Any
+    partition_keys: tuple[str, ...] | None
+    step_key: str | None  # None for an asset computed outside the run
+
+
+def _call_load(state: RunState, step: Step, name: str, upstream: _Upstream, log: RunLogger) -> Any:
+    io_key, asset_key, upstream_ctx = upstream.io_key, upstream.asset_key, upstream.output
+    upstream_step = upstream.step_key
     io_manager = state.resources.get(io_key)
     input_def = step.op.input_defs[name]
     context = InputContext(
@@ -165,8 +153,8 @@ def _call_load(
         run_id=state.run.run_id,
         asset_key=asset_key,
         upstream_output=upstream_ctx,
-        partitions_def=upstream_partitions_def,
-        partition_keys=partition_keys,
+        partitions_def=upstream.partitions_def,
+        partition_keys=upstream.partition_keys,
         metadata=input_def.metadata,
         dagster_type=input_def.type,
         op_def=step.op,

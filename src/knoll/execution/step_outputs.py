@@ -86,25 +86,44 @@ def _recorded_with(
     return _Recorded(version, checked)
 
 
-def process_items(
-    state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
-) -> None:
-    op_def = step.op
-    produced: dict[str, tuple[Any, bool, Mapping[str, MetadataValue], _Recorded]] = {}
-    check_results: list[AssetCheckResult] = []
+@dataclass(frozen=True)
+class _Produced:
+    """One output a step produced, before its IO manager stores it."""
+
+    value: Any
+    has_value: bool
+    metadata: Mapping[str, MetadataValue]
+    recorded: _Recorded = _NOTHING_RECORDED
+
+
+_NOTHING_PRODUCED = _Produced(None, False, {})
+
+_RETURNED_AS_IS = (Output, MaterializeResult, AssetCheckResult)
+
+
+@dataclass
+class _Collector:
+    """Sorts what a step returned or yielded into outputs and check results."""
+
+    step: Step
+    step_state: StepState
+    produced: dict[str, _Produced] = field(default_factory=dict)
+    check_results: list[AssetCheckResult] = field(default_factory=list)
 
     def add_output(
+        self,
         output_name: str,
         value: Any,
         has_value: bool,
         metadata: Mapping[str, MetadataValue],
         source: Output[Any] | MaterializeResult | None = None,
     ) -> None:
-        if output_name not in op_def.output_defs:
+        step = self.step
+        if output_name not in step.op.output_defs:
             raise StepFailed(
                 InvalidInvocationError(
                     f"{step.describe()} returned output {output_name!r}, which it does not declare;"
-                    f" its outputs: {', '.join(op_def.output_defs)}."
+                    f" its outputs: {', '.join(step.op.output_defs)}."
                 )
             )
         if output_name not in step.selected_outputs:
@@ -115,7 +134,7 @@ def process_items(
                     f"({sorted(step.selected_outputs)})."
                 )
             )
-        if output_name in produced:
+        if output_name in self.produced:
             raise StepFailed(
                 InvalidInvocationError(f"{step.describe()} returned output {output_name!r} twice.")
             )
@@ -124,67 +143,75 @@ def process_items(
             if source is not None
             else _NOTHING_RECORDED
         )
-        produced[output_name] = (value, has_value, metadata, recorded)
+        self.produced[output_name] = _Produced(value, has_value, metadata, recorded)
 
-    def from_materialize_result(result: MaterializeResult) -> None:
-        if result.asset_key is not None and step.assets_def is not None:
-            output_name = step.assets_def.output_for(result.asset_key)
+    def add_materialize_result(self, result: MaterializeResult) -> None:
+        if result.asset_key is not None and self.step.assets_def is not None:
+            output_name = self.step.assets_def.output_for(result.asset_key)
         else:
-            output_name = _sole_output(step)
-        add_output(output_name, None, False, result.metadata, result)
-        check_results.extend(result.check_results)
+            output_name = _sole_output(self.step)
+        self.add_output(output_name, None, False, result.metadata, result)
+        self.check_results.extend(result.check_results)
 
-    for item in items:
+    def add_returned(self, value: Any) -> None:
+        """Sort the return value of a step that is not a generator."""
+        step = self.step
+        if isinstance(value, _RETURNED_AS_IS):
+            self.add_item(value)
+        elif (
+            isinstance(value, tuple)
+            and len(step.selected_outputs) > 1
+            and all(isinstance(v, (Output, MaterializeResult)) for v in value)
+        ):
+            for inner in value:
+                if isinstance(inner, MaterializeResult):
+                    self.add_materialize_result(inner)
+                else:
+                    self.add_output(inner.output_name, inner.value, True, inner.metadata, inner)
+        elif step.check_def is not None:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned {a_type_name(value)} "
+                    f"({short_repr(value)}); an asset check returns "
+                    "AssetCheckResult(passed=...)."
+                )
+            )
+        else:
+            _process_return_value(step, value, self.add_output)
+
+    def add_item(self, item: Any) -> None:
+        """Sort one yielded item (or a returned Output, MaterializeResult or check result)."""
         if isinstance(item, Returned):
-            value = item.value
-            if isinstance(value, (Output, MaterializeResult, AssetCheckResult)):
-                item = value
-            elif (
-                isinstance(value, tuple)
-                and len(step.selected_outputs) > 1
-                and all(isinstance(v, (Output, MaterializeResult)) for v in value)
-            ):
-                for inner in value:
-                    if isinstance(inner, MaterializeResult):
-                        from_materialize_result(inner)
-                    else:
-                        add_output(inner.output_name, inner.value, True, inner.metadata, inner)
-                continue
-            else:
-                if step.check_def is not None:
-                    raise StepFailed(
-                        InvalidInvocationError(
-                            f"{step.describe()} returned {a_type_name(value)} "
-                            f"({short_repr(value)}); an asset check returns "
-                            "AssetCheckResult(passed=...)."
-                        )
-                    )
-                _process_return_value(step, value, add_output)
-                continue
-        if isinstance(item, Output):
+            self.add_returned(item.value)
+        elif isinstance(item, Output):
             name = item.output_name
-            if name == "result" and name not in op_def.output_defs:
-                name = _sole_output(step)
-            add_output(name, item.value, True, item.metadata, item)
+            if name == "result" and name not in self.step.op.output_defs:
+                name = _sole_output(self.step)
+            self.add_output(name, item.value, True, item.metadata, item)
         elif isinstance(item, MaterializeResult):
-            from_materialize_result(item)
+            self.add_materialize_result(item)
         elif isinstance(item, AssetCheckResult):
-            check_results.append(item)
+            self.check_results.append(item)
         elif isinstance(item, (AssetMaterialization, AssetObservation, ExpectationResult)):
-            OpExecutionContext(step_state).log_event(item)
+            OpExecutionContext(self.step_state).log_event(item)
         else:
             raise StepFailed(
                 InvalidInvocationError(
-                    f"{step.describe()} yielded a {type(item).__name__} ({short_repr(item)}); a "
-                    "generator yields Output, MaterializeResult, AssetCheckResult, "
-                    "AssetMaterialization or AssetObservation."
+                    f"{self.step.describe()} yielded a {type(item).__name__} "
+                    f"({short_repr(item)}); a generator yields Output, MaterializeResult, "
+                    "AssetCheckResult, AssetMaterialization or AssetObservation."
                 )
             )
-    for output_name in step.selected_outputs:
-        output_def = op_def.output_defs[output_name]
-        if output_name not in produced and output_def.is_required:
+
+    def add_missing_outputs(self) -> None:
+        """Fill required outputs that carry no value; fail on any other missing one."""
+        step = self.step
+        for output_name in step.selected_outputs:
+            output_def = step.op.output_defs[output_name]
+            if output_name in self.produced or not output_def.is_required:
+                continue
             if output_def.type is MaterializeResult or output_def.is_nothing:
-                produced[output_name] = (None, False, {}, _NOTHING_RECORDED)
+                self.produced[output_name] = _NOTHING_PRODUCED
                 continue
             raise StepFailed(
                 ExecutionError(
@@ -193,11 +220,18 @@ def process_items(
                     "is_required=False."
                 )
             )
-    for output_name, (value, has_value, metadata, recorded) in produced.items():
-        _handle_output(
-            state, step, step_state, output_name, value, has_value, metadata, log, recorded
-        )
-    _record_checks(state, step, check_results)
+
+
+def process_items(
+    state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
+) -> None:
+    collector = _Collector(step, step_state)
+    for item in items:
+        collector.add_item(item)
+    collector.add_missing_outputs()
+    for output_name, produced in collector.produced.items():
+        _handle_output(state, step, step_state, output_name, produced, log)
+    _record_checks(state, step, collector.check_results)
 
 
 def _sole_output(step: Step) -> str:
@@ -244,114 +278,146 @@ def _process_return_value(step: Step, value: Any, add_output: Any) -> None:
         add_output(name, item, True, {})
 
 
+@dataclass(frozen=True)
+class _OutputTarget:
+    """What an output is declared as: its type, its asset (if any) and its metadata."""
+
+    output_type: Any
+    asset_key: AssetKey | None
+    code_version: str | None
+    definition_metadata: Mapping[str, MetadataValue]
+
+
+def _output_target(step: Step, output_name: str) -> _OutputTarget:
+    output_def = step.op.output_defs[output_name]
+    output_type = output_def.type
+    if step.op.signature.is_generator:
+        output_type = yielded_type(output_type)
+    if step.assets_def is not None and output_name in step.assets_def.specs_by_output:
+        spec = step.assets_def.specs_by_output[output_name]
+        return _OutputTarget(output_type, spec.key, spec.code_version, spec.metadata)
+    return _OutputTarget(output_type, None, None, output_def.metadata)
+
+
 def _handle_output(
     state: RunState,
     step: Step,
     step_state: StepState,
     output_name: str,
-    value: Any,
-    has_value: bool,
-    metadata: Mapping[str, MetadataValue],
+    produced: _Produced,
     log: RunLogger,
-    recorded: _Recorded,
 ) -> None:
-    output_def = step.op.output_defs[output_name]
-    asset_key = None
-    code_version: str | None = None
-    definition_metadata: Mapping[str, MetadataValue] = output_def.metadata
-    if step.assets_def is not None and output_name in step.assets_def.specs_by_output:
-        spec = step.assets_def.specs_by_output[output_name]
-        asset_key = spec.key
-        code_version = spec.code_version
-        definition_metadata = spec.metadata
-    output_type = output_def.type
-    if step.op.signature.is_generator:
-        output_type = yielded_type(output_type)
-    if has_value and not check_value(value, output_type):
+    target = _output_target(step, output_name)
+    value = produced.value
+    if produced.has_value and not check_value(value, target.output_type):
         raise StepFailed(
             TypeCheckError(
                 f"{step.describe()}: output {output_name!r} is annotated "
-                f"{type_name(output_type)}, "
+                f"{type_name(target.output_type)}, "
                 f"but the function returned {a_type_name(value)} ({short_repr(value)}). Return "
                 "a value of that type or fix the annotation."
             )
         )
-    all_metadata = dict(metadata)
+    all_metadata = dict(produced.metadata)
     all_metadata.update(step_state.output_metadata.get(output_name, {}))
-    writer = state.writer
-    writer.emit(
+    state.writer.emit(
         EventType.STEP_OUTPUT,
         step.key,
         f"produced output {output_name!r}",
         logging.DEBUG,
-        StepOutputData(output_name, type_name(output_type), asset_key, all_metadata),
+        StepOutputData(output_name, type_name(target.output_type), target.asset_key, all_metadata),
     )
-    io_key = output_def.io_manager_key
+    io_key = step.op.output_defs[output_name].io_manager_key
     context = OutputContext(
         name=output_name,
         step_key=step.key,
         run_id=state.run.run_id,
-        asset_key=asset_key,
+        asset_key=target.asset_key,
         partitions_def=step.assets_def.partitions_def if step.assets_def else None,
         partition=step_state.partition,
         metadata=all_metadata,
-        definition_metadata=definition_metadata,
-        dagster_type=output_type,
+        definition_metadata=target.definition_metadata,
+        dagster_type=target.output_type,
         op_def=step.op,
         resources=state.resources,
         log=log,
         io_manager_key=io_key,
     )
-    if has_value:
-        io_manager = state.resources.get(io_key)
-        try:
-            io_manager.handle_output(context, value)
-        except Exception as exc:
-            error = UserCodeError(
-                f"{step.describe()}: IO manager {io_key!r} failed to store output "
-                f"{output_name!r}: {error_text(exc)}",
-                exc,
-            )
-            error.__cause__ = exc
-            raise StepFailed(error) from exc
-        writer.emit(
-            EventType.HANDLED_OUTPUT,
-            step.key,
-            f"stored output {output_name!r} with IO manager {io_key!r}",
-            logging.DEBUG,
-            IOData(output_name, io_key, asset_key, None, dict(context.added_metadata)),
-        )
+    if produced.has_value:
+        _store_output(state, step, context, value, target.asset_key)
         all_metadata.update(context.added_metadata)
-        state.outputs[(step.key, output_name)] = value
     state.output_contexts[(step.key, output_name)] = context
-    if asset_key is not None:
-        partitions = step_state.partition.keys if step_state.partition is not None else (None,)
-        tags = dict(recorded.tags)
-        # staleness compares the asset's code version with the one it was computed with
-        if code_version is not None:
-            tags[CODE_VERSION_TAG] = code_version
-        for warning in truncation_messages(all_metadata, f"asset {asset_key.to_user_string()}"):
-            writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
-        for partition in partitions:
-            materialization = AssetMaterialization(
-                asset_key,
-                metadata=all_metadata,
-                partition=partition,
-                tags=tags,
-                data_version=recorded.data_version,
-            )
-            writer.emit(
-                EventType.ASSET_MATERIALIZATION,
-                step.key,
-                f"materialized {asset_key.to_user_string()}"
-                + (f" [{partition}]" if partition else ""),
-                logging.INFO,
-                materialization,
-            )
+    if target.asset_key is not None:
+        _materialize(
+            state, step, step_state, target.asset_key, target.code_version, produced, all_metadata
+        )
 
 
-def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult]) -> None:
-    expected: dict[AssetCheckKey, bool] = {}  # check key -> blocking
+def _store_output(
+    state: RunState, step: Step, context: OutputContext, value: Any, asset_key: AssetKey | None
+) -> None:
+    """Hand ``value`` to the output's IO manager and keep it for steps in this process."""
+    output_name, io_key = context.name, context.io_manager_key
+    io_manager = state.resources.get(io_key)
+    try:
+        io_manager.handle_output(context, value)
+    except Exception as exc:
+        error = UserCodeError(
+            f"{step.describe()}: IO manager {io_key!r} failed to store output "
+            f"{output_name!r}: {error_text(exc)}",
+            exc,
+        )
+        error.__cause__ = exc
+        raise StepFailed(error) from exc
+    state.writer.emit(
+        EventType.HANDLED_OUTPUT,
+        step.key,
+        f"stored output {output_name!r} with IO manager {io_key!r}",
+        logging.DEBUG,
+        IOData(output_name, io_key, asset_key, None, dict(context.added_metadata)),
+    )
+    state.outputs[(step.key, output_name)] = value
+
+
+def _materialize(
+    state: RunState,
+    step: Step,
+    step_state: StepState,
+    asset_key: AssetKey,
+    code_version: str | None,
+    produced: _Produced,
+    metadata: Mapping[str, MetadataValue],
+) -> None:
+    """Record one materialization of the output's asset per partition of the step."""
+    recorded = produced.recorded
+    partitions = step_state.partition.keys if step_state.partition is not None else (None,)
+    tags = dict(recorded.tags)
+    # staleness compares the asset's code version with the one it was computed with
+    if code_version is not None:
+        tags[CODE_VERSION_TAG] = code_version
+    writer = state.writer
+    for warning in truncation_messages(metadata, f"asset {asset_key.to_user_string()}"):
+        writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
+    for partition in partitions:
+        materialization = AssetMaterialization(
+            asset_key,
+            metadata=metadata,
+            partition=partition,
+            tags=tags,
+            data_version=recorded.data_version,
+        )
+        writer.emit(
+            EventType.ASSET_MATERIALIZATION,
+            step.key,
+            f"materialized {asset_key.to_user_string()}" + (f" [{partition}]" if partition else ""),
+            logging.INFO,
+            materialization,
+        )
+
+
+def _expected_checks(step: Step) -> tuple[dict[AssetCheckKey, bool], AssetKey | None]:
+    """The checks the step must report (key -> blocking) and the asset a result defaults to."""
+    expected: dict[AssetCheckKey, bool] = {}
     default_asset: AssetKey | None = None
     if step.check_def is not None:
         expected[step.check_def.key] = step.check_def.spec.blocking
@@ -362,36 +428,52 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
                 expected[spec.key] = spec.blocking
         produced = step.produced_asset_keys
         default_asset = next(iter(produced)) if len(produced) == 1 else None
+    return expected, default_asset
+
+
+def _check_key(
+    step: Step,
+    result: AssetCheckResult,
+    expected: Mapping[AssetCheckKey, bool],
+    default_asset: AssetKey | None,
+) -> AssetCheckKey:
+    """The declared check a result is for, filling in its asset and name where unambiguous."""
+    asset_key = result.asset_key or default_asset
+    if asset_key is None:
+        raise StepFailed(
+            InvalidInvocationError(
+                f"{step.describe()} returned an AssetCheckResult without asset_key; set "
+                "AssetCheckResult(asset_key=...) when a step computes several assets."
+            )
+        )
+    name = result.check_name
+    if name is None:
+        candidates = [k for k in expected if k.asset_key == asset_key]
+        if len(candidates) != 1:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned an AssetCheckResult without check_name, but "
+                    f"{len(candidates)} checks of {asset_key} run here; set check_name=..."
+                )
+            )
+        key = candidates[0]
+    else:
+        key = AssetCheckKey(asset_key, name)
+    if key not in expected:
+        raise StepFailed(
+            InvalidInvocationError(
+                f"{step.describe()} returned a result for check {key.to_user_string()!r}, "
+                "which it does not declare. Add AssetCheckSpec(...) to check_specs=."
+            )
+        )
+    return key
+
+
+def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult]) -> None:
+    expected, default_asset = _expected_checks(step)
     seen: set[AssetCheckKey] = set()
     for result in results:
-        asset_key = result.asset_key or default_asset
-        if asset_key is None:
-            raise StepFailed(
-                InvalidInvocationError(
-                    f"{step.describe()} returned an AssetCheckResult without asset_key; set "
-                    "AssetCheckResult(asset_key=...) when a step computes several assets."
-                )
-            )
-        name = result.check_name
-        if name is None:
-            candidates = [k for k in expected if k.asset_key == asset_key]
-            if len(candidates) != 1:
-                raise StepFailed(
-                    InvalidInvocationError(
-                        f"{step.describe()} returned an AssetCheckResult without check_name, but "
-                        f"{len(candidates)} checks of {asset_key} run here; set check_name=..."
-                    )
-                )
-            key = candidates[0]
-        else:
-            key = AssetCheckKey(asset_key, name)
-        if key not in expected:
-            raise StepFailed(
-                InvalidInvocationError(
-                    f"{step.describe()} returned a result for check {key.to_user_string()!r}, "
-                    "which it does not declare. Add AssetCheckSpec(...) to check_specs=."
-                )
-            )
+        key = _check_key(step, result, expected, default_asset)
         if key in seen:
             raise StepFailed(
                 InvalidInvocationError(
@@ -399,33 +481,7 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
                 )
             )
         seen.add(key)
-        evaluation = AssetCheckEvaluation(
-            asset_key=key.asset_key,
-            check_name=key.name,
-            passed=result.passed,
-            severity=result.severity,
-            metadata=result.metadata,
-            description=result.description,
-            blocking=expected[key],
-            partition=state.partition.keys[0]
-            if state.partition and state.partition.is_single
-            else None,
-        )
-        state.check_evaluations.append(evaluation)
-        level = (
-            logging.INFO
-            if result.passed
-            else (logging.ERROR if result.severity is AssetCheckSeverity.ERROR else logging.WARNING)
-        )
-        state.writer.emit(
-            EventType.ASSET_CHECK_EVALUATION,
-            step.key,
-            f"check {key.to_user_string()} {'passed' if result.passed else 'failed'}",
-            level,
-            evaluation,
-        )
-        if evaluation.blocks_downstream:
-            state.blocked_assets.add(key.asset_key)
+        _record_check(state, step, key, result, blocking=expected[key])
     missing = [k for k in expected if k not in seen]
     if missing:
         names = ", ".join(k.to_user_string() for k in missing)
@@ -435,3 +491,35 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
                 "AssetCheckResult(...) for each (inside MaterializeResult(check_results=[...]))."
             )
         )
+
+
+def _record_check(
+    state: RunState, step: Step, key: AssetCheckKey, result: AssetCheckResult, *, blocking: bool
+) -> None:
+    evaluation = AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        severity=result.severity,
+        metadata=result.metadata,
+        description=result.description,
+        blocking=blocking,
+        partition=state.partition.keys[0]
+        if state.partition and state.partition.is_single
+        else None,
+    )
+    state.check_evaluations.append(evaluation)
+    level = (
+        logging.INFO
+        if result.passed
+        else (logging.ERROR if result.severity is AssetCheckSeverity.ERROR else logging.WARNING)
+    )
+    state.writer.emit(
+        EventType.ASSET_CHECK_EVALUATION,
+        step.key,
+        f"check {key.to_user_string()} {'passed' if result.passed else 'failed'}",
+        level,
+        evaluation,
+    )
+    if evaluation.blocks_downstream:
+        state.blocked_assets.add(key.asset_key)

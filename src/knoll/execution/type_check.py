@@ -74,6 +74,22 @@ def _checker(annotation: Any) -> Any:
     if annotation is None or annotation is type(None):
         return lambda v: v is None
     origin = typing.get_origin(annotation)
+    if origin is not None:
+        return _generic_checker(annotation, origin)
+    if annotation is float:
+        # as in Python's own numeric tower: an int is acceptable where a float is expected
+        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if isinstance(annotation, type):
+        if getattr(annotation, "_is_protocol", False) and not getattr(
+            annotation, "_is_runtime_protocol", False
+        ):
+            return None
+        return lambda v: isinstance(v, annotation)
+    return None
+
+
+def _generic_checker(annotation: Any, origin: Any) -> Any:
+    """A predicate for a subscripted annotation (``list[int]``, ``int | None``, ...)."""
     if origin is typing.Annotated:
         return _checker(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
@@ -88,19 +104,8 @@ def _checker(annotation: Any) -> Any:
         return callable
     if origin is type:
         return lambda v: isinstance(v, type)
-    if origin is not None:
-        if isinstance(origin, type):
-            return lambda v: isinstance(v, origin)
-        return None
-    if annotation is float:
-        # as in Python's own numeric tower: an int is acceptable where a float is expected
-        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-    if isinstance(annotation, type):
-        if getattr(annotation, "_is_protocol", False) and not getattr(
-            annotation, "_is_runtime_protocol", False
-        ):
-            return None
-        return lambda v: isinstance(v, annotation)
+    if isinstance(origin, type):
+        return lambda v: isinstance(v, origin)
     return None
 
 

@@ -180,57 +180,11 @@ def _dead_worker(
     if beat is not None and beat.in_process:
         _dead_process(instance, run, beat, limits, now, report)
         return
-    if beat is None:
-        death = "its run worker never sent a heartbeat"
-    else:
-        death = (
-            f"its run worker (pid {beat.pid} on {beat.host}) died: its last heartbeat is "
-            f"{beat.age(now):.0f}s old (timeout {limits.heartbeat_timeout_seconds:g}s)"
-        )
+    death = _death(beat, limits, now)
     attempts = _resume_attempts(run)
     if launcher is not None and attempts < limits.max_resume_attempts:
-        if not launcher.serves(record):
-            return  # a run of another location: the monitor of that location resumes it
-        try:
-            launcher.client_for(run)
-        except WorkspaceError as exc:
-            _write(
-                instance,
-                run,
-                EventType.RUN_FAILURE,
-                f"run {run.run_id}: {death}, and it cannot be resumed here: {exc}",
-                logging.ERROR,
-            )
-            instance.storage.free_slots_of_run(run.run_id)
-            report.failed.append(run.run_id)
-            return
-        attempt = attempts + 1
-        instance.storage.add_run_tags(run.run_id, {RESUME_ATTEMPT_TAG: str(attempt)})
-        _write(
-            instance,
-            run,
-            EventType.LOG_MESSAGE,
-            f"run {run.run_id}: {death}; resuming it in a new worker (attempt {attempt} of "
-            f"{limits.max_resume_attempts}), which runs only the steps that have not succeeded",
-            logging.WARNING,
-        )
-        try:
-            pid = launcher.resume_run(record)
-        except Exception as exc:
-            _write(
-                instance,
-                run,
-                EventType.RUN_FAILURE,
-                f"run {run.run_id}: {death}, and resuming it failed: {type(exc).__name__}: "
-                f"{exc}. Check the code server, then re-execute the run.",
-                logging.ERROR,
-            )
-            instance.storage.free_slots_of_run(run.run_id)
-            report.failed.append(run.run_id)
-            return
-        # the new worker beats at once; this covers the moment before it does
-        write_heartbeat(instance.storage, run.run_id, pid=pid, interval=launcher.heartbeat_interval)
-        report.resumed.append(run.run_id)
+        if launcher.serves(record):  # else the monitor of the run's location resumes it
+            _resume(instance, record, launcher, death, attempts + 1, limits, report)
         return
     why = ""
     if attempts and attempts >= limits.max_resume_attempts:
@@ -240,14 +194,74 @@ def _dead_worker(
         )
     elif limits.max_resume_attempts and launcher is None:
         why = " It could not be resumed: this monitor has no run launcher for its location."
+    _fail(
+        instance,
+        run,
+        f"run {run.run_id} failed: {death}.{why} Re-execute it from failure with "
+        f"`knoll run reexecute {run.run_id} --from-failure`.",
+        report,
+    )
+
+
+def _death(beat: RunHeartbeat | None, limits: RunMonitoringSettings, now: float) -> str:
+    """How a run worker died, as the run's failure message says it."""
+    if beat is None:
+        return "its run worker never sent a heartbeat"
+    return (
+        f"its run worker (pid {beat.pid} on {beat.host}) died: its last heartbeat is "
+        f"{beat.age(now):.0f}s old (timeout {limits.heartbeat_timeout_seconds:g}s)"
+    )
+
+
+def _resume(
+    instance: Instance,
+    record: RunRecord,
+    launcher: RunLauncher,
+    death: str,
+    attempt: int,
+    limits: RunMonitoringSettings,
+    report: MonitorReport,
+) -> None:
+    """Resume a run whose worker died in a new worker, or fail it if that cannot be done."""
+    run = record.run
+    try:
+        launcher.client_for(run)
+    except WorkspaceError as exc:
+        _fail(
+            instance,
+            run,
+            f"run {run.run_id}: {death}, and it cannot be resumed here: {exc}",
+            report,
+        )
+        return
+    instance.storage.add_run_tags(run.run_id, {RESUME_ATTEMPT_TAG: str(attempt)})
     _write(
         instance,
         run,
-        EventType.RUN_FAILURE,
-        f"run {run.run_id} failed: {death}.{why} Re-execute it from failure with "
-        f"`knoll run reexecute {run.run_id} --from-failure`.",
-        logging.ERROR,
+        EventType.LOG_MESSAGE,
+        f"run {run.run_id}: {death}; resuming it in a new worker (attempt {attempt} of "
+        f"{limits.max_resume_attempts}), which runs only the steps that have not succeeded",
+        logging.WARNING,
     )
+    try:
+        pid = launcher.resume_run(record)
+    except Exception as exc:
+        _fail(
+            instance,
+            run,
+            f"run {run.run_id}: {death}, and resuming it failed: {type(exc).__name__}: "
+            f"{exc}. Check the code server, then re-execute the run.",
+            report,
+        )
+        return
+    # the new worker beats at once; this covers the moment before it does
+    write_heartbeat(instance.storage, run.run_id, pid=pid, interval=launcher.heartbeat_interval)
+    report.resumed.append(run.run_id)
+
+
+def _fail(instance: Instance, run: Run, message: str, report: MonitorReport) -> None:
+    """Fail ``run`` with ``message`` and free the pool slots it held."""
+    _write(instance, run, EventType.RUN_FAILURE, message, logging.ERROR)
     instance.storage.free_slots_of_run(run.run_id)
     report.failed.append(run.run_id)
 
@@ -268,20 +282,17 @@ def _dead_process(
         why = "that process is gone"
     else:
         why = f"it has not beaten for longer than {limits.heartbeat_timeout_seconds:g}s"
-    _write(
+    _fail(
         instance,
         run,
-        EventType.RUN_FAILURE,
         f"run {run.run_id} failed: the process that executed it (pid {beat.pid} on "
         f"{beat.host}) ended without recording the run's end: its last heartbeat was at "
         f"{last:%Y-%m-%d %H:%M:%S} UTC, {beat.age(now):.0f}s ago, and {why}. It was killed, "
         "ran out of memory, crashed, or stopped when its storage failed a write (its output "
         f"says which). Re-execute it from failure with `knoll run reexecute {run.run_id} "
         "--from-failure`.",
-        logging.ERROR,
+        report,
     )
-    instance.storage.free_slots_of_run(run.run_id)
-    report.failed.append(run.run_id)
 
 
 def _resume_attempts(run: Run) -> int:

@@ -60,7 +60,7 @@ def submit_run(instance: Instance, run: Run) -> RunRecord:
     return instance.storage.add_run(run)
 
 
-def dequeue(
+def dequeue(  # noqa: PLR0912
     instance: Instance,
     launch: Callable[[RunRecord], None],
     *,

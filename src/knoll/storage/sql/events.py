@@ -228,7 +228,6 @@ class _IndexWriter:
 
     def add(self, storage_id: int, event: RunEvent) -> None:
         kind = event.event_type
-        data = event.data
         run_id = event.run_id
         if kind is EventType.STEP_FAILURE:
             self.flush()
@@ -244,27 +243,15 @@ class _IndexWriter:
             self._settle_held(run_id)
             self._drop_plans(run_id)
             return
-        key = event.asset_key
-        if key is None:
-            return
-        asset_key = key.to_user_string()
+        if event.asset_key is not None:
+            self._add_asset_event(storage_id, event, event.asset_key.to_user_string())
+
+    def _add_asset_event(self, storage_id: int, event: RunEvent, asset_key: str) -> None:
+        kind = event.event_type
+        data = event.data
+        run_id = event.run_id
         if kind is EventType.ASSET_MATERIALIZATION_PLANNED and isinstance(data, AssetPlannedData):
-            self._asset(asset_key, last_run_id=run_id)
-            if data.partition is not None:
-                self._partition(asset_key, data.partition, _IN_PROGRESS, storage_id, run_id, None)
-            if data.partition is not None or data.partition_range_start is not None:
-                # A range names no keys without its partitions definition: it is recorded,
-                # but only single partitions are tracked as in progress.
-                self._plans.append(
-                    {
-                        "run_id": run_id,
-                        "step_key": event.step_key,
-                        "asset_key": asset_key,
-                        "partition": data.partition,
-                        "partition_range_start": data.partition_range_start,
-                        "partition_range_end": data.partition_range_end,
-                    }
-                )
+            self._add_planned(storage_id, event, asset_key, data)
         elif kind is EventType.ASSET_MATERIALIZATION and isinstance(data, AssetMaterialization):
             self._asset(asset_key, last_materialization_id=storage_id, last_run_id=run_id, count=1)
             if data.partition is not None:
@@ -275,21 +262,47 @@ class _IndexWriter:
         elif kind is EventType.ASSET_OBSERVATION and isinstance(data, AssetObservation):
             self._asset(asset_key, last_observation_id=storage_id)
         elif kind is EventType.ASSET_CHECK_EVALUATION and isinstance(data, AssetCheckEvaluation):
-            self._asset(asset_key)
-            row = {
-                "asset_key": asset_key,
-                "check_name": data.check_name,
-                "last_evaluation_id": storage_id,
-                "last_run_id": run_id,
-                "passed": data.passed,
-                "severity": data.severity.value,
-            }
-            self._checks[(asset_key, data.check_name)] = row
-            if data.partition is not None:
-                self._check_partitions[(asset_key, data.check_name, data.partition)] = {
-                    **row,
+            self._add_check(storage_id, run_id, asset_key, data)
+
+    def _add_planned(
+        self, storage_id: int, event: RunEvent, asset_key: str, data: AssetPlannedData
+    ) -> None:
+        run_id = event.run_id
+        self._asset(asset_key, last_run_id=run_id)
+        if data.partition is not None:
+            self._partition(asset_key, data.partition, _IN_PROGRESS, storage_id, run_id, None)
+        if data.partition is not None or data.partition_range_start is not None:
+            # A range names no keys without its partitions definition: it is recorded,
+            # but only single partitions are tracked as in progress.
+            self._plans.append(
+                {
+                    "run_id": run_id,
+                    "step_key": event.step_key,
+                    "asset_key": asset_key,
                     "partition": data.partition,
+                    "partition_range_start": data.partition_range_start,
+                    "partition_range_end": data.partition_range_end,
                 }
+            )
+
+    def _add_check(
+        self, storage_id: int, run_id: str, asset_key: str, data: AssetCheckEvaluation
+    ) -> None:
+        self._asset(asset_key)
+        row = {
+            "asset_key": asset_key,
+            "check_name": data.check_name,
+            "last_evaluation_id": storage_id,
+            "last_run_id": run_id,
+            "passed": data.passed,
+            "severity": data.severity.value,
+        }
+        self._checks[(asset_key, data.check_name)] = row
+        if data.partition is not None:
+            self._check_partitions[(asset_key, data.check_name, data.partition)] = {
+                **row,
+                "partition": data.partition,
+            }
 
     def _asset(
         self,
