@@ -6,7 +6,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from knoll._utils import check_name, did_you_mean, docstring, source_location
 from knoll.definitions.asset_spec import (
@@ -350,7 +350,7 @@ def asset(
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
-def asset(
+def asset(  # noqa: PLR0913, RUF100 (Dagster's keyword arguments)
     fn: Callable[..., Any] | None = None,
     /,
     *,
@@ -383,70 +383,141 @@ def asset(
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
     parameter is its config; resource-typed parameters are resources.
     """
-
-    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        if key is not None and (name is not None or key_prefix is not None):
-            raise DefinitionError(
-                f"@asset on {f.__name__} ({source_location(f)}) sets key= together with "
-                "name= or key_prefix=; use key= alone, or name= with key_prefix=."
-            )
-        if key is not None:
-            asset_key = AssetKey.from_coercible(key)
-        else:
-            asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
-            if key_prefix:
-                asset_key = asset_key.with_prefix(key_prefix)
-        owner = f"asset {asset_key.to_user_string()!r}"
-        doc = description or docstring(f)
-        op_def = build_op(
-            f,
-            name=asset_key.to_python_identifier(),
-            ins=_op_ins(ins),
-            out=_asset_out(dagster_type, io_manager_key, code_version),
-            config_schema=config_schema,
-            required_resource_keys=required_resource_keys,
-            description=doc,
-            tags=op_tags,
-            retry_policy=retry_policy,
-            pool=pool,
-            code_version=code_version,
-            owner=owner,
-            kind="asset",
-        )
-        if _returns_no_value(op_def.output_defs[DEFAULT_OUTPUT].type):
-            output = op_def.output_defs[DEFAULT_OUTPUT]
-            op_def = op_def.replace(
-                output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
-            )
-        input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
-        all_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
-        spec = AssetSpec(
-            asset_key,
-            deps=all_deps,
-            description=doc,
-            metadata=metadata,
-            group_name=group_name,
-            code_version=code_version,
-            automation_condition=automation_condition,
-            owners=owners,
-            tags=tags,
-            kinds=kinds,
-            partitions_def=partitions_def,
-        )
-        checks = _check_specs(check_specs, {asset_key}, owner) if check_specs else ()
-        return AssetsDefinition(
-            op=op_def,
-            specs_by_output={DEFAULT_OUTPUT: spec},
-            input_keys=input_keys,
-            partitions_def=partitions_def,
-            check_specs=checks,
-            backfill_policy=backfill_policy,
-            source=source_location(f),
-        )
-
+    options = _AssetOptions(
+        name,
+        key,
+        key_prefix,
+        ins,
+        deps,
+        group_name,
+        description,
+        metadata,
+        tags,
+        op_tags,
+        owners,
+        kinds,
+        code_version,
+        partitions_def,
+        io_manager_key,
+        required_resource_keys,
+        config_schema,
+        retry_policy,
+        backfill_policy,
+        check_specs,
+        automation_condition,
+        pool,
+        dagster_type,
+    )
     if fn is not None:
-        return decorate(fn)
-    return decorate
+        return _asset_definition(fn, options)
+    return lambda f: _asset_definition(f, options)
+
+
+class _AssetOptions(NamedTuple):
+    """The keyword arguments of ``@asset``, kept together (a tuple: one object per call)."""
+
+    name: str | None
+    key: AssetKey | str | Sequence[str] | None
+    key_prefix: str | Sequence[str] | None
+    ins: Mapping[str, AssetIn] | None
+    deps: Sequence[Any] | None
+    group_name: str | None
+    description: str | None
+    metadata: Mapping[str, Any] | None
+    tags: Mapping[str, str] | None
+    op_tags: Mapping[str, str] | None
+    owners: Sequence[str] | None
+    kinds: Sequence[str] | None
+    code_version: str | None
+    partitions_def: PartitionsDefinition | None
+    io_manager_key: str | None
+    required_resource_keys: Collection[str] | None
+    config_schema: Any
+    retry_policy: RetryPolicy | None
+    backfill_policy: BackfillPolicy | None
+    check_specs: Sequence[AssetCheckSpec] | None
+    automation_condition: AutomationCondition | None
+    pool: str | None
+    dagster_type: Any
+
+
+def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
+    key, name, key_prefix = options.key, options.name, options.key_prefix
+    if key is not None and (name is not None or key_prefix is not None):
+        raise DefinitionError(
+            f"@asset on {f.__name__} ({source_location(f)}) sets key= together with "
+            "name= or key_prefix=; use key= alone, or name= with key_prefix=."
+        )
+    if key is not None:
+        return AssetKey.from_coercible(key)
+    asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
+    return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
+
+
+def _asset_op(
+    f: Callable[..., Any], options: _AssetOptions, asset_key: AssetKey, owner: str, doc: str | None
+) -> OpDefinition:
+    op_def = build_op(
+        f,
+        name=asset_key.to_python_identifier(),
+        ins=_op_ins(options.ins) if options.ins else None,
+        out=_asset_out(options.dagster_type, options.io_manager_key, options.code_version),
+        config_schema=options.config_schema,
+        required_resource_keys=options.required_resource_keys,
+        description=doc,
+        tags=options.op_tags,
+        retry_policy=options.retry_policy,
+        pool=options.pool,
+        code_version=options.code_version,
+        owner=owner,
+        kind="asset",
+    )
+    output = op_def.output_defs[DEFAULT_OUTPUT]
+    if _returns_no_value(output.type):
+        op_def = op_def.replace(
+            output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
+        )
+    return op_def
+
+
+def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
+    asset_key = _asset_key(f, options)
+    owner = f"asset {asset_key.to_user_string()!r}"
+    doc = options.description or docstring(f)
+    op_def = _asset_op(f, options, asset_key, owner, doc)
+    ins = options.ins or _NO_INS
+    input_keys, data_deps = _resolve_asset_ins(op_def, ins, owner)
+    deps = options.deps
+    all_deps = (
+        data_deps if deps is None else _merge_deps(data_deps, normalize_deps(deps, owner), owner)
+    )
+    partitions_def = options.partitions_def
+    spec = AssetSpec(
+        asset_key,
+        deps=all_deps,
+        description=doc,
+        metadata=options.metadata,
+        group_name=options.group_name,
+        code_version=options.code_version,
+        automation_condition=options.automation_condition,
+        owners=options.owners,
+        tags=options.tags,
+        kinds=options.kinds,
+        partitions_def=partitions_def,
+    )
+    check_specs = options.check_specs
+    return AssetsDefinition(
+        op=op_def,
+        specs_by_output={DEFAULT_OUTPUT: spec},
+        input_keys=input_keys,
+        partitions_def=partitions_def,
+        check_specs=_check_specs(check_specs, {asset_key}, owner) if check_specs else (),
+        backfill_policy=options.backfill_policy,
+        source=source_location(f),
+    )
+
+
+_NO_INS: Mapping[str, AssetIn] = {}
 
 
 def _check_specs(

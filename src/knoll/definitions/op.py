@@ -70,6 +70,10 @@ _DEFAULT_IN = In()
 DEFAULT_OUT = Out()
 """``Out()``: shared, since most ops and assets declare nothing about their output."""
 _NO_KEYS: frozenset[str] = frozenset()
+# Definitions are read-only (their mappings are typed Mapping), so the empty tags and metadata
+# most of them have are one shared dict: a code location of 10,000 assets allocates none.
+_NO_TAGS: dict[str, str] = {}
+_NO_METADATA: dict[str, MetadataValue] = {}
 
 
 @dataclass(frozen=True)
@@ -299,7 +303,7 @@ def _plain_input_def(name: str, annotation: Any) -> InputDef:
     key = (name, id(annotation))
     found = _PLAIN_INPUTS.get(key)
     if found is None:
-        found = InputDef(name, annotation)
+        found = InputDef(name, annotation, NO_VALUE, None, _NO_METADATA)
         if len(_PLAIN_INPUTS) < _MAX_SHARED:
             _PLAIN_INPUTS[key] = found
     return found
@@ -309,7 +313,7 @@ def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
     # The mapping is shared too: an op's output_defs is read-only (a Mapping).
     found = _PLAIN_OUTPUTS.get(id(annotation))
     if found is None:
-        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation)}
+        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation, metadata=_NO_METADATA)}
         if len(_PLAIN_OUTPUTS) < _MAX_SHARED:
             _PLAIN_OUTPUTS[id(annotation)] = found
     return found
@@ -318,7 +322,7 @@ def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
 def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]:
     # Most inputs have none: skip building the message prefix for them.
     if not spec.metadata:
-        return {}
+        return _NO_METADATA
     return normalize_metadata(spec.metadata, f"input {name!r} of {owner}")
 
 
@@ -354,7 +358,7 @@ def resolve_outputs(
 
 def _output_metadata(spec: Out, name: str, owner: str) -> dict[str, MetadataValue]:
     if not spec.metadata:
-        return {}
+        return _NO_METADATA
     return normalize_metadata(spec.metadata, f"output {name!r} of {owner}")
 
 
@@ -413,7 +417,7 @@ def build_op(
         config_schema=schema,
         required_resource_keys=frozenset(keys) if keys else _NO_KEYS,
         description=description or docstring(fn),
-        tags=check_tags(dict(tags) if tags else None, owner),
+        tags=check_tags(dict(tags), owner) if tags else _NO_TAGS,
         retry_policy=retry_policy,
         pool=pool,
         code_version=code_version,

@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from knoll._utils import source_location
 from knoll.errors import DefinitionError
@@ -31,8 +31,9 @@ _EMPTY = inspect.Parameter.empty
 _NONE_TYPE = type(None)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
+    """One parameter of a compute function (a tuple: ``@asset`` builds one per parameter)."""
+
     name: str
     annotation: Any  # the resolved type hint, or inspect.Parameter.empty
     has_default: bool
