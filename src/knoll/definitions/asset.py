@@ -260,6 +260,9 @@ def _resolve_asset_ins(
             f"{owner} ({op_def.source}) maps input {name!r} in ins=, but its function has no "
             f"parameter {name!r}.{did_you_mean(name, list(op_def.input_defs))}"
         )
+    if not ins:  # every input is the asset named like its parameter
+        keys = {input_name: key_for_name(input_name) for input_name in op_def.input_defs}
+        return keys, [dep_on(key) for key in keys.values()]
     input_keys: dict[str, AssetKey] = {}
     deps: list[AssetDep] = []
     for input_name in op_def.input_defs:

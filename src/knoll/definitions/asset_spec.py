@@ -133,9 +133,9 @@ class AssetSpec:
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
         set_(self, "automation_condition", automation_condition)
-        set_(self, "owners", _check_owners(owners, owner))
+        set_(self, "owners", _check_owners(owners, owner) if owners else ())
         set_(self, "tags", check_tags(dict(tags), owner) if tags else _NO_TAGS)
-        set_(self, "kinds", _check_kinds(kinds, owner))
+        set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
 
     def replace(self, **changes: Any) -> AssetSpec:

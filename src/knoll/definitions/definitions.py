@@ -128,11 +128,18 @@ class Definitions:
 
     def _validate_resources(self) -> None:
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        # Most ops share one output mapping (see knoll.definitions.op): check each mapping once.
+        provided_outputs: set[int] = set()
         for assets_def in self.asset_graph.assets_defs:
             op_def = assets_def.op
+            if op_def is None or (
+                not op_def.required_resource_keys and id(op_def.output_defs) in provided_outputs
+            ):
+                continue
             # The owner's name is built only for the error: most assets need nothing missing.
-            if op_def is not None and _missing_resource(op_def, available):
+            if _missing_resource(op_def, available):
                 _check_keys(op_def, assets_def.describe(), available)
+            provided_outputs.add(id(op_def.output_defs))
         for check in self.asset_graph.check_defs:
             _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
         for job in self._jobs.values():
@@ -145,31 +152,18 @@ class Definitions:
     def _validate_partition_mappings(self) -> None:
         graph = self.asset_graph
         partitioned = {n.key for n in graph.nodes() if n.assets_def.partitions_def is not None}
-        for node in graph.nodes():
-            assets_def = node.assets_def
-            if not assets_def.is_executable:
-                continue
-            mapped = [
-                d.asset_key
-                for s in assets_def.specs_by_output.values()
-                for d in s.deps
-                if d.partition_mapping is not None
-            ]
+        for assets_def in graph.assets_defs:
+            if assets_def.op is None:
+                continue  # external assets are not computed: nothing to map
+            specs = assets_def.specs_by_output.values()
+            mapped = [d.asset_key for s in specs for d in s.deps if d.partition_mapping is not None]
             if not partitioned and not mapped:
                 continue  # no partitions anywhere and no mapping here: nothing to infer
-            for parent in node.parents:
-                if parent not in partitioned and parent not in mapped:
-                    continue  # an unpartitioned parent and no mapping: nothing to infer
-                # Imported only when an asset is partitioned: most code locations never load
-                # the partitions package while declaring their assets.
-                from knoll.definitions.partitions import infer_partition_mapping
-
-                infer_partition_mapping(
-                    assets_def.partition_mapping_for(parent),
-                    assets_def.partitions_def,
-                    graph.node(parent).assets_def.partitions_def,
-                    f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
-                )
+            for spec in specs:
+                for parent in graph.node(spec.key).parents:
+                    if parent not in partitioned and parent not in mapped:
+                        continue  # an unpartitioned parent and no mapping: nothing to infer
+                    _infer_mapping(graph, assets_def, parent)
 
     # ---- access ----------------------------------------------------------------------
     def get_asset_graph(self) -> AssetGraph:
@@ -245,6 +239,19 @@ class Definitions:
             executor=executor,
             metadata={k: v for d in defs for k, v in d.metadata.items()},
         )
+
+
+def _infer_mapping(graph: AssetGraph, assets_def: AssetsDefinition, parent: AssetKey) -> None:
+    # Imported only when an asset is partitioned: most code locations never load the
+    # partitions package while declaring their assets.
+    from knoll.definitions.partitions import infer_partition_mapping
+
+    infer_partition_mapping(
+        assets_def.partition_mapping_for(parent),
+        assets_def.partitions_def,
+        graph.node(parent).assets_def.partitions_def,
+        f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
+    )
 
 
 def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobDefinition:

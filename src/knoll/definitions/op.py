@@ -402,12 +402,12 @@ def build_op(
     schema = (
         signature.config_param.annotation if signature.config_param is not None else config_schema
     )
-    keys: set[str] = set()
+    keys: set[str] | None = None
     if required_resource_keys or signature.resource_params:
-        keys.update(required_resource_keys or ())
+        keys = set(required_resource_keys or ())
         keys.update(p.name for p in signature.resource_params)
-    for key in keys:
-        check_name(key, f"resource key required by {owner}")
+        for key in keys:
+            check_name(key, f"resource key required by {owner}")
     return OpDefinition(
         name=op_name,
         compute_fn=fn,
