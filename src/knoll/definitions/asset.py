@@ -540,7 +540,7 @@ def _check_specs(
     return out
 
 
-def multi_asset(
+def multi_asset(  # noqa: PLR0913, RUF100 (Dagster's keyword arguments)
     *,
     outs: Mapping[str, AssetOut] | None = None,
     specs: Sequence[AssetSpec] | None = None,
@@ -570,33 +570,11 @@ def multi_asset(
                 f"{owner} ({source_location(f)}) needs exactly one of outs= "
                 "(a dict of AssetOut) or specs= (a list of AssetSpec)."
             )
-        op_outs: dict[str, Out] = {}
-        if outs:
-            for out_name, asset_out in outs.items():
-                if not isinstance(asset_out, AssetOut):
-                    raise DefinitionError(
-                        f"outs[{out_name!r}] of {owner} must be an AssetOut, "
-                        f"got {type(asset_out).__name__}."
-                    )
-                op_outs[out_name] = Out(
-                    asset_out.dagster_type,
-                    description=asset_out.description,
-                    is_required=asset_out.is_required,
-                    io_manager_key=asset_out.io_manager_key,
-                    code_version=asset_out.code_version or code_version,
-                )
-        else:
-            for spec in specs or ():
-                op_outs[spec.key.to_python_identifier()] = Out(
-                    MaterializeResult,
-                    is_required=not spec.skippable,
-                    code_version=spec.code_version,
-                )
         op_def = build_op(
             f,
             name=op_name,
             ins=_op_ins(ins),
-            out=op_outs,
+            out=_multi_asset_outs(outs, specs, owner, code_version),
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=description,
@@ -630,14 +608,7 @@ def multi_asset(
                     group_name=spec.group_name or group_name,
                     partitions_def=pdef,
                 )
-        seen: dict[AssetKey, str] = {}
-        for out_name, spec in specs_by_output.items():
-            if spec.key in seen:
-                raise DefinitionError(
-                    f"{owner} produces {spec.key.to_user_string()!r} twice (outputs "
-                    f"{seen[spec.key]!r} and {out_name!r})."
-                )
-            seen[spec.key] = out_name
+        seen = _outputs_by_key(specs_by_output, owner)
         return AssetsDefinition(
             op=op_def,
             specs_by_output=specs_by_output,
@@ -650,6 +621,50 @@ def multi_asset(
         )
 
     return decorate
+
+
+def _multi_asset_outs(
+    outs: Mapping[str, AssetOut] | None,
+    specs: Sequence[AssetSpec] | None,
+    owner: str,
+    code_version: str | None,
+) -> dict[str, Out]:
+    """The op outputs of a ``@multi_asset``, from its ``outs=`` or its ``specs=``."""
+    op_outs: dict[str, Out] = {}
+    if outs:
+        for out_name, asset_out in outs.items():
+            if not isinstance(asset_out, AssetOut):
+                raise DefinitionError(
+                    f"outs[{out_name!r}] of {owner} must be an AssetOut, "
+                    f"got {type(asset_out).__name__}."
+                )
+            op_outs[out_name] = Out(
+                asset_out.dagster_type,
+                description=asset_out.description,
+                is_required=asset_out.is_required,
+                io_manager_key=asset_out.io_manager_key,
+                code_version=asset_out.code_version or code_version,
+            )
+        return op_outs
+    for spec in specs or ():
+        op_outs[spec.key.to_python_identifier()] = Out(
+            MaterializeResult,
+            is_required=not spec.skippable,
+            code_version=spec.code_version,
+        )
+    return op_outs
+
+
+def _outputs_by_key(specs_by_output: Mapping[str, AssetSpec], owner: str) -> dict[AssetKey, str]:
+    seen: dict[AssetKey, str] = {}
+    for out_name, spec in specs_by_output.items():
+        if spec.key in seen:
+            raise DefinitionError(
+                f"{owner} produces {spec.key.to_user_string()!r} twice (outputs "
+                f"{seen[spec.key]!r} and {out_name!r})."
+            )
+        seen[spec.key] = out_name
+    return seen
 
 
 def _shared_partitions_def(

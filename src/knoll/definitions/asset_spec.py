@@ -104,7 +104,7 @@ class AssetSpec:
     kinds: frozenset[str] = _NO_KINDS
     partitions_def: PartitionsDefinition | None = None
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, RUF100 (Dagster's keyword arguments)
         self,
         key: AssetKey | str | Sequence[str],
         *,

@@ -58,10 +58,25 @@ class Definitions:
 
     # ---- building --------------------------------------------------------------------
     def _resolve_jobs(self) -> dict[str, JobDefinition]:
-        jobs: dict[str, JobDefinition] = {}
+        owners: list[ScheduleDefinition | SensorDefinition] = [*self.schedules, *self.sensors]
+        jobs = self._resolve_declared(self._jobs_with_targets(owners))
+        for owner in owners:
+            targeted = getattr(owner, "job_names", None) or (owner.job_name,)
+            for job_name in targeted:
+                if job_name is not None and job_name not in jobs:
+                    kind = "schedule" if owner in self.schedules else "sensor"
+                    raise DefinitionError(
+                        f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
+                        f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
+                    )
+        return jobs
+
+    def _jobs_with_targets(
+        self, owners: Sequence[ScheduleDefinition | SensorDefinition]
+    ) -> list[JobDefinition | UnresolvedAssetJobDefinition]:
+        """The declared jobs plus those that schedules and sensors target and nobody declared."""
         declared = list(self._declared_jobs)
         names = {getattr(j, "name", None) for j in declared}
-        owners: list[ScheduleDefinition | SensorDefinition] = [*self.schedules, *self.sensors]
         for target_owner in owners:
             target = getattr(target_owner, "target", None)
             job_name = target_owner.job_name
@@ -86,6 +101,12 @@ class Definitions:
                 ):
                     declared.append(job_obj)
                     names.add(job_obj.name)
+        return declared
+
+    def _resolve_declared(
+        self, declared: Sequence[JobDefinition | UnresolvedAssetJobDefinition]
+    ) -> dict[str, JobDefinition]:
+        jobs: dict[str, JobDefinition] = {}
         seen_objects: set[int] = set()
         for item in declared:
             if id(item) in seen_objects:
@@ -108,15 +129,6 @@ class Definitions:
                     f"two jobs are named {job.name!r}; job names must be unique in a code location."
                 )
             jobs[job.name] = job
-        for owner in owners:
-            targeted = getattr(owner, "job_names", None) or (owner.job_name,)
-            for job_name in targeted:
-                if job_name is not None and job_name not in jobs:
-                    kind = "schedule" if owner in self.schedules else "sensor"
-                    raise DefinitionError(
-                        f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
-                        f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
-                    )
         return jobs
 
     def _validate_unique(self, items: Sequence[Any], kind: str) -> None:

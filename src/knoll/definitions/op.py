@@ -445,7 +445,7 @@ def op(
 ) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 
 
-def op(
+def op(  # noqa: PLR0913, RUF100 (Dagster's keyword arguments)
     fn: Callable[..., Any] | None = None,
     /,
     *,
