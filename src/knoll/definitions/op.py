@@ -245,7 +245,9 @@ def resolve_inputs(
     owner: str,
     fn: Callable[..., Any],
 ) -> dict[str, InputDef]:
-    ins = dict(ins) if ins else {}
+    if not ins:
+        return _inputs_from_params(input_params)
+    ins = dict(ins)
     out: dict[str, InputDef] = {}
     for param in input_params:
         name = param.name
@@ -291,21 +293,36 @@ def resolve_inputs(
     return out
 
 
+def _inputs_from_params(input_params: Sequence[Param]) -> dict[str, InputDef]:
+    """The inputs of a function that has no ``ins=``: what ``resolve_inputs`` gives then."""
+    out: dict[str, InputDef] = {}
+    for name, annotation, has_default, default in input_params:
+        if has_default:
+            out[name] = InputDef(name, unwrap_annotation(annotation), default, None, _NO_METADATA)
+        else:
+            out[name] = _plain_input_def(name, unwrap_annotation(annotation))
+    return out
+
+
 # Definitions are immutable, so the many equal ones (every `x: int` input named "x", every
 # plain `-> int` output) are one object each: fewer objects for the garbage collector to scan.
-_PLAIN_INPUTS: dict[tuple[str, int], InputDef] = {}
+_PLAIN_INPUTS: dict[int, dict[str, InputDef]] = {}
 _PLAIN_OUTPUTS: dict[int, Mapping[str, OutputDef]] = {}
 _MAX_SHARED = 100_000
 
 
 def _plain_input_def(name: str, annotation: Any) -> InputDef:
-    # Keyed by the annotation's identity, which the cached definition keeps alive.
-    key = (name, id(annotation))
-    found = _PLAIN_INPUTS.get(key)
+    # Keyed by the annotation's identity, which the cached definitions keep alive.
+    by_name = _PLAIN_INPUTS.get(id(annotation))
+    found = None if by_name is None else by_name.get(name)
     if found is None:
         found = InputDef(name, annotation, NO_VALUE, None, _NO_METADATA)
-        if len(_PLAIN_INPUTS) < _MAX_SHARED:
-            _PLAIN_INPUTS[key] = found
+        if by_name is None:
+            if len(_PLAIN_INPUTS) >= _MAX_SHARED:
+                return found
+            by_name = _PLAIN_INPUTS[id(annotation)] = {}
+        if len(by_name) < _MAX_SHARED:
+            by_name[name] = found
     return found
 
 
