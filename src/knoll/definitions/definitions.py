@@ -29,7 +29,7 @@ DEFAULT_IO_MANAGER_KEY = "io_manager"
 class Definitions:
     """The assets, checks, jobs, schedules, sensors and resources of one code location."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, RUF100 (Dagster's keyword arguments)
         self,
         assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
         asset_checks: Iterable[AssetChecksDefinition] | None = None,
