@@ -6,7 +6,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from knoll._utils import check_name, did_you_mean, docstring, source_location
 from knoll.definitions.asset_spec import (
@@ -260,6 +260,9 @@ def _resolve_asset_ins(
             f"{owner} ({op_def.source}) maps input {name!r} in ins=, but its function has no "
             f"parameter {name!r}.{did_you_mean(name, list(op_def.input_defs))}"
         )
+    if not ins:  # every input is the asset named like its parameter
+        keys = {input_name: key_for_name(input_name) for input_name in op_def.input_defs}
+        return keys, [dep_on(key) for key in keys.values()]
     input_keys: dict[str, AssetKey] = {}
     deps: list[AssetDep] = []
     for input_name in op_def.input_defs:
@@ -383,70 +386,141 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
     parameter is its config; resource-typed parameters are resources.
     """
-
-    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        if key is not None and (name is not None or key_prefix is not None):
-            raise DefinitionError(
-                f"@asset on {f.__name__} ({source_location(f)}) sets key= together with "
-                "name= or key_prefix=; use key= alone, or name= with key_prefix=."
-            )
-        if key is not None:
-            asset_key = AssetKey.from_coercible(key)
-        else:
-            asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
-            if key_prefix:
-                asset_key = asset_key.with_prefix(key_prefix)
-        owner = f"asset {asset_key.to_user_string()!r}"
-        doc = description or docstring(f)
-        op_def = build_op(
-            f,
-            name=asset_key.to_python_identifier(),
-            ins=_op_ins(ins),
-            out=_asset_out(dagster_type, io_manager_key, code_version),
-            config_schema=config_schema,
-            required_resource_keys=required_resource_keys,
-            description=doc,
-            tags=op_tags,
-            retry_policy=retry_policy,
-            pool=pool,
-            code_version=code_version,
-            owner=owner,
-            kind="asset",
-        )
-        if _returns_no_value(op_def.output_defs[DEFAULT_OUTPUT].type):
-            output = op_def.output_defs[DEFAULT_OUTPUT]
-            op_def = op_def.replace(
-                output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
-            )
-        input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
-        all_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
-        spec = AssetSpec(
-            asset_key,
-            deps=all_deps,
-            description=doc,
-            metadata=metadata,
-            group_name=group_name,
-            code_version=code_version,
-            automation_condition=automation_condition,
-            owners=owners,
-            tags=tags,
-            kinds=kinds,
-            partitions_def=partitions_def,
-        )
-        checks = _check_specs(check_specs, {asset_key}, owner) if check_specs else ()
-        return AssetsDefinition(
-            op=op_def,
-            specs_by_output={DEFAULT_OUTPUT: spec},
-            input_keys=input_keys,
-            partitions_def=partitions_def,
-            check_specs=checks,
-            backfill_policy=backfill_policy,
-            source=source_location(f),
-        )
-
+    options = _AssetOptions(
+        name,
+        key,
+        key_prefix,
+        ins,
+        deps,
+        group_name,
+        description,
+        metadata,
+        tags,
+        op_tags,
+        owners,
+        kinds,
+        code_version,
+        partitions_def,
+        io_manager_key,
+        required_resource_keys,
+        config_schema,
+        retry_policy,
+        backfill_policy,
+        check_specs,
+        automation_condition,
+        pool,
+        dagster_type,
+    )
     if fn is not None:
-        return decorate(fn)
-    return decorate
+        return _asset_definition(fn, options)
+    return lambda f: _asset_definition(f, options)
+
+
+class _AssetOptions(NamedTuple):
+    """The keyword arguments of ``@asset``, kept together (a tuple: one object per call)."""
+
+    name: str | None
+    key: AssetKey | str | Sequence[str] | None
+    key_prefix: str | Sequence[str] | None
+    ins: Mapping[str, AssetIn] | None
+    deps: Sequence[Any] | None
+    group_name: str | None
+    description: str | None
+    metadata: Mapping[str, Any] | None
+    tags: Mapping[str, str] | None
+    op_tags: Mapping[str, str] | None
+    owners: Sequence[str] | None
+    kinds: Sequence[str] | None
+    code_version: str | None
+    partitions_def: PartitionsDefinition | None
+    io_manager_key: str | None
+    required_resource_keys: Collection[str] | None
+    config_schema: Any
+    retry_policy: RetryPolicy | None
+    backfill_policy: BackfillPolicy | None
+    check_specs: Sequence[AssetCheckSpec] | None
+    automation_condition: AutomationCondition | None
+    pool: str | None
+    dagster_type: Any
+
+
+def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
+    key, name, key_prefix = options.key, options.name, options.key_prefix
+    if key is not None and (name is not None or key_prefix is not None):
+        raise DefinitionError(
+            f"@asset on {f.__name__} ({source_location(f)}) sets key= together with "
+            "name= or key_prefix=; use key= alone, or name= with key_prefix=."
+        )
+    if key is not None:
+        return AssetKey.from_coercible(key)
+    asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
+    return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
+
+
+def _asset_op(
+    f: Callable[..., Any], options: _AssetOptions, asset_key: AssetKey, owner: str, doc: str | None
+) -> OpDefinition:
+    op_def = build_op(
+        f,
+        name=asset_key.to_python_identifier(),
+        ins=_op_ins(options.ins) if options.ins else None,
+        out=_asset_out(options.dagster_type, options.io_manager_key, options.code_version),
+        config_schema=options.config_schema,
+        required_resource_keys=options.required_resource_keys,
+        description=doc,
+        tags=options.op_tags,
+        retry_policy=options.retry_policy,
+        pool=options.pool,
+        code_version=options.code_version,
+        owner=owner,
+        kind="asset",
+    )
+    output = op_def.output_defs[DEFAULT_OUTPUT]
+    if _returns_no_value(output.type):
+        op_def = op_def.replace(
+            output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
+        )
+    return op_def
+
+
+def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
+    asset_key = _asset_key(f, options)
+    owner = f"asset {asset_key.to_user_string()!r}"
+    doc = options.description or docstring(f)
+    op_def = _asset_op(f, options, asset_key, owner, doc)
+    ins = options.ins or _NO_INS
+    input_keys, data_deps = _resolve_asset_ins(op_def, ins, owner)
+    deps = options.deps
+    all_deps = (
+        data_deps if deps is None else _merge_deps(data_deps, normalize_deps(deps, owner), owner)
+    )
+    partitions_def = options.partitions_def
+    spec = AssetSpec(
+        asset_key,
+        deps=all_deps,
+        description=doc,
+        metadata=options.metadata,
+        group_name=options.group_name,
+        code_version=options.code_version,
+        automation_condition=options.automation_condition,
+        owners=options.owners,
+        tags=options.tags,
+        kinds=options.kinds,
+        partitions_def=partitions_def,
+    )
+    check_specs = options.check_specs
+    return AssetsDefinition(
+        op=op_def,
+        specs_by_output={DEFAULT_OUTPUT: spec},
+        input_keys=input_keys,
+        partitions_def=partitions_def,
+        check_specs=_check_specs(check_specs, {asset_key}, owner) if check_specs else (),
+        backfill_policy=options.backfill_policy,
+        source=source_location(f),
+    )
+
+
+_NO_INS: Mapping[str, AssetIn] = {}
 
 
 def _check_specs(
@@ -488,7 +562,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
 
-    def decorate(f: Callable[..., Any]) -> AssetsDefinition:  # noqa: PLR0912
+    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
         op_name = check_name(f.__name__ if name is None else name, "multi-asset")
         owner = f"multi-asset {op_name!r}"
         if bool(outs) == bool(specs):
@@ -496,33 +570,11 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
                 f"{owner} ({source_location(f)}) needs exactly one of outs= "
                 "(a dict of AssetOut) or specs= (a list of AssetSpec)."
             )
-        op_outs: dict[str, Out] = {}
-        if outs:
-            for out_name, asset_out in outs.items():
-                if not isinstance(asset_out, AssetOut):
-                    raise DefinitionError(
-                        f"outs[{out_name!r}] of {owner} must be an AssetOut, "
-                        f"got {type(asset_out).__name__}."
-                    )
-                op_outs[out_name] = Out(
-                    asset_out.dagster_type,
-                    description=asset_out.description,
-                    is_required=asset_out.is_required,
-                    io_manager_key=asset_out.io_manager_key,
-                    code_version=asset_out.code_version or code_version,
-                )
-        else:
-            for spec in specs or ():
-                op_outs[spec.key.to_python_identifier()] = Out(
-                    MaterializeResult,
-                    is_required=not spec.skippable,
-                    code_version=spec.code_version,
-                )
         op_def = build_op(
             f,
             name=op_name,
             ins=_op_ins(ins),
-            out=op_outs,
+            out=_multi_asset_outs(outs, specs, owner, code_version),
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=description,
@@ -556,14 +608,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
                     group_name=spec.group_name or group_name,
                     partitions_def=pdef,
                 )
-        seen: dict[AssetKey, str] = {}
-        for out_name, spec in specs_by_output.items():
-            if spec.key in seen:
-                raise DefinitionError(
-                    f"{owner} produces {spec.key.to_user_string()!r} twice (outputs "
-                    f"{seen[spec.key]!r} and {out_name!r})."
-                )
-            seen[spec.key] = out_name
+        seen = _outputs_by_key(specs_by_output, owner)
         return AssetsDefinition(
             op=op_def,
             specs_by_output=specs_by_output,
@@ -576,6 +621,50 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
 
     return decorate
+
+
+def _multi_asset_outs(
+    outs: Mapping[str, AssetOut] | None,
+    specs: Sequence[AssetSpec] | None,
+    owner: str,
+    code_version: str | None,
+) -> dict[str, Out]:
+    """The op outputs of a ``@multi_asset``, from its ``outs=`` or its ``specs=``."""
+    op_outs: dict[str, Out] = {}
+    if outs:
+        for out_name, asset_out in outs.items():
+            if not isinstance(asset_out, AssetOut):
+                raise DefinitionError(
+                    f"outs[{out_name!r}] of {owner} must be an AssetOut, "
+                    f"got {type(asset_out).__name__}."
+                )
+            op_outs[out_name] = Out(
+                asset_out.dagster_type,
+                description=asset_out.description,
+                is_required=asset_out.is_required,
+                io_manager_key=asset_out.io_manager_key,
+                code_version=asset_out.code_version or code_version,
+            )
+        return op_outs
+    for spec in specs or ():
+        op_outs[spec.key.to_python_identifier()] = Out(
+            MaterializeResult,
+            is_required=not spec.skippable,
+            code_version=spec.code_version,
+        )
+    return op_outs
+
+
+def _outputs_by_key(specs_by_output: Mapping[str, AssetSpec], owner: str) -> dict[AssetKey, str]:
+    seen: dict[AssetKey, str] = {}
+    for out_name, spec in specs_by_output.items():
+        if spec.key in seen:
+            raise DefinitionError(
+                f"{owner} produces {spec.key.to_user_string()!r} twice (outputs "
+                f"{seen[spec.key]!r} and {out_name!r})."
+            )
+        seen[spec.key] = out_name
+    return seen
 
 
 def _shared_partitions_def(

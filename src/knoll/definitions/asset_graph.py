@@ -36,38 +36,15 @@ class AssetNode:
 class AssetGraph:
     """Assets and checks indexed by key, with parent/child edges and a topological order."""
 
-    def __init__(  # noqa: PLR0912
+    def __init__(
         self,
         assets: Sequence[AssetsDefinition | AssetSpec],
         checks: Sequence[AssetChecksDefinition] = (),
     ) -> None:
-        nodes: dict[AssetKey, AssetNode] = {}
-        defs: list[AssetsDefinition] = []
-        given: set[int] = set()
-        for item in assets:
-            if id(item) in given:
-                continue  # the same object listed twice (e.g. by merged Definitions) is one asset
-            given.add(id(item))
-            if isinstance(item, AssetSpec):
-                item = external_assets_definition(item)
-            elif not isinstance(item, AssetsDefinition):
-                raise DefinitionError(
-                    f"Definitions(assets=...) got a {type(item).__name__} ({item!r}): give "
-                    "assets made with @asset or @multi_asset, or AssetSpec for external assets."
-                )
-            defs.append(item)
-            for spec in item.specs_by_output.values():
-                existing = nodes.get(spec.key)
-                if existing is not None:
-                    raise DuplicateKeyError(
-                        f"asset key {spec.key.to_user_string()!r} is defined twice: by "
-                        f"{_located(existing.assets_def)} and by {_located(item)}. Rename one "
-                        "of them (name=, key= or key_prefix=)."
-                    )
-                nodes[spec.key] = AssetNode(spec.key, spec, item)
+        nodes, defs = _index_assets(assets)
         self._nodes = nodes
         self.assets_defs: tuple[AssetsDefinition, ...] = tuple(defs)
-        self._link_edges()
+        child_positions, in_degree = self._link_edges()
         self._checks_by_key: dict[AssetCheckKey, AssetChecksDefinition | AssetCheckSpec] = {}
         self._checks_by_asset: dict[AssetKey, list[AssetCheckKey]] = {}
         self.check_defs: tuple[AssetChecksDefinition, ...] = tuple(dict.fromkeys(checks))
@@ -75,27 +52,31 @@ class AssetGraph:
             for check_spec in assets_def.check_specs:
                 self._add_check(check_spec.key, check_spec)
         for check in self.check_defs:
-            if not isinstance(check, AssetChecksDefinition):
+            self._add_check_def(check)
+        self._toposorted: tuple[AssetKey, ...] = self._toposort(child_positions, in_degree)
+
+    def _add_check_def(self, check: AssetChecksDefinition) -> None:
+        nodes = self._nodes
+        if not isinstance(check, AssetChecksDefinition):
+            raise DefinitionError(
+                f"Definitions(asset_checks=...) got a {type(check).__name__}: give checks "
+                "made with @asset_check."
+            )
+        if check.asset_key not in nodes:
+            raise DefinitionError(
+                f"asset check {check.key.to_user_string()!r} checks "
+                f"{check.asset_key.to_user_string()!r}, which is not among the assets."
+                f"{self._suggest(check.asset_key)} Add the asset to Definitions(assets=...)."
+            )
+        for dep in (*check.input_keys.values(), *check.dep_keys):
+            if dep not in nodes:
                 raise DefinitionError(
-                    f"Definitions(asset_checks=...) got a {type(check).__name__}: give checks "
-                    "made with @asset_check."
+                    f"asset check {check.key.to_user_string()!r} depends on "
+                    f"{dep.to_user_string()!r}, which is not among the assets."
+                    f"{self._suggest(dep)} Add it to Definitions(assets=...), as an "
+                    f"AssetSpec({dep.to_user_string()!r}) if knoll does not compute it."
                 )
-            if check.asset_key not in nodes:
-                raise DefinitionError(
-                    f"asset check {check.key.to_user_string()!r} checks "
-                    f"{check.asset_key.to_user_string()!r}, which is not among the assets."
-                    f"{self._suggest(check.asset_key)} Add the asset to Definitions(assets=...)."
-                )
-            for dep in (*check.input_keys.values(), *check.dep_keys):
-                if dep not in nodes:
-                    raise DefinitionError(
-                        f"asset check {check.key.to_user_string()!r} depends on "
-                        f"{dep.to_user_string()!r}, which is not among the assets."
-                        f"{self._suggest(dep)} Add it to Definitions(assets=...), as an "
-                        f"AssetSpec({dep.to_user_string()!r}) if knoll does not compute it."
-                    )
-            self._add_check(check.key, check)
-        self._toposorted: tuple[AssetKey, ...] = self._toposort()
+        self._add_check(check.key, check)
 
     def _add_check(self, key: AssetCheckKey, check: AssetChecksDefinition | AssetCheckSpec) -> None:
         if key in self._checks_by_key:
@@ -108,36 +89,57 @@ class AssetGraph:
     def _suggest(self, key: AssetKey) -> str:
         return did_you_mean(key.to_user_string(), (k.to_user_string() for k in self._nodes))
 
-    def _link_edges(self) -> None:
+    def _link_edges(self) -> tuple[list[list[int]], list[int]]:
+        """Fill in parents and children; return the same edges on node positions, for sorting.
+
+        Positions (the order nodes were given in) let the sort run on lists of ints instead of
+        hashing keys again for every edge.
+        """
         nodes = self._nodes
-        for node in nodes.values():
+        node_list = list(nodes.values())
+        position = {key: index for index, key in enumerate(nodes)}
+        child_positions: list[list[int]] = [[] for _ in node_list]
+        in_degree = [0] * len(node_list)
+        for index, node in enumerate(node_list):
+            parents = node.parents
             for dep in node.spec.deps:
                 dep_key = dep.asset_key
-                parent = nodes.get(dep_key)
-                if parent is None:
-                    raise DefinitionError(
-                        f"{_located(node.assets_def)} depends on "
-                        f"{dep_key.to_user_string()!r}, which is defined nowhere."
-                        f"{self._suggest(dep_key)} Define it with @asset, or declare it as an "
-                        f"external asset with AssetSpec({dep_key.to_user_string()!r}) in "
-                        "Definitions(assets=...)."
-                    )
-                node.parents.append(dep_key)
-                parent.children.append(node.key)
+                parent_index = position.get(dep_key)
+                if parent_index is None:
+                    raise self._undefined_dependency(node, dep_key)
+                parents.append(dep_key)
+                node_list[parent_index].children.append(node.key)
+                child_positions[parent_index].append(index)
+            in_degree[index] = len(parents)
+        return child_positions, in_degree
 
-    def _toposort(self) -> tuple[AssetKey, ...]:
-        in_degree = {key: len(node.parents) for key, node in self._nodes.items()}
-        queue = deque(sorted(k for k, d in in_degree.items() if d == 0))
+    def _undefined_dependency(self, node: AssetNode, dep_key: AssetKey) -> DefinitionError:
+        return DefinitionError(
+            f"{_located(node.assets_def)} depends on "
+            f"{dep_key.to_user_string()!r}, which is defined nowhere."
+            f"{self._suggest(dep_key)} Define it with @asset, or declare it as an "
+            f"external asset with AssetSpec({dep_key.to_user_string()!r}) in "
+            "Definitions(assets=...)."
+        )
+
+    def _toposort(
+        self, child_positions: list[list[int]], in_degree: list[int]
+    ) -> tuple[AssetKey, ...]:
+        """Kahn's algorithm: roots in key order, then each node once all its parents are out."""
+        node_list = list(self._nodes.values())
+        roots = [index for index, degree in enumerate(in_degree) if degree == 0]
+        roots.sort(key=lambda index: node_list[index].key.path)
+        queue = deque(roots)
         order: list[AssetKey] = []
         while queue:
-            key = queue.popleft()
-            order.append(key)
-            for child in self._nodes[key].children:
+            index = queue.popleft()
+            order.append(node_list[index].key)
+            for child in child_positions[index]:
                 in_degree[child] -= 1
                 if in_degree[child] == 0:
                     queue.append(child)
-        if len(order) != len(self._nodes):
-            remaining = {k for k, d in in_degree.items() if d > 0}
+        if len(order) != len(node_list):
+            remaining = {node_list[i].key for i, degree in enumerate(in_degree) if degree > 0}
             cycle = self._find_cycle(remaining)
             shown = " -> ".join(k.to_user_string() for k in cycle)
             raise CycleError(
@@ -250,6 +252,38 @@ class AssetGraph:
     def sinks(self, keys: Iterable[AssetKey]) -> set[AssetKey]:
         key_set = set(keys)
         return {k for k in key_set if not any(c in key_set for c in self._nodes[k].children)}
+
+
+def _index_assets(
+    assets: Sequence[AssetsDefinition | AssetSpec],
+) -> tuple[dict[AssetKey, AssetNode], list[AssetsDefinition]]:
+    """One node per asset key, and the definitions (each object once, specs made external)."""
+    nodes: dict[AssetKey, AssetNode] = {}
+    defs: list[AssetsDefinition] = []
+    given: set[int] = set()
+    for item in assets:
+        if id(item) in given:
+            continue  # the same object listed twice (e.g. by merged Definitions) is one asset
+        given.add(id(item))
+        if isinstance(item, AssetSpec):
+            item = external_assets_definition(item)
+        elif not isinstance(item, AssetsDefinition):
+            raise DefinitionError(
+                f"Definitions(assets=...) got a {type(item).__name__} ({item!r}): give "
+                "assets made with @asset or @multi_asset, or AssetSpec for external assets."
+            )
+        defs.append(item)
+        for spec in item.specs_by_output.values():
+            key = spec.key
+            existing = nodes.get(key)
+            if existing is not None:
+                raise DuplicateKeyError(
+                    f"asset key {key.to_user_string()!r} is defined twice: by "
+                    f"{_located(existing.assets_def)} and by {_located(item)}. Rename one "
+                    "of them (name=, key= or key_prefix=)."
+                )
+            nodes[key] = AssetNode(key, spec, item)
+    return nodes, defs
 
 
 def _located(assets_def: AssetsDefinition) -> str:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 DEFAULT_GROUP = "default"
 _NO_KINDS: frozenset[str] = frozenset()
+# A spec is immutable and its mappings are typed Mapping: the empty metadata and tags of most
+# specs are one shared dict each.
+_NO_METADATA: dict[str, MetadataValue] = {}
+_NO_TAGS: dict[str, str] = {}
 _KIND_TAG_PREFIX = "knoll/kind/"
 
 
@@ -122,16 +126,16 @@ class AssetSpec:
         set_(self, "key", asset_key)
         set_(self, "deps", normalize_deps(deps, owner))
         set_(self, "description", description)
-        set_(self, "metadata", normalize_metadata(metadata, owner))
+        set_(self, "metadata", normalize_metadata(metadata, owner) if metadata else _NO_METADATA)
         set_(self, "skippable", skippable)
         if group_name is not None:
             check_name(group_name, "group", owner)
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
         set_(self, "automation_condition", automation_condition)
-        set_(self, "owners", _check_owners(owners, owner))
-        set_(self, "tags", check_tags(dict(tags) if tags else None, owner))
-        set_(self, "kinds", _check_kinds(kinds, owner))
+        set_(self, "owners", _check_owners(owners, owner) if owners else ())
+        set_(self, "tags", check_tags(dict(tags), owner) if tags else _NO_TAGS)
+        set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
 
     def replace(self, **changes: Any) -> AssetSpec:

@@ -57,11 +57,26 @@ class Definitions:
         self._validate_unique(self.sensors, "sensor")
 
     # ---- building --------------------------------------------------------------------
-    def _resolve_jobs(self) -> dict[str, JobDefinition]:  # noqa: PLR0912
-        jobs: dict[str, JobDefinition] = {}
+    def _resolve_jobs(self) -> dict[str, JobDefinition]:
+        owners: list[ScheduleDefinition | SensorDefinition] = [*self.schedules, *self.sensors]
+        jobs = self._resolve_declared(self._jobs_with_targets(owners))
+        for owner in owners:
+            targeted = getattr(owner, "job_names", None) or (owner.job_name,)
+            for job_name in targeted:
+                if job_name is not None and job_name not in jobs:
+                    kind = "schedule" if owner in self.schedules else "sensor"
+                    raise DefinitionError(
+                        f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
+                        f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
+                    )
+        return jobs
+
+    def _jobs_with_targets(
+        self, owners: Sequence[ScheduleDefinition | SensorDefinition]
+    ) -> list[JobDefinition | UnresolvedAssetJobDefinition]:
+        """The declared jobs plus those that schedules and sensors target and nobody declared."""
         declared = list(self._declared_jobs)
         names = {getattr(j, "name", None) for j in declared}
-        owners: list[ScheduleDefinition | SensorDefinition] = [*self.schedules, *self.sensors]
         for target_owner in owners:
             target = getattr(target_owner, "target", None)
             job_name = target_owner.job_name
@@ -86,6 +101,12 @@ class Definitions:
                 ):
                     declared.append(job_obj)
                     names.add(job_obj.name)
+        return declared
+
+    def _resolve_declared(
+        self, declared: Sequence[JobDefinition | UnresolvedAssetJobDefinition]
+    ) -> dict[str, JobDefinition]:
+        jobs: dict[str, JobDefinition] = {}
         seen_objects: set[int] = set()
         for item in declared:
             if id(item) in seen_objects:
@@ -108,15 +129,6 @@ class Definitions:
                     f"two jobs are named {job.name!r}; job names must be unique in a code location."
                 )
             jobs[job.name] = job
-        for owner in owners:
-            targeted = getattr(owner, "job_names", None) or (owner.job_name,)
-            for job_name in targeted:
-                if job_name is not None and job_name not in jobs:
-                    kind = "schedule" if owner in self.schedules else "sensor"
-                    raise DefinitionError(
-                        f"{kind} {owner.name!r} targets job {job_name!r}, which is not defined."
-                        f"{did_you_mean(job_name, jobs)} Add the job to Definitions(jobs=[...])."
-                    )
         return jobs
 
     def _validate_unique(self, items: Sequence[Any], kind: str) -> None:
@@ -128,11 +140,18 @@ class Definitions:
 
     def _validate_resources(self) -> None:
         available = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        # Most ops share one output mapping (see knoll.definitions.op): check each mapping once.
+        provided_outputs: set[int] = set()
         for assets_def in self.asset_graph.assets_defs:
             op_def = assets_def.op
+            if op_def is None or (
+                not op_def.required_resource_keys and id(op_def.output_defs) in provided_outputs
+            ):
+                continue
             # The owner's name is built only for the error: most assets need nothing missing.
-            if op_def is not None and _missing_resource(op_def, available):
+            if _missing_resource(op_def, available):
                 _check_keys(op_def, assets_def.describe(), available)
+            provided_outputs.add(id(op_def.output_defs))
         for check in self.asset_graph.check_defs:
             _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
         for job in self._jobs.values():
@@ -145,31 +164,18 @@ class Definitions:
     def _validate_partition_mappings(self) -> None:
         graph = self.asset_graph
         partitioned = {n.key for n in graph.nodes() if n.assets_def.partitions_def is not None}
-        for node in graph.nodes():
-            assets_def = node.assets_def
-            if not assets_def.is_executable:
-                continue
-            mapped = [
-                d.asset_key
-                for s in assets_def.specs_by_output.values()
-                for d in s.deps
-                if d.partition_mapping is not None
-            ]
+        for assets_def in graph.assets_defs:
+            if assets_def.op is None:
+                continue  # external assets are not computed: nothing to map
+            specs = assets_def.specs_by_output.values()
+            mapped = [d.asset_key for s in specs for d in s.deps if d.partition_mapping is not None]
             if not partitioned and not mapped:
                 continue  # no partitions anywhere and no mapping here: nothing to infer
-            for parent in node.parents:
-                if parent not in partitioned and parent not in mapped:
-                    continue  # an unpartitioned parent and no mapping: nothing to infer
-                # Imported only when an asset is partitioned: most code locations never load
-                # the partitions package while declaring their assets.
-                from knoll.definitions.partitions import infer_partition_mapping
-
-                infer_partition_mapping(
-                    assets_def.partition_mapping_for(parent),
-                    assets_def.partitions_def,
-                    graph.node(parent).assets_def.partitions_def,
-                    f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
-                )
+            for spec in specs:
+                for parent in graph.node(spec.key).parents:
+                    if parent not in partitioned and parent not in mapped:
+                        continue  # an unpartitioned parent and no mapping: nothing to infer
+                    _infer_mapping(graph, assets_def, parent)
 
     # ---- access ----------------------------------------------------------------------
     def get_asset_graph(self) -> AssetGraph:
@@ -245,6 +251,19 @@ class Definitions:
             executor=executor,
             metadata={k: v for d in defs for k, v in d.metadata.items()},
         )
+
+
+def _infer_mapping(graph: AssetGraph, assets_def: AssetsDefinition, parent: AssetKey) -> None:
+    # Imported only when an asset is partitioned: most code locations never load the
+    # partitions package while declaring their assets.
+    from knoll.definitions.partitions import infer_partition_mapping
+
+    infer_partition_mapping(
+        assets_def.partition_mapping_for(parent),
+        assets_def.partitions_def,
+        graph.node(parent).assets_def.partitions_def,
+        f"the dependency of {assets_def.describe()} on {parent.to_user_string()!r}",
+    )
 
 
 def _replace_resources(job: JobDefinition, resources: Mapping[str, Any]) -> JobDefinition:

@@ -70,6 +70,10 @@ _DEFAULT_IN = In()
 DEFAULT_OUT = Out()
 """``Out()``: shared, since most ops and assets declare nothing about their output."""
 _NO_KEYS: frozenset[str] = frozenset()
+# Definitions are read-only (their mappings are typed Mapping), so the empty tags and metadata
+# most of them have are one shared dict: a code location of 10,000 assets allocates none.
+_NO_TAGS: dict[str, str] = {}
+_NO_METADATA: dict[str, MetadataValue] = {}
 
 
 @dataclass(frozen=True)
@@ -241,7 +245,9 @@ def resolve_inputs(
     owner: str,
     fn: Callable[..., Any],
 ) -> dict[str, InputDef]:
-    ins = dict(ins) if ins else {}
+    if not ins:
+        return _inputs_from_params(input_params)
+    ins = dict(ins)
     out: dict[str, InputDef] = {}
     for param in input_params:
         name = param.name
@@ -287,21 +293,36 @@ def resolve_inputs(
     return out
 
 
+def _inputs_from_params(input_params: Sequence[Param]) -> dict[str, InputDef]:
+    """The inputs of a function that has no ``ins=``: what ``resolve_inputs`` gives then."""
+    out: dict[str, InputDef] = {}
+    for name, annotation, has_default, default in input_params:
+        if has_default:
+            out[name] = InputDef(name, unwrap_annotation(annotation), default, None, _NO_METADATA)
+        else:
+            out[name] = _plain_input_def(name, unwrap_annotation(annotation))
+    return out
+
+
 # Definitions are immutable, so the many equal ones (every `x: int` input named "x", every
 # plain `-> int` output) are one object each: fewer objects for the garbage collector to scan.
-_PLAIN_INPUTS: dict[tuple[str, int], InputDef] = {}
+_PLAIN_INPUTS: dict[int, dict[str, InputDef]] = {}
 _PLAIN_OUTPUTS: dict[int, Mapping[str, OutputDef]] = {}
 _MAX_SHARED = 100_000
 
 
 def _plain_input_def(name: str, annotation: Any) -> InputDef:
-    # Keyed by the annotation's identity, which the cached definition keeps alive.
-    key = (name, id(annotation))
-    found = _PLAIN_INPUTS.get(key)
+    # Keyed by the annotation's identity, which the cached definitions keep alive.
+    by_name = _PLAIN_INPUTS.get(id(annotation))
+    found = None if by_name is None else by_name.get(name)
     if found is None:
-        found = InputDef(name, annotation)
-        if len(_PLAIN_INPUTS) < _MAX_SHARED:
-            _PLAIN_INPUTS[key] = found
+        found = InputDef(name, annotation, NO_VALUE, None, _NO_METADATA)
+        if by_name is None:
+            if len(_PLAIN_INPUTS) >= _MAX_SHARED:
+                return found
+            by_name = _PLAIN_INPUTS[id(annotation)] = {}
+        if len(by_name) < _MAX_SHARED:
+            by_name[name] = found
     return found
 
 
@@ -309,7 +330,7 @@ def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
     # The mapping is shared too: an op's output_defs is read-only (a Mapping).
     found = _PLAIN_OUTPUTS.get(id(annotation))
     if found is None:
-        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation)}
+        found = {DEFAULT_OUTPUT: OutputDef(DEFAULT_OUTPUT, annotation, metadata=_NO_METADATA)}
         if len(_PLAIN_OUTPUTS) < _MAX_SHARED:
             _PLAIN_OUTPUTS[id(annotation)] = found
     return found
@@ -318,7 +339,7 @@ def _plain_output_defs(annotation: Any) -> Mapping[str, OutputDef]:
 def _input_metadata(spec: In, name: str, owner: str) -> dict[str, MetadataValue]:
     # Most inputs have none: skip building the message prefix for them.
     if not spec.metadata:
-        return {}
+        return _NO_METADATA
     return normalize_metadata(spec.metadata, f"input {name!r} of {owner}")
 
 
@@ -354,7 +375,7 @@ def resolve_outputs(
 
 def _output_metadata(spec: Out, name: str, owner: str) -> dict[str, MetadataValue]:
     if not spec.metadata:
-        return {}
+        return _NO_METADATA
     return normalize_metadata(spec.metadata, f"output {name!r} of {owner}")
 
 
@@ -398,12 +419,12 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
     schema = (
         signature.config_param.annotation if signature.config_param is not None else config_schema
     )
-    keys: set[str] = set()
+    keys: set[str] | None = None
     if required_resource_keys or signature.resource_params:
-        keys.update(required_resource_keys or ())
+        keys = set(required_resource_keys or ())
         keys.update(p.name for p in signature.resource_params)
-    for key in keys:
-        check_name(key, f"resource key required by {owner}")
+        for key in keys:
+            check_name(key, f"resource key required by {owner}")
     return OpDefinition(
         name=op_name,
         compute_fn=fn,
@@ -413,7 +434,7 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
         config_schema=schema,
         required_resource_keys=frozenset(keys) if keys else _NO_KEYS,
         description=description or docstring(fn),
-        tags=check_tags(dict(tags) if tags else None, owner),
+        tags=check_tags(dict(tags), owner) if tags else _NO_TAGS,
         retry_policy=retry_policy,
         pool=pool,
         code_version=code_version,

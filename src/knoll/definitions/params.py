@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from knoll._utils import source_location
 from knoll.errors import DefinitionError
@@ -31,8 +31,9 @@ _EMPTY = inspect.Parameter.empty
 _NONE_TYPE = type(None)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
+    """One parameter of a compute function (a tuple: ``@asset`` builds one per parameter)."""
+
     name: str
     annotation: Any  # the resolved type hint, or inspect.Parameter.empty
     has_default: bool
@@ -118,16 +119,6 @@ def is_resource_annotation(annotation: Any) -> bool:
     return False
 
 
-def _is_plain_input(index: int, name: str, annotation: Any) -> bool:
-    """An input typed with a builtin class (``x: int``): the common case, decided at once."""
-    return (
-        annotation.__class__ is type
-        and annotation.__module__ == "builtins"
-        and name != "context"
-        and (index > 0 or name not in CONTEXT_NAMES)
-    )
-
-
 def _is_context_annotation(annotation: Any) -> bool:
     if annotation is _EMPTY:
         return False
@@ -204,10 +195,18 @@ def read_signature(fn: Callable[..., Any], owner: str) -> tuple[ComputeSignature
                 "by name, so give each input its own parameter."
             )
         annotation = hints.get(name, _EMPTY)
-        param = Param(
-            name, annotation, default is not _EMPTY, None if default is _EMPTY else default
+        param = (
+            Param(name, annotation, False, None)
+            if default is _EMPTY
+            else Param(name, annotation, True, default)
         )
-        if _is_plain_input(index, name, annotation):
+        if (
+            annotation.__class__ is type
+            and annotation.__module__ == "builtins"
+            and name != "context"
+            and (index > 0 or name not in CONTEXT_NAMES)
+        ):
+            # A builtin class (``x: int``): an input, the common case decided at once.
             inputs.append(param)
             continue
         is_context = _is_context_annotation(annotation)
