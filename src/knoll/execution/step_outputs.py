@@ -11,7 +11,7 @@ from knoll._utils import check_tags
 from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
 from knoll.definitions.data_version import DataVersion, check_data_version
 from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue, truncation_messages
+from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.output import (
     AssetMaterialization,
     AssetObservation,
@@ -38,6 +38,7 @@ from knoll.execution.events import (
     IOData,
     StepOutputData,
 )
+from knoll.execution.metadata_limits import output_owner, warn_of_cut_values_in_step
 from knoll.execution.plan import Step
 from knoll.execution.run_state import Returned, RunState, StepFailed, error_text, short_repr
 from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
@@ -324,14 +325,14 @@ def _handle_output(
         all_metadata.update(context.added_metadata)
         state.outputs[(step.key, output_name)] = value
     state.output_contexts[(step.key, output_name)] = context
+    owner = output_owner(step, output_name, asset_key)
+    warn_of_cut_values_in_step(writer, step.key, all_metadata, owner)
     if asset_key is not None:
         partitions = step_state.partition.keys if step_state.partition is not None else (None,)
         tags = dict(recorded.tags)
         # staleness compares the asset's code version with the one it was computed with
         if code_version is not None:
             tags[CODE_VERSION_TAG] = code_version
-        for warning in truncation_messages(all_metadata, f"asset {asset_key.to_user_string()}"):
-            writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
         for partition in partitions:
             materialization = AssetMaterialization(
                 asset_key,
@@ -412,6 +413,8 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
             else None,
         )
         state.check_evaluations.append(evaluation)
+        owner = f"check {key.to_user_string()}"
+        warn_of_cut_values_in_step(state.writer, step.key, result.metadata, owner)
         level = (
             logging.INFO
             if result.passed
