@@ -41,7 +41,7 @@ PROJECT = textwrap.dedent(
         def slow_to_return(self, events):
             store(self, events)
             if any(e.event_type is EventType.ASSET_MATERIALIZATION for e in events):
-                (MARKS / "committed").write_text("")
+                (MARKS / "committed").write_text(str(os.getpid()))
                 deadline = time.monotonic() + 60
                 while not (MARKS / "go").exists() and time.monotonic() < deadline:
                     time.sleep(0.02)
@@ -139,6 +139,26 @@ def test_a_signal_just_after_a_commit_stores_that_batch_once(
     assert process.returncode == 143, err
     run_id = _only_run(instance)
     assert f"run {run_id} CANCELED: stopped by SIGTERM" in err
+    _assert_stored_once(instance, run_id, project)
+
+
+def test_a_signal_to_a_run_worker_just_after_a_commit_stores_that_batch_once(
+    project: Path, instance: Instance
+) -> None:
+    args = ["run", "launch", "-f", "project.py", "--job", "both"]
+    process = _start(project, args, KNOLL_TEST_SLOW_COMMIT="1")
+    _wait_for(project / "committed", process)
+    worker = int((project / "committed").read_text())
+
+    os.kill(worker, signal.SIGTERM)
+    (project / "go").write_text("")
+    _, err = process.communicate(timeout=WAIT)
+
+    assert process.returncode == 1, err  # the run it waited for was canceled
+    _assert_stored_once(instance, _only_run(instance), project)
+
+
+def _assert_stored_once(instance: Instance, run_id: str, project: Path) -> None:
     assert instance.get_run(run_id).run.status is RunStatus.CANCELED
     events = instance.events_of_run(run_id, list(EventType))
     keys = Counter((e.event_type, e.step_key, e.timestamp, e.message) for e in events)

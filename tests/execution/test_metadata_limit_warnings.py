@@ -20,7 +20,7 @@ PROJECT = textwrap.dedent(
     f"""
     from knoll import (
         AssetCheckResult, AssetCheckSpec, AssetMaterialization, AssetObservation, Definitions,
-        MaterializeResult, Output, asset, asset_check, job, op,
+        ConfigurableIOManager, MaterializeResult, Out, Output, asset, asset_check, job, op,
     )
 
     BIG = "x" * ({LIMIT} + 10)
@@ -59,12 +59,31 @@ PROJECT = textwrap.dedent(
         return 1
 
 
+    class Noting(ConfigurableIOManager):
+        def handle_output(self, context, obj) -> None:
+            context.add_output_metadata({{"io_added": BIG}})
+
+        def load_input(self, context) -> int:
+            return 1
+
+
+    @op(out=Out(io_manager_key="noting"))
+    def note() -> int:
+        return 1
+
+
     @job
     def ops():
         make()
+        note()
 
 
-    defs = Definitions(assets=[logged, yielded, checked], asset_checks=[standalone], jobs=[ops])
+    defs = Definitions(
+        assets=[logged, yielded, checked],
+        asset_checks=[standalone],
+        jobs=[ops],
+        resources={{"noting": Noting()}},
+    )
     """
 )
 
@@ -122,4 +141,5 @@ def test_a_cut_value_of_an_op_output_is_warned_of(project: Path, instance: Insta
 
     assert _warnings(instance) == {
         ("make", _message("op_added", "output 'result' of op 'make'")): 1,
+        ("note", _message("io_added", "output 'result' of op 'note'")): 1,
     }
