@@ -24,12 +24,19 @@ def queued_line(instance: Instance, queue_worker_command: str) -> str:
 
 
 def loop_lines(instance: Instance) -> dict[str, str]:
-    """For ``knoll instance info``: whether a run monitor and a queue worker run."""
+    """For ``knoll instance info``: whether a run monitor and a queue worker run (unknown
+    when the database cannot be read)."""
+    from knoll.errors import KnollError
     from knoll.instance.loop_heartbeats import Loop, live_loop_heartbeat
 
     lines: dict[str, str] = {}
     for loop in (Loop.MONITOR, Loop.QUEUE_WORKER):
-        beat = live_loop_heartbeat(instance.storage, loop)
+        try:
+            beat = live_loop_heartbeat(instance.storage, loop)
+        except KnollError as exc:
+            # info still shows where things are when the database is behind, ahead or down
+            lines[loop.value] = f"unknown: its heartbeat cannot be read ({exc})"
+            continue
         lines[loop.value] = (
             f"running ({beat.describe()})"
             if beat is not None
