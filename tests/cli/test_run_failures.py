@@ -195,7 +195,9 @@ def test_launch_queue_says_how_the_run_will_start(project: Path) -> None:
     run_id = _run_id(queued.stdout, "queued")
     assert queued.stdout.splitlines()[-1] == f"queued run {run_id}"
     [hint] = [line for line in queued.stderr.splitlines() if "queue worker" in line]
-    assert hint.endswith("if none is running, start one: knoll run queue-worker -m warehouse")
+    assert hint == (
+        "queued; no queue worker is running: start one with `knoll run queue-worker -m warehouse`"
+    )
     shown = knoll("run", "show", run_id, cwd=project)
     assert _field(shown.stdout, "status") == "QUEUED"
 

@@ -8,11 +8,10 @@ rich progress bar of the steps below that output (see ``_terminal``).
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,6 +21,7 @@ from knoll.cli._common import EXIT_RUN_FAILED, fail, metadata_text
 if TYPE_CHECKING:
     from knoll.cli._terminal import LiveTerminal
     from knoll.definitions.job import JobDefinition
+    from knoll.execution.cancel_switch import GuardedRecorder
     from knoll.execution.events import RunEvent
     from knoll.execution.result import ExecuteInProcessResult
     from knoll.instance import Instance
@@ -48,7 +48,7 @@ def execute_job(
     total = len(build_plan(job).steps)
     click.echo(headline)
     run_id = new_run_id()
-    with RunReporter(total, run_id) as reporter, stopped_by_signals(run_id, reporter):
+    with RunReporter(total, run_id) as reporter, stopped_by_signals(instance, reporter) as into:
         try:
             result = execute_in_process(
                 job,
@@ -58,7 +58,7 @@ def execute_job(
                 tags=tags,
                 run_id=run_id,
                 raise_on_error=False,
-                instance=instance,
+                instance=into,
                 sinks=[reporter],
                 use_executor=True,  # the job's executor, e.g. multiprocess_executor
             )
@@ -75,40 +75,42 @@ class Terminated(KeyboardInterrupt):
     does (resources torn down, RUN_CANCELED recorded), then knoll exits with 143."""
 
 
+def _interruption(signum: int) -> KeyboardInterrupt:
+    return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 @contextlib.contextmanager
-def stopped_by_signals(run_id: str, reporter: RunReporter) -> Iterator[None]:
-    """While the block runs, SIGTERM (``timeout``, ``docker stop``, CI runners, Kubernetes)
-    cancels the run as Ctrl-C does; either ends knoll with 128 + the signal's number."""
+def stopped_by_signals(instance: Instance, reporter: RunReporter) -> Iterator[GuardedRecorder]:
+    """The recorder to execute a run into ``instance`` with: while the block runs, SIGTERM
+    (``timeout``, ``docker stop``, CI runners, Kubernetes) cancels the run as Ctrl-C does, never
+    in the middle of an event write; either ends knoll with 128 + the signal's number."""
+    from knoll.execution.cancel_switch import CancelSwitch, GuardedRecorder
 
-    pid = os.getpid()
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != pid:
-            # a step worker forked by the multiprocess executor (the signal went to the whole
-            # process group): it simply stops, and the run's own process records the end
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        # a second SIGTERM must not interrupt the recording of the cancellation
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    switch = CancelSwitch(_interruption)
+    recorder = GuardedRecorder(instance, switch)
+    restore = switch.install()
     try:
-        yield
+        yield recorder
     except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: let knoll exit
+        # the run is over: let knoll exit
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
         reporter.close()
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         # a heartbeat that finds the run CANCELING interrupts it as Ctrl-C would
         how = "SIGTERM" if signum is signal.SIGTERM else "`knoll run cancel` or Ctrl-C (SIGINT)"
-        click.echo(
-            f"run {run_id} CANCELED: stopped by {how}. See what it did: knoll run show {run_id}",
-            err=True,
-        )
+        run_id = recorder.run_id
+        if run_id is None:
+            click.echo(f"stopped by {how} before the run started.", err=True)
+        else:
+            click.echo(
+                f"run {run_id} CANCELED: stopped by {how}. See what it did: "
+                f"knoll run show {run_id}",
+                err=True,
+            )
         sys.exit(128 + signum)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 def report_outcome(result: ExecuteInProcessResult) -> None:

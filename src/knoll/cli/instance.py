@@ -17,8 +17,12 @@ def instance() -> None:
 
 @instance.command("info")
 def instance_info() -> None:
-    """Print where the instance keeps its runs, events and logs, and its schema revision."""
-    info = open_instance().info()
+    """Print where the instance keeps its runs, events and logs, its schema revision, and
+    whether a run monitor and a queue worker are running (pid, host, last heartbeat)."""
+    from knoll.cli._loop_status import loop_lines
+
+    inst = open_instance()
+    info = {**inst.info(), **loop_lines(inst)}
     width = max((len(k) for k in info), default=0)
     for key, value in info.items():
         click.echo(f"{key + ':':<{width + 1}}  {value}")

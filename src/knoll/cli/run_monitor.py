@@ -4,8 +4,10 @@ loops of their own, until Ctrl-C."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +19,7 @@ from knoll.cli.runs import run
 if TYPE_CHECKING:
     from knoll.instance import Instance
     from knoll.instance.launcher import RunLauncher
+    from knoll.instance.loop_heartbeats import Loop
     from knoll.storage.base import RunRecord
 
 
@@ -51,6 +54,7 @@ def run_monitor(
     servers are given with -w, -m/-f or --socket, each through the server of its location;
     without one, a run whose worker died fails.
     """
+    from knoll.instance.loop_heartbeats import Loop
     from knoll.instance.monitor import monitor_once
 
     instance = open_instance()
@@ -73,7 +77,7 @@ def run_monitor(
             for run_id in report.canceled:
                 click.echo(f"run {run_id} CANCELED: it ran past its maximum runtime")
 
-        _loop("run monitor", one_pass, pause, once)
+        _loop(instance, Loop.MONITOR, one_pass, pause, once)
 
 
 @run.command("queue-worker")
@@ -96,6 +100,7 @@ def run_queue_worker(
     others stay queued for another queue worker. Several queue workers may run at once: a
     lease in storage lets only one of them dequeue at a time.
     """
+    from knoll.instance.loop_heartbeats import Loop
     from knoll.instance.queue import dequeue
 
     instance = open_instance()
@@ -116,7 +121,7 @@ def run_queue_worker(
             for run_id in dequeue(instance, launch, accept=launcher.serves):
                 click.echo(f"started run {run_id}")
 
-        _loop("queue worker", one_pass, pause, once)
+        _loop(instance, Loop.QUEUE_WORKER, one_pass, pause, once)
 
 
 def _launcher(
@@ -131,16 +136,30 @@ def _launcher(
     return RunLauncher(instance, started.clients, leave_other_locations=not started.whole_workspace)
 
 
-def _loop(name: str, one_pass: Callable[[], None], pause: float, once: bool) -> None:
-    """Call ``one_pass`` every ``pause`` seconds until Ctrl-C (or once)."""
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops a loop as Ctrl-C does
+
+
+def _loop(
+    instance: Instance, loop: Loop, one_pass: Callable[[], None], pause: float, once: bool
+) -> None:
+    """Call ``one_pass`` every ``pause`` seconds until Ctrl-C or SIGTERM (or once). Before
+    each pass the loop records its heartbeat, so that others can tell it runs; stopping
+    removes it."""
+    from knoll.instance.loop_heartbeats import clear_loop_heartbeat, record_loop_heartbeat
+
     if once:
         one_pass()
         return
+    name = loop.value
+    signal.signal(signal.SIGTERM, _stop)
     try:
         click.echo(f"knoll {name} running (a pass every {pause:g}s); Ctrl-C to stop", err=True)
         while True:
             started = time.monotonic()
+            record_loop_heartbeat(instance.storage, loop, pause)
             one_pass()
             time.sleep(max(0.0, pause - (time.monotonic() - started)))
     except KeyboardInterrupt:
+        clear_loop_heartbeat(instance.storage, loop)
         click.echo(f"knoll {name} stopped", err=True)

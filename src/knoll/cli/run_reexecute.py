@@ -37,7 +37,7 @@ def run_reexecute(
 ) -> None:
     """Re-execute run RUN_ID (or a unique prefix of its id) with the code of -m/-f, as a new
     run whose parent is RUN_ID. Prints the new run's id; exits 1 if it fails."""
-    from knoll.cli._execute import RunReporter, report_outcome
+    from knoll.cli._execute import RunReporter, report_outcome, stopped_by_signals
     from knoll.definitions.definitions import IMPLICIT_ASSET_JOB
     from knoll.errors import ExecutionError
     from knoll.execution.reexecution import ReexecutionOptions, execute_job
@@ -70,11 +70,12 @@ def run_reexecute(
         options = ReexecutionOptions(parent.run_id)
         which = "all steps"
     click.echo(f"re-executing run {parent.run_id} of {what} ({which})")
-    try:
-        result = execute_job(job, instance, reexecution_options=options)
-    except ExecutionError as exc:
-        fail(str(exc), EXIT_RUN_FAILED)
-    # execute_job takes no event sink: the run's lines are printed once it has finished
-    with RunReporter(0, result.run_id) as reporter:
+    # SIGTERM and SIGINT cancel the new run (resources torn down), then exit 143 and 130
+    with RunReporter(0, parent.run_id) as reporter, stopped_by_signals(instance, reporter) as into:
+        try:
+            result = execute_job(job, into, reexecution_options=options)
+        except ExecutionError as exc:
+            fail(str(exc), EXIT_RUN_FAILED)
+        # execute_job takes no event sink: the run's lines are printed once it has finished
         reporter.write_events(result.all_events)
     report_outcome(result)

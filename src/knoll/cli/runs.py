@@ -447,13 +447,10 @@ def run_launch(  # noqa: PLR0913 (one parameter per command-line option)
         record = instance.launch_run(request, client, queue=queue)
     run_id = record.run.run_id
     if queue:
+        from knoll.cli._loop_status import queued_line
+
         click.echo(f"queued run {run_id}")
-        # nothing records whether a queue worker is running, so always say how it starts
-        click.echo(
-            "a queue worker starts it as the run_queue limits of knoll.yaml allow; if none is "
-            f"running, start one: {_queue_worker_command(servers)}",
-            err=True,
-        )
+        click.echo(queued_line(instance, _queue_worker_command(servers)), err=True)
         return
     click.echo(f"launched run {run_id}")
     if wait:

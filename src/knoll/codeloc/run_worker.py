@@ -28,11 +28,11 @@ import sys
 import traceback
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from knoll._processes import reap_in_background
 from knoll.errors import RunStatusError
+from knoll.execution.cancel_switch import CancelSwitch
 from knoll.execution.capture import set_terminal_copy
 from knoll.execution.events import EventType, RunEvent, run_event
 from knoll.execution.heartbeat import beating
@@ -168,34 +168,10 @@ def _stdin_from_devnull() -> None:
 # ---- the worker ------------------------------------------------------------------------------
 
 
-class _CancelSwitch:
+def _cancel_switch() -> CancelSwitch:
     """Turns SIGTERM/SIGINT into :class:`RunCanceled` in the main thread, but never in the
-    middle of an event write (a half-written batch would be lost)."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.requested = False
-        self.raised = False
-        self.writing = 0
-
-    def install(self) -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self.on_signal)
-
-    def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != self.pid:
-            # a step worker forked by the multiprocess executor: it simply stops
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        self.requested = True
-        if not self.writing:
-            self.raise_once()
-
-    def raise_once(self) -> None:
-        if self.requested and not self.raised:
-            self.raised = True
-            raise RunCanceled()
+    middle of an event write (a half-written batch would be lost, a stored one written again)."""
+    return CancelSwitch(lambda signum: RunCanceled())
 
 
 class _WorkerRecorder:
@@ -206,7 +182,7 @@ class _WorkerRecorder:
     shares_events = True
 
     def __init__(
-        self, instance: Instance, switch: _CancelSwitch, heartbeat_interval: float, *, resume: bool
+        self, instance: Instance, switch: CancelSwitch, heartbeat_interval: float, *, resume: bool
     ) -> None:
         self._instance = instance
         self._switch = switch
@@ -243,12 +219,7 @@ class _WorkerRecorder:
             self._switch.raise_once()
 
     def write_events(self, events: Sequence[RunEvent]) -> None:
-        self._switch.writing += 1
-        try:
-            self._write(events)
-        finally:
-            self._switch.writing -= 1
-        self._switch.raise_once()
+        self._switch.write(events, self._write)
 
     def _write(self, events: Sequence[RunEvent]) -> None:
         try:
@@ -321,7 +292,7 @@ def run_worker_main(
     With ``resume``, finish a STARTED run: execute only its steps that have not succeeded."""
     from knoll.instance import Instance
 
-    switch = _CancelSwitch()
+    switch = _cancel_switch()
     switch.install()
     instance = Instance.get(instance_home)
     _output_to(instance.compute_logs.run_dir(run_id) / "worker.log")
@@ -391,7 +362,7 @@ def _selection(defs: Definitions, run: Run) -> Any:
 
 
 def _settle(
-    instance: Instance, run: Run, switch: _CancelSwitch, error: BaseException | None
+    instance: Instance, run: Run, switch: CancelSwitch, error: BaseException | None
 ) -> None:
     """Make sure the run ends with an event saying how, whatever stopped the execution."""
     # Signals from here on would only interrupt the bookkeeping.

@@ -15,6 +15,7 @@ from knoll.definitions.output import AssetMaterialization, AssetObservation, Exp
 from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition, TimeWindow
 from knoll.errors import InvalidInvocationError, PartitionKeyError
 from knoll.execution.events import EventType
+from knoll.execution.metadata_limits import warn_of_cut_values
 from knoll.execution.run import Run
 
 if TYPE_CHECKING:
@@ -319,6 +320,9 @@ class OpExecutionContext:
         emit = self._state.emit
         if emit is None:
             return
+        if isinstance(event, (AssetMaterialization, AssetObservation)):
+            owner = f"asset {event.asset_key.to_user_string()}"
+            warn_of_cut_values(emit, event.metadata, owner)
         if isinstance(event, AssetMaterialization):
             emit(
                 EventType.ASSET_MATERIALIZATION,

@@ -11,7 +11,7 @@ from knoll._utils import check_tags
 from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
 from knoll.definitions.data_version import DataVersion, check_data_version
 from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue, truncation_messages
+from knoll.definitions.metadata import MetadataValue
 from knoll.definitions.output import (
     AssetMaterialization,
     AssetObservation,
@@ -38,6 +38,7 @@ from knoll.execution.events import (
     IOData,
     StepOutputData,
 )
+from knoll.execution.metadata_limits import output_owner, warn_of_cut_values_in_step
 from knoll.execution.plan import Step
 from knoll.execution.run_state import Returned, RunState, StepFailed, error_text, short_repr
 from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
@@ -347,6 +348,8 @@ def _handle_output(
         _store_output(state, step, context, value, target.asset_key)
         all_metadata.update(context.added_metadata)
     state.output_contexts[(step.key, output_name)] = context
+    owner = output_owner(step, output_name, target.asset_key)
+    warn_of_cut_values_in_step(state.writer, step.key, all_metadata, owner)
     if target.asset_key is not None:
         _materialize(
             state, step, step_state, target.asset_key, target.code_version, produced, all_metadata
@@ -396,8 +399,6 @@ def _materialize(
     if code_version is not None:
         tags[CODE_VERSION_TAG] = code_version
     writer = state.writer
-    for warning in truncation_messages(metadata, f"asset {asset_key.to_user_string()}"):
-        writer.emit(EventType.LOG_MESSAGE, step.key, warning, logging.WARNING)
     for partition in partitions:
         materialization = AssetMaterialization(
             asset_key,
@@ -509,6 +510,8 @@ def _record_check(
         else None,
     )
     state.check_evaluations.append(evaluation)
+    owner = f"check {key.to_user_string()}"
+    warn_of_cut_values_in_step(state.writer, step.key, result.metadata, owner)
     level = (
         logging.INFO
         if result.passed

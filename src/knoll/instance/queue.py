@@ -16,7 +16,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knoll.errors import InvalidInvocationError, RunStatusError
@@ -60,7 +61,58 @@ def submit_run(instance: Instance, run: Run) -> RunRecord:
     return instance.storage.add_run(run)
 
 
-def dequeue(  # noqa: PLR0912
+@dataclass
+class _Room:
+    """What the queue limits leave free during one pass: in-progress runs, overall and per tag."""
+
+    limits: RunQueueSettings
+    in_progress: int
+    counts: dict[tuple[str, str], int]
+    keys: list[str]
+
+    @classmethod
+    def measure(cls, instance: Instance, limits: RunQueueSettings) -> _Room:
+        storage = instance.storage
+        keys = sorted({limit.key for limit in limits.tag_concurrency_limits})
+        counts = dict(storage.count_in_progress_runs_by_tag(keys)) if keys else {}
+        return cls(limits, storage.count_in_progress_runs(), counts, keys)
+
+    def is_full(self) -> bool:
+        maximum = self.limits.max_concurrent_runs
+        return maximum >= 0 and self.in_progress >= maximum
+
+    def holds_back(self, tags: Mapping[str, str]) -> bool:
+        return any(
+            limit.applies_to(tags) and limit.in_progress(self.counts, tags) >= limit.limit
+            for limit in self.limits.tag_concurrency_limits
+        )
+
+    def take(self, tags: Mapping[str, str], amount: int = 1) -> None:
+        self.in_progress += amount
+        for pair in ((key, tags[key]) for key in self.keys if key in tags):
+            self.counts[pair] = self.counts.get(pair, 0) + amount
+
+
+class _Lease:
+    """The dequeue lease of one pass, renewed when the pass has used half of it."""
+
+    def __init__(self, instance: Instance, owner: str, seconds: float) -> None:
+        self._storage = instance.storage
+        self._owner = owner
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds / 2
+
+    def still_held(self) -> bool:
+        if time.monotonic() <= self._deadline:
+            return True
+        # A long pass renews the lease; if it was lost, another dequeuer has the queue.
+        if not self._storage.renew_queue_lease(self._owner, self._seconds):
+            return False
+        self._deadline = time.monotonic() + self._seconds / 2
+        return True
+
+
+def dequeue(
     instance: Instance,
     launch: Callable[[RunRecord], None],
     *,
@@ -83,53 +135,56 @@ def dequeue(  # noqa: PLR0912
     me = owner if owner is not None else dequeuer_id()
     if not storage.acquire_queue_lease(me, lease_seconds, now=now):
         return []
-    started: list[str] = []
     try:
         queued = storage.get_queued_runs()
         if not queued:
-            return started
-        in_progress = storage.count_in_progress_runs()
-        tag_limits = limits.tag_concurrency_limits
-        keys = sorted({limit.key for limit in tag_limits})
-        counts = dict(storage.count_in_progress_runs_by_tag(keys)) if keys else {}
-        unlimited = limits.max_concurrent_runs < 0
-        deadline = time.monotonic() + lease_seconds / 2
-        for record in queued:
-            if not unlimited and in_progress >= limits.max_concurrent_runs:
-                break
-            if accept is not None and not accept(record):
-                continue  # another dequeuer's run: not claimed, not counted
-            tags = record.run.tags
-            if any(
-                limit.applies_to(tags) and limit.in_progress(counts, tags) >= limit.limit
-                for limit in tag_limits
-            ):
-                continue  # held back by a tag limit; the runs behind it may still fit
-            if time.monotonic() > deadline:
-                # A long pass renews the lease; if it was lost, another dequeuer has the queue.
-                if not storage.renew_queue_lease(me, lease_seconds):
-                    break
-                deadline = time.monotonic() + lease_seconds / 2
-            claimed = storage.claim_queued_run(record.run.run_id)
-            if claimed is None:
-                continue  # cancelled meanwhile, or started by a dequeuer that raced us
-            counted = [(key, tags[key]) for key in keys if key in tags]
-            in_progress += 1
-            for pair in counted:
-                counts[pair] = counts.get(pair, 0) + 1
-            try:
-                launch(claimed)
-            except Exception as exc:
-                _fail_launch(instance, claimed, exc)
-                # it ended: it takes no room from the runs behind it
-                in_progress -= 1
-                for pair in counted:
-                    counts[pair] -= 1
-                continue
-            started.append(claimed.run.run_id)
+            return []
+        lease = _Lease(instance, me, lease_seconds)
+        return _start_fitting(
+            instance, queued, _Room.measure(instance, limits), lease, launch, accept
+        )
     finally:
         storage.release_queue_lease(me)
+
+
+def _start_fitting(
+    instance: Instance,
+    queued: Sequence[RunRecord],
+    room: _Room,
+    lease: _Lease,
+    launch: Callable[[RunRecord], None],
+    accept: Callable[[RunRecord], bool] | None,
+) -> list[str]:
+    started: list[str] = []
+    for record in queued:
+        if room.is_full():
+            break
+        if accept is not None and not accept(record):
+            continue  # another dequeuer's run: not claimed, not counted
+        if room.holds_back(record.run.tags):
+            continue  # held back by a tag limit; the runs behind it may still fit
+        if not lease.still_held():
+            break
+        claimed = instance.storage.claim_queued_run(record.run.run_id)
+        if claimed is None:
+            continue  # cancelled meanwhile, or started by a dequeuer that raced us
+        if _launch(instance, claimed, room, launch):
+            started.append(claimed.run.run_id)
     return started
+
+
+def _launch(
+    instance: Instance, claimed: RunRecord, room: _Room, launch: Callable[[RunRecord], None]
+) -> bool:
+    tags = claimed.run.tags
+    room.take(tags)
+    try:
+        launch(claimed)
+    except Exception as exc:
+        _fail_launch(instance, claimed, exc)
+        room.take(tags, -1)  # it ended: it takes no room from the runs behind it
+        return False
+    return True
 
 
 def _fail_launch(instance: Instance, record: RunRecord, exc: Exception) -> None:
