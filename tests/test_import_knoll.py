@@ -23,8 +23,8 @@ import knoll
 # knoll: make the new import lazy instead, unless every program needs it.
 IMPORT_KNOLL_LOADS = {
     "knoll",
-    "knoll.definitions",
-    "knoll.definitions.runtime",
+    "knoll.defs",
+    "knoll.defs.runtime",
     "knoll.errors",
 }
 
@@ -32,23 +32,23 @@ IMPORT_KNOLL_LOADS = {
 DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll._serdes",
     "knoll._utils",
-    "knoll.definitions.asset",
-    "knoll.definitions.asset_graph",
-    "knoll.definitions.asset_spec",
-    "knoll.definitions.check",
-    "knoll.definitions.composition",
-    "knoll.definitions.data_version",  # Output and MaterializeResult take a DataVersion
-    "knoll.definitions.definitions",
-    "knoll.definitions.executor",
-    "knoll.definitions.graph",
-    "knoll.definitions.job",
-    "knoll.definitions.keys",
-    "knoll.definitions.metadata",
-    "knoll.definitions.op",
-    "knoll.definitions.output",
-    "knoll.definitions.params",
-    "knoll.definitions.policies",
-    "knoll.definitions.selection",
+    "knoll.defs.asset",
+    "knoll.defs.asset_graph",
+    "knoll.defs.asset_spec",
+    "knoll.defs.check",
+    "knoll.defs.composition",
+    "knoll.defs.data_version",  # Output and MaterializeResult take a DataVersion
+    "knoll.defs.definitions",
+    "knoll.defs.executor",
+    "knoll.defs.graph",
+    "knoll.defs.job",
+    "knoll.defs.keys",
+    "knoll.defs.metadata",
+    "knoll.defs.op",
+    "knoll.defs.output",
+    "knoll.defs.params",
+    "knoll.defs.policies",
+    "knoll.defs.selection",
 }
 
 DECLARE = """

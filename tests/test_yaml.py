@@ -8,7 +8,7 @@ import pytest
 
 from knoll._yaml import parse_yaml, read_yaml_file
 from knoll.codeloc.workspace import load_workspace
-from knoll.definitions.run_config import load_run_config
+from knoll.defs.run_config import load_run_config
 from knoll.errors import ConfigFileError, InvalidConfigError, WorkspaceError
 from knoll.instance import Instance
 

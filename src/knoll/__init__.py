@@ -11,7 +11,7 @@ the instance until it uses them.
 
 from typing import TYPE_CHECKING, Any
 
-from knoll.definitions.runtime import install_runtime_loader as _install_runtime_loader
+from knoll.defs.runtime import install_runtime_loader as _install_runtime_loader
 
 if TYPE_CHECKING:
     from knoll.codeloc.client import CodeServerClient as CodeServerClient
@@ -22,139 +22,141 @@ if TYPE_CHECKING:
     from knoll.codeloc.workspace import WorkspaceProcesses as WorkspaceProcesses
     from knoll.codeloc.workspace import load_workspace as load_workspace
     from knoll.codeloc.workspace import start_workspace as start_workspace
-    from knoll.definitions.asset import AssetOut as AssetOut
-    from knoll.definitions.asset import AssetsDefinition as AssetsDefinition
-    from knoll.definitions.asset import asset as asset
-    from knoll.definitions.asset import load_assets_from_modules as load_assets_from_modules
-    from knoll.definitions.asset import multi_asset as multi_asset
-    from knoll.definitions.asset_graph import AssetGraph as AssetGraph
-    from knoll.definitions.asset_spec import AssetDep as AssetDep
-    from knoll.definitions.asset_spec import AssetIn as AssetIn
-    from knoll.definitions.asset_spec import AssetSpec as AssetSpec
-    from knoll.definitions.check import AssetCheckEvaluation as AssetCheckEvaluation
-    from knoll.definitions.check import AssetCheckResult as AssetCheckResult
-    from knoll.definitions.check import AssetChecksDefinition as AssetChecksDefinition
-    from knoll.definitions.check import AssetCheckSeverity as AssetCheckSeverity
-    from knoll.definitions.check import AssetCheckSpec as AssetCheckSpec
-    from knoll.definitions.check import asset_check as asset_check
-    from knoll.definitions.config import Config as Config
-    from knoll.definitions.config import PermissiveConfig as PermissiveConfig
-    from knoll.definitions.config_schema import Array as Array
-    from knoll.definitions.config_schema import Field as Field
-    from knoll.definitions.config_schema import Map as Map
-    from knoll.definitions.config_schema import Noneable as Noneable
-    from knoll.definitions.config_schema import Permissive as Permissive
-    from knoll.definitions.config_schema import ScalarUnion as ScalarUnion
-    from knoll.definitions.config_schema import Selector as Selector
-    from knoll.definitions.config_schema import Shape as Shape
-    from knoll.definitions.data_version import DataVersion as DataVersion
-    from knoll.definitions.definitions import Definitions as Definitions
-    from knoll.definitions.env_var import EnvVar as EnvVar
-    from knoll.definitions.executor import ExecutorDefinition as ExecutorDefinition
-    from knoll.definitions.executor import in_process_executor as in_process_executor
-    from knoll.definitions.executor import multiprocess_executor as multiprocess_executor
-    from knoll.definitions.graph import GraphDefinition as GraphDefinition
-    from knoll.definitions.graph import GraphOut as GraphOut
-    from knoll.definitions.graph import graph as graph
-    from knoll.definitions.graph import job as job
-    from knoll.definitions.io_manager import IOManager as IOManager
-    from knoll.definitions.io_manager import IOManagerDefinition as IOManagerDefinition
-    from knoll.definitions.io_manager import io_manager as io_manager
-    from knoll.definitions.job import JobDefinition as JobDefinition
-    from knoll.definitions.job import UnresolvedAssetJobDefinition as UnresolvedAssetJobDefinition
-    from knoll.definitions.job import define_asset_job as define_asset_job
-    from knoll.definitions.keys import AssetCheckKey as AssetCheckKey
-    from knoll.definitions.keys import AssetKey as AssetKey
-    from knoll.definitions.metadata import MetadataValue as MetadataValue
-    from knoll.definitions.metadata import TableColumn as TableColumn
-    from knoll.definitions.metadata import TableColumnConstraints as TableColumnConstraints
-    from knoll.definitions.metadata import TableRecord as TableRecord
-    from knoll.definitions.metadata import TableSchema as TableSchema
-    from knoll.definitions.op import In as In
-    from knoll.definitions.op import Nothing as Nothing
-    from knoll.definitions.op import OpDefinition as OpDefinition
-    from knoll.definitions.op import Out as Out
-    from knoll.definitions.op import op as op
-    from knoll.definitions.output import AssetMaterialization as AssetMaterialization
-    from knoll.definitions.output import AssetObservation as AssetObservation
-    from knoll.definitions.output import ExpectationResult as ExpectationResult
-    from knoll.definitions.output import MaterializeResult as MaterializeResult
-    from knoll.definitions.output import Output as Output
-    from knoll.definitions.params import ResourceParam as ResourceParam
-    from knoll.definitions.partitions import (
+    from knoll.defs.asset import AssetOut as AssetOut
+    from knoll.defs.asset import AssetsDefinition as AssetsDefinition
+    from knoll.defs.asset import asset as asset
+    from knoll.defs.asset import load_assets_from_modules as load_assets_from_modules
+    from knoll.defs.asset import multi_asset as multi_asset
+    from knoll.defs.asset_graph import AssetGraph as AssetGraph
+    from knoll.defs.asset_spec import AssetDep as AssetDep
+    from knoll.defs.asset_spec import AssetIn as AssetIn
+    from knoll.defs.asset_spec import AssetSpec as AssetSpec
+    from knoll.defs.check import AssetCheckEvaluation as AssetCheckEvaluation
+    from knoll.defs.check import AssetCheckResult as AssetCheckResult
+    from knoll.defs.check import AssetChecksDefinition as AssetChecksDefinition
+    from knoll.defs.check import AssetCheckSeverity as AssetCheckSeverity
+    from knoll.defs.check import AssetCheckSpec as AssetCheckSpec
+    from knoll.defs.check import asset_check as asset_check
+    from knoll.defs.config import Config as Config
+    from knoll.defs.config import PermissiveConfig as PermissiveConfig
+    from knoll.defs.config_schema import Array as Array
+    from knoll.defs.config_schema import Field as Field
+    from knoll.defs.config_schema import Map as Map
+    from knoll.defs.config_schema import Noneable as Noneable
+    from knoll.defs.config_schema import Permissive as Permissive
+    from knoll.defs.config_schema import ScalarUnion as ScalarUnion
+    from knoll.defs.config_schema import Selector as Selector
+    from knoll.defs.config_schema import Shape as Shape
+    from knoll.defs.data_version import DataVersion as DataVersion
+    from knoll.defs.definitions import Definitions as Definitions
+    from knoll.defs.definitions import LazyDefinitions as LazyDefinitions
+    from knoll.defs.definitions import definitions as definitions
+    from knoll.defs.env_var import EnvVar as EnvVar
+    from knoll.defs.executor import ExecutorDefinition as ExecutorDefinition
+    from knoll.defs.executor import in_process_executor as in_process_executor
+    from knoll.defs.executor import multiprocess_executor as multiprocess_executor
+    from knoll.defs.graph import GraphDefinition as GraphDefinition
+    from knoll.defs.graph import GraphOut as GraphOut
+    from knoll.defs.graph import graph as graph
+    from knoll.defs.graph import job as job
+    from knoll.defs.io_manager import IOManager as IOManager
+    from knoll.defs.io_manager import IOManagerDefinition as IOManagerDefinition
+    from knoll.defs.io_manager import io_manager as io_manager
+    from knoll.defs.job import JobDefinition as JobDefinition
+    from knoll.defs.job import UnresolvedAssetJobDefinition as UnresolvedAssetJobDefinition
+    from knoll.defs.job import define_asset_job as define_asset_job
+    from knoll.defs.keys import AssetCheckKey as AssetCheckKey
+    from knoll.defs.keys import AssetKey as AssetKey
+    from knoll.defs.metadata import MetadataValue as MetadataValue
+    from knoll.defs.metadata import TableColumn as TableColumn
+    from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
+    from knoll.defs.metadata import TableRecord as TableRecord
+    from knoll.defs.metadata import TableSchema as TableSchema
+    from knoll.defs.op import In as In
+    from knoll.defs.op import Nothing as Nothing
+    from knoll.defs.op import OpDefinition as OpDefinition
+    from knoll.defs.op import Out as Out
+    from knoll.defs.op import op as op
+    from knoll.defs.output import AssetMaterialization as AssetMaterialization
+    from knoll.defs.output import AssetObservation as AssetObservation
+    from knoll.defs.output import ExpectationResult as ExpectationResult
+    from knoll.defs.output import MaterializeResult as MaterializeResult
+    from knoll.defs.output import Output as Output
+    from knoll.defs.params import ResourceParam as ResourceParam
+    from knoll.defs.partitions import (
         AddDynamicPartitionsRequest as AddDynamicPartitionsRequest,
     )
-    from knoll.definitions.partitions import AllPartitionMapping as AllPartitionMapping
-    from knoll.definitions.partitions import DailyPartitionsDefinition as DailyPartitionsDefinition
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import AllPartitionMapping as AllPartitionMapping
+    from knoll.defs.partitions import DailyPartitionsDefinition as DailyPartitionsDefinition
+    from knoll.defs.partitions import (
         DeleteDynamicPartitionsRequest as DeleteDynamicPartitionsRequest,
     )
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import (
         DynamicPartitionsDefinition as DynamicPartitionsDefinition,
     )
-    from knoll.definitions.partitions import DynamicPartitionsStore as DynamicPartitionsStore
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import DynamicPartitionsStore as DynamicPartitionsStore
+    from knoll.defs.partitions import (
         HourlyPartitionsDefinition as HourlyPartitionsDefinition,
     )
-    from knoll.definitions.partitions import IdentityPartitionMapping as IdentityPartitionMapping
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import IdentityPartitionMapping as IdentityPartitionMapping
+    from knoll.defs.partitions import (
         InMemoryDynamicPartitionsStore as InMemoryDynamicPartitionsStore,
     )
-    from knoll.definitions.partitions import LastPartitionMapping as LastPartitionMapping
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import LastPartitionMapping as LastPartitionMapping
+    from knoll.defs.partitions import (
         MonthlyPartitionsDefinition as MonthlyPartitionsDefinition,
     )
-    from knoll.definitions.partitions import MultiPartitionKey as MultiPartitionKey
-    from knoll.definitions.partitions import MultiPartitionsDefinition as MultiPartitionsDefinition
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import MultiPartitionKey as MultiPartitionKey
+    from knoll.defs.partitions import MultiPartitionsDefinition as MultiPartitionsDefinition
+    from knoll.defs.partitions import (
         MultiToSingleDimensionPartitionMapping as MultiToSingleDimensionPartitionMapping,
     )
-    from knoll.definitions.partitions import PartitionKeyRange as PartitionKeyRange
-    from knoll.definitions.partitions import PartitionMapping as PartitionMapping
-    from knoll.definitions.partitions import PartitionsDefinition as PartitionsDefinition
-    from knoll.definitions.partitions import StaticPartitionMapping as StaticPartitionMapping
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import PartitionKeyRange as PartitionKeyRange
+    from knoll.defs.partitions import PartitionMapping as PartitionMapping
+    from knoll.defs.partitions import PartitionsDefinition as PartitionsDefinition
+    from knoll.defs.partitions import StaticPartitionMapping as StaticPartitionMapping
+    from knoll.defs.partitions import (
         StaticPartitionsDefinition as StaticPartitionsDefinition,
     )
-    from knoll.definitions.partitions import TimeWindow as TimeWindow
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import TimeWindow as TimeWindow
+    from knoll.defs.partitions import (
         TimeWindowPartitionMapping as TimeWindowPartitionMapping,
     )
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import (
         TimeWindowPartitionsDefinition as TimeWindowPartitionsDefinition,
     )
-    from knoll.definitions.partitions import (
+    from knoll.defs.partitions import (
         WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
     )
-    from knoll.definitions.policies import AutomationCondition as AutomationCondition
-    from knoll.definitions.policies import BackfillPolicy as BackfillPolicy
-    from knoll.definitions.policies import Backoff as Backoff
-    from knoll.definitions.policies import Jitter as Jitter
-    from knoll.definitions.policies import RetryPolicy as RetryPolicy
-    from knoll.definitions.resource import ConfigurableIOManager as ConfigurableIOManager
-    from knoll.definitions.resource import ConfigurableResource as ConfigurableResource
-    from knoll.definitions.resource import ResourceDependency as ResourceDependency
-    from knoll.definitions.resource_definition import InitResourceContext as InitResourceContext
-    from knoll.definitions.resource_definition import ResourceDefinition as ResourceDefinition
-    from knoll.definitions.resource_definition import (
+    from knoll.defs.policies import AutomationCondition as AutomationCondition
+    from knoll.defs.policies import BackfillPolicy as BackfillPolicy
+    from knoll.defs.policies import Backoff as Backoff
+    from knoll.defs.policies import Jitter as Jitter
+    from knoll.defs.policies import RetryPolicy as RetryPolicy
+    from knoll.defs.resource import ConfigurableIOManager as ConfigurableIOManager
+    from knoll.defs.resource import ConfigurableResource as ConfigurableResource
+    from knoll.defs.resource import ResourceDependency as ResourceDependency
+    from knoll.defs.resource_definition import InitResourceContext as InitResourceContext
+    from knoll.defs.resource_definition import ResourceDefinition as ResourceDefinition
+    from knoll.defs.resource_definition import (
         build_init_resource_context as build_init_resource_context,
     )
-    from knoll.definitions.resource_definition import resource as resource
-    from knoll.definitions.run_config import RunConfig as RunConfig
-    from knoll.definitions.run_request import RunRequest as RunRequest
-    from knoll.definitions.run_request import SensorResult as SensorResult
-    from knoll.definitions.run_request import SkipReason as SkipReason
-    from knoll.definitions.schedule import DefaultScheduleStatus as DefaultScheduleStatus
-    from knoll.definitions.schedule import ScheduleDefinition as ScheduleDefinition
-    from knoll.definitions.schedule import ScheduleEvaluationContext as ScheduleEvaluationContext
-    from knoll.definitions.schedule import build_schedule_context as build_schedule_context
-    from knoll.definitions.schedule import schedule as schedule
-    from knoll.definitions.selection import AssetSelection as AssetSelection
-    from knoll.definitions.sensor import DefaultSensorStatus as DefaultSensorStatus
-    from knoll.definitions.sensor import SensorDefinition as SensorDefinition
-    from knoll.definitions.sensor import SensorEvaluationContext as SensorEvaluationContext
-    from knoll.definitions.sensor import build_sensor_context as build_sensor_context
-    from knoll.definitions.sensor import sensor as sensor
+    from knoll.defs.resource_definition import resource as resource
+    from knoll.defs.run_config import RunConfig as RunConfig
+    from knoll.defs.run_request import RunRequest as RunRequest
+    from knoll.defs.run_request import SensorResult as SensorResult
+    from knoll.defs.run_request import SkipReason as SkipReason
+    from knoll.defs.schedule import DefaultScheduleStatus as DefaultScheduleStatus
+    from knoll.defs.schedule import ScheduleDefinition as ScheduleDefinition
+    from knoll.defs.schedule import ScheduleEvaluationContext as ScheduleEvaluationContext
+    from knoll.defs.schedule import build_schedule_context as build_schedule_context
+    from knoll.defs.schedule import schedule as schedule
+    from knoll.defs.selection import AssetSelection as AssetSelection
+    from knoll.defs.sensor import DefaultSensorStatus as DefaultSensorStatus
+    from knoll.defs.sensor import SensorDefinition as SensorDefinition
+    from knoll.defs.sensor import SensorEvaluationContext as SensorEvaluationContext
+    from knoll.defs.sensor import build_sensor_context as build_sensor_context
+    from knoll.defs.sensor import sensor as sensor
     from knoll.errors import CodeServerError as CodeServerError
     from knoll.errors import CronError as CronError
     from knoll.errors import CycleError as CycleError
@@ -219,20 +221,20 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "load_workspace",
         "start_workspace",
     ),
-    "knoll.definitions.asset": (
+    "knoll.defs.asset": (
         "AssetOut",
         "AssetsDefinition",
         "asset",
         "load_assets_from_modules",
         "multi_asset",
     ),
-    "knoll.definitions.asset_graph": ("AssetGraph",),
-    "knoll.definitions.asset_spec": (
+    "knoll.defs.asset_graph": ("AssetGraph",),
+    "knoll.defs.asset_spec": (
         "AssetDep",
         "AssetIn",
         "AssetSpec",
     ),
-    "knoll.definitions.check": (
+    "knoll.defs.check": (
         "AssetCheckEvaluation",
         "AssetCheckResult",
         "AssetCheckSeverity",
@@ -240,11 +242,11 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetChecksDefinition",
         "asset_check",
     ),
-    "knoll.definitions.config": (
+    "knoll.defs.config": (
         "Config",
         "PermissiveConfig",
     ),
-    "knoll.definitions.config_schema": (
+    "knoll.defs.config_schema": (
         "Array",
         "Field",
         "Map",
@@ -254,57 +256,61 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "Selector",
         "Shape",
     ),
-    "knoll.definitions.data_version": ("DataVersion",),
-    "knoll.definitions.definitions": ("Definitions",),
-    "knoll.definitions.env_var": ("EnvVar",),
-    "knoll.definitions.executor": (
+    "knoll.defs.data_version": ("DataVersion",),
+    "knoll.defs.definitions": (
+        "Definitions",
+        "LazyDefinitions",
+        "definitions",
+    ),
+    "knoll.defs.env_var": ("EnvVar",),
+    "knoll.defs.executor": (
         "ExecutorDefinition",
         "in_process_executor",
         "multiprocess_executor",
     ),
-    "knoll.definitions.graph": (
+    "knoll.defs.graph": (
         "GraphDefinition",
         "GraphOut",
         "graph",
         "job",
     ),
-    "knoll.definitions.io_manager": (
+    "knoll.defs.io_manager": (
         "IOManager",
         "IOManagerDefinition",
         "io_manager",
     ),
-    "knoll.definitions.job": (
+    "knoll.defs.job": (
         "JobDefinition",
         "UnresolvedAssetJobDefinition",
         "define_asset_job",
     ),
-    "knoll.definitions.keys": (
+    "knoll.defs.keys": (
         "AssetCheckKey",
         "AssetKey",
     ),
-    "knoll.definitions.metadata": (
+    "knoll.defs.metadata": (
         "MetadataValue",
         "TableColumn",
         "TableColumnConstraints",
         "TableRecord",
         "TableSchema",
     ),
-    "knoll.definitions.op": (
+    "knoll.defs.op": (
         "In",
         "Nothing",
         "OpDefinition",
         "Out",
         "op",
     ),
-    "knoll.definitions.output": (
+    "knoll.defs.output": (
         "AssetMaterialization",
         "AssetObservation",
         "ExpectationResult",
         "MaterializeResult",
         "Output",
     ),
-    "knoll.definitions.params": ("ResourceParam",),
-    "knoll.definitions.partitions": (
+    "knoll.defs.params": ("ResourceParam",),
+    "knoll.defs.partitions": (
         "AddDynamicPartitionsRequest",
         "AllPartitionMapping",
         "DailyPartitionsDefinition",
@@ -329,39 +335,39 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TimeWindowPartitionsDefinition",
         "WeeklyPartitionsDefinition",
     ),
-    "knoll.definitions.policies": (
+    "knoll.defs.policies": (
         "AutomationCondition",
         "BackfillPolicy",
         "Backoff",
         "Jitter",
         "RetryPolicy",
     ),
-    "knoll.definitions.resource": (
+    "knoll.defs.resource": (
         "ConfigurableIOManager",
         "ConfigurableResource",
         "ResourceDependency",
     ),
-    "knoll.definitions.resource_definition": (
+    "knoll.defs.resource_definition": (
         "InitResourceContext",
         "ResourceDefinition",
         "build_init_resource_context",
         "resource",
     ),
-    "knoll.definitions.run_config": ("RunConfig",),
-    "knoll.definitions.run_request": (
+    "knoll.defs.run_config": ("RunConfig",),
+    "knoll.defs.run_request": (
         "RunRequest",
         "SensorResult",
         "SkipReason",
     ),
-    "knoll.definitions.schedule": (
+    "knoll.defs.schedule": (
         "DefaultScheduleStatus",
         "ScheduleDefinition",
         "ScheduleEvaluationContext",
         "build_schedule_context",
         "schedule",
     ),
-    "knoll.definitions.selection": ("AssetSelection",),
-    "knoll.definitions.sensor": (
+    "knoll.defs.selection": ("AssetSelection",),
+    "knoll.defs.sensor": (
         "DefaultSensorStatus",
         "SensorDefinition",
         "SensorEvaluationContext",
@@ -543,6 +549,7 @@ __all__ = [
     "KnollError",
     "LastPartitionMapping",
     "LaunchRequest",
+    "LazyDefinitions",
     "Map",
     "MaterializeResult",
     "MetadataValue",
@@ -617,6 +624,7 @@ __all__ = [
     "build_schedule_context",
     "build_sensor_context",
     "define_asset_job",
+    "definitions",
     "definitions_snapshot",
     "definitions_snapshot_json",
     "execute_job",

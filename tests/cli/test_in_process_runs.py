@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from knoll.definitions.keys import AssetKey
+from knoll.defs.keys import AssetKey
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance

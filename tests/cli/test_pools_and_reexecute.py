@@ -17,7 +17,7 @@ FLAKY = textwrap.dedent(
     from pathlib import Path
 
     from knoll import Definitions, asset, define_asset_job
-    from knoll.definitions.executor import multiprocess_executor
+    from knoll.defs.executor import multiprocess_executor
 
     Path("import_pid").write_text(str(os.getpid()))
 
@@ -56,7 +56,7 @@ OP_FLAKY = textwrap.dedent(
     from pathlib import Path
 
     from knoll import Definitions, job, op
-    from knoll.definitions.executor import multiprocess_executor
+    from knoll.defs.executor import multiprocess_executor
 
     def mark(name):
         with open(f"ran_{name}", "a") as handle:

@@ -16,7 +16,7 @@ import pytest
 from knoll.codeloc.client import CodeServerClient
 from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
-from knoll.definitions.keys import AssetKey
+from knoll.defs.keys import AssetKey
 from knoll.errors import CodeServerError, InvalidInvocationError
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus

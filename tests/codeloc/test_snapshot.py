@@ -16,24 +16,24 @@ from knoll.codeloc.snapshot import (
     read_definitions_snapshot,
     snapshot_id,
 )
-from knoll.definitions.asset import AssetOut, asset, multi_asset
-from knoll.definitions.asset_spec import AssetIn, AssetSpec
-from knoll.definitions.check import AssetCheckResult, AssetCheckSpec, asset_check
-from knoll.definitions.config import Config
-from knoll.definitions.definitions import Definitions
-from knoll.definitions.env_var import EnvVar
-from knoll.definitions.executor import ExecutorDefinition
-from knoll.definitions.graph import graph, job
-from knoll.definitions.job import define_asset_job
-from knoll.definitions.metadata import MetadataValue
-from knoll.definitions.op import op
-from knoll.definitions.partitions import DailyPartitionsDefinition, TimeWindowPartitionMapping
-from knoll.definitions.policies import AutomationCondition, BackfillPolicy, RetryPolicy
-from knoll.definitions.resource import ConfigurableResource
-from knoll.definitions.resource_definition import resource
-from knoll.definitions.run_request import RunRequest
-from knoll.definitions.schedule import ScheduleDefinition
-from knoll.definitions.sensor import SensorDefinition, sensor
+from knoll.defs.asset import AssetOut, asset, multi_asset
+from knoll.defs.asset_spec import AssetIn, AssetSpec
+from knoll.defs.check import AssetCheckResult, AssetCheckSpec, asset_check
+from knoll.defs.config import Config
+from knoll.defs.definitions import Definitions
+from knoll.defs.env_var import EnvVar
+from knoll.defs.executor import ExecutorDefinition
+from knoll.defs.graph import graph, job
+from knoll.defs.job import define_asset_job
+from knoll.defs.metadata import MetadataValue
+from knoll.defs.op import op
+from knoll.defs.partitions import DailyPartitionsDefinition, TimeWindowPartitionMapping
+from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
+from knoll.defs.resource import ConfigurableResource
+from knoll.defs.resource_definition import resource
+from knoll.defs.run_request import RunRequest
+from knoll.defs.schedule import ScheduleDefinition
+from knoll.defs.sensor import SensorDefinition, sensor
 from knoll.errors import SerializationError
 
 SECRET_VALUE = "hunter2-very-secret-value"

@@ -26,7 +26,7 @@ from knoll import (
     multi_asset,
 )
 from knoll._serdes import deserialize, serialize
-from knoll.definitions.executor import multiprocess_executor
+from knoll.defs.executor import multiprocess_executor
 from knoll.execution.events import CODE_VERSION_TAG, EventType
 from knoll.execution.reexecution import execute_job
 from knoll.execution.result import ExecuteInProcessResult

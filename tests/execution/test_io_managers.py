@@ -29,7 +29,7 @@ from knoll import (
     materialize,
     op,
 )
-from knoll.definitions.io_manager import InputContextLike, OutputContextLike
+from knoll.defs.io_manager import InputContextLike, OutputContextLike
 from knoll.execution.events import IOData
 
 holder: dict[str, Any] = {"value": 1}

@@ -30,7 +30,7 @@ from knoll import (
     materialize,
     materialize_to_memory,
 )
-from knoll.definitions.io_manager import InputContextLike, OutputContextLike
+from knoll.defs.io_manager import InputContextLike, OutputContextLike
 
 
 @pytest.fixture(autouse=True)

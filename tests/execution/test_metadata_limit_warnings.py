@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from knoll.definitions.metadata import MAX_METADATA_VALUE_BYTES as LIMIT
+from knoll.defs.metadata import MAX_METADATA_VALUE_BYTES as LIMIT
 from knoll.execution.events import EventType
 from knoll.instance import Instance
 from tests.cli.helpers import knoll

@@ -22,7 +22,7 @@ from knoll import (
     job,
     op,
 )
-from knoll.definitions.executor import in_process_executor, multiprocess_executor
+from knoll.defs.executor import in_process_executor, multiprocess_executor
 from knoll.errors import DefinitionError, InvalidConfigError, UserCodeError
 from knoll.execution.multiprocess import max_workers, start_method_for
 from knoll.execution.reexecution import execute_job

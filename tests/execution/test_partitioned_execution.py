@@ -38,7 +38,7 @@ from knoll import (
     materialize,
     materialize_to_memory,
 )
-from knoll.definitions.io_manager import InputContextLike, OutputContextLike
+from knoll.defs.io_manager import InputContextLike, OutputContextLike
 from knoll.execution.events import AssetPlannedData
 from knoll.instance import Instance
 

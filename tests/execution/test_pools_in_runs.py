@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from knoll import AssetExecutionContext, Definitions, EventType, asset, define_asset_job
-from knoll.definitions.executor import multiprocess_executor
-from knoll.definitions.job import JobDefinition
+from knoll.defs.executor import multiprocess_executor
+from knoll.defs.job import JobDefinition
 from knoll.execution.executor import execute_in_process
 from knoll.execution.pools import SlotClaims, SlotKeeper
 from knoll.execution.reexecution import execute_job

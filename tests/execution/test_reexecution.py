@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from knoll import Definitions, FilesystemIOManager, asset, define_asset_job, job, op
-from knoll.definitions.executor import multiprocess_executor
+from knoll.defs.executor import multiprocess_executor
 from knoll.errors import DefinitionError, InvalidInvocationError
 from knoll.execution.reexecution import ReexecutionOptions, execute_job, reexecute
 from knoll.instance import Instance

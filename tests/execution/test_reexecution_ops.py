@@ -19,7 +19,7 @@ from knoll import (
     multiprocess_executor,
     op,
 )
-from knoll.definitions.job import JobDefinition
+from knoll.defs.job import JobDefinition
 from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType
 from knoll.execution.reexecution import ReexecutionOptions, execute_job

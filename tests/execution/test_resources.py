@@ -10,15 +10,15 @@ from typing import Any
 import pydantic
 import pytest
 
-from knoll.definitions.env_var import EnvVar
-from knoll.definitions.io_manager import (
+from knoll.defs.env_var import EnvVar
+from knoll.defs.io_manager import (
     InputContextLike,
     IOManager,
     OutputContextLike,
     io_manager,
 )
-from knoll.definitions.resource import ConfigurableResource, ResourceDependency
-from knoll.definitions.resource_definition import InitResourceContext, resource
+from knoll.defs.resource import ConfigurableResource, ResourceDependency
+from knoll.defs.resource_definition import InitResourceContext, resource
 from knoll.errors import (
     CycleError,
     DefinitionError,

@@ -17,7 +17,7 @@ import pytest
 
 from knoll import EventType, job, op
 from knoll.codeloc.loader import CodeLocationTarget, load_definitions
-from knoll.definitions.executor import multiprocess_executor
+from knoll.defs.executor import multiprocess_executor
 from knoll.errors import ExecutionError
 from knoll.execution.origin import code_origin, set_code_origin
 from knoll.execution.reexecution import execute_job

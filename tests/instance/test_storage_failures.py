@@ -23,8 +23,8 @@ from knoll import (
     define_asset_job,
     materialize,
 )
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetKey
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetKey
 from knoll.errors import StorageWriteError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.executor import execute_in_process

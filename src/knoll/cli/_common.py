@@ -17,7 +17,7 @@ import click
 
 if TYPE_CHECKING:
     from knoll.codeloc.loader import CodeLocationTarget
-    from knoll.definitions.definitions import Definitions
+    from knoll.defs.definitions import Definitions
     from knoll.instance import Instance
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,7 +149,7 @@ def short(value: object, width: int = 60) -> str:
 
 def metadata_text(value: Any, width: int = 60) -> str:
     """A metadata value on one line: paths and URLs whole (they are copied), others cut."""
-    from knoll.definitions.metadata import PathMetadataValue, UrlMetadataValue
+    from knoll.defs.metadata import PathMetadataValue, UrlMetadataValue
 
     if isinstance(value, (PathMetadataValue, UrlMetadataValue)):
         return str(value.value)

@@ -20,7 +20,7 @@ from knoll.cli._common import EXIT_RUN_FAILED, fail, metadata_text
 
 if TYPE_CHECKING:
     from knoll.cli._terminal import LiveTerminal
-    from knoll.definitions.job import JobDefinition
+    from knoll.defs.job import JobDefinition
     from knoll.execution.cancel_switch import GuardedRecorder
     from knoll.execution.events import RunEvent
     from knoll.execution.result import ExecuteInProcessResult

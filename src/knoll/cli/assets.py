@@ -19,9 +19,9 @@ from knoll.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from knoll.definitions.definitions import Definitions
-    from knoll.definitions.keys import AssetKey
-    from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition
+    from knoll.defs.definitions import Definitions
+    from knoll.defs.keys import AssetKey
+    from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition
     from knoll.instance import Instance
     from knoll.storage.base import AssetRecord, EventRecord, PartitionStatus
 
@@ -59,7 +59,7 @@ def asset_materialize(
     if partition and key_range is not None:
         fail("give --partition or --partition-range, not both.")
     defs = load_definitions(module_name, python_file, working_directory)
-    from knoll.definitions.run_config import load_run_config
+    from knoll.defs.run_config import load_run_config
 
     job = defs.get_implicit_asset_job(select)
     run_config = load_run_config(config_path) if config_path else None
@@ -79,7 +79,7 @@ def asset_materialize(
 def _partition_range(text: str | None) -> PartitionKeyRange | None:
     if not text:
         return None
-    from knoll.definitions.partitions import PartitionKeyRange
+    from knoll.defs.partitions import PartitionKeyRange
 
     start, sep, end = text.partition("...")
     if not sep or not start or not end:
@@ -173,7 +173,7 @@ def asset_show(
     definition is used too: its group, dependencies, code version, and the partitions that
     were never materialized.
     """
-    from knoll.definitions.keys import AssetKey
+    from knoll.defs.keys import AssetKey
 
     defs = (
         load_definitions(module_name, python_file, working_directory)

@@ -11,7 +11,7 @@ import click
 from knoll.cli._common import EXIT_USAGE, location_options, location_target
 
 if TYPE_CHECKING:
-    from knoll.definitions.definitions import Definitions
+    from knoll.defs.definitions import Definitions
 
 T = TypeVar("T")
 
@@ -69,7 +69,7 @@ def _failed_definitions(exc: BaseException) -> Definitions | None:
     and the constructor stores what it was given before validating it: that is enough to
     validate each part again on its own.
     """
-    from knoll.definitions.definitions import Definitions
+    from knoll.defs.definitions import Definitions
 
     found: Definitions | None = None
     tb = exc.__traceback__
@@ -86,8 +86,8 @@ def _failed_definitions(exc: BaseException) -> Definitions | None:
 def collect_errors(parts: Definitions) -> list[str]:
     """Every error of a ``Definitions`` that failed to build: its assets together, then each
     job, schedule and sensor on its own."""
-    from knoll.definitions.definitions import Definitions
-    from knoll.definitions.job import UnresolvedAssetJobDefinition
+    from knoll.defs.definitions import Definitions
+    from knoll.defs.job import UnresolvedAssetJobDefinition
     from knoll.errors import KnollError
 
     errors: list[str] = []

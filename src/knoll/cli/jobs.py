@@ -34,7 +34,7 @@ def job_execute(
 
     run_tags = parse_tags(tags)
     defs = load_definitions(module_name, python_file, working_directory)
-    from knoll.definitions.run_config import load_run_config
+    from knoll.defs.run_config import load_run_config
 
     job_def = defs.get_job_def(job_name)
     run_config = load_run_config(config_path) if config_path else None

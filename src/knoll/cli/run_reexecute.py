@@ -38,7 +38,7 @@ def run_reexecute(
     """Re-execute run RUN_ID (or a unique prefix of its id) with the code of -m/-f, as a new
     run whose parent is RUN_ID. Prints the new run's id; exits 1 if it fails."""
     from knoll.cli._execute import RunReporter, report_outcome, stopped_by_signals
-    from knoll.definitions.definitions import IMPLICIT_ASSET_JOB
+    from knoll.defs.definitions import IMPLICIT_ASSET_JOB
     from knoll.errors import ExecutionError
     from knoll.execution.reexecution import ReexecutionOptions, execute_job
 

@@ -429,7 +429,7 @@ def run_launch(  # noqa: PLR0913 (one parameter per command-line option)
         fail("give --partition or --partition-range, not both.")
     run_config: dict[str, object] = {}
     if config_path:
-        from knoll.definitions.run_config import load_run_config
+        from knoll.defs.run_config import load_run_config
 
         run_config = load_run_config(config_path)
     request = LaunchRequest(

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import pack, unpack
 from knoll.codeloc.protocol import CodeServerHealth, LocationLoadFailure
-from knoll.definitions.schedule import ScheduleEvaluationResult
-from knoll.definitions.sensor import SensorEvaluationResult
+from knoll.defs.schedule import ScheduleEvaluationResult
+from knoll.defs.sensor import SensorEvaluationResult
 from knoll.errors import CodeServerError
 
 if TYPE_CHECKING:

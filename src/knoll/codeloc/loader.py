@@ -14,13 +14,13 @@ from types import ModuleType
 from typing import Any
 
 from knoll._utils import did_you_mean
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.asset_spec import AssetSpec
-from knoll.definitions.check import AssetChecksDefinition
-from knoll.definitions.definitions import Definitions
-from knoll.definitions.job import JobDefinition, UnresolvedAssetJobDefinition
-from knoll.definitions.schedule import ScheduleDefinition
-from knoll.definitions.sensor import SensorDefinition
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.asset_spec import AssetSpec
+from knoll.defs.check import AssetChecksDefinition
+from knoll.defs.definitions import Definitions, LazyDefinitions
+from knoll.defs.job import JobDefinition, UnresolvedAssetJobDefinition
+from knoll.defs.schedule import ScheduleDefinition
+from knoll.defs.sensor import SensorDefinition
 from knoll.errors import DefinitionError, KnollError
 from knoll.execution.origin import CodeOrigin, set_code_origin
 
@@ -89,23 +89,33 @@ def _load(target: CodeLocationTarget) -> Definitions:
     module = _import(target)
     if target.attribute is not None:
         return _attribute(module, target, target.attribute)
-    found = [v for v in vars(module).values() if isinstance(v, Definitions)]
-    if len(found) > 1:
-        names = sorted(k for k, v in vars(module).items() if isinstance(v, Definitions))
+    names = _definitions_names(module)
+    if len(names) > 1:
         raise DefinitionError(
-            f"{target.describe()} has {len(found)} Definitions objects ({', '.join(names)}); keep "
+            f"{target.describe()} has {len(names)} Definitions objects ({', '.join(names)}); keep "
             "one at module level (merge others with Definitions.merge)."
         )
-    if found:
-        return found[0]
+    if names:
+        return _resolve(getattr(module, names[0]))
     return _collect(module, target)
+
+
+def _definitions_names(module: ModuleType) -> list[str]:
+    """Module-level ``Definitions`` and ``@definitions`` functions, by name."""
+    return sorted(
+        k for k, v in vars(module).items() if isinstance(v, (Definitions, LazyDefinitions))
+    )
+
+
+def _resolve(value: Definitions | LazyDefinitions) -> Definitions:
+    return value() if isinstance(value, LazyDefinitions) else value
 
 
 def _attribute(module: ModuleType, target: CodeLocationTarget, name: str) -> Definitions:
     value = getattr(module, name, None)
-    if isinstance(value, Definitions):
-        return value
-    names = sorted(k for k, v in vars(module).items() if isinstance(v, Definitions))
+    if isinstance(value, (Definitions, LazyDefinitions)):
+        return _resolve(value)
+    names = _definitions_names(module)
     if value is None:
         raise DefinitionError(
             f"{target.describe()} has no attribute {name!r}.{did_you_mean(name, names)} Its "
@@ -113,7 +123,8 @@ def _attribute(module: ModuleType, target: CodeLocationTarget, name: str) -> Def
         )
     raise DefinitionError(
         f"{target.describe()} attribute {name!r} is a {type(value).__name__}, not a Definitions; "
-        f"name a module-level Definitions object (found: {', '.join(names) or 'none'})."
+        f"name a module-level Definitions object or @definitions function "
+        f"(found: {', '.join(names) or 'none'})."
     )
 
 

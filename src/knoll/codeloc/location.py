@@ -19,10 +19,10 @@ from knoll.codeloc.protocol import LocationLoadFailure
 from knoll.errors import CodeServerError, DefinitionError
 
 if TYPE_CHECKING:
-    from knoll.definitions.definitions import Definitions
-    from knoll.definitions.resource_definition import Resources
-    from knoll.definitions.schedule import ScheduleEvaluationResult
-    from knoll.definitions.sensor import SensorEvaluationResult
+    from knoll.defs.definitions import Definitions
+    from knoll.defs.resource_definition import Resources
+    from knoll.defs.schedule import ScheduleEvaluationResult
+    from knoll.defs.sensor import SensorEvaluationResult
     from knoll.execution.run import Run
     from knoll.instance import Instance
     from knoll.instance.launcher import LaunchRequest
@@ -92,7 +92,7 @@ class LoadedLocation:
         self, name: str, scheduled_execution_time: datetime
     ) -> ScheduleEvaluationResult:
         """Evaluate one tick of schedule ``name``, with the resources it asks for."""
-        from knoll.definitions.schedule import ScheduleEvaluationContext
+        from knoll.defs.schedule import ScheduleEvaluationContext
         from knoll.execution.resources import build_resources
 
         defs = self._loaded()
@@ -111,7 +111,7 @@ class LoadedLocation:
         last_run_key: str | None = None,
     ) -> SensorEvaluationResult:
         """Evaluate one tick of sensor ``name`` from ``cursor``, with the resources it asks for."""
-        from knoll.definitions.sensor import SensorEvaluationContext
+        from knoll.defs.sensor import SensorEvaluationContext
         from knoll.execution.resources import build_resources
 
         defs = self._loaded()

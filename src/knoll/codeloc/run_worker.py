@@ -41,8 +41,8 @@ from knoll.execution.run import Run, RunStatus
 from knoll.execution.spawned import job_named
 
 if TYPE_CHECKING:
-    from knoll.definitions.definitions import Definitions
-    from knoll.definitions.keys import AssetKey
+    from knoll.defs.definitions import Definitions
+    from knoll.defs.keys import AssetKey
     from knoll.execution.capture import ComputeLogTarget
     from knoll.execution.pools import SlotClaims
     from knoll.instance import Instance
@@ -73,7 +73,7 @@ def prepare_launch(
     """The STARTING run that ``request`` asks for, validated against ``defs`` exactly as its
     execution will prepare it; a request that is wrong raises that error (bad config,
     partition, selection...). Nothing runs and nothing is recorded."""
-    from knoll.definitions.partitions import PartitionKeyRange
+    from knoll.defs.partitions import PartitionKeyRange
     from knoll.instance.launcher import LOCATION_TAG
 
     key_range = None

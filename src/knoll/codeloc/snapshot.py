@@ -22,18 +22,18 @@ from typing import Any
 
 from knoll._serdes import pack
 from knoll._utils import gc_paused
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.asset_spec import DEFAULT_GROUP, AssetDep, AssetSpec, normalize_deps
-from knoll.definitions.check import AssetChecksDefinition, AssetCheckSpec
-from knoll.definitions.config_schema import config_json_schema
-from knoll.definitions.definitions import Definitions
-from knoll.definitions.executor import ExecutorDefinition
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import normalize_metadata
-from knoll.definitions.op import OpDefinition
-from knoll.definitions.policies import BackfillPolicy, RetryPolicy
-from knoll.definitions.run_config import RunConfigSchema
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.asset_spec import DEFAULT_GROUP, AssetDep, AssetSpec, normalize_deps
+from knoll.defs.check import AssetChecksDefinition, AssetCheckSpec
+from knoll.defs.config_schema import config_json_schema
+from knoll.defs.definitions import Definitions
+from knoll.defs.executor import ExecutorDefinition
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetCheckKey, AssetKey
+from knoll.defs.metadata import normalize_metadata
+from knoll.defs.op import OpDefinition
+from knoll.defs.policies import BackfillPolicy, RetryPolicy
+from knoll.defs.run_config import RunConfigSchema
 from knoll.errors import SerializationError
 from knoll.execution.plan import FromMany, FromStep, InputSource, build_plan
 from knoll.execution.resources import resource_config_schema, resource_snapshot
@@ -537,9 +537,9 @@ _ENV_REFERENCE = {
 
 
 def _is_configurable(value: object) -> bool:
-    if "knoll.definitions.resource" not in sys.modules:
+    if "knoll.defs.resource" not in sys.modules:
         return False  # no ConfigurableResource can exist before its module is imported
-    from knoll.definitions.resource import ConfigurableResource
+    from knoll.defs.resource import ConfigurableResource
 
     return isinstance(value, ConfigurableResource)
 
@@ -552,8 +552,8 @@ def _configurable_entry(resource: Any) -> dict[str, Any]:
     """
     from pydantic import PydanticUserError
 
-    from knoll.definitions.config import config_class_json_schema
-    from knoll.definitions.resource import is_resource_field
+    from knoll.defs.config import config_class_json_schema
+    from knoll.defs.resource import is_resource_field
 
     cls = type(resource)
     try:

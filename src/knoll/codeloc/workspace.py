@@ -34,7 +34,7 @@ from knoll._yaml import read_yaml_file
 from knoll.codeloc.client import CodeServerClient
 from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.protocol import ServeOptions
-from knoll.definitions.config_schema import (
+from knoll.defs.config_schema import (
     Array,
     ConfigPath,
     Field,

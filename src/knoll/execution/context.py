@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue, normalize_metadata
-from knoll.definitions.op import OpDefinition
-from knoll.definitions.output import AssetMaterialization, AssetObservation, ExpectationResult
-from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition, TimeWindow
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.keys import AssetCheckKey, AssetKey
+from knoll.defs.metadata import MetadataValue, normalize_metadata
+from knoll.defs.op import OpDefinition
+from knoll.defs.output import AssetMaterialization, AssetObservation, ExpectationResult
+from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition, TimeWindow
 from knoll.errors import InvalidInvocationError, PartitionKeyError
 from knoll.execution.events import EventType
 from knoll.execution.metadata_limits import warn_of_cut_values

@@ -9,13 +9,13 @@ from types import TracebackType
 from typing import Any
 
 from knoll._utils import did_you_mean
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.config_schema import coerce_config_arg, default_config_value
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.op import OpDefinition
-from knoll.definitions.partitions import PartitionKeyRange
-from knoll.definitions.resource_definition import Resources
-from knoll.definitions.runtime import install_runtime
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.config_schema import coerce_config_arg, default_config_value
+from knoll.defs.job import JobDefinition
+from knoll.defs.op import OpDefinition
+from knoll.defs.partitions import PartitionKeyRange
+from knoll.defs.resource_definition import Resources
+from knoll.defs.runtime import install_runtime
 from knoll.errors import InvalidInvocationError, TypeCheckError
 from knoll.execution.context import (
     AssetExecutionContext,

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from knoll._serdes import serializable
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetKey
-from knoll.definitions.metadata import MetadataValue
-from knoll.definitions.output import AssetMaterialization, AssetObservation, ExpectationResult
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetKey
+from knoll.defs.metadata import MetadataValue
+from knoll.defs.output import AssetMaterialization, AssetObservation, ExpectationResult
 
 if TYPE_CHECKING:
     from knoll.execution.run import Run

@@ -15,8 +15,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.partitions import PartitionKeyRange
+from knoll.defs.job import JobDefinition
+from knoll.defs.partitions import PartitionKeyRange
 from knoll.errors import (
     ExecutionError,
     InvalidInvocationError,

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from pydantic import PrivateAttr
 
-from knoll.definitions.metadata import MetadataValue
-from knoll.definitions.resource import ConfigurableIOManager
-from knoll.definitions.resource_definition import InitResourceContext
+from knoll.defs.metadata import MetadataValue
+from knoll.defs.resource import ConfigurableIOManager
+from knoll.defs.resource_definition import InitResourceContext
 from knoll.errors import ExecutionError
 
 _SAFE = "-_.:=+ "

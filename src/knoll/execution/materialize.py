@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.asset_graph import AssetGraph
-from knoll.definitions.asset_spec import AssetSpec
-from knoll.definitions.check import AssetChecksDefinition
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.partitions import PartitionKeyRange
-from knoll.definitions.selection import AssetSelection
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.asset_graph import AssetGraph
+from knoll.defs.asset_spec import AssetSpec
+from knoll.defs.check import AssetChecksDefinition
+from knoll.defs.job import JobDefinition
+from knoll.defs.partitions import PartitionKeyRange
+from knoll.defs.selection import AssetSelection
 from knoll.errors import InvalidInvocationError
 from knoll.execution.executor import execute_in_process
 from knoll.execution.prepare import EPHEMERAL_JOB

@@ -1,6 +1,6 @@
 """Warning events for metadata values cut to ``MAX_METADATA_VALUE_BYTES``.
 
-A value over the limit is cut where it is made (``knoll.definitions.metadata``); this module
+A value over the limit is cut where it is made (``knoll.defs.metadata``); this module
 records, in the run's events, one warning per cut value wherever metadata is recorded: the
 materializations of outputs, events logged with ``context.log_event`` (or yielded), and asset
 check results. Each names the asset or check, the key, the original size and the limit.
@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from knoll.definitions.metadata import MetadataValue, truncation_messages
+from knoll.defs.metadata import MetadataValue, truncation_messages
 from knoll.execution.events import EventType
 
 if TYPE_CHECKING:
-    from knoll.definitions.keys import AssetKey
+    from knoll.defs.keys import AssetKey
     from knoll.execution.plan import Step
     from knoll.execution.run_state import EventWriter
 

@@ -19,8 +19,8 @@ from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import deserialize
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.executor import ExecutorDefinition
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.executor import ExecutorDefinition
 from knoll.errors import DefinitionError, ExecutionError, KnollError, UserCodeError
 from knoll.execution.events import (
     EventType,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from knoll._serdes import RAW, serializable
 
 if TYPE_CHECKING:
-    from knoll.definitions.definitions import Definitions
+    from knoll.defs.definitions import Definitions
 
 __all__ = ["CodeOrigin", "code_origin", "loaded_definitions", "resolve", "set_code_origin"]
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knoll._utils import did_you_mean
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.asset_graph import AssetGraph
-from knoll.definitions.check import AssetChecksDefinition
-from knoll.definitions.composition import GraphInputRef, InvokedOutput
-from knoll.definitions.graph import GraphDefinition
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.op import OpDefinition
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.asset_graph import AssetGraph
+from knoll.defs.check import AssetChecksDefinition
+from knoll.defs.composition import GraphInputRef, InvokedOutput
+from knoll.defs.graph import GraphDefinition
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetCheckKey, AssetKey
+from knoll.defs.op import OpDefinition
 from knoll.errors import CycleError, DefinitionError
 
 

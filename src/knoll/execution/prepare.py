@@ -14,22 +14,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_tags, did_you_mean
-from knoll.definitions.config_schema import Permissive
-from knoll.definitions.executor import (
+from knoll.defs.config_schema import Permissive
+from knoll.defs.executor import (
     ExecutorDefinition,
     check_executor_config,
     in_process_executor,
 )
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetKey
-from knoll.definitions.partitions import PartitionKeyRange, PartitionsDefinition
-from knoll.definitions.run_config import (
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetKey
+from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition
+from knoll.defs.run_config import (
     ResolvedRunConfig,
     RunConfig,
     RunConfigSchema,
     merge_run_configs,
 )
-from knoll.definitions.selection import AssetSelection
+from knoll.defs.selection import AssetSelection
 from knoll.errors import (
     DefinitionError,
     InvalidConfigError,
@@ -52,7 +52,7 @@ from knoll.execution.run import (
 from knoll.execution.run_state import EventWriter, RunState, outside_outputs
 
 if TYPE_CHECKING:
-    from knoll.definitions.partitions.dynamic import DynamicPartitionsReader
+    from knoll.defs.partitions.dynamic import DynamicPartitionsReader
     from knoll.execution.pools import SlotKeeper
 
 __all__ = [

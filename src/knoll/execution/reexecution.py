@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from knoll.definitions.job import JobDefinition
+from knoll.defs.job import JobDefinition
 from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType, IOData, StepOutputData
 from knoll.execution.executor import execute, execute_in_process, recorder_of

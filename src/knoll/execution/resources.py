@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from knoll._utils import check_name, did_you_mean
-from knoll.definitions.config_schema import (
+from knoll.defs.config_schema import (
     ConfigPath,
     check_config,
     config_json_schema,
     format_path,
     unknown_field_message,
 )
-from knoll.definitions.io_manager import IOManager, IOManagerDefinition, is_io_manager
-from knoll.definitions.resource_definition import (
+from knoll.defs.io_manager import IOManager, IOManagerDefinition, is_io_manager
+from knoll.defs.resource_definition import (
     DEFAULT_LOGGER,
     InitResourceContext,
     LoggerLike,
@@ -37,7 +37,7 @@ from knoll.definitions.resource_definition import (
 from knoll.errors import CycleError, DefinitionError, InvalidConfigError, UserCodeError
 
 if TYPE_CHECKING:
-    from knoll.definitions.resource import ConfigurableResource
+    from knoll.defs.resource import ConfigurableResource
 
 __all__ = [
     "Resources",
@@ -50,14 +50,14 @@ __all__ = [
     "resource_snapshot",
 ]
 
-_CONFIGURABLE_MODULE = "knoll.definitions.resource"
+_CONFIGURABLE_MODULE = "knoll.defs.resource"
 T = TypeVar("T")
 
 
 def _is_configurable(value: object) -> TypeGuard[ConfigurableResource]:
     if _CONFIGURABLE_MODULE not in sys.modules:
         return False
-    from knoll.definitions.resource import ConfigurableResource
+    from knoll.defs.resource import ConfigurableResource
 
     return isinstance(value, ConfigurableResource)
 
@@ -65,7 +65,7 @@ def _is_configurable(value: object) -> TypeGuard[ConfigurableResource]:
 def _is_configurable_class(value: object) -> bool:
     if not isinstance(value, type) or _CONFIGURABLE_MODULE not in sys.modules:
         return False
-    from knoll.definitions.resource import ConfigurableResource
+    from knoll.defs.resource import ConfigurableResource
 
     return issubclass(value, ConfigurableResource)
 
@@ -117,7 +117,7 @@ def resource_dependencies(value: object) -> Sequence[str]:
         if isinstance(current, ResourceDefinition):
             keys.update(current.required_resource_keys)
         elif _is_configurable(current):
-            from knoll.definitions.resource import nested_resources
+            from knoll.defs.resource import nested_resources
 
             pending.extend(nested for _, nested in nested_resources(current))
     return sorted(keys)
@@ -203,7 +203,7 @@ class _Planner:
             node.deps.append(self.visit_key(required))
 
     def _add_fields(self, node: _Node, value: ConfigurableResource) -> None:
-        from knoll.definitions.resource import nested_resources
+        from knoll.defs.resource import nested_resources
 
         for field_name, nested in nested_resources(value):
             shared_key = self.key_of_object.get(id(nested))
@@ -265,7 +265,7 @@ def _configure(
         run_config = resource_config.get(node.key) if node.key is not None else None
         value = node.value
         if _is_configurable(value):
-            from knoll.definitions.resource import configure_for_run
+            from knoll.defs.resource import configure_for_run
 
             if value.is_configured_at_launch and node.key is None:
                 holder, _, field_name = node.label.rpartition(".")
@@ -409,7 +409,7 @@ def _initialise(
         log.debug(f"resource {node.label!r} initialized")
         return made
     if _is_configurable(prepared):
-        from knoll.definitions.resource import is_resource_field
+        from knoll.defs.resource import is_resource_field
 
         instance = prepared
         updates = {name: ready[id(dep)] for name, dep in node.field_deps}
@@ -532,7 +532,7 @@ def resource_snapshot(
         "required_resource_keys": list(resource_dependencies(value)),
     }
     if _is_configurable(value):
-        from knoll.definitions.resource import snapshot_fields
+        from knoll.defs.resource import snapshot_fields
 
         cls = type(value)
         config_fields, dependencies = snapshot_fields(value, key_of)

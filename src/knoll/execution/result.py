@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from knoll._utils import did_you_mean
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetKey
-from knoll.definitions.output import AssetMaterialization, AssetObservation
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetKey
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.errors import InvalidInvocationError, KnollError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.plan import ExecutionPlan

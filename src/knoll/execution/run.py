@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from knoll._serdes import RAW, serializable
-from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import RunStatusError
 
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetKey
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetKey
 from knoll.errors import KnollError, StorageWriteError
 from knoll.execution.context import (
     OutputContext,

@@ -24,9 +24,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from knoll._serdes import RAW, deserialize, serializable, serialize
-from knoll.definitions.definitions import IMPLICIT_ASSET_JOB, Definitions
-from knoll.definitions.job import JobDefinition
-from knoll.definitions.keys import AssetKey
+from knoll.defs.definitions import IMPLICIT_ASSET_JOB, Definitions
+from knoll.defs.job import JobDefinition
+from knoll.defs.keys import AssetKey
 from knoll.errors import DefinitionError, ExecutionError, KnollError
 from knoll.execution.events import SerializableError
 from knoll.execution.origin import (

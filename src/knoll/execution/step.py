@@ -8,8 +8,8 @@ import logging
 import time
 from typing import Any
 
-from knoll.definitions.metadata import MetadataValue, normalize_metadata
-from knoll.definitions.op import NO_VALUE
+from knoll.defs.metadata import MetadataValue, normalize_metadata
+from knoll.defs.op import NO_VALUE
 from knoll.errors import (
     Failure,
     KnollError,

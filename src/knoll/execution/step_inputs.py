@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from knoll.definitions.asset import AssetsDefinition
-from knoll.definitions.keys import AssetKey
-from knoll.definitions.partitions import infer_partition_mapping
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.keys import AssetKey
+from knoll.defs.partitions import infer_partition_mapping
 from knoll.errors import (
     ExecutionError,
     UserCodeError,

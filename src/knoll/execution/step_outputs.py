@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knoll._utils import check_tags
-from knoll.definitions.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
-from knoll.definitions.data_version import DataVersion, check_data_version
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.metadata import MetadataValue
-from knoll.definitions.output import (
+from knoll.defs.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
+from knoll.defs.data_version import DataVersion, check_data_version
+from knoll.defs.keys import AssetCheckKey, AssetKey
+from knoll.defs.metadata import MetadataValue
+from knoll.defs.output import (
     AssetMaterialization,
     AssetObservation,
     ExpectationResult,

@@ -13,8 +13,8 @@ import types
 import typing
 from typing import Any
 
-from knoll.definitions.op import Nothing
-from knoll.definitions.output import Output
+from knoll.defs.op import Nothing
+from knoll.defs.output import Output
 
 _EMPTY = inspect.Parameter.empty
 _cache: dict[Any, Any] = {}

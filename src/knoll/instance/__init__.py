@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError, StorageError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run
@@ -38,9 +38,9 @@ from knoll.storage.base import (
 )
 
 if TYPE_CHECKING:
-    from knoll.definitions.check import AssetCheckEvaluation
-    from knoll.definitions.definitions import Definitions
-    from knoll.definitions.partitions import PartitionsDefinition
+    from knoll.defs.check import AssetCheckEvaluation
+    from knoll.defs.definitions import Definitions
+    from knoll.defs.partitions import PartitionsDefinition
     from knoll.execution.pools import SlotClaims
     from knoll.instance.heartbeats import RunHeartbeat
     from knoll.instance.launcher import LaunchRequest, RunLaunchClient

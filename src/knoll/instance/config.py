@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from knoll._yaml import parse_yaml, read_yaml_file
-from knoll.definitions.config_schema import (
+from knoll.defs.config_schema import (
     Array,
     ConfigPath,
     ConfigType,

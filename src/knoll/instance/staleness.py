@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from knoll.definitions.asset_graph import AssetGraph
-from knoll.definitions.keys import AssetKey
-from knoll.definitions.output import AssetMaterialization
+from knoll.defs.asset_graph import AssetGraph
+from knoll.defs.keys import AssetKey
+from knoll.defs.output import AssetMaterialization
 from knoll.execution.events import CODE_VERSION_TAG
 from knoll.storage.base import EventLogStorage, EventRecord
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knoll._serdes import serializable
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus

@@ -20,9 +20,9 @@ from typing import Any
 
 from knoll._serdes import deserialize, serialize
 from knoll._utils import check_tags
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetCheckKey, AssetKey
-from knoll.definitions.output import AssetMaterialization, AssetObservation
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetCheckKey, AssetKey
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.errors import InvalidInvocationError, StorageError
 from knoll.execution.events import AssetPlannedData, EventType, RunEvent
 from knoll.execution.run import Run, RunStatus

@@ -20,9 +20,9 @@ from knoll import (
     asset_check,
     materialize_to_memory,
 )
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetCheckKey
-from knoll.definitions.output import AssetMaterialization, AssetObservation
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetCheckKey
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.execution.events import (
     AssetPlannedData,
     EventData,

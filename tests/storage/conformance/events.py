@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from knoll import AssetKey, AssetMaterialization, MetadataValue
-from knoll.definitions.metadata import MAX_METADATA_VALUE_BYTES, TextMetadataValue
+from knoll.defs.metadata import MAX_METADATA_VALUE_BYTES, TextMetadataValue
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import RunStatus
 from knoll.storage.base import EventRecord, PartitionStatus, Storage

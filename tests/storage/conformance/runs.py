@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from knoll import AssetKey
-from knoll.definitions.keys import AssetCheckKey
+from knoll.defs.keys import AssetCheckKey
 from knoll.errors import RunStatusError, StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import Run, RunStatus

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from knoll import AssetKey
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.output import AssetMaterialization
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.output import AssetMaterialization
 from knoll.execution.events import (
     AssetPlannedData,
     EventData,

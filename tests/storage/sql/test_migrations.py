@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from knoll import AssetKey
-from knoll.definitions.keys import AssetCheckKey
+from knoll.defs.keys import AssetCheckKey
 from knoll.errors import DatabaseVersionError, StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus

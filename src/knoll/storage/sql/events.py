@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from knoll._serdes import deserialize, serialize
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.output import AssetMaterialization, AssetObservation
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.execution.events import AssetPlannedData, EventType, RunEvent
 from knoll.execution.run import RunStatus, check_transition
 from knoll.storage.base import (

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from knoll._serdes import deserialize
-from knoll.definitions.check import AssetCheckEvaluation
-from knoll.definitions.keys import AssetCheckKey, AssetKey
+from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.execution.events import EventType, RunEvent
 from knoll.storage.base import AssetRecord, EventLogStorage, EventRecord, PartitionStatus
 from knoll.storage.sql.common import chunks

@@ -1,0 +1,713 @@
+"""Assets: ``@asset``, ``@multi_asset`` and the ``AssetsDefinition`` they produce."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
+
+from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll.defs.asset_spec import (
+    DEFAULT_ASSET_IN,
+    AssetDep,
+    AssetIn,
+    AssetSpec,
+    dep_on,
+    normalize_deps,
+)
+from knoll.defs.check import AssetCheckSpec
+from knoll.defs.composition import current_composition
+from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
+from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
+from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
+from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
+from knoll.defs.runtime import runtime
+from knoll.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
+
+
+@dataclass(frozen=True)
+class AssetOut:
+    """One output of a ``@multi_asset``: the asset it produces and how it is stored."""
+
+    key: AssetKey | str | Sequence[str] | None = None
+    key_prefix: str | Sequence[str] | None = None
+    dagster_type: Any = inspect.Parameter.empty
+    description: str | None = None
+    is_required: bool = True
+    io_manager_key: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    group_name: str | None = None
+    code_version: str | None = None
+    automation_condition: AutomationCondition | None = None
+    owners: Sequence[str] | None = None
+    tags: Mapping[str, str] | None = None
+    kinds: Sequence[str] | None = None
+
+    def to_spec(
+        self,
+        output_name: str,
+        deps: Sequence[AssetDep],
+        group: str | None,
+        partitions_def: PartitionsDefinition | None = None,
+    ) -> AssetSpec:
+        if self.key is not None:
+            if self.key_prefix is not None:
+                raise DefinitionError(
+                    f"AssetOut for output {output_name!r} sets both key= and key_prefix=; keep "
+                    "key= alone (a full key), or key_prefix= alone (the output name is the rest)."
+                )
+            key = AssetKey.from_coercible(self.key)
+        else:
+            key = AssetKey(output_name)
+            if self.key_prefix:
+                key = key.with_prefix(self.key_prefix)
+        return AssetSpec(
+            key,
+            deps=deps,
+            description=self.description,
+            metadata=self.metadata,
+            skippable=not self.is_required,
+            group_name=self.group_name or group,
+            code_version=self.code_version,
+            automation_condition=self.automation_condition,
+            owners=self.owners,
+            tags=self.tags,
+            kinds=self.kinds,
+            partitions_def=partitions_def,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class AssetsDefinition:
+    """One computation that produces one or more assets, or an external asset (no op)."""
+
+    op: OpDefinition | None
+    specs_by_output: Mapping[str, AssetSpec]
+    input_keys: Mapping[str, AssetKey] = field(default_factory=dict)
+    partitions_def: PartitionsDefinition | None = None
+    can_subset: bool = False
+    selected_keys: frozenset[AssetKey] | None = None
+    check_specs: tuple[AssetCheckSpec, ...] = ()
+    backfill_policy: BackfillPolicy | None = None
+    source: str = "<unknown>"
+
+    # ---- identity ----------------------------------------------------------------------
+    @property
+    def keys(self) -> frozenset[AssetKey]:
+        """The asset keys this definition produces (after subsetting)."""
+        all_keys = frozenset(s.key for s in self.specs_by_output.values())
+        return all_keys if self.selected_keys is None else self.selected_keys
+
+    @property
+    def all_keys(self) -> frozenset[AssetKey]:
+        return frozenset(s.key for s in self.specs_by_output.values())
+
+    @property
+    def key(self) -> AssetKey:
+        """The key of a single-asset definition."""
+        if len(self.specs_by_output) != 1:
+            raise DefinitionError(
+                f"{self.describe()} produces {len(self.specs_by_output)} assets; use .keys "
+                "or name the asset you mean."
+            )
+        return next(iter(self.specs_by_output.values())).key
+
+    @property
+    def specs(self) -> tuple[AssetSpec, ...]:
+        return tuple(self.specs_by_output.values())
+
+    @property
+    def is_executable(self) -> bool:
+        return self.op is not None
+
+    @property
+    def node_name(self) -> str:
+        if self.op is None:
+            raise DefinitionError(f"{self.describe()} is external: it has no op to run.")
+        return self.op.name
+
+    @property
+    def check_keys(self) -> frozenset[AssetCheckKey]:
+        return frozenset(s.key for s in self.check_specs)
+
+    def spec_for(self, key: AssetKey) -> AssetSpec:
+        for spec in self.specs_by_output.values():
+            if spec.key == key:
+                return spec
+        raise DefinitionError(f"{self.describe()} does not produce {key.to_user_string()!r}.")
+
+    def output_for(self, key: AssetKey) -> str:
+        for name, spec in self.specs_by_output.items():
+            if spec.key == key:
+                return name
+        raise DefinitionError(f"{self.describe()} does not produce {key.to_user_string()!r}.")
+
+    def partition_mapping_for(self, upstream: AssetKey) -> PartitionMapping | None:
+        for spec in self.specs_by_output.values():
+            for dep in spec.deps:
+                if dep.asset_key == upstream and dep.partition_mapping is not None:
+                    return dep.partition_mapping
+        return None
+
+    def describe(self) -> str:
+        keys = sorted(self.all_keys)
+        if len(keys) == 1:
+            return f"asset {keys[0].to_user_string()!r}"
+        name = self.op.name if self.op else "external assets"
+        return f"multi-asset {name!r} ({', '.join(k.to_user_string() for k in keys)})"
+
+    # ---- changes ----------------------------------------------------------------------
+    def subset_for(self, keys: Iterable[AssetKey]) -> AssetsDefinition:
+        """This definition restricted to ``keys`` (only for ``can_subset`` multi-assets)."""
+        wanted = frozenset(keys) & self.all_keys
+        if wanted == self.all_keys:
+            return dataclasses.replace(self, selected_keys=None)
+        if not self.can_subset:
+            missing = sorted(k.to_user_string() for k in self.all_keys - wanted)
+            raise DefinitionError(
+                f"{self.describe()} cannot be split: the selection leaves out {missing}. "
+                "Select all of its assets, or declare it with can_subset=True and yield only "
+                "context.selected_output_names."
+            )
+        return dataclasses.replace(self, selected_keys=wanted)
+
+    def with_attributes(
+        self,
+        *,
+        key_prefix: str | Sequence[str] | None = None,
+        group_name: str | None = None,
+        renamed: Mapping[AssetKey, AssetKey] | None = None,
+    ) -> AssetsDefinition:
+        """A copy with every key prefixed and/or its group set (used by loaders).
+
+        ``renamed`` maps the old keys of other assets prefixed together with this one to their
+        new keys, so that dependencies on them follow.
+        """
+        prefix = (key_prefix,) if isinstance(key_prefix, str) else tuple(key_prefix or ())
+        new_keys = dict(renamed or {})
+        if prefix:
+            new_keys.update((key, key.with_prefix(prefix)) for key in self.all_keys)
+
+        def remap(key: AssetKey) -> AssetKey:
+            return new_keys.get(key, key)
+
+        specs = {}
+        for name, spec in self.specs_by_output.items():
+            changes: dict[str, Any] = {
+                "key": remap(spec.key),
+                "deps": tuple(
+                    AssetDep(remap(d.asset_key), partition_mapping=d.partition_mapping)
+                    for d in spec.deps
+                ),
+            }
+            if group_name is not None:
+                if spec.group_name not in (None, group_name):
+                    raise DefinitionError(
+                        f"cannot set group {group_name!r} on {spec.key.to_user_string()!r}: "
+                        f"it already declares group {spec.group_name!r}."
+                    )
+                changes["group_name"] = group_name
+            specs[name] = spec.replace(**changes)
+        checks = tuple(dataclasses.replace(c, asset=remap(c.asset_key)) for c in self.check_specs)
+        selected = None if self.selected_keys is None else frozenset(map(remap, self.selected_keys))
+        op_def = self.op
+        if op_def is not None and prefix:
+            op_def = op_def.replace(name="__".join((*prefix, op_def.name)))
+        return dataclasses.replace(
+            self,
+            op=op_def,
+            specs_by_output=specs,
+            input_keys={name: remap(key) for name, key in self.input_keys.items()},
+            check_specs=checks,
+            selected_keys=selected,
+        )
+
+    # ---- direct invocation -----------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.op is None:
+            raise DefinitionError(f"{self.describe()} is external and cannot be invoked.")
+        if current_composition() is not None:
+            raise DefinitionError(
+                f"{self.describe()} was called inside a @graph or @job body. Assets are not "
+                "wired by calling them: select them with define_asset_job(selection=...)."
+            )
+        return runtime().invoke(self.op, args, kwargs, self)
+
+    def __repr__(self) -> str:
+        return f"<AssetsDefinition {self.describe()}>"
+
+
+def external_assets_definition(spec: AssetSpec) -> AssetsDefinition:
+    return AssetsDefinition(
+        op=None,
+        specs_by_output={spec.key.to_python_identifier(): spec},
+        partitions_def=spec.partitions_def,
+    )
+
+
+def _resolve_asset_ins(
+    op_def: OpDefinition, ins: Mapping[str, AssetIn], owner: str
+) -> tuple[dict[str, AssetKey], list[AssetDep]]:
+    unknown = set(ins) - set(op_def.input_defs) if ins else None
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DefinitionError(
+            f"{owner} ({op_def.source}) maps input {name!r} in ins=, but its function has no "
+            f"parameter {name!r}.{did_you_mean(name, list(op_def.input_defs))}"
+        )
+    if not ins:  # every input is the asset named like its parameter
+        keys = {input_name: key_for_name(input_name) for input_name in op_def.input_defs}
+        return keys, [dep_on(key) for key in keys.values()]
+    input_keys: dict[str, AssetKey] = {}
+    deps: list[AssetDep] = []
+    for input_name in op_def.input_defs:
+        asset_in = ins.get(input_name) or DEFAULT_ASSET_IN
+        key = asset_in.resolve_key(input_name)
+        input_keys[input_name] = key
+        mapping = asset_in.partition_mapping
+        deps.append(dep_on(key) if mapping is None else AssetDep(key, partition_mapping=mapping))
+    return input_keys, deps
+
+
+def _op_ins(ins: Mapping[str, AssetIn] | None) -> dict[str, In]:
+    out: dict[str, In] = {}
+    for name, asset_in in (ins or {}).items():
+        if not isinstance(asset_in, AssetIn):
+            raise DefinitionError(
+                f"ins[{name!r}] must be an AssetIn(...), got {type(asset_in).__name__}."
+            )
+        out[name] = In(
+            asset_in.dagster_type if asset_in.dagster_type is not None else inspect.Parameter.empty,
+            metadata=asset_in.metadata,
+        )
+    return out
+
+
+def _merge_deps(
+    data_deps: Sequence[AssetDep], extra: tuple[AssetDep, ...], owner: str
+) -> list[AssetDep]:
+    out = list(data_deps)
+    if not extra:
+        return out
+    seen = {d.asset_key for d in out}
+    for dep in extra:
+        if dep.asset_key in seen:
+            raise DefinitionError(
+                f"{owner} names {dep.asset_key.to_user_string()!r} both as an input and in deps=; "
+                "keep it as an input (use AssetIn(partition_mapping=...) for its mapping)."
+            )
+        seen.add(dep.asset_key)
+        out.append(dep)
+    return out
+
+
+def _asset_out(dagster_type: Any, io_manager_key: str | None, code_version: str | None) -> Out:
+    if dagster_type is None and io_manager_key is None and code_version is None:
+        return DEFAULT_OUT
+    return Out(
+        dagster_type if dagster_type is not None else inspect.Parameter.empty,
+        io_manager_key=io_manager_key,
+        code_version=code_version,
+    )
+
+
+def _returns_no_value(annotation: Any) -> bool:
+    return annotation is None or annotation is type(None) or annotation is MaterializeResult
+
+
+@overload
+def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
+
+
+@overload
+def asset(
+    *,
+    name: str | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    group_name: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    code_version: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: Collection[str] | None = None,
+    config_schema: Any = None,
+    retry_policy: RetryPolicy | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    automation_condition: AutomationCondition | None = None,
+    pool: str | None = None,
+    dagster_type: Any = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    group_name: str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    code_version: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: Collection[str] | None = None,
+    config_schema: Any = None,
+    retry_policy: RetryPolicy | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    automation_condition: AutomationCondition | None = None,
+    pool: str | None = None,
+    dagster_type: Any = None,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare an asset computed by the decorated function.
+
+    Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
+    parameter is its config; resource-typed parameters are resources.
+    """
+    options = _AssetOptions(
+        name,
+        key,
+        key_prefix,
+        ins,
+        deps,
+        group_name,
+        description,
+        metadata,
+        tags,
+        op_tags,
+        owners,
+        kinds,
+        code_version,
+        partitions_def,
+        io_manager_key,
+        required_resource_keys,
+        config_schema,
+        retry_policy,
+        backfill_policy,
+        check_specs,
+        automation_condition,
+        pool,
+        dagster_type,
+    )
+    if fn is not None:
+        return _asset_definition(fn, options)
+    return lambda f: _asset_definition(f, options)
+
+
+class _AssetOptions(NamedTuple):
+    """The keyword arguments of ``@asset``, kept together (a tuple: one object per call)."""
+
+    name: str | None
+    key: AssetKey | str | Sequence[str] | None
+    key_prefix: str | Sequence[str] | None
+    ins: Mapping[str, AssetIn] | None
+    deps: Sequence[Any] | None
+    group_name: str | None
+    description: str | None
+    metadata: Mapping[str, Any] | None
+    tags: Mapping[str, str] | None
+    op_tags: Mapping[str, str] | None
+    owners: Sequence[str] | None
+    kinds: Sequence[str] | None
+    code_version: str | None
+    partitions_def: PartitionsDefinition | None
+    io_manager_key: str | None
+    required_resource_keys: Collection[str] | None
+    config_schema: Any
+    retry_policy: RetryPolicy | None
+    backfill_policy: BackfillPolicy | None
+    check_specs: Sequence[AssetCheckSpec] | None
+    automation_condition: AutomationCondition | None
+    pool: str | None
+    dagster_type: Any
+
+
+def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
+    key, name, key_prefix = options.key, options.name, options.key_prefix
+    if key is not None and (name is not None or key_prefix is not None):
+        raise DefinitionError(
+            f"@asset on {f.__name__} ({source_location(f)}) sets key= together with "
+            "name= or key_prefix=; use key= alone, or name= with key_prefix=."
+        )
+    if key is not None:
+        return AssetKey.from_coercible(key)
+    asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
+    return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
+
+
+def _asset_op(
+    f: Callable[..., Any], options: _AssetOptions, asset_key: AssetKey, owner: str, doc: str | None
+) -> OpDefinition:
+    op_def = build_op(
+        f,
+        name=asset_key.to_python_identifier(),
+        ins=_op_ins(options.ins) if options.ins else None,
+        out=_asset_out(options.dagster_type, options.io_manager_key, options.code_version),
+        config_schema=options.config_schema,
+        required_resource_keys=options.required_resource_keys,
+        description=doc,
+        tags=options.op_tags,
+        retry_policy=options.retry_policy,
+        pool=options.pool,
+        code_version=options.code_version,
+        owner=owner,
+        kind="asset",
+    )
+    output = op_def.output_defs[DEFAULT_OUTPUT]
+    if _returns_no_value(output.type):
+        op_def = op_def.replace(
+            output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
+        )
+    return op_def
+
+
+def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
+    asset_key = _asset_key(f, options)
+    owner = f"asset {asset_key.to_user_string()!r}"
+    doc = options.description or docstring(f)
+    op_def = _asset_op(f, options, asset_key, owner, doc)
+    ins = options.ins or _NO_INS
+    input_keys, data_deps = _resolve_asset_ins(op_def, ins, owner)
+    deps = options.deps
+    all_deps = (
+        data_deps if deps is None else _merge_deps(data_deps, normalize_deps(deps, owner), owner)
+    )
+    partitions_def = options.partitions_def
+    spec = AssetSpec(
+        asset_key,
+        deps=all_deps,
+        description=doc,
+        metadata=options.metadata,
+        group_name=options.group_name,
+        code_version=options.code_version,
+        automation_condition=options.automation_condition,
+        owners=options.owners,
+        tags=options.tags,
+        kinds=options.kinds,
+        partitions_def=partitions_def,
+    )
+    check_specs = options.check_specs
+    return AssetsDefinition(
+        op=op_def,
+        specs_by_output={DEFAULT_OUTPUT: spec},
+        input_keys=input_keys,
+        partitions_def=partitions_def,
+        check_specs=_check_specs(check_specs, {asset_key}, owner) if check_specs else (),
+        backfill_policy=options.backfill_policy,
+        source=source_location(f),
+    )
+
+
+_NO_INS: Mapping[str, AssetIn] = {}
+
+
+def _check_specs(
+    specs: Sequence[AssetCheckSpec] | None, keys: set[AssetKey], owner: str
+) -> tuple[AssetCheckSpec, ...]:
+    out = tuple(specs or ())
+    seen: set[AssetCheckKey] = set()
+    for spec in out:
+        if spec.asset_key not in keys:
+            raise DefinitionError(
+                f"check {spec.name!r} in check_specs of {owner} targets "
+                f"{spec.asset_key.to_user_string()!r}, which {owner} does not produce."
+            )
+        if spec.key in seen:
+            raise DefinitionError(f"{owner} declares check {spec.name!r} twice.")
+        seen.add(spec.key)
+    return out
+
+
+def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
+    *,
+    outs: Mapping[str, AssetOut] | None = None,
+    specs: Sequence[AssetSpec] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    description: str | None = None,
+    group_name: str | None = None,
+    can_subset: bool = False,
+    required_resource_keys: Collection[str] | None = None,
+    config_schema: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    code_version: str | None = None,
+    pool: str | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
+
+    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
+        op_name = check_name(f.__name__ if name is None else name, "multi-asset")
+        owner = f"multi-asset {op_name!r}"
+        if bool(outs) == bool(specs):
+            raise DefinitionError(
+                f"{owner} ({source_location(f)}) needs exactly one of outs= "
+                "(a dict of AssetOut) or specs= (a list of AssetSpec)."
+            )
+        op_def = build_op(
+            f,
+            name=op_name,
+            ins=_op_ins(ins),
+            out=_multi_asset_outs(outs, specs, owner, code_version),
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            description=description,
+            tags=op_tags,
+            retry_policy=retry_policy,
+            pool=pool,
+            code_version=code_version,
+            owner=owner,
+        ).replace(kind="multi-asset")
+        input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
+        shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
+        specs_by_output: dict[str, AssetSpec] = {}
+        pdef = partitions_def
+        if outs:
+            for out_name, asset_out in outs.items():
+                specs_by_output[out_name] = asset_out.to_spec(
+                    out_name, shared_deps, group_name, partitions_def
+                )
+        else:
+            pdef = _shared_partitions_def(specs or (), partitions_def, owner)
+            for spec in specs or ():
+                out_name = spec.key.to_python_identifier()
+                if out_name in specs_by_output:
+                    raise DefinitionError(
+                        f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
+                        f"keys that both make the output name {out_name!r}); list each once."
+                    )
+                merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
+                specs_by_output[out_name] = spec.replace(
+                    deps=tuple(merged.values()),
+                    group_name=spec.group_name or group_name,
+                    partitions_def=pdef,
+                )
+        seen = _outputs_by_key(specs_by_output, owner)
+        return AssetsDefinition(
+            op=op_def,
+            specs_by_output=specs_by_output,
+            input_keys=input_keys,
+            partitions_def=pdef,
+            can_subset=can_subset,
+            check_specs=_check_specs(check_specs, set(seen), owner),
+            backfill_policy=backfill_policy,
+            source=source_location(f),
+        )
+
+    return decorate
+
+
+def _multi_asset_outs(
+    outs: Mapping[str, AssetOut] | None,
+    specs: Sequence[AssetSpec] | None,
+    owner: str,
+    code_version: str | None,
+) -> dict[str, Out]:
+    """The op outputs of a ``@multi_asset``, from its ``outs=`` or its ``specs=``."""
+    op_outs: dict[str, Out] = {}
+    if outs:
+        for out_name, asset_out in outs.items():
+            if not isinstance(asset_out, AssetOut):
+                raise DefinitionError(
+                    f"outs[{out_name!r}] of {owner} must be an AssetOut, "
+                    f"got {type(asset_out).__name__}."
+                )
+            op_outs[out_name] = Out(
+                asset_out.dagster_type,
+                description=asset_out.description,
+                is_required=asset_out.is_required,
+                io_manager_key=asset_out.io_manager_key,
+                code_version=asset_out.code_version or code_version,
+            )
+        return op_outs
+    for spec in specs or ():
+        op_outs[spec.key.to_python_identifier()] = Out(
+            MaterializeResult,
+            is_required=not spec.skippable,
+            code_version=spec.code_version,
+        )
+    return op_outs
+
+
+def _outputs_by_key(specs_by_output: Mapping[str, AssetSpec], owner: str) -> dict[AssetKey, str]:
+    seen: dict[AssetKey, str] = {}
+    for out_name, spec in specs_by_output.items():
+        if spec.key in seen:
+            raise DefinitionError(
+                f"{owner} produces {spec.key.to_user_string()!r} twice (outputs "
+                f"{seen[spec.key]!r} and {out_name!r})."
+            )
+        seen[spec.key] = out_name
+    return seen
+
+
+def _shared_partitions_def(
+    specs: Sequence[AssetSpec], partitions_def: PartitionsDefinition | None, owner: str
+) -> PartitionsDefinition | None:
+    """The one partitions definition of a multi-asset's specs: one step runs one partition."""
+    found = [d for d in (partitions_def, *(s.partitions_def for s in specs)) if d is not None]
+    for other in found[1:]:
+        if other != found[0]:
+            raise DefinitionError(
+                f"{owner} mixes partitions ({found[0].describe()} and {other.describe()}). "
+                "One multi-asset computes one partition at a time: give all its specs the same "
+                "partitions_def, or split it into several assets."
+            )
+    return found[0] if found else None
+
+
+def load_assets_from_modules(
+    modules: Iterable[Any],
+    *,
+    group_name: str | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+) -> list[AssetsDefinition | AssetSpec]:
+    """Every asset (and asset spec) defined at the top level of the given modules."""
+    found: dict[int, AssetsDefinition | AssetSpec] = {}
+    for module in modules:
+        for value in vars(module).values():
+            candidates = value if isinstance(value, list) else [value]
+            for item in candidates:
+                if isinstance(item, (AssetsDefinition, AssetSpec)):
+                    found.setdefault(id(item), item)
+    renamed: dict[AssetKey, AssetKey] = {}
+    if key_prefix:
+        for item in found.values():
+            if isinstance(item, AssetsDefinition):
+                renamed.update((key, key.with_prefix(key_prefix)) for key in item.all_keys)
+    out: list[AssetsDefinition | AssetSpec] = []
+    for item in found.values():
+        if isinstance(item, AssetsDefinition) and (group_name or key_prefix):
+            item = item.with_attributes(
+                key_prefix=key_prefix, group_name=group_name, renamed=renamed
+            )
+        elif isinstance(item, AssetSpec) and group_name:
+            item = item.replace(group_name=item.group_name or group_name)
+        out.append(item)
+    return out

@@ -1,0 +1,235 @@
+"""The immutable description of one asset: ``AssetSpec``, and how it names its dependencies."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from knoll._utils import check_name, check_tags
+from knoll.defs.keys import AssetKey, key_for_name
+from knoll.defs.metadata import MetadataValue, normalize_metadata
+from knoll.defs.policies import AutomationCondition
+from knoll.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
+
+DEFAULT_GROUP = "default"
+_NO_KINDS: frozenset[str] = frozenset()
+# A spec is immutable and its mappings are typed Mapping: the empty metadata and tags of most
+# specs are one shared dict each.
+_NO_METADATA: dict[str, MetadataValue] = {}
+_NO_TAGS: dict[str, str] = {}
+_KIND_TAG_PREFIX = "knoll/kind/"
+
+
+def _key_of(value: object, owner: str) -> AssetKey:
+    try:
+        return AssetKey.from_coercible(value)
+    except DefinitionError as exc:
+        raise DefinitionError(f"dependency of {owner}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AssetDep:
+    """A dependency on another asset that this asset does not load as an input."""
+
+    # AssetKey | str | Sequence[str] | AssetSpec | AssetsDefinition; compared by asset_key
+    asset: Any = field(compare=False)
+    partition_mapping: PartitionMapping | None = None
+    asset_key: AssetKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "asset_key", _key_of(self.asset, "AssetDep"))
+
+
+_DEPS_BY_KEY: dict[AssetKey, AssetDep] = {}
+
+
+def dep_on(key: AssetKey) -> AssetDep:
+    """``AssetDep(key)``, one shared object per key: every child of an asset names it."""
+    dep = _DEPS_BY_KEY.get(key)
+    if dep is None:
+        dep = AssetDep(key)
+        if len(_DEPS_BY_KEY) < 1_000_000:
+            _DEPS_BY_KEY[key] = dep
+    return dep
+
+
+@dataclass(frozen=True)
+class AssetIn:
+    """Declares how an asset input maps to an upstream asset (key, partition mapping, type)."""
+
+    key: AssetKey | str | Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    key_prefix: str | Sequence[str] | None = None
+    partition_mapping: PartitionMapping | None = None
+    dagster_type: Any = None
+
+    def resolve_key(self, input_name: str) -> AssetKey:
+        if self.key is not None:
+            if self.key_prefix is not None:
+                raise DefinitionError(
+                    f"AssetIn for input {input_name!r} sets both key= and key_prefix=; keep one."
+                )
+            return AssetKey.from_coercible(self.key)
+        key = key_for_name(input_name)
+        return key.with_prefix(self.key_prefix) if self.key_prefix else key
+
+
+DEFAULT_ASSET_IN = AssetIn()
+"""``AssetIn()``: shared, since most inputs are mapped by their parameter name alone."""
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One asset: its key, dependencies and descriptive attributes.
+
+    On its own (in ``Definitions(assets=[AssetSpec("raw_orders")])``) it declares an external
+    asset that knoll does not materialize, such as a warehouse source table.
+    """
+
+    key: AssetKey
+    deps: tuple[AssetDep, ...] = ()
+    description: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    skippable: bool = False
+    group_name: str | None = None
+    code_version: str | None = None
+    automation_condition: AutomationCondition | None = None
+    owners: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    kinds: frozenset[str] = _NO_KINDS
+    partitions_def: PartitionsDefinition | None = None
+
+    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
+        self,
+        key: AssetKey | str | Sequence[str],
+        *,
+        deps: Sequence[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        skippable: bool = False,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        automation_condition: AutomationCondition | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Sequence[str] | frozenset[str] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+    ) -> None:
+        asset_key = AssetKey.from_coercible(key)
+        owner = f"asset {asset_key.to_user_string()!r}"
+        set_ = object.__setattr__
+        set_(self, "key", asset_key)
+        set_(self, "deps", normalize_deps(deps, owner))
+        set_(self, "description", description)
+        set_(self, "metadata", normalize_metadata(metadata, owner) if metadata else _NO_METADATA)
+        set_(self, "skippable", skippable)
+        if group_name is not None:
+            check_name(group_name, "group", owner)
+        set_(self, "group_name", group_name)
+        set_(self, "code_version", code_version)
+        set_(self, "automation_condition", automation_condition)
+        set_(self, "owners", _check_owners(owners, owner) if owners else ())
+        set_(self, "tags", check_tags(dict(tags), owner) if tags else _NO_TAGS)
+        set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
+        set_(self, "partitions_def", partitions_def)
+
+    def replace(self, **changes: Any) -> AssetSpec:
+        """A copy with some attributes changed, e.g. ``spec.replace(group_name="sales")``."""
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise DefinitionError(f"AssetSpec has no attribute {sorted(unknown)[0]!r} to replace.")
+        current.update(changes)
+        key = current.pop("key")
+        return AssetSpec(key, **current)
+
+    def merge_attributes(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        owners: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> AssetSpec:
+        """A copy with metadata, tags, owners or kinds added to the existing ones."""
+        return self.replace(
+            metadata={**self.metadata, **(metadata or {})},
+            tags={**self.tags, **(tags or {})},
+            owners=(*self.owners, *(o for o in owners or () if o not in self.owners)),
+            kinds=self.kinds | frozenset(kinds or ()),
+        )
+
+    @property
+    def dep_keys(self) -> tuple[AssetKey, ...]:
+        return tuple(d.asset_key for d in self.deps)
+
+    @property
+    def effective_group(self) -> str:
+        return self.group_name or DEFAULT_GROUP
+
+
+def normalize_deps(deps: Sequence[Any] | None, owner: str) -> tuple[AssetDep, ...]:
+    if deps is None:
+        return ()
+    if isinstance(deps, (str, AssetKey)):
+        raise DefinitionError(
+            f"deps of {owner} must be a list, got {deps!r}: write deps=[{str(deps)!r}]."
+        )
+    out: list[AssetDep] = []
+    seen: set[AssetKey] = set()
+    for dep in deps:
+        item = dep if isinstance(dep, AssetDep) else AssetDep(_dep_target(dep, owner))
+        if item.asset_key in seen:
+            raise DefinitionError(
+                f"{owner} lists {item.asset_key.to_user_string()!r} twice in its dependencies."
+            )
+        seen.add(item.asset_key)
+        out.append(item)
+    return tuple(out)
+
+
+def _dep_target(dep: object, owner: str) -> AssetKey:
+    keys = getattr(dep, "keys", None)
+    if isinstance(keys, (set, frozenset)) and not isinstance(dep, Mapping):
+        if len(keys) != 1:
+            raise DefinitionError(
+                f"{owner} depends on a definition of {len(keys)} assets; name the one it "
+                "depends on: deps=[AssetKey(...)]"
+            )
+        return next(iter(keys))  # type: ignore[no-any-return]
+    return _key_of(dep, owner)
+
+
+def _check_owners(owners: Sequence[object] | None, owner: str) -> tuple[str, ...]:
+    if not owners:
+        return ()
+    if isinstance(owners, str):
+        raise DefinitionError(f"owners of {owner} must be a list: owners=[{owners!r}].")
+    for item in owners:
+        text = item if isinstance(item, str) else ""
+        is_email = "@" in text and "." in text.split("@")[-1]
+        is_team = text.startswith("team:") and len(text) > len("team:")
+        if not (is_email or is_team):
+            raise DefinitionError(
+                f"owner {item!r} of {owner} is not valid: use an email address "
+                "('ana@example.com') or a team ('team:data-eng')."
+            )
+    return tuple(str(o) for o in owners)
+
+
+def _check_kinds(kinds: Sequence[object] | frozenset[object] | None, owner: str) -> frozenset[str]:
+    if not kinds:
+        return _NO_KINDS
+    if isinstance(kinds, str):
+        raise DefinitionError(f"kinds of {owner} must be a list: kinds=[{kinds!r}].")
+    for kind in kinds:
+        if not isinstance(kind, str) or not kind:
+            raise DefinitionError(f"kind {kind!r} of {owner} must be a non-empty string.")
+    if len(kinds) > 3:
+        raise DefinitionError(f"{owner} has {len(kinds)} kinds; at most 3 are allowed.")
+    return frozenset(str(k) for k in kinds)

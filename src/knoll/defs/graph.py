@@ -1,0 +1,307 @@
+"""Graphs: ops wired together by calling them inside a ``@graph`` or ``@job`` body."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+from knoll._utils import check_name, check_tags, docstring, source_location
+from knoll.defs.composition import (
+    GraphInputRef,
+    Invocation,
+    InvokedOutput,
+    composing,
+    current_composition,
+)
+from knoll.defs.job import JobDefinition
+from knoll.defs.op import InputDef, NodeDefinition, OpDefinition, OutputDef
+from knoll.defs.output import DEFAULT_OUTPUT
+from knoll.errors import CycleError, DefinitionError, InvalidInvocationError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionsDefinition
+
+
+@dataclass(frozen=True, eq=False)
+class GraphDefinition(NodeDefinition):
+    """Nodes (ops or graphs) and the wiring between them."""
+
+    name: str
+    invocations: Mapping[str, Invocation]
+    input_defs: Mapping[str, InputDef]
+    # graph input name -> the (node, input) pairs it feeds
+    input_mappings: Mapping[str, tuple[tuple[str, str], ...]]
+    output_defs: Mapping[str, OutputDef]
+    output_mappings: Mapping[str, InvokedOutput]
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    source: str = "<unknown>"
+
+    def describe(self) -> str:
+        return f"graph {self.name!r}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current_composition() is None:
+            raise InvalidInvocationError(
+                f"{self.describe()} can only be called inside another @graph or @job body. "
+                "To run it, use graph.to_job().execute_in_process()."
+            )
+        return self._compose(args, kwargs, None)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return tuple(self.invocations)
+
+    def node(self, name: str) -> NodeDefinition:
+        return self.invocations[name].node
+
+    def iterate_ops(self, prefix: str = "") -> list[tuple[str, OpDefinition]]:
+        """Every op in this graph and nested graphs, with its dotted handle."""
+        out: list[tuple[str, OpDefinition]] = []
+        for name, invocation in self.invocations.items():
+            handle = f"{prefix}{name}"
+            if isinstance(invocation.node, GraphDefinition):
+                out.extend(invocation.node.iterate_ops(handle + "."))
+            elif isinstance(invocation.node, OpDefinition):
+                out.append((handle, invocation.node))
+        return out
+
+    def to_job(  # noqa: PLR0913 (Dagster's keyword arguments)
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        executor_def: Any = None,
+        partitions_def: PartitionsDefinition | None = None,
+        op_retry_policy: Any = None,
+    ) -> JobDefinition:
+        """Bind this graph to resources, config and an executor, making a runnable job."""
+        return JobDefinition.for_graph(
+            self,
+            name=self.name if name is None else name,
+            description=description or self.description,
+            resource_defs=resource_defs,
+            config=config,
+            tags=tags,
+            metadata=metadata,
+            executor_def=executor_def,
+            partitions_def=partitions_def,
+            op_retry_policy=op_retry_policy,
+        )
+
+    def execute_in_process(self, **kwargs: Any) -> Any:
+        """Run this graph in the current process (see ``JobDefinition.execute_in_process``)."""
+        resources = kwargs.pop("resources", None)
+        return self.to_job(resource_defs=resources).execute_in_process(**kwargs)
+
+
+def build_graph(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    description: str | None,
+    tags: Mapping[str, str] | None,
+    out: Mapping[str, Any] | None = None,
+) -> GraphDefinition:
+    graph_name = check_name(fn.__name__ if name is None else name, "graph")
+    owner = f"graph {graph_name!r}"
+    params = list(inspect.signature(fn).parameters.values())
+    refs = {p.name: GraphInputRef(graph_name, p.name) for p in params}
+    with composing(graph_name) as composition:
+        returned = fn(**refs)
+    invocations = composition.invocations
+    output_mappings = _output_mappings(returned, owner, out)
+    input_mappings: dict[str, list[tuple[str, str]]] = {p: [] for p in refs}
+    for invocation in invocations.values():
+        for input_name, value in invocation.inputs.items():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, GraphInputRef):
+                    input_mappings[item.input_name].append((invocation.name, input_name))
+    input_defs: dict[str, InputDef] = {}
+    for input_name, targets in input_mappings.items():
+        if not targets:
+            raise DefinitionError(
+                f"{owner} ({source_location(fn)}) has a parameter {input_name!r} that no op uses."
+            )
+        node_name, node_input = targets[0]
+        inner = invocations[node_name].node.input_defs[node_input]
+        input_defs[input_name] = InputDef(input_name, inner.type, inner.default_value)
+    output_defs = {
+        out_name: _mapped_output_def(out_name, ref, invocations)
+        for out_name, ref in output_mappings.items()
+    }
+    _check_acyclic(invocations, owner)
+    return GraphDefinition(
+        name=graph_name,
+        invocations=dict(invocations),
+        input_defs=input_defs,
+        input_mappings={k: tuple(v) for k, v in input_mappings.items()},
+        output_defs=output_defs,
+        output_mappings=output_mappings,
+        description=description or docstring(fn),
+        tags=check_tags(dict(tags) if tags else None, owner),
+        source=source_location(fn),
+    )
+
+
+def _mapped_output_def(
+    name: str, ref: InvokedOutput, invocations: Mapping[str, Invocation]
+) -> OutputDef:
+    inner = invocations[ref.node_name].node.output_defs[ref.output_name]
+    return OutputDef(name, inner.type, inner.is_required, inner.io_manager_key)
+
+
+def _output_mappings(
+    returned: Any, owner: str, out: Mapping[str, Any] | None
+) -> dict[str, InvokedOutput]:
+    declared = list(out or {})
+    if returned is None:
+        return {}
+    if isinstance(returned, InvokedOutput):
+        if len(declared) > 1:
+            raise DefinitionError(
+                f"{owner} declares outputs {declared} in out=, but its body returned one output; "
+                "return a tuple or a dict with one value per declared output."
+            )
+        return {declared[0] if declared else DEFAULT_OUTPUT: returned}
+    if isinstance(returned, dict):
+        result = {}
+        for key, value in returned.items():
+            if not isinstance(value, InvokedOutput):
+                raise DefinitionError(
+                    f"{owner} returned {value!r} for output {key!r}: return outputs of ops."
+                )
+            result[check_name(key, f"output of {owner}")] = value
+        if declared and sorted(result) != sorted(declared):
+            raise DefinitionError(
+                f"{owner} returned outputs {sorted(result)}, but declares {sorted(declared)} in "
+                "out=; return a dict with exactly the declared names."
+            )
+        return result
+    if isinstance(returned, tuple):
+        names = declared
+        if len(names) != len(returned):
+            raise DefinitionError(
+                f"{owner} returned {len(returned)} outputs; declare their names with "
+                "@graph(out={'a': GraphOut(), 'b': GraphOut()}) or return a dict."
+            )
+        return dict(zip(names, returned, strict=True))
+    raise DefinitionError(
+        f"{owner} returned a {type(returned).__name__}; a graph body returns the outputs of ops "
+        "(one, a tuple or a dict) or nothing."
+    )
+
+
+def _check_acyclic(invocations: Mapping[str, Invocation], owner: str) -> None:
+    # Wiring in a composition function can only point at already-invoked nodes, so a cycle is
+    # impossible; this guards graphs assembled by other means.
+    seen: set[str] = set()
+    for name, invocation in invocations.items():
+        for value in invocation.inputs.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, InvokedOutput) and item.node_name not in seen:
+                    raise CycleError(
+                        f"{owner}: node {name!r} uses {item.node_name!r} before it runs."
+                    )
+        seen.add(name)
+
+
+@dataclass(frozen=True)
+class GraphOut:
+    """Declares an output of a graph (names the values a graph body returns as a tuple)."""
+
+    description: str | None = None
+
+
+@overload
+def graph(fn: Callable[..., Any], /) -> GraphDefinition: ...
+
+
+@overload
+def graph(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    out: Mapping[str, GraphOut] | None = None,
+) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
+
+
+def graph(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    out: Mapping[str, GraphOut] | None = None,
+) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
+    """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs."""
+
+    def decorate(f: Callable[..., Any]) -> GraphDefinition:
+        return build_graph(f, name=name, description=description, tags=tags, out=out)
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+@overload
+def job(fn: Callable[..., Any], /) -> JobDefinition: ...
+
+
+@overload
+def job(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    executor_def: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
+    op_retry_policy: Any = None,
+) -> Callable[[Callable[..., Any]], JobDefinition]: ...
+
+
+def job(  # noqa: PLR0913 (Dagster's keyword arguments)
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    executor_def: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
+    op_retry_policy: Any = None,
+) -> JobDefinition | Callable[[Callable[..., Any]], JobDefinition]:
+    """Declare a job: the body wires ops like a graph; the job adds resources and config."""
+
+    def decorate(f: Callable[..., Any]) -> JobDefinition:
+        # checked here first, so that a bad name is reported as a job name, not a graph name
+        check_name(f.__name__ if name is None else name, "job")
+        graph_def = build_graph(f, name=name, description=description, tags=None)
+        return graph_def.to_job(
+            description=description,
+            resource_defs=resource_defs,
+            config=config,
+            tags=tags,
+            metadata=metadata,
+            executor_def=executor_def,
+            partitions_def=partitions_def,
+            op_retry_policy=op_retry_policy,
+        )
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
