@@ -1,4 +1,5 @@
-"""``get_knoll_logger``: records written in a step are the run's log lines; outside, plain logging."""
+"""``get_knoll_logger``: records written in a step are the run's log lines; outside, plain
+Python logging."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from knoll import (
     Definitions,
     EventType,
     FilesystemIOManager,
-    define_asset_job,
-    execute_job,
     Instance,
     asset,
+    define_asset_job,
+    execute_job,
     get_knoll_logger,
     materialize,
     multiprocess_executor,
