@@ -15,20 +15,22 @@ import knoll
 
 if TYPE_CHECKING:
     from knoll import *  # noqa: F403
-    from knoll import DefinitionError as DagsterInvalidDefinitionError  # noqa: F401
-    from knoll import EventType as DagsterEventType  # noqa: F401
-    from knoll import Instance as DagsterInstance  # noqa: F401
-    from knoll import InvalidConfigError as DagsterInvalidConfigError  # noqa: F401
-    from knoll import InvalidInvocationError as DagsterInvalidInvocationError  # noqa: F401
-    from knoll import KnollError as DagsterError  # noqa: F401
-    from knoll import PartitionKeyError as DagsterUnknownPartitionError  # noqa: F401
-    from knoll import Run as DagsterRun  # noqa: F401
-    from knoll import RunStatus as DagsterRunStatus  # noqa: F401
-    from knoll import SelectionError as DagsterInvalidSubsetError  # noqa: F401
-    from knoll import TypeCheckError as DagsterTypeCheckDidNotPass  # noqa: F401
-    from knoll import UserCodeError as DagsterExecutionStepExecutionError  # noqa: F401
-    from knoll import UserCodeError as DagsterUserCodeExecutionError  # noqa: F401
-    from knoll import get_knoll_logger as get_dagster_logger  # noqa: F401
+
+    # what a type checker sees; at run time __getattr__ gives the same objects
+    DagsterError = KnollError  # noqa: F405
+    DagsterEventType = EventType  # noqa: F405
+    DagsterExecutionStepExecutionError = UserCodeError  # noqa: F405
+    DagsterInstance = Instance  # noqa: F405
+    DagsterInvalidConfigError = InvalidConfigError  # noqa: F405
+    DagsterInvalidDefinitionError = DefinitionError  # noqa: F405
+    DagsterInvalidInvocationError = InvalidInvocationError  # noqa: F405
+    DagsterInvalidSubsetError = SelectionError  # noqa: F405
+    DagsterRun = Run  # noqa: F405
+    DagsterRunStatus = RunStatus  # noqa: F405
+    DagsterTypeCheckDidNotPass = TypeCheckError  # noqa: F405
+    DagsterUnknownPartitionError = PartitionKeyError  # noqa: F405
+    DagsterUserCodeExecutionError = UserCodeError  # noqa: F405
+    get_dagster_logger = get_knoll_logger  # noqa: F405
 
 # Dagster's brand-named public names, each mapped to the knoll name with the same meaning.
 BRAND_NAMES: dict[str, str] = {
