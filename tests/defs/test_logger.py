@@ -3,6 +3,7 @@ Python logging."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import textwrap
 from pathlib import Path
@@ -83,6 +84,22 @@ def test_exception_keeps_the_traceback() -> None:
     assert level == logging.ERROR
     assert message.startswith("could not parse\nTraceback (most recent call last):")
     assert message.endswith("ValueError: invalid literal for int() with base 10: 'x'")
+
+
+@asset
+async def fetched() -> int:
+    get_knoll_logger().info("awaited the API")
+    return 1
+
+
+def test_async_assets_route_their_records() -> None:
+    expected = [("fetched", "awaited the API", logging.INFO)]
+    assert _log_lines(materialize([fetched]).all_events) == expected
+
+    async def from_a_running_loop() -> list[RunEvent]:
+        return materialize([fetched]).all_events  # the coroutine runs in a helper thread
+
+    assert _log_lines(asyncio.run(from_a_running_loop())) == expected
 
 
 def test_outside_a_run_it_is_a_plain_logger(caplog: pytest.LogCaptureFixture) -> None:
