@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +159,9 @@ def test_instance_run_and_event_names() -> None:
     ]
     assert log_lines == [("computed 4", logging.INFO)]
     assert dg.get_dagster_logger("etl").name == "knoll.builtin.etl"
+
+
+def test_the_porting_page_lists_every_brand_name() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "porting.md"
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \|", page.read_text(), re.M)
+    assert dict(rows) == BRAND_NAMES
