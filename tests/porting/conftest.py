@@ -19,6 +19,7 @@ import pytest
 
 from knoll import Definitions
 from knoll.codeloc.loader import CodeLocationTarget, load_definitions
+from knoll.execution.origin import code_origin, set_code_origin
 
 PROJECTS = Path(__file__).parent / "projects"
 
@@ -49,6 +50,7 @@ class Ported:
 def ported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Ported]]:
     """Port and load a project by name; ``PORTING_OUTPUT_DIR`` is a fresh folder for it."""
     loaded: list[str] = []
+    saved_origin = code_origin()
     monkeypatch.setenv("PORTING_OUTPUT_DIR", str(tmp_path / "output"))
     (tmp_path / "output").mkdir()
 
@@ -63,5 +65,7 @@ def ported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
         return Ported(sys.modules[module_name], defs, tmp_path / "output")
 
     yield load
+    # loading records the project as this process's code origin: leave no trace for others
+    set_code_origin(saved_origin)
     for module_name in loaded:
         sys.modules.pop(module_name, None)
