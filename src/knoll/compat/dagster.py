@@ -51,11 +51,12 @@ BRAND_NAMES: dict[str, str] = {
 }
 
 _PORTING_DOC = "docs/porting.md"
+_KNOLL_NAMES = frozenset(knoll.__all__)
 
 
 def __getattr__(name: str) -> Any:
     target = BRAND_NAMES.get(name, name)
-    if target not in knoll._MODULE_OF:
+    if target not in _KNOLL_NAMES:
         raise AttributeError(_no_attribute(name))
     value = getattr(knoll, target)
     globals()[name] = value
@@ -68,7 +69,7 @@ def _no_attribute(name: str) -> str:
         return message  # probed by tools (copy, pickle, inspect): no suggestion to compute
     from knoll._utils import did_you_mean
 
-    hint = did_you_mean(name, [*knoll._MODULE_OF, *BRAND_NAMES])
+    hint = did_you_mean(name, sorted(_KNOLL_NAMES | BRAND_NAMES.keys()))
     return (
         f"{message}: knoll does not offer this Dagster name (yet).{hint} {_PORTING_DOC} lists "
         "the names knoll maps and what differs from Dagster."
