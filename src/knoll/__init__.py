@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from knoll.defs.job import define_asset_job as define_asset_job
     from knoll.defs.keys import AssetCheckKey as AssetCheckKey
     from knoll.defs.keys import AssetKey as AssetKey
+    from knoll.defs.logger import get_knoll_logger as get_knoll_logger
     from knoll.defs.metadata import MetadataValue as MetadataValue
     from knoll.defs.metadata import TableColumn as TableColumn
     from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
@@ -288,6 +289,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetCheckKey",
         "AssetKey",
     ),
+    "knoll.defs.logger": ("get_knoll_logger",),
     "knoll.defs.metadata": (
         "MetadataValue",
         "TableColumn",
@@ -628,6 +630,7 @@ __all__ = [
     "definitions_snapshot",
     "definitions_snapshot_json",
     "execute_job",
+    "get_knoll_logger",
     "graph",
     "in_process_executor",
     "io_manager",

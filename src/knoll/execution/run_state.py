@@ -165,7 +165,11 @@ class RunState:
             from concurrent.futures import ThreadPoolExecutor
 
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knoll-async")
-        return self._worker.submit(self._run_on_own_loop, coro).result()
+        # in the step's context, so that what it logs with get_knoll_logger reaches the step
+        import contextvars
+
+        context = contextvars.copy_context()
+        return self._worker.submit(context.run, self._run_on_own_loop, coro).result()
 
     def _run_on_own_loop(self, coro: Any) -> Any:
         if self._loop is None:

@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from knoll.defs.logger import LogRoute, routed_to_step
 from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.op import NO_VALUE
 from knoll.errors import (
@@ -129,7 +130,8 @@ def _run_with_retries(state: RunState, step: Step) -> StepOutcome:
     attempt = 0
     while True:
         try:
-            _run_attempt(state, step, attempt)
+            with routed_to_step(_log_route(writer, step.key)):
+                _run_attempt(state, step, attempt)
         except StepFailed as failed:
             return _fail(state, step, failed.error, user_code=False)
         except BaseException as exc:
@@ -296,6 +298,13 @@ def _step_emitter(writer: EventWriter, step_key: str) -> Any:
         writer.emit(event_type, step_key, message, level, data)
 
     return emit
+
+
+def _log_route(writer: EventWriter, step_key: str) -> LogRoute:
+    def route(text: str, level: int) -> None:
+        writer.emit(EventType.LOG_MESSAGE, step_key, text, level)
+
+    return route
 
 
 def _partition_for(state: RunState, step: Step) -> PartitionScope | None:

@@ -1,0 +1,227 @@
+"""Dagster-style projects, ported by their imports only, load and run under knoll.
+
+Expected graphs and results are what Dagster's documentation says each project produces
+(the projects are also run under Dagster by ``verify_with_dagster.py``, by hand).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from knoll import AssetKey, EventType, Instance, materialize
+from knoll.defs.partitions import MultiPartitionKey
+from knoll.errors import EnvVarNotSetError
+from tests.porting.conftest import Ported
+from tests.porting.graphs import graph_of
+
+Port = Callable[[str], Ported]
+
+
+def _materialized(result: object) -> list[str]:
+    events = result.get_asset_materialization_events()  # type: ignore[attr-defined]
+    return [event.data.asset_key.to_user_string() for event in events]
+
+
+def test_etl_with_a_custom_io_manager(ported: Port) -> None:
+    project = ported("etl_io_manager")
+    assert graph_of(project.defs) == {
+        "raw_orders": {"deps": [], "group": "ingest", "partitions": None},
+        "cleaned_orders": {"deps": ["raw_orders"], "group": "ingest", "partitions": None},
+        "revenue_by_country": {"deps": ["cleaned_orders"], "group": "report", "partitions": None},
+    }
+    job = project.defs.get_implicit_asset_job()
+    result = job.execute_in_process()
+    assert result.success
+    assert sorted(_materialized(result)) == ["cleaned_orders", "raw_orders", "revenue_by_country"]
+    stored = json.loads((project.folder / "revenue_by_country.json").read_text())
+    assert stored == {"NL": 30, "BE": 12}
+
+
+def test_daily_partitions_and_a_schedule(ported: Port) -> None:
+    project = ported("daily_schedule")
+    days = [f"2024-03-0{d}" for d in range(1, 8)]
+    assert graph_of(project.defs) == {
+        "page_views": {"deps": [], "group": "default", "partitions": days},
+        "daily_report": {"deps": ["page_views"], "group": "default", "partitions": days},
+    }
+    dg = project.module.dg
+    schedule = project.defs.get_schedule_def("every_morning")
+    morning = datetime(2024, 3, 5, 6, tzinfo=UTC)
+    # by keyword: Dagster's first positional parameter is the instance
+    request = schedule(dg.build_schedule_context(scheduled_execution_time=morning))
+    assert request.partition_key == "2024-03-04"
+    job = project.defs.get_job_def("daily_job")
+    result = job.execute_in_process(partition_key=request.partition_key)
+    assert result.success
+    assert result.asset_value("daily_report") == "2024-03-04: 400 views"
+    assert sorted(_materialized(result)) == ["daily_report", "page_views"]
+
+
+def test_a_configurable_resource_reads_its_env_var(
+    ported: Port, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = ported("env_resources")
+    assert graph_of(project.defs)["headline"]["deps"] == ["forecast"]
+    job = project.defs.get_implicit_asset_job()
+    monkeypatch.delenv("WEATHER_TOKEN", raising=False)
+    with pytest.raises(EnvVarNotSetError, match="'WEATHER_TOKEN'"):
+        job.execute_in_process()
+    monkeypatch.setenv("WEATHER_TOKEN", "tok-123")
+    result = job.execute_in_process()
+    assert result.asset_value("forecast") == {"city": "Delft", "authorized": True, "temp": 11}
+    assert result.asset_value("headline") == "11 degrees in Delft"
+
+
+def test_asset_checks_pass_warn_and_fail(ported: Port) -> None:
+    project = ported("asset_checks")
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    outcomes = {
+        e.check_name: (e.passed, e.severity.value, {k: v.value for k, v in e.metadata.items()})
+        for e in result.get_asset_check_evaluations()
+    }
+    assert outcomes == {
+        "has_rows": (True, "ERROR", {}),
+        "emails_present": (False, "WARN", {"missing": 1}),
+        "ids_unique": (False, "ERROR", {"rows": 3}),
+    }
+    assert {str(k) for k in project.defs.get_asset_graph().checks_for(AssetKey("customers"))} == {
+        "customers:has_rows",
+        "customers:emails_present",
+        "customers:ids_unique",
+    }
+    assert result.success  # a failed check is an outcome, not a failed run
+
+
+def test_an_op_job_with_config(ported: Port) -> None:
+    project = ported("op_job_config")
+    dg = project.module.dg
+    job = project.defs.get_job_def("greeting_job")
+    result = job.execute_in_process(
+        run_config=dg.RunConfig(
+            ops={
+                "greet": {"config": {"name": "Ada", "excited": True}},
+                "repeat": {"config": {"times": 2}},
+            }
+        )
+    )
+    assert result.output_for_node("repeat") == ["Hello, Ada!", "Hello, Ada!"]
+    with pytest.raises(dg.DagsterInvalidConfigError, match="at path ops:repeat: missing required"):
+        job.execute_in_process(run_config={"ops": {"greet": {"config": {"name": "Ada"}}}})
+
+
+def test_a_multi_asset_and_its_downstream(ported: Port) -> None:
+    project = ported("multi_asset")
+    assert graph_of(project.defs) == {
+        "users": {"deps": [], "group": "crm", "partitions": None},
+        "accounts": {"deps": [], "group": "crm", "partitions": None},
+        "user_count": {"deps": ["users"], "group": "analytics", "partitions": None},
+    }
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    assert sorted(_materialized(result)) == ["accounts", "user_count", "users"]
+    assert result.asset_value("user_count") == 2
+
+
+def test_a_sensor_requests_one_run_per_new_file(ported: Port) -> None:
+    project = ported("sensor_runs")
+    dg = project.module.dg
+    sensor = project.defs.get_sensor_def("new_files")
+    context = dg.build_sensor_context(cursor="2024-01-01.csv")
+    requests = sensor(context)
+    assert [(r.run_key, r.tags) for r in requests] == [
+        ("2024-01-02.csv", {"file": "2024-01-02.csv"}),
+        ("2024-01-03.csv", {"file": "2024-01-03.csv"}),
+    ]
+    assert context.cursor == "2024-01-03.csv"
+    skip = sensor(dg.build_sensor_context(cursor="2024-01-03.csv"))
+    assert skip.skip_message == "no new files"
+    assert sensor.job_name == "import_job"
+
+
+def test_materialize_result_and_output_metadata(ported: Port) -> None:
+    project = ported("materialize_result")
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    metadata = {
+        event.data.asset_key.to_user_string(): {k: v.value for k, v in event.data.metadata.items()}
+        for event in result.get_asset_materialization_events()
+    }
+    assert metadata == {
+        "exported_table": {
+            "row_count": 42,
+            "preview": "| id |\n|----|\n| 1 |",
+            "source": "https://example.org/orders",
+        },
+        "scores": {"max": 8, "path": metadata["scores"]["path"]},  # the IO manager adds path
+    }
+    assert result.asset_value("scores") == [3, 5, 8]
+
+
+def test_jobs_select_by_group_and_downstream(ported: Port) -> None:
+    project = ported("selection_jobs")
+    sources = project.defs.get_job_def("sources_job").execute_in_process()
+    assert sorted(_materialized(sources)) == ["readings", "stations"]
+    with Instance.ephemeral() as instance:
+        materialize([project.module.stations, project.module.readings], instance=instance)
+        totals = project.defs.get_job_def("totals_job").execute_in_process(instance=instance)
+    assert sorted(_materialized(totals)) == ["grand_total", "station_totals"]
+    assert totals.asset_value("grand_total") == 7
+
+
+def test_multi_partitions_by_day_and_region(ported: Port) -> None:
+    project = ported("multi_partitions")
+    assert graph_of(project.defs)["sales"]["partitions"] == [
+        f"2024-05-0{day}|{region}" for day in (1, 2, 3) for region in ("eu", "us")
+    ]
+    key = MultiPartitionKey({"date": "2024-05-02", "region": "us"})
+    result = project.defs.get_implicit_asset_job().execute_in_process(partition_key=key)
+    assert result.asset_value("sales") == "us on 2024-05-02"
+
+
+def test_retries_until_the_third_attempt(ported: Port) -> None:
+    project = ported("retries")
+    job = project.defs.get_implicit_asset_job(selection="flaky_download")
+    result = job.execute_in_process()
+    assert result.asset_value("flaky_download") == 200
+    assert (project.folder / "attempts.txt").read_text() == "0\n1\n2\n"
+    assert len(result.events_of_type(EventType.STEP_UP_FOR_RETRY)) == 2
+    failed = project.defs.get_implicit_asset_job(selection="never_retried").execute_in_process(
+        raise_on_error=False
+    )
+    assert failed.failed_step_keys == ["never_retried"]
+    assert failed.events_of_type(EventType.STEP_UP_FOR_RETRY) == []
+
+
+def test_external_specs_and_deps(ported: Port) -> None:
+    project = ported("external_specs")
+    assert graph_of(project.defs) == {
+        "landing_files": {"deps": [], "group": "external", "partitions": None},
+        "staged_files": {"deps": ["landing_files"], "group": "warehouse", "partitions": None},
+        "wh/file_index": {"deps": ["staged_files"], "group": "warehouse", "partitions": None},
+    }
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    assert sorted(_materialized(result)) == ["staged_files", "wh/file_index"]
+    logged = [
+        (e.step_key, e.message, e.level) for e in result.events_of_type(EventType.LOG_MESSAGE)
+    ]
+    assert ("staged_files", "staged the landing files", logging.INFO) in logged
+
+
+def test_the_dagster_logger_and_error_names(ported: Port) -> None:
+    project = ported("logger_and_errors")
+    assert project.module.run_with(3) == "ok"
+    assert project.module.run_with("three") == "invalid config"
+    with Instance.ephemeral() as instance:
+        project.defs.get_implicit_asset_job().execute_in_process(
+            run_config={"ops": {"limited": {"config": {"limit": 12}}}}, instance=instance
+        )
+        [run] = instance.get_runs().records
+        lines = [
+            (r.event.message, r.event.level)
+            for r in instance.get_events(run.run.run_id).records
+            if r.event.event_type is EventType.LOG_MESSAGE
+        ]
+    assert lines == [("taking 12 rows", logging.INFO), ("a large limit", logging.WARNING)]
