@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from knoll.defs.asset_spec import AssetDep as AssetDep
     from knoll.defs.asset_spec import AssetIn as AssetIn
     from knoll.defs.asset_spec import AssetSpec as AssetSpec
+    from knoll.defs.automation import AutomationCondition as AutomationCondition
+    from knoll.defs.automation import AutomationContext as AutomationContext
+    from knoll.defs.automation import AutomationResult as AutomationResult
     from knoll.defs.check import AssetCheckEvaluation as AssetCheckEvaluation
     from knoll.defs.check import AssetCheckResult as AssetCheckResult
     from knoll.defs.check import AssetChecksDefinition as AssetChecksDefinition
@@ -128,7 +131,6 @@ if TYPE_CHECKING:
     from knoll.defs.partitions import (
         WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
     )
-    from knoll.defs.policies import AutomationCondition as AutomationCondition
     from knoll.defs.policies import BackfillPolicy as BackfillPolicy
     from knoll.defs.policies import Backoff as Backoff
     from knoll.defs.policies import Jitter as Jitter
@@ -335,8 +337,12 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TimeWindowPartitionsDefinition",
         "WeeklyPartitionsDefinition",
     ),
-    "knoll.defs.policies": (
+    "knoll.defs.automation": (
         "AutomationCondition",
+        "AutomationContext",
+        "AutomationResult",
+    ),
+    "knoll.defs.policies": (
         "BackfillPolicy",
         "Backoff",
         "Jitter",
@@ -500,6 +506,8 @@ __all__ = [
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
+    "AutomationContext",
+    "AutomationResult",
     "BackfillPolicy",
     "Backoff",
     "CodeServerClient",

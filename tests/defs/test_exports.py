@@ -34,6 +34,8 @@ EXPORTED = [
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
+    "AutomationContext",
+    "AutomationResult",
     "BackfillPolicy",
     "Backoff",
     "CodeServerClient",

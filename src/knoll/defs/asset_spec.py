@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
+from knoll.defs.automation import AutomationCondition
 from knoll.defs.keys import AssetKey, key_for_name
 from knoll.defs.metadata import MetadataValue, normalize_metadata
-from knoll.defs.policies import AutomationCondition
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
