@@ -159,6 +159,7 @@ if TYPE_CHECKING:
     from knoll.defs.sensor import SensorEvaluationContext as SensorEvaluationContext
     from knoll.defs.sensor import build_sensor_context as build_sensor_context
     from knoll.defs.sensor import sensor as sensor
+    from knoll.defs.spec_mapping import map_asset_specs as map_asset_specs
     from knoll.errors import CodeServerError as CodeServerError
     from knoll.errors import CronError as CronError
     from knoll.errors import CycleError as CycleError
@@ -373,6 +374,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "schedule",
     ),
     "knoll.defs.selection": ("AssetSelection",),
+    "knoll.defs.spec_mapping": ("map_asset_specs",),
     "knoll.defs.sensor": (
         "DefaultSensorStatus",
         "SensorDefinition",
@@ -642,6 +644,7 @@ __all__ = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "multi_asset",

@@ -168,6 +168,7 @@ EXPORTED = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
