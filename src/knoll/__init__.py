@@ -73,6 +73,8 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import MetadataValue as MetadataValue
     from knoll.defs.metadata import TableColumn as TableColumn
     from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
+    from knoll.defs.metadata import TableColumnDep as TableColumnDep
+    from knoll.defs.metadata import TableColumnLineage as TableColumnLineage
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
     from knoll.defs.op import In as In
@@ -295,6 +297,8 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "MetadataValue",
         "TableColumn",
         "TableColumnConstraints",
+        "TableColumnDep",
+        "TableColumnLineage",
         "TableRecord",
         "TableSchema",
     ),
@@ -614,6 +618,8 @@ __all__ = [
     "StorageWriteError",
     "TableColumn",
     "TableColumnConstraints",
+    "TableColumnDep",
+    "TableColumnLineage",
     "TableRecord",
     "TableSchema",
     "TimeWindow",

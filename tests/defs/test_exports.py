@@ -139,6 +139,8 @@ EXPORTED = [
     "StorageWriteError",
     "TableColumn",
     "TableColumnConstraints",
+    "TableColumnDep",
+    "TableColumnLineage",
     "TableRecord",
     "TableSchema",
     "TimeWindow",
