@@ -261,3 +261,12 @@ def _walk(condition: AutomationCondition) -> list[AutomationCondition]:
     for operand in condition.operands:
         out.extend(_walk(operand))
     return out
+
+
+def test_any_deps_updated_leaves_out_updates_by_the_same_run() -> None:
+    [inner] = AC.any_deps_updated().operands
+    assert inner.describe() == "(newly_updated_without_root or will_be_requested)"
+    assert inner.operands[0].operands == (
+        AC.newly_updated(),
+        ~AC.executed_with_root_target(),
+    )

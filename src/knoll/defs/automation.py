@@ -270,6 +270,11 @@ class AutomationCondition:
         return AutomationCondition("newly_updated")
 
     @staticmethod
+    def executed_with_root_target() -> AutomationCondition:
+        """True if the latest run that updated the asset also ran the asset being evaluated."""
+        return AutomationCondition("executed_with_root_target")
+
+    @staticmethod
     def newly_requested() -> AutomationCondition:
         """True if the asset was requested on the previous evaluation."""
         return AutomationCondition("newly_requested")
@@ -351,9 +356,15 @@ class AutomationCondition:
 
     @staticmethod
     def any_deps_updated() -> AutomationCondition:
-        """True if a dependency updated since the previous evaluation or will be requested."""
+        """True if a dependency updated since the previous evaluation or will be requested.
+
+        An update by a run that also materialized this asset does not count.
+        """
+        updated = (
+            AutomationCondition.newly_updated() & ~AutomationCondition.executed_with_root_target()
+        ).with_label("newly_updated_without_root")
         return AutomationCondition.any_deps_match(
-            AutomationCondition.newly_updated() | AutomationCondition.will_be_requested()
+            updated | AutomationCondition.will_be_requested()
         ).with_label("any_deps_updated")
 
     @staticmethod
