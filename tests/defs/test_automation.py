@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
@@ -270,3 +271,26 @@ def test_any_deps_updated_leaves_out_updates_by_the_same_run() -> None:
         AC.newly_updated(),
         ~AC.executed_with_root_target(),
     )
+
+
+def test_custom_conditions_may_name_themselves_or_carry_fields() -> None:
+    class Named(AutomationCondition):
+        @property
+        def name(self) -> str:
+            return "quiet_hours"
+
+        def evaluate(self, context: AutomationContext) -> AutomationResult:
+            return AutomationResult(context, context.get_empty_subset())
+
+    @dataclasses.dataclass(frozen=True)
+    class MinRows(AutomationCondition):
+        rows: int = 0
+
+        def evaluate(self, context: AutomationContext) -> AutomationResult:
+            return AutomationResult(context, context.candidate_subset if self.rows else frozenset())
+
+    assert (Named() | MinRows(rows=5)).describe() == "(quiet_hours or MinRows)"
+    assert MinRows(rows=5) != MinRows(rows=6)
+    context = AutomationContext(AssetKey("sales"), NOON)
+    assert (Named() | MinRows(rows=5)).evaluate(context).true_subset == {None}
+    assert Named().with_label("nights").describe() == "nights"

@@ -34,7 +34,7 @@ _CHECKS = ("any_checks_match", "all_checks_match")
 
 
 @serializable()
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AutomationCondition:
     """When an asset should be materialized automatically.
 
@@ -47,13 +47,29 @@ class AutomationCondition:
     params: tuple[tuple[str, str], ...] = ()
     label: str | None = None
 
-    def __post_init__(self) -> None:
-        if not self.name:
-            if type(self) is AutomationCondition:
+    def __init__(
+        self,
+        name: str = "",
+        operands: tuple[AutomationCondition, ...] = (),
+        params: tuple[tuple[str, str], ...] = (),
+        label: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        # A custom condition may give its name as a property, as Dagster's examples do.
+        if not isinstance(getattr(type(self), "name", None), property):
+            if not name and type(self) is AutomationCondition:
                 raise DefinitionError(
                     "AutomationCondition() needs a name: build one with a named condition such "
                     "as AutomationCondition.eager(), or subclass it and implement evaluate()."
                 )
+            set_(self, "name", name or type(self).__name__)
+        set_(self, "operands", tuple(operands))
+        set_(self, "params", tuple(params))
+        set_(self, "label", label)
+
+    def __post_init__(self) -> None:
+        # Runs for a custom condition declared as a @dataclass with fields of its own.
+        if not isinstance(getattr(type(self), "name", None), property) and not self.name:
             object.__setattr__(self, "name", type(self).__name__)
 
     # ---- operators -------------------------------------------------------------------------
