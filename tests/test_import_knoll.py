@@ -47,6 +47,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.op",
     "knoll.defs.output",
     "knoll.defs.params",
+    "knoll.defs.automation",
     "knoll.defs.policies",
     "knoll.defs.selection",
 }

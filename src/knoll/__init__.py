@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from knoll.defs.asset_spec import AssetDep as AssetDep
     from knoll.defs.asset_spec import AssetIn as AssetIn
     from knoll.defs.asset_spec import AssetSpec as AssetSpec
+    from knoll.defs.automation import AutomationCondition as AutomationCondition
+    from knoll.defs.automation import AutomationContext as AutomationContext
+    from knoll.defs.automation import AutomationResult as AutomationResult
     from knoll.defs.check import AssetCheckEvaluation as AssetCheckEvaluation
     from knoll.defs.check import AssetCheckResult as AssetCheckResult
     from knoll.defs.check import AssetChecksDefinition as AssetChecksDefinition
@@ -71,6 +74,8 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import MetadataValue as MetadataValue
     from knoll.defs.metadata import TableColumn as TableColumn
     from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
+    from knoll.defs.metadata import TableColumnDep as TableColumnDep
+    from knoll.defs.metadata import TableColumnLineage as TableColumnLineage
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
     from knoll.defs.op import In as In
@@ -129,7 +134,6 @@ if TYPE_CHECKING:
     from knoll.defs.partitions import (
         WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
     )
-    from knoll.defs.policies import AutomationCondition as AutomationCondition
     from knoll.defs.policies import BackfillPolicy as BackfillPolicy
     from knoll.defs.policies import Backoff as Backoff
     from knoll.defs.policies import Jitter as Jitter
@@ -158,6 +162,7 @@ if TYPE_CHECKING:
     from knoll.defs.sensor import SensorEvaluationContext as SensorEvaluationContext
     from knoll.defs.sensor import build_sensor_context as build_sensor_context
     from knoll.defs.sensor import sensor as sensor
+    from knoll.defs.spec_mapping import map_asset_specs as map_asset_specs
     from knoll.errors import CodeServerError as CodeServerError
     from knoll.errors import CronError as CronError
     from knoll.errors import CycleError as CycleError
@@ -294,6 +299,8 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "MetadataValue",
         "TableColumn",
         "TableColumnConstraints",
+        "TableColumnDep",
+        "TableColumnLineage",
         "TableRecord",
         "TableSchema",
     ),
@@ -337,8 +344,12 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TimeWindowPartitionsDefinition",
         "WeeklyPartitionsDefinition",
     ),
-    "knoll.defs.policies": (
+    "knoll.defs.automation": (
         "AutomationCondition",
+        "AutomationContext",
+        "AutomationResult",
+    ),
+    "knoll.defs.policies": (
         "BackfillPolicy",
         "Backoff",
         "Jitter",
@@ -369,6 +380,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "schedule",
     ),
     "knoll.defs.selection": ("AssetSelection",),
+    "knoll.defs.spec_mapping": ("map_asset_specs",),
     "knoll.defs.sensor": (
         "DefaultSensorStatus",
         "SensorDefinition",
@@ -502,6 +514,8 @@ __all__ = [
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
+    "AutomationContext",
+    "AutomationResult",
     "BackfillPolicy",
     "Backoff",
     "CodeServerClient",
@@ -606,6 +620,8 @@ __all__ = [
     "StorageWriteError",
     "TableColumn",
     "TableColumnConstraints",
+    "TableColumnDep",
+    "TableColumnLineage",
     "TableRecord",
     "TableSchema",
     "TimeWindow",
@@ -637,6 +653,7 @@ __all__ = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "multi_asset",

@@ -309,3 +309,30 @@ def test_on_a_terminal_the_progress_bar_leaves_the_output_whole(project: Path) -
     [run_id] = run_ids(project)
     log = project / ".knoll" / "logs" / run_id / "raw.out"
     assert log.read_text() == "fetched 3 rows\n"
+
+
+AUTOMATED = """
+from knoll import AutomationCondition, Definitions, asset
+
+
+@asset(automation_condition=AutomationCondition.on_cron("0 6 * * *"))
+def report() -> int:
+    return 1
+
+
+@asset
+def manual() -> int:
+    return 2
+
+
+defs = Definitions(assets=[report, manual])
+"""
+
+
+def test_show_gives_the_automation_condition(tmp_path: Path) -> None:
+    (tmp_path / "reports.py").write_text(AUTOMATED)
+    shown = knoll("asset", "show", "report", "-m", "reports", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "  automation:    on_cron(0 6 * * *, UTC)" in shown.stdout.splitlines()
+    manual = knoll("asset", "show", "manual", "-m", "reports", cwd=tmp_path).stdout
+    assert "automation:" not in manual

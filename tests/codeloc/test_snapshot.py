@@ -243,6 +243,9 @@ def test_deps_automation_and_checks_of_a_downstream_asset(defs: Definitions) -> 
     assert summary["deps"] == [["raw", "customers"], ["raw", "orders"]]
     assert summary["partition_mappings"] == []
     assert summary["automation_condition"] == "eager"
+    tree = summary["automation_condition_tree"]
+    assert tree["label"] == "eager"
+    assert [o["name"] for o in tree["operands"]] == ["in_latest_time_window", "since", *["not"] * 3]
     assert summary["config_schema"] is None
     assert summary["group"] == "marts"
     assert summary["check_keys"] == [{"asset_key": ["order_summary"], "name": "summary_positive"}]

@@ -200,6 +200,8 @@ def asset_show(
         click.echo(f"  code version:  {node.spec.code_version or '-'}")
         if node.spec.description:
             click.echo(f"  description:   {short(node.spec.description, 80)}")
+        if node.spec.automation_condition is not None:
+            click.echo(f"  automation:    {node.spec.automation_condition.describe()}")
     records = instance.get_asset_records([asset_key])
     record = records[0] if records else None
     _show_latest(record)

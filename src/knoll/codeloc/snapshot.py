@@ -302,6 +302,7 @@ class _Builder:
                     "skippable": spec.skippable,
                     "partitions": (None if partitions_def is None else partitions(partitions_def)),
                     "automation_condition": None if condition is None else condition.describe(),
+                    "automation_condition_tree": None if condition is None else condition.tree(),
                     "backfill_policy": backfill_policy,
                     "io_manager_key": (
                         output_defs[output_name].io_manager_key if is_executable else None

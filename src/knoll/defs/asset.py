@@ -15,6 +15,7 @@ from knoll.defs.asset_spec import (
     AssetIn,
     AssetSpec,
     dep_on,
+    mapped_specs,
     normalize_deps,
 )
 from knoll.defs.check import AssetCheckSpec
@@ -225,6 +226,12 @@ class AssetsDefinition:
             input_keys={name: remap(key) for name, key in self.input_keys.items()},
             check_specs=checks,
             selected_keys=selected,
+        )
+
+    def map_asset_specs(self, func: Callable[[AssetSpec], AssetSpec]) -> AssetsDefinition:
+        """A copy with ``func`` applied to each of its specs; keys and input deps must stay."""
+        return dataclasses.replace(
+            self, specs_by_output=mapped_specs(self.specs_by_output, self.input_keys, func)
         )
 
     # ---- direct invocation -----------------------------------------------------------

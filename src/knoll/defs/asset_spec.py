@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
+from knoll.defs.automation import AutomationCondition
 from knoll.defs.keys import AssetKey, key_for_name
 from knoll.defs.metadata import MetadataValue, normalize_metadata
-from knoll.defs.policies import AutomationCondition
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ _NO_KINDS: frozenset[str] = frozenset()
 _NO_METADATA: dict[str, MetadataValue] = {}
 _NO_TAGS: dict[str, str] = {}
 _KIND_TAG_PREFIX = "knoll/kind/"
+IO_MANAGER_KEY_METADATA = "knoll/io_manager_key"
+"""Metadata key naming the IO manager that loads an asset declared with an AssetSpec."""
 
 
 def _key_of(value: object, owner: str) -> AssetKey:
@@ -148,21 +150,54 @@ class AssetSpec:
         key = current.pop("key")
         return AssetSpec(key, **current)
 
+    def replace_attributes(self, **changes: Any) -> AssetSpec:
+        """A copy with the given attributes replaced outright (Dagster's ``replace_attributes``).
+
+        Every attribute can be given, ``key`` too; metadata, tags, owners, kinds and deps given
+        here replace the old ones entirely (use :meth:`merge_attributes` to add to them).
+        """
+        return self.replace(**changes)
+
     def merge_attributes(
         self,
         *,
+        deps: Sequence[Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         owners: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> AssetSpec:
-        """A copy with metadata, tags, owners or kinds added to the existing ones."""
+        """A copy with deps, metadata, tags, owners or kinds added to the existing ones.
+
+        Metadata and tags given here win over existing entries with the same key; deps,
+        owners and kinds are appended (a dependency already listed is an error).
+        """
         return self.replace(
+            deps=(*self.deps, *(deps or ())),
             metadata={**self.metadata, **(metadata or {})},
             tags={**self.tags, **(tags or {})},
             owners=(*self.owners, *(o for o in owners or () if o not in self.owners)),
             kinds=self.kinds | frozenset(kinds or ()),
         )
+
+    def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
+        """A copy whose downstream assets load it with the IO manager ``io_manager_key``.
+
+        The key is kept in the spec's metadata under ``knoll/io_manager_key``.
+        """
+        given: object = io_manager_key  # a user may pass anything: check at the boundary
+        if not isinstance(given, str) or not given:
+            raise DefinitionError(
+                f"asset {self.key.to_user_string()!r}: with_io_manager_key({io_manager_key!r}) "
+                "needs the resource key of an IO manager, such as 'warehouse_io_manager'."
+            )
+        return self.replace(metadata={**self.metadata, IO_MANAGER_KEY_METADATA: io_manager_key})
+
+    @property
+    def io_manager_key(self) -> str | None:
+        """The IO manager key set with :meth:`with_io_manager_key`, if any."""
+        value = self.metadata.get(IO_MANAGER_KEY_METADATA)
+        return None if value is None else str(value.value)
 
     @property
     def dep_keys(self) -> tuple[AssetKey, ...]:
@@ -171,6 +206,38 @@ class AssetSpec:
     @property
     def effective_group(self) -> str:
         return self.group_name or DEFAULT_GROUP
+
+
+def mapped_specs(
+    specs: Mapping[str, AssetSpec],
+    input_keys: Mapping[str, AssetKey],
+    func: Callable[[AssetSpec], AssetSpec],
+) -> dict[str, AssetSpec]:
+    """``func`` applied to each spec of one definition, keeping keys and input-backed deps."""
+    out: dict[str, AssetSpec] = {}
+    for name, spec in specs.items():
+        new = func(spec)
+        where = f"map_asset_specs on asset {spec.key.to_user_string()!r}"
+        if not isinstance(new, AssetSpec):
+            raise DefinitionError(
+                f"{where}: the function returned {type(new).__name__} {new!r}; return an "
+                "AssetSpec, for example spec.replace_attributes(...)."
+            )
+        if new.key != spec.key:
+            raise DefinitionError(
+                f"{where}: the function changed the key to {new.key.to_user_string()!r}; it "
+                "must keep keys (rename assets with key_prefix= or AssetOut(key=...) instead)."
+            )
+        kept = set(new.dep_keys)
+        for input_name, key in input_keys.items():
+            if key in spec.dep_keys and key not in kept:
+                raise DefinitionError(
+                    f"{where}: the function removed the dependency on {key.to_user_string()!r}, "
+                    f"which parameter {input_name!r} loads; only deps that are not parameters "
+                    "can be changed or removed."
+                )
+        out[name] = new
+    return out
 
 
 def normalize_deps(deps: Sequence[Any] | None, owner: str) -> tuple[AssetDep, ...]:

@@ -83,6 +83,10 @@ class MetadataValue:
         return TableSchemaMetadataValue(schema)
 
     @staticmethod
+    def column_lineage(lineage: TableColumnLineage) -> TableColumnLineageMetadataValue:
+        return TableColumnLineageMetadataValue(lineage)
+
+    @staticmethod
     def asset(asset_key: AssetKey) -> AssetMetadataValue:
         return AssetMetadataValue(asset_key)
 
@@ -340,6 +344,81 @@ class TableSchema:
         object.__setattr__(self, "constraints", tuple(constraints))
 
 
+COLUMN_LINEAGE_METADATA_KEY = "knoll/column_lineage"
+"""The metadata key under which an asset records where its columns come from."""
+
+
+@serializable()
+@dataclass(frozen=True)
+class TableColumnDep:
+    """One column of an upstream asset that a column depends on."""
+
+    asset_key: AssetKey
+    column_name: str
+
+    def __init__(self, asset_key: AssetKey | str | Sequence[str], column_name: str) -> None:
+        object.__setattr__(self, "asset_key", AssetKey.from_coercible(asset_key))
+        given: object = column_name  # checked: it comes from user code or from JSON
+        if not isinstance(given, str) or not given:
+            raise DefinitionError(
+                f"TableColumnDep({self.asset_key.to_user_string()!r}, {column_name!r}): give "
+                "the upstream column's name as a non-empty string."
+            )
+        object.__setattr__(self, "column_name", column_name)
+
+    def __str__(self) -> str:
+        return f"{self.asset_key.to_user_string()}.{self.column_name}"
+
+
+@serializable()
+@dataclass(frozen=True)
+class TableColumnLineage:
+    """Which upstream columns each column of a table is computed from."""
+
+    deps_by_column: Mapping[str, tuple[TableColumnDep, ...]]
+
+    def __init__(self, deps_by_column: Mapping[str, Sequence[TableColumnDep]]) -> None:
+        if not isinstance(deps_by_column, Mapping):
+            raise DefinitionError(
+                f"TableColumnLineage({deps_by_column!r}): give a dict from each column name to "
+                "a list of TableColumnDep."
+            )
+        out: dict[str, tuple[TableColumnDep, ...]] = {}
+        for column, deps in deps_by_column.items():
+            out[column] = _column_deps(column, deps)
+        object.__setattr__(self, "deps_by_column", out)
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{column} <- {', '.join(map(str, deps)) or '(none)'}"
+            for column, deps in self.deps_by_column.items()
+        )
+
+
+def _column_deps(column: object, deps: object) -> tuple[TableColumnDep, ...]:
+    if not isinstance(column, str) or isinstance(deps, (str, TableColumnDep)):
+        raise DefinitionError(
+            f"TableColumnLineage column {column!r}: map a column name (str) to a list of "
+            "TableColumnDep, such as [TableColumnDep('orders', 'amount')]."
+        )
+    items = list(deps) if isinstance(deps, Sequence) else None
+    if items is None or not all(isinstance(d, TableColumnDep) for d in items):
+        raise DefinitionError(
+            f"TableColumnLineage column {column!r}: its dependencies must be a list of "
+            f"TableColumnDep, got {deps!r}."
+        )
+    seen: set[tuple[AssetKey, str]] = set()
+    for dep in items:
+        pair = (dep.asset_key, dep.column_name)
+        if pair in seen:
+            raise DefinitionError(
+                f"TableColumnLineage column {column!r} lists {dep} twice; list each upstream "
+                "column once."
+            )
+        seen.add(pair)
+    return tuple(sorted(items, key=lambda d: (d.asset_key.path, d.column_name)))
+
+
 @serializable()
 @dataclass(frozen=True)
 class TableRecord:
@@ -383,6 +462,16 @@ class TableSchemaMetadataValue(MetadataValue):
         return self.schema
 
 
+@serializable()
+@dataclass(frozen=True)
+class TableColumnLineageMetadataValue(MetadataValue):
+    lineage: TableColumnLineage
+
+    @property
+    def value(self) -> TableColumnLineage:
+        return self.lineage
+
+
 RawMetadataValue: TypeAlias = Any
 MetadataMapping: TypeAlias = Mapping[str, MetadataValue]
 
@@ -409,6 +498,8 @@ def coerce_metadata_value(value: RawMetadataValue, key: str, owner: str) -> Meta
         return AssetMetadataValue(value)
     if isinstance(value, TableSchema):
         return TableSchemaMetadataValue(value)
+    if isinstance(value, TableColumnLineage):
+        return TableColumnLineageMetadataValue(value)
     if isinstance(value, (dict, list, tuple)) and _is_json(value, key, owner):
         return JsonMetadataValue(list(value) if isinstance(value, tuple) else value)
     raise DefinitionError(

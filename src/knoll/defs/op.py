@@ -232,6 +232,16 @@ class OpDefinition(NodeDefinition):
     def replace(self, **changes: Any) -> OpDefinition:
         return dataclasses.replace(self, **changes)
 
+    def with_retry_policy(self, retry_policy: RetryPolicy) -> OpDefinition:
+        """A copy of this op that retries failed steps by ``retry_policy``."""
+        if not isinstance(retry_policy, RetryPolicy):
+            raise DefinitionError(
+                f"op {self.name!r}: with_retry_policy() takes a RetryPolicy, got "
+                f"{type(retry_policy).__name__} {retry_policy!r}; for example "
+                "RetryPolicy(max_retries=3, delay=5)."
+            )
+        return dataclasses.replace(self, retry_policy=retry_policy)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _current_composition() is not None:
             return self._compose(args, kwargs, None)

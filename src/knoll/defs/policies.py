@@ -1,4 +1,4 @@
-"""Retry, backfill and automation policies attached to assets and ops."""
+"""Retry and backfill policies attached to assets and ops (and AutomationCondition, re-exported)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knoll._serdes import serializable
-from knoll.errors import CronError, DefinitionError
+from knoll.defs.automation import AutomationCondition
+from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
     from random import Random
+
+# AutomationCondition lives in knoll.defs.automation; it is importable from here as before.
+__all__ = ["AutomationCondition", "BackfillPolicy", "Backoff", "Jitter", "RetryPolicy"]
 
 
 @serializable()
@@ -102,75 +106,3 @@ class BackfillPolicy:
     @property
     def is_single_run(self) -> bool:
         return self.max_partitions_per_run is None
-
-
-@serializable()
-@dataclass(frozen=True)
-class AutomationCondition:
-    """When an asset should be materialized automatically; evaluated by the daemon.
-
-    Built from the named conditions, combined with ``&``, ``|`` and ``~``.
-    """
-
-    name: str
-    operands: tuple[AutomationCondition, ...] = ()
-    params: tuple[tuple[str, str], ...] = ()
-
-    def __and__(self, other: AutomationCondition) -> AutomationCondition:
-        return AutomationCondition("and", (self, other))
-
-    def __or__(self, other: AutomationCondition) -> AutomationCondition:
-        return AutomationCondition("or", (self, other))
-
-    def __invert__(self) -> AutomationCondition:
-        return AutomationCondition("not", (self,))
-
-    def describe(self) -> str:
-        if self.name in ("and", "or"):
-            return "(" + f" {self.name} ".join(o.describe() for o in self.operands) + ")"
-        if self.name == "not":
-            return f"not {self.operands[0].describe()}"
-        if self.params:
-            args = ", ".join(f"{k}={v}" for k, v in self.params)
-            return f"{self.name}({args})"
-        return self.name
-
-    @staticmethod
-    def eager() -> AutomationCondition:
-        """Materialize whenever an upstream asset updates (and nothing is in progress)."""
-        return AutomationCondition("eager")
-
-    @staticmethod
-    def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
-        """Materialize once per cron tick, after all upstream assets updated since the tick."""
-        # Imported here: declaring assets should not load the cron parser (and `calendar`).
-        from knoll.defs.cron import parse_cron
-
-        try:
-            parse_cron(cron_schedule)
-        except CronError as exc:
-            raise CronError(f"AutomationCondition.on_cron({cron_schedule!r}): {exc}") from None
-        return AutomationCondition(
-            "on_cron", params=(("cron_schedule", cron_schedule), ("cron_timezone", cron_timezone))
-        )
-
-    @staticmethod
-    def on_missing() -> AutomationCondition:
-        """Materialize missing partitions once their upstream assets exist."""
-        return AutomationCondition("on_missing")
-
-    @staticmethod
-    def missing() -> AutomationCondition:
-        return AutomationCondition("missing")
-
-    @staticmethod
-    def in_progress() -> AutomationCondition:
-        return AutomationCondition("in_progress")
-
-    @staticmethod
-    def any_deps_updated() -> AutomationCondition:
-        return AutomationCondition("any_deps_updated")
-
-    @staticmethod
-    def code_version_changed() -> AutomationCondition:
-        return AutomationCondition("code_version_changed")

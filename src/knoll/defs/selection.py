@@ -84,6 +84,43 @@ class AssetSelection:
         return _Attribute("owner", owner, False)
 
     @staticmethod
+    def tag_string(text: str, include_sources: bool = False) -> AssetSelection:
+        """The assets with a tag written ``"key"`` or ``"key=value"``."""
+        return _Attribute("tag", text, include_sources)
+
+    @staticmethod
+    def key_substring(substring: str, include_sources: bool = False) -> AssetSelection:
+        """The assets whose key, written ``a/b/c``, contains ``substring``."""
+        return _Attribute("key_substring", substring, include_sources)
+
+    @staticmethod
+    def all_asset_checks() -> AssetSelection:
+        """Every asset check, and no assets."""
+        return _Checks(None, ())
+
+    @staticmethod
+    def checks_for_assets(*assets: Any) -> AssetSelection:
+        """The checks of the given assets (definitions or keys), without the assets."""
+        return _Checks(AssetSelection.assets(*assets), ())
+
+    @staticmethod
+    def checks(*checks: Any) -> AssetSelection:
+        """The given checks (``AssetCheckKey`` values or check definitions), not their assets."""
+        keys: list[AssetCheckKey] = []
+        for item in checks:
+            if isinstance(item, AssetCheckKey):
+                keys.append(item)
+                continue
+            own = getattr(item, "check_keys", None)
+            if not isinstance(own, frozenset):
+                raise DefinitionError(
+                    f"AssetSelection.checks() got {type(item).__name__} {item!r}; pass "
+                    "AssetCheckKey(asset_key, name) values or @asset_check definitions."
+                )
+            keys.extend(sorted(own, key=lambda k: k.to_user_string()))
+        return _Checks(None, tuple(keys))
+
+    @staticmethod
     def from_string(text: str) -> AssetSelection:
         """Parse the string form (see the module docstring)."""
         return parse_selection(text)
@@ -124,6 +161,26 @@ class AssetSelection:
 
     def sinks(self) -> AssetSelection:
         return _Edge(self, "sinks")
+
+    def sources(self) -> AssetSelection:
+        """The same as :meth:`roots` (Dagster's older name for it)."""
+        return _Edge(self, "roots")
+
+    def materializable(self) -> AssetSelection:
+        """The selected assets that knoll can materialize (not external ones)."""
+        return _Edge(self, "materializable")
+
+    def upstream_source_assets(self) -> AssetSelection:
+        """The external assets (declared with AssetSpec) that the selection depends on."""
+        return _Edge(self, "upstream_source_assets")
+
+    def required_multi_asset_neighbors(self) -> AssetSelection:
+        """The selection plus the other assets of every multi-asset it cannot be split from."""
+        return _Edge(self, "required_multi_asset_neighbors")
+
+    def without_checks(self) -> AssetSelection:
+        """The same assets, with none of their checks."""
+        return self - AssetSelection.all_asset_checks()
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
         return _Binary(self, other, "|")
@@ -216,7 +273,7 @@ class _Prefixes(AssetSelection):
 
 @dataclass(frozen=True, repr=False)
 class _Attribute(AssetSelection):
-    attribute: str  # "tag", "kind" or "owner"
+    attribute: str  # "tag", "kind", "owner" or "key_substring"
     value: str
     include_sources: bool
 
@@ -226,6 +283,8 @@ class _Attribute(AssetSelection):
             return lambda spec: key in spec.tags and (not sep or spec.tags[key] == value)
         if self.attribute == "kind":
             return lambda spec: self.value in spec.kinds
+        if self.attribute == "key_substring":
+            return lambda spec: self.value in spec.key.to_user_string()
         return lambda spec: self.value in spec.owners
 
     def resolve(self, graph: AssetGraph) -> frozenset[AssetKey]:
@@ -268,10 +327,60 @@ class _Edge(AssetSelection):
 
     def resolve(self, graph: AssetGraph) -> frozenset[AssetKey]:
         keys = self.child.resolve(graph)
-        return frozenset(graph.roots(keys) if self.which == "roots" else graph.sinks(keys))
+        if self.which == "roots":
+            return frozenset(graph.roots(keys))
+        if self.which == "sinks":
+            return frozenset(graph.sinks(keys))
+        if self.which == "materializable":
+            return _executable_unless(False, graph, keys)
+        if self.which == "upstream_source_assets":
+            parents = {p for k in keys for p in graph.parents(k)}
+            return frozenset(p for p in parents if not graph.node(p).is_executable)
+        return keys | _unsplittable_neighbors(graph, keys)
 
     def describe(self) -> str:
         return f"{self.which}({self.child.describe()})"
+
+
+def _unsplittable_neighbors(graph: AssetGraph, keys: frozenset[AssetKey]) -> frozenset[AssetKey]:
+    out: set[AssetKey] = set()
+    for key in keys:
+        assets_def = graph.node(key).assets_def
+        if assets_def.is_executable and not assets_def.can_subset:
+            out |= assets_def.all_keys
+    return frozenset(out)
+
+
+@dataclass(frozen=True, repr=False)
+class _Checks(AssetSelection):
+    """Checks without their assets: all of them, those of some assets, or named ones."""
+
+    of_assets: AssetSelection | None
+    named: tuple[AssetCheckKey, ...]
+
+    def resolve(self, graph: AssetGraph) -> frozenset[AssetKey]:
+        return frozenset()
+
+    def resolve_checks(self, graph: AssetGraph) -> frozenset[AssetCheckKey]:
+        if self.of_assets is not None:
+            return frozenset(c for k in self.of_assets.resolve(graph) for c in graph.checks_for(k))
+        if not self.named:
+            return graph.check_keys
+        for key in self.named:
+            if key not in graph.check_keys:
+                known = [k.to_user_string() for k in graph.check_keys]
+                raise SelectionError(
+                    f"asset selection names check {key.to_user_string()!r}, which is not a "
+                    f"check in these definitions.{did_you_mean(key.to_user_string(), known)}"
+                )
+        return frozenset(self.named)
+
+    def describe(self) -> str:
+        if self.of_assets is not None:
+            return f"checks_for({self.of_assets.describe()})"
+        if not self.named:
+            return "all_asset_checks"
+        return "checks(" + ", ".join(k.to_user_string() for k in self.named) + ")"
 
 
 @dataclass(frozen=True, repr=False)
@@ -283,6 +392,15 @@ class _Binary(AssetSelection):
     def resolve(self, graph: AssetGraph) -> frozenset[AssetKey]:
         left = self.left.resolve(graph)
         right = self.right.resolve(graph)
+        if self.op == "|":
+            return left | right
+        if self.op == "&":
+            return left & right
+        return left - right
+
+    def resolve_checks(self, graph: AssetGraph) -> frozenset[AssetCheckKey]:
+        left = self.left.resolve_checks(graph)
+        right = self.right.resolve_checks(graph)
         if self.op == "|":
             return left | right
         if self.op == "&":

@@ -345,7 +345,8 @@ def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
                     output = upstream.output_for(source.asset_key)
                     needed.add(upstream.op.output_defs[output].io_manager_key)
                 else:
-                    needed.add(DEFAULT_IO_MANAGER_KEY)
+                    spec = upstream.spec_for(source.asset_key)
+                    needed.add(spec.io_manager_key or DEFAULT_IO_MANAGER_KEY)
     return needed
 
 

@@ -107,10 +107,10 @@ def _load_from_asset(
         raise StepFailed(ExecutionError(f"{step.describe()}: upstream asset {key} is unknown."))
     upstream_def: AssetsDefinition = graph.node(key).assets_def
     output_name = upstream_def.output_for(key)
-    io_key = "io_manager"
+    spec = upstream_def.spec_for(key)
+    io_key = spec.io_manager_key or "io_manager"  # an external asset names its IO manager
     if upstream_def.op is not None:
         io_key = upstream_def.op.output_defs[output_name].io_manager_key
-    spec = upstream_def.spec_for(key)
     upstream_ctx = OutputContext(
         name=output_name,
         step_key=upstream_def.op.name if upstream_def.op else key.to_python_identifier(),
