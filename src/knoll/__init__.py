@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from knoll.defs.asset import load_assets_from_modules as load_assets_from_modules
     from knoll.defs.asset import multi_asset as multi_asset
     from knoll.defs.asset_graph import AssetGraph as AssetGraph
+    from knoll.defs.asset_sensor import AssetSensorDefinition as AssetSensorDefinition
+    from knoll.defs.asset_sensor import asset_sensor as asset_sensor
     from knoll.defs.asset_spec import AssetDep as AssetDep
     from knoll.defs.asset_spec import AssetIn as AssetIn
     from knoll.defs.asset_spec import AssetSpec as AssetSpec
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from knoll.defs.definitions import LazyDefinitions as LazyDefinitions
     from knoll.defs.definitions import definitions as definitions
     from knoll.defs.env_var import EnvVar as EnvVar
+    from knoll.defs.event_filters import AssetRecordsFilter as AssetRecordsFilter
     from knoll.defs.executor import ExecutorDefinition as ExecutorDefinition
     from knoll.defs.executor import in_process_executor as in_process_executor
     from knoll.defs.executor import multiprocess_executor as multiprocess_executor
@@ -146,6 +149,14 @@ if TYPE_CHECKING:
     from knoll.defs.run_request import RunRequest as RunRequest
     from knoll.defs.run_request import SensorResult as SensorResult
     from knoll.defs.run_request import SkipReason as SkipReason
+    from knoll.defs.run_status_sensor import RunFailureSensorContext as RunFailureSensorContext
+    from knoll.defs.run_status_sensor import RunStatusSensorContext as RunStatusSensorContext
+    from knoll.defs.run_status_sensor import RunStatusSensorDefinition as RunStatusSensorDefinition
+    from knoll.defs.run_status_sensor import (
+        build_run_status_sensor_context as build_run_status_sensor_context,
+    )
+    from knoll.defs.run_status_sensor import run_failure_sensor as run_failure_sensor
+    from knoll.defs.run_status_sensor import run_status_sensor as run_status_sensor
     from knoll.defs.schedule import DefaultScheduleStatus as DefaultScheduleStatus
     from knoll.defs.schedule import ScheduleDefinition as ScheduleDefinition
     from knoll.defs.schedule import ScheduleEvaluationContext as ScheduleEvaluationContext
@@ -195,6 +206,9 @@ if TYPE_CHECKING:
     from knoll.execution.run import Run as Run
     from knoll.execution.run import RunStatus as RunStatus
     from knoll.instance import Instance as Instance
+    from knoll.instance.event_log import EventLogEntry as EventLogEntry
+    from knoll.instance.event_log import EventLogRecord as EventLogRecord
+    from knoll.instance.event_log import EventRecordsResult as EventRecordsResult
     from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
     from knoll.instance.launcher import LaunchRequest as LaunchRequest
     from knoll.instance.launcher import RunLauncher as RunLauncher
@@ -367,6 +381,24 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "schedule",
     ),
     "knoll.defs.selection": ("AssetSelection",),
+    "knoll.defs.asset_sensor": (
+        "AssetSensorDefinition",
+        "asset_sensor",
+    ),
+    "knoll.defs.event_filters": ("AssetRecordsFilter",),
+    "knoll.defs.run_status_sensor": (
+        "RunFailureSensorContext",
+        "RunStatusSensorContext",
+        "RunStatusSensorDefinition",
+        "build_run_status_sensor_context",
+        "run_failure_sensor",
+        "run_status_sensor",
+    ),
+    "knoll.instance.event_log": (
+        "EventLogEntry",
+        "EventLogRecord",
+        "EventRecordsResult",
+    ),
     "knoll.defs.sensor": (
         "DefaultSensorStatus",
         "SensorDefinition",
@@ -496,7 +528,9 @@ __all__ = [
     "AssetMaterialization",
     "AssetObservation",
     "AssetOut",
+    "AssetRecordsFilter",
     "AssetSelection",
+    "AssetSensorDefinition",
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
@@ -522,6 +556,9 @@ __all__ = [
     "DynamicPartitionsStore",
     "EnvVar",
     "EnvVarNotSetError",
+    "EventLogEntry",
+    "EventLogRecord",
+    "EventRecordsResult",
     "EventType",
     "ExecuteInProcessResult",
     "ExecutionError",
@@ -581,11 +618,14 @@ __all__ = [
     "RunConfig",
     "RunEvent",
     "RunFailedError",
+    "RunFailureSensorContext",
     "RunHeartbeat",
     "RunLauncher",
     "RunRequest",
     "RunStatus",
     "RunStatusError",
+    "RunStatusSensorContext",
+    "RunStatusSensorDefinition",
     "RunsFilter",
     "ScalarUnion",
     "ScheduleDefinition",
@@ -618,9 +658,11 @@ __all__ = [
     "WorkspaceProcesses",
     "asset",
     "asset_check",
+    "asset_sensor",
     "build_asset_context",
     "build_init_resource_context",
     "build_op_context",
+    "build_run_status_sensor_context",
     "build_schedule_context",
     "build_sensor_context",
     "define_asset_job",
@@ -640,6 +682,8 @@ __all__ = [
     "multiprocess_executor",
     "op",
     "resource",
+    "run_failure_sensor",
+    "run_status_sensor",
     "schedule",
     "sensor",
     "snapshot_id",
