@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 from knoll._utils import check_name, docstring
 from knoll.defs._tick_fn import ResourcesView, TickFunction, is_job_like
@@ -112,6 +112,12 @@ class RunStatusSensorContext:
     def partition_key(self) -> str | None:
         return getattr(self._run, "partition_key", None)
 
+    def for_run_failure(self) -> RunFailureSensorContext:
+        """The same context as a :class:`RunFailureSensorContext` (for tests)."""
+        return RunFailureSensorContext(
+            self._sensor_name, self._run, self._event, self._instance, resources=self._resources
+        )
+
 
 class RunFailureSensorContext(RunStatusSensorContext):
     """The context of a run failure sensor: ``failure_event`` is the RUN_FAILURE event, and
@@ -141,14 +147,9 @@ def build_run_status_sensor_context(
 ) -> RunStatusSensorContext:
     """A context to call a run status sensor function with, in tests; use
     ``.for_run_failure()`` on it for a run failure sensor."""
-    return _Built(sensor_name, dagster_run, dagster_event, dagster_instance, resources=resources)
-
-
-class _Built(RunStatusSensorContext):
-    def for_run_failure(self) -> RunFailureSensorContext:
-        return RunFailureSensorContext(
-            self.sensor_name, self._run, self._event, self._instance, resources=self._resources
-        )
+    return RunStatusSensorContext(
+        sensor_name, dagster_run, dagster_event, dagster_instance, resources=resources
+    )
 
 
 def _event_type_of(run_status: object, owner: str) -> str:
@@ -214,7 +215,7 @@ class RunStatusSensorDefinition(SensorDefinition):
             raise DefinitionError(
                 f"{owner} got monitored_jobs and monitor_all_code_locations=True: give one."
             )
-        user = TickFunction.read(run_status_sensor_fn, "sensor", name)
+        user = TickFunction.read(run_status_sensor_fn, "run_status_sensor", name)
         tick = _RunStatusTick(name, owner, event_type, watched, user, context_type)
         super().__init__(
             name,
@@ -375,6 +376,25 @@ def run_status_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
     return decorate
 
 
+@overload
+def run_failure_sensor(name: Callable[..., Any], /) -> RunStatusSensorDefinition: ...
+
+
+@overload
+def run_failure_sensor(
+    name: str | None = None,
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
+    description: str | None = None,
+    monitored_jobs: Sequence[Any] | None = None,
+    monitor_all_code_locations: bool = False,
+    request_job: Any = None,
+    request_jobs: Sequence[Any] | None = None,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], RunStatusSensorDefinition]: ...
+
+
 def run_failure_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
     name: Callable[..., Any] | str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
@@ -386,7 +406,7 @@ def run_failure_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
-) -> Any:
+) -> RunStatusSensorDefinition | Callable[[Callable[..., Any]], RunStatusSensorDefinition]:
     """Make a sensor that calls the function with a :class:`RunFailureSensorContext` for each
     failed run of ``monitored_jobs`` (every job when None). Works with or without arguments."""
 
