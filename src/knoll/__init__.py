@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from knoll.codeloc.workspace import WorkspaceProcesses as WorkspaceProcesses
     from knoll.codeloc.workspace import load_workspace as load_workspace
     from knoll.codeloc.workspace import start_workspace as start_workspace
+    from knoll.defs.alerts import (
+        make_email_on_run_failure_sensor as make_email_on_run_failure_sensor,
+    )
+    from knoll.defs.alerts import (
+        make_webhook_on_run_failure_sensor as make_webhook_on_run_failure_sensor,
+    )
     from knoll.defs.asset import AssetOut as AssetOut
     from knoll.defs.asset import AssetsDefinition as AssetsDefinition
     from knoll.defs.asset import asset as asset
@@ -168,6 +174,7 @@ if TYPE_CHECKING:
     from knoll.defs.sensor import SensorEvaluationContext as SensorEvaluationContext
     from knoll.defs.sensor import build_sensor_context as build_sensor_context
     from knoll.defs.sensor import sensor as sensor
+    from knoll.errors import AlertDeliveryError as AlertDeliveryError
     from knoll.errors import CodeServerError as CodeServerError
     from knoll.errors import CronError as CronError
     from knoll.errors import CycleError as CycleError
@@ -234,6 +241,10 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "WorkspaceProcesses",
         "load_workspace",
         "start_workspace",
+    ),
+    "knoll.defs.alerts": (
+        "make_email_on_run_failure_sensor",
+        "make_webhook_on_run_failure_sensor",
     ),
     "knoll.defs.asset": (
         "AssetOut",
@@ -407,6 +418,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "sensor",
     ),
     "knoll.errors": (
+        "AlertDeliveryError",
         "CodeServerError",
         "CronError",
         "CycleError",
@@ -511,6 +523,7 @@ _install_runtime_loader(_load_execution)
 
 __all__ = [
     "AddDynamicPartitionsRequest",
+    "AlertDeliveryError",
     "AllPartitionMapping",
     "Array",
     "AssetCheckEvaluation",
@@ -676,6 +689,8 @@ __all__ = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "make_email_on_run_failure_sensor",
+    "make_webhook_on_run_failure_sensor",
     "materialize",
     "materialize_to_memory",
     "multi_asset",

@@ -13,6 +13,7 @@ import knoll
 
 EXPORTED = [
     "AddDynamicPartitionsRequest",
+    "AlertDeliveryError",
     "AllPartitionMapping",
     "Array",
     "AssetCheckEvaluation",
@@ -178,6 +179,8 @@ EXPORTED = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "make_email_on_run_failure_sensor",
+    "make_webhook_on_run_failure_sensor",
     "materialize",
     "materialize_to_memory",
     "multi_asset",

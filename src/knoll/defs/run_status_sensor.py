@@ -28,7 +28,7 @@ from knoll.defs.sensor import (
     SensorEvaluationContext,
     SensorEvaluationResult,
 )
-from knoll.errors import DefinitionError, InvalidInvocationError
+from knoll.errors import DefinitionError, InvalidInvocationError, UserCodeError
 
 # run status value -> the event that records a run reaching it
 _EVENT_OF_STATUS = {
@@ -312,7 +312,11 @@ class _RunStatusTick:
         run_context = self.context_type(
             self.name, run, event, context.instance, resources=context.resources, log=context.log
         )
-        raw = self.user.evaluate(run_context)
+        try:
+            raw = self.user.evaluate(run_context)
+        except UserCodeError as exc:
+            # the sensor's own tick wraps it once, naming the sensor
+            raise (exc.__cause__ or exc) from None
         if raw is None or isinstance(raw, SkipReason):
             return []
         if isinstance(raw, RunRequest):
