@@ -81,6 +81,16 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
+    from knoll.defs.multi_asset_sensor import (
+        MultiAssetSensorDefinition as MultiAssetSensorDefinition,
+    )
+    from knoll.defs.multi_asset_sensor import (
+        MultiAssetSensorEvaluationContext as MultiAssetSensorEvaluationContext,
+    )
+    from knoll.defs.multi_asset_sensor import (
+        build_multi_asset_sensor_context as build_multi_asset_sensor_context,
+    )
+    from knoll.defs.multi_asset_sensor import multi_asset_sensor as multi_asset_sensor
     from knoll.defs.op import In as In
     from knoll.defs.op import Nothing as Nothing
     from knoll.defs.op import OpDefinition as OpDefinition
@@ -319,6 +329,12 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TableColumnConstraints",
         "TableRecord",
         "TableSchema",
+    ),
+    "knoll.defs.multi_asset_sensor": (
+        "MultiAssetSensorDefinition",
+        "MultiAssetSensorEvaluationContext",
+        "build_multi_asset_sensor_context",
+        "multi_asset_sensor",
     ),
     "knoll.defs.op": (
         "In",
@@ -604,6 +620,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetSensorDefinition",
+    "MultiAssetSensorEvaluationContext",
     "MultiPartitionKey",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
@@ -674,6 +692,7 @@ __all__ = [
     "asset_sensor",
     "build_asset_context",
     "build_init_resource_context",
+    "build_multi_asset_sensor_context",
     "build_op_context",
     "build_run_status_sensor_context",
     "build_schedule_context",
@@ -694,6 +713,7 @@ __all__ = [
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multi_asset_sensor",
     "multiprocess_executor",
     "op",
     "resource",

@@ -16,6 +16,7 @@ from knoll import (
     EventLogEntry,
     EventType,
     InvalidInvocationError,
+    MultiAssetSensorEvaluationContext,
     RunFailureSensorContext,
     RunRequest,
     RunStatus,
@@ -23,10 +24,12 @@ from knoll import (
     SkipReason,
     asset,
     asset_sensor,
+    build_multi_asset_sensor_context,
     build_run_status_sensor_context,
     build_sensor_context,
     define_asset_job,
     materialize,
+    multi_asset_sensor,
     run_failure_sensor,
     run_status_sensor,
 )
@@ -279,3 +282,77 @@ def test_run_status_sensor_arguments_are_checked() -> None:
         InvalidInvocationError, match=r"reads run status events from context\.instance"
     ):
         after_success.evaluate_tick(build_sensor_context())
+
+
+@asset
+def customers() -> list[str]:
+    return ["acme"]
+
+
+join_job = define_asset_job("join_job", selection="raw_orders")
+
+
+@multi_asset_sensor(monitored_assets=[AssetKey("raw_orders"), AssetKey("customers")], job=join_job)
+def both_landed(context: MultiAssetSensorEvaluationContext):  # type: ignore[no-untyped-def]
+    latest = context.latest_materialization_records_by_key()
+    if all(latest.values()):
+        context.advance_all_cursors()
+        return RunRequest(run_key="+".join(r.run_id[:8] for r in latest.values()))
+    return SkipReason(f"waiting for {[k.to_user_string() for k, r in latest.items() if r is None]}")
+
+
+def test_a_multi_asset_sensor_waits_for_every_monitored_asset(instance: Instance) -> None:
+    materialize([raw_orders], instance=instance)
+    waiting = both_landed.evaluate_tick(build_sensor_context(instance=instance))
+    assert waiting.skip_message == "waiting for ['customers']"
+    assert waiting.cursor is None  # nothing consumed yet
+
+    materialize([customers], instance=instance)
+    ready = both_landed.evaluate_tick(build_sensor_context(waiting.cursor, instance=instance))
+    (request,) = ready.run_requests
+    assert request.job_name == "join_job"
+    stored = json.loads(ready.cursor or "")
+    assert sorted(stored) == ["customers", "raw_orders"]
+
+    # both cursors moved: only a new materialization of each fires again
+    materialize([raw_orders], instance=instance)
+    later = both_landed.evaluate_tick(build_sensor_context(ready.cursor, instance=instance))
+    assert later.skip_message == "waiting for ['customers']"
+
+
+def test_a_multi_asset_sensor_reads_records_per_key_and_partition(instance: Instance) -> None:
+    for day in ("2024-05-01", "2024-05-02", "2024-05-01"):
+        materialize([daily_sales], instance=instance, partition_key=day)
+    context = build_multi_asset_sensor_context(
+        monitored_assets=[AssetKey("daily_sales")], instance=instance
+    )
+    records = context.materialization_records_for_key(AssetKey("daily_sales"))
+    assert [r.partition_key for r in records] == ["2024-05-01", "2024-05-02", "2024-05-01"]
+    assert len(context.materialization_records_for_key("daily_sales", limit=2)) == 2
+    by_partition = context.latest_materialization_records_by_partition(AssetKey("daily_sales"))
+    assert sorted(by_partition) == ["2024-05-01", "2024-05-02"]
+    assert by_partition["2024-05-01"].storage_id == records[2].storage_id
+
+    context.advance_cursor({AssetKey("daily_sales"): records[1]})
+    assert [r.storage_id for r in context.materialization_records_for_key("daily_sales")] == [
+        records[2].storage_id
+    ]
+    with pytest.raises(InvalidInvocationError, match="asset raw_orders is not monitored"):
+        context.materialization_records_for_key(AssetKey("raw_orders"))
+
+
+def test_a_multi_asset_sensor_is_called_directly_and_checks_its_arguments(
+    instance: Instance,
+) -> None:
+    materialize([raw_orders, customers], instance=instance)
+    context = build_multi_asset_sensor_context(
+        monitored_assets=[AssetKey("raw_orders"), AssetKey("customers")], instance=instance
+    )
+    assert isinstance(both_landed(context), RunRequest)
+    assert context.cursor is not None
+    with pytest.raises(DefinitionError, match="monitored_assets of multi-asset sensor 'empty'"):
+        multi_asset_sensor(monitored_assets=[], name="empty")(lambda context: None)
+    with pytest.raises(InvalidInvocationError, match="is not one this sensor wrote"):
+        build_multi_asset_sensor_context([AssetKey("raw_orders")], cursor="17")
+    with pytest.raises(InvalidInvocationError, match="reads materializations from context"):
+        both_landed.evaluate_tick(build_sensor_context())
