@@ -16,6 +16,7 @@ from typing import Any
 
 from knoll._utils import check_name, docstring
 from knoll.defs._tick_fn import ResourcesView, TickFunction
+from knoll.defs.asset import AssetsDefinition
 from knoll.defs.asset_sensor import reader_of
 from knoll.defs.event_filters import AssetRecordsFilter
 from knoll.defs.keys import AssetKey
@@ -42,7 +43,7 @@ def _monitored_keys(monitored_assets: object, owner: str) -> tuple[AssetKey, ...
     for item in monitored_assets:
         if isinstance(item, (AssetKey, str)):
             keys.append(AssetKey.from_coercible(item))
-        elif isinstance(getattr(item, "keys", None), (set, frozenset)):  # an assets definition
+        elif isinstance(item, AssetsDefinition):
             keys.extend(sorted(item.keys, key=str))
         else:
             raise DefinitionError(
