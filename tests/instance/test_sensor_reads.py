@@ -178,6 +178,11 @@ def test_fetch_materializations_pages_by_cursor_both_ways(instance: Instance) ->
     assert entry is not None
     assert entry.partition_key == "2024-05-03"
     assert instance.get_latest_materialization_event(AssetKey("nothing_here")) is None
+    both = instance.get_latest_materialization_events([AssetKey("daily_sales"), AssetKey("nope")])
+    assert both[AssetKey("nope")] is None
+    latest_sales = both[AssetKey("daily_sales")]
+    assert latest_sales is not None
+    assert latest_sales.storage_id == entry.storage_id
 
 
 def test_fetch_materializations_explains_bad_arguments(instance: Instance) -> None:

@@ -373,6 +373,13 @@ class Instance:
         """The latest materialization of an asset as an event log entry, or None."""
         return event_log.latest_materialization_entry(self.storage, asset_key)
 
+    def get_latest_materialization_events(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, EventLogEntry | None]:
+        """The latest materialization of each asset (None for one never materialized), in one
+        query."""
+        return event_log.latest_materialization_entries(self.storage, asset_keys)
+
     def fetch_run_status_changes(
         self, event_type: EventType | str, limit: int, cursor: str | None = None
     ) -> EventRecordsResult:

@@ -221,6 +221,17 @@ def latest_materialization_entry(storage: Storage, key: AssetKey) -> EventLogEnt
     return EventLogEntry(record.event, record.storage_id) if record is not None else None
 
 
+def latest_materialization_entries(
+    storage: Storage, keys: Sequence[AssetKey]
+) -> dict[AssetKey, EventLogEntry | None]:
+    wanted = [AssetKey.from_coercible(k) for k in keys]
+    found = storage.get_latest_materializations(wanted)
+    return {
+        key: EventLogEntry(found[key].event, found[key].storage_id) if key in found else None
+        for key in wanted
+    }
+
+
 def fetch_run_status_changes(
     storage: Storage, event_type: EventType | str, limit: int, cursor: str | None = None
 ) -> EventRecordsResult:
