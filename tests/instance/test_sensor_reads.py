@@ -213,6 +213,11 @@ def test_a_run_status_sensor_reports_runs_after_its_first_tick(instance: Instanc
     first = after_success.evaluate_tick(build_sensor_context(instance=instance))
     assert first.run_requests == ()
     assert first.skip_message == "No new runs reached SUCCESS."
+    # the first tick starts at the newest run's last event, without reading the log from 0
+    (last,) = instance.events_of_run(before.run_id, [EventType.RUN_SUCCESS])
+    assert json.loads(first.cursor or "")["after"] == instance.recent_event_cursor()
+    assert int(instance.recent_event_cursor()) > 0
+    assert last.run_id == before.run_id
 
     ok = materialize([raw_orders], instance=instance)
     materialize([broken_feed], instance=instance, raise_on_error=False)

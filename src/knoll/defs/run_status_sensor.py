@@ -51,6 +51,8 @@ class RunStatusReader(Protocol):
 
     def find_run(self, run_id: str) -> Any: ...
 
+    def recent_event_cursor(self) -> str: ...
+
 
 class RunStatusSensorContext:
     """What a run status sensor function gets: the run that changed status (``dagster_run``,
@@ -287,6 +289,8 @@ class _RunStatusTick:
     def tick(self, context: SensorEvaluationContext) -> Any:
         reader = _reader(context.instance, self.owner)
         after, since = _read_cursor(context.cursor)
+        if after is None:  # the first tick: start near the end of the log, not at its start
+            after = reader.recent_event_cursor()
         found = reader.fetch_run_status_changes(self.event_type, limit=_BATCH, cursor=after)
         requests: list[RunRequest] = []
         seen = 0
@@ -332,7 +336,8 @@ class _RunStatusTick:
 
 
 def _read_cursor(cursor: str | None) -> tuple[str | None, float]:
-    """The event log cursor and the time of the first tick; a new sensor starts now."""
+    """The event log cursor and the time of the first tick; a new sensor starts now (events
+    before ``since`` are not reported even when they sit after the cursor)."""
     if cursor:
         try:
             data = json.loads(cursor)

@@ -391,6 +391,11 @@ class Instance:
         """A run's STEP_FAILURE events, in order."""
         return self.events_of_run(run_id, [EventType.STEP_FAILURE])
 
+    def recent_event_cursor(self) -> str:
+        """A cursor at or shortly before the end of the event log (where a run status sensor
+        starts on its first tick), found without reading the whole log."""
+        return event_log.recent_cursor(self.storage)
+
     def get_latest_check_results(
         self, check_keys: Sequence[AssetCheckKey]
     ) -> Mapping[AssetCheckKey, AssetCheckEvaluation]:

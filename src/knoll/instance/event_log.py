@@ -263,3 +263,17 @@ def fetch_run_status_changes(
             break
     more = len(found) == limit
     return EventRecordsResult([EventLogRecord.of(r) for r in found], str(after), more)
+
+
+def recent_cursor(storage: Storage) -> str:
+    """A cursor at or shortly before the end of the event log, found without a scan: the
+    last storage id of the newest run. Every event committed later has a higher id."""
+    newest = storage.get_runs(limit=1).records
+    if not newest:
+        return "0"
+    after = 0
+    while True:
+        page = storage.get_events_for_run(newest[0].run.run_id, after=after, limit=_PAGE)
+        after = page.cursor
+        if not page.has_more:
+            return str(after)
