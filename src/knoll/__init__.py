@@ -22,12 +22,20 @@ if TYPE_CHECKING:
     from knoll.codeloc.workspace import WorkspaceProcesses as WorkspaceProcesses
     from knoll.codeloc.workspace import load_workspace as load_workspace
     from knoll.codeloc.workspace import start_workspace as start_workspace
+    from knoll.defs.alerts import (
+        make_email_on_run_failure_sensor as make_email_on_run_failure_sensor,
+    )
+    from knoll.defs.alerts import (
+        make_webhook_on_run_failure_sensor as make_webhook_on_run_failure_sensor,
+    )
     from knoll.defs.asset import AssetOut as AssetOut
     from knoll.defs.asset import AssetsDefinition as AssetsDefinition
     from knoll.defs.asset import asset as asset
     from knoll.defs.asset import load_assets_from_modules as load_assets_from_modules
     from knoll.defs.asset import multi_asset as multi_asset
     from knoll.defs.asset_graph import AssetGraph as AssetGraph
+    from knoll.defs.asset_sensor import AssetSensorDefinition as AssetSensorDefinition
+    from knoll.defs.asset_sensor import asset_sensor as asset_sensor
     from knoll.defs.asset_spec import AssetDep as AssetDep
     from knoll.defs.asset_spec import AssetIn as AssetIn
     from knoll.defs.asset_spec import AssetSpec as AssetSpec
@@ -55,6 +63,7 @@ if TYPE_CHECKING:
     from knoll.defs.definitions import LazyDefinitions as LazyDefinitions
     from knoll.defs.definitions import definitions as definitions
     from knoll.defs.env_var import EnvVar as EnvVar
+    from knoll.defs.event_filters import AssetRecordsFilter as AssetRecordsFilter
     from knoll.defs.executor import ExecutorDefinition as ExecutorDefinition
     from knoll.defs.executor import in_process_executor as in_process_executor
     from knoll.defs.executor import multiprocess_executor as multiprocess_executor
@@ -78,6 +87,16 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import TableColumnLineage as TableColumnLineage
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
+    from knoll.defs.multi_asset_sensor import (
+        MultiAssetSensorDefinition as MultiAssetSensorDefinition,
+    )
+    from knoll.defs.multi_asset_sensor import (
+        MultiAssetSensorEvaluationContext as MultiAssetSensorEvaluationContext,
+    )
+    from knoll.defs.multi_asset_sensor import (
+        build_multi_asset_sensor_context as build_multi_asset_sensor_context,
+    )
+    from knoll.defs.multi_asset_sensor import multi_asset_sensor as multi_asset_sensor
     from knoll.defs.op import In as In
     from knoll.defs.op import Nothing as Nothing
     from knoll.defs.op import OpDefinition as OpDefinition
@@ -151,6 +170,14 @@ if TYPE_CHECKING:
     from knoll.defs.run_request import RunRequest as RunRequest
     from knoll.defs.run_request import SensorResult as SensorResult
     from knoll.defs.run_request import SkipReason as SkipReason
+    from knoll.defs.run_status_sensor import RunFailureSensorContext as RunFailureSensorContext
+    from knoll.defs.run_status_sensor import RunStatusSensorContext as RunStatusSensorContext
+    from knoll.defs.run_status_sensor import RunStatusSensorDefinition as RunStatusSensorDefinition
+    from knoll.defs.run_status_sensor import (
+        build_run_status_sensor_context as build_run_status_sensor_context,
+    )
+    from knoll.defs.run_status_sensor import run_failure_sensor as run_failure_sensor
+    from knoll.defs.run_status_sensor import run_status_sensor as run_status_sensor
     from knoll.defs.schedule import DefaultScheduleStatus as DefaultScheduleStatus
     from knoll.defs.schedule import ScheduleDefinition as ScheduleDefinition
     from knoll.defs.schedule import ScheduleEvaluationContext as ScheduleEvaluationContext
@@ -163,6 +190,7 @@ if TYPE_CHECKING:
     from knoll.defs.sensor import build_sensor_context as build_sensor_context
     from knoll.defs.sensor import sensor as sensor
     from knoll.defs.spec_mapping import map_asset_specs as map_asset_specs
+    from knoll.errors import AlertDeliveryError as AlertDeliveryError
     from knoll.errors import CodeServerError as CodeServerError
     from knoll.errors import CronError as CronError
     from knoll.errors import CycleError as CycleError
@@ -201,6 +229,9 @@ if TYPE_CHECKING:
     from knoll.execution.run import Run as Run
     from knoll.execution.run import RunStatus as RunStatus
     from knoll.instance import Instance as Instance
+    from knoll.instance.event_log import EventLogEntry as EventLogEntry
+    from knoll.instance.event_log import EventLogRecord as EventLogRecord
+    from knoll.instance.event_log import EventRecordsResult as EventRecordsResult
     from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
     from knoll.instance.launcher import LaunchRequest as LaunchRequest
     from knoll.instance.launcher import RunLauncher as RunLauncher
@@ -226,6 +257,10 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "WorkspaceProcesses",
         "load_workspace",
         "start_workspace",
+    ),
+    "knoll.defs.alerts": (
+        "make_email_on_run_failure_sensor",
+        "make_webhook_on_run_failure_sensor",
     ),
     "knoll.defs.asset": (
         "AssetOut",
@@ -304,6 +339,12 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TableRecord",
         "TableSchema",
     ),
+    "knoll.defs.multi_asset_sensor": (
+        "MultiAssetSensorDefinition",
+        "MultiAssetSensorEvaluationContext",
+        "build_multi_asset_sensor_context",
+        "multi_asset_sensor",
+    ),
     "knoll.defs.op": (
         "In",
         "Nothing",
@@ -381,6 +422,24 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
     ),
     "knoll.defs.selection": ("AssetSelection",),
     "knoll.defs.spec_mapping": ("map_asset_specs",),
+    "knoll.defs.asset_sensor": (
+        "AssetSensorDefinition",
+        "asset_sensor",
+    ),
+    "knoll.defs.event_filters": ("AssetRecordsFilter",),
+    "knoll.defs.run_status_sensor": (
+        "RunFailureSensorContext",
+        "RunStatusSensorContext",
+        "RunStatusSensorDefinition",
+        "build_run_status_sensor_context",
+        "run_failure_sensor",
+        "run_status_sensor",
+    ),
+    "knoll.instance.event_log": (
+        "EventLogEntry",
+        "EventLogRecord",
+        "EventRecordsResult",
+    ),
     "knoll.defs.sensor": (
         "DefaultSensorStatus",
         "SensorDefinition",
@@ -389,6 +448,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "sensor",
     ),
     "knoll.errors": (
+        "AlertDeliveryError",
         "CodeServerError",
         "CronError",
         "CycleError",
@@ -493,6 +553,7 @@ _install_runtime_loader(_load_execution)
 
 __all__ = [
     "AddDynamicPartitionsRequest",
+    "AlertDeliveryError",
     "AllPartitionMapping",
     "Array",
     "AssetCheckEvaluation",
@@ -510,7 +571,9 @@ __all__ = [
     "AssetMaterialization",
     "AssetObservation",
     "AssetOut",
+    "AssetRecordsFilter",
     "AssetSelection",
+    "AssetSensorDefinition",
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
@@ -538,6 +601,9 @@ __all__ = [
     "DynamicPartitionsStore",
     "EnvVar",
     "EnvVarNotSetError",
+    "EventLogEntry",
+    "EventLogRecord",
+    "EventRecordsResult",
     "EventType",
     "ExecuteInProcessResult",
     "ExecutionError",
@@ -570,6 +636,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetSensorDefinition",
+    "MultiAssetSensorEvaluationContext",
     "MultiPartitionKey",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
@@ -597,11 +665,14 @@ __all__ = [
     "RunConfig",
     "RunEvent",
     "RunFailedError",
+    "RunFailureSensorContext",
     "RunHeartbeat",
     "RunLauncher",
     "RunRequest",
     "RunStatus",
     "RunStatusError",
+    "RunStatusSensorContext",
+    "RunStatusSensorDefinition",
     "RunsFilter",
     "ScalarUnion",
     "ScheduleDefinition",
@@ -636,9 +707,12 @@ __all__ = [
     "WorkspaceProcesses",
     "asset",
     "asset_check",
+    "asset_sensor",
     "build_asset_context",
     "build_init_resource_context",
+    "build_multi_asset_sensor_context",
     "build_op_context",
+    "build_run_status_sensor_context",
     "build_schedule_context",
     "build_sensor_context",
     "define_asset_job",
@@ -653,13 +727,18 @@ __all__ = [
     "job",
     "load_assets_from_modules",
     "load_workspace",
+    "make_email_on_run_failure_sensor",
+    "make_webhook_on_run_failure_sensor",
     "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multi_asset_sensor",
     "multiprocess_executor",
     "op",
     "resource",
+    "run_failure_sensor",
+    "run_status_sensor",
     "schedule",
     "sensor",
     "snapshot_id",

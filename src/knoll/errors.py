@@ -20,6 +20,7 @@ The hierarchy::
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
     ├── WorkspaceError               a workspace.yaml does not describe valid code locations
     ├── CodeServerError              a code server cannot start, does not answer, or refused
+    ├── AlertDeliveryError           a failure alert's mail or webhook server refused it or was down
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
         ├── TypeCheckError           a value did not match the type annotation of an input/output
@@ -107,6 +108,10 @@ class CronError(DefinitionError):
 
 class RunStatusError(KnollError):
     """A run status change that the run state machine does not allow."""
+
+
+class AlertDeliveryError(KnollError):
+    """A failure alert could not be delivered: its server refused it or was unreachable."""
 
 
 class ExecutionError(KnollError):

@@ -163,12 +163,15 @@ class CodeServerClient:
         cursor: str | None = None,
         last_tick_completion_time: float | None = None,
         last_run_key: str | None = None,
+        instance_home: str | None = None,
     ) -> SensorEvaluationResult:
-        """Evaluate one tick of sensor ``name`` from ``cursor``; the result holds the new cursor."""
+        """Evaluate one tick of sensor ``name`` from ``cursor``; the result holds the new cursor.
+        With ``instance_home`` the sensor's ``context.instance`` is the instance kept there."""
         body = {
             "cursor": cursor,
             "last_tick_completion_time": last_tick_completion_time,
             "last_run_key": last_run_key,
+            "instance_home": instance_home,
         }
         result = self._tick(f"/sensors/{name}/tick", body, f"sensor {name!r}")
         if not isinstance(result, SensorEvaluationResult):

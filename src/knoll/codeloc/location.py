@@ -109,19 +109,23 @@ class LoadedLocation:
         cursor: str | None = None,
         last_tick_completion_time: float | None = None,
         last_run_key: str | None = None,
+        instance_home: str | None = None,
     ) -> SensorEvaluationResult:
-        """Evaluate one tick of sensor ``name`` from ``cursor``, with the resources it asks for."""
+        """Evaluate one tick of sensor ``name`` from ``cursor``, with the resources it asks for
+        (``context.instance`` is the instance at ``instance_home``, None without one)."""
         from knoll.defs.sensor import SensorEvaluationContext
         from knoll.execution.resources import build_resources
 
         defs = self._loaded()
         sensor = self._find(lambda: defs.get_sensor_def(name))
+        instance = self._instance(instance_home) if instance_home is not None else None
         with build_resources(defs.resources, only=sensor.required_resource_keys) as resources:
             context = SensorEvaluationContext(
                 cursor,
                 resources=_as_dict(resources),
                 last_tick_completion_time=last_tick_completion_time,
                 last_run_key=last_run_key,
+                instance=instance,
             )
             return sensor.evaluate_tick(context)
 

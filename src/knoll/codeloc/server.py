@@ -210,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
                     cursor=_optional(body, "cursor", str),
                     last_tick_completion_time=_optional(body, "last_tick_completion_time", float),
                     last_run_key=_optional(body, "last_run_key", str),
+                    instance_home=_optional(body, "instance_home", str),
                 )
         except (UnknownDefinitionError, _BadRequest):
             raise

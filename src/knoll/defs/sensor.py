@@ -114,6 +114,9 @@ class SensorEvaluationContext:
 
     @property
     def instance(self) -> Any:
+        """The instance the tick is evaluated against (knoll's ``Instance``), or None: a
+        code server passes the one at the ``instance_home`` it is given; in tests pass one to
+        ``build_sensor_context(instance=...)``."""
         return self._instance
 
     @property

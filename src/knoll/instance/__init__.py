@@ -18,7 +18,7 @@ from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError, StorageError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run
-from knoll.instance import queue
+from knoll.instance import event_log, queue
 from knoll.instance.compute_logs import ComputeLogManager
 from knoll.instance.config import (
     InMemoryStorageSettings,
@@ -40,8 +40,10 @@ from knoll.storage.base import (
 if TYPE_CHECKING:
     from knoll.defs.check import AssetCheckEvaluation
     from knoll.defs.definitions import Definitions
+    from knoll.defs.event_filters import AssetRecordsFilter
     from knoll.defs.partitions import PartitionsDefinition
     from knoll.execution.pools import SlotClaims
+    from knoll.instance.event_log import EventLogEntry, EventRecordsResult
     from knoll.instance.heartbeats import RunHeartbeat
     from knoll.instance.launcher import LaunchRequest, RunLaunchClient
 
@@ -353,6 +355,46 @@ class Instance:
     ) -> Sequence[EventRecord]:
         """An asset's materializations, newest first."""
         return self.storage.get_materializations(key, partitions=partitions, limit=limit)
+
+    def fetch_materializations(
+        self,
+        records_filter: AssetKey | AssetRecordsFilter,
+        limit: int,
+        cursor: str | None = None,
+        ascending: bool = False,
+    ) -> EventRecordsResult:
+        """A page of an asset's materialization records (newest first unless ``ascending``)
+        after ``cursor``; pass the result's cursor back for the next page."""
+        return event_log.fetch_materializations(
+            self.storage, records_filter, limit, cursor, ascending
+        )
+
+    def get_latest_materialization_event(self, asset_key: AssetKey) -> EventLogEntry | None:
+        """The latest materialization of an asset as an event log entry, or None."""
+        return event_log.latest_materialization_entry(self.storage, asset_key)
+
+    def get_latest_materialization_events(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, EventLogEntry | None]:
+        """The latest materialization of each asset (None for one never materialized), in one
+        query."""
+        return event_log.latest_materialization_entries(self.storage, asset_keys)
+
+    def fetch_run_status_changes(
+        self, event_type: EventType | str, limit: int, cursor: str | None = None
+    ) -> EventRecordsResult:
+        """Run status events of one type (RUN_SUCCESS, RUN_FAILURE, ...) after ``cursor``,
+        oldest first."""
+        return event_log.fetch_run_status_changes(self.storage, event_type, limit, cursor)
+
+    def step_failure_events(self, run_id: str) -> list[RunEvent]:
+        """A run's STEP_FAILURE events, in order."""
+        return self.events_of_run(run_id, [EventType.STEP_FAILURE])
+
+    def recent_event_cursor(self) -> str:
+        """A cursor at or shortly before the end of the event log (where a run status sensor
+        starts on its first tick), found without reading the whole log."""
+        return event_log.recent_cursor(self.storage)
 
     def get_latest_check_results(
         self, check_keys: Sequence[AssetCheckKey]
