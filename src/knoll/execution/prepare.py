@@ -22,12 +22,13 @@ from knoll.defs.executor import (
 )
 from knoll.defs.job import JobDefinition
 from knoll.defs.keys import AssetKey
+from knoll.defs.job_config import job_run_config
 from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition
+from knoll.defs.partitions.partitioned_config import PartitionedConfig
 from knoll.defs.run_config import (
     ResolvedRunConfig,
     RunConfig,
     RunConfigSchema,
-    merge_run_configs,
 )
 from knoll.defs.selection import AssetSelection
 from knoll.errors import (
@@ -159,15 +160,23 @@ def prepare_run(
     outputs_dir: Path | None = recorder.outputs_dir if recorder is not None else None
     # Runs that may cross processes store op outputs in files by default, as memory would not do.
     resource_defs = _resource_defs(job, plan, request.resources, outputs_dir, request.use_executor)
-    resolved = _resolve_config(job, plan, config_steps, resource_defs, request.run_config)
-    # a resource's own config (a ConfigurableResource's fields) is checked now, not at run start
-    check_resource_config(resource_defs, resolved.resource_config, only=needed_resource_keys(plan))
-    executor = _executor(job, plan, resolved, resource_defs) if request.use_executor else None
     tags = _run_tags(job, plan, request.tags, ops)
     scope = partition_scope(
         job, plan, request.partition_key, request.partition_key_range, tags, recorder
     )
+    single_key = str(scope.keys[0]) if scope is not None and scope.is_single else None
+    if isinstance(job.config, PartitionedConfig) and single_key is not None:
+        # the partition's tags sit between the job's and those given for this run
+        given = {k: v for k, v in tags.items() if k not in job.tags or k in (request.tags or {})}
+        owner = run_owner(job, plan)
+        tags = {**job.tags, **job.config.get_tags_for_partition_key(single_key, owner), **given}
     _tag_partition(tags, scope)
+    resolved = _resolve_config(
+        job, plan, config_steps, resource_defs, request.run_config, single_key
+    )
+    # a resource's own config (a ConfigurableResource's fields) is checked now, not at run start
+    check_resource_config(resource_defs, resolved.resource_config, only=needed_resource_keys(plan))
+    executor = _executor(job, plan, resolved, resource_defs) if request.use_executor else None
     run = Run(
         run_id=request.run_id or new_run_id(),
         job_name=job.name,
@@ -217,6 +226,7 @@ def _resolve_config(
     config_steps: Sequence[Step],
     resource_defs: Mapping[str, object],
     run_config: Mapping[str, Any] | RunConfig | None,
+    partition_key: str | None = None,
 ) -> ResolvedRunConfig:
     config_schema = RunConfigSchema(
         {s.key: s.op.config_schema for s in config_steps},
@@ -224,8 +234,8 @@ def _resolve_config(
         job.name,
     )
     document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
-    if job.config and (document is None or isinstance(document, Mapping)):
-        document = merge_run_configs(job.config, document or {})
+    if job.config is not None and (document is None or isinstance(document, Mapping)):
+        document = job_run_config(job.config, document, partition_key, run_owner(job, plan))
     try:
         return config_schema.validate(document)
     except InvalidConfigError as exc:

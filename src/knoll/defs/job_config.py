@@ -1,0 +1,104 @@
+"""A job's own config: a default run config, a config mapping or a partitioned config.
+
+``@job(config=...)``, ``GraphDefinition.to_job(config=...)`` and ``define_asset_job(config=...)``
+take any of:
+
+- a run config dict or a ``RunConfig``: the default. Config given at launch replaces it entry by
+  entry: each top-level section (``ops``, ``resources``, ``execution``) keeps the default's
+  entries the launch leaves out, while an entry it gives (``ops: {my_op: ...}``) replaces the
+  default's entry as a whole, as in Dagster;
+- a ``ConfigMapping``: a run supplies config of the mapping's outer shape, mapped to run config;
+- a ``PartitionedConfig``: the job is partitioned; a run for a partition gets that partition's
+  config (unless config is given at launch, which then replaces it) and tags.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from knoll.defs.config_mapping import ConfigMapping
+from knoll.defs.partitions.partitioned_config import PartitionedConfig
+from knoll.defs.run_config import RunConfig
+from knoll.errors import DefinitionError, InvalidInvocationError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionsDefinition
+
+__all__ = ["JobConfig", "job_run_config", "normalize_job_config"]
+
+JobConfig: TypeAlias = Mapping[str, Any] | ConfigMapping | PartitionedConfig
+"""What a job keeps as its config, after ``RunConfig`` is turned into a dict."""
+
+
+def normalize_job_config(
+    config: object, partitions_def: PartitionsDefinition | None, owner: str
+) -> tuple[JobConfig | None, PartitionsDefinition | None]:
+    """Check a job's ``config=`` and return it with the job's partitions definition."""
+    if config is None:
+        return None, partitions_def
+    if isinstance(config, RunConfig):
+        return config.to_config_dict(), partitions_def
+    if isinstance(config, PartitionedConfig):
+        if partitions_def is not None and partitions_def != config.partitions_def:
+            raise DefinitionError(
+                f"{owner} has partitions_def={partitions_def.describe()} but its partitioned "
+                f"config is over {config.partitions_def.describe()}; leave partitions_def out "
+                "(the partitioned config sets it) or give the same definition to both."
+            )
+        return config, config.partitions_def
+    if isinstance(config, ConfigMapping):
+        if partitions_def is not None:
+            raise DefinitionError(
+                f"{owner} has both partitions_def and a ConfigMapping as config; a partitioned "
+                "job takes a dict or a PartitionedConfig as config."
+            )
+        return config, None
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config)), partitions_def
+    raise DefinitionError(
+        f"{owner} got config={config!r} ({type(config).__name__}); give a run config dict, a "
+        "RunConfig, a ConfigMapping or a PartitionedConfig."
+    )
+
+
+def job_run_config(
+    config: JobConfig | None,
+    given: Mapping[str, Any] | None,
+    partition_key: str | None,
+    owner: str,
+) -> Mapping[str, Any] | None:
+    """The run config document of a run: the job's ``config`` applied to the ``given`` one.
+
+    ``partition_key`` is the run's single partition, if it has one.
+    """
+    if config is None:
+        return given
+    if isinstance(config, ConfigMapping):
+        return config.resolve(given, owner)
+    if isinstance(config, PartitionedConfig):
+        if given:
+            return given
+        if partition_key is None:
+            raise InvalidInvocationError(
+                f"{owner} takes its config from a partitioned config over "
+                f"{config.partitions_def.describe()}, but no single partition was given: pass "
+                "partition_key=... (knoll job execute --partition KEY), or give the run config."
+            )
+        return config.get_run_config_for_partition_key(partition_key, owner)
+    return apply_default_run_config(config, given or {})
+
+
+def apply_default_run_config(
+    default: Mapping[str, Any], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``given`` over ``default``: sections merge entry by entry, an entry replaces as a whole."""
+    out = copy.deepcopy(dict(default))
+    for section, value in given.items():
+        base = out.get(section)
+        if isinstance(value, Mapping) and isinstance(base, Mapping):
+            out[section] = {**base, **copy.deepcopy(dict(value))}
+        else:
+            out[section] = copy.deepcopy(value)
+    return out
