@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from knoll.defs.check import asset_check as asset_check
     from knoll.defs.config import Config as Config
     from knoll.defs.config import PermissiveConfig as PermissiveConfig
+    from knoll.defs.config_mapping import ConfigMapping as ConfigMapping
     from knoll.defs.config_schema import Array as Array
     from knoll.defs.config_schema import Field as Field
     from knoll.defs.config_schema import Map as Map
@@ -83,6 +84,9 @@ if TYPE_CHECKING:
     from knoll.defs.output import MaterializeResult as MaterializeResult
     from knoll.defs.output import Output as Output
     from knoll.defs.params import ResourceParam as ResourceParam
+    from knoll.defs.partitioned_schedule import (
+        build_schedule_from_partitioned_job as build_schedule_from_partitioned_job,
+    )
     from knoll.defs.partitions import (
         AddDynamicPartitionsRequest as AddDynamicPartitionsRequest,
     )
@@ -127,6 +131,27 @@ if TYPE_CHECKING:
     )
     from knoll.defs.partitions import (
         WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
+    )
+    from knoll.defs.partitions.partitioned_config import Partition as Partition
+    from knoll.defs.partitions.partitioned_config import PartitionedConfig as PartitionedConfig
+    from knoll.defs.partitions.partitioned_config import (
+        daily_partitioned_config as daily_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        dynamic_partitioned_config as dynamic_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        hourly_partitioned_config as hourly_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        monthly_partitioned_config as monthly_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import partitioned_config as partitioned_config
+    from knoll.defs.partitions.partitioned_config import (
+        static_partitioned_config as static_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        weekly_partitioned_config as weekly_partitioned_config,
     )
     from knoll.defs.policies import AutomationCondition as AutomationCondition
     from knoll.defs.policies import BackfillPolicy as BackfillPolicy
@@ -246,6 +271,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "Config",
         "PermissiveConfig",
     ),
+    "knoll.defs.config_mapping": ("ConfigMapping",),
     "knoll.defs.config_schema": (
         "Array",
         "Field",
@@ -335,6 +361,18 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TimeWindowPartitionsDefinition",
         "WeeklyPartitionsDefinition",
     ),
+    "knoll.defs.partitions.partitioned_config": (
+        "Partition",
+        "PartitionedConfig",
+        "daily_partitioned_config",
+        "dynamic_partitioned_config",
+        "hourly_partitioned_config",
+        "monthly_partitioned_config",
+        "partitioned_config",
+        "static_partitioned_config",
+        "weekly_partitioned_config",
+    ),
+    "knoll.defs.partitioned_schedule": ("build_schedule_from_partitioned_job",),
     "knoll.defs.policies": (
         "AutomationCondition",
         "BackfillPolicy",
@@ -505,6 +543,7 @@ __all__ = [
     "CodeServerClient",
     "CodeServerError",
     "Config",
+    "ConfigMapping",
     "ConfigurableIOManager",
     "ConfigurableResource",
     "CronError",
@@ -564,10 +603,12 @@ __all__ = [
     "Out",
     "Output",
     "OutputContext",
+    "Partition",
     "PartitionKeyError",
     "PartitionKeyRange",
     "PartitionMapping",
     "PartitionStatus",
+    "PartitionedConfig",
     "PartitionsDefinition",
     "Permissive",
     "PermissiveConfig",
@@ -622,13 +663,17 @@ __all__ = [
     "build_init_resource_context",
     "build_op_context",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "daily_partitioned_config",
     "define_asset_job",
     "definitions",
     "definitions_snapshot",
     "definitions_snapshot_json",
+    "dynamic_partitioned_config",
     "execute_job",
     "graph",
+    "hourly_partitioned_config",
     "in_process_executor",
     "io_manager",
     "job",
@@ -636,12 +681,16 @@ __all__ = [
     "load_workspace",
     "materialize",
     "materialize_to_memory",
+    "monthly_partitioned_config",
     "multi_asset",
     "multiprocess_executor",
     "op",
+    "partitioned_config",
     "resource",
     "schedule",
     "sensor",
     "snapshot_id",
     "start_workspace",
+    "static_partitioned_config",
+    "weekly_partitioned_config",
 ]

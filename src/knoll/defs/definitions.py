@@ -52,6 +52,11 @@ class Definitions:
         with gc_paused():
             self.asset_graph = AssetGraph(self.assets, self.asset_checks)
             self._jobs = self._resolve_jobs()
+            # a schedule built from an asset job whose partitions come from its assets
+            self.schedules = tuple(
+                s.resolve_with_job(self._jobs[s.job_name]) if hasattr(s, "resolve_with_job") else s
+                for s in self.schedules
+            )
             self._validate_resources()
             self._validate_partition_mappings()
         self._validate_unique(self.schedules, "schedule")

@@ -15,21 +15,42 @@ take any of:
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
-from knoll.defs.config_mapping import ConfigMapping
-from knoll.defs.partitions.partitioned_config import PartitionedConfig
-from knoll.defs.run_config import RunConfig
 from knoll.errors import DefinitionError, InvalidInvocationError
 
 if TYPE_CHECKING:
+    from knoll.defs.config_mapping import ConfigMapping
     from knoll.defs.partitions import PartitionsDefinition
+    from knoll.defs.partitions.partitioned_config import PartitionedConfig
+    from knoll.defs.run_config import RunConfig
 
 __all__ = ["JobConfig", "job_run_config", "normalize_job_config"]
 
-JobConfig: TypeAlias = Mapping[str, Any] | ConfigMapping | PartitionedConfig
+JobConfig: TypeAlias = "Mapping[str, Any] | ConfigMapping | PartitionedConfig"
 """What a job keeps as its config, after ``RunConfig`` is turned into a dict."""
+
+
+# Declaring a job must not load the config and partitions modules (``import knoll`` stays
+# light): an object can only be an instance of a class whose module is loaded already.
+def _instance_of(value: object, module: str, name: str) -> bool:
+    loaded = sys.modules.get(module)
+    cls = getattr(loaded, name, None) if loaded is not None else None
+    return isinstance(cls, type) and isinstance(value, cls)
+
+
+def _is_run_config(value: object) -> TypeGuard[RunConfig]:
+    return _instance_of(value, "knoll.defs.run_config", "RunConfig")
+
+
+def _is_partitioned(value: object) -> TypeGuard[PartitionedConfig]:
+    return _instance_of(value, "knoll.defs.partitions.partitioned_config", "PartitionedConfig")
+
+
+def _is_mapping(value: object) -> TypeGuard[ConfigMapping]:
+    return _instance_of(value, "knoll.defs.config_mapping", "ConfigMapping")
 
 
 def normalize_job_config(
@@ -38,9 +59,9 @@ def normalize_job_config(
     """Check a job's ``config=`` and return it with the job's partitions definition."""
     if config is None:
         return None, partitions_def
-    if isinstance(config, RunConfig):
+    if _is_run_config(config):
         return config.to_config_dict(), partitions_def
-    if isinstance(config, PartitionedConfig):
+    if _is_partitioned(config):
         if partitions_def is not None and partitions_def != config.partitions_def:
             raise DefinitionError(
                 f"{owner} has partitions_def={partitions_def.describe()} but its partitioned "
@@ -48,7 +69,7 @@ def normalize_job_config(
                 "(the partitioned config sets it) or give the same definition to both."
             )
         return config, config.partitions_def
-    if isinstance(config, ConfigMapping):
+    if _is_mapping(config):
         if partitions_def is not None:
             raise DefinitionError(
                 f"{owner} has both partitions_def and a ConfigMapping as config; a partitioned "
@@ -75,9 +96,9 @@ def job_run_config(
     """
     if config is None:
         return given
-    if isinstance(config, ConfigMapping):
+    if _is_mapping(config):
         return config.resolve(given, owner)
-    if isinstance(config, PartitionedConfig):
+    if _is_partitioned(config):
         if given:
             return given
         if partition_key is None:
@@ -87,6 +108,8 @@ def job_run_config(
                 "partition_key=... (knoll job execute --partition KEY), or give the run config."
             )
         return config.get_run_config_for_partition_key(partition_key, owner)
+    if not isinstance(config, Mapping):
+        raise DefinitionError(f"{owner} has config {config!r}, which is not a run config dict.")
     return apply_default_run_config(config, given or {})
 
 

@@ -21,8 +21,8 @@ from knoll.defs.executor import (
     in_process_executor,
 )
 from knoll.defs.job import JobDefinition
-from knoll.defs.keys import AssetKey
 from knoll.defs.job_config import job_run_config
+from knoll.defs.keys import AssetKey
 from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition
 from knoll.defs.partitions.partitioned_config import PartitionedConfig
 from knoll.defs.run_config import (

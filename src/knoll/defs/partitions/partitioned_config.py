@@ -64,7 +64,7 @@ class PartitionedConfig:
     ``run_config_for_partition_fn`` (a function of a :class:`Partition`); tags likewise.
     """
 
-    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
+    def __init__(
         self,
         partitions_def: PartitionsDefinition,
         run_config_for_partition_fn: Callable[[Partition], Any] | None = None,
@@ -313,7 +313,7 @@ def _time_window_config(
     return decorate
 
 
-def hourly_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
+def hourly_partitioned_config(
     start_date: datetime | str,
     minute_offset: int = 0,
     timezone: str | None = None,
@@ -328,7 +328,7 @@ def hourly_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
     return _time_window_config(pdef, tags_for_partition_fn)
 
 
-def daily_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
+def daily_partitioned_config(
     start_date: datetime | str,
     minute_offset: int = 0,
     hour_offset: int = 0,
@@ -349,7 +349,7 @@ def daily_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
     return _time_window_config(pdef, tags_for_partition_fn)
 
 
-def weekly_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
+def weekly_partitioned_config(
     start_date: datetime | str,
     minute_offset: int = 0,
     hour_offset: int = 0,
@@ -372,7 +372,7 @@ def weekly_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
     return _time_window_config(pdef, tags_for_partition_fn)
 
 
-def monthly_partitioned_config(  # noqa: PLR0913 (Dagster's keyword arguments)
+def monthly_partitioned_config(
     start_date: datetime | str,
     minute_offset: int = 0,
     hour_offset: int = 0,
