@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
 from knoll.defs.executor import ExecutorDefinition
-from knoll.defs.job_config import JobConfig, normalize_job_config
+from knoll.defs.job_config import JobConfig, check_default_op_config, normalize_job_config
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.policies import RetryPolicy
@@ -60,6 +60,7 @@ class JobDefinition:
     ) -> JobDefinition:
         owner = f"job {check_name(name, 'job')!r}"
         config, partitions_def = normalize_job_config(config, partitions_def, owner)
+        check_default_op_config(graph_def, config, name)
         return JobDefinition(
             name=name,
             graph_def=graph_def,

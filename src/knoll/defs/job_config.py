@@ -19,15 +19,16 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
-from knoll.errors import DefinitionError, InvalidInvocationError
+from knoll.errors import DefinitionError, InvalidConfigError, InvalidInvocationError
 
 if TYPE_CHECKING:
     from knoll.defs.config_mapping import ConfigMapping
+    from knoll.defs.graph import GraphDefinition
     from knoll.defs.partitions import PartitionsDefinition
     from knoll.defs.partitions.partitioned_config import PartitionedConfig
     from knoll.defs.run_config import RunConfig
 
-__all__ = ["JobConfig", "job_run_config", "normalize_job_config"]
+__all__ = ["JobConfig", "check_default_op_config", "job_run_config", "normalize_job_config"]
 
 JobConfig: TypeAlias = "Mapping[str, Any] | ConfigMapping | PartitionedConfig"
 """What a job keeps as its config, after ``RunConfig`` is turned into a dict."""
@@ -125,3 +126,34 @@ def apply_default_run_config(
         else:
             out[section] = copy.deepcopy(value)
     return out
+
+
+def check_default_op_config(
+    graph_def: GraphDefinition, config: JobConfig | None, job_name: str
+) -> None:
+    """Refuse, when an op job is defined, a default config whose ``ops`` entries are wrong.
+
+    Only what the default gives is checked: config it leaves out may be given at launch, and
+    its resources may come from ``Definitions``, so those wait until a run is prepared.
+    """
+    ops = config.get("ops") if isinstance(config, Mapping) else None
+    if not ops:
+        return
+    # Imported here, not at the top: declaring a job without config must stay light.
+    from knoll.defs.config_schema import Permissive
+    from knoll.defs.run_config import RunConfigSchema
+
+    named = {str(k) for k in ops} if isinstance(ops, Mapping) else set()
+
+    def is_named(handle: str) -> bool:
+        return any(handle == n or handle.startswith(n + ".") for n in named)
+
+    # an op the default leaves out may take any config here (it is given at launch)
+    schemas = {
+        h: op.config_schema if is_named(h) or op.config_schema is None else Permissive()
+        for h, op in graph_def.iterate_ops()
+    }
+    try:
+        RunConfigSchema(schemas, {}, job_name).validate({"ops": ops})
+    except InvalidConfigError as exc:
+        raise InvalidConfigError(f"the default config of job {job_name!r}", exc.errors) from None
