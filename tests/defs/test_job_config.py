@@ -132,9 +132,13 @@ def test_a_default_may_leave_required_config_to_the_launch() -> None:
     assert half_configured.execute_in_process(run_config=given).success
 
 
+def _one_load() -> None:
+    load_table()
+
+
 def test_config_of_another_type_is_refused() -> None:
     with pytest.raises(DefinitionError) as raised:
-        job(name="bad_job", config=["ops"])(lambda: load_table())
+        job(name="bad_job", config=["ops"])(_one_load)
     assert "got config=['ops'] (list); give a run config dict, a RunConfig" in str(raised.value)
 
 
@@ -170,7 +174,8 @@ def test_outer_config_is_checked_against_the_mapping_schema() -> None:
         per_schema_load.execute_in_process()
     assert str(raised.value) == (
         "Invalid config for the config mapping of job 'per_schema_load': 1 error\n"
-        "  - at the root: missing required field 'schema' (str). Add it, for example: schema: \"...\""
+        "  - at the root: missing required field 'schema' (str). "
+        'Add it, for example: schema: "..."'
     )
 
 
@@ -205,7 +210,7 @@ def test_config_mapping_needs_a_function() -> None:
 def test_a_config_mapping_cannot_be_partitioned() -> None:
     with pytest.raises(DefinitionError) as raised:
         job(name="bad_job", config=schema_load, partitions_def=StaticPartitionsDefinition(["a"]))(
-            lambda: load_table()
+            _one_load
         )
     assert "has both partitions_def and a ConfigMapping as config" in str(raised.value)
 
@@ -265,7 +270,7 @@ def test_partitions_def_must_match_the_partitioned_config() -> None:
             name="bad_job",
             config=daily_load_config,
             partitions_def=StaticPartitionsDefinition(["a"]),
-        )(lambda: load_table())
+        )(_one_load)
     assert "its partitioned config is over daily partitions from 2024-03-01" in str(raised.value)
 
 

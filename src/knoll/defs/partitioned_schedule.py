@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from knoll.defs.job import JobDefinition, UnresolvedAssetJobDefinition
 from knoll.defs.partitions import (
@@ -68,6 +68,40 @@ class UnresolvedPartitionedAssetScheduleDefinition:
     def resolve_with_job(self, job: JobDefinition) -> ScheduleDefinition:
         """The schedule of ``job``, the resolved form of this schedule's asset job."""
         return _build(job, self.options)
+
+
+@overload
+def build_schedule_from_partitioned_job(
+    job: JobDefinition,
+    description: str | None = None,
+    name: str | None = None,
+    minute_of_hour: int | None = None,
+    hour_of_day: int | None = None,
+    day_of_week: int | None = None,
+    day_of_month: int | None = None,
+    default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    cron_schedule: str | None = None,
+    execution_timezone: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> ScheduleDefinition: ...
+
+
+@overload
+def build_schedule_from_partitioned_job(
+    job: UnresolvedAssetJobDefinition,
+    description: str | None = None,
+    name: str | None = None,
+    minute_of_hour: int | None = None,
+    hour_of_day: int | None = None,
+    day_of_week: int | None = None,
+    day_of_month: int | None = None,
+    default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    cron_schedule: str | None = None,
+    execution_timezone: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition: ...
 
 
 def build_schedule_from_partitioned_job(  # noqa: PLR0913 (Dagster's keyword arguments)
