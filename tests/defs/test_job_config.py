@@ -296,3 +296,27 @@ def test_an_asset_job_takes_a_partitioned_config() -> None:
     result = resolved.execute_in_process(partition_key="us")
     assert result.output_for_node("region_total") == "total for us"
     assert result.run.tags["knoll/partition"] == "us"
+
+
+def test_a_partitioned_job_with_a_dict_config_uses_it_for_every_partition() -> None:
+    @job(config=DEFAULT, partitions_def=StaticPartitionsDefinition(["eu", "us"]))
+    def regional_load() -> None:
+        load_table()
+        load_audit()
+
+    result = regional_load.execute_in_process(partition_key="eu")
+    assert result.output_for_node("load_table") == ("orders", 100)
+    # as in Dagster, config given at launch replaces the whole default of a partitioned job
+    given = {
+        "ops": {
+            "load_table": {"config": {"table": "t"}},
+            "load_audit": {"config": {"table": "a"}},
+        }
+    }
+    result = regional_load.execute_in_process(partition_key="us", run_config=given)
+    assert result.output_for_node("load_table") == ("t", 500)
+    assert result.output_for_node("load_audit") == ("a", 500)
+    with pytest.raises(InvalidConfigError, match="ops:load_audit: missing required config"):
+        regional_load.execute_in_process(
+            partition_key="us", run_config={"ops": {"load_table": {"config": {"table": "t"}}}}
+        )

@@ -6,7 +6,8 @@ take any of:
 - a run config dict or a ``RunConfig``: the default. Config given at launch replaces it entry by
   entry: each top-level section (``ops``, ``resources``, ``execution``) keeps the default's
   entries the launch leaves out, while an entry it gives (``ops: {my_op: ...}``) replaces the
-  default's entry as a whole, as in Dagster;
+  default's entry as a whole, as in Dagster. For a partitioned job the default is the config
+  of every partition, and config given at launch replaces it whole;
 - a ``ConfigMapping``: a run supplies config of the mapping's outer shape, mapped to run config;
 - a ``PartitionedConfig``: the job is partitioned; a run for a partition gets that partition's
   config (unless config is given at launch, which then replaces it) and tags.
@@ -90,10 +91,13 @@ def job_run_config(
     given: Mapping[str, Any] | None,
     partition_key: str | None,
     owner: str,
+    partitioned: bool = False,
 ) -> Mapping[str, Any] | None:
     """The run config document of a run: the job's ``config`` applied to the ``given`` one.
 
-    ``partition_key`` is the run's single partition, if it has one.
+    ``partition_key`` is the run's single partition, if it has one. A ``partitioned`` job's
+    dict config is the same for every partition: config given at launch replaces it, as it
+    replaces a partitioned config's.
     """
     if config is None:
         return given
@@ -111,6 +115,8 @@ def job_run_config(
         return config.get_run_config_for_partition_key(partition_key, owner)
     if not isinstance(config, Mapping):
         raise DefinitionError(f"{owner} has config {config!r}, which is not a run config dict.")
+    if partitioned and given:
+        return given
     return apply_default_run_config(config, given or {})
 
 

@@ -235,7 +235,9 @@ def _resolve_config(
     )
     document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
     if job.config is not None and (document is None or isinstance(document, Mapping)):
-        document = job_run_config(job.config, document, partition_key, run_owner(job, plan))
+        owner = run_owner(job, plan)
+        partitioned = job.partitions_def is not None
+        document = job_run_config(job.config, document, partition_key, owner, partitioned)
     try:
         return config_schema.validate(document)
     except InvalidConfigError as exc:
