@@ -165,11 +165,7 @@ def prepare_run(
         job, plan, request.partition_key, request.partition_key_range, tags, recorder
     )
     single_key = str(scope.keys[0]) if scope is not None and scope.is_single else None
-    if isinstance(job.config, PartitionedConfig) and single_key is not None:
-        # the partition's tags sit between the job's and those given for this run
-        given = {k: v for k, v in tags.items() if k not in job.tags or k in (request.tags or {})}
-        owner = run_owner(job, plan)
-        tags = {**job.tags, **job.config.get_tags_for_partition_key(single_key, owner), **given}
+    tags = _with_partition_config_tags(job, plan, tags, request.tags, single_key)
     _tag_partition(tags, scope)
     resolved = _resolve_config(
         job, plan, config_steps, resource_defs, request.run_config, single_key
@@ -257,6 +253,22 @@ def _run_tags(
     if ops:
         tags[OP_SELECTION_TAG] = ",".join(ops)
     return tags
+
+
+def _with_partition_config_tags(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    tags: dict[str, str],
+    given: Mapping[str, str] | None,
+    partition_key: str | None,
+) -> dict[str, str]:
+    """``tags`` with those a partitioned config gives ``partition_key``: they sit between the
+    job's tags and those given for this run."""
+    if not isinstance(job.config, PartitionedConfig) or partition_key is None:
+        return tags
+    own = {k: v for k, v in tags.items() if k not in job.tags or k in (given or {})}
+    partition_tags = job.config.get_tags_for_partition_key(partition_key, run_owner(job, plan))
+    return {**job.tags, **partition_tags, **own}
 
 
 def _tag_partition(tags: dict[str, str], scope: PartitionScope | None) -> None:
