@@ -42,6 +42,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.executor",
     "knoll.defs.graph",
     "knoll.defs.job",
+    "knoll.defs.job_config",
     "knoll.defs.keys",
     "knoll.defs.metadata",
     "knoll.defs.op",

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from knoll.defs.check import asset_check as asset_check
     from knoll.defs.config import Config as Config
     from knoll.defs.config import PermissiveConfig as PermissiveConfig
+    from knoll.defs.config_mapping import ConfigMapping as ConfigMapping
     from knoll.defs.config_schema import Array as Array
     from knoll.defs.config_schema import Field as Field
     from knoll.defs.config_schema import Map as Map
@@ -108,6 +109,9 @@ if TYPE_CHECKING:
     from knoll.defs.output import MaterializeResult as MaterializeResult
     from knoll.defs.output import Output as Output
     from knoll.defs.params import ResourceParam as ResourceParam
+    from knoll.defs.partitioned_schedule import (
+        build_schedule_from_partitioned_job as build_schedule_from_partitioned_job,
+    )
     from knoll.defs.partitions import (
         AddDynamicPartitionsRequest as AddDynamicPartitionsRequest,
     )
@@ -152,6 +156,27 @@ if TYPE_CHECKING:
     )
     from knoll.defs.partitions import (
         WeeklyPartitionsDefinition as WeeklyPartitionsDefinition,
+    )
+    from knoll.defs.partitions.partitioned_config import Partition as Partition
+    from knoll.defs.partitions.partitioned_config import PartitionedConfig as PartitionedConfig
+    from knoll.defs.partitions.partitioned_config import (
+        daily_partitioned_config as daily_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        dynamic_partitioned_config as dynamic_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        hourly_partitioned_config as hourly_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        monthly_partitioned_config as monthly_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import partitioned_config as partitioned_config
+    from knoll.defs.partitions.partitioned_config import (
+        static_partitioned_config as static_partitioned_config,
+    )
+    from knoll.defs.partitions.partitioned_config import (
+        weekly_partitioned_config as weekly_partitioned_config,
     )
     from knoll.defs.policies import BackfillPolicy as BackfillPolicy
     from knoll.defs.policies import Backoff as Backoff
@@ -287,6 +312,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "Config",
         "PermissiveConfig",
     ),
+    "knoll.defs.config_mapping": ("ConfigMapping",),
     "knoll.defs.config_schema": (
         "Array",
         "Field",
@@ -385,6 +411,18 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TimeWindowPartitionsDefinition",
         "WeeklyPartitionsDefinition",
     ),
+    "knoll.defs.partitions.partitioned_config": (
+        "Partition",
+        "PartitionedConfig",
+        "daily_partitioned_config",
+        "dynamic_partitioned_config",
+        "hourly_partitioned_config",
+        "monthly_partitioned_config",
+        "partitioned_config",
+        "static_partitioned_config",
+        "weekly_partitioned_config",
+    ),
+    "knoll.defs.partitioned_schedule": ("build_schedule_from_partitioned_job",),
     "knoll.defs.automation": (
         "AutomationCondition",
         "AutomationContext",
@@ -584,6 +622,7 @@ __all__ = [
     "CodeServerClient",
     "CodeServerError",
     "Config",
+    "ConfigMapping",
     "ConfigurableIOManager",
     "ConfigurableResource",
     "CronError",
@@ -648,10 +687,12 @@ __all__ = [
     "Out",
     "Output",
     "OutputContext",
+    "Partition",
     "PartitionKeyError",
     "PartitionKeyRange",
     "PartitionMapping",
     "PartitionStatus",
+    "PartitionedConfig",
     "PartitionsDefinition",
     "Permissive",
     "PermissiveConfig",
@@ -714,14 +755,18 @@ __all__ = [
     "build_op_context",
     "build_run_status_sensor_context",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "daily_partitioned_config",
     "define_asset_job",
     "definitions",
     "definitions_snapshot",
     "definitions_snapshot_json",
+    "dynamic_partitioned_config",
     "execute_job",
     "get_knoll_logger",
     "graph",
+    "hourly_partitioned_config",
     "in_process_executor",
     "io_manager",
     "job",
@@ -732,10 +777,12 @@ __all__ = [
     "map_asset_specs",
     "materialize",
     "materialize_to_memory",
+    "monthly_partitioned_config",
     "multi_asset",
     "multi_asset_sensor",
     "multiprocess_executor",
     "op",
+    "partitioned_config",
     "resource",
     "run_failure_sensor",
     "run_status_sensor",
@@ -743,4 +790,6 @@ __all__ = [
     "sensor",
     "snapshot_id",
     "start_workspace",
+    "static_partitioned_config",
+    "weekly_partitioned_config",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from knoll._utils import did_you_mean, gc_paused
 from knoll.defs.asset import AssetsDefinition
@@ -20,6 +20,7 @@ from knoll.defs.selection import AssetSelection
 from knoll.errors import DefinitionError, DuplicateKeyError
 
 if TYPE_CHECKING:
+    from knoll.defs.partitioned_schedule import UnresolvedPartitionedAssetScheduleDefinition
     from knoll.defs.schedule import ScheduleDefinition
     from knoll.defs.sensor import SensorDefinition
 
@@ -35,7 +36,8 @@ class Definitions:
         assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
         asset_checks: Iterable[AssetChecksDefinition] | None = None,
         jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None = None,
-        schedules: Iterable[ScheduleDefinition] | None = None,
+        schedules: Iterable[ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition]
+        | None = None,
         sensors: Iterable[SensorDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
         executor: ExecutorDefinition | None = None,
@@ -43,7 +45,8 @@ class Definitions:
     ) -> None:
         self.assets: tuple[AssetsDefinition | AssetSpec, ...] = tuple(assets or ())
         self.asset_checks: tuple[AssetChecksDefinition, ...] = tuple(asset_checks or ())
-        self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
+        # schedules of partitioned asset jobs are resolved with their job below
+        self.schedules = cast("tuple[ScheduleDefinition, ...]", tuple(schedules or ()))
         self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
         self.resources: dict[str, Any] = dict(resources or {})
         self.executor = executor
@@ -52,6 +55,11 @@ class Definitions:
         with gc_paused():
             self.asset_graph = AssetGraph(self.assets, self.asset_checks)
             self._jobs = self._resolve_jobs()
+            # a schedule built from an asset job whose partitions come from its assets
+            self.schedules = tuple(
+                s.resolve_with_job(self._jobs[s.job_name]) if hasattr(s, "resolve_with_job") else s
+                for s in self.schedules
+            )
             self._validate_resources()
             self._validate_partition_mappings()
         self._validate_unique(self.schedules, "schedule")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
 from knoll.defs.executor import ExecutorDefinition
+from knoll.defs.job_config import JobConfig, check_default_op_config, normalize_job_config
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.policies import RetryPolicy
@@ -35,7 +36,7 @@ class JobDefinition:
     asset_selection: frozenset[AssetKey] | None = None
     check_selection: frozenset[AssetCheckKey] | None = None
     resource_defs: Mapping[str, Any] = field(default_factory=dict)
-    config: Mapping[str, Any] | None = None
+    config: JobConfig | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
     description: str | None = None
@@ -50,7 +51,7 @@ class JobDefinition:
         name: str,
         description: str | None = None,
         resource_defs: Mapping[str, Any] | None = None,
-        config: Mapping[str, Any] | None = None,
+        config: Any = None,
         tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         executor_def: ExecutorDefinition | None = None,
@@ -58,6 +59,8 @@ class JobDefinition:
         op_retry_policy: RetryPolicy | None = None,
     ) -> JobDefinition:
         owner = f"job {check_name(name, 'job')!r}"
+        config, partitions_def = normalize_job_config(config, partitions_def, owner)
+        check_default_op_config(graph_def, config, name)
         return JobDefinition(
             name=name,
             graph_def=graph_def,
@@ -79,7 +82,7 @@ class JobDefinition:
         *,
         name: str,
         resource_defs: Mapping[str, Any] | None = None,
-        config: Mapping[str, Any] | None = None,
+        config: Any = None,
         tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         description: str | None = None,
@@ -87,6 +90,7 @@ class JobDefinition:
         partitions_def: PartitionsDefinition | None = None,
     ) -> JobDefinition:
         owner = f"job {check_name(name, 'job')!r}"
+        config, partitions_def = normalize_job_config(config, partitions_def, owner)
         return JobDefinition(
             name=name,
             asset_graph=asset_graph,
@@ -144,7 +148,7 @@ class UnresolvedAssetJobDefinition:
 
     name: str
     selection: AssetSelection
-    config: Mapping[str, Any] | None = None
+    config: JobConfig | None = None
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -227,7 +231,7 @@ def define_asset_job(
     name: str,
     selection: Any = None,
     *,
-    config: Mapping[str, Any] | None = None,
+    config: Any = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -236,6 +240,7 @@ def define_asset_job(
 ) -> UnresolvedAssetJobDefinition:
     """Declare a job that materializes a selection of assets (every asset if none is given)."""
     owner = f"job {check_name(name, 'job')!r}"
+    config, partitions_def = normalize_job_config(config, partitions_def, owner)
     return UnresolvedAssetJobDefinition(
         name=name,
         selection=AssetSelection.all()

@@ -21,13 +21,14 @@ from knoll.defs.executor import (
     in_process_executor,
 )
 from knoll.defs.job import JobDefinition
+from knoll.defs.job_config import job_run_config
 from knoll.defs.keys import AssetKey
 from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition
+from knoll.defs.partitions.partitioned_config import PartitionedConfig
 from knoll.defs.run_config import (
     ResolvedRunConfig,
     RunConfig,
     RunConfigSchema,
-    merge_run_configs,
 )
 from knoll.defs.selection import AssetSelection
 from knoll.errors import (
@@ -159,15 +160,19 @@ def prepare_run(
     outputs_dir: Path | None = recorder.outputs_dir if recorder is not None else None
     # Runs that may cross processes store op outputs in files by default, as memory would not do.
     resource_defs = _resource_defs(job, plan, request.resources, outputs_dir, request.use_executor)
-    resolved = _resolve_config(job, plan, config_steps, resource_defs, request.run_config)
-    # a resource's own config (a ConfigurableResource's fields) is checked now, not at run start
-    check_resource_config(resource_defs, resolved.resource_config, only=needed_resource_keys(plan))
-    executor = _executor(job, plan, resolved, resource_defs) if request.use_executor else None
     tags = _run_tags(job, plan, request.tags, ops)
     scope = partition_scope(
         job, plan, request.partition_key, request.partition_key_range, tags, recorder
     )
+    single_key = str(scope.keys[0]) if scope is not None and scope.is_single else None
+    tags = _with_partition_config_tags(job, plan, tags, request.tags, single_key)
     _tag_partition(tags, scope)
+    resolved = _resolve_config(
+        job, plan, config_steps, resource_defs, request.run_config, single_key
+    )
+    # a resource's own config (a ConfigurableResource's fields) is checked now, not at run start
+    check_resource_config(resource_defs, resolved.resource_config, only=needed_resource_keys(plan))
+    executor = _executor(job, plan, resolved, resource_defs) if request.use_executor else None
     run = Run(
         run_id=request.run_id or new_run_id(),
         job_name=job.name,
@@ -217,6 +222,7 @@ def _resolve_config(
     config_steps: Sequence[Step],
     resource_defs: Mapping[str, object],
     run_config: Mapping[str, Any] | RunConfig | None,
+    partition_key: str | None = None,
 ) -> ResolvedRunConfig:
     config_schema = RunConfigSchema(
         {s.key: s.op.config_schema for s in config_steps},
@@ -224,8 +230,10 @@ def _resolve_config(
         job.name,
     )
     document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
-    if job.config and (document is None or isinstance(document, Mapping)):
-        document = merge_run_configs(job.config, document or {})
+    if job.config is not None and (document is None or isinstance(document, Mapping)):
+        owner = run_owner(job, plan)
+        partitioned = job.partitions_def is not None
+        document = job_run_config(job.config, document, partition_key, owner, partitioned)
     try:
         return config_schema.validate(document)
     except InvalidConfigError as exc:
@@ -245,6 +253,22 @@ def _run_tags(
     if ops:
         tags[OP_SELECTION_TAG] = ",".join(ops)
     return tags
+
+
+def _with_partition_config_tags(
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    tags: dict[str, str],
+    given: Mapping[str, str] | None,
+    partition_key: str | None,
+) -> dict[str, str]:
+    """``tags`` with those a partitioned config gives ``partition_key``: they sit between the
+    job's tags and those given for this run."""
+    if not isinstance(job.config, PartitionedConfig) or partition_key is None:
+        return tags
+    own = {k: v for k, v in tags.items() if k not in job.tags or k in (given or {})}
+    partition_tags = job.config.get_tags_for_partition_key(partition_key, run_owner(job, plan))
+    return {**job.tags, **partition_tags, **own}
 
 
 def _tag_partition(tags: dict[str, str], scope: PartitionScope | None) -> None:

@@ -210,6 +210,11 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return self._cadence.cron
 
     @property
+    def schedule_type(self) -> str | None:
+        """``hourly``, ``daily``, ``weekly`` or ``monthly``; None for another cron cadence."""
+        return self._cadence.word
+
+    @property
     def minute_offset(self) -> int:
         return self._cadence.minute
 
