@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from knoll.defs.graph import GraphOut as GraphOut
     from knoll.defs.graph import graph as graph
     from knoll.defs.graph import job as job
+    from knoll.defs.graph_asset import graph_asset as graph_asset
+    from knoll.defs.graph_asset import graph_multi_asset as graph_multi_asset
     from knoll.defs.io_manager import IOManager as IOManager
     from knoll.defs.io_manager import IOManagerDefinition as IOManagerDefinition
     from knoll.defs.io_manager import io_manager as io_manager
@@ -283,6 +285,10 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "JobDefinition",
         "UnresolvedAssetJobDefinition",
         "define_asset_job",
+    ),
+    "knoll.defs.graph_asset": (
+        "graph_asset",
+        "graph_multi_asset",
     ),
     "knoll.defs.keys": (
         "AssetCheckKey",
@@ -629,6 +635,8 @@ __all__ = [
     "definitions_snapshot_json",
     "execute_job",
     "graph",
+    "graph_asset",
+    "graph_multi_asset",
     "in_process_executor",
     "io_manager",
     "job",

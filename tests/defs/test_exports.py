@@ -161,6 +161,8 @@ EXPORTED = [
     "definitions_snapshot_json",
     "execute_job",
     "graph",
+    "graph_asset",
+    "graph_multi_asset",
     "in_process_executor",
     "io_manager",
     "job",

@@ -27,6 +27,7 @@ from knoll.defs.runtime import runtime
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.graph import GraphDefinition
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
 
 
@@ -95,6 +96,9 @@ class AssetsDefinition:
     check_specs: tuple[AssetCheckSpec, ...] = ()
     backfill_policy: BackfillPolicy | None = None
     source: str = "<unknown>"
+    # a graph-backed asset (@graph_asset, from_graph): the graph whose ops compute it; ``op``
+    # then stands for the whole graph (its inputs, outputs and resources), never runs itself
+    graph_def: GraphDefinition | None = None
 
     # ---- identity ----------------------------------------------------------------------
     @property
@@ -227,10 +231,78 @@ class AssetsDefinition:
             selected_keys=selected,
         )
 
+    # ---- graph-backed ------------------------------------------------------------------
+    @classmethod
+    def from_graph(  # noqa: PLR0913 (Dagster's keyword arguments)
+        cls,
+        graph_def: GraphDefinition,
+        *,
+        keys_by_input_name: Mapping[str, AssetKey] | None = None,
+        keys_by_output_name: Mapping[str, AssetKey] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        partition_mappings: Mapping[str, PartitionMapping] | None = None,
+        group_name: str | None = None,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
+        automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
+        | None = None,
+        backfill_policy: BackfillPolicy | None = None,
+    ) -> AssetsDefinition:
+        """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
+        owner = f"graph {graph_def.name!r}"
+        for label, names, known in (
+            ("keys_by_input_name", keys_by_input_name, graph_def.input_defs),
+            ("keys_by_output_name", keys_by_output_name, graph_def.output_defs),
+            ("partition_mappings", partition_mappings, graph_def.input_defs),
+        ):
+            for name in names or {}:
+                if name not in known:
+                    raise DefinitionError(
+                        f"{label} of AssetsDefinition.from_graph names {name!r}, which is not "
+                        f"an {label.split('_')[-2]} of {owner}.{did_you_mean(name, list(known))}"
+                    )
+        input_keys = {
+            name: AssetKey.from_coercible((keys_by_input_name or {}).get(name) or name)
+            for name in graph_def.input_defs
+        }
+        mappings = partition_mappings or {}
+        deps = [AssetDep(key, partition_mapping=mappings.get(n)) for n, key in input_keys.items()]
+        specs: dict[str, AssetSpec] = {}
+        for out in graph_def.output_defs:
+            key = (keys_by_output_name or {}).get(out)
+            asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(out)
+            if key is None and key_prefix:
+                asset_key = asset_key.with_prefix(key_prefix)
+            specs[out] = AssetSpec(
+                asset_key,
+                deps=deps,
+                description=(descriptions_by_output_name or {}).get(out) or graph_def.description,
+                metadata=(metadata_by_output_name or {}).get(out),
+                group_name=(group_names_by_output_name or {}).get(out) or group_name,
+                code_version=(code_versions_by_output_name or {}).get(out),
+                automation_condition=(automation_conditions_by_output_name or {}).get(out),
+                owners=(owners_by_output_name or {}).get(out),
+                tags=(tags_by_output_name or {}).get(out),
+                partitions_def=partitions_def,
+            )
+        return graph_backed_definition(
+            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source
+        )
+
     # ---- direct invocation -----------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.op is None:
             raise DefinitionError(f"{self.describe()} is external and cannot be invoked.")
+        if self.graph_def is not None:
+            raise DefinitionError(
+                f"{self.describe()} is computed by a graph of ops and cannot be called directly. "
+                "Run it with materialize([...]) or call its ops one by one."
+            )
         if current_composition() is not None:
             raise DefinitionError(
                 f"{self.describe()} was called inside a @graph or @job body. Assets are not "
@@ -240,6 +312,32 @@ class AssetsDefinition:
 
     def __repr__(self) -> str:
         return f"<AssetsDefinition {self.describe()}>"
+
+
+def graph_backed_definition(
+    graph_def: GraphDefinition,
+    input_keys: Mapping[str, AssetKey],
+    specs_by_output: Mapping[str, AssetSpec],
+    partitions_def: PartitionsDefinition | None,
+    backfill_policy: BackfillPolicy | None,
+    source: str,
+    owner: str | None = None,
+) -> AssetsDefinition:
+    """The definition of assets computed by the ops of ``graph_def`` (one per graph output)."""
+    if not graph_def.output_defs:
+        raise DefinitionError(
+            f"{owner or graph_def.describe()} ({source}) returns no output, so it computes no "
+            "asset. Return the output of the op that computes the asset from the graph body."
+        )
+    return AssetsDefinition(
+        op=graph_def.as_op("asset" if len(specs_by_output) == 1 else "multi-asset"),
+        specs_by_output=dict(specs_by_output),
+        input_keys=dict(input_keys),
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        source=source,
+        graph_def=graph_def,
+    )
 
 
 def external_assets_definition(spec: AssetSpec) -> AssetsDefinition:
