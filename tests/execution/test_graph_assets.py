@@ -246,6 +246,12 @@ def _failing_defs(tmp_path: Path, executor: Any) -> Definitions:
     broken.touch()
 
     @op
+    def paid_only(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with (tmp_path / "paid_only_calls").open("a") as calls:
+            calls.write("x\n")
+        return [o for o in orders if o["status"] == "paid"]
+
+    @op
     def check_amounts(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if broken.exists():
             raise RuntimeError("the amounts feed is late")
@@ -253,7 +259,7 @@ def _failing_defs(tmp_path: Path, executor: Any) -> Definitions:
 
     @graph_asset
     def checked_revenue(raw_orders: list[dict[str, Any]]) -> Any:
-        return revenue(check_amounts(keep_paid(raw_orders)))
+        return revenue(check_amounts(paid_only(raw_orders)))
 
     return Definitions(
         assets=[raw_orders, checked_revenue],
@@ -280,6 +286,11 @@ def test_reexecution_from_failure_resumes_inside_the_graph_asset(
     child = execute_job(job, instance, reexecution_options=options)
     assert child.success
     assert child.asset_value("checked_revenue") == 38
+    # the op that succeeded in the parent run did not run again: its stored output was loaded
+    assert (tmp_path / "paid_only_calls").read_text() == "x\n"
+    assert child.run.tags["knoll/step_selection"] == (
+        "checked_revenue.check_amounts,checked_revenue.revenue"
+    )
     record = instance.get_latest_materialization(AssetKey("checked_revenue"))
     assert record is not None
     assert (record.event.run_id, record.event.step_key) == (
