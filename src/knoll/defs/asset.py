@@ -20,6 +20,7 @@ from knoll.defs.asset_spec import (
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
+from knoll.defs.node_assets import ByOutputName, node_asset_specs
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
@@ -254,44 +255,77 @@ class AssetsDefinition:
         backfill_policy: BackfillPolicy | None = None,
     ) -> AssetsDefinition:
         """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
-        owner = f"graph {graph_def.name!r}"
-        for label, names, known in (
-            ("keys_by_input_name", keys_by_input_name, graph_def.input_defs),
-            ("keys_by_output_name", keys_by_output_name, graph_def.output_defs),
-            ("partition_mappings", partition_mappings, graph_def.input_defs),
-        ):
-            for name in names or {}:
-                if name not in known:
-                    raise DefinitionError(
-                        f"{label} of AssetsDefinition.from_graph names {name!r}, which is not "
-                        f"an {label.split('_')[-2]} of {owner}.{did_you_mean(name, list(known))}"
-                    )
-        input_keys = {
-            name: AssetKey.from_coercible((keys_by_input_name or {}).get(name) or name)
-            for name in graph_def.input_defs
-        }
-        mappings = partition_mappings or {}
-        deps = [AssetDep(key, partition_mapping=mappings.get(n)) for n, key in input_keys.items()]
-        specs: dict[str, AssetSpec] = {}
-        for out in graph_def.output_defs:
-            key = (keys_by_output_name or {}).get(out)
-            asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(out)
-            if key is None and key_prefix:
-                asset_key = asset_key.with_prefix(key_prefix)
-            specs[out] = AssetSpec(
-                asset_key,
-                deps=deps,
-                description=(descriptions_by_output_name or {}).get(out) or graph_def.description,
-                metadata=(metadata_by_output_name or {}).get(out),
-                group_name=(group_names_by_output_name or {}).get(out) or group_name,
-                code_version=(code_versions_by_output_name or {}).get(out),
-                automation_condition=(automation_conditions_by_output_name or {}).get(out),
-                owners=(owners_by_output_name or {}).get(out),
-                tags=(tags_by_output_name or {}).get(out),
-                partitions_def=partitions_def,
-            )
+        input_keys, specs = node_asset_specs(
+            graph_def,
+            "from_graph",
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            partitions_def=partitions_def,
+            partition_mappings=partition_mappings,
+            group_name=group_name,
+            description=graph_def.description,
+            by_output=ByOutputName(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+                automation_conditions_by_output_name,
+            ),
+        )
         return graph_backed_definition(
             graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source
+        )
+
+    @classmethod
+    def from_op(  # noqa: PLR0913 (Dagster's keyword arguments)
+        cls,
+        op_def: OpDefinition,
+        *,
+        keys_by_input_name: Mapping[str, AssetKey] | None = None,
+        keys_by_output_name: Mapping[str, AssetKey] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        partition_mappings: Mapping[str, PartitionMapping] | None = None,
+        group_name: str | None = None,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
+        | None = None,
+        backfill_policy: BackfillPolicy | None = None,
+        can_subset: bool = False,
+    ) -> AssetsDefinition:
+        """Assets computed by ``op_def``: one asset per output of the op, run as one step."""
+        input_keys, specs = node_asset_specs(
+            op_def,
+            "from_op",
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            partitions_def=partitions_def,
+            partition_mappings=partition_mappings,
+            group_name=group_name,
+            description=op_def.description,
+            by_output=ByOutputName(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                automation_conditions=automation_conditions_by_output_name,
+            ),
+        )
+        return cls(
+            op=op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset"),
+            specs_by_output=specs,
+            input_keys=input_keys,
+            partitions_def=partitions_def,
+            can_subset=can_subset,
+            backfill_policy=backfill_policy,
+            source=op_def.source,
         )
 
     # ---- direct invocation -----------------------------------------------------------
