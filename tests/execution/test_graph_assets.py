@@ -303,14 +303,14 @@ def test_from_op_makes_one_step_asset_per_output() -> None:
     sizes = AssetsDefinition.from_op(
         split,
         keys_by_input_name={"raw_orders": AssetKey("raw_orders")},
-        keys_by_output_name={"small": AssetKey("small"), "large": AssetKey(["orders", "large"])},
+        keys_by_output_name={"small": AssetKey("small"), "large": AssetKey(["by_size", "large"])},
         group_names_by_output_name={"large": "big"},
     )
     result = materialize([raw_orders, sizes])
     assert result.asset_value("small") == [8]
-    assert result.asset_value(["orders", "large"]) == [30, 12]
+    assert result.asset_value(["by_size", "large"]) == [30, 12]
     assert _events(result, "STEP_START") == ["raw_orders", "split"]
-    assert sizes.spec_for(AssetKey(["orders", "large"])).group_name == "big"
+    assert sizes.spec_for(AssetKey(["by_size", "large"])).group_name == "big"
 
     with pytest.raises(DefinitionError) as caught:
         AssetsDefinition.from_op(split, keys_by_output_name={"medium": AssetKey("medium")})
