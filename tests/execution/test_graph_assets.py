@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from knoll import (
+    AssetCheckResult,
     AssetIn,
     AssetKey,
     AssetOut,
@@ -19,6 +20,7 @@ from knoll import (
     OpExecutionContext,
     Out,
     asset,
+    asset_check,
     define_asset_job,
     graph,
     graph_asset,
@@ -318,3 +320,21 @@ def test_from_op_makes_one_step_asset_per_output() -> None:
         "keys_by_output_name of AssetsDefinition.from_op names 'medium', which is not an output "
         "of op 'split'."
     )
+
+
+def test_an_asset_check_on_a_graph_asset_runs_after_the_op_that_computes_it() -> None:
+    @asset_check(asset=paid_revenue, blocking=True)
+    def revenue_is_positive(paid_revenue: int) -> AssetCheckResult:
+        return AssetCheckResult(passed=paid_revenue > 0, metadata={"revenue": paid_revenue})
+
+    result = materialize([raw_orders, paid_revenue, revenue_is_positive, revenue_report])
+    assert _events(result, "STEP_START") == [
+        "raw_orders",
+        "paid_revenue.keep_paid",
+        "paid_revenue.revenue",
+        "paid_revenue_revenue_is_positive",
+        "revenue_report",
+    ]
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert result.asset_value("revenue_report") == "revenue: 38"
