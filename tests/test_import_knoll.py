@@ -45,6 +45,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.job_config",
     "knoll.defs.keys",
     "knoll.defs.metadata",
+    "knoll.defs.node_assets",  # AssetsDefinition.from_graph and from_op
     "knoll.defs.op",
     "knoll.defs.output",
     "knoll.defs.params",

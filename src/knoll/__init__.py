@@ -72,6 +72,8 @@ if TYPE_CHECKING:
     from knoll.defs.graph import GraphOut as GraphOut
     from knoll.defs.graph import graph as graph
     from knoll.defs.graph import job as job
+    from knoll.defs.graph_asset import graph_asset as graph_asset
+    from knoll.defs.graph_asset import graph_multi_asset as graph_multi_asset
     from knoll.defs.io_manager import IOManager as IOManager
     from knoll.defs.io_manager import IOManagerDefinition as IOManagerDefinition
     from knoll.defs.io_manager import io_manager as io_manager
@@ -350,6 +352,10 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "JobDefinition",
         "UnresolvedAssetJobDefinition",
         "define_asset_job",
+    ),
+    "knoll.defs.graph_asset": (
+        "graph_asset",
+        "graph_multi_asset",
     ),
     "knoll.defs.keys": (
         "AssetCheckKey",
@@ -766,6 +772,8 @@ __all__ = [
     "execute_job",
     "get_knoll_logger",
     "graph",
+    "graph_asset",
+    "graph_multi_asset",
     "hourly_partitioned_config",
     "in_process_executor",
     "io_manager",

@@ -268,3 +268,66 @@ def test_cli_runs_use_the_jobs_executor(tmp_path: Path) -> None:
     (here / "fixed").write_text("")
     assert knoll("asset", "materialize", "-m", "flaky_project", cwd=here).returncode == 0
     assert set(_ran(here, "raw")) == {(here / "import_pid").read_text()}
+
+
+GRAPH_FLAKY = textwrap.dedent(
+    """
+    from pathlib import Path
+
+    from knoll import Definitions, asset, define_asset_job, graph_asset, op
+    from knoll.defs.executor import multiprocess_executor
+
+    def mark(name):
+        with open(f"ran_{name}", "a") as handle:
+            handle.write("x\\n")
+
+    @asset
+    def readings() -> list[int]:
+        mark("readings")
+        return [4, 9, 2]
+
+    @op
+    def calibrate(values: list[int]) -> list[int]:
+        mark("calibrate")
+        return [v + 1 for v in values]
+
+    @op
+    def publish(values: list[int]) -> int:
+        mark("publish")
+        if not Path("fixed").exists():
+            raise ValueError("the dashboard is read-only")
+        return max(values)
+
+    @graph_asset
+    def peak(readings):
+        return publish(calibrate(readings))
+
+    defs = Definitions(
+        assets=[readings, peak],
+        jobs=[define_asset_job("sensors", selection="*")],
+        executor=EXECUTOR,
+    )
+    """
+)
+
+
+@pytest.mark.parametrize("executor", ["None", "multiprocess_executor(max_concurrent=2)"])
+def test_reexecute_a_graph_asset_from_its_failed_op(tmp_path: Path, executor: str) -> None:
+    (tmp_path / "graph_project.py").write_text(GRAPH_FLAKY.replace("EXECUTOR", executor))
+    first = knoll("job", "execute", "-m", "graph_project", "-j", "sensors", cwd=tmp_path)
+    assert first.returncode == 1
+    [parent] = run_ids(tmp_path)
+    (tmp_path / "fixed").write_text("")
+
+    again = knoll(
+        "run", "reexecute", parent[:8], "--from-failure", "-m", "graph_project", cwd=tmp_path
+    )
+
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[0] == f"re-executing run {parent} of job 'sensors' (steps peak.publish)"
+    child = lines[-1].split()[1]
+    assert lines[-1].startswith(f"run {child} succeeded")
+    assert any(line.startswith("  materialized peak  (path=") for line in lines)
+    # readings and calibrate did not run again: publish read calibrate's stored output
+    assert [len(_ran(tmp_path, n)) for n in ("readings", "calibrate", "publish")] == [1, 1, 2]

@@ -188,6 +188,8 @@ EXPORTED = [
     "execute_job",
     "get_knoll_logger",
     "graph",
+    "graph_asset",
+    "graph_multi_asset",
     "hourly_partitioned_config",
     "in_process_executor",
     "io_manager",

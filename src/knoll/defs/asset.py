@@ -21,6 +21,7 @@ from knoll.defs.asset_spec import (
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
+from knoll.defs.node_assets import ByOutputName, node_asset_specs
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
@@ -28,6 +29,7 @@ from knoll.defs.runtime import runtime
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.graph import GraphDefinition
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
 
 
@@ -96,6 +98,9 @@ class AssetsDefinition:
     check_specs: tuple[AssetCheckSpec, ...] = ()
     backfill_policy: BackfillPolicy | None = None
     source: str = "<unknown>"
+    # a graph-backed asset (@graph_asset, from_graph): the graph whose ops compute it; ``op``
+    # then stands for the whole graph (its inputs, outputs and resources), never runs itself
+    graph_def: GraphDefinition | None = None
 
     # ---- identity ----------------------------------------------------------------------
     @property
@@ -234,10 +239,111 @@ class AssetsDefinition:
             self, specs_by_output=mapped_specs(self.specs_by_output, self.input_keys, func)
         )
 
+    # ---- graph-backed ------------------------------------------------------------------
+    @classmethod
+    def from_graph(  # noqa: PLR0913 (Dagster's keyword arguments)
+        cls,
+        graph_def: GraphDefinition,
+        *,
+        keys_by_input_name: Mapping[str, AssetKey] | None = None,
+        keys_by_output_name: Mapping[str, AssetKey] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        partition_mappings: Mapping[str, PartitionMapping] | None = None,
+        group_name: str | None = None,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
+        automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
+        | None = None,
+        backfill_policy: BackfillPolicy | None = None,
+    ) -> AssetsDefinition:
+        """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
+        input_keys, specs = node_asset_specs(
+            graph_def,
+            "from_graph",
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            partitions_def=partitions_def,
+            partition_mappings=partition_mappings,
+            group_name=group_name,
+            description=graph_def.description,
+            by_output=ByOutputName(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+                automation_conditions_by_output_name,
+            ),
+        )
+        return graph_backed_definition(
+            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source
+        )
+
+    @classmethod
+    def from_op(  # noqa: PLR0913 (Dagster's keyword arguments)
+        cls,
+        op_def: OpDefinition,
+        *,
+        keys_by_input_name: Mapping[str, AssetKey] | None = None,
+        keys_by_output_name: Mapping[str, AssetKey] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        partition_mappings: Mapping[str, PartitionMapping] | None = None,
+        group_name: str | None = None,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
+        | None = None,
+        backfill_policy: BackfillPolicy | None = None,
+        can_subset: bool = False,
+    ) -> AssetsDefinition:
+        """Assets computed by ``op_def``: one asset per output of the op, run as one step."""
+        input_keys, specs = node_asset_specs(
+            op_def,
+            "from_op",
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            partitions_def=partitions_def,
+            partition_mappings=partition_mappings,
+            group_name=group_name,
+            description=op_def.description,
+            by_output=ByOutputName(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                automation_conditions=automation_conditions_by_output_name,
+            ),
+        )
+        return cls(
+            op=op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset"),
+            specs_by_output=specs,
+            input_keys=input_keys,
+            partitions_def=partitions_def,
+            can_subset=can_subset,
+            backfill_policy=backfill_policy,
+            source=op_def.source,
+        )
+
     # ---- direct invocation -----------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.op is None:
             raise DefinitionError(f"{self.describe()} is external and cannot be invoked.")
+        if self.graph_def is not None:
+            raise DefinitionError(
+                f"{self.describe()} is computed by a graph of ops and cannot be called directly. "
+                "Run it with materialize([...]) or call its ops one by one."
+            )
         if current_composition() is not None:
             raise DefinitionError(
                 f"{self.describe()} was called inside a @graph or @job body. Assets are not "
@@ -247,6 +353,32 @@ class AssetsDefinition:
 
     def __repr__(self) -> str:
         return f"<AssetsDefinition {self.describe()}>"
+
+
+def graph_backed_definition(
+    graph_def: GraphDefinition,
+    input_keys: Mapping[str, AssetKey],
+    specs_by_output: Mapping[str, AssetSpec],
+    partitions_def: PartitionsDefinition | None,
+    backfill_policy: BackfillPolicy | None,
+    source: str,
+    owner: str | None = None,
+) -> AssetsDefinition:
+    """The definition of assets computed by the ops of ``graph_def`` (one per graph output)."""
+    if not graph_def.output_defs:
+        raise DefinitionError(
+            f"{owner or graph_def.describe()} ({source}) returns no output, so it computes no "
+            "asset. Return the output of the op that computes the asset from the graph body."
+        )
+    return AssetsDefinition(
+        op=graph_def.as_op("asset" if len(specs_by_output) == 1 else "multi-asset"),
+        specs_by_output=dict(specs_by_output),
+        input_keys=dict(input_keys),
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        source=source,
+        graph_def=graph_def,
+    )
 
 
 def external_assets_definition(spec: AssetSpec) -> AssetsDefinition:

@@ -18,6 +18,7 @@ from knoll.defs.composition import (
 from knoll.defs.job import JobDefinition
 from knoll.defs.op import InputDef, NodeDefinition, OpDefinition, OutputDef
 from knoll.defs.output import DEFAULT_OUTPUT
+from knoll.defs.params import ComputeSignature
 from knoll.errors import CycleError, DefinitionError, InvalidInvocationError
 
 if TYPE_CHECKING:
@@ -68,6 +69,34 @@ class GraphDefinition(NodeDefinition):
                 out.append((handle, invocation.node))
         return out
 
+    def as_op(self, kind: str) -> OpDefinition:
+        """An op that stands for this whole graph (its inputs, outputs, resources) in an asset.
+
+        A graph-backed asset runs the graph's own ops; this stand-in is never executed.
+        """
+        name = self.name
+        owner = f"{kind} {name!r}"
+
+        def compute(*_: Any, **__: Any) -> Any:
+            raise InvalidInvocationError(
+                f"{owner} is computed by the ops of graph {name!r}; it cannot run as one op."
+            )
+
+        resources = frozenset(
+            k for _, op_def in self.iterate_ops() for k in op_def.required_resource_keys
+        )
+        return OpDefinition(
+            name=name,
+            compute_fn=compute,
+            signature=_NO_SIGNATURE,
+            input_defs=self.input_defs,
+            output_defs=self.output_defs,
+            required_resource_keys=resources,
+            description=self.description,
+            tags=self.tags,
+            kind=kind,
+        )
+
     def to_job(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         name: str | None = None,
@@ -99,6 +128,17 @@ class GraphDefinition(NodeDefinition):
         """Run this graph in the current process (see ``JobDefinition.execute_in_process``)."""
         resources = kwargs.pop("resources", None)
         return self.to_job(resource_defs=resources).execute_in_process(**kwargs)
+
+
+_NO_SIGNATURE = ComputeSignature(
+    context_param=None,
+    config_param=None,
+    resource_params=(),
+    return_annotation=inspect.Parameter.empty,
+    is_async=False,
+    is_generator=False,
+    accepts_kwargs=False,
+)
 
 
 def build_graph(

@@ -8,6 +8,7 @@ dotted handles (``outer.inner``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,8 @@ class Step:
     selected_checks: frozenset[AssetCheckKey] = frozenset()
     # blocking checks whose failure must stop this step
     blocking_checks_upstream: tuple[AssetCheckKey, ...] = ()
+    # an op of a graph-backed asset: ``assets_def`` holds only the assets this op computes
+    in_graph_asset: bool = False
 
     @property
     def kind(self) -> str:
@@ -84,6 +87,8 @@ class Step:
     def describe(self) -> str:
         if self.check_def is not None:
             return f"asset check {self.check_def.key.to_user_string()!r}"
+        if self.in_graph_asset:
+            return f"op {self.key!r}"
         if self.assets_def is not None:
             keys = sorted(self.assets_def.all_keys)
             if len(keys) == 1:
@@ -167,10 +172,12 @@ def _asset_plan(
             )
     step_defs, producer = _subsets(graph, selection)
     check_steps, blocking_by_asset = _check_steps(graph, checks, producer)
-    steps = [
-        _asset_step(original, subset, checks, producer, blocking_by_asset)
-        for original, subset in step_defs
-    ]
+    steps: list[Step] = []
+    for original, subset in step_defs:
+        if subset.graph_def is not None:
+            steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset))
+        else:
+            steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset))
     ordered = _toposort([*steps, *check_steps], job)
     return ExecutionPlan(job, tuple(ordered), selection, checks)
 
@@ -189,8 +196,13 @@ def _subsets(
     for original, keys in by_def.values():
         subset = original.subset_for(keys)
         step_defs.append((original, subset))
+        outputs = _graph_output_steps(subset) if subset.graph_def is not None else None
         for key in keys:
-            producer[key] = (subset.node_name, subset.output_for(key))
+            output = subset.output_for(key)
+            if outputs is None:
+                producer[key] = (subset.node_name, output)
+            else:
+                producer[key] = (outputs[output].step_key, outputs[output].output_name)
     return step_defs, producer
 
 
@@ -267,6 +279,91 @@ def _asset_step(
         selected_checks=frozenset(s.key for s in original.check_specs if s.key in checks),
         blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
     )
+
+
+def _graph_output_steps(assets_def: AssetsDefinition) -> dict[str, FromStep]:
+    """Graph output name -> the op step (and its output) that computes it."""
+    graph_def = assets_def.graph_def
+    assert graph_def is not None
+    outputs_of = _flatten_into(graph_def, f"{assets_def.node_name}.", {}, [])
+    return {
+        name: outputs_of[ref.node_name][ref.output_name]
+        for name, ref in graph_def.output_mappings.items()
+    }
+
+
+def _graph_asset_steps(
+    subset: AssetsDefinition, producer: _Producers, blocking_by_asset: _BlockingChecks
+) -> list[Step]:
+    """The op steps of a graph-backed asset, each carrying the assets it computes itself."""
+    graph_def = subset.graph_def
+    assert graph_def is not None
+    graph_inputs = {name: _asset_source(key, producer) for name, key in subset.input_keys.items()}
+    op_steps: list[Step] = []
+    _flatten_into(graph_def, f"{subset.node_name}.", graph_inputs, op_steps)
+    outputs = _graph_output_steps(subset)
+    # ordering deps (deps= without data) and blocking checks hold back every op of the graph
+    extra: list[str] = []
+    blocking: list[AssetCheckKey] = []
+    for spec in subset.specs_by_output.values():
+        for dep in spec.dep_keys:
+            if dep in producer:
+                extra.append(producer[dep][0])
+            for check_key, check_step in blocking_by_asset.get(dep, ()):
+                extra.append(check_step)
+                blocking.append(check_key)
+    steps = []
+    for op_step in op_steps:
+        specs = {
+            source.output_name: subset.specs_by_output[name]
+            for name, source in outputs.items()
+            if source.step_key == op_step.key and subset.specs_by_output[name].key in subset.keys
+        }
+        fed_by_assets = {
+            input_name: subset.input_keys[graph_input]
+            for graph_input, targets in _graph_input_targets(graph_def, subset.node_name)
+            for step_key, input_name in targets
+            if step_key == op_step.key
+        }
+        view = dataclasses.replace(
+            subset,
+            op=op_step.op,
+            specs_by_output=specs,
+            input_keys=fed_by_assets,
+            selected_keys=None,
+            graph_def=None,
+        )
+        upstream = [*op_step.upstream, *extra]
+        steps.append(
+            dataclasses.replace(
+                op_step,
+                upstream=tuple(dict.fromkeys(u for u in upstream if u != op_step.key)),
+                assets_def=view,
+                input_asset_keys=fed_by_assets,
+                blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
+                in_graph_asset=True,
+            )
+        )
+    return steps
+
+
+def _graph_input_targets(
+    graph_def: GraphDefinition, prefix: str
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each graph input with the (step key, input name) pairs it feeds, through nested graphs."""
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+    for graph_input, targets in graph_def.input_mappings.items():
+        flat: list[tuple[str, str]] = []
+        for node_name, node_input in targets:
+            node = graph_def.node(node_name)
+            if isinstance(node, GraphDefinition):
+                for inner_input, inner in _graph_input_targets(node, f"{prefix}.{node_name}"):
+                    if inner_input == node_input:
+                        flat.extend(inner)
+            else:
+                flat.append((f"{prefix}.{node_name}", node_input))
+        out.append((graph_input, flat))
+    return out
 
 
 def _asset_source(key: AssetKey, producer: _Producers) -> InputSource:

@@ -183,8 +183,17 @@ def _scope(
         asset_keys = frozenset(
             k for s in parent_plan.steps if s.key in selection for k in s.produced_asset_keys
         )
-        step_keys = [s.key for s in build_plan(job, asset_selection=asset_keys).steps]
-        return _Scope(asset_keys, ops, step_keys)
+        asset_plan = build_plan(job, asset_selection=asset_keys)
+        # the ops of a graph-backed asset that succeeded stay out; their outputs are loaded
+        kept = tuple(s for s in asset_plan.steps if not s.in_graph_asset or s.key in selection)
+        step_keys = [s.key for s in kept]
+        if len(kept) == len(asset_plan.steps):
+            return _Scope(asset_keys, ops, step_keys)
+        what = f"re-execute run {parent.run_id} of {job.describe()}"
+        found = _find_outputs(recorder, replace(asset_plan, steps=kept), parent, what)
+        _check_loadable(job, resources, found, what)
+        reused = {key: source.run_id for key, source in found.items()}
+        return _Scope(asset_keys, ops, step_keys, reused)
     # Op outputs read from steps outside the selection load from the runs that stored
     # them; one that cannot be loaded fails here, before anything runs.
     step_keys = [s.key for s in parent_plan.steps if s.key in selection]

@@ -1,0 +1,187 @@
+"""Graph-backed assets: ``@graph_asset`` and ``@graph_multi_asset``.
+
+The body wires ops like a ``@graph``; each output of the graph is an asset. A run executes the
+graph's ops as steps of their own (``asset_name.op_name``), and the step that computes a graph
+output records that asset's materialization. The parameters of the body are upstream assets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll.defs.asset import AssetOut, AssetsDefinition, graph_backed_definition
+from knoll.defs.asset_spec import DEFAULT_ASSET_IN, AssetDep, AssetIn, AssetSpec
+from knoll.defs.graph import GraphDefinition, build_graph
+from knoll.defs.keys import AssetKey, key_for_name
+from knoll.defs.output import DEFAULT_OUTPUT
+from knoll.defs.policies import AutomationCondition, BackfillPolicy
+from knoll.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionsDefinition
+
+
+def _input_keys(
+    graph_def: GraphDefinition, ins: Mapping[str, AssetIn] | None, owner: str
+) -> tuple[dict[str, AssetKey], list[AssetDep]]:
+    """The upstream asset of each graph input (named like it unless ``ins`` maps it)."""
+    for name in ins or {}:
+        if name not in graph_def.input_defs:
+            raise DefinitionError(
+                f"{owner} ({graph_def.source}) maps input {name!r} in ins=, but its function has "
+                f"no parameter {name!r}.{did_you_mean(name, list(graph_def.input_defs))}"
+            )
+    keys: dict[str, AssetKey] = {}
+    deps: list[AssetDep] = []
+    for name in graph_def.input_defs:
+        asset_in = (ins or {}).get(name) or DEFAULT_ASSET_IN
+        if not isinstance(asset_in, AssetIn):
+            raise DefinitionError(
+                f"ins[{name!r}] of {owner} must be an AssetIn(...), got {type(asset_in).__name__}."
+            )
+        keys[name] = asset_in.resolve_key(name)
+        deps.append(AssetDep(keys[name], partition_mapping=asset_in.partition_mapping))
+    return keys, deps
+
+
+def _graph_asset_key(
+    fn: Callable[..., Any],
+    name: str | None,
+    key: AssetKey | str | Sequence[str] | None,
+    key_prefix: str | Sequence[str] | None,
+) -> AssetKey:
+    if key is not None:
+        if name is not None or key_prefix is not None:
+            raise DefinitionError(
+                f"@graph_asset on {fn.__name__} ({source_location(fn)}) sets key= together with "
+                "name= or key_prefix=; use key= alone, or name= with key_prefix=."
+            )
+        return AssetKey.from_coercible(key)
+    asset_key = key_for_name(check_name(fn.__name__ if name is None else name, "asset"))
+    return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
+
+
+@overload
+def graph_asset(compose_fn: Callable[..., Any], /) -> AssetsDefinition: ...
+
+
+@overload
+def graph_asset(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    group_name: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    automation_condition: AutomationCondition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    code_version: str | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
+    compose_fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    group_name: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    automation_condition: AutomationCondition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    code_version: str | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare one asset computed by several ops: the body wires them like a ``@graph``."""
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        asset_key = _graph_asset_key(fn, name, key, key_prefix)
+        owner = f"asset {asset_key.to_user_string()!r}"
+        graph_def = build_graph(
+            fn, name=asset_key.to_python_identifier(), description=description, tags=None
+        )
+        if len(graph_def.output_defs) > 1:
+            raise DefinitionError(
+                f"{owner} ({graph_def.source}) returns {len(graph_def.output_defs)} outputs; a "
+                "@graph_asset computes one asset. Use @graph_multi_asset(outs={...}) for several."
+            )
+        input_keys, deps = _input_keys(graph_def, ins, owner)
+        spec = AssetSpec(
+            asset_key,
+            deps=deps,
+            description=description or docstring(fn),
+            metadata=metadata,
+            group_name=group_name,
+            code_version=code_version,
+            automation_condition=automation_condition,
+            owners=owners,
+            tags=tags,
+            kinds=kinds,
+            partitions_def=partitions_def,
+        )
+        outputs = list(graph_def.output_defs) or [DEFAULT_OUTPUT]
+        return graph_backed_definition(
+            graph_def,
+            input_keys,
+            {outputs[0]: spec},
+            partitions_def,
+            backfill_policy,
+            graph_def.source,
+            owner,
+        )
+
+    if compose_fn is not None:
+        return decorate(compose_fn)
+    return decorate
+
+
+def graph_multi_asset(
+    *,
+    outs: Mapping[str, AssetOut],
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+    group_name: str | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare several assets computed by one graph: one per entry of ``outs``.
+
+    The body returns a dict (or a tuple in the order of ``outs``) of op outputs.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        graph_name = check_name(fn.__name__ if name is None else name, "graph_multi_asset")
+        owner = f"graph_multi_asset {graph_name!r}"
+        for out_name, asset_out in outs.items():
+            if not isinstance(asset_out, AssetOut):
+                raise DefinitionError(
+                    f"outs[{out_name!r}] of {owner} must be an AssetOut(...), got "
+                    f"{type(asset_out).__name__}."
+                )
+        graph_def = build_graph(
+            fn, name=graph_name, description=docstring(fn), tags=None, out=dict(outs)
+        )
+        input_keys, deps = _input_keys(graph_def, ins, owner)
+        specs = {
+            out_name: asset_out.to_spec(out_name, deps, group_name, partitions_def)
+            for out_name, asset_out in outs.items()
+        }
+        return graph_backed_definition(
+            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source, owner
+        )
+
+    return decorate

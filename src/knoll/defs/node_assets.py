@@ -1,0 +1,97 @@
+"""The asset specs of an existing op or graph: ``AssetsDefinition.from_graph`` and ``from_op``.
+
+Each output of the node is an asset (keyed by ``keys_by_output_name``, else by the output
+name under ``key_prefix``) and each input reads an upstream asset (``keys_by_input_name``,
+else the asset named like the input); every asset depends on all of the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from knoll._utils import did_you_mean
+from knoll.defs.asset_spec import AssetDep, AssetSpec
+from knoll.defs.keys import AssetKey
+from knoll.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.defs.op import NodeDefinition
+    from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
+    from knoll.defs.policies import AutomationCondition
+
+
+@dataclass(frozen=True)
+class ByOutputName:
+    """The ``*_by_output_name`` arguments of ``from_graph`` and ``from_op``."""
+
+    group_names: Mapping[str, str | None] | None = None
+    descriptions: Mapping[str, str] | None = None
+    metadata: Mapping[str, Mapping[str, Any] | None] | None = None
+    tags: Mapping[str, Mapping[str, str] | None] | None = None
+    owners: Mapping[str, Sequence[str]] | None = None
+    code_versions: Mapping[str, str | None] | None = None
+    automation_conditions: Mapping[str, AutomationCondition | None] | None = None
+
+
+def _check_names(
+    node: NodeDefinition,
+    method: str,
+    keys_by_input_name: Mapping[str, Any] | None,
+    keys_by_output_name: Mapping[str, Any] | None,
+    partition_mappings: Mapping[str, Any] | None,
+) -> None:
+    for label, kind, names, known in (
+        ("keys_by_input_name", "input", keys_by_input_name, node.input_defs),
+        ("keys_by_output_name", "output", keys_by_output_name, node.output_defs),
+        ("partition_mappings", "input", partition_mappings, node.input_defs),
+    ):
+        for name in names or {}:
+            if name not in known:
+                raise DefinitionError(
+                    f"{label} of AssetsDefinition.{method} names {name!r}, which is not an "
+                    f"{kind} of {node.describe()}.{did_you_mean(name, list(known))}"
+                )
+
+
+def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
+    node: NodeDefinition,
+    method: str,
+    *,
+    keys_by_input_name: Mapping[str, AssetKey] | None,
+    keys_by_output_name: Mapping[str, AssetKey] | None,
+    key_prefix: str | Sequence[str] | None,
+    partitions_def: PartitionsDefinition | None,
+    partition_mappings: Mapping[str, PartitionMapping] | None,
+    group_name: str | None,
+    description: str | None,
+    by_output: ByOutputName,
+) -> tuple[dict[str, AssetKey], dict[str, AssetSpec]]:
+    """The input keys and the spec of each output of ``node``, checked."""
+    _check_names(node, method, keys_by_input_name, keys_by_output_name, partition_mappings)
+    given_inputs = keys_by_input_name or {}
+    input_keys = {
+        name: AssetKey.from_coercible(given_inputs.get(name) or name) for name in node.input_defs
+    }
+    mappings = partition_mappings or {}
+    deps = [AssetDep(key, partition_mapping=mappings.get(n)) for n, key in input_keys.items()]
+    specs: dict[str, AssetSpec] = {}
+    for out in node.output_defs:
+        key = (keys_by_output_name or {}).get(out)
+        asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(out)
+        if key is None and key_prefix:
+            asset_key = asset_key.with_prefix(key_prefix)
+        specs[out] = AssetSpec(
+            asset_key,
+            deps=deps,
+            description=(by_output.descriptions or {}).get(out) or description,
+            metadata=(by_output.metadata or {}).get(out),
+            group_name=(by_output.group_names or {}).get(out) or group_name,
+            code_version=(by_output.code_versions or {}).get(out),
+            automation_condition=(by_output.automation_conditions or {}).get(out),
+            owners=(by_output.owners or {}).get(out),
+            tags=(by_output.tags or {}).get(out),
+            partitions_def=partitions_def,
+        )
+    return input_keys, specs
