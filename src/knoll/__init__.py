@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from knoll.defs.asset import AssetOut as AssetOut
     from knoll.defs.asset import AssetsDefinition as AssetsDefinition
     from knoll.defs.asset import asset as asset
-    from knoll.defs.asset import load_assets_from_modules as load_assets_from_modules
     from knoll.defs.asset import multi_asset as multi_asset
     from knoll.defs.asset_graph import AssetGraph as AssetGraph
     from knoll.defs.asset_spec import AssetDep as AssetDep
@@ -72,6 +71,28 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import TableColumnConstraints as TableColumnConstraints
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_current_module as load_asset_checks_from_current_module,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_modules as load_asset_checks_from_modules,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_package_module as load_asset_checks_from_package_module,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_package_name as load_asset_checks_from_package_name,
+    )
+    from knoll.defs.module_loading import (
+        load_assets_from_current_module as load_assets_from_current_module,
+    )
+    from knoll.defs.module_loading import load_assets_from_modules as load_assets_from_modules
+    from knoll.defs.module_loading import (
+        load_assets_from_package_module as load_assets_from_package_module,
+    )
+    from knoll.defs.module_loading import (
+        load_assets_from_package_name as load_assets_from_package_name,
+    )
     from knoll.defs.op import In as In
     from knoll.defs.op import Nothing as Nothing
     from knoll.defs.op import OpDefinition as OpDefinition
@@ -225,7 +246,6 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetOut",
         "AssetsDefinition",
         "asset",
-        "load_assets_from_modules",
         "multi_asset",
     ),
     "knoll.defs.asset_graph": ("AssetGraph",),
@@ -439,6 +459,16 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "materialize",
         "materialize_to_memory",
     ),
+    "knoll.defs.module_loading": (
+        "load_asset_checks_from_current_module",
+        "load_asset_checks_from_modules",
+        "load_asset_checks_from_package_module",
+        "load_asset_checks_from_package_name",
+        "load_assets_from_current_module",
+        "load_assets_from_modules",
+        "load_assets_from_package_module",
+        "load_assets_from_package_name",
+    ),
 }
 _MODULE_OF: dict[str, str] = {
     name: module for module, names in _NAMES_BY_MODULE.items() for name in names
@@ -632,7 +662,14 @@ __all__ = [
     "in_process_executor",
     "io_manager",
     "job",
+    "load_asset_checks_from_current_module",
+    "load_asset_checks_from_modules",
+    "load_asset_checks_from_package_module",
+    "load_asset_checks_from_package_name",
+    "load_assets_from_current_module",
     "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_assets_from_package_name",
     "load_workspace",
     "materialize",
     "materialize_to_memory",

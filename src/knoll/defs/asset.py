@@ -680,34 +680,3 @@ def _shared_partitions_def(
                 "partitions_def, or split it into several assets."
             )
     return found[0] if found else None
-
-
-def load_assets_from_modules(
-    modules: Iterable[Any],
-    *,
-    group_name: str | None = None,
-    key_prefix: str | Sequence[str] | None = None,
-) -> list[AssetsDefinition | AssetSpec]:
-    """Every asset (and asset spec) defined at the top level of the given modules."""
-    found: dict[int, AssetsDefinition | AssetSpec] = {}
-    for module in modules:
-        for value in vars(module).values():
-            candidates = value if isinstance(value, list) else [value]
-            for item in candidates:
-                if isinstance(item, (AssetsDefinition, AssetSpec)):
-                    found.setdefault(id(item), item)
-    renamed: dict[AssetKey, AssetKey] = {}
-    if key_prefix:
-        for item in found.values():
-            if isinstance(item, AssetsDefinition):
-                renamed.update((key, key.with_prefix(key_prefix)) for key in item.all_keys)
-    out: list[AssetsDefinition | AssetSpec] = []
-    for item in found.values():
-        if isinstance(item, AssetsDefinition) and (group_name or key_prefix):
-            item = item.with_attributes(
-                key_prefix=key_prefix, group_name=group_name, renamed=renamed
-            )
-        elif isinstance(item, AssetSpec) and group_name:
-            item = item.replace(group_name=item.group_name or group_name)
-        out.append(item)
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +128,18 @@ class AssetChecksDefinition:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.op(*args, **kwargs)
+
+    def with_asset_key_prefix(self, prefix: str | Sequence[str]) -> AssetChecksDefinition:
+        """A copy that checks (and reads) the same assets under ``prefix``."""
+        parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        spec = dataclasses.replace(self.spec, asset=self.asset_key.with_prefix(parts))
+        return dataclasses.replace(
+            self,
+            op=self.op.replace(name="__".join((*parts, self.op.name))),
+            spec=spec,
+            input_keys={name: key.with_prefix(parts) for name, key in self.input_keys.items()},
+            dep_keys=tuple(key.with_prefix(parts) for key in self.dep_keys),
+        )
 
 
 def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
