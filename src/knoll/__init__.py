@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from knoll.defs.check import AssetCheckSeverity as AssetCheckSeverity
     from knoll.defs.check import AssetCheckSpec as AssetCheckSpec
     from knoll.defs.check import asset_check as asset_check
+    from knoll.defs.check import multi_asset_check as multi_asset_check
     from knoll.defs.config import Config as Config
     from knoll.defs.config import PermissiveConfig as PermissiveConfig
     from knoll.defs.config_schema import Array as Array
@@ -261,6 +262,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetCheckSpec",
         "AssetChecksDefinition",
         "asset_check",
+        "multi_asset_check",
     ),
     "knoll.defs.config": (
         "Config",
@@ -674,6 +676,7 @@ __all__ = [
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multi_asset_check",
     "multiprocess_executor",
     "op",
     "resource",

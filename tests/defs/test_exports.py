@@ -178,6 +178,7 @@ EXPORTED = [
     "materialize",
     "materialize_to_memory",
     "multi_asset",
+    "multi_asset_check",
     "multiprocess_executor",
     "op",
     "resource",

@@ -19,6 +19,7 @@ from knoll.defs.asset_spec import (
 )
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
+from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
@@ -350,6 +351,7 @@ def asset(
     automation_condition: AutomationCondition | None = None,
     pool: str | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -380,11 +382,13 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     automation_condition: AutomationCondition | None = None,
     pool: str | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
-    parameter is its config; resource-typed parameters are resources.
+    parameter is its config; resource-typed parameters are resources. ``compute_kind`` is
+    Dagster's older spelling of one kind (``kinds=[compute_kind]``).
     """
     options = _AssetOptions(
         name,
@@ -410,6 +414,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         automation_condition,
         pool,
         dagster_type,
+        compute_kind,
     )
     if fn is not None:
         return _asset_definition(fn, options)
@@ -442,6 +447,7 @@ class _AssetOptions(NamedTuple):
     automation_condition: AutomationCondition | None
     pool: str | None
     dagster_type: Any
+    compute_kind: str | None
 
 
 def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
@@ -468,7 +474,7 @@ def _asset_op(
         config_schema=options.config_schema,
         required_resource_keys=options.required_resource_keys,
         description=doc,
-        tags=options.op_tags,
+        tags=with_compute_kind(options.op_tags, options.compute_kind),
         retry_policy=options.retry_policy,
         pool=options.pool,
         code_version=options.code_version,
@@ -505,7 +511,7 @@ def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDe
         automation_condition=options.automation_condition,
         owners=options.owners,
         tags=options.tags,
-        kinds=options.kinds,
+        kinds=kinds_with_compute_kind(options.kinds, options.compute_kind, owner),
         partitions_def=partitions_def,
     )
     check_specs = options.check_specs
@@ -559,8 +565,15 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     check_specs: Sequence[AssetCheckSpec] | None = None,
     code_version: str | None = None,
     pool: str | None = None,
+    internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]] | None = None,
+    compute_kind: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
+    """Declare one function that produces several assets, given as ``outs=`` or ``specs=``.
+
+    ``internal_asset_deps`` maps an output name to the asset keys that output really depends
+    on (among the multi-asset's upstream assets and its other outputs); an output left out
+    depends on every upstream asset.
+    """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
         op_name = check_name(f.__name__ if name is None else name, "multi-asset")
@@ -578,7 +591,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=description,
-            tags=op_tags,
+            tags=with_compute_kind(op_tags, compute_kind),
             retry_policy=retry_policy,
             pool=pool,
             code_version=code_version,
@@ -608,6 +621,17 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
                     group_name=spec.group_name or group_name,
                     partitions_def=pdef,
                 )
+        if internal_asset_deps is not None:
+            if specs:
+                raise DefinitionError(
+                    f"{owner} sets both specs= and internal_asset_deps=; give each AssetSpec "
+                    "its own deps=[...] instead."
+                )
+            _apply_internal_deps(specs_by_output, internal_asset_deps, shared_deps, owner)
+        if compute_kind is not None:
+            for out_name, spec in specs_by_output.items():
+                kinds = kinds_with_compute_kind(sorted(spec.kinds), compute_kind, owner)
+                specs_by_output[out_name] = spec.replace(kinds=kinds)
         seen = _outputs_by_key(specs_by_output, owner)
         return AssetsDefinition(
             op=op_def,
@@ -621,6 +645,42 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
 
     return decorate
+
+
+def _apply_internal_deps(
+    specs_by_output: dict[str, AssetSpec],
+    internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]],
+    shared_deps: Sequence[AssetDep],
+    owner: str,
+) -> None:
+    """Narrow the deps of each output named in ``internal_asset_deps`` to the keys it lists."""
+    upstream = {d.asset_key: d for d in shared_deps}
+    own_keys = {spec.key for spec in specs_by_output.values()}
+    for out_name, keys in internal_asset_deps.items():
+        spec = specs_by_output.get(out_name)
+        if spec is None:
+            raise DefinitionError(
+                f"internal_asset_deps of {owner} names output {out_name!r}, which it does not "
+                f"have.{did_you_mean(out_name, list(specs_by_output))} Its outputs are "
+                f"{sorted(specs_by_output)}."
+            )
+        deps: list[AssetDep] = []
+        for coercible in keys:
+            key = AssetKey.from_coercible(coercible)
+            if key == spec.key:
+                raise DefinitionError(
+                    f"internal_asset_deps of {owner} makes {key.to_user_string()!r} depend on "
+                    "itself; list only the assets it reads."
+                )
+            if key not in upstream and key not in own_keys:
+                known = sorted(k.to_user_string() for k in (*upstream, *own_keys))
+                raise DefinitionError(
+                    f"internal_asset_deps[{out_name!r}] of {owner} lists "
+                    f"{key.to_user_string()!r}, which is neither an input, a dep nor another "
+                    f"output of it (those are {known}). Add it to ins= or deps=, or drop it."
+                )
+            deps.append(upstream.get(key) or dep_on(key))
+        specs_by_output[out_name] = spec.replace(deps=tuple(deps))
 
 
 def _multi_asset_outs(

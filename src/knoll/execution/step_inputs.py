@@ -57,7 +57,8 @@ def _upstream_partition_keys(
         return None
     down_def = step.assets_def.partitions_def if step.assets_def is not None else None
     if step.check_def is not None:
-        down_def = _asset_partitions_def(state, step.check_def.asset_key)
+        checked = step.check_def.asset_keys
+        down_def = _asset_partitions_def(state, checked[0]) if len(checked) == 1 else None
     explicit = step.assets_def.partition_mapping_for(upstream_key) if step.assets_def else None
     mapping = infer_partition_mapping(explicit, down_def, upstream_def, step.describe())
     keys = state.partition.keys if (state.partition is not None and down_def is not None) else None
