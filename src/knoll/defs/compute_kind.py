@@ -34,7 +34,7 @@ def kinds_with_compute_kind(
             "compute_kind is the older spelling of one kind: keep kinds=[...] alone "
             f"(add {compute_kind!r} to it)."
         )
-    if not isinstance(compute_kind, str) or not compute_kind:
+    if not compute_kind:
         raise DefinitionError(
             f"compute_kind of {owner} must be a non-empty string such as 'pandas', "
             f"got {compute_kind!r}."
