@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     from knoll.defs.module_loading import (
         load_assets_from_package_name as load_assets_from_package_name,
     )
+    from knoll.defs.observable import observable_source_asset as observable_source_asset
     from knoll.defs.op import In as In
     from knoll.defs.op import Nothing as Nothing
     from knoll.defs.op import OpDefinition as OpDefinition
@@ -471,6 +472,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "load_assets_from_package_module",
         "load_assets_from_package_name",
     ),
+    "knoll.defs.observable": ("observable_source_asset",),
 }
 _MODULE_OF: dict[str, str] = {
     name: module for module, names in _NAMES_BY_MODULE.items() for name in names
@@ -678,6 +680,7 @@ __all__ = [
     "multi_asset",
     "multi_asset_check",
     "multiprocess_executor",
+    "observable_source_asset",
     "op",
     "resource",
     "schedule",

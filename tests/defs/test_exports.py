@@ -180,6 +180,7 @@ EXPORTED = [
     "multi_asset",
     "multi_asset_check",
     "multiprocess_executor",
+    "observable_source_asset",
     "op",
     "resource",
     "schedule",

@@ -96,6 +96,7 @@ class AssetsDefinition:
     check_specs: tuple[AssetCheckSpec, ...] = ()
     backfill_policy: BackfillPolicy | None = None
     source: str = "<unknown>"
+    is_observable: bool = False  # an observable source asset: its op observes, never writes
 
     # ---- identity ----------------------------------------------------------------------
     @property

@@ -39,6 +39,7 @@ from knoll.execution.events import (
     StepOutputData,
 )
 from knoll.execution.metadata_limits import output_owner, warn_of_cut_values_in_step
+from knoll.execution.observation import record_observation
 from knoll.execution.plan import Step
 from knoll.execution.run_state import Returned, RunState, StepFailed, error_text, short_repr
 from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
@@ -226,6 +227,9 @@ class _Collector:
 def process_items(
     state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
 ) -> None:
+    if step.assets_def is not None and step.assets_def.is_observable:
+        record_observation(state, step, step_state, items)
+        return
     collector = _Collector(step, step_state)
     for item in items:
         collector.add_item(item)
