@@ -309,3 +309,35 @@ def test_on_a_terminal_the_progress_bar_leaves_the_output_whole(project: Path) -
     [run_id] = run_ids(project)
     log = project / ".knoll" / "logs" / run_id / "raw.out"
     assert log.read_text() == "fetched 3 rows\n"
+
+
+OBSERVED = """
+import os
+from knoll import DataVersion, asset, observable_source_asset
+
+@observable_source_asset
+def raw_feed() -> DataVersion:
+    return DataVersion(os.environ["FEED_VERSION"])
+
+@asset(deps=[raw_feed])
+def feed_summary() -> int:
+    return 1
+"""
+
+
+def test_materialize_observes_an_observable_source_asset(tmp_path: Path) -> None:
+    (tmp_path / "observed.py").write_text(OBSERVED)
+
+    def run(select: str, version: str) -> str:
+        env = {"FEED_VERSION": version}
+        done = knoll(
+            "asset", "materialize", "-m", "observed", "--select", select, cwd=tmp_path, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "  observed raw_feed at data version 'v1'" in run("raw_feed", "v1").splitlines()
+    run("feed_summary", "v1")
+    run("raw_feed", "v2")
+    done = knoll("asset", "list", "-m", "observed", "--stale", cwd=tmp_path)
+    assert "upstream 'raw_feed' has a new data version ('v2', was 'v1')" in done.stdout
