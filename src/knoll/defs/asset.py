@@ -600,28 +600,9 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         ).replace(kind="multi-asset")
         input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
         shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
-        specs_by_output: dict[str, AssetSpec] = {}
-        pdef = partitions_def
-        if outs:
-            for out_name, asset_out in outs.items():
-                specs_by_output[out_name] = asset_out.to_spec(
-                    out_name, shared_deps, group_name, partitions_def
-                )
-        else:
-            pdef = _shared_partitions_def(specs or (), partitions_def, owner)
-            for spec in specs or ():
-                out_name = spec.key.to_python_identifier()
-                if out_name in specs_by_output:
-                    raise DefinitionError(
-                        f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
-                        f"keys that both make the output name {out_name!r}); list each once."
-                    )
-                merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
-                specs_by_output[out_name] = spec.replace(
-                    deps=tuple(merged.values()),
-                    group_name=spec.group_name or group_name,
-                    partitions_def=pdef,
-                )
+        specs_by_output, pdef = _multi_asset_specs(
+            outs, specs, shared_deps, group_name, partitions_def, owner
+        )
         if internal_asset_deps is not None:
             if specs:
                 raise DefinitionError(
@@ -646,6 +627,40 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
 
     return decorate
+
+
+def _multi_asset_specs(
+    outs: Mapping[str, AssetOut] | None,
+    specs: Sequence[AssetSpec] | None,
+    shared_deps: Sequence[AssetDep],
+    group_name: str | None,
+    partitions_def: PartitionsDefinition | None,
+    owner: str,
+) -> tuple[dict[str, AssetSpec], PartitionsDefinition | None]:
+    """The spec of each output of a ``@multi_asset``, and its one partitions definition."""
+    specs_by_output: dict[str, AssetSpec] = {}
+    pdef = partitions_def
+    if outs:
+        for out_name, asset_out in outs.items():
+            specs_by_output[out_name] = asset_out.to_spec(
+                out_name, shared_deps, group_name, partitions_def
+            )
+    else:
+        pdef = _shared_partitions_def(specs or (), partitions_def, owner)
+        for spec in specs or ():
+            out_name = spec.key.to_python_identifier()
+            if out_name in specs_by_output:
+                raise DefinitionError(
+                    f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
+                    f"keys that both make the output name {out_name!r}); list each once."
+                )
+            merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
+            specs_by_output[out_name] = spec.replace(
+                deps=tuple(merged.values()),
+                group_name=spec.group_name or group_name,
+                partitions_def=pdef,
+            )
+    return specs_by_output, pdef
 
 
 def _apply_internal_deps(

@@ -287,16 +287,7 @@ def multi_asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
         op_name = check_name(fn.__name__ if name is None else name, "multi-asset check")
         owner = f"multi-asset check {op_name!r}"
-        checks = tuple(specs or ())
-        if not checks or not all(isinstance(s, AssetCheckSpec) for s in checks):
-            raise DefinitionError(
-                f"{owner} ({source_location(fn)}) needs specs=[AssetCheckSpec(...), ...]: one "
-                "spec per check it reports."
-            )
-        keys = [s.key for s in checks]
-        if len(set(keys)) != len(keys):
-            twice = next(k for k in keys if keys.count(k) > 1)
-            raise DefinitionError(f"{owner} lists check {twice.to_user_string()!r} twice.")
+        checks = _multi_check_specs(specs, owner, fn)
         asset_ins = {
             k: v if isinstance(v, AssetIn) else AssetIn(key=v) for k, v in (ins or {}).items()
         }
@@ -331,3 +322,19 @@ def multi_asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
 
     return decorate
+
+
+def _multi_check_specs(
+    specs: Sequence[AssetCheckSpec], owner: str, fn: Callable[..., Any]
+) -> tuple[AssetCheckSpec, ...]:
+    checks = tuple(specs or ())
+    if not checks or not all(isinstance(s, AssetCheckSpec) for s in checks):
+        raise DefinitionError(
+            f"{owner} ({source_location(fn)}) needs specs=[AssetCheckSpec(...), ...]: one "
+            "spec per check it reports."
+        )
+    keys = [s.key for s in checks]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise DefinitionError(f"{owner} lists check {twice.to_user_string()!r} twice.")
+    return checks
