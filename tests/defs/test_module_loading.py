@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from knoll import (
+    AssetCheckKey,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
@@ -137,3 +138,17 @@ def test_bad_arguments_say_what_to_pass() -> None:
         load_assets_from_modules(["knoll_fixture_warehouse"])  # type: ignore[list-item]
     with pytest.raises(DefinitionError, match="expected a package module, got str"):
         load_assets_from_package_module("knoll_fixture_warehouse")  # type: ignore[arg-type]
+
+
+def test_current_module_loaders_load_the_calling_module() -> None:
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        module = importlib.import_module("knoll_fixture_current_module")
+    finally:
+        sys.path.remove(str(FIXTURES))
+        sys.modules.pop("knoll_fixture_current_module", None)
+    defs = module.defs
+    signups = defs.get_assets_def("growth/signups")
+    assert signups.specs[0].group_name == "growth"
+    graph = defs.get_asset_graph()
+    assert graph.check(AssetCheckKey(AssetKey(["growth", "signups"]), "some_signups"))
