@@ -37,6 +37,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.asset_spec",
     "knoll.defs.check",
     "knoll.defs.composition",
+    "knoll.defs.compute_kind",
     "knoll.defs.data_version",  # Output and MaterializeResult take a DataVersion
     "knoll.defs.definitions",
     "knoll.defs.executor",

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from knoll.defs.asset import AssetOut as AssetOut
     from knoll.defs.asset import AssetsDefinition as AssetsDefinition
     from knoll.defs.asset import asset as asset
-    from knoll.defs.asset import load_assets_from_modules as load_assets_from_modules
     from knoll.defs.asset import multi_asset as multi_asset
     from knoll.defs.asset_graph import AssetGraph as AssetGraph
     from knoll.defs.asset_sensor import AssetSensorDefinition as AssetSensorDefinition
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from knoll.defs.check import AssetCheckSeverity as AssetCheckSeverity
     from knoll.defs.check import AssetCheckSpec as AssetCheckSpec
     from knoll.defs.check import asset_check as asset_check
+    from knoll.defs.check import multi_asset_check as multi_asset_check
     from knoll.defs.config import Config as Config
     from knoll.defs.config import PermissiveConfig as PermissiveConfig
     from knoll.defs.config_mapping import ConfigMapping as ConfigMapping
@@ -90,6 +90,28 @@ if TYPE_CHECKING:
     from knoll.defs.metadata import TableColumnLineage as TableColumnLineage
     from knoll.defs.metadata import TableRecord as TableRecord
     from knoll.defs.metadata import TableSchema as TableSchema
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_current_module as load_asset_checks_from_current_module,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_modules as load_asset_checks_from_modules,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_package_module as load_asset_checks_from_package_module,
+    )
+    from knoll.defs.module_loading import (
+        load_asset_checks_from_package_name as load_asset_checks_from_package_name,
+    )
+    from knoll.defs.module_loading import (
+        load_assets_from_current_module as load_assets_from_current_module,
+    )
+    from knoll.defs.module_loading import load_assets_from_modules as load_assets_from_modules
+    from knoll.defs.module_loading import (
+        load_assets_from_package_module as load_assets_from_package_module,
+    )
+    from knoll.defs.module_loading import (
+        load_assets_from_package_name as load_assets_from_package_name,
+    )
     from knoll.defs.multi_asset_sensor import (
         MultiAssetSensorDefinition as MultiAssetSensorDefinition,
     )
@@ -100,6 +122,7 @@ if TYPE_CHECKING:
         build_multi_asset_sensor_context as build_multi_asset_sensor_context,
     )
     from knoll.defs.multi_asset_sensor import multi_asset_sensor as multi_asset_sensor
+    from knoll.defs.observable import observable_source_asset as observable_source_asset
     from knoll.defs.op import In as In
     from knoll.defs.op import Nothing as Nothing
     from knoll.defs.op import OpDefinition as OpDefinition
@@ -293,7 +316,6 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetOut",
         "AssetsDefinition",
         "asset",
-        "load_assets_from_modules",
         "multi_asset",
     ),
     "knoll.defs.asset_graph": ("AssetGraph",),
@@ -309,6 +331,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetCheckSpec",
         "AssetChecksDefinition",
         "asset_check",
+        "multi_asset_check",
     ),
     "knoll.defs.config": (
         "Config",
@@ -557,6 +580,17 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "materialize",
         "materialize_to_memory",
     ),
+    "knoll.defs.module_loading": (
+        "load_asset_checks_from_current_module",
+        "load_asset_checks_from_modules",
+        "load_asset_checks_from_package_module",
+        "load_asset_checks_from_package_name",
+        "load_assets_from_current_module",
+        "load_assets_from_modules",
+        "load_assets_from_package_module",
+        "load_assets_from_package_name",
+    ),
+    "knoll.defs.observable": ("observable_source_asset",),
 }
 _MODULE_OF: dict[str, str] = {
     name: module for module, names in _NAMES_BY_MODULE.items() for name in names
@@ -778,7 +812,14 @@ __all__ = [
     "in_process_executor",
     "io_manager",
     "job",
+    "load_asset_checks_from_current_module",
+    "load_asset_checks_from_modules",
+    "load_asset_checks_from_package_module",
+    "load_asset_checks_from_package_name",
+    "load_assets_from_current_module",
     "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_assets_from_package_name",
     "load_workspace",
     "make_email_on_run_failure_sensor",
     "make_webhook_on_run_failure_sensor",
@@ -787,8 +828,10 @@ __all__ = [
     "materialize_to_memory",
     "monthly_partitioned_config",
     "multi_asset",
+    "multi_asset_check",
     "multi_asset_sensor",
     "multiprocess_executor",
+    "observable_source_asset",
     "op",
     "partitioned_config",
     "resource",

@@ -336,3 +336,35 @@ def test_show_gives_the_automation_condition(tmp_path: Path) -> None:
     assert "  automation:    on_cron(0 6 * * *, UTC)" in shown.stdout.splitlines()
     manual = knoll("asset", "show", "manual", "-m", "reports", cwd=tmp_path).stdout
     assert "automation:" not in manual
+
+
+OBSERVED = """
+import os
+from knoll import DataVersion, asset, observable_source_asset
+
+@observable_source_asset
+def raw_feed() -> DataVersion:
+    return DataVersion(os.environ["FEED_VERSION"])
+
+@asset(deps=[raw_feed])
+def feed_summary() -> int:
+    return 1
+"""
+
+
+def test_materialize_observes_an_observable_source_asset(tmp_path: Path) -> None:
+    (tmp_path / "observed.py").write_text(OBSERVED)
+
+    def run(select: str, version: str) -> str:
+        env = {"FEED_VERSION": version}
+        done = knoll(
+            "asset", "materialize", "-m", "observed", "--select", select, cwd=tmp_path, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "  observed raw_feed at data version 'v1'" in run("raw_feed", "v1").splitlines()
+    run("feed_summary", "v1")
+    run("raw_feed", "v2")
+    done = knoll("asset", "list", "-m", "observed", "--stale", cwd=tmp_path)
+    assert "upstream 'raw_feed' has a new data version ('v2', was 'v1')" in done.stdout

@@ -658,7 +658,7 @@ def shop() -> Iterator[dict[str, ModuleType]]:
 def test_load_assets_from_modules_finds_assets_specs_and_lists(
     shop: dict[str, ModuleType],
 ) -> None:
-    loaded = load_assets_from_modules([shop["raw"], shop["reports"]])
+    loaded = load_assets_from_modules([shop["raw"], shop["reports"]], include_specs=True)
     assert keys_of(*loaded) == [
         "orders",
         "raw_orders",
@@ -667,11 +667,15 @@ def test_load_assets_from_modules_finds_assets_specs_and_lists(
         "revenue",
     ]
     # loading the same module twice gives each asset once
-    assert len(load_assets_from_modules([shop["raw"], shop["raw"]])) == 2
+    assert len(load_assets_from_modules([shop["raw"], shop["raw"]], include_specs=True)) == 2
+    # without include_specs, as in Dagster, module-level AssetSpecs are left out
+    assert keys_of(*load_assets_from_modules([shop["raw"]])) == ["orders"]
 
 
 def test_load_assets_from_modules_with_a_group_and_a_prefix(shop: dict[str, ModuleType]) -> None:
-    loaded = load_assets_from_modules([shop["raw"]], group_name="shop", key_prefix="shop")
+    loaded = load_assets_from_modules(
+        [shop["raw"]], group_name="shop", key_prefix="shop", include_specs=True
+    )
     by_key = {}
     for item in loaded:
         if isinstance(item, AssetSpec):
@@ -690,7 +694,9 @@ def test_load_assets_from_modules_with_a_group_and_a_prefix(shop: dict[str, Modu
 def test_a_prefix_moves_dependencies_between_the_loaded_assets(
     shop: dict[str, ModuleType],
 ) -> None:
-    loaded = load_assets_from_modules([shop["raw"], shop["reports"]], key_prefix="shop")
+    loaded = load_assets_from_modules(
+        [shop["raw"], shop["reports"]], key_prefix="shop", include_specs=True
+    )
     defs = Definitions(assets=loaded)
     graph = defs.get_asset_graph()
     revenue = defs.get_assets_def("shop/revenue")

@@ -191,7 +191,7 @@ class RunReporter:
             kind = event.event_type
             if kind is EventType.ASSET_MATERIALIZATION:
                 click.echo(f"  materialized {_materialization_line(event)}")
-            elif kind is EventType.ASSET_CHECK_EVALUATION:
+            elif kind in (EventType.ASSET_CHECK_EVALUATION, EventType.ASSET_OBSERVATION):
                 click.echo(f"  {event.message}")
             elif kind is EventType.STEP_SKIPPED:
                 click.echo(f"  skipped {event.step_key}: {event.message}")

@@ -369,7 +369,8 @@ class _Builder:
             for spec in assets_def.check_specs:
                 entries.append((_check_order(spec.key), self._check_in_asset(spec, assets_def)))
         for check in self.graph.check_defs:
-            entries.append((_check_order(check.key), self._check_def(check)))
+            for spec in check.specs:
+                entries.append((_check_order(spec.key), self._check_def(check, spec)))
         entries.sort(key=_first)
         return [entry for _, entry in entries]
 
@@ -404,10 +405,11 @@ class _Builder:
         )
         return entry
 
-    def _check_def(self, check: AssetChecksDefinition) -> dict[str, Any]:
-        """A check defined with ``@asset_check``: it runs in a step of its own."""
-        extra = (*check.input_keys.values(), *check.dep_keys)
-        entry = self._check_common(check.spec, extra)
+    def _check_def(self, check: AssetChecksDefinition, spec: AssetCheckSpec) -> dict[str, Any]:
+        """A check defined with ``@asset_check`` (or ``@multi_asset_check``): it runs in a
+        step of its own."""
+        extra = (*check.input_keys.values(), *check.dep_keys, *check.asset_keys)
+        entry = self._check_common(spec, extra)
         op_def = check.op
         entry.update(
             in_own_step=True,

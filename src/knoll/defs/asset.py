@@ -20,6 +20,7 @@ from knoll.defs.asset_spec import (
 )
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
+from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
 from knoll.defs.node_assets import ByOutputName, node_asset_specs
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
@@ -101,6 +102,7 @@ class AssetsDefinition:
     # a graph-backed asset (@graph_asset, from_graph): the graph whose ops compute it; ``op``
     # then stands for the whole graph (its inputs, outputs and resources), never runs itself
     graph_def: GraphDefinition | None = None
+    is_observable: bool = False  # an observable source asset: its op observes, never writes
 
     # ---- identity ----------------------------------------------------------------------
     @property
@@ -489,6 +491,7 @@ def asset(
     automation_condition: AutomationCondition | None = None,
     pool: str | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -519,11 +522,13 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     automation_condition: AutomationCondition | None = None,
     pool: str | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
-    parameter is its config; resource-typed parameters are resources.
+    parameter is its config; resource-typed parameters are resources. ``compute_kind`` is
+    Dagster's older spelling of one kind (``kinds=[compute_kind]``).
     """
     options = _AssetOptions(
         name,
@@ -549,6 +554,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         automation_condition,
         pool,
         dagster_type,
+        compute_kind,
     )
     if fn is not None:
         return _asset_definition(fn, options)
@@ -581,6 +587,7 @@ class _AssetOptions(NamedTuple):
     automation_condition: AutomationCondition | None
     pool: str | None
     dagster_type: Any
+    compute_kind: str | None
 
 
 def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
@@ -607,7 +614,7 @@ def _asset_op(
         config_schema=options.config_schema,
         required_resource_keys=options.required_resource_keys,
         description=doc,
-        tags=options.op_tags,
+        tags=with_compute_kind(options.op_tags, options.compute_kind),
         retry_policy=options.retry_policy,
         pool=options.pool,
         code_version=options.code_version,
@@ -644,7 +651,7 @@ def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDe
         automation_condition=options.automation_condition,
         owners=options.owners,
         tags=options.tags,
-        kinds=options.kinds,
+        kinds=kinds_with_compute_kind(options.kinds, options.compute_kind, owner),
         partitions_def=partitions_def,
     )
     check_specs = options.check_specs
@@ -698,8 +705,15 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     check_specs: Sequence[AssetCheckSpec] | None = None,
     code_version: str | None = None,
     pool: str | None = None,
+    internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]] | None = None,
+    compute_kind: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """Declare one function that produces several assets, given as ``outs=`` or ``specs=``."""
+    """Declare one function that produces several assets, given as ``outs=`` or ``specs=``.
+
+    ``internal_asset_deps`` maps an output name to the asset keys that output really depends
+    on (among the multi-asset's upstream assets and its other outputs); an output left out
+    depends on every upstream asset.
+    """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
         op_name = check_name(f.__name__ if name is None else name, "multi-asset")
@@ -717,7 +731,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=description,
-            tags=op_tags,
+            tags=with_compute_kind(op_tags, compute_kind),
             retry_policy=retry_policy,
             pool=pool,
             code_version=code_version,
@@ -725,28 +739,20 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         ).replace(kind="multi-asset")
         input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
         shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
-        specs_by_output: dict[str, AssetSpec] = {}
-        pdef = partitions_def
-        if outs:
-            for out_name, asset_out in outs.items():
-                specs_by_output[out_name] = asset_out.to_spec(
-                    out_name, shared_deps, group_name, partitions_def
+        specs_by_output, pdef = _multi_asset_specs(
+            outs, specs, shared_deps, group_name, partitions_def, owner
+        )
+        if internal_asset_deps is not None:
+            if specs:
+                raise DefinitionError(
+                    f"{owner} sets both specs= and internal_asset_deps=; give each AssetSpec "
+                    "its own deps=[...] instead."
                 )
-        else:
-            pdef = _shared_partitions_def(specs or (), partitions_def, owner)
-            for spec in specs or ():
-                out_name = spec.key.to_python_identifier()
-                if out_name in specs_by_output:
-                    raise DefinitionError(
-                        f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
-                        f"keys that both make the output name {out_name!r}); list each once."
-                    )
-                merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
-                specs_by_output[out_name] = spec.replace(
-                    deps=tuple(merged.values()),
-                    group_name=spec.group_name or group_name,
-                    partitions_def=pdef,
-                )
+            _apply_internal_deps(specs_by_output, internal_asset_deps, shared_deps, owner)
+        if compute_kind is not None:
+            for out_name, spec in specs_by_output.items():
+                kinds = kinds_with_compute_kind(sorted(spec.kinds), compute_kind, owner)
+                specs_by_output[out_name] = spec.replace(kinds=kinds)
         seen = _outputs_by_key(specs_by_output, owner)
         return AssetsDefinition(
             op=op_def,
@@ -760,6 +766,76 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
 
     return decorate
+
+
+def _multi_asset_specs(
+    outs: Mapping[str, AssetOut] | None,
+    specs: Sequence[AssetSpec] | None,
+    shared_deps: Sequence[AssetDep],
+    group_name: str | None,
+    partitions_def: PartitionsDefinition | None,
+    owner: str,
+) -> tuple[dict[str, AssetSpec], PartitionsDefinition | None]:
+    """The spec of each output of a ``@multi_asset``, and its one partitions definition."""
+    specs_by_output: dict[str, AssetSpec] = {}
+    pdef = partitions_def
+    if outs:
+        for out_name, asset_out in outs.items():
+            specs_by_output[out_name] = asset_out.to_spec(
+                out_name, shared_deps, group_name, partitions_def
+            )
+    else:
+        pdef = _shared_partitions_def(specs or (), partitions_def, owner)
+        for spec in specs or ():
+            out_name = spec.key.to_python_identifier()
+            if out_name in specs_by_output:
+                raise DefinitionError(
+                    f"{owner} lists {spec.key.to_user_string()!r} twice in specs= (or two "
+                    f"keys that both make the output name {out_name!r}); list each once."
+                )
+            merged = {d.asset_key: d for d in (*shared_deps, *spec.deps)}
+            specs_by_output[out_name] = spec.replace(
+                deps=tuple(merged.values()),
+                group_name=spec.group_name or group_name,
+                partitions_def=pdef,
+            )
+    return specs_by_output, pdef
+
+
+def _apply_internal_deps(
+    specs_by_output: dict[str, AssetSpec],
+    internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]],
+    shared_deps: Sequence[AssetDep],
+    owner: str,
+) -> None:
+    """Narrow the deps of each output named in ``internal_asset_deps`` to the keys it lists."""
+    upstream = {d.asset_key: d for d in shared_deps}
+    own_keys = {spec.key for spec in specs_by_output.values()}
+    for out_name, keys in internal_asset_deps.items():
+        spec = specs_by_output.get(out_name)
+        if spec is None:
+            raise DefinitionError(
+                f"internal_asset_deps of {owner} names output {out_name!r}, which it does not "
+                f"have.{did_you_mean(out_name, list(specs_by_output))} Its outputs are "
+                f"{sorted(specs_by_output)}."
+            )
+        deps: list[AssetDep] = []
+        for coercible in keys:
+            key = AssetKey.from_coercible(coercible)
+            if key == spec.key:
+                raise DefinitionError(
+                    f"internal_asset_deps of {owner} makes {key.to_user_string()!r} depend on "
+                    "itself; list only the assets it reads."
+                )
+            if key not in upstream and key not in own_keys:
+                known = sorted(k.to_user_string() for k in (*upstream, *own_keys))
+                raise DefinitionError(
+                    f"internal_asset_deps[{out_name!r}] of {owner} lists "
+                    f"{key.to_user_string()!r}, which is neither an input, a dep nor another "
+                    f"output of it (those are {known}). Add it to ins= or deps=, or drop it."
+                )
+            deps.append(upstream.get(key) or dep_on(key))
+        specs_by_output[out_name] = spec.replace(deps=tuple(deps))
 
 
 def _multi_asset_outs(
@@ -819,34 +895,3 @@ def _shared_partitions_def(
                 "partitions_def, or split it into several assets."
             )
     return found[0] if found else None
-
-
-def load_assets_from_modules(
-    modules: Iterable[Any],
-    *,
-    group_name: str | None = None,
-    key_prefix: str | Sequence[str] | None = None,
-) -> list[AssetsDefinition | AssetSpec]:
-    """Every asset (and asset spec) defined at the top level of the given modules."""
-    found: dict[int, AssetsDefinition | AssetSpec] = {}
-    for module in modules:
-        for value in vars(module).values():
-            candidates = value if isinstance(value, list) else [value]
-            for item in candidates:
-                if isinstance(item, (AssetsDefinition, AssetSpec)):
-                    found.setdefault(id(item), item)
-    renamed: dict[AssetKey, AssetKey] = {}
-    if key_prefix:
-        for item in found.values():
-            if isinstance(item, AssetsDefinition):
-                renamed.update((key, key.with_prefix(key_prefix)) for key in item.all_keys)
-    out: list[AssetsDefinition | AssetSpec] = []
-    for item in found.values():
-        if isinstance(item, AssetsDefinition) and (group_name or key_prefix):
-            item = item.with_attributes(
-                key_prefix=key_prefix, group_name=group_name, renamed=renamed
-            )
-        elif isinstance(item, AssetSpec) and group_name:
-            item = item.replace(group_name=item.group_name or group_name)
-        out.append(item)
-    return out

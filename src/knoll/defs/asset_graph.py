@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from knoll._utils import did_you_mean
 from knoll.defs.asset import AssetsDefinition, external_assets_definition
@@ -12,6 +13,9 @@ from knoll.defs.asset_spec import AssetSpec
 from knoll.defs.check import AssetChecksDefinition, AssetCheckSpec
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import CycleError, DefinitionError, DuplicateKeyError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionsDefinition
 
 
 @dataclass
@@ -50,6 +54,7 @@ class AssetGraph:
         self.check_defs: tuple[AssetChecksDefinition, ...] = tuple(dict.fromkeys(checks))
         for assets_def in defs:
             for check_spec in assets_def.check_specs:
+                _same_partitions(check_spec, assets_def.partitions_def)
                 self._add_check(check_spec.key, check_spec)
         for check in self.check_defs:
             self._add_check_def(check)
@@ -62,21 +67,24 @@ class AssetGraph:
                 f"Definitions(asset_checks=...) got a {type(check).__name__}: give checks "
                 "made with @asset_check."
             )
-        if check.asset_key not in nodes:
-            raise DefinitionError(
-                f"asset check {check.key.to_user_string()!r} checks "
-                f"{check.asset_key.to_user_string()!r}, which is not among the assets."
-                f"{self._suggest(check.asset_key)} Add the asset to Definitions(assets=...)."
-            )
+        for spec in check.specs:
+            if spec.asset_key not in nodes:
+                raise DefinitionError(
+                    f"asset check {spec.key.to_user_string()!r} checks "
+                    f"{spec.asset_key.to_user_string()!r}, which is not among the assets."
+                    f"{self._suggest(spec.asset_key)} Add the asset to Definitions(assets=...)."
+                )
+            _same_partitions(spec, nodes[spec.asset_key].assets_def.partitions_def)
         for dep in (*check.input_keys.values(), *check.dep_keys):
             if dep not in nodes:
                 raise DefinitionError(
-                    f"asset check {check.key.to_user_string()!r} depends on "
+                    f"{check.describe()} depends on "
                     f"{dep.to_user_string()!r}, which is not among the assets."
                     f"{self._suggest(dep)} Add it to Definitions(assets=...), as an "
                     f"AssetSpec({dep.to_user_string()!r}) if knoll does not compute it."
                 )
-        self._add_check(check.key, check)
+        for spec in check.specs:
+            self._add_check(spec.key, check)
 
     def _add_check(self, key: AssetCheckKey, check: AssetChecksDefinition | AssetCheckSpec) -> None:
         if key in self._checks_by_key:
@@ -291,3 +299,15 @@ def _located(assets_def: AssetsDefinition) -> str:
     if assets_def.op is None:
         return f"external {assets_def.describe()} (an AssetSpec)"
     return f"{assets_def.describe()} at {assets_def.source}"
+
+
+def _same_partitions(spec: AssetCheckSpec, asset_partitions: PartitionsDefinition | None) -> None:
+    """A partitioned check must be partitioned like the asset it checks (as in Dagster)."""
+    if spec.partitions_def is None or spec.partitions_def == asset_partitions:
+        return
+    shown = "no partitions" if asset_partitions is None else asset_partitions.describe()
+    raise DefinitionError(
+        f"asset check {spec.key.to_user_string()!r} is partitioned by "
+        f"{spec.partitions_def.describe()}, but {spec.asset_key.to_user_string()!r} has "
+        f"{shown}. Give the check the asset's partitions_def, or none."
+    )

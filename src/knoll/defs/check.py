@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import serializable
 from knoll._utils import check_name, docstring, source_location
 from knoll.defs.asset_spec import AssetIn, normalize_deps
+from knoll.defs.compute_kind import with_compute_kind
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.op import In, OpDefinition, Out, build_op
 from knoll.defs.policies import RetryPolicy
 from knoll.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from knoll.defs.partitions import PartitionsDefinition
 
 
 @serializable()
@@ -35,6 +40,7 @@ class AssetCheckSpec:
     blocking: bool = False
     metadata: Mapping[str, Any] | None = None
     additional_deps: Sequence[Any] | None = None
+    partitions_def: PartitionsDefinition | None = None
     asset_key: AssetKey = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,13 +111,25 @@ class AssetCheckEvaluation:
 
 @dataclass(frozen=True, eq=False)
 class AssetChecksDefinition:
-    """A check defined with ``@asset_check``: runs in its own step after its asset."""
+    """Checks that run in a step of their own after their assets: one made with
+    ``@asset_check``, or several made with ``@multi_asset_check``."""
 
     op: OpDefinition
-    spec: AssetCheckSpec
+    specs: tuple[AssetCheckSpec, ...]
     asset_input: str | None  # the parameter that receives the checked asset's value
     input_keys: Mapping[str, AssetKey]  # every data input (incl. the asset) → its asset key
     dep_keys: tuple[AssetKey, ...]  # non-data dependencies (additional_deps)
+    can_subset: bool = False
+
+    @property
+    def spec(self) -> AssetCheckSpec:
+        """The one check of an ``@asset_check``."""
+        if len(self.specs) != 1:
+            raise DefinitionError(
+                f"multi-asset check {self.op.name!r} declares {len(self.specs)} checks; use "
+                ".specs or .check_keys."
+            )
+        return self.specs[0]
 
     @property
     def key(self) -> AssetCheckKey:
@@ -123,10 +141,35 @@ class AssetChecksDefinition:
 
     @property
     def check_keys(self) -> frozenset[AssetCheckKey]:
-        return frozenset({self.spec.key})
+        return frozenset(s.key for s in self.specs)
+
+    @property
+    def asset_keys(self) -> tuple[AssetKey, ...]:
+        """The checked assets, in the order of the specs, once each."""
+        return tuple(dict.fromkeys(s.asset_key for s in self.specs))
+
+    def describe(self) -> str:
+        if len(self.specs) == 1:
+            return f"asset check {self.specs[0].key.to_user_string()!r}"
+        return f"multi-asset check {self.op.name!r}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.op(*args, **kwargs)
+
+    def with_asset_key_prefix(self, prefix: str | Sequence[str]) -> AssetChecksDefinition:
+        """A copy that checks (and reads) the same assets under ``prefix``."""
+        parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        specs = tuple(
+            dataclasses.replace(spec, asset=spec.asset_key.with_prefix(parts))
+            for spec in self.specs
+        )
+        return dataclasses.replace(
+            self,
+            op=self.op.replace(name="__".join((*parts, self.op.name))),
+            specs=specs,
+            input_keys={name: key.with_prefix(parts) for name, key in self.input_keys.items()},
+            dep_keys=tuple(key.with_prefix(parts) for key in self.dep_keys),
+        )
 
 
 def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
@@ -142,11 +185,16 @@ def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
     retry_policy: RetryPolicy | None = None,
     metadata: Mapping[str, Any] | None = None,
     pool: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    compute_kind: str | None = None,
+    op_tags: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
     """Declare a check of ``asset``. The function returns an ``AssetCheckResult``.
 
     A parameter of the function (other than context, config and resources) receives the
-    checked asset's value; ``additional_ins`` maps further parameters to other assets.
+    checked asset's value; ``additional_ins`` maps further parameters to other assets. With
+    ``partitions_def`` (the checked asset's own), the check runs for the run's partitions and
+    each result is recorded once per partition.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
@@ -159,6 +207,7 @@ def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
             blocking=blocking,
             metadata=metadata,
             additional_deps=additional_deps,
+            partitions_def=partitions_def,
         )
         owner = f"asset check {spec.key.to_user_string()!r}"
         extra = dict(additional_ins or {})
@@ -170,7 +219,7 @@ def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             description=spec.description,
-            tags=None,
+            tags=with_compute_kind(op_tags, compute_kind),
             retry_policy=retry_policy,
             pool=pool,
             code_version=None,
@@ -180,7 +229,7 @@ def asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
         deps = normalize_deps(additional_deps, owner)
         return AssetChecksDefinition(
             op=op_def,
-            spec=spec,
+            specs=(spec,),
             asset_input=asset_input,
             input_keys=input_keys,
             dep_keys=tuple(d.asset_key for d in deps),
@@ -211,3 +260,81 @@ def _check_inputs(
     for input_name, asset_in in additional_ins.items():
         input_keys[input_name] = asset_in.resolve_key(input_name)
     return asset_input, input_keys
+
+
+def multi_asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
+    *,
+    specs: Sequence[AssetCheckSpec],
+    name: str | None = None,
+    description: str | None = None,
+    can_subset: bool = False,
+    compute_kind: str | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    required_resource_keys: Collection[str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    config_schema: Any = None,
+    ins: Mapping[str, AssetIn | AssetKey | str | Sequence[str]] | None = None,
+    pool: str | None = None,
+) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
+    """Declare one function that reports several checks (``specs``), in one step.
+
+    It yields (or returns a list of) one ``AssetCheckResult`` per check, each naming its
+    ``asset_key`` and ``check_name`` where that is ambiguous. ``ins`` maps parameters to the
+    assets they receive; with ``can_subset=True`` it reports only
+    ``context.selected_asset_check_keys``.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
+        op_name = check_name(fn.__name__ if name is None else name, "multi-asset check")
+        owner = f"multi-asset check {op_name!r}"
+        checks = _multi_check_specs(specs, owner, fn)
+        asset_ins = {
+            k: v if isinstance(v, AssetIn) else AssetIn(key=v) for k, v in (ins or {}).items()
+        }
+        op_def = build_op(
+            fn,
+            name=op_name,
+            ins={k: In(v.dagster_type) if v.dagster_type else In() for k, v in asset_ins.items()},
+            out=Out(),
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            description=description or docstring(fn),
+            tags=with_compute_kind(op_tags, compute_kind),
+            retry_policy=retry_policy,
+            pool=pool,
+            code_version=None,
+            owner=owner,
+        ).replace(kind="asset check")
+        unmapped = [n for n in op_def.input_defs if n not in asset_ins]
+        if unmapped:
+            raise DefinitionError(
+                f"{owner} ({source_location(fn)}) has parameter {unmapped[0]!r}, which no entry "
+                f"of ins= maps to an asset; add ins={{{unmapped[0]!r}: AssetIn('...')}}."
+            )
+        deps = [d for s in checks for d in normalize_deps(s.additional_deps, owner)]
+        return AssetChecksDefinition(
+            op=op_def,
+            specs=checks,
+            asset_input=None,
+            input_keys={k: v.resolve_key(k) for k, v in asset_ins.items()},
+            dep_keys=tuple(dict.fromkeys(d.asset_key for d in deps)),
+            can_subset=can_subset,
+        )
+
+    return decorate
+
+
+def _multi_check_specs(
+    specs: Sequence[AssetCheckSpec], owner: str, fn: Callable[..., Any]
+) -> tuple[AssetCheckSpec, ...]:
+    checks = tuple(specs or ())
+    if not checks or not all(isinstance(s, AssetCheckSpec) for s in checks):
+        raise DefinitionError(
+            f"{owner} ({source_location(fn)}) needs specs=[AssetCheckSpec(...), ...]: one "
+            "spec per check it reports."
+        )
+    keys = [s.key for s in checks]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise DefinitionError(f"{owner} lists check {twice.to_user_string()!r} twice.")
+    return checks

@@ -162,7 +162,7 @@ class Definitions:
                 _check_keys(op_def, assets_def.describe(), available)
             provided_outputs.add(id(op_def.output_defs))
         for check in self.asset_graph.check_defs:
-            _check_keys(check.op, f"asset check {check.key.to_user_string()!r}", available)
+            _check_keys(check.op, check.describe(), available)
         for job in self._jobs.values():
             if job.graph_def is None:
                 continue

@@ -14,6 +14,7 @@ from knoll.defs.op import OpDefinition
 from knoll.defs.output import AssetMaterialization, AssetObservation, ExpectationResult
 from knoll.defs.partitions import PartitionKeyRange, PartitionsDefinition, TimeWindow
 from knoll.errors import InvalidInvocationError, PartitionKeyError
+from knoll.execution.context_partitions import AssetPartitionsMixin, InputPartitionsFn
 from knoll.execution.events import EventType
 from knoll.execution.metadata_limits import warn_of_cut_values
 from knoll.execution.run import Run
@@ -103,9 +104,10 @@ class StepState:
     assets_def: AssetsDefinition | None = None
     output_metadata: dict[str, dict[str, MetadataValue]] = field(default_factory=dict)
     logged_events: list[Any] = field(default_factory=list)
+    input_partitions: InputPartitionsFn | None = None  # which upstream partitions an input reads
 
 
-class OpExecutionContext:
+class OpExecutionContext(AssetPartitionsMixin):
     """What an op's (or asset's) function can ask about its run: config, resources, log,
     partitions, the assets it computes."""
 

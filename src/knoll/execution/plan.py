@@ -86,7 +86,7 @@ class Step:
 
     def describe(self) -> str:
         if self.check_def is not None:
-            return f"asset check {self.check_def.key.to_user_string()!r}"
+            return self.check_def.describe()
         if self.in_graph_asset:
             return f"op {self.key!r}"
         if self.assets_def is not None:
@@ -226,16 +226,18 @@ def _check_steps(
     """Steps for the @asset_check checks that run, and the blocking ones by asset."""
     check_steps: list[Step] = []
     blocking_by_asset: dict[AssetKey, list[tuple[AssetCheckKey, str]]] = {}
+    chosen: dict[int, AssetChecksDefinition] = {}
     for check_key in sorted(checks, key=lambda c: c.to_user_string()):
         check = graph.check(check_key)
-        if not isinstance(check, AssetChecksDefinition):
-            continue  # check_specs: reported by the asset's own step
+        if isinstance(check, AssetChecksDefinition):  # check_specs run in the asset's step
+            chosen.setdefault(id(check), check)
+    for check in chosen.values():
+        # a multi-asset check that cannot be split runs (and reports) all of its checks
+        selected = check.check_keys & checks if check.can_subset else check.check_keys
         inputs, upstream = _input_sources(check.input_keys, producer)
-        for dep in check.dep_keys:
+        for dep in (*check.dep_keys, *check.asset_keys):
             if dep in producer:
                 upstream.append(producer[dep][0])
-        if check.asset_key in producer and producer[check.asset_key][0] not in upstream:
-            upstream.append(producer[check.asset_key][0])
         step = Step(
             key=check.op.name,
             op=check.op,
@@ -243,10 +245,12 @@ def _check_steps(
             upstream=tuple(dict.fromkeys(upstream)),
             check_def=check,
             input_asset_keys=dict(check.input_keys),
+            selected_checks=frozenset(selected),
         )
         check_steps.append(step)
-        if check.spec.blocking:
-            blocking_by_asset.setdefault(check.asset_key, []).append((check_key, step.key))
+        for spec in check.specs:
+            if spec.blocking and spec.key in selected:
+                blocking_by_asset.setdefault(spec.asset_key, []).append((spec.key, step.key))
     return check_steps, blocking_by_asset
 
 

@@ -46,7 +46,7 @@ from knoll.execution.run_state import (
     produced,
     short_repr,
 )
-from knoll.execution.step_inputs import load_input
+from knoll.execution.step_inputs import input_partitions, load_input
 from knoll.execution.step_outputs import process_items
 from knoll.execution.type_check import a_type_name, check_value, type_name
 
@@ -259,6 +259,7 @@ def _run_attempt(state: RunState, step: Step, attempt: int) -> None:
         instance=state.recorder.context_instance,
         retry_number=attempt,
         assets_def=step.assets_def,
+        input_partitions=lambda name: input_partitions(state, step, name),
     )
     if step.check_def is not None:
         context: OpExecutionContext = AssetCheckExecutionContext(step_state)

@@ -18,6 +18,7 @@ from knoll.execution.context import (
     OutputContext,
     RunLogger,
 )
+from knoll.execution.context_partitions import InputPartitions
 from knoll.execution.events import (
     EventType,
     IOData,
@@ -56,11 +57,21 @@ def _upstream_partition_keys(
         return None
     down_def = step.assets_def.partitions_def if step.assets_def is not None else None
     if step.check_def is not None:
-        down_def = _asset_partitions_def(state, step.check_def.asset_key)
+        checked = step.check_def.asset_keys
+        down_def = _asset_partitions_def(state, checked[0]) if len(checked) == 1 else None
     explicit = step.assets_def.partition_mapping_for(upstream_key) if step.assets_def else None
     mapping = infer_partition_mapping(explicit, down_def, upstream_def, step.describe())
     keys = state.partition.keys if (state.partition is not None and down_def is not None) else None
     return tuple(mapping.get_upstream_partition_keys(keys, down_def, upstream_def))
+
+
+def input_partitions(state: RunState, step: Step, name: str) -> InputPartitions | None:
+    """The upstream partitions input ``name`` of ``step`` reads (None: not an asset input)."""
+    key = step.input_asset_keys.get(name)
+    if key is None:
+        return None
+    upstream_def = _asset_partitions_def(state, key)
+    return InputPartitions(upstream_def, _upstream_partition_keys(state, step, key, upstream_def))
 
 
 def _asset_partitions_def(state: RunState, key: AssetKey) -> Any:

@@ -39,6 +39,7 @@ from knoll.execution.events import (
     StepOutputData,
 )
 from knoll.execution.metadata_limits import output_owner, warn_of_cut_values_in_step
+from knoll.execution.observation import record_observation
 from knoll.execution.plan import Step
 from knoll.execution.run_state import Returned, RunState, StepFailed, error_text, short_repr
 from knoll.execution.type_check import a_type_name, check_value, type_name, yielded_type
@@ -226,6 +227,9 @@ class _Collector:
 def process_items(
     state: RunState, step: Step, step_state: StepState, items: list[Any], log: RunLogger
 ) -> None:
+    if step.assets_def is not None and step.assets_def.is_observable:
+        record_observation(state, step, step_state, items)
+        return
     collector = _Collector(step, step_state)
     for item in items:
         collector.add_item(item)
@@ -421,8 +425,11 @@ def _expected_checks(step: Step) -> tuple[dict[AssetCheckKey, bool], AssetKey | 
     expected: dict[AssetCheckKey, bool] = {}
     default_asset: AssetKey | None = None
     if step.check_def is not None:
-        expected[step.check_def.key] = step.check_def.spec.blocking
-        default_asset = step.check_def.asset_key
+        for spec in step.check_def.specs:
+            if spec.key in step.selected_checks:
+                expected[spec.key] = spec.blocking
+        asset_keys = step.check_def.asset_keys
+        default_asset = asset_keys[0] if len(asset_keys) == 1 else None
     elif step.assets_def is not None:
         for spec in step.assets_def.check_specs:
             if spec.key in step.selected_checks:
@@ -497,21 +504,44 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
 def _record_check(
     state: RunState, step: Step, key: AssetCheckKey, result: AssetCheckResult, *, blocking: bool
 ) -> None:
-    evaluation = AssetCheckEvaluation(
-        asset_key=key.asset_key,
-        check_name=key.name,
-        passed=result.passed,
-        severity=result.severity,
-        metadata=result.metadata,
-        description=result.description,
-        blocking=blocking,
-        partition=state.partition.keys[0]
-        if state.partition and state.partition.is_single
-        else None,
-    )
-    state.check_evaluations.append(evaluation)
     owner = f"check {key.to_user_string()}"
     warn_of_cut_values_in_step(state.writer, step.key, result.metadata, owner)
+    for partition in _check_partitions(state, step, key):
+        evaluation = AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=result.passed,
+            severity=result.severity,
+            metadata=result.metadata,
+            description=result.description,
+            blocking=blocking,
+            partition=partition,
+        )
+        state.check_evaluations.append(evaluation)
+        _emit_check(state, step, key, result, evaluation)
+
+
+def _check_partitions(state: RunState, step: Step, key: AssetCheckKey) -> tuple[str | None, ...]:
+    """The partitions a check result is recorded for: each of the run's partitions for a
+    partitioned check, else the run's one partition (or none)."""
+    scope = state.partition
+    if scope is None:
+        return (None,)
+    specs = step.check_def.specs if step.check_def is not None else ()
+    if step.assets_def is not None:
+        specs = step.assets_def.check_specs
+    if any(s.key == key and s.partitions_def is not None for s in specs):
+        return scope.keys
+    return (scope.keys[0],) if scope.is_single else (None,)
+
+
+def _emit_check(
+    state: RunState,
+    step: Step,
+    key: AssetCheckKey,
+    result: AssetCheckResult,
+    evaluation: AssetCheckEvaluation,
+) -> None:
     level = (
         logging.INFO
         if result.passed

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 
 from knoll.defs.asset_graph import AssetGraph
 from knoll.defs.keys import AssetKey
-from knoll.defs.output import AssetMaterialization
+from knoll.defs.observable import DATA_VERSION_TAG
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.execution.events import CODE_VERSION_TAG
 from knoll.storage.base import EventLogStorage, EventRecord
 
@@ -50,8 +51,8 @@ def stale_reasons(
     out: dict[AssetKey, list[str]] = {}
     for key in graph.toposorted_keys:
         node = graph.node(key)
-        if not node.is_executable:
-            continue  # an external asset: knoll does not materialize it
+        if not node.is_executable or node.assets_def.is_observable:
+            continue  # an external or observed source asset: knoll does not materialize it
         record = latest.get(key)
         if record is None:
             out[key] = [NEVER_MATERIALIZED]
@@ -61,6 +62,11 @@ def stale_reasons(
         if before != now:
             reasons.append(f"code version changed from {_shown(before)} to {_shown(now)}")
         for parent in graph.parents(key):
+            if graph.node(parent).assets_def.is_observable:
+                reason = _observed_reason(parent, record, events)
+                if reason is not None:
+                    reasons.append(reason)
+                continue
             upstream = latest.get(parent)
             if upstream is not None:
                 reason = _upstream_reason(parent, upstream, record, events)
@@ -97,4 +103,29 @@ def _upstream_reason(
     return (
         f"upstream {parent.to_user_string()!r} was materialized after it "
         f"(run {upstream.event.run_id[:8]})"
+    )
+
+
+def observed_data_version(record: EventRecord) -> str | None:
+    """The data version an observation of a source asset reported (None without one)."""
+    data = record.event.data
+    if isinstance(data, AssetObservation):
+        return data.tags.get(DATA_VERSION_TAG)
+    return None
+
+
+def _observed_reason(parent: AssetKey, record: EventRecord, events: EventLogStorage) -> str | None:
+    """Why the observations of the source ``parent`` make ``record`` stale: the newest
+    observed data version differs from the one observed last before ``record`` was made."""
+    newest = events.get_observations(parent, limit=1)
+    if not newest or newest[0].storage_id < record.storage_id:
+        return None  # not observed since: the asset read the version it knows
+    now = observed_data_version(newest[0])
+    read = events.get_observations(parent, before=record.storage_id, limit=1)
+    was = observed_data_version(read[0]) if read else None
+    if read and was == now:
+        return None  # observed again, but the data is the same
+    return (
+        f"upstream {parent.to_user_string()!r} has a new data version "
+        f"({_shown(now)}, was {_shown(was)})"
     )

@@ -190,6 +190,17 @@ class EventLogStorage(ABC):
         """Materializations of an asset, newest first."""
 
     @abstractmethod
+    def get_observations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[EventRecord]:
+        """Observations of an asset, newest first (as ``get_materializations``)."""
+
+    @abstractmethod
     def get_asset_records(
         self, asset_keys: Sequence[AssetKey] | None = None
     ) -> Sequence[AssetRecord]:

@@ -275,6 +275,29 @@ class InMemoryStorage(Storage):
                     out.append(record)
         return out
 
+    def get_observations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[EventRecord]:
+        wanted = frozenset(partitions) if partitions is not None else None
+        out: list[EventRecord] = []
+        with self._lock:
+            for storage_id in reversed(self._asset_event_ids.get(asset_key, [])):
+                if len(out) >= limit:
+                    break
+                if before is not None and storage_id >= before:
+                    continue
+                record = self._events[storage_id]
+                if record.event.event_type is not EventType.ASSET_OBSERVATION:
+                    continue
+                if wanted is None or record.event.partition in wanted:
+                    out.append(record)
+        return out
+
     def get_asset_records(
         self, asset_keys: Sequence[AssetKey] | None = None
     ) -> Sequence[AssetRecord]:

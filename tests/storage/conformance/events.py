@@ -244,6 +244,30 @@ class EventLogStorageSuite:
         assert _events(older) == [stored[1], stored[0]]
         assert storage.get_materializations(AssetKey("never")) == []
 
+    def test_observations_newest_first_without_other_asset_events(self, storage: Storage) -> None:
+        run = started_run(storage)
+        seen = [observation(run.run_id, "feed", partition=p) for p in ["a", "b", "a"]]
+        storage.store_events(
+            [
+                seen[0],
+                materialization(run.run_id, "feed"),
+                seen[1],
+                check_evaluation(run.run_id, "feed", "fresh", passed=True),
+                seen[2],
+                observation(run.run_id, "other"),
+            ]
+        )
+        found = storage.get_observations(AssetKey("feed"))
+        assert _events(found) == list(reversed(seen))
+        assert _events(storage.get_observations(AssetKey("feed"), limit=1)) == [seen[2]]
+        older = storage.get_observations(AssetKey("feed"), before=found[0].storage_id)
+        assert _events(older) == [seen[1], seen[0]]
+        assert _events(storage.get_observations(AssetKey("feed"), partitions=["a"])) == [
+            seen[2],
+            seen[0],
+        ]
+        assert storage.get_observations(AssetKey("never")) == []
+
     def test_materializations_of_partitions(self, storage: Storage) -> None:
         run = started_run(storage)
         events = [

@@ -45,9 +45,31 @@ class SqlAssetIndex(EventLogStorage):
         before: int | None = None,
         limit: int = 100,
     ) -> Sequence[EventRecord]:
+        return self._asset_events(
+            EventType.ASSET_MATERIALIZATION, asset_key, partitions, before, limit
+        )
+
+    def get_observations(
+        self,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[EventRecord]:
+        return self._asset_events(EventType.ASSET_OBSERVATION, asset_key, partitions, before, limit)
+
+    def _asset_events(
+        self,
+        event_type: EventType,
+        asset_key: AssetKey,
+        partitions: Sequence[str] | None,
+        before: int | None,
+        limit: int,
+    ) -> Sequence[EventRecord]:
         query = sa.select(events.c.id, events.c.body).where(
             events.c.asset_key == asset_key.to_user_string(),
-            events.c.event_type == EventType.ASSET_MATERIALIZATION.value,
+            events.c.event_type == event_type.value,
         )
         if partitions is not None:
             query = query.where(events.c.partition.in_(list(partitions)))
