@@ -41,6 +41,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.definitions",
     "knoll.defs.executor",
     "knoll.defs.graph",
+    "knoll.defs.hook",  # ops and jobs hold their hooks
     "knoll.defs.job",
     "knoll.defs.keys",
     "knoll.defs.metadata",

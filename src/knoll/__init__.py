@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     from knoll.defs.graph import GraphOut as GraphOut
     from knoll.defs.graph import graph as graph
     from knoll.defs.graph import job as job
+    from knoll.defs.hook import HookDefinition as HookDefinition
+    from knoll.defs.hook import failure_hook as failure_hook
+    from knoll.defs.hook import success_hook as success_hook
     from knoll.defs.io_manager import IOManager as IOManager
     from knoll.defs.io_manager import IOManagerDefinition as IOManagerDefinition
     from knoll.defs.io_manager import io_manager as io_manager
@@ -134,8 +137,10 @@ if TYPE_CHECKING:
     from knoll.defs.policies import Jitter as Jitter
     from knoll.defs.policies import RetryPolicy as RetryPolicy
     from knoll.defs.resource import ConfigurableIOManager as ConfigurableIOManager
+    from knoll.defs.resource import ConfigurableIOManagerFactory as ConfigurableIOManagerFactory
     from knoll.defs.resource import ConfigurableResource as ConfigurableResource
     from knoll.defs.resource import ResourceDependency as ResourceDependency
+    from knoll.defs.resource_binding import with_resources as with_resources
     from knoll.defs.resource_definition import InitResourceContext as InitResourceContext
     from knoll.defs.resource_definition import ResourceDefinition as ResourceDefinition
     from knoll.defs.resource_definition import (
@@ -187,13 +192,17 @@ if TYPE_CHECKING:
     from knoll.execution.context import OutputContext as OutputContext
     from knoll.execution.events import EventType as EventType
     from knoll.execution.events import RunEvent as RunEvent
+    from knoll.execution.hooks import HookContext as HookContext
     from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
     from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
+    from knoll.execution.io_managers import fs_io_manager as fs_io_manager
+    from knoll.execution.io_managers import mem_io_manager as mem_io_manager
     from knoll.execution.reexecution import ReexecutionOptions as ReexecutionOptions
     from knoll.execution.reexecution import execute_job as execute_job
     from knoll.execution.result import ExecuteInProcessResult as ExecuteInProcessResult
     from knoll.execution.run import Run as Run
     from knoll.execution.run import RunStatus as RunStatus
+    from knoll.execution.upath_io_manager import UPathIOManager as UPathIOManager
     from knoll.instance import Instance as Instance
     from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
     from knoll.instance.launcher import LaunchRequest as LaunchRequest
@@ -201,7 +210,10 @@ if TYPE_CHECKING:
     from knoll.storage.base import PartitionStatus as PartitionStatus
     from knoll.storage.base import RunsFilter as RunsFilter
     from knoll.testing import build_asset_context as build_asset_context
+    from knoll.testing import build_hook_context as build_hook_context
+    from knoll.testing import build_input_context as build_input_context
     from knoll.testing import build_op_context as build_op_context
+    from knoll.testing import build_output_context as build_output_context
     from knoll.testing import materialize as materialize
     from knoll.testing import materialize_to_memory as materialize_to_memory
 
@@ -343,6 +355,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RetryPolicy",
     ),
     "knoll.defs.resource": (
+        "ConfigurableIOManagerFactory",
         "ConfigurableIOManager",
         "ConfigurableResource",
         "ResourceDependency",
@@ -411,6 +424,8 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunEvent",
     ),
     "knoll.execution.io_managers": (
+        "mem_io_manager",
+        "fs_io_manager",
         "FilesystemIOManager",
         "InMemoryIOManager",
     ),
@@ -434,11 +449,22 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunsFilter",
     ),
     "knoll.testing": (
+        "build_hook_context",
+        "build_output_context",
+        "build_input_context",
         "build_asset_context",
         "build_op_context",
         "materialize",
         "materialize_to_memory",
     ),
+    "knoll.execution.upath_io_manager": ("UPathIOManager",),
+    "knoll.defs.hook": (
+        "success_hook",
+        "failure_hook",
+        "HookDefinition",
+    ),
+    "knoll.execution.hooks": ("HookContext",),
+    "knoll.defs.resource_binding": ("with_resources",),
 }
 _MODULE_OF: dict[str, str] = {
     name: module for module, names in _NAMES_BY_MODULE.items() for name in names
@@ -506,6 +532,7 @@ __all__ = [
     "CodeServerError",
     "Config",
     "ConfigurableIOManager",
+    "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "CronError",
     "CycleError",
@@ -532,6 +559,8 @@ __all__ = [
     "FilesystemIOManager",
     "GraphDefinition",
     "GraphOut",
+    "HookContext",
+    "HookDefinition",
     "HourlyPartitionsDefinition",
     "IOManager",
     "IOManagerDefinition",
@@ -610,6 +639,7 @@ __all__ = [
     "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
     "TypeCheckError",
+    "UPathIOManager",
     "UnresolvedAssetJobDefinition",
     "UserCodeError",
     "WeeklyPartitionsDefinition",
@@ -619,8 +649,11 @@ __all__ = [
     "asset",
     "asset_check",
     "build_asset_context",
+    "build_hook_context",
     "build_init_resource_context",
+    "build_input_context",
     "build_op_context",
+    "build_output_context",
     "build_schedule_context",
     "build_sensor_context",
     "define_asset_job",
@@ -628,6 +661,8 @@ __all__ = [
     "definitions_snapshot",
     "definitions_snapshot_json",
     "execute_job",
+    "failure_hook",
+    "fs_io_manager",
     "graph",
     "in_process_executor",
     "io_manager",
@@ -636,6 +671,7 @@ __all__ = [
     "load_workspace",
     "materialize",
     "materialize_to_memory",
+    "mem_io_manager",
     "multi_asset",
     "multiprocess_executor",
     "op",
@@ -644,4 +680,6 @@ __all__ = [
     "sensor",
     "snapshot_id",
     "start_workspace",
+    "success_hook",
+    "with_resources",
 ]

@@ -95,6 +95,8 @@ class AssetsDefinition:
     check_specs: tuple[AssetCheckSpec, ...] = ()
     backfill_policy: BackfillPolicy | None = None
     source: str = "<unknown>"
+    # resources bound by with_resources(); Definitions and materialize() merge them in
+    resource_defs: Mapping[str, Any] = field(default_factory=dict)
 
     # ---- identity ----------------------------------------------------------------------
     @property

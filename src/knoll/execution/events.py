@@ -52,6 +52,9 @@ class EventType(enum.Enum):
     EXPECTATION_RESULT = "EXPECTATION_RESULT"
     LOG_MESSAGE = "LOG_MESSAGE"
     LOGS_CAPTURED = "LOGS_CAPTURED"
+    HOOK_COMPLETED = "HOOK_COMPLETED"
+    HOOK_ERRORED = "HOOK_ERRORED"
+    HOOK_SKIPPED = "HOOK_SKIPPED"
 
 
 @serializable()
@@ -247,3 +250,12 @@ def run_event(
     return RunEvent(
         event_type, run.run_id, run.job_name, time.time(), message=message, level=level, data=data
     )
+
+
+@serializable()
+@dataclass(frozen=True)
+class HookData:
+    """Payload of HOOK_COMPLETED / HOOK_ERRORED / HOOK_SKIPPED."""
+
+    hook_name: str
+    error: SerializableError | None = None
