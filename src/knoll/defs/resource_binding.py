@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from knoll.defs.asset import AssetsDefinition
-from knoll.defs.resource_definition import ResourceDefinition
 from knoll.errors import DefinitionError
 
 T = TypeVar("T")
@@ -54,6 +53,9 @@ def _configure(key: str, resources: Mapping[str, object], entry: object) -> obje
             f"{where}: the entry must be {{'config': ...}}, got {entry!r}. Write "
             f"resource_config_by_key={{{key!r}: {{'config': {entry!r}}}}}."
         )
+    # imported here: Definitions imports this module, and declaring assets stays light
+    from knoll.defs.resource_definition import ResourceDefinition
+
     value = resources[key]
     if not isinstance(value, ResourceDefinition):
         raise DefinitionError(
