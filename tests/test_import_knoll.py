@@ -215,5 +215,7 @@ def test_declaring_assets_and_io_managers_loads_no_upath_or_fsspec() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('upath', 'fsspec')))\n"
     )
     assert run_python(program).splitlines()[-1] == "[]"
-    used = run_python("import knoll\nknoll.UPathIOManager\nimport sys\nprint('upath' in sys.modules)")
+    used = run_python(
+        "import knoll\nknoll.UPathIOManager\nimport sys\nprint('upath' in sys.modules)"
+    )
     assert used == "True"

@@ -159,6 +159,15 @@ class ComputeLogsData:
     stderr_path: str
 
 
+@serializable()
+@dataclass(frozen=True)
+class HookData:
+    """Payload of HOOK_COMPLETED / HOOK_ERRORED / HOOK_SKIPPED."""
+
+    hook_name: str
+    error: SerializableError | None = None
+
+
 EventData = (
     AssetMaterialization
     | AssetObservation
@@ -172,6 +181,7 @@ EventData = (
     | AssetPlannedData
     | RunFailureData
     | ComputeLogsData
+    | HookData
     | None
 )
 
@@ -250,12 +260,3 @@ def run_event(
     return RunEvent(
         event_type, run.run_id, run.job_name, time.time(), message=message, level=level, data=data
     )
-
-
-@serializable()
-@dataclass(frozen=True)
-class HookData:
-    """Payload of HOOK_COMPLETED / HOOK_ERRORED / HOOK_SKIPPED."""
-
-    hook_name: str
-    error: SerializableError | None = None
