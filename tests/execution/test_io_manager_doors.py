@@ -228,3 +228,20 @@ def test_with_resources_errors_name_the_key() -> None:
     bound = with_resources([invoices], {"warehouse": Warehouse(dsn="a")})
     with pytest.raises(DefinitionError, match=r"Definitions: resource 'warehouse' is bound to two"):
         Definitions(assets=bound, resources={"warehouse": Warehouse(dsn="b")})
+
+
+def test_mem_io_manager_is_refused_by_the_multiprocess_executor(tmp_path: Path) -> None:
+    from knoll import define_asset_job
+    from knoll.defs.executor import multiprocess_executor
+
+    defs = Definitions(
+        assets=[customers, customer_count],
+        jobs=[define_asset_job("all")],
+        resources={"io_manager": mem_io_manager},
+        executor=multiprocess_executor,
+    )
+    from knoll.execution.reexecution import execute_job
+    from knoll.instance import Instance
+
+    with pytest.raises(DefinitionError, match=r"IO manager 'io_manager' is an InMemoryIOManager"):
+        execute_job(defs.get_job_def("all"), Instance.get(tmp_path / "home"))
