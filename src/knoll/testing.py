@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from knoll.defs.keys import AssetKey
 from knoll.defs.metadata import normalize_metadata
@@ -29,6 +29,30 @@ __all__ = [
 
 _TEST_RUN_ID = "test-run"
 _TEST_STEP = "test-step"
+
+
+class _BuiltContext:
+    """What Dagster's built contexts also are: usable as ``with build_..._context() as c:``."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class BuiltOutputContext(_BuiltContext, OutputContext):
+    """An ``OutputContext`` made by ``build_output_context``."""
+
+    mapping_key: str | None = None
+    version: str | None = None
+    instance: object | None = None
+
+
+class BuiltInputContext(_BuiltContext, InputContext):
+    """An ``InputContext`` made by ``build_input_context``."""
+
+    instance: object | None = None
 
 
 def _partition_keys(
@@ -77,7 +101,7 @@ def build_output_context(  # noqa: PLR0913 (Dagster's keyword arguments)
     asset_partition_key_range: PartitionKeyRange | None = None,
     instance: object | None = None,
     metadata: Mapping[str, Any] | None = None,
-) -> OutputContext:
+) -> BuiltOutputContext:
     """An ``OutputContext`` for calling an IO manager's ``handle_output`` in a unit test."""
     owner = "build_output_context(...)"
     keys, parts_def = _partition_keys(
@@ -87,7 +111,7 @@ def build_output_context(  # noqa: PLR0913 (Dagster's keyword arguments)
     if keys is not None and parts_def is not None:
         scope = PartitionScope(parts_def, keys, PartitionKeyRange(keys[0], keys[-1]))
     defined = normalize_metadata(definition_metadata or metadata, owner)
-    context = OutputContext(
+    context = BuiltOutputContext(
         name=name or "result",
         step_key=step_key or _TEST_STEP,
         run_id=run_id or _TEST_RUN_ID,
@@ -102,9 +126,9 @@ def build_output_context(  # noqa: PLR0913 (Dagster's keyword arguments)
         resource_config=resource_config,
         config=config,
     )
-    context.mapping_key = mapping_key  # type: ignore[attr-defined]
-    context.version = version  # type: ignore[attr-defined]
-    context.instance = instance  # type: ignore[attr-defined]
+    context.mapping_key = mapping_key
+    context.version = version
+    context.instance = instance
     return context
 
 
@@ -123,7 +147,7 @@ def build_input_context(  # noqa: PLR0913 (Dagster's keyword arguments)
     asset_partitions_def: PartitionsDefinition | None = None,
     instance: object | None = None,
     metadata: Mapping[str, Any] | None = None,
-) -> InputContext:
+) -> BuiltInputContext:
     """An ``InputContext`` for calling an IO manager's ``load_input`` in a unit test.
 
     Give ``upstream_output`` (from ``build_output_context``) to load what an output stored;
@@ -137,7 +161,7 @@ def build_input_context(  # noqa: PLR0913 (Dagster's keyword arguments)
     if key is None and upstream_output is not None and upstream_output.has_asset_key:
         key = upstream_output.asset_key
     defined = normalize_metadata(definition_metadata or metadata, owner)
-    context = InputContext(
+    context = BuiltInputContext(
         name=name or "input",
         step_key=_TEST_STEP,
         run_id=_TEST_RUN_ID,
@@ -153,5 +177,5 @@ def build_input_context(  # noqa: PLR0913 (Dagster's keyword arguments)
         resource_config=resource_config,
         config=config,
     )
-    context.instance = instance  # type: ignore[attr-defined]
+    context.instance = instance
     return context

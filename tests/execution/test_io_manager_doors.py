@@ -245,3 +245,10 @@ def test_mem_io_manager_is_refused_by_the_multiprocess_executor(tmp_path: Path) 
 
     with pytest.raises(DefinitionError, match=r"IO manager 'io_manager' is an InMemoryIOManager"):
         execute_job(defs.get_job_def("all"), Instance.get(tmp_path / "home"))
+
+
+def test_built_contexts_work_as_context_managers() -> None:
+    with build_output_context(asset_key="t", mapping_key="m", version="1") as out:
+        assert (out.mapping_key, out.version, out.asset_key.path) == ("m", "1", ("t",))
+    with build_input_context(upstream_output=out, instance="inst") as context:
+        assert (context.instance, context.asset_key) == ("inst", out.asset_key)

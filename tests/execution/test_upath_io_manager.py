@@ -151,3 +151,10 @@ def test_without_universal_pathlib_the_error_says_what_to_install() -> None:
     assert done.returncode != 0
     assert "needs universal-pathlib" in done.stderr
     assert "pip install 'knoll[upath]'" in done.stderr
+
+
+def test_fs_and_storage_options_come_from_the_base_path() -> None:
+    io = JsonIOManager(UPath("memory://opts"))
+    assert "memory" in io.fs.protocol
+    assert io.storage_options == {}
+    assert io.base_path == UPath("memory://opts")

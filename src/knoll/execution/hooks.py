@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from knoll.defs.hook import HookDefinition
 from knoll.defs.op import OpDefinition
@@ -60,6 +60,12 @@ class HookContext:
     @property
     def required_resource_keys(self) -> frozenset[str]:
         return self.hook_def.required_resource_keys if self.hook_def is not None else frozenset()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def __repr__(self) -> str:
         return f"HookContext(step_key={self.step_key!r}, run_id={self.run_id!r})"

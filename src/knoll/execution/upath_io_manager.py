@@ -54,6 +54,16 @@ class UPathIOManager(IOManager):
     def base_path(self) -> UPath:
         return self._base_path
 
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem ``base_path`` is on."""
+        return self._base_path.fs
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """The fsspec options ``base_path`` was made with (credentials, endpoints...)."""
+        return dict(self._base_path.storage_options)
+
     # ---- what a subclass implements -------------------------------------------------------
     @abstractmethod
     def dump_to_path(self, context: Any, obj: Any, path: UPath) -> None:
