@@ -236,3 +236,25 @@ def test_hook_declaration_errors_name_the_hook() -> None:
         empty.to_job(name="j", hooks={print})  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match=r"hooks of op 'extract' must be a set"):
         extract.with_hooks(announce_success)  # type: ignore[arg-type]
+
+
+def test_asset_hooks_run_after_that_asset_only() -> None:
+    alerts = Alerts()
+
+    @asset(hooks={announce_success})
+    def revenue() -> int:
+        return 10
+
+    @asset
+    def forecast(revenue: int) -> int:
+        return revenue * 2
+
+    from knoll import materialize
+
+    assert materialize([revenue, forecast], resources={"alerts": alerts}).success
+    assert alerts.sent == ["ok __ephemeral_asset_job__/revenue"]
+    with pytest.raises(DefinitionError, match=r"hooks of asset 'revenue'.*not a hook"):
+
+        @asset(name="revenue", hooks={print})  # type: ignore[arg-type]
+        def again() -> int:
+            return 1

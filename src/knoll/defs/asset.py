@@ -19,6 +19,7 @@ from knoll.defs.asset_spec import (
 )
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
+from knoll.defs.hook import HookDefinition
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
@@ -347,6 +348,7 @@ def asset(
     required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
     backfill_policy: BackfillPolicy | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     automation_condition: AutomationCondition | None = None,
@@ -377,6 +379,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
     backfill_policy: BackfillPolicy | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     automation_condition: AutomationCondition | None = None,
@@ -407,6 +410,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         required_resource_keys,
         config_schema,
         retry_policy,
+        hooks,
         backfill_policy,
         check_specs,
         automation_condition,
@@ -439,6 +443,7 @@ class _AssetOptions(NamedTuple):
     required_resource_keys: Collection[str] | None
     config_schema: Any
     retry_policy: RetryPolicy | None
+    hooks: Iterable[HookDefinition] | None
     backfill_policy: BackfillPolicy | None
     check_specs: Sequence[AssetCheckSpec] | None
     automation_condition: AutomationCondition | None
@@ -482,7 +487,7 @@ def _asset_op(
         op_def = op_def.replace(
             output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
         )
-    return op_def
+    return op_def.with_hooks(options.hooks) if options.hooks is not None else op_def
 
 
 def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
