@@ -211,6 +211,8 @@ def test_with_resources_binds_resources_that_definitions_and_materialize_use(
     assert (tmp_path / "invoices").exists()
     defs = Definitions(assets=bound)
     assert set(defs.resources) == {"warehouse", "io_manager"}
+    # each asset keeps only what it uses
+    assert set(bound[1].resource_defs) == {"io_manager"}
     assert invoices.resource_defs == {}  # the original is unchanged
 
 
@@ -225,6 +227,11 @@ def test_with_resources_errors_name_the_key() -> None:
         DefinitionError, match=r"Warehouse, not a function-style.*Warehouse\(field=\.\.\.\)"
     ):
         with_resources([invoices], {"warehouse": Warehouse(dsn="a")}, {"warehouse": {"config": {}}})
+    with pytest.raises(
+        DefinitionError,
+        match=r"for asset 'invoices'.*requires resource 'warehouse'.*\{'warehouse': \.\.\.\}",
+    ):
+        with_resources([invoices], {"io_manager": mem_io_manager})
     bound = with_resources([invoices], {"warehouse": Warehouse(dsn="a")})
     with pytest.raises(DefinitionError, match=r"Definitions: resource 'warehouse' is bound to two"):
         Definitions(assets=bound, resources={"warehouse": Warehouse(dsn="b")})

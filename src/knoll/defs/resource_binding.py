@@ -31,14 +31,43 @@ def with_resources(
         resources[key] = _configure(key, resources, entry)
     bound: list[T] = []
     for item in definitions:
-        if isinstance(item, AssetsDefinition) and item.is_executable:
-            merged = merge_bound_resources(
-                [item.resource_defs, resources], f"with_resources for {item.describe()}"
-            )
-            bound.append(dataclasses.replace(item, resource_defs=merged))
+        if isinstance(item, AssetsDefinition) and item.op is not None:
+            owner = f"with_resources for {item.describe()}"
+            merged = merge_bound_resources([item.resource_defs, resources], owner)
+            relevant = _relevant(item, merged, owner)
+            bound.append(dataclasses.replace(item, resource_defs=relevant))
         else:
             bound.append(item)
     return bound
+
+
+def _relevant(
+    item: AssetsDefinition, merged: Mapping[str, object], owner: str
+) -> dict[str, object]:
+    """The resources ``item`` uses, directly or through other resources; a missing one (other
+    than the default IO manager, which knoll provides) is an error, as in Dagster."""
+    assert item.op is not None
+    op = item.op
+    wanted = set(op.required_resource_keys)
+    wanted.update(o.io_manager_key for o in op.output_defs.values())
+    for hook in op.hook_defs:
+        wanted.update(hook.required_resource_keys)
+    seen: set[str] = set()
+    while wanted:
+        key = wanted.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        if key not in merged:
+            if key == "io_manager":
+                continue
+            raise DefinitionError(
+                f"{owner}: it requires resource {key!r}, which is not among the resources "
+                f"given ({', '.join(sorted(merged)) or 'none'}). Add it: "
+                f"with_resources([...], {{{key!r}: ...}})."
+            )
+        wanted.update(getattr(merged[key], "required_resource_keys", None) or ())
+    return {key: value for key, value in merged.items() if key in seen}
 
 
 def _configure(key: str, resources: Mapping[str, object], entry: object) -> object:
