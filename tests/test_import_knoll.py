@@ -42,6 +42,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.definitions",
     "knoll.defs.executor",
     "knoll.defs.graph",
+    "knoll.defs.hook",  # ops and jobs hold their hooks
     "knoll.defs.job",
     "knoll.defs.job_config",
     "knoll.defs.keys",
@@ -52,6 +53,7 @@ DECLARING_LOADS = IMPORT_KNOLL_LOADS | {
     "knoll.defs.params",
     "knoll.defs.automation",
     "knoll.defs.policies",
+    "knoll.defs.resource_binding",  # Definitions merges resources bound with with_resources
     "knoll.defs.selection",
 }
 
@@ -207,3 +209,17 @@ def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
     with pytest.raises(AttributeError, match=r"no attribute 'AsetSpec'\. Did you mean 'AssetSpec'"):
         getattr(knoll, "AsetSpec")  # noqa: B009
     assert not hasattr(knoll, "__wrapped__")
+
+
+def test_declaring_assets_and_io_managers_loads_no_upath_or_fsspec() -> None:
+    # UPathIOManager's module imports universal-pathlib (and so fsspec): only using it may.
+    code = DECLARE + "\nfrom knoll import fs_io_manager, mem_io_manager, with_resources\n"
+    program = textwrap.dedent(code) + (
+        "\nimport sys\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('upath', 'fsspec')))\n"
+    )
+    assert run_python(program).splitlines()[-1] == "[]"
+    used = run_python(
+        "import knoll\nknoll.UPathIOManager\nimport sys\nprint('upath' in sys.modules)"
+    )
+    assert used == "True"

@@ -74,6 +74,9 @@ if TYPE_CHECKING:
     from knoll.defs.graph import job as job
     from knoll.defs.graph_asset import graph_asset as graph_asset
     from knoll.defs.graph_asset import graph_multi_asset as graph_multi_asset
+    from knoll.defs.hook import HookDefinition as HookDefinition
+    from knoll.defs.hook import failure_hook as failure_hook
+    from knoll.defs.hook import success_hook as success_hook
     from knoll.defs.io_manager import IOManager as IOManager
     from knoll.defs.io_manager import IOManagerDefinition as IOManagerDefinition
     from knoll.defs.io_manager import io_manager as io_manager
@@ -208,8 +211,10 @@ if TYPE_CHECKING:
     from knoll.defs.policies import Jitter as Jitter
     from knoll.defs.policies import RetryPolicy as RetryPolicy
     from knoll.defs.resource import ConfigurableIOManager as ConfigurableIOManager
+    from knoll.defs.resource import ConfigurableIOManagerFactory as ConfigurableIOManagerFactory
     from knoll.defs.resource import ConfigurableResource as ConfigurableResource
     from knoll.defs.resource import ResourceDependency as ResourceDependency
+    from knoll.defs.resource_binding import with_resources as with_resources
     from knoll.defs.resource_definition import InitResourceContext as InitResourceContext
     from knoll.defs.resource_definition import ResourceDefinition as ResourceDefinition
     from knoll.defs.resource_definition import (
@@ -271,13 +276,17 @@ if TYPE_CHECKING:
     from knoll.execution.context import OutputContext as OutputContext
     from knoll.execution.events import EventType as EventType
     from knoll.execution.events import RunEvent as RunEvent
+    from knoll.execution.hooks import HookContext as HookContext
     from knoll.execution.io_managers import FilesystemIOManager as FilesystemIOManager
     from knoll.execution.io_managers import InMemoryIOManager as InMemoryIOManager
+    from knoll.execution.io_managers import fs_io_manager as fs_io_manager
+    from knoll.execution.io_managers import mem_io_manager as mem_io_manager
     from knoll.execution.reexecution import ReexecutionOptions as ReexecutionOptions
     from knoll.execution.reexecution import execute_job as execute_job
     from knoll.execution.result import ExecuteInProcessResult as ExecuteInProcessResult
     from knoll.execution.run import Run as Run
     from knoll.execution.run import RunStatus as RunStatus
+    from knoll.execution.upath_io_manager import UPathIOManager as UPathIOManager
     from knoll.instance import Instance as Instance
     from knoll.instance.event_log import EventLogEntry as EventLogEntry
     from knoll.instance.event_log import EventLogRecord as EventLogRecord
@@ -288,7 +297,10 @@ if TYPE_CHECKING:
     from knoll.storage.base import PartitionStatus as PartitionStatus
     from knoll.storage.base import RunsFilter as RunsFilter
     from knoll.testing import build_asset_context as build_asset_context
+    from knoll.testing import build_hook_context as build_hook_context
+    from knoll.testing import build_input_context as build_input_context
     from knoll.testing import build_op_context as build_op_context
+    from knoll.testing import build_output_context as build_output_context
     from knoll.testing import materialize as materialize
     from knoll.testing import materialize_to_memory as materialize_to_memory
 
@@ -464,6 +476,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RetryPolicy",
     ),
     "knoll.defs.resource": (
+        "ConfigurableIOManagerFactory",
         "ConfigurableIOManager",
         "ConfigurableResource",
         "ResourceDependency",
@@ -552,6 +565,8 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunEvent",
     ),
     "knoll.execution.io_managers": (
+        "mem_io_manager",
+        "fs_io_manager",
         "FilesystemIOManager",
         "InMemoryIOManager",
     ),
@@ -575,6 +590,9 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunsFilter",
     ),
     "knoll.testing": (
+        "build_hook_context",
+        "build_output_context",
+        "build_input_context",
         "build_asset_context",
         "build_op_context",
         "materialize",
@@ -591,6 +609,14 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "load_assets_from_package_name",
     ),
     "knoll.defs.observable": ("observable_source_asset",),
+    "knoll.execution.upath_io_manager": ("UPathIOManager",),
+    "knoll.defs.hook": (
+        "success_hook",
+        "failure_hook",
+        "HookDefinition",
+    ),
+    "knoll.execution.hooks": ("HookContext",),
+    "knoll.defs.resource_binding": ("with_resources",),
 }
 _MODULE_OF: dict[str, str] = {
     name: module for module, names in _NAMES_BY_MODULE.items() for name in names
@@ -664,6 +690,7 @@ __all__ = [
     "Config",
     "ConfigMapping",
     "ConfigurableIOManager",
+    "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "CronError",
     "CycleError",
@@ -693,6 +720,8 @@ __all__ = [
     "FilesystemIOManager",
     "GraphDefinition",
     "GraphOut",
+    "HookContext",
+    "HookDefinition",
     "HourlyPartitionsDefinition",
     "IOManager",
     "IOManagerDefinition",
@@ -780,6 +809,7 @@ __all__ = [
     "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
     "TypeCheckError",
+    "UPathIOManager",
     "UnresolvedAssetJobDefinition",
     "UserCodeError",
     "WeeklyPartitionsDefinition",
@@ -790,9 +820,12 @@ __all__ = [
     "asset_check",
     "asset_sensor",
     "build_asset_context",
+    "build_hook_context",
     "build_init_resource_context",
+    "build_input_context",
     "build_multi_asset_sensor_context",
     "build_op_context",
+    "build_output_context",
     "build_run_status_sensor_context",
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
@@ -804,6 +837,8 @@ __all__ = [
     "definitions_snapshot_json",
     "dynamic_partitioned_config",
     "execute_job",
+    "failure_hook",
+    "fs_io_manager",
     "get_knoll_logger",
     "graph",
     "graph_asset",
@@ -826,6 +861,7 @@ __all__ = [
     "map_asset_specs",
     "materialize",
     "materialize_to_memory",
+    "mem_io_manager",
     "monthly_partitioned_config",
     "multi_asset",
     "multi_asset_check",
@@ -842,5 +878,7 @@ __all__ = [
     "snapshot_id",
     "start_workspace",
     "static_partitioned_config",
+    "success_hook",
     "weekly_partitioned_config",
+    "with_resources",
 ]

@@ -21,6 +21,7 @@ from knoll.defs.asset_spec import (
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
 from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
+from knoll.defs.hook import HookDefinition
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
 from knoll.defs.node_assets import ByOutputName, node_asset_specs
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
@@ -103,6 +104,8 @@ class AssetsDefinition:
     # then stands for the whole graph (its inputs, outputs and resources), never runs itself
     graph_def: GraphDefinition | None = None
     is_observable: bool = False  # an observable source asset: its op observes, never writes
+    # resources bound by with_resources(); Definitions and materialize() merge them in
+    resource_defs: Mapping[str, Any] = field(default_factory=dict)
 
     # ---- identity ----------------------------------------------------------------------
     @property
@@ -486,6 +489,7 @@ def asset(
     required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
     backfill_policy: BackfillPolicy | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     automation_condition: AutomationCondition | None = None,
@@ -517,6 +521,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     required_resource_keys: Collection[str] | None = None,
     config_schema: Any = None,
     retry_policy: RetryPolicy | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
     backfill_policy: BackfillPolicy | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     automation_condition: AutomationCondition | None = None,
@@ -549,6 +554,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         required_resource_keys,
         config_schema,
         retry_policy,
+        hooks,
         backfill_policy,
         check_specs,
         automation_condition,
@@ -582,6 +588,7 @@ class _AssetOptions(NamedTuple):
     required_resource_keys: Collection[str] | None
     config_schema: Any
     retry_policy: RetryPolicy | None
+    hooks: Iterable[HookDefinition] | None
     backfill_policy: BackfillPolicy | None
     check_specs: Sequence[AssetCheckSpec] | None
     automation_condition: AutomationCondition | None
@@ -626,7 +633,7 @@ def _asset_op(
         op_def = op_def.replace(
             output_defs={DEFAULT_OUTPUT: dataclasses.replace(output, type=MaterializeResult)}
         )
-    return op_def
+    return op_def.with_hooks(options.hooks) if options.hooks is not None else op_def
 
 
 def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:

@@ -16,6 +16,7 @@ from knoll.defs.executor import ExecutorDefinition
 from knoll.defs.job import JobDefinition, UnresolvedAssetJobDefinition, define_asset_job
 from knoll.defs.keys import AssetKey
 from knoll.defs.op import OpDefinition
+from knoll.defs.resource_binding import merge_bound_resources, resources_bound_to
 from knoll.defs.selection import AssetSelection
 from knoll.errors import DefinitionError, DuplicateKeyError
 
@@ -48,7 +49,9 @@ class Definitions:
         # schedules of partitioned asset jobs are resolved with their job below
         self.schedules = cast("tuple[ScheduleDefinition, ...]", tuple(schedules or ()))
         self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
-        self.resources: dict[str, Any] = dict(resources or {})
+        self.resources: dict[str, Any] = merge_bound_resources(
+            [resources_bound_to(self.assets), resources or {}], "Definitions"
+        )
         self.executor = executor
         self.metadata = dict(metadata or {})
         self._declared_jobs = tuple(jobs or ())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -15,6 +15,7 @@ from knoll.defs.composition import (
     composing,
     current_composition,
 )
+from knoll.defs.hook import HookDefinition
 from knoll.defs.job import JobDefinition
 from knoll.defs.op import InputDef, NodeDefinition, OpDefinition, OutputDef
 from knoll.defs.output import DEFAULT_OUTPUT
@@ -109,9 +110,10 @@ class GraphDefinition(NodeDefinition):
         executor_def: Any = None,
         partitions_def: PartitionsDefinition | None = None,
         op_retry_policy: Any = None,
+        hooks: Iterable[HookDefinition] | None = None,
     ) -> JobDefinition:
         """Bind this graph to resources, config and an executor, making a runnable job."""
-        return JobDefinition.for_graph(
+        made = JobDefinition.for_graph(
             self,
             name=self.name if name is None else name,
             description=description or self.description,
@@ -123,6 +125,7 @@ class GraphDefinition(NodeDefinition):
             partitions_def=partitions_def,
             op_retry_policy=op_retry_policy,
         )
+        return made.with_hooks(hooks) if hooks else made
 
     def execute_in_process(self, **kwargs: Any) -> Any:
         """Run this graph in the current process (see ``JobDefinition.execute_in_process``)."""
@@ -308,6 +311,7 @@ def job(
     executor_def: Any = None,
     partitions_def: PartitionsDefinition | None = None,
     op_retry_policy: Any = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 
@@ -324,6 +328,7 @@ def job(  # noqa: PLR0913 (Dagster's keyword arguments)
     executor_def: Any = None,
     partitions_def: PartitionsDefinition | None = None,
     op_retry_policy: Any = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> JobDefinition | Callable[[Callable[..., Any]], JobDefinition]:
     """Declare a job: the body wires ops like a graph; the job adds resources and config."""
 
@@ -340,6 +345,7 @@ def job(  # noqa: PLR0913 (Dagster's keyword arguments)
             executor_def=executor_def,
             partitions_def=partitions_def,
             op_retry_policy=op_retry_policy,
+            hooks=hooks,
         )
 
     if fn is not None:

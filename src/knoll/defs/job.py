@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, check_tags
 from knoll.defs.executor import ExecutorDefinition
+from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.job_config import JobConfig, check_default_op_config, normalize_job_config
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.metadata import MetadataValue, normalize_metadata
@@ -43,6 +45,12 @@ class JobDefinition:
     executor_def: ExecutorDefinition | None = None
     partitions_def: PartitionsDefinition | None = None
     op_retry_policy: RetryPolicy | None = None
+    hook_defs: frozenset[HookDefinition] = frozenset()
+
+    def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> JobDefinition:
+        """This job with ``hook_defs`` added: they run after every step of its runs."""
+        hooks = check_hooks(hook_defs, self.describe())
+        return dataclasses.replace(self, hook_defs=self.hook_defs | hooks)
 
     @staticmethod
     def for_graph(  # noqa: PLR0913 (the keyword arguments of GraphDefinition.to_job)
@@ -154,6 +162,7 @@ class UnresolvedAssetJobDefinition:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     partitions_def: PartitionsDefinition | None = None
     executor_def: ExecutorDefinition | None = None
+    hook_defs: frozenset[HookDefinition] = frozenset()
 
     def resolve(
         self,
@@ -168,7 +177,7 @@ class UnresolvedAssetJobDefinition:
             )
         _check_subsets(asset_graph, keys, self.name)
         partitions_def = self.partitions_def or _common_partitions_def(asset_graph, keys, self.name)
-        return JobDefinition.for_assets(
+        resolved = JobDefinition.for_assets(
             asset_graph,
             keys,
             self.selection.resolve_checks(asset_graph),
@@ -181,6 +190,7 @@ class UnresolvedAssetJobDefinition:
             executor_def=self.executor_def or default_executor,
             partitions_def=partitions_def,
         )
+        return dataclasses.replace(resolved, hook_defs=self.hook_defs)
 
 
 def _check_subsets(asset_graph: AssetGraph, keys: frozenset[AssetKey], job_name: str) -> None:
@@ -227,7 +237,7 @@ def _common_partitions_def(
     return next(iter(found), None)
 
 
-def define_asset_job(
+def define_asset_job(  # noqa: PLR0913 (Dagster's keyword arguments)
     name: str,
     selection: Any = None,
     *,
@@ -237,6 +247,7 @@ def define_asset_job(
     metadata: Mapping[str, Any] | None = None,
     partitions_def: PartitionsDefinition | None = None,
     executor_def: ExecutorDefinition | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> UnresolvedAssetJobDefinition:
     """Declare a job that materializes a selection of assets (every asset if none is given)."""
     owner = f"job {check_name(name, 'job')!r}"
@@ -252,4 +263,5 @@ def define_asset_job(
         metadata=dict(metadata or {}),
         partitions_def=partitions_def,
         executor_def=executor_def,
+        hook_defs=check_hooks(hooks, owner),
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
 from knoll._utils import check_name, check_tags, did_you_mean, docstring, source_location
 from knoll.defs.composition import GraphInputRef, Invocation, InvokedOutput
 from knoll.defs.composition import current_composition as _current_composition
+from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.output import DEFAULT_OUTPUT
 from knoll.defs.params import (
@@ -221,9 +222,15 @@ class OpDefinition(NodeDefinition):
     pool: str | None = None
     code_version: str | None = None
     kind: str = "op"  # "op", "asset" or "asset check": used in messages
+    hook_defs: frozenset[HookDefinition] = frozenset()
 
     def describe(self) -> str:
         return f"{self.kind} {self.name!r}"
+
+    def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> OpDefinition:
+        """This op with ``hook_defs`` added: they run after each of its steps."""
+        hooks = check_hooks(hook_defs, self.describe())
+        return dataclasses.replace(self, hook_defs=self.hook_defs | hooks)
 
     @property
     def source(self) -> str:

@@ -13,6 +13,7 @@ import enum
 import os
 import types
 import typing
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any, Self, TypeAlias, TypeVar
 
@@ -32,7 +33,7 @@ from knoll._utils import did_you_mean
 from knoll.defs.config import annotation_name, check_config_class, strict_scalar_fields
 from knoll.defs.config_schema import ConfigPath, describe_value, format_path
 from knoll.defs.env_var import AnyEnvVar, EnvVar, IntEnvVar, is_env_var
-from knoll.defs.io_manager import IOManager
+from knoll.defs.io_manager import IOManager, is_io_manager
 from knoll.defs.resource_definition import (
     InitResourceContext,
     ResourceDefinition,
@@ -209,6 +210,34 @@ class ConfigurableResource(BaseModel):
 
 class ConfigurableIOManager(ConfigurableResource, IOManager):
     """An IO manager declared with typed fields: implement ``handle_output`` and ``load_input``."""
+
+
+class ConfigurableIOManagerFactory(ConfigurableResource):
+    """Typed config that makes an IO manager: implement ``create_io_manager(context)``.
+
+    Use it when the IO manager itself is a plain class (or comes from a library) and only its
+    settings should be declared as fields. The object ``create_io_manager`` returns is what
+    outputs and inputs go through for the run.
+    """
+
+    @abstractmethod
+    def create_io_manager(self, context: InitResourceContext) -> IOManager:
+        """Return the IO manager for one run, built from this object's fields."""
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[Any]:
+        self.setup_for_execution(context)
+        try:
+            made = self.create_io_manager(context)
+            if not is_io_manager(made):
+                raise DefinitionError(
+                    f"{type(self).__name__}.create_io_manager returned "
+                    f"{type(made).__name__} {made!r}, not an IOManager: return an instance of "
+                    "an IOManager subclass (with handle_output and load_input)."
+                )
+            yield made
+        finally:
+            self.teardown_after_execution(context)
 
 
 R = TypeVar("R", bound=ConfigurableResource)

@@ -242,6 +242,43 @@ class ResourceDefinition:
         """A resource whose value is ``None``: a placeholder for a key nothing really uses."""
         return cls.hardcoded_resource(None, description)
 
+    def configured(self, config: Any, description: str | None = None) -> Self:
+        """A copy of this definition whose config is fixed to ``config`` (checked now)."""
+        subject = f"resource {self.name!r}"
+        if self.config_schema is None:
+            raise DefinitionError(
+                f"{self.name}.configured(...): {subject} declares no config_schema, so there is "
+                "nothing to configure. Remove the .configured(...) call."
+            )
+        fixed = validate_config(self.config_schema, config, subject=subject)
+        original = self
+
+        def with_config(context: InitResourceContext) -> InitResourceContext:
+            return InitResourceContext(
+                fixed,
+                context.resources,
+                log=context.log,
+                run_id=context.run_id,
+                resource_def=original,
+                instance=context.instance,
+            )
+
+        def call(context: InitResourceContext) -> Any:
+            fn = original.resource_fn
+            return fn(with_config(context)) if original.takes_context else fn()
+
+        def call_generator(context: InitResourceContext) -> Any:
+            return (yield from call(context))
+
+        chosen = call_generator if self.is_generator else call
+        chosen.__name__ = self.name
+        return type(self)(
+            chosen,
+            description=description if description is not None else self.description,
+            required_resource_keys=self.required_resource_keys,
+            version=self.version,
+        )
+
     def __call__(self, context: InitResourceContext | None = None) -> Any:
         """Make the resource directly, for tests: ``my_resource(build_init_resource_context())``."""
         if self.is_generator:

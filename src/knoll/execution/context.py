@@ -369,8 +369,10 @@ class OutputContext:
         log: RunLogger | None = None,
         resource_config: Any = None,
         io_manager_key: str = "io_manager",
+        config: Any = None,
     ) -> None:
         self.name = name
+        self.config = config
         self.step_key = step_key
         self.run_id = run_id
         self.io_manager_key = io_manager_key
@@ -466,10 +468,16 @@ class InputContext:
         resources: Any = None,
         log: RunLogger | None = None,
         resource_config: Any = None,
+        config: Any = None,
+        definition_metadata: Mapping[str, MetadataValue] | None = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
         self.run_id = run_id
+        self.config = config
+        self.definition_metadata: dict[str, MetadataValue] = dict(
+            definition_metadata if definition_metadata is not None else metadata or {}
+        )
         self._asset_key = asset_key
         self.upstream_output = upstream_output
         self.asset_partitions_def = partitions_def

@@ -52,6 +52,9 @@ class EventType(enum.Enum):
     EXPECTATION_RESULT = "EXPECTATION_RESULT"
     LOG_MESSAGE = "LOG_MESSAGE"
     LOGS_CAPTURED = "LOGS_CAPTURED"
+    HOOK_COMPLETED = "HOOK_COMPLETED"
+    HOOK_ERRORED = "HOOK_ERRORED"
+    HOOK_SKIPPED = "HOOK_SKIPPED"
 
 
 @serializable()
@@ -156,6 +159,15 @@ class ComputeLogsData:
     stderr_path: str
 
 
+@serializable()
+@dataclass(frozen=True)
+class HookData:
+    """Payload of HOOK_COMPLETED / HOOK_ERRORED / HOOK_SKIPPED."""
+
+    hook_name: str
+    error: SerializableError | None = None
+
+
 EventData = (
     AssetMaterialization
     | AssetObservation
@@ -169,6 +181,7 @@ EventData = (
     | AssetPlannedData
     | RunFailureData
     | ComputeLogsData
+    | HookData
     | None
 )
 

@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 from pydantic import PrivateAttr
 
+from knoll.defs.config_schema import Field
+from knoll.defs.io_manager import IOManagerDefinition, io_manager
 from knoll.defs.metadata import MetadataValue
 from knoll.defs.resource import ConfigurableIOManager
 from knoll.defs.resource_definition import InitResourceContext
@@ -170,3 +172,30 @@ class InMemoryIOManager(ConfigurableIOManager):
                 f"{what} has no value in this in-memory IO manager: it was not computed by a run "
                 "that used the same InMemoryIOManager. Add it to the selection."
             ) from None
+
+
+@io_manager(
+    config_schema={
+        "base_dir": Field(
+            str,
+            is_required=False,
+            description="Where outputs are pickled; $KNOLL_HOME/storage when left out.",
+        )
+    },
+    description="Pickles outputs to files under base_dir (a FilesystemIOManager).",
+)
+def fs_io_manager(context: InitResourceContext) -> FilesystemIOManager:
+    """The function-style door to ``FilesystemIOManager``: ``base_dir`` comes from resource
+    config (``resources: {io_manager: {config: {base_dir: ...}}}``) or ``.configured(...)``."""
+    config = context.resource_config or {}
+    return FilesystemIOManager(base_dir=config.get("base_dir"))
+
+
+@io_manager(description="Keeps outputs in the memory of the run (an InMemoryIOManager).")
+def mem_io_manager() -> InMemoryIOManager:
+    """The function-style door to ``InMemoryIOManager``: each run gets a fresh, empty store."""
+    return InMemoryIOManager()
+
+
+assert isinstance(fs_io_manager, IOManagerDefinition)
+assert isinstance(mem_io_manager, IOManagerDefinition)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from knoll.defs.asset_spec import AssetSpec
 from knoll.defs.check import AssetChecksDefinition
 from knoll.defs.job import JobDefinition
 from knoll.defs.partitions import PartitionKeyRange
+from knoll.defs.resource_binding import merge_bound_resources, resources_bound_to
 from knoll.defs.selection import AssetSelection
 from knoll.errors import InvalidInvocationError
 from knoll.execution.executor import execute_in_process
@@ -71,7 +73,9 @@ def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     return execute_in_process(
         job,
         run_config=run_config,
-        resources=resources,
+        resources=merge_bound_resources(
+            [resources_bound_to(plain), resources or {}], "materialize"
+        ),
         partition_key=partition_key,
         partition_key_range=partition_key_range,
         tags=tags,
@@ -111,6 +115,15 @@ def materialize_to_memory(  # noqa: PLR0913 (Dagster's keyword arguments)
         )
     memory = InMemoryIOManager()
     given.update(dict.fromkeys(io_keys, memory))
+    # IO managers bound with with_resources are replaced too; their other resources stay
+    plain = [
+        dataclasses.replace(
+            a, resource_defs={k: v for k, v in a.resource_defs.items() if k not in io_keys}
+        )
+        if isinstance(a, AssetsDefinition) and a.resource_defs
+        else a
+        for a in plain
+    ]
     return materialize(
         [*plain, *checks],
         resources=given,

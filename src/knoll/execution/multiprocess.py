@@ -72,10 +72,11 @@ def max_workers(executor: ExecutorDefinition, step_count: int) -> int:
 
 def check_cross_process_io(resource_defs: Mapping[str, Any], io_keys: set[str], owner: str) -> None:
     """Refuse IO managers that keep values in one process's memory."""
-    from knoll.execution.io_managers import InMemoryIOManager
+    from knoll.execution.io_managers import InMemoryIOManager, mem_io_manager
 
     for key in sorted(io_keys):
-        if isinstance(resource_defs.get(key), InMemoryIOManager):
+        value = resource_defs.get(key)
+        if isinstance(value, InMemoryIOManager) or value is mem_io_manager:
             raise DefinitionError(
                 f"{owner} runs with the multiprocess executor, but its IO manager {key!r} is an "
                 "InMemoryIOManager, which keeps values in the memory of one process: steps in "

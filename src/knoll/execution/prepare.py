@@ -360,6 +360,8 @@ def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
     graph = plan.job.asset_graph
     for step in plan.steps:
         needed.update(step.op.required_resource_keys)
+        for hook in step.op.hook_defs | plan.job.hook_defs:
+            needed.update(hook.required_resource_keys)
         for output in step.selected_outputs:
             needed.add(step.op.output_defs[output].io_manager_key)
         for source in step.inputs.values():
@@ -380,6 +382,9 @@ def _users_of(plan: ExecutionPlan, key: str) -> str:
             step.op.output_defs[o].io_manager_key == key for o in step.selected_outputs
         ):
             return step.describe()
+        for hook in sorted(step.op.hook_defs | plan.job.hook_defs, key=lambda h: h.name):
+            if key in hook.required_resource_keys:
+                return f"{hook.describe()} (on step {step.key!r})"
     return "an input of this run"
 
 

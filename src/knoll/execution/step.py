@@ -35,6 +35,7 @@ from knoll.execution.events import (
     StepRetryData,
     StepSkippedData,
 )
+from knoll.execution.hooks import run_hooks
 from knoll.execution.plan import FromMany, FromStep, Step
 from knoll.execution.pools import waiting_message
 from knoll.execution.run_state import (
@@ -110,7 +111,9 @@ def _start_step(state: RunState, step: Step) -> StepOutcome:
     logs = state.recorder.compute_logs
     if logs is None:
         writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
-        return _run_with_retries(state, step)
+        outcome = _run_with_retries(state, step)
+        run_hooks(state, step, outcome)
+        return outcome
     stdout_path, stderr_path = logs.prepare(state.run.run_id, step.key)
     with capture_output(stdout_path, stderr_path, capture_fds=logs.capture_fds):
         writer.emit(EventType.STEP_START, step.key, f"started {step.describe()}")
@@ -121,7 +124,9 @@ def _start_step(state: RunState, step: Step) -> StepOutcome:
             logging.DEBUG,
             ComputeLogsData(str(stdout_path), str(stderr_path)),
         )
-        return _run_with_retries(state, step)
+        outcome = _run_with_retries(state, step)
+        run_hooks(state, step, outcome)
+        return outcome
 
 
 def _run_with_retries(state: RunState, step: Step) -> StepOutcome:
