@@ -36,6 +36,7 @@ from knoll.execution.heartbeat import beating, interrupt_main_thread
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
+from knoll.execution.raised import error_for_caller
 from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.resources import build_resources
 from knoll.execution.result import ExecuteInProcessResult
@@ -329,7 +330,7 @@ def _finish(
         result._outputs = outputs
     if raise_on_error and not result.success:
         if errors:
-            raise next(iter(errors.values()))
+            raise error_for_caller(next(iter(errors.values())))
         raise run_error or ExecutionError(f"run {run.run_id} failed")
     return result
 
