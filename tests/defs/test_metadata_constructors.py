@@ -46,7 +46,7 @@ def test_none_is_refused_with_null_as_the_fix() -> None:
 def test_values_of_the_right_type_are_kept() -> None:
     assert MetadataValue.int(True).value is True  # a bool is an int, as in Dagster
     assert MetadataValue.int(3).value == 3
-    assert math.isnan(MetadataValue.float(math.nan).value)
+    assert math.isnan(MetadataValue.float(math.nan).value or 0.0)
     assert MetadataValue.bool(False).value is False
     assert MetadataValue.text("rows").value == "rows"
     assert MetadataValue.path(Path("/data/orders.parquet")).value == "/data/orders.parquet"

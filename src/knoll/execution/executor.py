@@ -32,6 +32,7 @@ from knoll.execution.events import (
     RunFailureData,
     SerializableError,
 )
+from knoll.execution.external_deps import warn_of_near_misses
 from knoll.execution.heartbeat import beating, interrupt_main_thread
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
@@ -205,6 +206,7 @@ def _execute(
     run = prepared.run.with_status(RunStatus.STARTED)
     if not prepared.resume:  # a resumed run is STARTED already
         writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
+        warn_of_near_misses(writer, plan, job.asset_graph)
     writer.flush()  # the run is STARTED, and its planned partitions in progress, from now on
     slots = _slot_keeper(plan, run, recorder)
     state = prepared.state(run, writer, recorder, slots)
