@@ -49,7 +49,7 @@ def definitions_validate(
     graph = defs.get_asset_graph()
     _warn_of_near_misses(defs)
     click.echo(
-        f"ok: {len(graph.keys)} assets, {len(graph.check_keys)} checks, {len(defs.jobs)} jobs, "
+        f"ok: {len(graph.keys)} assets, {len(graph.check_keys)} checks, {len(defs.job_defs)} jobs, "
         f"{len(defs.schedules)} schedules, {len(defs.sensors)} sensors"
     )
 

@@ -219,7 +219,7 @@ class _Builder:
             "version": SNAPSHOT_VERSION,
             "assets": self._assets(),
             "asset_checks": self._checks(),
-            "jobs": [self._job(defs.jobs[name]) for name in sorted(defs.jobs)],
+            "jobs": [self._job(defs.job_defs[name]) for name in sorted(defs.job_defs)],
             "schedules": [s.to_snapshot() for s in sorted(defs.schedules, key=_by_name)],
             "sensors": [s.to_snapshot() for s in sorted(defs.sensors, key=_by_name)],
             "resources": [
