@@ -11,7 +11,8 @@ from knoll import (
     job,
     op,
 )
-from knoll.defs.job import UnresolvedAssetJobDefinition
+from knoll.defs.asset import AssetsDefinition
+from knoll.defs.job import JobDefinition, UnresolvedAssetJobDefinition
 
 
 @asset
@@ -35,8 +36,8 @@ crm = AssetSpec("crm_accounts")
 
 
 def test_attributes_are_the_collections_passed() -> None:
-    assets = [invoices, crm]
-    jobs = [billing_job, heartbeat]
+    assets: list[AssetsDefinition | AssetSpec] = [invoices, crm]
+    jobs: list[JobDefinition | UnresolvedAssetJobDefinition] = [billing_job, heartbeat]
     resources = {"api_token": "secret"}
     defs = Definitions(assets=assets, jobs=jobs, schedules=(nightly,), resources=resources)
     assert defs.assets is assets
@@ -55,14 +56,14 @@ def test_resolved_jobs_are_in_job_defs_and_the_getters() -> None:
     billing = only_schedule.get_job_def("billing")
     assert only_schedule.resolve_job_def("billing") is billing
     assert only_schedule.resolve_all_job_defs() == [billing]
-    assert billing.asset_selection == {invoices.key}
+    assert billing.asset_selection == frozenset({invoices.key})
 
 
 def test_the_implicit_asset_job_stays_internal() -> None:
     defs = Definitions(assets=[invoices, crm], jobs=[heartbeat])
     implicit = defs.get_implicit_global_asset_job_def()
     assert implicit.name not in defs.job_defs
-    assert implicit.asset_selection == {invoices.key}
+    assert implicit.asset_selection == frozenset({invoices.key})
     assert defs.resolve_implicit_global_asset_job_def().name == implicit.name
     assert [j.name for j in defs.get_all_job_defs()] == ["heartbeat"]
 
