@@ -41,6 +41,30 @@ def check_name(name: object, what: str, owner: str | None = None) -> str:
     return name  # type: ignore[return-value]
 
 
+_GROUP_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
+
+
+def check_group_name(name: object, owner: str) -> str:
+    """A group name: names joined by ``/`` for a hierarchy (``marketing/emails``), as Dagster."""
+    if not isinstance(name, str) or not _GROUP_RE.match(name):
+        raise DefinitionError(
+            f"group name {name!r} of {owner} is not valid: use letters, digits and underscores "
+            "(A-Z, a-z, 0-9, _), optionally in segments joined by '/' (for example "
+            f"'marketing/emails'), such as {suggest_name(str(name))!r}; or leave group_name unset "
+            "for the default group."
+        )
+    return name
+
+
+def is_valid_key_part(part: object) -> bool:
+    """A part of an asset key: any non-empty string without '/' other than '.' and '..'.
+
+    Dagster takes any string; knoll keeps '/' out because keys are shown and parsed as
+    ``a/b/c``, and '.'/'..' because IO managers store keys as paths.
+    """
+    return isinstance(part, str) and part not in ("", ".", "..") and "/" not in part
+
+
 def suggest_name(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
     return cleaned or "my_name"

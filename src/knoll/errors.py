@@ -125,6 +125,11 @@ class UserCodeError(ExecutionError):
         self.original = original
         super().__init__(message)
 
+    @property
+    def user_exception(self) -> BaseException:
+        """The exception user code raised (Dagster's name for ``original``)."""
+        return self.original
+
 
 class TypeCheckError(ExecutionError):
     """A value did not match the type annotation of an input or output."""

@@ -118,15 +118,18 @@ def test_invalid_asset_names_are_named_with_a_suggestion(name: str) -> None:
         asset(name=name)(compute)
 
 
-def test_invalid_key_parts_suggest_a_valid_name() -> None:
+def test_key_parts_take_what_dagster_takes_but_not_dot_dot() -> None:
     def compute() -> int:
         return 1
 
+    dashed = asset(key=["raw", "daily-orders"])(compute)
+    assert dashed.key.to_user_string() == "raw/daily-orders"
+    assert dashed.key.to_python_identifier() == "raw__daily_orders"
     with pytest.raises(
         DefinitionError,
-        match=r"asset key part 'daily-orders' in 'raw/daily-orders' is not valid.*'daily_orders'",
+        match=r"asset key part '\.\.' in 'raw/\.\.' is not valid: a part is a non-empty string",
     ):
-        asset(key=["raw", "daily-orders"])(compute)
+        asset(key=["raw", ".."])(compute)
 
 
 # -- inputs and dependencies -----------------------------------------------------------------

@@ -82,8 +82,8 @@ def test_string_fields_are_checked() -> None:
 def test_asset_selection_must_be_a_list() -> None:
     with pytest.raises(DefinitionError, match="asset_selection of RunRequest must be a list"):
         RunRequest(asset_selection="orders")  # type: ignore[arg-type]
-    with pytest.raises(DefinitionError, match="asset key part 'bad key'"):
-        RunRequest(asset_selection=["bad key"])  # type: ignore[list-item]
+    with pytest.raises(DefinitionError, match="asset key part '' in 'raw/'"):
+        RunRequest(asset_selection=["raw/"])  # type: ignore[list-item]
 
 
 def test_asset_check_keys_must_be_check_keys() -> None:

@@ -58,7 +58,7 @@ def test_definitions_validate() -> None:
     assert names == {a.key.to_user_string() for a in ASSETS}
     assert {assets.defs.get_assets_def(a.key).specs[0].group_name for a in ASSETS} == {"cereal"}
     assert isinstance(assets.defs.resources["output_dir"], OutputDirectory)
-    assert set(ops.defs.jobs) == {"cereal_job"}
+    assert set(ops.defs.job_defs) == {"cereal_job"}
 
 
 def test_materialize_assets_writes_the_top_quartile(tmp_path: Path) -> None:

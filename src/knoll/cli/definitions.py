@@ -47,10 +47,24 @@ def definitions_validate(
             errors.insert(0, str(exc))
         _report(errors, target.describe())
     graph = defs.get_asset_graph()
+    _warn_of_near_misses(defs)
     click.echo(
-        f"ok: {len(graph.keys)} assets, {len(graph.check_keys)} checks, {len(defs.jobs)} jobs, "
+        f"ok: {len(graph.keys)} assets, {len(graph.check_keys)} checks, {len(defs.job_defs)} jobs, "
         f"{len(defs.schedules)} schedules, {len(defs.sensors)} sensors"
     )
+
+
+def _warn_of_near_misses(defs: Definitions) -> None:
+    """A warning line per dependency on an undefined asset one edit away from a defined one."""
+    from knoll.execution.external_deps import near_miss_message
+
+    graph = defs.get_asset_graph()
+    near = graph.near_misses()
+    for node in graph.nodes():
+        for parent in node.parents:
+            if parent in near:
+                owner = f"asset {node.key.to_user_string()!r}"
+                click.echo(f"warning: {near_miss_message(owner, parent, near[parent])}", err=True)
 
 
 def _report(errors: list[str], where: str) -> NoReturn:

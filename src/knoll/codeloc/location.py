@@ -139,7 +139,7 @@ class LoadedLocation:
         try:
             return prepare_launch(defs, self.name, request, instance)
         except DefinitionError as exc:
-            if request.job_name is not None and request.job_name not in defs.jobs:
+            if request.job_name is not None and request.job_name not in defs.job_defs:
                 raise UnknownDefinitionError(str(exc)) from None
             raise
 

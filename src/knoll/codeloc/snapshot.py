@@ -219,7 +219,7 @@ class _Builder:
             "version": SNAPSHOT_VERSION,
             "assets": self._assets(),
             "asset_checks": self._checks(),
-            "jobs": [self._job(defs.jobs[name]) for name in sorted(defs.jobs)],
+            "jobs": [self._job(defs.job_defs[name]) for name in sorted(defs.job_defs)],
             "schedules": [s.to_snapshot() for s in sorted(defs.schedules, key=_by_name)],
             "sensors": [s.to_snapshot() for s in sorted(defs.sensors, key=_by_name)],
             "resources": [
@@ -289,6 +289,8 @@ class _Builder:
                     "node_name": node_name,
                     "output_name": output_name if is_executable else None,
                     "is_executable": is_executable,
+                    # an AssetSpec, or a dependency no definition provides (as in Dagster)
+                    "is_external": not is_executable,
                     "deps": [d.asset_key.path for d in deps] if deps else (),
                     "partition_mappings": self._explicit_mappings(deps) if deps else (),
                     "children": [k.path for k in children] if children else (),

@@ -47,6 +47,7 @@ class AssetGraph:
     ) -> None:
         nodes, defs = _index_assets(assets)
         self._nodes = nodes
+        self.implicit_external_keys: frozenset[AssetKey] = _add_undeclared(nodes, defs)
         self.assets_defs: tuple[AssetsDefinition, ...] = tuple(defs)
         child_positions, in_degree = self._link_edges()
         self._checks_by_key: dict[AssetCheckKey, AssetChecksDefinition | AssetCheckSpec] = {}
@@ -112,23 +113,12 @@ class AssetGraph:
             parents = node.parents
             for dep in node.spec.deps:
                 dep_key = dep.asset_key
-                parent_index = position.get(dep_key)
-                if parent_index is None:
-                    raise self._undefined_dependency(node, dep_key)
+                parent_index = position[dep_key]  # every dependency has a node (see above)
                 parents.append(dep_key)
                 node_list[parent_index].children.append(node.key)
                 child_positions[parent_index].append(index)
             in_degree[index] = len(parents)
         return child_positions, in_degree
-
-    def _undefined_dependency(self, node: AssetNode, dep_key: AssetKey) -> DefinitionError:
-        return DefinitionError(
-            f"{_located(node.assets_def)} depends on "
-            f"{dep_key.to_user_string()!r}, which is defined nowhere."
-            f"{self._suggest(dep_key)} Define it with @asset, or declare it as an "
-            f"external asset with AssetSpec({dep_key.to_user_string()!r}) in "
-            "Definitions(assets=...)."
-        )
 
     def _toposort(
         self, child_positions: list[list[int]], in_degree: list[int]
@@ -172,6 +162,22 @@ class AssetGraph:
         return [*cycle, cycle[0]]
 
     # ---- queries -----------------------------------------------------------------------
+    def near_misses(self) -> dict[AssetKey, AssetKey]:
+        """Each implicit external key that is one edit away from a defined key, with that key.
+
+        Depending on an asset no definition provides is allowed (it is an external asset, as in
+        Dagster), but ``deps=["order"]`` beside an asset ``orders`` is most likely a typo: runs
+        and ``knoll definitions validate`` warn of these.
+        """
+        defined = [k for k in self._nodes if k not in self.implicit_external_keys]
+        out: dict[AssetKey, AssetKey] = {}
+        for key in sorted(self.implicit_external_keys):
+            shown = key.to_user_string()
+            close = [k for k in defined if _one_edit_apart(shown, k.to_user_string())]
+            if close:
+                out[key] = min(close)
+        return out
+
     @property
     def keys(self) -> frozenset[AssetKey]:
         return frozenset(self._nodes)
@@ -292,6 +298,50 @@ def _index_assets(
                 )
             nodes[key] = AssetNode(key, spec, item)
     return nodes, defs
+
+
+def _add_undeclared(
+    nodes: dict[AssetKey, AssetNode], defs: list[AssetsDefinition]
+) -> frozenset[AssetKey]:
+    """Add an external asset for each dependency that no definition provides; return their keys.
+
+    Dagster treats ``deps=["raw_events"]`` (or an input named like no asset) as a dependency
+    on an asset outside these definitions, as if ``AssetSpec("raw_events")`` had been given.
+    """
+    added: dict[AssetKey, AssetNode] = {}
+    for node in list(nodes.values()):
+        for dep in node.spec.deps:
+            key = dep.asset_key
+            if key not in nodes and key not in added:
+                assets_def = external_assets_definition(AssetSpec(key))
+                defs.append(assets_def)
+                added[key] = AssetNode(
+                    key, assets_def.specs_by_output[_only(assets_def)], assets_def
+                )
+    nodes.update(added)
+    return frozenset(added)
+
+
+def _only(assets_def: AssetsDefinition) -> str:
+    return next(iter(assets_def.specs_by_output))
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one insertion, deletion or substitution turns ``a`` into ``b`` (not equal).
+
+    Keys shorter than three characters are never near misses: ``a`` and ``b`` are one edit
+    apart, but nobody mistypes one for the other.
+    """
+    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
 def _located(assets_def: AssetsDefinition) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knoll._utils import check_name, check_tags
+from knoll._utils import check_group_name, check_tags
 from knoll.defs.automation import AutomationCondition
 from knoll.defs.keys import AssetKey, key_for_name
 from knoll.defs.metadata import MetadataValue, normalize_metadata
@@ -131,7 +131,7 @@ class AssetSpec:
         set_(self, "metadata", normalize_metadata(metadata, owner) if metadata else _NO_METADATA)
         set_(self, "skippable", skippable)
         if group_name is not None:
-            check_name(group_name, "group", owner)
+            check_group_name(group_name, owner)
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
         set_(self, "automation_condition", automation_condition)

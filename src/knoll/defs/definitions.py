@@ -44,25 +44,36 @@ class Definitions:
         executor: ExecutorDefinition | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self.assets: tuple[AssetsDefinition | AssetSpec, ...] = tuple(assets or ())
-        self.asset_checks: tuple[AssetChecksDefinition, ...] = tuple(asset_checks or ())
+        # What the user passed, as Dagster keeps it (a list stays that list); an empty tuple
+        # or dict when nothing was passed, where Dagster has None, so that loops need no guard.
+        self.assets: Sequence[AssetsDefinition | AssetSpec] = _as_given(assets)
+        self.asset_checks: Sequence[AssetChecksDefinition] = _as_given(asset_checks)
         # schedules of partitioned asset jobs are resolved with their job below
-        self.schedules = cast("tuple[ScheduleDefinition, ...]", tuple(schedules or ()))
-        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
-        self.resources: dict[str, Any] = merge_bound_resources(
-            [resources_bound_to(self.assets), resources or {}], "Definitions"
+        self.schedules = cast("Sequence[ScheduleDefinition]", _as_given(schedules))
+        self.sensors: Sequence[SensorDefinition] = _as_given(sensors)
+        # resources bound to assets with with_resources() join the ones given here
+        bound = resources_bound_to(self.assets)
+        self.resources: Mapping[str, Any] = (
+            merge_bound_resources([bound, resources or {}], "Definitions")
+            if bound
+            else (resources if resources is not None else {})
         )
         self.executor = executor
         self.metadata = dict(metadata or {})
-        self._declared_jobs = tuple(jobs or ())
+        self._declared_jobs: Sequence[JobDefinition | UnresolvedAssetJobDefinition] = _as_given(
+            jobs
+        )
         with gc_paused():
             self.asset_graph = AssetGraph(self.assets, self.asset_checks)
             self._jobs = self._resolve_jobs()
             # a schedule built from an asset job whose partitions come from its assets
-            self.schedules = tuple(
-                s.resolve_with_job(self._jobs[s.job_name]) if hasattr(s, "resolve_with_job") else s
-                for s in self.schedules
-            )
+            if any(hasattr(s, "resolve_with_job") for s in self.schedules):
+                self.schedules = tuple(
+                    s.resolve_with_job(self._jobs[s.job_name])
+                    if hasattr(s, "resolve_with_job")
+                    else s
+                    for s in self.schedules
+                )
             self._validate_resources()
             self._validate_partition_mappings()
         self._validate_unique(self.schedules, "schedule")
@@ -194,8 +205,33 @@ class Definitions:
         return self.asset_graph
 
     @property
-    def jobs(self) -> Mapping[str, JobDefinition]:
+    def jobs(self) -> Sequence[JobDefinition | UnresolvedAssetJobDefinition]:
+        """The jobs passed to ``jobs=``, as passed (asset jobs unresolved), as in Dagster.
+
+        Use :meth:`get_job_def` or :attr:`job_defs` for resolved jobs, including those that
+        schedules and sensors target without being listed.
+        """
+        return self._declared_jobs
+
+    @property
+    def job_defs(self) -> Mapping[str, JobDefinition]:
+        """Every job of the code location by name, resolved (not the implicit asset job)."""
         return self._jobs
+
+    def resolve_job_def(self, name: str) -> JobDefinition:
+        """Dagster's newer name for :meth:`get_job_def`."""
+        return self.get_job_def(name)
+
+    def resolve_all_job_defs(self) -> list[JobDefinition]:
+        """Dagster's newer name for :meth:`get_all_job_defs`."""
+        return self.get_all_job_defs()
+
+    def get_implicit_global_asset_job_def(self) -> JobDefinition:
+        """The internal job over every materializable asset (see :meth:`get_implicit_asset_job`)."""
+        return self.get_implicit_asset_job()
+
+    def resolve_implicit_global_asset_job_def(self) -> JobDefinition:
+        return self.get_implicit_asset_job()
 
     def get_job_def(self, name: str) -> JobDefinition:
         """The job named ``name`` (asset jobs resolved against these assets)."""
@@ -263,6 +299,13 @@ class Definitions:
             executor=executor,
             metadata={k: v for d in defs for k, v in d.metadata.items()},
         )
+
+
+def _as_given(items: Iterable[Any] | None) -> Sequence[Any]:
+    """``items`` itself when it is a list or tuple, else its items in a tuple (``()`` for None)."""
+    if items is None:
+        return ()
+    return items if isinstance(items, (list, tuple)) else tuple(items)
 
 
 def _infer_mapping(graph: AssetGraph, assets_def: AssetsDefinition, parent: AssetKey) -> None:

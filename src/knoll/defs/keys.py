@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from knoll._serdes import serializable
-from knoll._utils import is_valid_name, suggest_name
+from knoll._utils import is_valid_key_part, suggest_name
 from knoll.errors import DefinitionError
+
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _invalid_part(part: object, parts: Sequence[object]) -> DefinitionError:
+    shown = "/".join(map(str, parts))
+    if not isinstance(part, str):
+        return DefinitionError(
+            f"asset key part {part!r} in {shown!r} is a {type(part).__name__}: key parts are "
+            f"strings, for example {str(part)!r}."
+        )
+    if "/" in part:
+        # "raw/orders" as one part is a path written as a string: say how to split it.
+        return DefinitionError(
+            f"asset key part {part!r} in {shown!r} holds '/', which separates key parts: "
+            f"write AssetKey({part.split('/')!r}), or AssetKey.from_user_string({part!r})."
+        )
+    return DefinitionError(
+        f"asset key part {part!r} in {shown!r} is not valid: a part is a non-empty string "
+        f"other than '.' and '..', for example {suggest_name(part)!r}."
+    )
 
 
 @serializable()
@@ -30,15 +52,8 @@ class AssetKey:
                 "AssetKey needs at least one part, for example AssetKey('orders')."
             )
         for part in parts:
-            if not is_valid_name(part):
-                # "raw/orders" as one part is a path written as a string: say how to split it.
-                text = str(part)
-                hint = f" For a path, write AssetKey({text.split('/')!r})." if "/" in text else ""
-                raise DefinitionError(
-                    f"asset key part {part!r} in {'/'.join(map(str, parts))!r} is not valid: use "
-                    f"only letters, digits and underscores, for example "
-                    f"{suggest_name(str(part))!r}.{hint}"
-                )
+            if not is_valid_key_part(part):
+                raise _invalid_part(part, parts)
         object.__setattr__(self, "path", parts)
         object.__setattr__(self, "_hash", hash(parts))
 
@@ -80,7 +95,9 @@ class AssetKey:
         return "/".join(self.path)
 
     def to_python_identifier(self) -> str:
-        return "__".join(self.path)
+        """``a__b`` for ``a/b``, with characters a Python name cannot hold made ``_``."""
+        joined = "__".join(self.path)
+        return joined if joined.isidentifier() else _NOT_IDENTIFIER.sub("_", joined)
 
     def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
         parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)

@@ -31,34 +31,40 @@ class MetadataValue:
 
     @staticmethod
     def text(text: str) -> TextMetadataValue:
-        return TextMetadataValue(text)
+        return TextMetadataValue(_require("text", text, (str,), "pass a str, e.g. str(value)"))
 
     @staticmethod
     def url(url: str) -> UrlMetadataValue:
-        return UrlMetadataValue(url)
+        return UrlMetadataValue(_require("url", url, (str,), "pass the URL as a str"))
 
     @staticmethod
     def path(path: str | os.PathLike[str]) -> PathMetadataValue:
+        _require("path", path, (str, os.PathLike), "pass a str or a pathlib.Path")
         return PathMetadataValue(os.fspath(path))
 
     @staticmethod
     def json(data: Any) -> JsonMetadataValue:
+        _require("json", data, (Mapping, Sequence, type(None)), "pass a dict or a list")
         return JsonMetadataValue(_check_json(data))
 
     @staticmethod
     def md(md_str: str) -> MarkdownMetadataValue:
-        return MarkdownMetadataValue(md_str)
+        return MarkdownMetadataValue(_require("md", md_str, (str,), "pass the Markdown as a str"))
 
     @staticmethod
     def int(value: int) -> IntMetadataValue:
+        # a bool is an int in Python, and Dagster takes one here too
+        _require("int", value, (builtins.int,), "round it first, e.g. int(value)")
         return IntMetadataValue(value)
 
     @staticmethod
     def float(value: float) -> FloatMetadataValue:
+        _require("float", value, (builtins.float,), "convert it first, e.g. float(value)")
         return FloatMetadataValue(value)
 
     @staticmethod
     def bool(value: bool) -> BoolMetadataValue:
+        _require("bool", value, (builtins.bool,), "convert it first, e.g. bool(value)")
         return BoolMetadataValue(value)
 
     @staticmethod
@@ -70,7 +76,9 @@ class MetadataValue:
                     "add tzinfo, for example datetime.now(timezone.utc)."
                 )
             return TimestampMetadataValue(value.timestamp())
-        return TimestampMetadataValue(builtins.float(value))
+        fix = "pass seconds since the epoch as a float, e.g. float(value), or a datetime"
+        _require("timestamp", value, (builtins.float,), fix)
+        return TimestampMetadataValue(value)
 
     @staticmethod
     def table(
@@ -80,6 +88,8 @@ class MetadataValue:
 
     @staticmethod
     def table_schema(schema: TableSchema) -> TableSchemaMetadataValue:
+        fix = "build one with TableSchema(columns=[...])"
+        _require("table_schema", schema, (TableSchema,), fix)
         return TableSchemaMetadataValue(schema)
 
     @staticmethod
@@ -99,6 +109,21 @@ _NOT_FINITE_IN_JSON = (
     "holds NaN or infinity, which JSON cannot hold. Use None for a missing number, or record "
     "the number on its own (MetadataValue.float keeps NaN and infinities)"
 )
+
+
+def _require(constructor: str, value: Any, types: tuple[type, ...], fix: str) -> Any:
+    """``value`` if it is one of ``types`` (as Dagster checks it); else an error with the fix.
+
+    A bool is refused where only a float (or a str) is expected, as Dagster refuses it: it is
+    an int in Python, but rarely what was meant. None is refused too; use MetadataValue.null().
+    """
+    refused = isinstance(value, builtins.bool) and builtins.bool not in types
+    if isinstance(value, types) and not (refused and builtins.int not in types):
+        return value
+    raise DefinitionError(
+        f"MetadataValue.{constructor}() got {value!r:.60} of type {type(value).__name__}; {fix}"
+        + (", or MetadataValue.null() for no value." if value is None else ".")
+    )
 
 
 def _check_json(data: Any) -> Any:

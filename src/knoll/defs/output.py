@@ -53,14 +53,14 @@ class MaterializeResult:
     """Returned by an asset that writes its data itself: metadata and check results, no value.
 
     The IO manager is not called for an asset that returns a MaterializeResult. Its
-    ``data_version`` and ``tags`` are recorded on the materialization, like an Output's.
+    ``data_version`` and ``tags`` are recorded on the materialization, like an Output's. The
+    parameters may be given by position in this order, as in Dagster: ``MaterializeResult("a")``.
     """
 
     __slots__ = ("asset_key", "check_results", "data_version", "metadata", "tags")
 
     def __init__(
         self,
-        *,
         asset_key: AssetKey | str | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         check_results: Sequence[AssetCheckResult] | None = None,

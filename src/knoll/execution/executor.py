@@ -32,10 +32,12 @@ from knoll.execution.events import (
     RunFailureData,
     SerializableError,
 )
+from knoll.execution.external_deps import warn_of_near_misses
 from knoll.execution.heartbeat import beating, interrupt_main_thread
 from knoll.execution.plan import ExecutionPlan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
+from knoll.execution.raised import error_for_caller
 from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.resources import build_resources
 from knoll.execution.result import ExecuteInProcessResult
@@ -204,6 +206,7 @@ def _execute(
     run = prepared.run.with_status(RunStatus.STARTED)
     if not prepared.resume:  # a resumed run is STARTED already
         writer.emit(EventType.RUN_START, None, f"started run of {job.describe()}", logging.INFO)
+        warn_of_near_misses(writer, plan, job.asset_graph)
     writer.flush()  # the run is STARTED, and its planned partitions in progress, from now on
     slots = _slot_keeper(plan, run, recorder)
     state = prepared.state(run, writer, recorder, slots)
@@ -329,7 +332,7 @@ def _finish(
         result._outputs = outputs
     if raise_on_error and not result.success:
         if errors:
-            raise next(iter(errors.values()))
+            raise error_for_caller(next(iter(errors.values())))
         raise run_error or ExecutionError(f"run {run.run_id} failed")
     return result
 

@@ -85,7 +85,10 @@ class FilesystemIOManager(ConfigurableIOManager):
         target = upstream if upstream is not None else context
         if context.has_asset_partitions:
             keys = list(context.asset_partition_keys)
-            # several upstream partitions load as a dict keyed by partition; one as its value
+            # several upstream partitions load as a dict keyed by partition; one as its value;
+            # none (an offset before the first partition) as None, as in Dagster
+            if not keys:
+                return None
             if len(keys) == 1:
                 return self._read(self._path(target, keys[0]), context, keys[0])
             return {key: self._read(self._path(target, key), context, key) for key in keys}

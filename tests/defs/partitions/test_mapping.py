@@ -138,23 +138,26 @@ def test_offsets_count_downstream_partitions() -> None:
 
 
 def test_nonexistent_upstream_partitions_are_an_error_unless_allowed() -> None:
+    # An offset stops at the upstream's first partition (as in Dagster): the first day reads
+    # its own hours, and no error for the day before.
     two_days = TimeWindowPartitionMapping(start_offset=-1)
+    assert two_days.get_upstream_partition_keys(["2024-01-01"], DAILY, HOURLY, NOW) == hours_of(
+        "2024-01-01"
+    )
+    # An upstream that starts later has no partitions for the window itself: that is missing.
+    later = HourlyPartitionsDefinition(start_date="2024-01-02-00:00")
     with pytest.raises(
         PartitionKeyError,
         match=(
-            r"TimeWindowPartitionMapping\(start_offset=-1, end_offset=0, "
+            r"TimeWindowPartitionMapping\(start_offset=0, end_offset=0, "
             r"allow_nonexistent_upstream_partitions=False\) reads upstream partitions "
-            r"'2023-12-31-00:00', '2023-12-31-01:00', .*, which hourly partitions from "
-            r"2024-01-01-00:00 \(UTC\) do not hold \(yet\)"
+            r"'2024-01-01-00:00', '2024-01-01-01:00', .*, which hourly partitions from "
+            r"2024-01-02-00:00 \(UTC\) do not hold \(yet\)"
         ),
     ):
-        two_days.get_upstream_partition_keys(["2024-01-01"], DAILY, HOURLY, NOW)
-    lenient = TimeWindowPartitionMapping(
-        start_offset=-1, allow_nonexistent_upstream_partitions=True
-    )
-    assert lenient.get_upstream_partition_keys(["2024-01-01"], DAILY, HOURLY, NOW) == hours_of(
-        "2024-01-01"
-    )
+        TimeWindowPartitionMapping().get_upstream_partition_keys(["2024-01-01"], DAILY, later, NOW)
+    lenient = TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+    assert lenient.get_upstream_partition_keys(["2024-01-01"], DAILY, later, NOW) == []
     midday = datetime(2024, 1, 31, 12, tzinfo=UTC)
     with pytest.raises(PartitionKeyError, match=r"'2024-01-31-12:00'"):
         TimeWindowPartitionMapping().get_upstream_partition_keys(

@@ -24,8 +24,10 @@ class TimeWindowPartitionMapping(PartitionMapping):
     window, across cadences (a day reads 24 hours; an hour reads its day).
 
     ``start_offset`` and ``end_offset`` widen or shift the window, counted in *downstream*
-    partitions: ``start_offset=-1, end_offset=-1`` reads the previous window's data. Upstream
-    partitions that do not exist are an error unless ``allow_nonexistent_upstream_partitions``.
+    partitions: ``start_offset=-1, end_offset=-1`` reads the previous window's data. An offset
+    never reaches past the upstream's partitions (the first day reads no previous day, as in
+    Dagster); other upstream partitions that do not exist are an error unless
+    ``allow_nonexistent_upstream_partitions``.
     """
 
     __slots__ = ("_allow_nonexistent", "_end_offset", "_start_offset")
@@ -101,15 +103,13 @@ class TimeWindowPartitionMapping(PartitionMapping):
         down, up = self._require_time_defs(downstream_def, upstream_def)
         if downstream_keys is None:
             raise InvalidInvocationError(f"{self!r} needs downstream partition keys.")
+        first, last = up._bounds(current_time)
         spans = []
         for key in downstream_keys:
-            index = down._require_index(key)
-            start = down._start_of(down._shift(index, self.start_offset))
-            end = down._start_of(down._shift(index, self.end_offset) + 1)
+            start, end = self._shifted_window(down, down._require_index(key), up, first, last)
             low, high = up._indices_overlapping(start, end)
             if low <= high:
                 spans.append((low, high))
-        first, last = up._bounds(current_time)
         keys: list[str] = []
         missing: list[str] = []
         for low, high in _merge(spans):
@@ -127,6 +127,29 @@ class TimeWindowPartitionMapping(PartitionMapping):
             "skip them",
         )
         return keys
+
+    def _shifted_window(
+        self,
+        down: TimeWindowPartitionsDefinition,
+        index: int,
+        up: TimeWindowPartitionsDefinition,
+        first: int,
+        last: int,
+    ) -> tuple[float, float]:
+        """The instants downstream window ``index`` reads, offsets applied.
+
+        As in Dagster, an offset never moves an edge past the upstream's existing partitions:
+        ``start_offset=-1, end_offset=-1`` on the first day reads no partition (the run goes
+        ahead with none) rather than a day that does not exist. Only a window that lies outside
+        the upstream partitions without offsets (an upstream that starts later) is missing.
+        """
+        start = down._start_of(down._shift(index, self.start_offset))
+        end = down._start_of(down._shift(index, self.end_offset) + 1)
+        if first <= last:
+            low_edge, high_edge = up._start_of(first), up._start_of(last + 1)
+            start = _clamp(start, self.start_offset, low_edge, high_edge)
+            end = _clamp(end, self.end_offset, low_edge, high_edge)
+        return start, end
 
     def get_downstream_partition_keys(
         self,
@@ -174,6 +197,15 @@ class TimeWindowPartitionMapping(PartitionMapping):
             "end_offset": self.end_offset,
             "allow_nonexistent_upstream_partitions": self.allow_nonexistent_upstream_partitions,
         }
+
+
+def _clamp(edge: float, offset: int, low_edge: float, high_edge: float) -> float:
+    """``edge`` kept within ``[low_edge, high_edge]`` in the direction ``offset`` moved it."""
+    if offset < 0:
+        return max(edge, low_edge)
+    if offset > 0:
+        return min(edge, high_edge)
+    return edge
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

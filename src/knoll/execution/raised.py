@@ -1,0 +1,46 @@
+"""What ``raise_on_error=True`` raises for a step whose user code raised.
+
+Dagster re-raises the user's own exception, so callers write ``except ValueError:``. Knoll
+keeps its wrapper (the message names the asset and step; ``except UserCodeError:`` works) and
+makes it an instance of the user's exception type as well, so both spellings catch it.
+"""
+
+from __future__ import annotations
+
+from knoll.errors import KnollError, UserCodeError
+
+_HYBRIDS: dict[tuple[type[UserCodeError], type[BaseException]], type[UserCodeError]] = {}
+
+
+def error_for_caller(error: KnollError) -> KnollError:
+    """``error``, made an instance of its original exception's type when user code raised."""
+    if not isinstance(error, UserCodeError):
+        return error
+    original = error.original
+    if isinstance(original, KnollError) or isinstance(error, type(original)):
+        return error  # already one of ours (a Failure, a type check) or already merged
+    hybrid = _hybrid_type(type(error), type(original))
+    if hybrid is None:
+        return error
+    merged = hybrid.__new__(hybrid)
+    BaseException.__init__(merged, *error.args)
+    merged.__dict__.update(error.__dict__)
+    merged.__cause__ = error.__cause__
+    merged.__traceback__ = error.__traceback__
+    return merged
+
+
+def _hybrid_type(
+    wrapper: type[UserCodeError], original: type[BaseException]
+) -> type[UserCodeError] | None:
+    key = (wrapper, original)
+    if key not in _HYBRIDS:
+        try:
+            _HYBRIDS[key] = type(
+                f"{wrapper.__name__}[{original.__name__}]",
+                (wrapper, original),
+                {"__module__": wrapper.__module__, "__str__": BaseException.__str__},
+            )
+        except TypeError:  # a C type whose layout cannot be mixed in; keep the wrapper
+            return None
+    return _HYBRIDS[key]

@@ -1,0 +1,44 @@
+"""`knoll definitions validate` warns of near-miss dependencies; `asset list` shows externals."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.cli.helpers import knoll
+
+SHOP = textwrap.dedent(
+    """
+    from knoll import Definitions, asset
+
+    @asset
+    def customers() -> list[str]:
+        return ["ana", "bo"]
+
+    @asset(deps=["custmers", "crm_export"])
+    def mailing_list() -> int:
+        return 2
+
+    defs = Definitions(assets=[customers, mailing_list])
+    """
+)
+
+
+def test_validate_prints_a_warning_and_succeeds(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(SHOP)
+    done = knoll("definitions", "validate", "-m", "shop", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == (
+        "warning: asset 'mailing_list' depends on 'custmers', which no definition provides, so "
+        "it is an external asset; did you mean 'customers'? Fix the key, or declare "
+        "AssetSpec('custmers') in Definitions(assets=...) to silence this warning."
+    )
+    assert done.stdout.strip() == "ok: 4 assets, 0 checks, 0 jobs, 0 schedules, 0 sensors"
+
+
+def test_asset_list_shows_undeclared_dependencies_as_external(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(SHOP)
+    done = knoll("asset", "list", "-m", "shop", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("  ")[0] for line in done.stdout.splitlines()}
+    assert {"crm_export (external)", "custmers (external)", "customers", "mailing_list"} <= lines
