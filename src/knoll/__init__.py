@@ -291,6 +291,9 @@ if TYPE_CHECKING:
     from knoll.instance.event_log import EventLogEntry as EventLogEntry
     from knoll.instance.event_log import EventLogRecord as EventLogRecord
     from knoll.instance.event_log import EventRecordsResult as EventRecordsResult
+    from knoll.instance.event_log import (
+        RunStatusChangeRecordsFilter as RunStatusChangeRecordsFilter,
+    )
     from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
     from knoll.instance.launcher import LaunchRequest as LaunchRequest
     from knoll.instance.launcher import RunLauncher as RunLauncher
@@ -519,6 +522,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "EventLogEntry",
         "EventLogRecord",
         "EventRecordsResult",
+        "RunStatusChangeRecordsFilter",
     ),
     "knoll.defs.sensor": (
         "DefaultSensorStatus",
@@ -780,6 +784,7 @@ __all__ = [
     "RunLauncher",
     "RunRequest",
     "RunStatus",
+    "RunStatusChangeRecordsFilter",
     "RunStatusError",
     "RunStatusSensorContext",
     "RunStatusSensorDefinition",

@@ -46,7 +46,7 @@ class RunStatusReader(Protocol):
     """What a run status sensor needs of ``context.instance`` (knoll's ``Instance`` is one)."""
 
     def fetch_run_status_changes(
-        self, event_type: Any, limit: int, cursor: str | None = None
+        self, records_filter: Any, limit: int, cursor: str | None = None, ascending: bool = False
     ) -> Any: ...
 
     def find_run(self, run_id: str) -> Any: ...
@@ -291,7 +291,9 @@ class _RunStatusTick:
         after, since = _read_cursor(context.cursor)
         if after is None:  # the first tick: start near the end of the log, not at its start
             after = reader.recent_event_cursor()
-        found = reader.fetch_run_status_changes(self.event_type, limit=_BATCH, cursor=after)
+        found = reader.fetch_run_status_changes(
+            self.event_type, limit=_BATCH, cursor=after, ascending=True
+        )
         requests: list[RunRequest] = []
         seen = 0
         for record in found.records:

@@ -43,7 +43,11 @@ if TYPE_CHECKING:
     from knoll.defs.event_filters import AssetRecordsFilter
     from knoll.defs.partitions import PartitionsDefinition
     from knoll.execution.pools import SlotClaims
-    from knoll.instance.event_log import EventLogEntry, EventRecordsResult
+    from knoll.instance.event_log import (
+        EventLogEntry,
+        EventRecordsResult,
+        RunStatusChangeRecordsFilter,
+    )
     from knoll.instance.heartbeats import RunHeartbeat
     from knoll.instance.launcher import LaunchRequest, RunLaunchClient
 
@@ -380,12 +384,30 @@ class Instance:
         query."""
         return event_log.latest_materialization_entries(self.storage, asset_keys)
 
-    def fetch_run_status_changes(
-        self, event_type: EventType | str, limit: int, cursor: str | None = None
+    def fetch_observations(
+        self,
+        records_filter: AssetKey | AssetRecordsFilter,
+        limit: int,
+        cursor: str | None = None,
+        ascending: bool = False,
     ) -> EventRecordsResult:
-        """Run status events of one type (RUN_SUCCESS, RUN_FAILURE, ...) after ``cursor``,
-        oldest first."""
-        return event_log.fetch_run_status_changes(self.storage, event_type, limit, cursor)
+        """A page of an asset's observation records (newest first unless ``ascending``)
+        after ``cursor``; pass the result's cursor back for the next page."""
+        return event_log.fetch_observations(self.storage, records_filter, limit, cursor, ascending)
+
+    def fetch_run_status_changes(
+        self,
+        records_filter: EventType | str | RunStatusChangeRecordsFilter,
+        limit: int,
+        cursor: str | None = None,
+        ascending: bool = False,
+    ) -> EventRecordsResult:
+        """A page of run status events of one type (RUN_SUCCESS, RUN_FAILURE, ...), newest
+        first unless ``ascending``, after ``cursor``; pass the result's cursor back for the
+        next page."""
+        return event_log.fetch_run_status_changes(
+            self.storage, records_filter, limit, cursor, ascending
+        )
 
     def step_failure_events(self, run_id: str) -> list[RunEvent]:
         """A run's STEP_FAILURE events, in order."""

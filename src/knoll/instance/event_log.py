@@ -1,14 +1,15 @@
-"""Reading the event log the way sensor code does: records of an asset's materializations and
-of runs changing status, each with the storage id a cursor remembers.
+"""Reading the event log the way sensor code does: records of an asset's materializations
+and observations and of runs changing status, each with the storage id a cursor remembers.
 
-Every read goes through the asset index (materializations of one key) or a range of storage
-ids after a cursor (run status changes), never a scan of the whole log.
+Every read goes through the asset index (events of one key) or the index on (event type,
+storage id) (run status changes), never a scan of the whole log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from knoll.defs.event_filters import AssetRecordsFilter, as_records_filter
 from knoll.defs.keys import AssetKey
@@ -148,6 +149,106 @@ class EventRecordsResult:
     has_more: bool
 
 
+class _AssetEventReader(Protocol):
+    def __call__(
+        self,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[EventRecord]: ...
+
+
+@dataclass(frozen=True, init=False)
+class RunStatusChangeRecordsFilter:
+    """Which run status events to fetch: one event type (RUN_SUCCESS, RUN_FAILURE, ...),
+    optionally only after / before a timestamp or a storage id, only some storage ids, or
+    only runs of some jobs."""
+
+    event_type: EventType
+    after_timestamp: float | None
+    before_timestamp: float | None
+    after_storage_id: int | None
+    before_storage_id: int | None
+    storage_ids: tuple[int, ...] | None
+    job_names: tuple[str, ...] | None
+
+    def __init__(
+        self,
+        event_type: EventType | str,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+        after_storage_id: int | None = None,
+        before_storage_id: int | None = None,
+        storage_ids: Sequence[int] | None = None,
+        job_names: Sequence[str] | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "event_type", run_status_event_type(event_type, "RunStatusChangeRecordsFilter"))
+        owner = f"RunStatusChangeRecordsFilter({self.event_type.value})"
+        for name, stamp in (
+            ("after_timestamp", after_timestamp),
+            ("before_timestamp", before_timestamp),
+        ):
+            if stamp is not None and (
+                isinstance(stamp, bool) or not isinstance(stamp, (int, float))
+            ):
+                raise InvalidInvocationError(
+                    f"{owner}: {name} must be a Unix timestamp in seconds or None, got {stamp!r}."
+                )
+            set_(self, name, None if stamp is None else float(stamp))
+        for name, value in (
+            ("after_storage_id", after_storage_id),
+            ("before_storage_id", before_storage_id),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidInvocationError(
+                    f"{owner}: {name} must be a storage id (an int) or None, got {value!r}."
+                )
+            set_(self, name, value)
+        set_(self, "storage_ids", _listed(owner, "storage_ids", storage_ids, int))
+        set_(self, "job_names", _listed(owner, "job_names", job_names, str))
+
+
+def _listed(owner: str, name: str, values: object, kind: type) -> tuple[Any, ...] | None:
+    if values is None:
+        return None
+    if (
+        isinstance(values, (str, bytes))
+        or not isinstance(values, Sequence)
+        or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
+    ):
+        raise InvalidInvocationError(
+            f"{owner}: {name} must be a list of {kind.__name__}s or None, got {values!r}."
+        )
+    return tuple(values)
+
+
+def run_status_event_type(value: object, where: str) -> EventType:
+    """``value`` as a run status event type (an EventType or its name), or an error."""
+    if isinstance(value, str) and value in EventType.__members__:
+        value = EventType[value]
+    if isinstance(value, EventType) and value in RUN_STATUS_EVENT_TYPES:
+        return value
+    names = ", ".join(sorted(t.value for t in RUN_STATUS_EVENT_TYPES))
+    raise InvalidInvocationError(
+        f"{where}: {value!r} is not a run status event; use one of {names}."
+    )
+
+
+def as_run_status_filter(value: object, where: str) -> RunStatusChangeRecordsFilter:
+    """A run status event type or filter, as a filter; anything else is an error."""
+    if isinstance(value, RunStatusChangeRecordsFilter):
+        return value
+    if isinstance(value, (EventType, str)):
+        return RunStatusChangeRecordsFilter(run_status_event_type(value, where))
+    raise InvalidInvocationError(
+        f"{where} takes a run status EventType or a RunStatusChangeRecordsFilter, got "
+        f"{type(value).__name__} {value!r}; for example EventType.RUN_SUCCESS."
+    )
+
+
 def _cursor_id(cursor: str | None, where: str) -> int | None:
     if cursor is None:
         return None
@@ -168,6 +269,18 @@ def _check_limit(limit: object, where: str) -> int:
     return limit
 
 
+def _bounds(
+    after: int | None, before: int | None, position: int | None, ascending: bool
+) -> tuple[int | None, int | None]:
+    """The storage-id window a filter and a cursor leave: a cursor continues past itself in
+    the direction of the read."""
+    if position is not None and ascending:
+        after = position if after is None else max(after, position)
+    elif position is not None:
+        before = position if before is None else min(before, position)
+    return after, before
+
+
 def fetch_materializations(
     storage: Storage,
     records_filter: AssetKey | AssetRecordsFilter,
@@ -177,20 +290,44 @@ def fetch_materializations(
 ) -> EventRecordsResult:
     """Materializations of one asset, newest first (oldest first with ``ascending``), after
     ``cursor``, from the asset index."""
-    where = "fetch_materializations"
+    return _fetch_asset_events(
+        storage.get_materializations,
+        "fetch_materializations",
+        records_filter,
+        limit,
+        cursor,
+        ascending,
+    )
+
+
+def fetch_observations(
+    storage: Storage,
+    records_filter: AssetKey | AssetRecordsFilter,
+    limit: int,
+    cursor: str | None = None,
+    ascending: bool = False,
+) -> EventRecordsResult:
+    """Observations of one asset, as :func:`fetch_materializations` reads materializations."""
+    return _fetch_asset_events(
+        storage.get_observations, "fetch_observations", records_filter, limit, cursor, ascending
+    )
+
+
+def _fetch_asset_events(
+    read: _AssetEventReader,
+    where: str,
+    records_filter: AssetKey | AssetRecordsFilter,
+    limit: int,
+    cursor: str | None,
+    ascending: bool,
+) -> EventRecordsResult:
     wanted = as_records_filter(records_filter, where)
     limit = _check_limit(limit, where)
-    after, before = wanted.after_storage_id, wanted.before_storage_id
     position = _cursor_id(cursor, where)
-    if position is not None and ascending:
-        after = position if after is None else max(after, position)
-    elif position is not None:
-        before = position if before is None else min(before, position)
+    after, before = _bounds(wanted.after_storage_id, wanted.before_storage_id, position, ascending)
     partitions = list(wanted.asset_partitions) if wanted.asset_partitions is not None else None
     if not ascending:
-        rows = storage.get_materializations(
-            wanted.asset_key, partitions=partitions, before=before, limit=limit + 1
-        )
+        rows = read(wanted.asset_key, partitions=partitions, before=before, limit=limit + 1)
         rows = [r for r in rows if after is None or r.storage_id > after]
         page = rows[:limit]
         last = page[-1].storage_id if page else position
@@ -198,9 +335,7 @@ def fetch_materializations(
         # newest first from the index, back to the cursor, then the oldest of those
         newer: list[EventRecord] = []
         while True:
-            rows = storage.get_materializations(
-                wanted.asset_key, partitions=partitions, before=before, limit=_PAGE
-            )
+            rows = read(wanted.asset_key, partitions=partitions, before=before, limit=_PAGE)
             fresh = [r for r in rows if after is None or r.storage_id > after]
             newer.extend(fresh)
             if len(rows) < _PAGE or len(fresh) < len(rows):
@@ -233,36 +368,53 @@ def latest_materialization_entries(
 
 
 def fetch_run_status_changes(
-    storage: Storage, event_type: EventType | str, limit: int, cursor: str | None = None
+    storage: Storage,
+    records_filter: EventType | str | RunStatusChangeRecordsFilter,
+    limit: int,
+    cursor: str | None = None,
+    ascending: bool = False,
 ) -> EventRecordsResult:
-    """Events of runs reaching ``event_type`` (RUN_SUCCESS, RUN_FAILURE, ...) after ``cursor``,
-    oldest first. The storage ids after the cursor are read in pages; each event is seen once,
-    including events that commit late."""
+    """Events of runs reaching one status, newest first (oldest first with ``ascending``),
+    past ``cursor``, read through the (event type, storage id) index. Storage ids become
+    visible in id order, so an ascending reader that keeps passing back the cursor sees each
+    event once, including events that commit late."""
     where = "fetch_run_status_changes"
-    if isinstance(event_type, str) and event_type in EventType.__members__:
-        event_type = EventType[event_type]
-    if event_type not in RUN_STATUS_EVENT_TYPES:
-        names = ", ".join(sorted(t.value for t in RUN_STATUS_EVENT_TYPES))
-        raise InvalidInvocationError(
-            f"{where}: {event_type!r} is not a run status event; use one of {names}."
-        )
+    wanted = as_run_status_filter(records_filter, where)
     limit = _check_limit(limit, where)
-    after = _cursor_id(cursor, where) or 0
+    position = _cursor_id(cursor, where)
+    after, before = _bounds(wanted.after_storage_id, wanted.before_storage_id, position, ascending)
+    ids = frozenset(wanted.storage_ids) if wanted.storage_ids is not None else None
+    jobs = frozenset(wanted.job_names) if wanted.job_names is not None else None
+    if ids is not None and ids:  # only the window the listed ids span
+        after = min(ids) - 1 if after is None else max(after, min(ids) - 1)
+        before = max(ids) + 1 if before is None else min(before, max(ids) + 1)
     found: list[EventRecord] = []
-    while len(found) < limit:
-        page = storage.tail_events(after=after, limit=_PAGE)
-        for record in page.records:
-            after = record.storage_id
-            if record.event.event_type is event_type:
-                found.append(record)
-                if len(found) == limit:
-                    break
-        if not page.has_more or len(found) == limit:
-            if len(found) < limit:
-                after = page.cursor
+    size = limit + 1 if ids is None and jobs is None else _PAGE
+    while ids is None or ids:
+        rows = storage.get_events_of_type(
+            wanted.event_type,
+            after=after,
+            before=before,
+            limit=size,
+            newest_first=not ascending,
+            after_timestamp=wanted.after_timestamp,
+            before_timestamp=wanted.before_timestamp,
+        )
+        found += [
+            r
+            for r in rows
+            if (ids is None or r.storage_id in ids) and (jobs is None or r.event.job_name in jobs)
+        ]
+        if len(rows) < size or len(found) > limit:
             break
-    more = len(found) == limit
-    return EventRecordsResult([EventLogRecord.of(r) for r in found], str(after), more)
+        after, before = (rows[-1].storage_id, before) if ascending else (after, rows[-1].storage_id)
+    page = found[:limit]
+    last = page[-1].storage_id if page else position
+    return EventRecordsResult(
+        [EventLogRecord.of(r) for r in page],
+        str(last if last is not None else 0),
+        len(found) > limit,
+    )
 
 
 def recent_cursor(storage: Storage) -> str:

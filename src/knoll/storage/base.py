@@ -179,6 +179,22 @@ class EventLogStorage(ABC):
         commits late (see docs/storage.md)."""
 
     @abstractmethod
+    def get_events_of_type(
+        self,
+        event_type: EventType,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+    ) -> Sequence[EventRecord]:
+        """Events of one type with a storage id strictly between ``after`` and ``before`` (and
+        a timestamp strictly between the two timestamps), oldest first or ``newest_first``,
+        read through the index on (event type, storage id)."""
+
+    @abstractmethod
     def get_materializations(
         self,
         asset_key: AssetKey,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -96,6 +96,7 @@ class InMemoryStorage(Storage):
         self._event_seq = 0
         self._run_event_ids: dict[str, list[int]] = {}
         self._asset_event_ids: dict[AssetKey, list[int]] = {}
+        self._type_event_ids: dict[EventType, list[int]] = {}
         self._materialization_ids: dict[AssetKey, list[int]] = {}
         # the asset index
         self._assets: dict[AssetKey, _AssetEntry] = {}
@@ -183,7 +184,7 @@ class InMemoryStorage(Storage):
                 key = self._events.pop(storage_id).event.asset_key
                 if key is not None:
                     touched.add(key)
-            self._event_ids = [i for i in self._event_ids if i in self._events]
+            self._drop_gone_ids()
             # a partition can be held by a run whose planned events were pruned
             touched.update(
                 key
@@ -227,6 +228,7 @@ class InMemoryStorage(Storage):
                 self._events[record.storage_id] = record
                 self._event_ids.append(record.storage_id)
                 self._run_event_ids.setdefault(event.run_id, []).append(record.storage_id)
+                self._type_event_ids.setdefault(event.event_type, []).append(record.storage_id)
                 self._index(record)
 
     def get_events_for_run(
@@ -253,6 +255,34 @@ class InMemoryStorage(Storage):
         with self._lock:
             ids = self._event_ids
             return _page((self._events[i] for i in ids[bisect_right(ids, after) :]), after, limit)
+
+    def get_events_of_type(
+        self,
+        event_type: EventType,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+    ) -> Sequence[EventRecord]:
+        with self._lock:
+            ids = self._type_event_ids.get(event_type, [])
+            low = bisect_right(ids, after) if after is not None else 0
+            high = bisect_left(ids, before) if before is not None else len(ids)
+            window = ids[low:high]
+            out: list[EventRecord] = []
+            for storage_id in reversed(window) if newest_first else window:
+                if len(out) >= limit:
+                    break
+                record = self._events[storage_id]
+                stamp = record.event.timestamp
+                if (after_timestamp is None or stamp > after_timestamp) and (
+                    before_timestamp is None or stamp < before_timestamp
+                ):
+                    out.append(record)
+            return out
 
     def get_materializations(
         self,
@@ -348,8 +378,14 @@ class InMemoryStorage(Storage):
                 if run_id in self._run_event_ids:
                     self._run_event_ids[run_id] = kept
             if deleted:
-                self._event_ids = [i for i in self._event_ids if i in self._events]
+                self._drop_gone_ids()
         return deleted
+
+    def _drop_gone_ids(self) -> None:
+        """Forget deleted events in the id lists over the whole log (called under the lock)."""
+        self._event_ids = [i for i in self._event_ids if i in self._events]
+        for event_type, ids in list(self._type_event_ids.items()):
+            self._type_event_ids[event_type] = [i for i in ids if i in self._events]
 
     # ---- the asset index -------------------------------------------------------------------
 

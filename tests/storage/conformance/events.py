@@ -268,6 +268,42 @@ class EventLogStorageSuite:
         ]
         assert storage.get_observations(AssetKey("never")) == []
 
+    def test_events_of_one_type_both_ways_in_a_window(self, storage: Storage) -> None:
+        runs = [started_run(storage) for _ in range(4)]
+        done: list[RunEvent] = []
+        for run in runs:
+            done.append(run_success(run.run_id))
+            storage.store_events([log(run.run_id, "noise"), done[-1], log(run.run_id, "after")])
+        of_type = storage.get_events_of_type
+        oldest = of_type(EventType.RUN_SUCCESS)
+        assert _events(oldest) == done
+        ids = [r.storage_id for r in oldest]
+        assert _events(of_type(EventType.RUN_SUCCESS, newest_first=True)) == done[::-1]
+        assert _events(of_type(EventType.RUN_SUCCESS, newest_first=True, limit=2)) == [
+            done[3],
+            done[2],
+        ]
+        inside = of_type(EventType.RUN_SUCCESS, after=ids[0], before=ids[3])
+        assert _events(inside) == done[1:3]
+        back = of_type(EventType.RUN_SUCCESS, before=ids[2], newest_first=True, limit=5)
+        assert _events(back) == [done[1], done[0]]
+        stamps = [e.timestamp for e in done]
+        timed = of_type(
+            EventType.RUN_SUCCESS, after_timestamp=stamps[0], before_timestamp=stamps[3]
+        )
+        assert _events(timed) == done[1:3]
+        assert of_type(EventType.RUN_FAILURE) == []
+        assert of_type(EventType.RUN_SUCCESS, after=ids[3]) == []
+
+    def test_events_of_one_type_forget_deleted_runs(self, storage: Storage) -> None:
+        kept, pruned, deleted = (started_run(storage) for _ in range(3))
+        for run in (kept, pruned, deleted):
+            storage.store_events([run_success(run.run_id)])
+        storage.prune_run_events([pruned.run_id])
+        storage.delete_run(deleted.run_id)
+        found = storage.get_events_of_type(EventType.RUN_SUCCESS, newest_first=True)
+        assert [r.event.run_id for r in found] == [kept.run_id]
+
     def test_materializations_of_partitions(self, storage: Storage) -> None:
         run = started_run(storage)
         events = [

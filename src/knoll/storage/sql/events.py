@@ -96,6 +96,32 @@ class SqlEventLogStorage(EventLogStorage):
         query = sa.select(events.c.id, events.c.body).where(events.c.id > after)
         return self._page(query, after, limit)
 
+    def get_events_of_type(
+        self,
+        event_type: EventType,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+    ) -> Sequence[EventRecord]:
+        # a range of ix_events_event_type_id, walked either way
+        query = sa.select(events.c.id, events.c.body).where(events.c.event_type == event_type.value)
+        if after is not None:
+            query = query.where(events.c.id > after)
+        if before is not None:
+            query = query.where(events.c.id < before)
+        if after_timestamp is not None:
+            query = query.where(events.c.timestamp > after_timestamp)
+        if before_timestamp is not None:
+            query = query.where(events.c.timestamp < before_timestamp)
+        order = events.c.id.desc() if newest_first else events.c.id.asc()
+        with self._db.read() as conn:
+            rows = conn.execute(query.order_by(order).limit(max(limit, 0))).all()
+        return [EventRecord(int(r.id), deserialize(r.body, RunEvent)) for r in rows]
+
     def _page(self, query: sa.Select[Any], after: int, limit: int | None) -> EventsPage:
         query = query.order_by(events.c.id)
         if limit is not None:
