@@ -94,3 +94,35 @@ def test_a_sensor_tick_without_an_instance_fails_naming_the_sensor(
         servers.client("shop").evaluate_sensor("orders_landed")
     assert "asset sensor 'orders_landed' (of asset orders)" in str(info.value)
     assert "context has no instance" in str(info.value)
+
+
+def test_a_multi_asset_sensor_resolves_its_selection_in_the_location(
+    servers: WorkspaceProcesses, home: Path
+) -> None:
+    shop: object = _shop()
+    client = servers.client("shop")
+    with Instance.get(home) as instance:
+        materialize([shop.invoices], instance=instance)  # type: ignore[attr-defined]
+        waiting = client.evaluate_sensor("billing_settled", instance_home=str(home))
+        assert waiting.run_requests == ()
+        materialize([shop.payments], instance=instance)  # type: ignore[attr-defined]
+    settled = client.evaluate_sensor(
+        "billing_settled", cursor=waiting.cursor, instance_home=str(home)
+    )
+    assert [(r.run_key, r.job_name) for r in settled.run_requests] == [
+        ("invoices+payments", "refresh_job")
+    ]
+    again = client.evaluate_sensor(
+        "billing_settled", cursor=settled.cursor, instance_home=str(home)
+    )
+    assert again.run_requests == ()
+
+
+def test_a_multi_asset_sensor_whose_selection_names_no_group_says_so(
+    servers: WorkspaceProcesses, home: Path
+) -> None:
+    with pytest.raises(CodeServerError) as info:
+        servers.client("shop").evaluate_sensor("refunds_settled", instance_home=str(home))
+    message = str(info.value)
+    assert "monitored_assets of multi-asset sensor 'refunds_settled'" in message
+    assert "cannot be resolved: asset selection names group 'refunds', which has no" in message

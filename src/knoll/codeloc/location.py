@@ -113,6 +113,7 @@ class LoadedLocation:
     ) -> SensorEvaluationResult:
         """Evaluate one tick of sensor ``name`` from ``cursor``, with the resources it asks for
         (``context.instance`` is the instance at ``instance_home``, None without one)."""
+        from knoll.defs.multi_asset_sensor import MultiAssetSensorDefinition
         from knoll.defs.sensor import SensorEvaluationContext
         from knoll.execution.resources import build_resources
 
@@ -127,6 +128,8 @@ class LoadedLocation:
                 last_run_key=last_run_key,
                 instance=instance,
             )
+            if isinstance(sensor, MultiAssetSensorDefinition):  # resolves an AssetSelection
+                context = sensor.context_for(context, defs.asset_graph)
             return sensor.evaluate_tick(context)
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:

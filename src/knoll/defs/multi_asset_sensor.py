@@ -12,15 +12,17 @@ import inspect
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_name, docstring
 from knoll.defs._tick_fn import ResourcesView, TickFunction
 from knoll.defs.asset import AssetsDefinition
+from knoll.defs.asset_graph import AssetGraph
 from knoll.defs.asset_sensor import reader_of
 from knoll.defs.event_filters import AssetRecordsFilter
 from knoll.defs.keys import AssetKey
 from knoll.defs.run_request import SensorResult
+from knoll.defs.selection import AssetSelection
 from knoll.defs.sensor import (
     DEFAULT_MINIMUM_INTERVAL_SECONDS,
     DefaultSensorStatus,
@@ -28,15 +30,40 @@ from knoll.defs.sensor import (
     SensorEvaluationContext,
     SensorEvaluationResult,
 )
-from knoll.errors import DefinitionError, InvalidInvocationError
+from knoll.errors import DefinitionError, InvalidInvocationError, SelectionError
+
+if TYPE_CHECKING:
+    from knoll.defs.definitions import Definitions
 
 _PAGE = 500
+
+
+def _monitored(monitored_assets: object, owner: str) -> tuple[AssetKey, ...] | AssetSelection:
+    if isinstance(monitored_assets, AssetSelection):
+        return monitored_assets
+    return _monitored_keys(monitored_assets, owner)
+
+
+def selected_keys(selection: AssetSelection, graph: AssetGraph, owner: str) -> tuple[AssetKey, ...]:
+    """The assets ``selection`` picks in ``graph``, in key order; an error when none."""
+    try:
+        keys = selection.resolve(graph)
+    except SelectionError as exc:
+        raise DefinitionError(f"monitored_assets of {owner} cannot be resolved: {exc}") from exc
+    if not keys:
+        raise DefinitionError(
+            f"monitored_assets of {owner} is {selection!r}, which selects no asset of its "
+            "definitions: fix the selection (check group names and key prefixes) or list the "
+            "asset keys to watch."
+        )
+    return tuple(sorted(keys, key=str))
 
 
 def _monitored_keys(monitored_assets: object, owner: str) -> tuple[AssetKey, ...]:
     if isinstance(monitored_assets, (str, bytes)) or not isinstance(monitored_assets, Sequence):
         raise DefinitionError(
-            f"monitored_assets of {owner} must be a list of asset keys (or assets), got "
+            f"monitored_assets of {owner} must be a list of asset keys (or assets) or an "
+            f"AssetSelection, got "
             f"{monitored_assets!r}."
         )
     keys: list[AssetKey] = []
@@ -170,13 +197,23 @@ def _read_cursor(cursor: str | None, keys: Sequence[AssetKey]) -> dict[AssetKey,
 
 
 def build_multi_asset_sensor_context(
-    monitored_assets: Sequence[AssetKey | str],
+    monitored_assets: Sequence[AssetKey | str] | AssetSelection,
     instance: Any = None,
     cursor: str | None = None,
     resources: Mapping[str, Any] | None = None,
     last_tick_completion_time: float | None = None,
+    definitions: Definitions | None = None,
 ) -> MultiAssetSensorEvaluationContext:
-    """A context to call or test a multi-asset sensor with."""
+    """A context to call or test a multi-asset sensor with; an ``AssetSelection`` is resolved
+    against the assets of ``definitions``."""
+    owner = "build_multi_asset_sensor_context"
+    if isinstance(monitored_assets, AssetSelection):
+        if definitions is None:
+            raise InvalidInvocationError(
+                f"{owner}: monitored_assets is {monitored_assets!r}, which needs the assets "
+                "to select from; pass definitions=defs (the Definitions the sensor is in)."
+            )
+        monitored_assets = selected_keys(monitored_assets, definitions.asset_graph, owner)
     return MultiAssetSensorEvaluationContext(
         monitored_assets,
         cursor,
@@ -188,14 +225,17 @@ def build_multi_asset_sensor_context(
 
 @dataclass(frozen=True, eq=False, init=False)
 class MultiAssetSensorDefinition(SensorDefinition):
-    """A sensor whose function reads the materializations of ``monitored_assets``."""
+    """A sensor whose function reads the materializations of ``monitored_assets``: asset
+    keys, or an ``AssetSelection`` resolved against its code location's assets at each tick
+    (``monitored_asset_keys`` is empty then)."""
 
     monitored_asset_keys: tuple[AssetKey, ...]
+    monitored_selection: AssetSelection | None
 
     def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
         name: str | None,
-        monitored_assets: Sequence[Any],
+        monitored_assets: Sequence[Any] | AssetSelection,
         *,
         asset_materialization_fn: Callable[..., Any],
         job: Any = None,
@@ -209,10 +249,10 @@ class MultiAssetSensorDefinition(SensorDefinition):
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         name = check_name(name, "multi-asset sensor")
-        keys = _monitored_keys(monitored_assets, f"multi-asset sensor {name!r}")
+        monitored = _monitored(monitored_assets, f"multi-asset sensor {name!r}")
         super().__init__(
             name,
-            evaluation_fn=_tick_of(name, keys, asset_materialization_fn),
+            evaluation_fn=_tick_of(name, monitored, asset_materialization_fn),
             job=job,
             job_name=job_name,
             jobs=jobs,
@@ -223,7 +263,27 @@ class MultiAssetSensorDefinition(SensorDefinition):
             tags=tags,
             metadata=metadata,
         )
-        object.__setattr__(self, "monitored_asset_keys", keys)
+        selection = monitored if isinstance(monitored, AssetSelection) else None
+        object.__setattr__(self, "monitored_asset_keys", () if selection else monitored)
+        object.__setattr__(self, "monitored_selection", selection)
+
+    def context_for(
+        self, context: SensorEvaluationContext, graph: AssetGraph
+    ) -> SensorEvaluationContext:
+        """The tick context over this sensor's assets in ``graph`` (its code location's asset
+        graph), which resolves a monitored ``AssetSelection``."""
+        if self.monitored_selection is None:
+            return context
+        reader_of(context, f"multi-asset sensor {self.name!r}")
+        keys = selected_keys(self.monitored_selection, graph, f"multi-asset sensor {self.name!r}")
+        return MultiAssetSensorEvaluationContext(
+            keys,
+            context.cursor,
+            instance=context.instance,
+            resources=context.resources,
+            last_tick_completion_time=context.last_tick_completion_time,
+            last_run_key=context.last_run_key,
+        )
 
     def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluationResult:
         if isinstance(context, SensorEvaluationContext):
@@ -232,10 +292,14 @@ class MultiAssetSensorDefinition(SensorDefinition):
 
     def to_snapshot(self) -> dict[str, Any]:
         monitored = [list(k.path) for k in self.monitored_asset_keys]
-        return {**super().to_snapshot(), "monitored_assets": monitored}
+        selection = self.monitored_selection
+        described = {"monitored_selection": selection.describe()} if selection else {}
+        return {**super().to_snapshot(), "monitored_assets": monitored, **described}
 
 
-def _tick_of(name: str, keys: tuple[AssetKey, ...], fn: Callable[..., Any]) -> Callable[..., Any]:
+def _tick_of(
+    name: str, monitored: tuple[AssetKey, ...] | AssetSelection, fn: Callable[..., Any]
+) -> Callable[..., Any]:
     user = TickFunction.read(fn, "multi-asset sensor", name)
     owner = f"multi-asset sensor {name!r}"
 
@@ -243,8 +307,15 @@ def _tick_of(name: str, keys: tuple[AssetKey, ...], fn: Callable[..., Any]) -> C
         multi = context
         if not isinstance(context, MultiAssetSensorEvaluationContext):
             reader_of(context, owner)
+            if isinstance(monitored, AssetSelection):
+                raise InvalidInvocationError(
+                    f"{owner} monitors {monitored!r}, which is resolved against the assets of "
+                    "the Definitions it is in: evaluate it through its code location, or build "
+                    "its context with build_multi_asset_sensor_context(monitored_assets=..., "
+                    "instance=..., definitions=defs)."
+                )
             multi = MultiAssetSensorEvaluationContext(
-                keys,
+                monitored,
                 context.cursor,
                 instance=context.instance,
                 resources=context.resources,
@@ -276,7 +347,7 @@ def _tick_of(name: str, keys: tuple[AssetKey, ...], fn: Callable[..., Any]) -> C
 
 
 def multi_asset_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
-    monitored_assets: Sequence[Any],
+    monitored_assets: Sequence[Any] | AssetSelection,
     *,
     job: Any = None,
     job_name: str | None = None,

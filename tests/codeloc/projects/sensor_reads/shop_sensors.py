@@ -1,13 +1,17 @@
-"""A location whose sensors read the instance: an asset sensor and a run failure sensor."""
+"""A location whose sensors read the instance: an asset sensor, a run failure sensor and
+multi-asset sensors that watch an asset selection."""
 
 from knoll import (
     AssetKey,
+    AssetSelection,
     Definitions,
+    MultiAssetSensorEvaluationContext,
     RunFailureSensorContext,
     RunRequest,
     asset,
     asset_sensor,
     define_asset_job,
+    multi_asset_sensor,
     run_failure_sensor,
 )
 
@@ -20,6 +24,16 @@ def orders() -> list[int]:
 @asset
 def flaky_export() -> None:
     raise RuntimeError("export bucket is read-only")
+
+
+@asset(group_name="billing")
+def invoices() -> list[str]:
+    return ["inv-1"]
+
+
+@asset(group_name="billing")
+def payments() -> list[str]:
+    return ["pay-1"]
 
 
 refresh_job = define_asset_job("refresh_job", selection="orders")
@@ -35,8 +49,22 @@ def retry_on_failure(context: RunFailureSensorContext) -> RunRequest:
     return RunRequest(run_key=f"retry-{context.dagster_run.run_id}")
 
 
+@multi_asset_sensor(monitored_assets=AssetSelection.groups("billing"), job=refresh_job)
+def billing_settled(context: MultiAssetSensorEvaluationContext) -> RunRequest | None:
+    latest = context.latest_materialization_records_by_key()
+    if not all(latest.values()):
+        return None  # wait until every billing asset has a new materialization
+    context.advance_all_cursors()
+    return RunRequest(run_key="+".join(sorted(str(k) for k in latest)))
+
+
+@multi_asset_sensor(monitored_assets=AssetSelection.groups("refunds"))
+def refunds_settled(context: MultiAssetSensorEvaluationContext) -> None:
+    return None
+
+
 defs = Definitions(
-    assets=[orders, flaky_export],
+    assets=[orders, flaky_export, invoices, payments],
     jobs=[refresh_job],
-    sensors=[orders_landed, retry_on_failure],
+    sensors=[orders_landed, retry_on_failure, billing_settled, refunds_settled],
 )
