@@ -286,8 +286,12 @@ class MultiAssetSensorDefinition(SensorDefinition):
         )
 
     def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluationResult:
+        owner = f"multi-asset sensor {self.name!r}"
         if isinstance(context, SensorEvaluationContext):
-            reader_of(context, f"multi-asset sensor {self.name!r}")
+            reader_of(context, owner)
+        selection = self.monitored_selection
+        if selection is not None and not isinstance(context, MultiAssetSensorEvaluationContext):
+            raise _needs_definitions(owner, selection)
         return super().evaluate_tick(context)
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -295,6 +299,15 @@ class MultiAssetSensorDefinition(SensorDefinition):
         selection = self.monitored_selection
         described = {"monitored_selection": selection.describe()} if selection else {}
         return {**super().to_snapshot(), "monitored_assets": monitored, **described}
+
+
+def _needs_definitions(owner: str, selection: AssetSelection) -> InvalidInvocationError:
+    return InvalidInvocationError(
+        f"{owner} monitors {selection!r}, which is resolved against the assets of the "
+        "Definitions it is in: evaluate it through its code location, or build its context "
+        "with build_multi_asset_sensor_context(monitored_assets=..., instance=..., "
+        "definitions=defs)."
+    )
 
 
 def _tick_of(
@@ -308,12 +321,7 @@ def _tick_of(
         if not isinstance(context, MultiAssetSensorEvaluationContext):
             reader_of(context, owner)
             if isinstance(monitored, AssetSelection):
-                raise InvalidInvocationError(
-                    f"{owner} monitors {monitored!r}, which is resolved against the assets of "
-                    "the Definitions it is in: evaluate it through its code location, or build "
-                    "its context with build_multi_asset_sensor_context(monitored_assets=..., "
-                    "instance=..., definitions=defs)."
-                )
+                raise _needs_definitions(owner, monitored)
             multi = MultiAssetSensorEvaluationContext(
                 monitored,
                 context.cursor,
