@@ -136,6 +136,7 @@ EXPORTED = [
     "RunLauncher",
     "RunRequest",
     "RunStatus",
+    "RunStatusChangeRecordsFilter",
     "RunStatusError",
     "RunStatusSensorContext",
     "RunStatusSensorDefinition",

@@ -56,7 +56,7 @@ def test_fetch_observations_pages_newest_first_and_oldest_first(instance: Instan
     rest = instance.fetch_observations(AssetKey("supplier_feed"), limit=2, cursor=newest.cursor)
     assert [r.run_id for r in rest.records] == [runs[0]]
     assert not rest.has_more
-    oldest = instance.fetch_observations("supplier_feed", limit=2, ascending=True)
+    oldest = instance.fetch_observations(AssetKey("supplier_feed"), limit=2, ascending=True)
     assert [r.run_id for r in oldest.records] == runs[:2]
     after = AssetRecordsFilter("supplier_feed", after_storage_id=oldest.records[0].storage_id)
     later = instance.fetch_observations(after, limit=5, ascending=True)
@@ -124,7 +124,7 @@ def test_a_run_status_filter_narrows_by_ids_times_and_jobs(instance: Instance) -
 
 
 def test_run_status_filters_explain_bad_arguments(instance: Instance) -> None:
-    with pytest.raises(InvalidInvocationError, match="RunStatusChangeRecordsFilter: .*STEP_START"):
+    with pytest.raises(InvalidInvocationError, match=r"RunStatusChangeRecordsFilter: .*STEP_START"):
         RunStatusChangeRecordsFilter(EventType.STEP_START)
     with pytest.raises(InvalidInvocationError, match=r"\(RUN_SUCCESS\): after_timestamp must"):
         RunStatusChangeRecordsFilter(EventType.RUN_SUCCESS, after_timestamp="noon")  # type: ignore[arg-type]
