@@ -295,6 +295,46 @@ class EventLogStorageSuite:
         assert of_type(EventType.RUN_FAILURE) == []
         assert of_type(EventType.RUN_SUCCESS, after=ids[3]) == []
 
+    def test_a_reader_of_one_type_misses_nothing_while_writers_write(
+        self, storage: Storage
+    ) -> None:
+        writers, batches = 4, 25
+        runs = [started_run(storage) for _ in range(writers)]
+        start = threading.Barrier(writers + 1)
+        done = threading.Event()
+
+        def write(index: int) -> None:
+            run_id = runs[index].run_id
+            start.wait()
+            for b in range(batches):
+                noise = event(EventType.STEP_START, run_id, step_key="load")
+                storage.store_events([noise, log(run_id, str(2 * b)), log(run_id, str(2 * b + 1))])
+
+        seen: dict[str, list[int]] = defaultdict(list)
+
+        def read() -> None:
+            cursor = 0
+            start.wait()
+            while True:
+                finished = done.is_set()  # read before the page: a last page follows it
+                page = storage.get_events_of_type(EventType.LOG_MESSAGE, after=cursor, limit=7)
+                for record in page:
+                    seen[record.event.run_id].append(int(record.event.message))
+                    cursor = record.storage_id
+                if finished and not page:
+                    return
+
+        with ThreadPoolExecutor(writers + 1) as pool:
+            reader = pool.submit(read)
+            for future in [pool.submit(write, i) for i in range(writers)]:
+                future.result()
+            done.set()
+            reader.result()
+        expected = list(range(2 * batches))
+        assert {run.run_id: seen[run.run_id] for run in runs} == {
+            run.run_id: expected for run in runs
+        }
+
     def test_events_of_one_type_forget_deleted_runs(self, storage: Storage) -> None:
         kept, pruned, deleted = (started_run(storage) for _ in range(3))
         for run in (kept, pruned, deleted):
