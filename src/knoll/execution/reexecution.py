@@ -340,7 +340,7 @@ def _check_loadable(
             # op output it stores: without one, the run kept the value in memory.
             in_memory = "path" not in handled.metadata
         elif isinstance(manager, InMemoryIOManager):
-            in_memory = (source.run_id, step_key, output, None) not in manager.values
+            in_memory = (source.run_id, step_key, output, None, None) not in manager.values
         else:
             continue
         if in_memory:
