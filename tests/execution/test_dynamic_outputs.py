@@ -22,9 +22,9 @@ from knoll import (
     op,
 )
 from knoll.defs.job import JobDefinition
-from knoll.errors import DefinitionError
+from knoll.errors import DefinitionError, InvalidInvocationError
 from knoll.execution.events import EventType
-from knoll.execution.reexecution import execute_job
+from knoll.execution.reexecution import ReexecutionOptions, execute_job
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.instance import Instance
 
@@ -324,3 +324,40 @@ def test_the_multiprocess_executor_refuses_a_dynamic_job_before_storing_a_run(
         "not run yet: use the in-process executor (executor_def=in_process_executor, or "
         "execution: {config: {in_process: {}}} in run config)."
     )
+
+
+def test_reexecution_runs_every_step_again_and_refuses_a_step_selection(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.touch()
+
+    @op
+    def fragile(region: str) -> str:
+        if region == "SOUTH" and broken.exists():
+            raise RuntimeError("south is down")
+        return region
+
+    @job(resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))})
+    def regional() -> None:
+        report(regions().map(lambda r: count(fragile(r))).collect())
+
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(regional, instance)
+        assert parent.failed_step_keys == ["fragile[south]"]
+        with pytest.raises(InvalidInvocationError) as raised:
+            execute_job(
+                regional,
+                instance,
+                reexecution_options=ReexecutionOptions.from_failure(parent.run_id, instance),
+            )
+        broken.unlink()
+        again = execute_job(
+            regional, instance, reexecution_options=ReexecutionOptions(parent.run_id)
+        )
+    assert str(raised.value) == (
+        f"cannot re-execute run {parent.run_id} of job 'regional' from failure or with a step "
+        "selection: the job has dynamic outputs (DynamicOut), whose mapped steps knoll does not "
+        "re-execute one by one yet. Re-execute all the steps "
+        "(ReexecutionOptions(parent_run_id=...) without step_selection)."
+    )
+    assert again.success
+    assert again.output_for_node("report") == "5,5,6"
