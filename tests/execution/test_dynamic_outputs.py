@@ -361,3 +361,47 @@ def test_reexecution_runs_every_step_again_and_refuses_a_step_selection(tmp_path
     )
     assert again.success
     assert again.output_for_node("report") == "5,5,6"
+
+
+def test_the_context_knows_its_mapping_key() -> None:
+    @op
+    def keyed(context: Any, region: str) -> str:
+        return f"{context.get_mapping_key()}={region}"
+
+    @job
+    def with_keys() -> None:
+        regions().map(keyed)
+
+    result = with_keys.execute_in_process()
+    assert result.output_for_node("keyed")["north"] == "north=NORTH"
+
+
+def test_map_outside_a_composition_and_unsupported_wiring_are_refused() -> None:
+    captured: list[Any] = []
+
+    @job
+    def keep() -> None:
+        captured.append(regions())
+
+    with pytest.raises(DefinitionError) as outside:
+        captured[0].map(shout)
+    assert str(outside.value) == (
+        "dynamic output 'result' of 'regions'.map(fn) was called outside a @graph or @job body; "
+        "map dynamic outputs while composing a graph."
+    )
+
+    @op
+    def pair(a: str, b: str) -> str:
+        return a + b
+
+    @job
+    def two_sources() -> None:
+        first = regions().map(shout)
+        regions.alias("more")().map(lambda r: pair(r, first))
+
+    with pytest.raises(DefinitionError) as several:
+        two_sources.execute_in_process()
+    assert str(several.value) == (
+        "op 'pair' takes values mapped over several dynamic outputs (['more.result', "
+        "'regions.result']); map over one, and .collect() the others."
+    )

@@ -147,6 +147,11 @@ class OpExecutionContext(AssetPartitionsMixin):
     def retry_number(self) -> int:
         return self._state.retry_number
 
+    def get_mapping_key(self) -> str | None:
+        """The mapping key this step runs for, when its op is mapped over a dynamic output."""
+        step = self._state.step
+        return step.mapping_key if step is not None else None
+
     @property
     def step_key(self) -> str:
         step = self._state.step
