@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from knoll.defs.definitions import Definitions as Definitions
     from knoll.defs.definitions import LazyDefinitions as LazyDefinitions
     from knoll.defs.definitions import definitions as definitions
+    from knoll.defs.dynamic import DynamicOut as DynamicOut
+    from knoll.defs.dynamic import DynamicOutput as DynamicOutput
     from knoll.defs.env_var import EnvVar as EnvVar
     from knoll.defs.event_filters import AssetRecordsFilter as AssetRecordsFilter
     from knoll.defs.executor import ExecutorDefinition as ExecutorDefinition
@@ -415,6 +417,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "build_multi_asset_sensor_context",
         "multi_asset_sensor",
     ),
+    "knoll.defs.dynamic": ("DynamicOut", "DynamicOutput"),
     "knoll.defs.op": (
         "In",
         "Nothing",
@@ -707,6 +710,8 @@ __all__ = [
     "Definitions",
     "DeleteDynamicPartitionsRequest",
     "DuplicateKeyError",
+    "DynamicOut",
+    "DynamicOutput",
     "DynamicPartitionsDefinition",
     "DynamicPartitionsStore",
     "EnvVar",

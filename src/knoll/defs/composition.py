@@ -38,6 +38,65 @@ class InvokedOutput:
         )
 
 
+def _mapped(returned: Any) -> Any:
+    """What a ``.map(fn)`` body returned, as outputs that exist once per mapping key."""
+    if isinstance(returned, InvokedOutput):
+        return MappedOutput(returned.node_name, returned.output_name)
+    if isinstance(returned, tuple):
+        return tuple(_mapped(r) for r in returned)
+    if isinstance(returned, dict):
+        return {k: _mapped(v) for k, v in returned.items()}
+    return returned
+
+
+def _map_inside(owner: str, fn: Any, value: InvokedOutput) -> Any:
+    if current_composition() is None:
+        raise DefinitionError(
+            f"{owner}.map(fn) was called outside a @graph or @job body; map dynamic outputs "
+            "while composing a graph."
+        )
+    return _mapped(fn(value))
+
+
+@dataclass(frozen=True)
+class DynamicHandle(InvokedOutput):
+    """A dynamic output (``DynamicOut``) of a node invoked inside a composition function."""
+
+    def map(self, fn: Any) -> Any:
+        """Wire ``fn``'s ops to run once per mapping key, each with that key's value."""
+        owner = f"dynamic output {self.output_name!r} of {self.node_name!r}"
+        return _map_inside(owner, fn, MappedInput(self.node_name, self.output_name))
+
+    def collect(self) -> CollectedOutput:
+        """All the values of this dynamic output, as one list in the order they were yielded."""
+        return CollectedOutput(self.node_name, self.output_name, of_dynamic=True)
+
+
+@dataclass(frozen=True)
+class MappedInput(InvokedOutput):
+    """Inside ``.map(fn)``: the value of a dynamic output for one mapping key."""
+
+
+@dataclass(frozen=True)
+class MappedOutput(InvokedOutput):
+    """An output of a node invoked inside ``.map(fn)``: one value per mapping key."""
+
+    def map(self, fn: Any) -> Any:
+        """Wire ``fn``'s ops to run once per mapping key, after this node for the same key."""
+        return _map_inside(f"mapped output {self.output_name!r} of {self.node_name!r}", fn, self)
+
+    def collect(self) -> CollectedOutput:
+        """The values of every mapping key, as one list in the order the keys were yielded."""
+        return CollectedOutput(self.node_name, self.output_name, of_dynamic=False)
+
+
+@dataclass(frozen=True)
+class CollectedOutput(InvokedOutput):
+    """``.collect()`` of a dynamic or mapped output: a list with one value per mapping key."""
+
+    of_dynamic: bool = False
+
+
 @dataclass(frozen=True)
 class GraphInputRef:
     """A handle to an input of the graph being composed."""

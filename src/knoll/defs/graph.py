@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any, overload
 
 from knoll._utils import check_name, check_tags, docstring, source_location
 from knoll.defs.composition import (
+    CollectedOutput,
+    DynamicHandle,
     GraphInputRef,
     Invocation,
     InvokedOutput,
+    MappedOutput,
     composing,
     current_composition,
 )
@@ -160,6 +163,13 @@ def build_graph(
         returned = fn(**refs)
     invocations = composition.invocations
     output_mappings = _output_mappings(returned, owner, out)
+    for out_name, ref in output_mappings.items():
+        if isinstance(ref, (DynamicHandle, MappedOutput, CollectedOutput)):
+            raise DefinitionError(
+                f"{owner} returns output {out_name!r} from {ref.node_name!r}, which is dynamic, "
+                "mapped or collected; knoll does not pass those out of a graph yet. Map and "
+                "collect inside the graph, and return the output of the op reading .collect()."
+            )
     input_mappings: dict[str, list[tuple[str, str]]] = {p: [] for p in refs}
     for invocation in invocations.values():
         for input_name, value in invocation.inputs.items():

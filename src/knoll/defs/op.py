@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from knoll._utils import check_name, check_tags, did_you_mean, docstring, source_location
-from knoll.defs.composition import GraphInputRef, Invocation, InvokedOutput
+from knoll.defs.composition import DynamicHandle, GraphInputRef, Invocation, InvokedOutput
 from knoll.defs.composition import current_composition as _current_composition
 from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.metadata import MetadataValue, normalize_metadata
@@ -67,6 +67,12 @@ class Out:
     code_version: str | None = None
 
 
+@dataclass(frozen=True)
+class DynamicOut(Out):
+    """Declares a dynamic output: the op yields ``DynamicOutput(value, mapping_key=...)`` any
+    number of times, and ``.map(fn)`` runs the downstream ops once per mapping key."""
+
+
 _DEFAULT_IN = In()
 DEFAULT_OUT = Out()
 """``Out()``: shared, since most ops and assets declare nothing about their output."""
@@ -107,6 +113,7 @@ class OutputDef:
     description: str | None = None
     metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
     code_version: str | None = None
+    is_dynamic: bool = False  # declared with DynamicOut
 
     @property
     def is_nothing(self) -> bool:
@@ -155,6 +162,14 @@ class NodeDefinition:
         for key, value in wired.items():
             items = value if isinstance(value, list) else [value]
             for item in items:
+                if isinstance(item, DynamicHandle):
+                    raise DefinitionError(
+                        f"input {key!r} of {self.describe()} inside graph "
+                        f"{composition.graph_name!r} was given the dynamic output "
+                        f"{item.output_name!r} of {item.node_name!r}. Use "
+                        f"{item.node_name}_output.map(fn) to run ops once per mapping key, or "
+                        ".collect() to pass the list of all its values."
+                    )
                 if not isinstance(item, (InvokedOutput, GraphInputRef)):
                     raise DefinitionError(
                         f"input {key!r} of {self.describe()} inside graph "
@@ -168,7 +183,10 @@ class NodeDefinition:
                 f"alias, for example {self.name}.alias('{self.name}_2')()."
             )
         composition.invocations[name] = Invocation(self, name, wired, dict(tags or {}))
-        outputs = [InvokedOutput(name, out) for out in self.output_defs]
+        outputs = [
+            DynamicHandle(name, out) if d.is_dynamic else InvokedOutput(name, out)
+            for out, d in self.output_defs.items()
+        ]
         if not outputs:
             return None
         if len(outputs) == 1:
@@ -405,6 +423,7 @@ def _output_def(name: str, spec: Out, annotation: Any, owner: str) -> OutputDef:
         description=spec.description,
         metadata=_output_metadata(spec, name, owner),
         code_version=spec.code_version,
+        is_dynamic=isinstance(spec, DynamicOut),
     )
 
 

@@ -147,6 +147,11 @@ class OpExecutionContext(AssetPartitionsMixin):
     def retry_number(self) -> int:
         return self._state.retry_number
 
+    def get_mapping_key(self) -> str | None:
+        """The mapping key this step runs for, when its op is mapped over a dynamic output."""
+        step = self._state.step
+        return step.mapping_key if step is not None else None
+
     @property
     def step_key(self) -> str:
         step = self._state.step
@@ -387,6 +392,7 @@ class OutputContext:
         self.log = log or RunLogger(None, step_key)
         self.resource_config = resource_config
         self.added_metadata: dict[str, MetadataValue] = {}
+        self.mapping_key: str | None = None  # set for one value of a dynamic output
 
     @property
     def has_asset_key(self) -> bool:
@@ -444,6 +450,8 @@ class OutputContext:
 
     def get_identifier(self) -> list[str]:
         parts = [self.run_id, self.step_key, self.name]
+        if self.mapping_key is not None:
+            parts.append(self.mapping_key)
         if self.has_partition_key:
             parts.append(self.partition_key)
         return parts

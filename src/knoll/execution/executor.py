@@ -25,6 +25,7 @@ from knoll.errors import (
     StorageWriteError,
 )
 from knoll.execution.context import PartitionScope
+from knoll.execution.dynamic_steps import resolved_steps
 from knoll.execution.events import (
     AssetPlannedData,
     EventSink,
@@ -267,7 +268,7 @@ def _execute_steps(prepared: PreparedRun, state: RunState) -> KnollError | None:
             )
             try:
                 with renewing, flushing, run_capture(recorder.compute_logs):
-                    for step in plan.steps:
+                    for step in resolved_steps(state, plan):
                         execute_step(state, step)
                         writer.flush()
             finally:

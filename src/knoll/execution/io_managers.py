@@ -60,6 +60,8 @@ class FilesystemIOManager(ConfigurableIOManager):
             path = root.joinpath(*context.asset_key.path)
         else:
             path = root.joinpath(context.run_id, context.step_key, context.name)
+            if getattr(context, "mapping_key", None):
+                path = path / context.mapping_key
         if partition is not None:
             path = path / _partition_part(partition)
         return path
@@ -144,7 +146,8 @@ class InMemoryIOManager(ConfigurableIOManager):
     def _key(self, context: Any, partition: str | None) -> tuple[Any, ...]:
         if context.has_asset_key:
             return (context.asset_key, partition)
-        return (context.run_id, context.step_key, context.name, partition)
+        mapping_key = getattr(context, "mapping_key", None)
+        return (context.run_id, context.step_key, context.name, mapping_key, partition)
 
     def handle_output(self, context: Any, obj: Any) -> None:
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else [None]

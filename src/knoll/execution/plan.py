@@ -17,7 +17,7 @@ from knoll._utils import did_you_mean
 from knoll.defs.asset import AssetsDefinition
 from knoll.defs.asset_graph import AssetGraph
 from knoll.defs.check import AssetChecksDefinition
-from knoll.defs.composition import GraphInputRef, InvokedOutput
+from knoll.defs.composition import CollectedOutput, GraphInputRef, InvokedOutput, MappedInput
 from knoll.defs.graph import GraphDefinition
 from knoll.defs.job import JobDefinition
 from knoll.defs.keys import AssetCheckKey, AssetKey
@@ -52,7 +52,28 @@ class FromNothing:
     """The input has no source: it takes its default, or a value from run config."""
 
 
-InputSource = FromStep | FromAsset | FromMany | FromNothing
+@dataclass(frozen=True)
+class FromMapped:
+    """The value of a dynamic output for the mapping key of the (mapped) step reading it."""
+
+    step_key: str
+    output_name: str
+
+
+@dataclass(frozen=True)
+class FromCollected:
+    """The values of every mapping key of a dynamic output (``of_dynamic``) or of a mapped
+    step's output, as one list in the order the keys were yielded."""
+
+    step_key: str  # the dynamic step, or the unresolved key (``op[?]``) of the mapped step
+    output_name: str
+    of_dynamic: bool
+
+
+InputSource = FromStep | FromAsset | FromMany | FromNothing | FromMapped | FromCollected
+
+UNRESOLVED = "[?]"
+"""The suffix of a mapped step's key before its mapping keys are known (``op[?]``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +96,17 @@ class Step:
     blocking_checks_upstream: tuple[AssetCheckKey, ...] = ()
     # an op of a graph-backed asset: ``assets_def`` holds only the assets this op computes
     in_graph_asset: bool = False
+    # a mapped step: the dynamic output (step key, output name) it runs once per key of
+    mapped_by: tuple[str, str] | None = None
+    # a mapped step resolved at run time: its key (its step key is ``handle[mapping_key]``)
+    mapping_key: str | None = None
+
+    @property
+    def handle(self) -> str:
+        """The node's handle in the job (``outer.inner``), without a mapping key."""
+        if self.mapped_by is None:
+            return self.key
+        return self.key[: self.key.rindex("[")]
 
     @property
     def kind(self) -> str:
@@ -444,7 +476,12 @@ def _flatten_into(
         if isinstance(value, GraphInputRef):
             return graph_inputs.get(value.input_name, FromNothing())
         if isinstance(value, InvokedOutput):
-            return outputs_of[value.node_name][value.output_name]
+            found = outputs_of[value.node_name][value.output_name]
+            if isinstance(value, MappedInput):
+                return FromMapped(found.step_key, found.output_name)
+            if isinstance(value, CollectedOutput):
+                return FromCollected(found.step_key, found.output_name, value.of_dynamic)
+            return found
         raise DefinitionError(
             f"cannot wire {value!r} in graph {graph_def.name!r}"
         )  # pragma: no cover
@@ -466,26 +503,60 @@ def _flatten_into(
         if not isinstance(node, OpDefinition):  # pragma: no cover
             raise DefinitionError(f"node {name!r} of graph {graph_def.name!r} is not an op")
         inputs = {n: wired.get(n, FromNothing()) for n in node.input_defs}
+        mapped_by = _mapped_by(inputs, {s.key: s for s in steps}, handle)
+        key = handle + UNRESOLVED if mapped_by is not None else handle
         upstream: list[str] = []
         for source in inputs.values():
-            if isinstance(source, FromStep):
+            if isinstance(source, (FromStep, FromMapped, FromCollected)):
                 upstream.append(source.step_key)
             elif isinstance(source, FromMany):
                 upstream.extend(s.step_key for s in source.sources)
         steps.append(
             Step(
-                key=handle,
+                key=key,
                 op=node,
                 inputs=inputs,
                 upstream=tuple(dict.fromkeys(upstream)),
                 selected_outputs=frozenset(node.output_defs),
+                mapped_by=mapped_by,
             )
         )
-        outputs_of[name] = {out: FromStep(handle, out) for out in node.output_defs}
+        outputs_of[name] = {out: FromStep(key, out) for out in node.output_defs}
     return outputs_of
 
 
+def _mapped_by(
+    inputs: Mapping[str, InputSource], earlier: Mapping[str, Step], handle: str
+) -> tuple[str, str] | None:
+    """The dynamic output a step with these inputs fans out over (None: not a mapped step)."""
+    found: set[tuple[str, str]] = set()
+    for source in inputs.values():
+        if isinstance(source, FromMapped):
+            if earlier[source.step_key].mapped_by is not None:
+                raise DefinitionError(
+                    f"op {handle!r} maps over dynamic output {source.output_name!r} of "
+                    f"{source.step_key!r}, which itself runs inside .map(): knoll maps one "
+                    "level deep. Collect the inner results first."
+                )
+            found.add((source.step_key, source.output_name))
+        elif isinstance(source, FromStep) and source.step_key in earlier:
+            upstream = earlier[source.step_key].mapped_by
+            if upstream is not None:
+                found.add(upstream)
+    if len(found) > 1:
+        raise DefinitionError(
+            f"op {handle!r} takes values mapped over several dynamic outputs "
+            f"({sorted(f'{k}.{o}' for k, o in found)}); map over one, and .collect() the others."
+        )
+    return next(iter(found), None)
+
+
 def _select_ops(steps: list[Step], op_selection: Sequence[str], job: JobDefinition) -> list[Step]:
+    if any(s.mapped_by is not None for s in steps):
+        raise DefinitionError(
+            f"op_selection cannot narrow job {job.name!r}: it has dynamic outputs (.map), whose "
+            "steps are known only at run time. Run the whole job."
+        )
     keys = [s.key for s in steps]
     wanted: set[str] = set()
     for name in op_selection:

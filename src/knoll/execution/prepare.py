@@ -210,6 +210,12 @@ def _executor(
     executor = select_executor(job, resolved.execution)
     if executor.name == "in_process":
         return None
+    if any(d.is_dynamic for step in plan.steps for d in step.op.output_defs.values()):
+        raise DefinitionError(
+            f"{job.describe()} has dynamic outputs (DynamicOut), which the {executor.name} "
+            "executor does not run yet: use the in-process executor (executor_def="
+            "in_process_executor, or execution: {config: {in_process: {}}} in run config)."
+        )
     from knoll.execution.multiprocess import check_cross_process_io
 
     check_cross_process_io(resource_defs, _io_manager_keys(plan), run_owner(job, plan))
@@ -225,7 +231,7 @@ def _resolve_config(
     partition_key: str | None = None,
 ) -> ResolvedRunConfig:
     config_schema = RunConfigSchema(
-        {s.key: s.op.config_schema for s in config_steps},
+        {s.handle: s.op.config_schema for s in config_steps},
         {k: _resource_schema(v) for k, v in resource_defs.items()},
         job.name,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from knoll.defs.job import JobDefinition
 from knoll.errors import InvalidInvocationError
+from knoll.execution.dynamic_steps import has_dynamic_outputs
 from knoll.execution.events import EventType, IOData, StepOutputData
 from knoll.execution.executor import execute, execute_in_process, recorder_of
 from knoll.execution.plan import ExecutionPlan, build_plan
@@ -175,6 +176,13 @@ def _scope(
     # a run limited to some ops is re-executed within them
     ops = parent.tags[OP_SELECTION_TAG].split(",") if OP_SELECTION_TAG in parent.tags else None
     parent_plan = build_plan(job, asset_selection=parent.asset_selection, op_selection=ops)
+    if step_selection and has_dynamic_outputs(parent_plan):
+        raise InvalidInvocationError(
+            f"cannot re-execute run {parent.run_id} of {job.describe()} from failure or with a "
+            "step selection: the job has dynamic outputs (DynamicOut), whose mapped steps knoll "
+            "does not re-execute one by one yet. Re-execute all the steps "
+            "(ReexecutionOptions(parent_run_id=...) without step_selection)."
+        )
     selection = _selected_steps(parent_plan, step_selection)
     if selection is None:
         return _Scope(parent.asset_selection, ops)
@@ -340,7 +348,7 @@ def _check_loadable(
             # op output it stores: without one, the run kept the value in memory.
             in_memory = "path" not in handled.metadata
         elif isinstance(manager, InMemoryIOManager):
-            in_memory = (source.run_id, step_key, output, None) not in manager.values
+            in_memory = (source.run_id, step_key, output, None, None) not in manager.values
         else:
             continue
         if in_memory:

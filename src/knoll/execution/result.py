@@ -67,7 +67,10 @@ class ExecuteInProcessResult:
         key = (node_name, output_name)
         if key in self._outputs:
             return self._outputs[key]
-        steps = [s.key for s in self._plan.steps]
+        mapped = self._mapped_values(node_name, output_name)
+        if mapped is not None:
+            return mapped
+        steps = [s.handle for s in self._plan.steps]
         if node_name not in steps:
             raise InvalidInvocationError(
                 f"run {self.run_id} has no node {node_name!r}.{did_you_mean(node_name, steps)}"
@@ -77,6 +80,28 @@ class ExecuteInProcessResult:
             f"node {node_name!r} produced no value for output {output_name!r} in run "
             f"{self.run_id} (outputs with values: {', '.join(produced) or 'none'})."
         )
+
+    def _mapped_values(self, node_name: str, output_name: str) -> dict[str, Any] | None:
+        """A dynamic or mapped node's values by mapping key (in the order they were yielded)."""
+        for step in self._plan.steps:
+            if step.handle != node_name:
+                continue
+            output_def = step.op.output_defs.get(output_name)
+            if output_def is not None and output_def.is_dynamic:
+                prefix = f"{output_name}["
+                return {
+                    o[len(prefix) : -1]: v
+                    for (s, o), v in self._outputs.items()
+                    if s == step.key and o.startswith(prefix)
+                }
+            if step.mapped_by is not None:
+                prefix = f"{node_name}["
+                return {
+                    s[len(prefix) : -1]: v
+                    for (s, o), v in self._outputs.items()
+                    if o == output_name and s.startswith(prefix)
+                }
+        return None
 
     def output_value(self, output_name: str = "result") -> Any:
         """For a job of one op: that op's output."""

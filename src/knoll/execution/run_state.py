@@ -148,6 +148,10 @@ class RunState:
     errors: dict[str, KnollError] = field(default_factory=dict)
     blocked_assets: set[AssetKey] = field(default_factory=set)
     check_evaluations: list[AssetCheckEvaluation] = field(default_factory=list)
+    # (dynamic step, output) -> its mapping keys, in the order they were yielded
+    mapping_keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # a mapped step's unresolved key (``op[?]``) -> the step keys it became
+    resolved: dict[str, list[str]] = field(default_factory=dict)
     _loop: Any = None  # an asyncio event loop, created for the first coroutine
     _worker: Any = None  # a one-thread pool, when the run was started inside a running loop
 

@@ -251,7 +251,7 @@ def _run_attempt(state: RunState, step: Step, attempt: int) -> None:
         run=state.run,
         op_def=op_def,
         step=step,
-        op_config=state.node_config.get(step.key),
+        op_config=state.node_config.get(step.handle),
         # only what the step declares, so a missing key is reported against this step
         resources=state.resources.for_owner(
             op_def.required_resource_keys,

@@ -47,6 +47,7 @@ def load_input(state: RunState, step: Step, name: str, log: RunLogger) -> Any:
         ]
     if isinstance(source, FromStep):
         return _load_from_step(state, step, name, source, log)
+    assert isinstance(source, FromAsset), "mapped and collected inputs resolve before steps run"
     return _load_from_asset(state, step, name, source, log)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,8 +11,9 @@ from typing import Any
 from knoll._utils import check_tags
 from knoll.defs.check import AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity
 from knoll.defs.data_version import DataVersion, check_data_version
+from knoll.defs.dynamic import DynamicOutput, check_mapping_key, dynamic_value_type
 from knoll.defs.keys import AssetCheckKey, AssetKey
-from knoll.defs.metadata import MetadataValue
+from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.defs.output import (
     AssetMaterialization,
     AssetObservation,
@@ -32,6 +34,7 @@ from knoll.execution.context import (
     RunLogger,
     StepState,
 )
+from knoll.execution.dynamic_steps import dynamic_output_key
 from knoll.execution.events import (
     CODE_VERSION_TAG,
     EventType,
@@ -96,6 +99,8 @@ class _Produced:
     has_value: bool
     metadata: Mapping[str, MetadataValue]
     recorded: _Recorded = _NOTHING_RECORDED
+    mapping_key: str | None = None  # one value of a dynamic output
+    output_name: str | None = None  # the dynamic output's own name
 
 
 _NOTHING_PRODUCED = _Produced(None, False, {})
@@ -140,12 +145,50 @@ class _Collector:
             raise StepFailed(
                 InvalidInvocationError(f"{step.describe()} returned output {output_name!r} twice.")
             )
+        if step.op.output_defs[output_name].is_dynamic:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} returned a plain value for output {output_name!r}, which "
+                    "is declared DynamicOut: yield DynamicOutput(value, mapping_key=...) for each "
+                    "value (or return a list of them)."
+                )
+            )
         recorded = (
             _recorded_with(step, output_name, source.data_version, source.tags)
             if source is not None
             else _NOTHING_RECORDED
         )
         self.produced[output_name] = _Produced(value, has_value, metadata, recorded)
+
+    def add_dynamic(self, item: DynamicOutput[Any]) -> None:
+        step = self.step
+        name = item.output_name
+        if name == "result" and name not in step.op.output_defs:
+            name = _sole_output(step)
+        output_def = step.op.output_defs.get(name)
+        if output_def is None or not output_def.is_dynamic:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} yielded a DynamicOutput for output {name!r}, which is not "
+                    "declared dynamic. Declare it with out=DynamicOut() (or "
+                    f"out={{{name!r}: DynamicOut()}}), or yield Output(value) instead."
+                )
+            )
+        problem = check_mapping_key(item.mapping_key, step.describe())
+        if problem is not None:
+            raise StepFailed(InvalidInvocationError(f"{problem}."))
+        key = dynamic_output_key(name, item.mapping_key)
+        if key in self.produced:
+            raise StepFailed(
+                InvalidInvocationError(
+                    f"{step.describe()} yielded mapping_key {item.mapping_key!r} twice for "
+                    f"dynamic output {name!r}; each DynamicOutput of an output needs its own key."
+                )
+            )
+        metadata = normalize_metadata(item.metadata, f"output {name!r} of {step.describe()}")
+        self.produced[key] = _Produced(
+            item.value, True, metadata, mapping_key=item.mapping_key, output_name=name
+        )
 
     def add_materialize_result(self, result: MaterializeResult) -> None:
         if result.asset_key is not None and self.step.assets_def is not None:
@@ -160,6 +203,9 @@ class _Collector:
         step = self.step
         if isinstance(value, _RETURNED_AS_IS):
             self.add_item(value)
+        elif isinstance(value, list) and value and all(isinstance(v, DynamicOutput) for v in value):
+            for inner in value:
+                self.add_dynamic(inner)
         elif (
             isinstance(value, tuple)
             and len(step.selected_outputs) > 1
@@ -192,6 +238,8 @@ class _Collector:
             self.add_output(name, item.value, True, item.metadata, item)
         elif isinstance(item, MaterializeResult):
             self.add_materialize_result(item)
+        elif isinstance(item, DynamicOutput):
+            self.add_dynamic(item)
         elif isinstance(item, AssetCheckResult):
             self.check_results.append(item)
         elif isinstance(item, (AssetMaterialization, AssetObservation, ExpectationResult)):
@@ -211,6 +259,8 @@ class _Collector:
         for output_name in step.selected_outputs:
             output_def = step.op.output_defs[output_name]
             if output_name in self.produced or not output_def.is_required:
+                continue
+            if output_def.is_dynamic:  # it may yield no value at all: nothing is mapped
                 continue
             if output_def.type is MaterializeResult or output_def.is_nothing:
                 self.produced[output_name] = _NOTHING_PRODUCED
@@ -312,7 +362,11 @@ def _handle_output(
     produced: _Produced,
     log: RunLogger,
 ) -> None:
+    # a value of a dynamic output is kept under its own key (``items[key]``)
+    kept_as, output_name = output_name, produced.output_name or output_name
     target = _output_target(step, output_name)
+    if produced.mapping_key is not None:
+        target = dataclasses.replace(target, output_type=dynamic_value_type(target.output_type))
     value = produced.value
     if produced.has_value and not check_value(value, target.output_type):
         raise StepFailed(
@@ -325,10 +379,11 @@ def _handle_output(
         )
     all_metadata = dict(produced.metadata)
     all_metadata.update(step_state.output_metadata.get(output_name, {}))
+    shown = f" for mapping key {produced.mapping_key!r}" if produced.mapping_key else ""
     state.writer.emit(
         EventType.STEP_OUTPUT,
         step.key,
-        f"produced output {output_name!r}",
+        f"produced output {output_name!r}{shown}",
         logging.DEBUG,
         StepOutputData(output_name, type_name(target.output_type), target.asset_key, all_metadata),
     )
@@ -348,10 +403,13 @@ def _handle_output(
         log=log,
         io_manager_key=io_key,
     )
+    context.mapping_key = produced.mapping_key
     if produced.has_value:
-        _store_output(state, step, context, value, target.asset_key)
+        _store_output(state, step, context, value, target.asset_key, kept_as)
         all_metadata.update(context.added_metadata)
-    state.output_contexts[(step.key, output_name)] = context
+    state.output_contexts[(step.key, kept_as)] = context
+    if produced.mapping_key is not None:
+        state.mapping_keys.setdefault((step.key, output_name), []).append(produced.mapping_key)
     owner = output_owner(step, output_name, target.asset_key)
     warn_of_cut_values_in_step(state.writer, step.key, all_metadata, owner)
     if target.asset_key is not None:
@@ -361,7 +419,12 @@ def _handle_output(
 
 
 def _store_output(
-    state: RunState, step: Step, context: OutputContext, value: Any, asset_key: AssetKey | None
+    state: RunState,
+    step: Step,
+    context: OutputContext,
+    value: Any,
+    asset_key: AssetKey | None,
+    kept_as: str,
 ) -> None:
     """Hand ``value`` to the output's IO manager and keep it for steps in this process."""
     output_name, io_key = context.name, context.io_manager_key
@@ -383,7 +446,7 @@ def _store_output(
         logging.DEBUG,
         IOData(output_name, io_key, asset_key, None, dict(context.added_metadata)),
     )
-    state.outputs[(step.key, output_name)] = value
+    state.outputs[(step.key, kept_as)] = value
 
 
 def _materialize(

@@ -1,0 +1,124 @@
+"""Resolving a plan's mapped steps at run time, once their dynamic output is known.
+
+A step wired with ``.map(fn)`` is planned once, as ``op[?]``. When the step whose dynamic output
+it maps over has run, it becomes one step per mapping key (``op[key]``, in the order the keys
+were yielded); a step reading ``.collect()`` reads the values of all those keys as a list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from knoll.execution.plan import (
+    UNRESOLVED,
+    ExecutionPlan,
+    FromCollected,
+    FromMany,
+    FromMapped,
+    FromStep,
+    InputSource,
+    Step,
+)
+from knoll.execution.run_state import RunState, StepOutcome
+
+__all__ = ["dynamic_output_key", "has_dynamic_outputs", "resolved_steps"]
+
+
+def dynamic_output_key(output_name: str, mapping_key: str) -> str:
+    """The name one value of a dynamic output is kept under in a run (``items[key]``)."""
+    return f"{output_name}[{mapping_key}]"
+
+
+def has_dynamic_outputs(plan: ExecutionPlan) -> bool:
+    return any(d.is_dynamic for step in plan.steps for d in step.op.output_defs.values())
+
+
+def resolved_steps(state: RunState, plan: ExecutionPlan) -> Iterator[Step]:
+    """The steps of ``plan`` in order, each mapped step as one step per mapping key; read
+    lazily, since a step's mapping keys are known only once the steps before it have run."""
+    for step in plan.steps:
+        yield from _resolve(state, step)
+
+
+def _resolve(state: RunState, step: Step) -> list[Step]:
+    if step.mapped_by is None:
+        if not any(isinstance(s, FromCollected) for s in step.inputs.values()):
+            return [step]
+        inputs = {n: _collected(state, s) for n, s in step.inputs.items()}
+        return [dataclasses.replace(step, inputs=inputs, upstream=_upstream(state, step, None))]
+    keys = _keys_of(state, step.mapped_by)
+    if not keys:
+        # nothing to map over (the dynamic step failed, was skipped or yielded nothing):
+        # what reads this step's outputs is skipped too
+        state.outcomes[step.key] = StepOutcome.SKIPPED
+        return []
+    handle = step.handle
+    resolved = [
+        dataclasses.replace(
+            step,
+            key=f"{handle}[{key}]",
+            inputs={n: _for_key(state, s, key) for n, s in step.inputs.items()},
+            upstream=_upstream(state, step, key),
+            mapping_key=key,
+        )
+        for key in keys
+    ]
+    state.resolved[step.key] = [s.key for s in resolved]
+    return resolved
+
+
+def _keys_of(state: RunState, dynamic: tuple[str, str]) -> list[str]:
+    if state.outcomes.get(dynamic[0]) is not StepOutcome.SUCCESS:
+        return []
+    return state.mapping_keys.get(dynamic, [])
+
+
+def _for_key(state: RunState, source: InputSource, key: str) -> InputSource:
+    if isinstance(source, FromMapped):
+        return FromStep(source.step_key, dynamic_output_key(source.output_name, key))
+    if isinstance(source, FromStep) and source.step_key.endswith(UNRESOLVED):
+        return FromStep(_keyed(source.step_key, key), source.output_name)
+    return _collected(state, source)
+
+
+def _keyed(unresolved: str, key: str) -> str:
+    return f"{unresolved[: -len(UNRESOLVED)]}[{key}]"
+
+
+def _collected(state: RunState, source: InputSource) -> InputSource:
+    if not isinstance(source, FromCollected):
+        return source
+    if source.of_dynamic:
+        keys = _keys_of(state, (source.step_key, source.output_name))
+        return FromMany(
+            tuple(
+                FromStep(source.step_key, dynamic_output_key(source.output_name, k)) for k in keys
+            )
+        )
+    return FromMany(
+        tuple(FromStep(k, source.output_name) for k in _mapped_keys(state, source.step_key))
+    )
+
+
+def _mapped_keys(state: RunState, unresolved: str) -> list[str]:
+    """The step keys an unresolved mapped step became (in the order of its mapping keys)."""
+    return state.resolved.get(unresolved, [])
+
+
+def _upstream(state: RunState, step: Step, key: str | None) -> tuple[str, ...]:
+    upstream: list[str] = []
+    for up in step.upstream:
+        if not up.endswith(UNRESOLVED):
+            upstream.append(up)
+        elif key is not None and _reads_keyed(step, up):
+            upstream.append(_keyed(up, key))
+        else:
+            # a collect waits for every key; with none, it is skipped like the mapped step
+            upstream.extend(_mapped_keys(state, up) or [up])
+    return tuple(dict.fromkeys(upstream))
+
+
+def _reads_keyed(step: Step, up: str) -> bool:
+    """Whether ``step`` reads ``up`` (a mapped step) for its own mapping key, not collected."""
+    return any(isinstance(s, FromStep) and s.step_key == up for s in step.inputs.values())
