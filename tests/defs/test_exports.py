@@ -59,6 +59,8 @@ EXPORTED = [
     "Definitions",
     "DeleteDynamicPartitionsRequest",
     "DuplicateKeyError",
+    "DynamicOut",
+    "DynamicOutput",
     "DynamicPartitionsDefinition",
     "DynamicPartitionsStore",
     "EnvVar",
