@@ -52,8 +52,8 @@ def test_daily_partitions_and_a_schedule(ported: Port) -> None:
     dg = project.module.dg
     schedule = project.defs.get_schedule_def("every_morning")
     morning = datetime(2024, 3, 5, 6, tzinfo=UTC)
-    # by keyword: Dagster's first positional parameter is the instance
-    request = schedule(dg.build_schedule_context(scheduled_execution_time=morning))
+    # Dagster's order: the instance, then the scheduled time
+    request = schedule(dg.build_schedule_context(None, morning))
     assert request.partition_key == "2024-03-04"
     job = project.defs.get_job_def("daily_job")
     result = job.execute_in_process(partition_key=request.partition_key)
@@ -130,7 +130,7 @@ def test_a_sensor_requests_one_run_per_new_file(ported: Port) -> None:
     project = ported("sensor_runs")
     dg = project.module.dg
     sensor = project.defs.get_sensor_def("new_files")
-    context = dg.build_sensor_context(cursor="2024-01-01.csv")
+    context = dg.build_sensor_context(None, "2024-01-01.csv")  # Dagster's order
     requests = sensor(context)
     assert [(r.run_key, r.tags) for r in requests] == [
         ("2024-01-02.csv", {"file": "2024-01-02.csv"}),
