@@ -15,7 +15,7 @@ import pytest
 
 from knoll import AssetKey, EventType, Instance, materialize
 from knoll.defs.partitions import MultiPartitionKey
-from knoll.errors import EnvVarNotSetError
+from knoll.errors import EnvVarNotSetError, InvalidInvocationError
 from tests.porting.conftest import Ported
 from tests.porting.graphs import graph_of
 
@@ -397,3 +397,41 @@ def test_specs_conditions_checks_and_lineage(ported: Port) -> None:
         {"tier": "bronze", "source": "erp"},
         ["team:finance"],
     )
+
+
+def test_a_run_failure_sensor_on_an_undeclared_upstream(ported: Port) -> None:
+    project = ported("run_alerts")
+    assert graph_of(project.defs) == {
+        "vendor/price_feed": {"deps": [], "group": "default", "partitions": None},
+        "prices": {"deps": ["vendor/price_feed"], "group": "pricing", "partitions": None},
+        "price_archive": {"deps": ["prices"], "group": "pricing", "partitions": None},
+    }
+    archive = project.defs.get_asset_graph().assets_def_for(AssetKey("price_archive"))
+    assert [spec.io_manager_key for spec in archive.specs] == ["archive_io"]
+    dg = project.module.dg
+    with Instance.ephemeral() as instance:
+        job = project.defs.get_job_def("pricing_job")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_failure",
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        ).for_run_failure()
+        project.module.alert_on_failure(context)
+    # event messages are knoll's own words (docs/porting.md); Dagster's line here is
+    # 'pricing_job: Execution of run for "pricing_job" failed. Steps failed: [\'prices\'].'
+    alerts = (project.folder / "alerts.txt").read_text()
+    assert alerts == "pricing_job: run of job 'pricing_job' failed: steps failed: prices\n"
+
+
+def test_run_end_events_name_the_run_that_lacks_them(ported: Port) -> None:
+    project = ported("run_alerts")
+    result = project.defs.get_job_def("pricing_job").execute_in_process(raise_on_error=False)
+    assert result.get_run_failure_event().event_type is EventType.RUN_FAILURE
+    with pytest.raises(
+        InvalidInvocationError,
+        match=r"run \S+ of job 'pricing_job' has no RUN_SUCCESS event: it ended with status"
+        r" FAILURE\.",
+    ):
+        result.get_run_success_event()

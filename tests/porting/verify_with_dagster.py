@@ -199,6 +199,10 @@ def _verify_new_projects(report: dict[str, Any]) -> None:
         ],
     ]
 
+    _verify_sensor_projects(report, out)
+
+
+def _verify_sensor_projects(report: dict[str, Any], out: Path) -> None:
     m = sys.modules["asset_sensors"]
     instance = dg.DagsterInstance.ephemeral()
     waiting = m.both_landed(
@@ -222,6 +226,23 @@ def _verify_new_projects(report: dict[str, Any]) -> None:
         waiting.skip_message,
         [r.run_key == f"events-{events.run_id}" for r in landed.run_requests],
         both.run_key,
+    ]
+
+    m = sys.modules["run_alerts"]
+    instance = dg.DagsterInstance.ephemeral()
+    job = m.defs.get_job_def("pricing_job")
+    failed = job.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failure",
+        dagster_event=failed.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+    ).for_run_failure()
+    m.alert_on_failure(context)
+    graph = m.defs.resolve_asset_graph()
+    report["run_alerts"]["results"] = [
+        graph.get(dg.AssetKey("price_archive")).io_manager_key,
+        (out / "alerts.txt").read_text(),
     ]
 
     m = sys.modules["specs_and_conditions"]
