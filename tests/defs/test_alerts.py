@@ -135,7 +135,7 @@ def test_a_failed_run_is_emailed(smtp: _SMTPServer, instance: Instance) -> None:
     )
     start = alert.evaluate_tick(build_sensor_context(instance=instance))
     failed = materialize([nightly_export], instance=instance, raise_on_error=False)
-    alert.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+    alert.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
 
     (mail,) = smtp.mailbox.messages
     assert smtp.mailbox.logins == ["knoll@example.com"]
@@ -166,7 +166,7 @@ def test_a_refused_or_unreachable_mail_server_fails_the_tick(
     start = alert.evaluate_tick(build_sensor_context(instance=instance))
     materialize([nightly_export], instance=instance, raise_on_error=False)
     with pytest.raises(UserCodeError) as info:
-        alert.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+        alert.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
     assert isinstance(info.value.__cause__, AlertDeliveryError)
     message = str(info.value)
     assert "sensor 'email_on_run_failure' could not email the failure of run" in message
@@ -184,7 +184,7 @@ def test_a_refused_or_unreachable_mail_server_fails_the_tick(
         name="mail_down",
     )
     with pytest.raises(UserCodeError, match=f"'mail_down' could not email .* 127.0.0.1:{closed}"):
-        down.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+        down.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -228,7 +228,7 @@ def test_a_failed_run_is_posted_to_a_webhook(hook: _HookServer, instance: Instan
     )
     start = alert.evaluate_tick(build_sensor_context(instance=instance))
     failed = materialize([nightly_export], instance=instance, raise_on_error=False)
-    alert.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+    alert.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
     ((headers, payload),) = hook.received
     assert headers["Authorization"] == "Bearer t0ken"
     assert payload["run_id"] == failed.run_id
@@ -240,7 +240,7 @@ def test_a_failed_run_is_posted_to_a_webhook(hook: _HookServer, instance: Instan
     hook.status = 503
     again = materialize([nightly_export], instance=instance, raise_on_error=False)
     with pytest.raises(UserCodeError) as info:
-        alert.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+        alert.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
     message = str(info.value)
     assert f"the webhook at 127.0.0.1:{port} refused the failure of run" in message
     assert "HTTP 503" in message
@@ -255,7 +255,7 @@ def test_an_unreachable_webhook_and_bad_arguments_are_explained(instance: Instan
     with pytest.raises(
         UserCodeError, match=f"'hook_down' could not reach the webhook at 127.0.0.1:{closed}"
     ):
-        alert.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+        alert.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
     with pytest.raises(DefinitionError, match="url must be an http:// or https:// address"):
         make_webhook_on_run_failure_sensor("ftp://files.example.com")
     with pytest.raises(DefinitionError, match="smtp_type must be one of SSL, STARTTLS, PLAIN"):

@@ -40,10 +40,13 @@ class Asset:
 
 ETL = Job("etl")
 TICK = datetime(2024, 5, 6, 4, 0, tzinfo=UTC)
+INSTANCE = object()  # the context only carries it
 
 
 def evaluate(definition: ScheduleDefinition, **resources: Any) -> ScheduleEvaluationResult:
-    return definition.evaluate_tick(build_schedule_context(TICK, resources=resources))
+    return definition.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=TICK, resources=resources)
+    )
 
 
 # -- declaring -------------------------------------------------------------------------------
@@ -453,20 +456,29 @@ def test_evaluation_result_round_trips_as_json() -> None:
 
 
 def test_build_schedule_context() -> None:
-    context = build_schedule_context(TICK, resources={"db": "conn"}, instance="inst")
+    context = build_schedule_context(INSTANCE, TICK, {"db": "conn"})
     assert context.scheduled_execution_time == TICK
     assert context.resources.db == "conn"
     assert "db" in context.resources
-    assert context.instance == "inst"
+    assert context.instance is INSTANCE
     assert context.log.name == "knoll.schedule"
     now = build_schedule_context().scheduled_execution_time
     assert now.tzinfo is UTC
     assert abs(datetime.now(UTC) - now) < timedelta(minutes=5)
 
 
+def test_context_takes_the_instance_first_as_dagster_does() -> None:
+    with pytest.raises(
+        InvalidInvocationError,
+        match=r"the instance is a datetime \(2024-01-01T00:00:00\+00:00\); the first parameter"
+        r" is the instance\. Pass the time as scheduled_execution_time=",
+    ):
+        build_schedule_context(datetime(2024, 1, 1, tzinfo=UTC))
+
+
 def test_context_needs_an_aware_time() -> None:
     with pytest.raises(InvalidInvocationError, match="must be a timezone-aware datetime"):
-        build_schedule_context(datetime(2024, 1, 1))
+        build_schedule_context(scheduled_execution_time=datetime(2024, 1, 1))
 
 
 def test_missing_resource_attribute_suggests_names() -> None:
@@ -487,7 +499,7 @@ def test_direct_call_returns_the_raw_result() -> None:
     def daily(context: ScheduleEvaluationContext, warehouse: str) -> dict[str, Any]:
         return {"when": context.scheduled_execution_time, "warehouse": warehouse}
 
-    context = build_schedule_context(TICK, resources={"warehouse": "pg"})
+    context = build_schedule_context(scheduled_execution_time=TICK, resources={"warehouse": "pg"})
     assert daily(context) == {"when": TICK, "warehouse": "pg"}
     assert daily(context=context) == {"when": TICK, "warehouse": "pg"}
     # Resources given by name win over the context's.

@@ -366,16 +366,17 @@ def test_evaluation_result_round_trips_as_json() -> None:
 
 
 def test_build_sensor_context() -> None:
+    instance = object()  # the context only carries it
     context = build_sensor_context(
-        cursor="c",
+        instance,
+        "c",
         resources={"bucket": "b"},
-        instance="inst",
         last_tick_completion_time=1700000000.5,
         last_run_key="k",
     )
     assert context.cursor == "c"
     assert context.resources.bucket == "b"
-    assert context.instance == "inst"
+    assert context.instance is instance
     assert context.last_tick_completion_time == 1700000000.5
     assert context.last_run_key == "k"
     assert context.log.name == "knoll.sensor"
@@ -383,6 +384,12 @@ def test_build_sensor_context() -> None:
         build_sensor_context(last_tick_completion_time="yesterday")  # type: ignore[arg-type]
     with pytest.raises(InvalidInvocationError, match="last_run_key must be a string or None"):
         build_sensor_context(last_run_key=1)  # type: ignore[arg-type]
+    with pytest.raises(
+        InvalidInvocationError,
+        match=r"the instance is a string \('c'\); the first parameter is the instance\. Pass a"
+        r" cursor as cursor=",
+    ):
+        build_sensor_context("c")
 
 
 def test_direct_call_returns_the_raw_result() -> None:

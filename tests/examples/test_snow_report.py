@@ -131,7 +131,9 @@ def test_conditions_called_directly() -> None:
 
 def test_schedule_requests_yesterday() -> None:
     schedule = definitions.defs.get_schedule_def("daily_snow_report")
-    tick = schedule.evaluate_tick(build_schedule_context(datetime(2024, 1, 21, 7, tzinfo=UTC)))
+    tick = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=datetime(2024, 1, 21, 7, tzinfo=UTC))
+    )
     (request,) = tick.run_requests
     assert request.partition_key == DAY
     assert request.run_key == DAY
@@ -142,7 +144,9 @@ def test_schedule_requests_yesterday() -> None:
     )
     assert result.asset_value("summary")["day"] == DAY
 
-    early = schedule.evaluate_tick(build_schedule_context(datetime(2024, 1, 15, 7, tzinfo=UTC)))
+    early = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=datetime(2024, 1, 15, 7, tzinfo=UTC))
+    )
     assert early.run_requests == ()
     assert early.skip_message == "2024-01-14 is before the first day of the report"
 

@@ -85,13 +85,13 @@ def test_an_asset_sensor_requests_one_run_per_new_materialization(instance: Inst
     assert latest is not None
     assert tick.cursor == str(latest.storage_id)
 
-    again = raw_orders_landed.evaluate_tick(build_sensor_context(tick.cursor, instance=instance))
+    again = raw_orders_landed.evaluate_tick(build_sensor_context(instance, cursor=tick.cursor))
     assert again.run_requests == ()
     assert again.cursor == tick.cursor
     # two more materializations since: the sensor sees the latest one, as in Dagster
     materialize([raw_orders], instance=instance)
     newest = materialize([raw_orders], instance=instance)
-    later = raw_orders_landed.evaluate_tick(build_sensor_context(tick.cursor, instance=instance))
+    later = raw_orders_landed.evaluate_tick(build_sensor_context(instance, cursor=tick.cursor))
     assert [r.run_key for r in later.run_requests] == [newest.run_id]
 
 
@@ -221,11 +221,11 @@ def test_a_run_status_sensor_reports_runs_after_its_first_tick(instance: Instanc
 
     ok = materialize([raw_orders], instance=instance)
     materialize([broken_feed], instance=instance, raise_on_error=False)
-    tick = after_success.evaluate_tick(build_sensor_context(first.cursor, instance=instance))
+    tick = after_success.evaluate_tick(build_sensor_context(instance, cursor=first.cursor))
     assert [r.run_key for r in tick.run_requests] == [ok.run_id]
     assert tick.run_requests[0].job_name == "report_job"
     assert before.run_id not in [r.run_key for r in tick.run_requests]
-    again = after_success.evaluate_tick(build_sensor_context(tick.cursor, instance=instance))
+    again = after_success.evaluate_tick(build_sensor_context(instance, cursor=tick.cursor))
     assert again.run_requests == ()
     assert json.loads(again.cursor or "")["since"] == json.loads(first.cursor or "")["since"]
 
@@ -245,7 +245,7 @@ def test_a_run_failure_sensor_sees_the_failure_and_its_steps(instance: Instance)
     start = page_on_call.evaluate_tick(build_sensor_context(instance=instance))
     other = summary_failures.evaluate_tick(build_sensor_context(instance=instance))
     failed = materialize([broken_feed], instance=instance, raise_on_error=False)
-    tick = page_on_call.evaluate_tick(build_sensor_context(start.cursor, instance=instance))
+    tick = page_on_call.evaluate_tick(build_sensor_context(instance, cursor=start.cursor))
     assert tick.run_requests == ()
     assert tick.skip_message is None
     ((run_id, kind, steps),) = failures
@@ -254,7 +254,7 @@ def test_a_run_failure_sensor_sees_the_failure_and_its_steps(instance: Instance)
     assert steps
     assert "feed host refused the connection" in steps[0]
     # a sensor that monitors another job does not hear of it
-    quiet = summary_failures.evaluate_tick(build_sensor_context(other.cursor, instance=instance))
+    quiet = summary_failures.evaluate_tick(build_sensor_context(instance, cursor=other.cursor))
     assert quiet.skip_message == "No new runs reached FAILURE."
     assert len(failures) == 1
 
@@ -318,7 +318,7 @@ def test_a_multi_asset_sensor_waits_for_every_monitored_asset(instance: Instance
     assert waiting.cursor is None  # nothing consumed yet
 
     materialize([customers], instance=instance)
-    ready = both_landed.evaluate_tick(build_sensor_context(waiting.cursor, instance=instance))
+    ready = both_landed.evaluate_tick(build_sensor_context(instance, cursor=waiting.cursor))
     (request,) = ready.run_requests
     assert request.job_name == "join_job"
     stored = json.loads(ready.cursor or "")
@@ -326,7 +326,7 @@ def test_a_multi_asset_sensor_waits_for_every_monitored_asset(instance: Instance
 
     # both cursors moved: only a new materialization of each fires again
     materialize([raw_orders], instance=instance)
-    later = both_landed.evaluate_tick(build_sensor_context(ready.cursor, instance=instance))
+    later = both_landed.evaluate_tick(build_sensor_context(instance, cursor=ready.cursor))
     assert later.skip_message == "waiting for ['customers']"
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from knoll import AssetKey, EventType, Instance, materialize
 from knoll.defs.partitions import MultiPartitionKey
-from knoll.errors import EnvVarNotSetError
+from knoll.errors import EnvVarNotSetError, InvalidInvocationError
 from tests.porting.conftest import Ported
 from tests.porting.graphs import graph_of
 
@@ -52,8 +52,8 @@ def test_daily_partitions_and_a_schedule(ported: Port) -> None:
     dg = project.module.dg
     schedule = project.defs.get_schedule_def("every_morning")
     morning = datetime(2024, 3, 5, 6, tzinfo=UTC)
-    # by keyword: Dagster's first positional parameter is the instance
-    request = schedule(dg.build_schedule_context(scheduled_execution_time=morning))
+    # Dagster's order: the instance, then the scheduled time
+    request = schedule(dg.build_schedule_context(None, morning))
     assert request.partition_key == "2024-03-04"
     job = project.defs.get_job_def("daily_job")
     result = job.execute_in_process(partition_key=request.partition_key)
@@ -130,7 +130,7 @@ def test_a_sensor_requests_one_run_per_new_file(ported: Port) -> None:
     project = ported("sensor_runs")
     dg = project.module.dg
     sensor = project.defs.get_sensor_def("new_files")
-    context = dg.build_sensor_context(cursor="2024-01-01.csv")
+    context = dg.build_sensor_context(None, "2024-01-01.csv")  # Dagster's order
     requests = sensor(context)
     assert [(r.run_key, r.tags) for r in requests] == [
         ("2024-01-02.csv", {"file": "2024-01-02.csv"}),
@@ -225,3 +225,213 @@ def test_the_dagster_logger_and_error_names(ported: Port) -> None:
             if r.event.event_type is EventType.LOG_MESSAGE
         ]
     assert lines == [("taking 12 rows", logging.INFO), ("a large limit", logging.WARNING)]
+
+
+# -- projects using the names that landed with the Dagster-parity work -------------------------
+
+
+def test_job_config_mappings_and_hooks(ported: Port) -> None:
+    project = ported("hooks_job_config")
+    nightly = project.defs.get_job_def("nightly_totals").execute_in_process()
+    assert nightly.output_for_node("total") == 6
+    sized = project.defs.get_job_def("sized_totals")
+    assert sized.execute_in_process(run_config={"size": 3}).output_for_node("total") == 3
+    failed = sized.execute_in_process(run_config={"size": -1}, raise_on_error=False)
+    assert not failed.success
+    with pytest.raises(ValueError, match="the source is down"):
+        sized.execute_in_process(run_config={"size": -1})
+    notes = (project.folder / "hooks.txt").read_text().splitlines()
+    assert notes[:5] == ["ok fetch", "ok total", "ok fetch", "ok total", "failed fetch"]
+
+
+def test_io_managers_factories_and_with_resources(ported: Port) -> None:
+    project = ported("io_managers")
+    assert graph_of(project.defs) == {
+        "trips": {"deps": [], "group": "default", "partitions": None},
+        "long_trips": {"deps": ["trips"], "group": "default", "partitions": None},
+        "trip_count": {"deps": ["long_trips"], "group": "default", "partitions": None},
+        "summary": {"deps": ["trip_count"], "group": "default", "partitions": None},
+    }
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    assert result.output_for_node("summary") == "2 long trips"
+    assert (project.folder / "long_trips.jsonl").read_text() == '{"km": 12}\n{"km": 5}\n'
+    assert sorted(p.name for p in (project.folder / "fs").iterdir()) == ["summary"]
+    dg = project.module.dg
+    manager = project.module.JsonLinesIOManager(str(project.folder))
+    manager.handle_output(dg.build_output_context(asset_key="spare"), [{"km": 1}])
+    upstream = dg.build_output_context(asset_key="spare")
+    assert manager.load_input(dg.build_input_context(upstream_output=upstream)) == [{"km": 1}]
+
+
+def test_graph_assets_and_internal_deps(ported: Port) -> None:
+    project = ported("graph_assets")
+    none = None
+    assert graph_of(project.defs) == {
+        "average_price": {"deps": [], "group": "market", "partitions": none},
+        # Dagster puts these two in "default": see test_graph_multi_asset_ignores_out_groups
+        "low_price": {"deps": [], "group": "market", "partitions": none},
+        "high_price": {"deps": [], "group": "market", "partitions": none},
+        "price_text": {"deps": ["average_price"], "group": "report", "partitions": none},
+        "cleaned": {"deps": [], "group": "report", "partitions": none},
+        "flagged": {"deps": ["cleaned"], "group": "report", "partitions": none},
+    }
+    result = project.defs.get_implicit_asset_job().execute_in_process()
+    assert sorted(_materialized(result)) == [
+        "average_price",
+        "cleaned",
+        "flagged",
+        "high_price",
+        "low_price",
+        "price_text",
+    ]
+    values = [result.asset_value(k) for k in ("average_price", "low_price", "high_price")]
+    assert values == [pytest.approx(11.1666666), 10.0, 12.5]
+    assert result.asset_value("price_text") == "around 11.2"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="knoll keeps AssetOut(group_name=) on a graph_multi_asset (docs/porting.md)"
+)
+def test_graph_multi_asset_ignores_out_groups(ported: Port) -> None:
+    graph = graph_of(ported("graph_assets").defs)
+    assert [graph["low_price"]["group"], graph["high_price"]["group"]] == ["default", "default"]
+
+
+def test_partitioned_config_schedule_and_offsets(ported: Port) -> None:
+    project = ported("partitioned_config")
+    days = ["2024-06-01", "2024-06-02", "2024-06-03", "2024-06-04"]
+    assert graph_of(project.defs) == {
+        "temperatures": {"deps": [], "group": "default", "partitions": days},
+        "change": {"deps": ["temperatures"], "group": "default", "partitions": days},
+    }
+    dg, module = project.module.dg, project.module
+    tick = datetime(2024, 6, 3, 2, tzinfo=UTC)
+    schedule = project.defs.get_schedule_def("daily_load_schedule")
+    [request] = schedule.evaluate_tick(dg.build_schedule_context(None, tick)).run_requests
+    assert request.partition_key == "2024-06-02"
+    job = project.defs.get_job_def("daily_load")
+    loaded = job.execute_in_process(partition_key=request.partition_key)
+    assert loaded.output_for_node("load_day") == "loaded 2024-06-02"
+    with Instance.ephemeral() as instance:
+        materialize([module.temperatures], partition_key="2024-06-02", instance=instance)
+        change = materialize(
+            [module.temperatures, module.change, module.plausible],
+            selection=["change"],
+            partition_key="2024-06-03",
+            instance=instance,
+        )
+        checks = materialize(
+            [module.temperatures, module.plausible], partition_key="2024-06-02", instance=instance
+        )
+    assert change.asset_value("change") == "2024-06-03 after 2024-06-02: 22"
+    assert [
+        (e.check_name, e.passed, {k: v.value for k, v in e.metadata.items()})
+        for e in checks.get_asset_check_evaluations()
+    ] == [("plausible", True, {"day": "2024-06-02"})]
+
+
+def test_sensors_on_materializations(ported: Port) -> None:
+    project = ported("asset_sensors")
+    dg, module = project.module.dg, project.module
+    monitored = [dg.AssetKey("raw_events"), dg.AssetKey("raw_users")]
+    with Instance.ephemeral() as instance:
+        waiting = module.both_landed(
+            dg.build_multi_asset_sensor_context(monitored_assets=monitored, instance=instance)
+        )
+        events = materialize([module.raw_events], instance=instance)
+        landed = module.events_landed.evaluate_tick(dg.build_sensor_context(instance))
+        materialize([module.raw_users], instance=instance)
+        both = module.both_landed(
+            dg.build_multi_asset_sensor_context(monitored_assets=monitored, instance=instance)
+        )
+    assert waiting.skip_message == "waiting for raw_events, raw_users"
+    assert [r.run_key for r in landed.run_requests] == [f"events-{events.run_id}"]
+    assert both.run_key == "both"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="build_multi_asset_sensor_context has no definitions= (docs/porting.md)"
+)
+def test_multi_asset_sensor_context_takes_the_definitions(ported: Port) -> None:
+    project = ported("asset_sensors")
+    project.module.dg.build_multi_asset_sensor_context(
+        monitored_assets=[AssetKey("raw_events")], definitions=project.defs
+    )
+
+
+def test_specs_conditions_checks_and_lineage(ported: Port) -> None:
+    project = ported("specs_and_conditions")
+    none = None
+    assert graph_of(project.defs) == {
+        "raw_invoices": {"deps": [], "group": "erp", "partitions": none},
+        "raw_payments": {"deps": [], "group": "erp", "partitions": none},
+        "exchange_rates": {"deps": [], "group": "erp", "partitions": none},
+        "open_invoices": {
+            "deps": ["raw_invoices", "raw_payments"],
+            "group": "finance",
+            "partitions": none,
+        },
+        "dunning_letters": {"deps": ["open_invoices"], "group": "finance", "partitions": none},
+    }
+    result = project.defs.get_job_def("finance_job").execute_in_process()
+    assert sorted(_materialized(result)) == ["dunning_letters", "open_invoices"]
+    assert result.get_asset_check_evaluations() == []
+    checks = project.defs.get_job_def("finance_checks_job").execute_in_process()
+    assert _materialized(checks) == []
+    assert sorted((e.check_name, e.passed) for e in checks.get_asset_check_evaluations()) == [
+        ("all_sent", False),
+        ("has_rows", True),
+    ]
+    [lineage] = [
+        value
+        for event in result.get_asset_materialization_events()
+        for name, value in event.data.metadata.items()
+        if name == "dagster/column_lineage"
+    ]
+    assert [
+        [dep.asset_key.to_user_string(), dep.column_name]
+        for dep in lineage.value.deps_by_column["amount_due"]
+    ] == [["raw_invoices", "amount"], ["raw_payments", "paid"]]
+    spec = next(s for s in project.module.warehouse_tables if s.key == AssetKey("raw_payments"))
+    assert (dict(spec.tags), list(spec.owners)) == (
+        {"tier": "bronze", "source": "erp"},
+        ["team:finance"],
+    )
+
+
+def test_a_run_failure_sensor_on_an_undeclared_upstream(ported: Port) -> None:
+    project = ported("run_alerts")
+    assert graph_of(project.defs) == {
+        "vendor/price_feed": {"deps": [], "group": "default", "partitions": None},
+        "prices": {"deps": ["vendor/price_feed"], "group": "pricing", "partitions": None},
+        "price_archive": {"deps": ["prices"], "group": "pricing", "partitions": None},
+    }
+    archive = project.defs.get_asset_graph().assets_def_for(AssetKey("price_archive"))
+    assert [spec.io_manager_key for spec in archive.specs] == ["archive_io"]
+    dg = project.module.dg
+    with Instance.ephemeral() as instance:
+        job = project.defs.get_job_def("pricing_job")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_failure",
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        ).for_run_failure()
+        project.module.alert_on_failure(context)
+    # event messages are knoll's own words (docs/porting.md); Dagster's line here is
+    # 'pricing_job: Execution of run for "pricing_job" failed. Steps failed: [\'prices\'].'
+    alerts = (project.folder / "alerts.txt").read_text()
+    assert alerts == "pricing_job: run of job 'pricing_job' failed: steps failed: prices\n"
+
+
+def test_run_end_events_name_the_run_that_lacks_them(ported: Port) -> None:
+    project = ported("run_alerts")
+    result = project.defs.get_job_def("pricing_job").execute_in_process(raise_on_error=False)
+    assert result.get_run_failure_event().event_type is EventType.RUN_FAILURE
+    with pytest.raises(
+        InvalidInvocationError,
+        match=r"run \S+ of job 'pricing_job' has no RUN_SUCCESS event: it ended with status"
+        r" FAILURE\.",
+    ):
+        result.get_run_success_event()

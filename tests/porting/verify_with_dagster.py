@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,11 +57,13 @@ def main() -> None:
     report: dict[str, Any] = {}
     for path in sorted(PROJECTS.glob("*.py")):
         if path.stem != "__init__":
-            report[path.stem] = {"graph": _graph(_load(path.stem).defs)}
+            defs = _load(path.stem).defs
+            defs = defs() if not hasattr(defs, "resolve_asset_graph") else defs
+            report[path.stem] = {"graph": _graph(defs)}
 
     m = sys.modules["daily_schedule"]
     morning = datetime(2024, 3, 5, 6, tzinfo=UTC)
-    request = m.every_morning(dg.build_schedule_context(scheduled_execution_time=morning))
+    request = m.every_morning(dg.build_schedule_context(None, morning))
     result = m.defs.get_job_def("daily_job").execute_in_process(partition_key=request.partition_key)
     report["daily_schedule"]["report"] = result.asset_value("daily_report")
 
@@ -84,7 +87,7 @@ def main() -> None:
     report["multi_asset"]["materialized"] = _materialized(result)
 
     m = sys.modules["sensor_runs"]
-    context = dg.build_sensor_context(cursor="2024-01-01.csv")
+    context = dg.build_sensor_context(None, "2024-01-01.csv")
     requests = m.new_files(context)
     report["sensor_runs"]["requests"] = [[r.run_key, r.tags] for r in requests]
     report["sensor_runs"]["cursor"] = context.cursor
@@ -124,7 +127,145 @@ def main() -> None:
     m = sys.modules["logger_and_errors"]
     report["logger_and_errors"]["run_with"] = [m.run_with(3), m.run_with("three")]
 
+    _verify_new_projects(report)
     print(json.dumps(report, indent=1, default=str))
+
+
+def _verify_new_projects(report: dict[str, Any]) -> None:
+    out = Path(os.environ["PORTING_OUTPUT_DIR"])
+
+    m = sys.modules["hooks_job_config"]
+    nightly = m.nightly_totals.execute_in_process()
+    sized = m.sized_totals.execute_in_process(run_config={"size": 3})
+    failed = m.sized_totals.execute_in_process(run_config={"size": -1}, raise_on_error=False)
+    try:
+        m.sized_totals.execute_in_process(run_config={"size": -1})
+        raised = "nothing"
+    except Exception as error:
+        raised = type(error).__name__
+    report["hooks_job_config"]["results"] = [
+        nightly.output_for_node("total"),
+        sized.output_for_node("total"),
+        failed.success,
+        raised,
+        (out / "hooks.txt").read_text().splitlines(),
+    ]
+
+    m = sys.modules["io_managers"]
+    result = m.defs.get_implicit_global_asset_job_def().execute_in_process()
+    manager = m.JsonLinesIOManager(str(out))
+    manager.handle_output(dg.build_output_context(asset_key="spare"), [{"km": 1}])
+    upstream = dg.build_output_context(asset_key="spare")
+    report["io_managers"]["results"] = [
+        result.output_for_node("summary"),
+        (out / "long_trips.jsonl").read_text(),
+        sorted(p.name for p in (out / "fs").iterdir()),
+        manager.load_input(dg.build_input_context(upstream_output=upstream)),
+    ]
+
+    m = sys.modules["graph_assets"]
+    result = m.defs.get_implicit_global_asset_job_def().execute_in_process()
+    report["graph_assets"]["results"] = [
+        _materialized(result),
+        [result.asset_value(k) for k in ("average_price", "low_price", "high_price")],
+        result.asset_value("price_text"),
+        sorted(m.quality.specs_by_key[dg.AssetKey("cleaned")].kinds),
+    ]
+
+    m = sys.modules["partitioned_config"]
+    tick = datetime(2024, 6, 3, 2, tzinfo=UTC)
+    [request] = m.daily_load_schedule.evaluate_tick(
+        dg.build_schedule_context(None, tick)
+    ).run_requests
+    loaded = m.daily_load.execute_in_process(partition_key=request.partition_key)
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([m.temperatures], partition_key="2024-06-02", instance=instance)
+    change = dg.materialize(
+        [m.temperatures, m.change, m.plausible],
+        selection=["change"],
+        partition_key="2024-06-03",
+        instance=instance,
+    )
+    checks = dg.materialize(
+        [m.temperatures, m.plausible], partition_key="2024-06-02", instance=instance
+    )
+    report["partitioned_config"]["results"] = [
+        request.partition_key,
+        loaded.output_for_node("load_day"),
+        change.asset_value("change"),
+        [
+            (e.check_name, e.passed, {k: v.value for k, v in e.metadata.items()})
+            for e in checks.get_asset_check_evaluations()
+        ],
+    ]
+
+    _verify_sensor_projects(report, out)
+
+
+def _verify_sensor_projects(report: dict[str, Any], out: Path) -> None:
+    m = sys.modules["asset_sensors"]
+    instance = dg.DagsterInstance.ephemeral()
+    waiting = m.both_landed(
+        dg.build_multi_asset_sensor_context(
+            monitored_assets=[dg.AssetKey("raw_events"), dg.AssetKey("raw_users")],
+            instance=instance,
+            definitions=m.defs,
+        )
+    )
+    events = dg.materialize([m.raw_events], instance=instance)
+    landed = m.events_landed.evaluate_tick(dg.build_sensor_context(instance))
+    dg.materialize([m.raw_users], instance=instance)
+    both = m.both_landed(
+        dg.build_multi_asset_sensor_context(
+            monitored_assets=[dg.AssetKey("raw_events"), dg.AssetKey("raw_users")],
+            instance=instance,
+            definitions=m.defs,
+        )
+    )
+    report["asset_sensors"]["results"] = [
+        waiting.skip_message,
+        [r.run_key == f"events-{events.run_id}" for r in landed.run_requests],
+        both.run_key,
+    ]
+
+    m = sys.modules["run_alerts"]
+    instance = dg.DagsterInstance.ephemeral()
+    job = m.defs.get_job_def("pricing_job")
+    failed = job.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failure",
+        dagster_event=failed.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+    ).for_run_failure()
+    m.alert_on_failure(context)
+    graph = m.defs.resolve_asset_graph()
+    report["run_alerts"]["results"] = [
+        graph.get(dg.AssetKey("price_archive")).io_manager_key,
+        (out / "alerts.txt").read_text(),
+    ]
+
+    m = sys.modules["specs_and_conditions"]
+    defs = m.defs()
+    result = defs.get_job_def("finance_job").execute_in_process()
+    checks = defs.get_job_def("finance_checks_job").execute_in_process()
+    [(_, lineage)] = [
+        (k, v)
+        for e in result.get_asset_materialization_events()
+        for k, v in e.materialization.metadata.items()
+        if k == "dagster/column_lineage"
+    ]
+    spec = next(s for s in m.warehouse_tables if s.key == dg.AssetKey("raw_payments"))
+    report["specs_and_conditions"]["results"] = [
+        _materialized(result),
+        _materialized(checks),
+        sorted((e.check_name, e.passed) for e in checks.get_asset_check_evaluations()),
+        [
+            [d.asset_key.to_user_string(), d.column_name]
+            for d in lineage.value.deps_by_column["amount_due"]
+        ],
+        [dict(spec.tags), list(spec.owners)],
+    ]
 
 
 if __name__ == "__main__":

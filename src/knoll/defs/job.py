@@ -171,7 +171,8 @@ class UnresolvedAssetJobDefinition:
         default_executor: ExecutorDefinition | None,
     ) -> JobDefinition:
         keys = self.selection.resolve(asset_graph)
-        if not keys:
+        checks = self.selection.resolve_checks(asset_graph)
+        if not keys and not checks:
             raise DefinitionError(
                 f"asset job {self.name!r} selects no assets ({self.selection.describe()})."
             )
@@ -180,7 +181,7 @@ class UnresolvedAssetJobDefinition:
         resolved = JobDefinition.for_assets(
             asset_graph,
             keys,
-            self.selection.resolve_checks(asset_graph),
+            checks,
             name=self.name,
             resource_defs=resource_defs,
             config=self.config,

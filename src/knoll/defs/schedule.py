@@ -99,11 +99,19 @@ class ScheduleEvaluationContext:
 
 
 def build_schedule_context(
+    instance: Any = None,
     scheduled_execution_time: datetime | None = None,
     resources: Mapping[str, Any] | None = None,
-    instance: Any = None,
 ) -> ScheduleEvaluationContext:
-    """A context to call or test a schedule with; the time defaults to now (UTC)."""
+    """A context to call or test a schedule with; the time defaults to now (UTC).
+
+    The parameters come in Dagster's order: the instance first.
+    """
+    if isinstance(instance, datetime):
+        raise InvalidInvocationError(
+            f"build_schedule_context: the instance is a datetime ({instance.isoformat()}); the"
+            " first parameter is the instance. Pass the time as scheduled_execution_time=..."
+        )
     when = scheduled_execution_time or datetime.now(UTC)
     return ScheduleEvaluationContext(when, resources, instance)
 

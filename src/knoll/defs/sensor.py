@@ -142,13 +142,23 @@ def _check_cursor(cursor: object, where: str) -> str | None:
 
 
 def build_sensor_context(
-    cursor: str | None = None,
-    resources: Mapping[str, Any] | None = None,
     instance: Any = None,
+    cursor: str | None = None,
+    *,
+    resources: Mapping[str, Any] | None = None,
     last_tick_completion_time: float | None = None,
     last_run_key: str | None = None,
 ) -> SensorEvaluationContext:
-    """A context to call or test a sensor with."""
+    """A context to call or test a sensor with.
+
+    The first two parameters come in Dagster's order (the instance, then the cursor); the
+    others are keyword-only.
+    """
+    if isinstance(instance, str):
+        raise InvalidInvocationError(
+            f"build_sensor_context: the instance is a string ({instance!r}); the first"
+            " parameter is the instance. Pass a cursor as cursor=..."
+        )
     return SensorEvaluationContext(
         cursor=cursor,
         resources=resources,

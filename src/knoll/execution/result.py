@@ -175,6 +175,23 @@ class ExecuteInProcessResult:
     def get_step_skipped_events(self) -> list[RunEvent]:
         return self.events_of_type(EventType.STEP_SKIPPED)
 
+    def get_run_success_event(self) -> RunEvent:
+        """The run's RUN_SUCCESS event; raises if the run did not succeed."""
+        return self._run_end_event(EventType.RUN_SUCCESS)
+
+    def get_run_failure_event(self) -> RunEvent:
+        """The run's RUN_FAILURE event (for ``build_run_status_sensor_context`` in tests)."""
+        return self._run_end_event(EventType.RUN_FAILURE)
+
+    def _run_end_event(self, event_type: EventType) -> RunEvent:
+        events = self.events_of_type(event_type)
+        if not events:
+            raise InvalidInvocationError(
+                f"run {self.run_id} of job {self.job_name!r} has no {event_type.value} event: it"
+                f" ended with status {self.run.status.value}."
+            )
+        return events[0]
+
     def __repr__(self) -> str:
         return (
             f"<ExecuteInProcessResult run={self.run_id} job={self.job_name!r} "
