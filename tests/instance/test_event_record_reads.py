@@ -163,7 +163,7 @@ def test_a_multi_asset_sensor_over_a_selection_with_its_definitions(instance: In
     assert [r.run_key for r in tick.run_requests] == [done.run_id]
     # the same resolution a code location does at each tick
     located = ledger_moved.context_for(
-        build_sensor_context(tick.cursor, instance=instance), ledger_defs.asset_graph
+        build_sensor_context(instance, cursor=tick.cursor), ledger_defs.asset_graph
     )
     assert ledger_moved.evaluate_tick(located).run_requests == ()
 

@@ -349,14 +349,12 @@ def test_sensors_on_materializations(ported: Port) -> None:
     assert both.run_key == "both"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="build_multi_asset_sensor_context has no definitions= (docs/porting.md)"
-)
 def test_multi_asset_sensor_context_takes_the_definitions(ported: Port) -> None:
     project = ported("asset_sensors")
-    project.module.dg.build_multi_asset_sensor_context(
+    context = project.module.dg.build_multi_asset_sensor_context(
         monitored_assets=[AssetKey("raw_events")], definitions=project.defs
     )
+    assert list(context.asset_keys) == [AssetKey("raw_events")]
 
 
 def test_specs_conditions_checks_and_lineage(ported: Port) -> None:
