@@ -21,9 +21,9 @@ from knoll.defs.asset_spec import (
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
 from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
-from knoll.defs.hook import HookDefinition
+from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
-from knoll.defs.node_assets import ByOutputName, node_asset_specs
+from knoll.defs.node_assets import ByOutputName, graph_with_hooks, node_asset_specs
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
@@ -265,6 +265,8 @@ class AssetsDefinition:
         automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
         | None = None,
         backfill_policy: BackfillPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        hook_defs: Iterable[HookDefinition] | None = None,
     ) -> AssetsDefinition:
         """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
         input_keys, specs = node_asset_specs(
@@ -288,7 +290,14 @@ class AssetsDefinition:
             ),
         )
         return graph_backed_definition(
-            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source
+            graph_def,
+            input_keys,
+            specs,
+            partitions_def,
+            backfill_policy,
+            graph_def.source,
+            hooks=hook_defs,
+            resource_defs=resource_defs,
         )
 
     @classmethod
@@ -310,6 +319,7 @@ class AssetsDefinition:
         | None = None,
         backfill_policy: BackfillPolicy | None = None,
         can_subset: bool = False,
+        hook_defs: Iterable[HookDefinition] | None = None,
     ) -> AssetsDefinition:
         """Assets computed by ``op_def``: one asset per output of the op, run as one step."""
         input_keys, specs = node_asset_specs(
@@ -330,8 +340,9 @@ class AssetsDefinition:
                 automation_conditions=automation_conditions_by_output_name,
             ),
         )
+        op_def = op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset")
         return cls(
-            op=op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset"),
+            op=op_def.with_hooks(hook_defs) if hook_defs is not None else op_def,
             specs_by_output=specs,
             input_keys=input_keys,
             partitions_def=partitions_def,
@@ -360,7 +371,7 @@ class AssetsDefinition:
         return f"<AssetsDefinition {self.describe()}>"
 
 
-def graph_backed_definition(
+def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed definition)
     graph_def: GraphDefinition,
     input_keys: Mapping[str, AssetKey],
     specs_by_output: Mapping[str, AssetSpec],
@@ -368,13 +379,23 @@ def graph_backed_definition(
     backfill_policy: BackfillPolicy | None,
     source: str,
     owner: str | None = None,
+    *,
+    hooks: Iterable[HookDefinition] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
 ) -> AssetsDefinition:
-    """The definition of assets computed by the ops of ``graph_def`` (one per graph output)."""
+    """The definition of assets computed by the ops of ``graph_def`` (one per graph output).
+
+    ``hooks`` run after each step of the graph's ops; ``resource_defs`` are bound to the assets
+    as ``with_resources`` would.
+    """
     if not graph_def.output_defs:
         raise DefinitionError(
             f"{owner or graph_def.describe()} ({source}) returns no output, so it computes no "
             "asset. Return the output of the op that computes the asset from the graph body."
         )
+    hook_set = check_hooks(hooks, owner or graph_def.describe())
+    if hook_set:
+        graph_def = graph_with_hooks(graph_def, hook_set)
     return AssetsDefinition(
         op=graph_def.as_op("asset" if len(specs_by_output) == 1 else "multi-asset"),
         specs_by_output=dict(specs_by_output),
@@ -383,6 +404,7 @@ def graph_backed_definition(
         backfill_policy=backfill_policy,
         source=source,
         graph_def=graph_def,
+        resource_defs=dict(resource_defs or {}),
     )
 
 
@@ -714,12 +736,13 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     pool: str | None = None,
     internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]] | None = None,
     compute_kind: str | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one function that produces several assets, given as ``outs=`` or ``specs=``.
 
     ``internal_asset_deps`` maps an output name to the asset keys that output really depends
     on (among the multi-asset's upstream assets and its other outputs); an output left out
-    depends on every upstream asset.
+    depends on every upstream asset. ``hooks`` run after each step of the multi-asset.
     """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
@@ -744,6 +767,8 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             code_version=code_version,
             owner=owner,
         ).replace(kind="multi-asset")
+        if hooks is not None:
+            op_def = op_def.with_hooks(hooks)
         input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
         shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
         specs_by_output, pdef = _multi_asset_specs(

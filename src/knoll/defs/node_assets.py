@@ -7,16 +7,20 @@ else the asset named like the input); every asset depends on all of the inputs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from knoll._utils import did_you_mean
 from knoll.defs.asset_spec import AssetDep, AssetSpec
 from knoll.defs.keys import AssetKey
+from knoll.defs.op import OpDefinition
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.graph import GraphDefinition
+    from knoll.defs.hook import HookDefinition
     from knoll.defs.op import NodeDefinition
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
     from knoll.defs.policies import AutomationCondition
@@ -95,3 +99,18 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
             partitions_def=partitions_def,
         )
     return input_keys, specs
+
+
+def graph_with_hooks(
+    graph_def: GraphDefinition, hooks: frozenset[HookDefinition]
+) -> GraphDefinition:
+    """``graph_def`` with ``hooks`` attached to every op in it (nested graphs included)."""
+    invocations = {}
+    for name, invocation in graph_def.invocations.items():
+        node = invocation.node
+        if isinstance(node, OpDefinition):
+            hooked: NodeDefinition = node.with_hooks(hooks)
+        else:  # a nested graph
+            hooked = graph_with_hooks(cast("GraphDefinition", node), hooks)
+        invocations[name] = dataclasses.replace(invocation, node=hooked)
+    return dataclasses.replace(graph_def, invocations=invocations)
