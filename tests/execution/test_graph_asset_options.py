@@ -149,3 +149,59 @@ def test_graph_asset_hooks_must_be_hooks() -> None:
         @graph_asset(hooks={print})  # type: ignore[arg-type]
         def totals() -> Any:
             return unpaid_total(fetch_orders())
+
+
+@op
+def count_orders(orders: list[dict[str, Any]]) -> int:
+    return len(orders)
+
+
+@op
+def average_order(orders: list[dict[str, Any]], count: int) -> float:
+    return sum(o["amount"] for o in orders) / count
+
+
+@graph_multi_asset(
+    outs={"order_count": AssetOut(), "avg_order": AssetOut(), "unpaid_amount": AssetOut()},
+    can_subset=True,
+)
+def order_stats() -> Any:
+    orders = fetch_orders()
+    count = count_orders(orders)
+    return {
+        "order_count": count,
+        "avg_order": average_order(orders, count),
+        "unpaid_amount": unpaid_total(orders),
+    }
+
+
+def _op_steps(result: Any) -> set[str]:
+    return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+
+
+def test_graph_multi_asset_can_subset_runs_only_the_ops_the_selection_needs() -> None:
+    result = materialize([order_stats], selection=["avg_order"])
+    assert result.asset_value("avg_order") == 6.0
+    assert _op_steps(result) == {
+        "order_stats.fetch_orders",
+        "order_stats.count_orders",
+        "order_stats.average_order",
+    }
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert [key.to_user_string() for key in materialized] == ["avg_order"]
+
+
+def test_graph_multi_asset_subset_of_an_unconnected_output() -> None:
+    result = materialize([order_stats], selection=["unpaid_amount"])
+    assert result.asset_value("unpaid_amount") == 7
+    assert _op_steps(result) == {"order_stats.fetch_orders", "order_stats.unpaid_total"}
+
+
+def test_graph_multi_asset_without_can_subset_cannot_be_split() -> None:
+    @graph_multi_asset(outs={"order_count": AssetOut(), "unpaid_amount": AssetOut()})
+    def order_counts() -> Any:
+        orders = fetch_orders()
+        return {"order_count": count_orders(orders), "unpaid_amount": unpaid_total(orders)}
+
+    with pytest.raises(DefinitionError, match=r"cannot be split: the selection leaves out"):
+        materialize([order_counts], selection=["order_count"])

@@ -23,7 +23,7 @@ from knoll.defs.composition import current_composition
 from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
 from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
-from knoll.defs.node_assets import ByOutputName, graph_with_hooks, node_asset_specs
+from knoll.defs.node_assets import ByOutputName, graph_with_hooks, node_asset_specs, prune_graph
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
@@ -185,7 +185,12 @@ class AssetsDefinition:
                 "Select all of its assets, or declare it with can_subset=True and yield only "
                 "context.selected_output_names."
             )
-        return dataclasses.replace(self, selected_keys=wanted)
+        if self.graph_def is None:
+            return dataclasses.replace(self, selected_keys=wanted)
+        # a graph-backed subset runs only the ops its selected outputs need
+        outputs = [name for name, spec in self.specs_by_output.items() if spec.key in wanted]
+        graph_def = prune_graph(self.graph_def, outputs)
+        return dataclasses.replace(self, selected_keys=wanted, graph_def=graph_def)
 
     def with_attributes(
         self,
@@ -267,6 +272,7 @@ class AssetsDefinition:
         backfill_policy: BackfillPolicy | None = None,
         resource_defs: Mapping[str, Any] | None = None,
         hook_defs: Iterable[HookDefinition] | None = None,
+        can_subset: bool = False,
     ) -> AssetsDefinition:
         """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
         input_keys, specs = node_asset_specs(
@@ -298,6 +304,7 @@ class AssetsDefinition:
             graph_def.source,
             hooks=hook_defs,
             resource_defs=resource_defs,
+            can_subset=can_subset,
         )
 
     @classmethod
@@ -382,6 +389,7 @@ def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed defin
     *,
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
+    can_subset: bool = False,
 ) -> AssetsDefinition:
     """The definition of assets computed by the ops of ``graph_def`` (one per graph output).
 
@@ -405,6 +413,7 @@ def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed defin
         source=source,
         graph_def=graph_def,
         resource_defs=dict(resource_defs or {}),
+        can_subset=can_subset,
     )
 
 

@@ -160,7 +160,7 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     return decorate
 
 
-def graph_multi_asset(
+def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     *,
     outs: Mapping[str, AssetOut],
     name: str | None = None,
@@ -169,12 +169,14 @@ def graph_multi_asset(
     backfill_policy: BackfillPolicy | None = None,
     group_name: str | None = None,
     hooks: Iterable[HookDefinition] | None = None,
+    can_subset: bool = False,
     resource_defs: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare several assets computed by one graph: one per entry of ``outs``.
 
     The body returns a dict (or a tuple in the order of ``outs``) of op outputs. ``hooks`` and
-    ``resource_defs`` are as for ``@graph_asset``.
+    ``resource_defs`` are as for ``@graph_asset``; with ``can_subset=True`` a run that selects
+    some of the assets runs only the ops those need.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
@@ -204,6 +206,7 @@ def graph_multi_asset(
             owner,
             hooks=hooks,
             resource_defs=resource_defs,
+            can_subset=can_subset,
         )
 
     return decorate
