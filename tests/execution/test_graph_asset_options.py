@@ -11,8 +11,10 @@ from knoll import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    GraphOut,
     HookContext,
     Output,
+    asset,
     failure_hook,
     graph,
     graph_asset,
@@ -206,3 +208,50 @@ def test_graph_multi_asset_without_can_subset_cannot_be_split() -> None:
 
     with pytest.raises(DefinitionError, match=r"cannot be split: the selection leaves out"):
         materialize([order_counts], selection=["order_count"])
+
+
+@op
+def join_orders(customers: list[str], orders: list[dict[str, Any]]) -> int:
+    return len(customers) * len(orders)
+
+
+@op
+def echo_customers(customers: list[str]) -> list[str]:
+    return sorted(customers)
+
+
+def test_from_graph_internal_asset_deps_narrow_each_outputs_deps() -> None:
+    @graph(out={"pairs": GraphOut(), "roster": GraphOut()})
+    def crm(customers: list[str], orders: list[dict[str, Any]]) -> Any:
+        return {"pairs": join_orders(customers, orders), "roster": echo_customers(customers)}
+
+    @asset
+    def customers() -> list[str]:
+        return ["bo", "al"]
+
+    @asset
+    def orders() -> list[dict[str, Any]]:
+        return [{"amount": 1, "paid": True}]
+
+    crm_assets = AssetsDefinition.from_graph(
+        crm, internal_asset_deps={"roster": {AssetKey("customers")}}
+    )
+    deps = {spec.key.to_user_string(): spec.dep_keys for spec in crm_assets.specs}
+    assert deps == {
+        "pairs": (AssetKey("customers"), AssetKey("orders")),
+        "roster": (AssetKey("customers"),),
+    }
+    result = materialize([customers, orders, crm_assets])
+    assert (result.asset_value("pairs"), result.asset_value("roster")) == (2, ["al", "bo"])
+
+
+def test_from_op_internal_asset_deps_must_name_inputs() -> None:
+    with pytest.raises(
+        DefinitionError,
+        match=r"internal_asset_deps\['result'\] of "
+        r"AssetsDefinition.from_op\(op 'echo_customers'\) lists 'orders', "
+        r"which is neither an input",
+    ):
+        AssetsDefinition.from_op(
+            echo_customers, internal_asset_deps={"result": {AssetKey("orders")}}
+        )

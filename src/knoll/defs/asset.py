@@ -273,8 +273,12 @@ class AssetsDefinition:
         resource_defs: Mapping[str, Any] | None = None,
         hook_defs: Iterable[HookDefinition] | None = None,
         can_subset: bool = False,
+        internal_asset_deps: Mapping[str, Collection[AssetKey]] | None = None,
     ) -> AssetsDefinition:
-        """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
+        """Assets computed by the ops of ``graph_def``: one asset per output of the graph.
+
+        ``internal_asset_deps`` narrows what each output depends on, as in ``@multi_asset``.
+        """
         input_keys, specs = node_asset_specs(
             graph_def,
             "from_graph",
@@ -295,6 +299,9 @@ class AssetsDefinition:
                 automation_conditions_by_output_name,
             ),
         )
+        if internal_asset_deps is not None:
+            owner = f"AssetsDefinition.from_graph({graph_def.describe()})"
+            _narrow_node_deps(specs, internal_asset_deps, owner)
         return graph_backed_definition(
             graph_def,
             input_keys,
@@ -327,8 +334,12 @@ class AssetsDefinition:
         backfill_policy: BackfillPolicy | None = None,
         can_subset: bool = False,
         hook_defs: Iterable[HookDefinition] | None = None,
+        internal_asset_deps: Mapping[str, Collection[AssetKey]] | None = None,
     ) -> AssetsDefinition:
-        """Assets computed by ``op_def``: one asset per output of the op, run as one step."""
+        """Assets computed by ``op_def``: one asset per output of the op, run as one step.
+
+        ``internal_asset_deps`` narrows what each output depends on, as in ``@multi_asset``.
+        """
         input_keys, specs = node_asset_specs(
             op_def,
             "from_op",
@@ -347,6 +358,10 @@ class AssetsDefinition:
                 automation_conditions=automation_conditions_by_output_name,
             ),
         )
+        if internal_asset_deps is not None:
+            _narrow_node_deps(
+                specs, internal_asset_deps, f"AssetsDefinition.from_op({op_def.describe()})"
+            )
         op_def = op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset")
         return cls(
             op=op_def.with_hooks(hook_defs) if hook_defs is not None else op_def,
@@ -841,6 +856,16 @@ def _multi_asset_specs(
                 partitions_def=pdef,
             )
     return specs_by_output, pdef
+
+
+def _narrow_node_deps(
+    specs: dict[str, AssetSpec],
+    internal_asset_deps: Mapping[str, Collection[AssetKey]],
+    owner: str,
+) -> None:
+    """``internal_asset_deps`` of ``from_graph``/``from_op``: every spec starts with all inputs."""
+    shared = next(iter(specs.values())).deps if specs else ()
+    _apply_internal_deps(specs, internal_asset_deps, shared, owner)
 
 
 def _apply_internal_deps(
