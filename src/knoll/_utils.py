@@ -41,6 +41,23 @@ def check_name(name: object, what: str, owner: str | None = None) -> str:
     return name  # type: ignore[return-value]
 
 
+_ASSET_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def check_asset_name(name: object, decorator: str) -> str:
+    """An asset's ``name=``: letters, digits, ``_``, ``-`` and ``.``, as Dagster takes.
+
+    Its op is named by the key made a Python identifier (``daily-orders`` -> ``daily_orders``).
+    """
+    if not isinstance(name, str) or not _ASSET_NAME_RE.match(name) or name in {".", ".."}:
+        raise DefinitionError(
+            f"asset name {name!r} of {decorator} is not valid: use only letters, digits, '_', "
+            f"'-' and '.' (and not '.' or '..' alone), for example {suggest_name(str(name))!r}; "
+            "for a key with several parts use key=[...] or key_prefix=."
+        )
+    return name
+
+
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
 from knoll.defs.asset_spec import (
     DEFAULT_ASSET_IN,
     AssetDep,
@@ -652,7 +652,7 @@ def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
         )
     if key is not None:
         return AssetKey.from_coercible(key)
-    asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
+    asset_key = key_for_name(check_asset_name(name or f.__name__, f"@asset on {f.__name__}"))
     return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
 from knoll.defs.asset import AssetOut, AssetsDefinition, graph_backed_definition
 from knoll.defs.asset_spec import DEFAULT_ASSET_IN, AssetDep, AssetIn, AssetSpec
 from knoll.defs.graph import GraphDefinition, build_graph
@@ -60,7 +60,9 @@ def _graph_asset_key(
                 "name= or key_prefix=; use key= alone, or name= with key_prefix=."
             )
         return AssetKey.from_coercible(key)
-    asset_key = key_for_name(check_name(fn.__name__ if name is None else name, "asset"))
+    asset_key = key_for_name(
+        check_asset_name(name or fn.__name__, f"@graph_asset on {fn.__name__}")
+    )
     return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
 
 
