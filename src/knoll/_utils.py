@@ -87,6 +87,23 @@ def suggest_name(name: str) -> str:
     return cleaned or "my_name"
 
 
+_ASSET_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_.-]{0,63}$")
+
+
+def check_asset_tags(tags: object, owner: str) -> dict[str, str]:
+    """An asset's tags: run-tag rules for keys, and Dagster's stricter rule for values."""
+    out = check_tags(tags, owner)
+    for key, value in out.items():
+        if not _ASSET_TAG_VALUE_RE.match(value):
+            raise DefinitionError(
+                f"tag {key!r} of {owner} has the value {value!r}, which an asset tag cannot "
+                "have: asset tag values use only letters, digits, '.', '-' and '_', at most 63 "
+                f"characters (for example {suggest_name(value)[:63]!r}). Put longer text in "
+                "metadata= instead."
+            )
+    return out
+
+
 def check_tags(tags: object, owner: str) -> dict[str, str]:
     """Validate a tags mapping: string keys in label form, string values."""
     if tags is None:
