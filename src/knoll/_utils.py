@@ -41,6 +41,23 @@ def check_name(name: object, what: str, owner: str | None = None) -> str:
     return name  # type: ignore[return-value]
 
 
+_ASSET_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def check_asset_name(name: object, decorator: str) -> str:
+    """An asset's ``name=``: letters, digits, ``_``, ``-`` and ``.``, as Dagster takes.
+
+    Its op is named by the key made a Python identifier (``daily-orders`` -> ``daily_orders``).
+    """
+    if not isinstance(name, str) or not _ASSET_NAME_RE.match(name) or name in {".", ".."}:
+        raise DefinitionError(
+            f"asset name {name!r} of {decorator} is not valid: use only letters, digits, '_', "
+            f"'-' and '.' (and not '.' or '..' alone), for example {suggest_name(str(name))!r}; "
+            "for a key with several parts use key=[...] or key_prefix=."
+        )
+    return name
+
+
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$")
 
 
@@ -68,6 +85,23 @@ def is_valid_key_part(part: object) -> bool:
 def suggest_name(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
     return cleaned or "my_name"
+
+
+_ASSET_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_.-]{0,63}$")
+
+
+def check_asset_tags(tags: object, owner: str) -> dict[str, str]:
+    """An asset's tags: run-tag rules for keys, and Dagster's stricter rule for values."""
+    out = check_tags(tags, owner)
+    for key, value in out.items():
+        if not _ASSET_TAG_VALUE_RE.match(value):
+            raise DefinitionError(
+                f"tag {key!r} of {owner} has the value {value!r}, which an asset tag cannot "
+                "have: asset tag values use only letters, digits, '.', '-' and '_', at most 63 "
+                f"characters (for example {suggest_name(value)[:63]!r}). Put longer text in "
+                "metadata= instead."
+            )
+    return out
 
 
 def check_tags(tags: object, owner: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ attributes, external assets, factories, loaders, and every error a user can trig
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +32,11 @@ from knoll import (
     MetadataValue,
     RetryPolicy,
     asset,
+    graph_asset,
     load_assets_from_modules,
+    materialize,
     multi_asset,
+    op,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -109,13 +113,41 @@ def test_key_cannot_be_combined_with_name_or_prefix() -> None:
         asset(key="a", key_prefix="p")(compute)
 
 
-@pytest.mark.parametrize("name", ["daily-orders", "my orders", "", "ünïcode"])
+@pytest.mark.parametrize("name", ["my orders", "ünïcode", "raw/orders", ".."])
 def test_invalid_asset_names_are_named_with_a_suggestion(name: str) -> None:
     def compute() -> int:
         return 1
 
-    with pytest.raises(DefinitionError, match=rf"asset name {name!r} is not valid: use only"):
+    with pytest.raises(
+        DefinitionError,
+        match=rf"asset name {re.escape(repr(name))} of @asset on compute is not valid: use only "
+        r"letters, digits, '_', '-' and '\.'",
+    ):
         asset(name=name)(compute)
+
+
+def test_asset_names_take_dashes_and_dots_as_dagster_does() -> None:
+    def compute() -> int:
+        return 1
+
+    dashed = asset(name="daily-orders")(compute)
+    assert (dashed.key, dashed.op.name if dashed.op else None) == (
+        AssetKey("daily-orders"),
+        "daily_orders",
+    )
+    assert materialize([dashed]).asset_value("daily-orders") == 1
+
+    def landing() -> Any:
+        return _one()
+
+    dotted = graph_asset(name="s3.landing")(landing)
+    assert dotted.key == AssetKey("s3.landing")
+    assert asset(name="")(compute).key == AssetKey("compute")  # empty: the function's name
+
+
+@op
+def _one() -> int:
+    return 1
 
 
 def test_key_parts_take_what_dagster_takes_but_not_dot_dot() -> None:

@@ -216,17 +216,25 @@ def test_definitions_index_checks_and_jobs_select_them_with_their_asset() -> Non
     assert AssetSelection.all().resolve_checks(graph) == frozenset({has_rows.key})
 
 
-def test_a_check_of_an_asset_that_is_not_defined() -> None:
+def test_a_check_of_an_asset_no_definition_provides_makes_it_external() -> None:
+    @asset_check(asset="warehouse_orders")
+    def loaded_today() -> AssetCheckResult:
+        return AssetCheckResult(passed=True)
+
+    defs = Definitions(assets=[orders], asset_checks=[loaded_today])
+    graph = defs.get_asset_graph()
+    assert AssetKey("warehouse_orders") in graph.implicit_external_keys
+    assert graph.checks_for(AssetKey("warehouse_orders")) == [loaded_today.key]
+    assert graph.check(loaded_today.key) is loaded_today
+
+
+def test_a_check_of_a_near_miss_key_is_reported_by_the_graph() -> None:
     @asset_check(asset="order")
     def misspelled() -> AssetCheckResult:
         return AssetCheckResult(passed=True)
 
-    with pytest.raises(
-        DefinitionError,
-        match=r"asset check 'order:misspelled' checks 'order', which is not among the assets\. "
-        r"Did you mean 'orders'\? Add the asset to Definitions\(assets=\.\.\.\)\.",
-    ):
-        Definitions(assets=[orders], asset_checks=[misspelled])
+    graph = Definitions(assets=[orders], asset_checks=[misspelled]).get_asset_graph()
+    assert graph.near_misses() == {AssetKey("order"): AssetKey("orders")}
 
 
 def test_a_check_input_or_dep_that_is_not_defined() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from knoll import AssetKey, AssetSpec, Definitions, asset, materialize
@@ -58,3 +60,26 @@ def test_key_parts_with_dashes_dots_and_spaces_materialize() -> None:
 def test_empty_dot_and_non_string_parts_are_refused(parts: list[object], shown: str) -> None:
     with pytest.raises(DefinitionError, match=shown):
         AssetKey(parts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["data eng", "x" * 64, "eu/west", "équipe"])
+def test_asset_tag_values_follow_dagsters_rule(value: str) -> None:
+    def orders() -> int:
+        return 1
+
+    with pytest.raises(
+        DefinitionError,
+        match=rf"tag 'team' of asset 'orders' has the value {re.escape(repr(value))}, which an "
+        r"asset tag cannot have: asset tag values use only letters, digits, '\.', '-' and '_', "
+        r"at most 63 characters",
+    ):
+        asset(tags={"team": value})(orders)
+
+
+def test_asset_tags_within_the_rules_are_kept() -> None:
+    tags = {"team": "data-eng.core_1", "tier": "", "ns/" + "k" * 63: "x" * 63}
+    assert AssetSpec("orders", tags=tags).tags == tags
+    with pytest.raises(
+        DefinitionError, match=r"tag key 'a/b/c' of asset 'orders' is not valid: use letters"
+    ):
+        AssetSpec("orders", tags={"a/b/c": "x"})

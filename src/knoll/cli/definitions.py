@@ -65,6 +65,13 @@ def _warn_of_near_misses(defs: Definitions) -> None:
             if parent in near:
                 owner = f"asset {node.key.to_user_string()!r}"
                 click.echo(f"warning: {near_miss_message(owner, parent, near[parent])}", err=True)
+    for check in graph.check_defs:
+        for spec in check.specs:
+            if spec.asset_key in near:
+                text = near_miss_message(
+                    check.describe(), spec.asset_key, near[spec.asset_key], verb="checks"
+                )
+                click.echo(f"warning: {text}", err=True)
 
 
 def _report(errors: list[str], where: str) -> NoReturn:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
 from knoll.defs.asset_spec import (
     DEFAULT_ASSET_IN,
     AssetDep,
@@ -21,9 +21,9 @@ from knoll.defs.asset_spec import (
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.composition import current_composition
 from knoll.defs.compute_kind import kinds_with_compute_kind, with_compute_kind
-from knoll.defs.hook import HookDefinition
+from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.keys import AssetCheckKey, AssetKey, key_for_name
-from knoll.defs.node_assets import ByOutputName, node_asset_specs
+from knoll.defs.node_assets import ByOutputName, graph_with_hooks, node_asset_specs, prune_graph
 from knoll.defs.op import DEFAULT_OUT, In, OpDefinition, Out, build_op
 from knoll.defs.output import DEFAULT_OUTPUT, MaterializeResult
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy
@@ -185,7 +185,12 @@ class AssetsDefinition:
                 "Select all of its assets, or declare it with can_subset=True and yield only "
                 "context.selected_output_names."
             )
-        return dataclasses.replace(self, selected_keys=wanted)
+        if self.graph_def is None:
+            return dataclasses.replace(self, selected_keys=wanted)
+        # a graph-backed subset runs only the ops its selected outputs need
+        outputs = [name for name, spec in self.specs_by_output.items() if spec.key in wanted]
+        graph_def = prune_graph(self.graph_def, outputs)
+        return dataclasses.replace(self, selected_keys=wanted, graph_def=graph_def)
 
     def with_attributes(
         self,
@@ -265,8 +270,15 @@ class AssetsDefinition:
         automation_conditions_by_output_name: Mapping[str, AutomationCondition | None]
         | None = None,
         backfill_policy: BackfillPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        hook_defs: Iterable[HookDefinition] | None = None,
+        can_subset: bool = False,
+        internal_asset_deps: Mapping[str, Collection[AssetKey]] | None = None,
     ) -> AssetsDefinition:
-        """Assets computed by the ops of ``graph_def``: one asset per output of the graph."""
+        """Assets computed by the ops of ``graph_def``: one asset per output of the graph.
+
+        ``internal_asset_deps`` narrows what each output depends on, as in ``@multi_asset``.
+        """
         input_keys, specs = node_asset_specs(
             graph_def,
             "from_graph",
@@ -287,8 +299,19 @@ class AssetsDefinition:
                 automation_conditions_by_output_name,
             ),
         )
+        if internal_asset_deps is not None:
+            owner = f"AssetsDefinition.from_graph({graph_def.describe()})"
+            _narrow_node_deps(specs, internal_asset_deps, owner)
         return graph_backed_definition(
-            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source
+            graph_def,
+            input_keys,
+            specs,
+            partitions_def,
+            backfill_policy,
+            graph_def.source,
+            hooks=hook_defs,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
         )
 
     @classmethod
@@ -310,8 +333,13 @@ class AssetsDefinition:
         | None = None,
         backfill_policy: BackfillPolicy | None = None,
         can_subset: bool = False,
+        hook_defs: Iterable[HookDefinition] | None = None,
+        internal_asset_deps: Mapping[str, Collection[AssetKey]] | None = None,
     ) -> AssetsDefinition:
-        """Assets computed by ``op_def``: one asset per output of the op, run as one step."""
+        """Assets computed by ``op_def``: one asset per output of the op, run as one step.
+
+        ``internal_asset_deps`` narrows what each output depends on, as in ``@multi_asset``.
+        """
         input_keys, specs = node_asset_specs(
             op_def,
             "from_op",
@@ -330,8 +358,13 @@ class AssetsDefinition:
                 automation_conditions=automation_conditions_by_output_name,
             ),
         )
+        if internal_asset_deps is not None:
+            _narrow_node_deps(
+                specs, internal_asset_deps, f"AssetsDefinition.from_op({op_def.describe()})"
+            )
+        op_def = op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset")
         return cls(
-            op=op_def.replace(kind="asset" if len(specs) == 1 else "multi-asset"),
+            op=op_def.with_hooks(hook_defs) if hook_defs is not None else op_def,
             specs_by_output=specs,
             input_keys=input_keys,
             partitions_def=partitions_def,
@@ -360,7 +393,7 @@ class AssetsDefinition:
         return f"<AssetsDefinition {self.describe()}>"
 
 
-def graph_backed_definition(
+def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed definition)
     graph_def: GraphDefinition,
     input_keys: Mapping[str, AssetKey],
     specs_by_output: Mapping[str, AssetSpec],
@@ -368,13 +401,24 @@ def graph_backed_definition(
     backfill_policy: BackfillPolicy | None,
     source: str,
     owner: str | None = None,
+    *,
+    hooks: Iterable[HookDefinition] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
+    can_subset: bool = False,
 ) -> AssetsDefinition:
-    """The definition of assets computed by the ops of ``graph_def`` (one per graph output)."""
+    """The definition of assets computed by the ops of ``graph_def`` (one per graph output).
+
+    ``hooks`` run after each step of the graph's ops; ``resource_defs`` are bound to the assets
+    as ``with_resources`` would.
+    """
     if not graph_def.output_defs:
         raise DefinitionError(
             f"{owner or graph_def.describe()} ({source}) returns no output, so it computes no "
             "asset. Return the output of the op that computes the asset from the graph body."
         )
+    hook_set = check_hooks(hooks, owner or graph_def.describe())
+    if hook_set:
+        graph_def = graph_with_hooks(graph_def, hook_set)
     return AssetsDefinition(
         op=graph_def.as_op("asset" if len(specs_by_output) == 1 else "multi-asset"),
         specs_by_output=dict(specs_by_output),
@@ -383,6 +427,8 @@ def graph_backed_definition(
         backfill_policy=backfill_policy,
         source=source,
         graph_def=graph_def,
+        resource_defs=dict(resource_defs or {}),
+        can_subset=can_subset,
     )
 
 
@@ -606,7 +652,7 @@ def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
         )
     if key is not None:
         return AssetKey.from_coercible(key)
-    asset_key = key_for_name(check_name(f.__name__ if name is None else name, "asset"))
+    asset_key = key_for_name(check_asset_name(name or f.__name__, f"@asset on {f.__name__}"))
     return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
 
 
@@ -714,12 +760,13 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     pool: str | None = None,
     internal_asset_deps: Mapping[str, Collection[AssetKey | str | Sequence[str]]] | None = None,
     compute_kind: str | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one function that produces several assets, given as ``outs=`` or ``specs=``.
 
     ``internal_asset_deps`` maps an output name to the asset keys that output really depends
     on (among the multi-asset's upstream assets and its other outputs); an output left out
-    depends on every upstream asset.
+    depends on every upstream asset. ``hooks`` run after each step of the multi-asset.
     """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
@@ -744,6 +791,8 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             code_version=code_version,
             owner=owner,
         ).replace(kind="multi-asset")
+        if hooks is not None:
+            op_def = op_def.with_hooks(hooks)
         input_keys, data_deps = _resolve_asset_ins(op_def, ins or {}, owner)
         shared_deps = _merge_deps(data_deps, normalize_deps(deps, owner), owner)
         specs_by_output, pdef = _multi_asset_specs(
@@ -807,6 +856,16 @@ def _multi_asset_specs(
                 partitions_def=pdef,
             )
     return specs_by_output, pdef
+
+
+def _narrow_node_deps(
+    specs: dict[str, AssetSpec],
+    internal_asset_deps: Mapping[str, Collection[AssetKey]],
+    owner: str,
+) -> None:
+    """``internal_asset_deps`` of ``from_graph``/``from_op``: every spec starts with all inputs."""
+    shared = next(iter(specs.values())).deps if specs else ()
+    _apply_internal_deps(specs, internal_asset_deps, shared, owner)
 
 
 def _apply_internal_deps(

@@ -47,7 +47,9 @@ class AssetGraph:
     ) -> None:
         nodes, defs = _index_assets(assets)
         self._nodes = nodes
-        self.implicit_external_keys: frozenset[AssetKey] = _add_undeclared(nodes, defs)
+        self.implicit_external_keys: frozenset[AssetKey] = _add_undeclared(
+            nodes, defs, _check_targets(checks)
+        )
         self.assets_defs: tuple[AssetsDefinition, ...] = tuple(defs)
         child_positions, in_degree = self._link_edges()
         self._checks_by_key: dict[AssetCheckKey, AssetChecksDefinition | AssetCheckSpec] = {}
@@ -68,13 +70,7 @@ class AssetGraph:
                 f"Definitions(asset_checks=...) got a {type(check).__name__}: give checks "
                 "made with @asset_check."
             )
-        for spec in check.specs:
-            if spec.asset_key not in nodes:
-                raise DefinitionError(
-                    f"asset check {spec.key.to_user_string()!r} checks "
-                    f"{spec.asset_key.to_user_string()!r}, which is not among the assets."
-                    f"{self._suggest(spec.asset_key)} Add the asset to Definitions(assets=...)."
-                )
+        for spec in check.specs:  # an unknown checked asset is external (see _add_undeclared)
             _same_partitions(spec, nodes[spec.asset_key].assets_def.partitions_def)
         for dep in (*check.input_keys.values(), *check.dep_keys):
             if dep not in nodes:
@@ -300,24 +296,32 @@ def _index_assets(
     return nodes, defs
 
 
+def _check_targets(checks: Sequence[object]) -> list[AssetKey]:
+    """The assets that ``@asset_check`` definitions check (other items are reported later)."""
+    return [
+        spec.asset_key
+        for check in checks
+        if isinstance(check, AssetChecksDefinition)
+        for spec in check.specs
+    ]
+
+
 def _add_undeclared(
-    nodes: dict[AssetKey, AssetNode], defs: list[AssetsDefinition]
+    nodes: dict[AssetKey, AssetNode], defs: list[AssetsDefinition], checked: Sequence[AssetKey]
 ) -> frozenset[AssetKey]:
     """Add an external asset for each dependency that no definition provides; return their keys.
 
     Dagster treats ``deps=["raw_events"]`` (or an input named like no asset) as a dependency
-    on an asset outside these definitions, as if ``AssetSpec("raw_events")`` had been given.
+    on an asset outside these definitions, as if ``AssetSpec("raw_events")`` had been given;
+    so is the asset of an ``@asset_check(asset="raw_events")``.
     """
     added: dict[AssetKey, AssetNode] = {}
-    for node in list(nodes.values()):
-        for dep in node.spec.deps:
-            key = dep.asset_key
-            if key not in nodes and key not in added:
-                assets_def = external_assets_definition(AssetSpec(key))
-                defs.append(assets_def)
-                added[key] = AssetNode(
-                    key, assets_def.specs_by_output[_only(assets_def)], assets_def
-                )
+    wanted = [dep.asset_key for node in list(nodes.values()) for dep in node.spec.deps]
+    for key in [*wanted, *checked]:
+        if key not in nodes and key not in added:
+            assets_def = external_assets_definition(AssetSpec(key))
+            defs.append(assets_def)
+            added[key] = AssetNode(key, assets_def.specs_by_output[_only(assets_def)], assets_def)
     nodes.update(added)
     return frozenset(added)
 

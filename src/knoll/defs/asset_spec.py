@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knoll._utils import check_group_name, check_tags
+from knoll._utils import check_asset_tags, check_group_name
 from knoll.defs.automation import AutomationCondition
 from knoll.defs.keys import AssetKey, key_for_name
 from knoll.defs.metadata import MetadataValue, normalize_metadata
@@ -136,7 +136,7 @@ class AssetSpec:
         set_(self, "code_version", code_version)
         set_(self, "automation_condition", automation_condition)
         set_(self, "owners", _check_owners(owners, owner) if owners else ())
-        set_(self, "tags", check_tags(dict(tags), owner) if tags else _NO_TAGS)
+        set_(self, "tags", check_asset_tags(dict(tags), owner) if tags else _NO_TAGS)
         set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
 

@@ -7,10 +7,10 @@ output records that asset's materialization. The parameters of the body are upst
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, did_you_mean, docstring, source_location
+from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
 from knoll.defs.asset import AssetOut, AssetsDefinition, graph_backed_definition
 from knoll.defs.asset_spec import DEFAULT_ASSET_IN, AssetDep, AssetIn, AssetSpec
 from knoll.defs.graph import GraphDefinition, build_graph
@@ -20,6 +20,7 @@ from knoll.defs.policies import AutomationCondition, BackfillPolicy
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.hook import HookDefinition
     from knoll.defs.partitions import PartitionsDefinition
 
 
@@ -59,7 +60,9 @@ def _graph_asset_key(
                 "name= or key_prefix=; use key= alone, or name= with key_prefix=."
             )
         return AssetKey.from_coercible(key)
-    asset_key = key_for_name(check_name(fn.__name__ if name is None else name, "asset"))
+    asset_key = key_for_name(
+        check_asset_name(name or fn.__name__, f"@graph_asset on {fn.__name__}")
+    )
     return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
 
 
@@ -84,6 +87,8 @@ def graph_asset(
     backfill_policy: BackfillPolicy | None = None,
     code_version: str | None = None,
     key: AssetKey | str | Sequence[str] | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -105,8 +110,14 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     backfill_policy: BackfillPolicy | None = None,
     code_version: str | None = None,
     key: AssetKey | str | Sequence[str] | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
-    """Declare one asset computed by several ops: the body wires them like a ``@graph``."""
+    """Declare one asset computed by several ops: the body wires them like a ``@graph``.
+
+    ``hooks`` run after each step of the graph's ops; ``resource_defs`` binds resources to the
+    asset, as ``with_resources`` does.
+    """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         asset_key = _graph_asset_key(fn, name, key, key_prefix)
@@ -142,6 +153,8 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             backfill_policy,
             graph_def.source,
             owner,
+            hooks=hooks,
+            resource_defs=resource_defs,
         )
 
     if compose_fn is not None:
@@ -149,7 +162,7 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     return decorate
 
 
-def graph_multi_asset(
+def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     *,
     outs: Mapping[str, AssetOut],
     name: str | None = None,
@@ -157,10 +170,15 @@ def graph_multi_asset(
     partitions_def: PartitionsDefinition | None = None,
     backfill_policy: BackfillPolicy | None = None,
     group_name: str | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    can_subset: bool = False,
+    resource_defs: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare several assets computed by one graph: one per entry of ``outs``.
 
-    The body returns a dict (or a tuple in the order of ``outs``) of op outputs.
+    The body returns a dict (or a tuple in the order of ``outs``) of op outputs. ``hooks`` and
+    ``resource_defs`` are as for ``@graph_asset``; with ``can_subset=True`` a run that selects
+    some of the assets runs only the ops those need.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
@@ -181,7 +199,16 @@ def graph_multi_asset(
             for out_name, asset_out in outs.items()
         }
         return graph_backed_definition(
-            graph_def, input_keys, specs, partitions_def, backfill_policy, graph_def.source, owner
+            graph_def,
+            input_keys,
+            specs,
+            partitions_def,
+            backfill_policy,
+            graph_def.source,
+            owner,
+            hooks=hooks,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
         )
 
     return decorate

@@ -7,16 +7,21 @@ else the asset named like the input); every asset depends on all of the inputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from knoll._utils import did_you_mean
 from knoll.defs.asset_spec import AssetDep, AssetSpec
+from knoll.defs.composition import InvokedOutput
 from knoll.defs.keys import AssetKey
+from knoll.defs.op import OpDefinition
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.graph import GraphDefinition
+    from knoll.defs.hook import HookDefinition
     from knoll.defs.op import NodeDefinition
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
     from knoll.defs.policies import AutomationCondition
@@ -95,3 +100,45 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
             partitions_def=partitions_def,
         )
     return input_keys, specs
+
+
+def graph_with_hooks(
+    graph_def: GraphDefinition, hooks: frozenset[HookDefinition]
+) -> GraphDefinition:
+    """``graph_def`` with ``hooks`` attached to every op in it (nested graphs included)."""
+    invocations = {}
+    for name, invocation in graph_def.invocations.items():
+        node = invocation.node
+        if isinstance(node, OpDefinition):
+            hooked: NodeDefinition = node.with_hooks(hooks)
+        else:  # a nested graph
+            hooked = graph_with_hooks(cast("GraphDefinition", node), hooks)
+        invocations[name] = dataclasses.replace(invocation, node=hooked)
+    return dataclasses.replace(graph_def, invocations=invocations)
+
+
+def prune_graph(graph_def: GraphDefinition, output_names: Iterable[str]) -> GraphDefinition:
+    """``graph_def`` cut down to the nodes that ``output_names`` need (a subset run of it)."""
+    outputs = {name: graph_def.output_mappings[name] for name in output_names}
+    needed: set[str] = set()
+    pending = [ref.node_name for ref in outputs.values()]
+    while pending:
+        node_name = pending.pop()
+        if node_name in needed:
+            continue
+        needed.add(node_name)
+        for source in graph_def.invocations[node_name].inputs.values():
+            for ref in source if isinstance(source, list) else [source]:
+                if isinstance(ref, InvokedOutput):
+                    pending.append(ref.node_name)
+    input_mappings = {
+        name: tuple(t for t in targets if t[0] in needed)
+        for name, targets in graph_def.input_mappings.items()
+    }
+    return dataclasses.replace(
+        graph_def,
+        invocations={n: i for n, i in graph_def.invocations.items() if n in needed},
+        input_mappings=input_mappings,
+        output_defs={n: d for n, d in graph_def.output_defs.items() if n in outputs},
+        output_mappings=outputs,
+    )

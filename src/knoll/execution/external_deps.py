@@ -22,10 +22,13 @@ if TYPE_CHECKING:
 __all__ = ["near_miss_message", "warn_of_near_misses"]
 
 
-def near_miss_message(owner: str, missing: AssetKey, defined: AssetKey) -> str:
-    """The warning for ``owner`` depending on undefined ``missing``, close to ``defined``."""
+def near_miss_message(
+    owner: str, missing: AssetKey, defined: AssetKey, verb: str = "depends on"
+) -> str:
+    """The warning for ``owner`` depending on (or checking) undefined ``missing``, close to
+    ``defined``."""
     return (
-        f"{owner} depends on {missing.to_user_string()!r}, which no definition provides, so "
+        f"{owner} {verb} {missing.to_user_string()!r}, which no definition provides, so "
         f"it is an external asset; did you mean {defined.to_user_string()!r}? Fix the key, or "
         f"declare AssetSpec({missing.to_user_string()!r}) in Definitions(assets=...) to "
         "silence this warning."
