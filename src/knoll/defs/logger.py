@@ -11,11 +11,10 @@ stays cheap.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 
 BUILTIN_LOGGER_NAME = "knoll.builtin"
 
@@ -40,6 +39,7 @@ class _StepLogHandler(logging.Handler):
 
 
 _HANDLER = _StepLogHandler()
+_BASE = logging.getLogger(BUILTIN_LOGGER_NAME)
 
 
 def _builtin_logger() -> logging.Logger:
@@ -60,12 +60,24 @@ def get_knoll_logger(name: str | None = None) -> logging.Logger:
     return base.getChild(name) if name else base
 
 
-@contextlib.contextmanager
-def routed_to_step(route: LogRoute) -> Iterator[None]:
-    """While the block runs in this context, ``get_knoll_logger`` records go to ``route``."""
-    _builtin_logger()
-    token = _route.set(route)
-    try:
-        yield
-    finally:
-        _route.reset(token)
+class routed_to_step:
+    """While the block runs in this context, ``get_knoll_logger`` records go to ``route``.
+
+    A plain context manager rather than a generator: it wraps every step attempt, so it
+    should cost two calls, not a generator's half-dozen.
+    """
+
+    __slots__ = ("_route", "_token")
+
+    def __init__(self, route: LogRoute) -> None:
+        self._route = route
+        self._token: Token[LogRoute | None] | None = None
+
+    def __enter__(self) -> None:
+        if _HANDLER not in _BASE.handlers:
+            _builtin_logger()
+        self._token = _route.set(self._route)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _route.reset(self._token)
