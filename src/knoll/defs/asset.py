@@ -111,8 +111,8 @@ class AssetsDefinition:
     @property
     def keys(self) -> frozenset[AssetKey]:
         """The asset keys this definition produces (after subsetting)."""
-        all_keys = frozenset(s.key for s in self.specs_by_output.values())
-        return all_keys if self.selected_keys is None else self.selected_keys
+        # the selection when there is one: building the full set first is per-step work
+        return self.all_keys if self.selected_keys is None else self.selected_keys
 
     @property
     def all_keys(self) -> frozenset[AssetKey]:
