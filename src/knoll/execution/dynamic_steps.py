@@ -8,7 +8,7 @@ were yielded); a step reading ``.collect()`` reads the values of all those keys 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from knoll.execution.plan import (
     UNRESOLVED,
@@ -22,12 +22,70 @@ from knoll.execution.plan import (
 )
 from knoll.execution.run_state import RunState, StepOutcome
 
-__all__ = ["dynamic_output_key", "has_dynamic_outputs", "resolved_steps"]
+__all__ = [
+    "concrete_step",
+    "dynamic_output_key",
+    "has_dynamic_outputs",
+    "is_resolvable",
+    "needs_resolution",
+    "resolve_step",
+    "resolved_steps",
+    "split_kept_name",
+]
 
 
 def dynamic_output_key(output_name: str, mapping_key: str) -> str:
     """The name one value of a dynamic output is kept under in a run (``items[key]``)."""
     return f"{output_name}[{mapping_key}]"
+
+
+def split_kept_name(kept_as: str) -> tuple[str, str | None]:
+    """A kept output name as (output name, mapping key): ``items[a]`` -> ``("items", "a")``.
+    (Output names and mapping keys hold neither bracket, so the split is exact.)"""
+    if kept_as.endswith("]") and "[" in kept_as:
+        name, _, key = kept_as[:-1].partition("[")
+        return name, key
+    return kept_as, None
+
+
+def concrete_step(steps: Mapping[str, Step], step_key: str) -> Step:
+    """The step ``step_key`` names: one of ``steps``, or one mapping key of a mapped step
+    (``op[a]`` of ``op[?]``), enough to rebuild the contexts of its outputs in another process
+    (its inputs stay unresolved)."""
+    step = steps.get(step_key)
+    if step is not None:
+        return step
+    handle, key = split_kept_name(step_key)
+    unresolved = steps[f"{handle}{UNRESOLVED}"]
+    return dataclasses.replace(unresolved, key=step_key, mapping_key=key)
+
+
+def needs_resolution(step: Step) -> bool:
+    """Whether ``step`` waits for mapping keys before it can run: a mapped step, or one that
+    collects the values of a dynamic output or of a mapped step (and is not resolved yet)."""
+    if step.mapping_key is not None:
+        return False
+    return step.mapped_by is not None or any(
+        isinstance(s, FromCollected) for s in step.inputs.values()
+    )
+
+
+def is_resolvable(state: RunState, step: Step, in_plan: set[str]) -> bool:
+    """Whether the steps ``step`` (see :func:`needs_resolution`) depends on have gone far
+    enough for its mapping keys to be known: every step it reads from has finished (or, a
+    mapped step, has been resolved itself) or is not run here."""
+    for up in step.upstream:
+        if up in state.outcomes or up in state.resolved or up not in in_plan:
+            continue
+        return False
+    return True
+
+
+def resolve_step(state: RunState, step: Step) -> list[Step]:
+    """``step`` as the steps it runs as once its mapping keys are known: itself with its
+    collected inputs resolved, one step per mapping key, or none (it is then recorded as
+    skipped, with what reads it)."""
+    return _resolve(state, step)
 
 
 def has_dynamic_outputs(plan: ExecutionPlan) -> bool:

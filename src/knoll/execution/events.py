@@ -120,6 +120,7 @@ class StepOutputData:
     type_name: str
     asset_key: AssetKey | None = None
     metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    mapping_key: str | None = None  # one value of a dynamic output
 
 
 @serializable()

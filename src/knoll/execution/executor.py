@@ -25,7 +25,7 @@ from knoll.errors import (
     StorageWriteError,
 )
 from knoll.execution.context import PartitionScope
-from knoll.execution.dynamic_steps import resolved_steps
+from knoll.execution.dynamic_steps import concrete_step, resolved_steps, split_kept_name
 from knoll.execution.events import (
     AssetPlannedData,
     EventSink,
@@ -385,24 +385,26 @@ def _output_loader(
     resource_config: Mapping[str, Any],
 ) -> Any:
     """Loads a value a worker process stored, through its IO manager, for the run's result."""
+    steps = {s.key: s for s in plan.steps}
 
     def load(key: tuple[str, str]) -> Any:
         from knoll.execution.context import InputContext
         from knoll.execution.worker_pool import output_context
 
-        step = plan.step(key[0])
-        io_key = step.op.output_defs[key[1]].io_manager_key
+        step = concrete_step(steps, key[0])
+        name, mapping_key = split_kept_name(key[1])
+        io_key = step.op.output_defs[name].io_manager_key
         with build_resources(
             resource_defs, resource_config=resource_config, run_id=state.run.run_id, only={io_key}
         ) as resources:
             state.resources = resources
             try:
-                upstream = output_context(state, step, key[1])
+                upstream = output_context(state, step, name, mapping_key=mapping_key)
             finally:
                 state.resources = None
             scope = upstream.asset_partitions_def and state.partition
             context = InputContext(
-                name=key[1],
+                name=name,
                 step_key=step.key,
                 run_id=state.run.run_id,
                 asset_key=upstream.asset_key if upstream.has_asset_key else None,

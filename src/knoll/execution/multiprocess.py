@@ -30,6 +30,13 @@ from knoll.execution.events import (
     StepFailureData,
     StepOutputData,
 )
+from knoll.execution.dynamic_steps import (
+    dynamic_output_key,
+    has_dynamic_outputs,
+    is_resolvable,
+    needs_resolution,
+    resolve_step,
+)
 from knoll.execution.plan import ExecutionPlan, Step
 from knoll.execution.pools import POLL_INTERVAL, waiting_message
 from knoll.execution.run_state import RunState, StepOutcome
@@ -39,6 +46,7 @@ from knoll.execution.worker_pool import (
     EVENTS,
     INIT_FAILED,
     READY,
+    MappingKeys,
     Worker,
     WorkerSeed,
     decode_events,
@@ -63,11 +71,12 @@ def start_method_for(platform: str) -> str:
     return "fork"
 
 
-def max_workers(executor: ExecutorDefinition, step_count: int) -> int:
+def max_workers(executor: ExecutorDefinition, step_count: int, *, fans_out: bool = False) -> int:
     """How many workers a run starts: ``max_concurrent`` (0 or unset: one per CPU), never more
-    than the run has steps."""
-    wanted = executor.config.get("max_concurrent") or os.cpu_count() or 1
-    return max(1, min(int(wanted), step_count))
+    than the run has steps (unless it ``fans_out`` over dynamic outputs: its mapped steps
+    become as many steps as their mapping keys)."""
+    wanted = int(executor.config.get("max_concurrent") or os.cpu_count() or 1)
+    return max(1, wanted if fans_out else min(wanted, step_count))
 
 
 def check_cross_process_io(resource_defs: Mapping[str, Any], io_keys: set[str], owner: str) -> None:
@@ -113,7 +122,7 @@ def run_multiprocess(state: RunState, prepared: PreparedRun) -> list[tuple[str, 
     executor = prepared.executor
     assert executor is not None
     plan = prepared.plan
-    size = max_workers(executor, len(plan.steps))
+    size = max_workers(executor, len(plan.steps), fans_out=has_dynamic_outputs(plan))
     method = executor.config.get("start_method") or start_method_for(sys.platform)
     start: Callable[[], Worker]
     if method == "fork":
@@ -161,8 +170,15 @@ class _Coordinator:
         self.start = start
         self.size = size
         self.workers: list[Worker] = []
+        # the run's steps by key, with the steps mapped steps become once resolved
+        self.steps = {s.key: s for s in plan.steps}
         self.pending = [s.key for s in plan.steps]
         self.in_plan = set(self.pending)
+        # steps the workers find as they are in the plan (resolved ones come with mapping keys)
+        self.in_original = {s.key for s in plan.steps if not needs_resolution(s)}
+        self.resolving = has_dynamic_outputs(plan)
+        # (step, output) -> the name its latest value is kept under (``items[key]``)
+        self.kept_as: dict[tuple[str, str], str] = {}
         # (step, output, run that stored it): outputs of earlier runs a re-execution loads
         # are in the state before the run starts
         self.produced: list[tuple[str, str, str]] = [
@@ -215,7 +231,13 @@ class _Coordinator:
         while progressed:
             progressed = False
             for key in list(self.pending):
-                step = self.plan.step(key)
+                step = self.steps[key]
+                if self.resolving and needs_resolution(step):
+                    if is_resolvable(self.state, step, self.in_plan):
+                        self._resolve(key, step)
+                        progressed = True
+                        break  # go again over the pending steps, with the resolved ones
+                    continue
                 if any(u in self.in_plan and u not in self.state.outcomes for u in step.upstream):
                     continue
                 if skip_if_blocked(self.state, step):
@@ -229,7 +251,19 @@ class _Coordinator:
                     continue  # a step behind it may be free to start
                 self.pending.remove(key)
                 upstream = set(step.upstream)
-                send_step(idle, key, [p for p in self.produced if p[0] in upstream])
+                produced = [p for p in self.produced if p[0] in upstream]
+                mapping = MappingKeys.of(self.state) if step.key not in self.in_original else None
+                send_step(idle, key, produced, mapping)
+
+    def _resolve(self, key: str, step: Step) -> None:
+        """Replace pending ``key`` with the steps it resolves to, now that its mapping keys
+        are known (none: it is recorded as skipped, as what reads it will be)."""
+        resolved = resolve_step(self.state, step)
+        at = self.pending.index(key)
+        self.pending[at : at + 1] = [s.key for s in resolved]
+        for s in resolved:
+            self.steps[s.key] = s
+            self.in_plan.add(s.key)
 
     def _claim(self, step: Step) -> bool:
         """Take a slot of ``step``'s pool, if it has one; False while the pool is full."""
@@ -250,7 +284,7 @@ class _Coordinator:
         return False
 
     def _release(self, step_key: str) -> None:
-        pool = self.plan.step(step_key).op.pool
+        pool = self.steps[step_key].op.pool
         if pool is not None and self.slots is not None:
             self.slots.release(pool, step_key)
 
@@ -303,12 +337,17 @@ class _Coordinator:
         if key is None:
             return
         if event.event_type is EventType.STEP_OUTPUT and isinstance(data, StepOutputData):
-            self.produced.append((key, data.output_name, state.run.run_id))
-            state.output_contexts[(key, data.output_name)] = output_context(
-                state, self.plan.step(key), data.output_name
+            name, mapping_key = data.output_name, data.mapping_key
+            kept_as = name if mapping_key is None else dynamic_output_key(name, mapping_key)
+            self.kept_as[(key, name)] = kept_as
+            self.produced.append((key, kept_as, state.run.run_id))
+            state.output_contexts[(key, kept_as)] = output_context(
+                state, self.steps[key], name, mapping_key=mapping_key
             )
+            if mapping_key is not None:
+                state.mapping_keys.setdefault((key, name), []).append(mapping_key)
         elif event.event_type is EventType.HANDLED_OUTPUT and isinstance(data, IOData):
-            self.stored.append((key, data.name))
+            self.stored.append((key, self.kept_as.get((key, data.name), data.name)))
         elif event.event_type is EventType.STEP_SUCCESS:
             state.outcomes[key] = StepOutcome.SUCCESS
         elif event.event_type is EventType.STEP_FAILURE and isinstance(data, StepFailureData):
@@ -337,7 +376,7 @@ class _Coordinator:
         if key is not None:
             self._release(key)
         if key is not None and key not in self.state.outcomes:
-            step = self.plan.step(key)
+            step = self.steps[key]
             message = (
                 f"{step.describe()} (step {key!r}) failed: its worker process "
                 f"(pid {worker.process.pid}) {how} while running it. Look for what stopped the "

@@ -210,12 +210,6 @@ def _executor(
     executor = select_executor(job, resolved.execution)
     if executor.name == "in_process":
         return None
-    if any(d.is_dynamic for step in plan.steps for d in step.op.output_defs.values()):
-        raise DefinitionError(
-            f"{job.describe()} has dynamic outputs (DynamicOut), which the {executor.name} "
-            "executor does not run yet: use the in-process executor (executor_def="
-            "in_process_executor, or execution: {config: {in_process: {}}} in run config)."
-        )
     from knoll.execution.multiprocess import check_cross_process_io
 
     check_cross_process_io(resource_defs, _io_manager_keys(plan), run_owner(job, plan))

@@ -90,15 +90,15 @@ class ExecuteInProcessResult:
             if output_def is not None and output_def.is_dynamic:
                 prefix = f"{output_name}["
                 return {
-                    o[len(prefix) : -1]: v
-                    for (s, o), v in self._outputs.items()
+                    o[len(prefix) : -1]: self._outputs[(s, o)]
+                    for (s, o) in list(self._outputs)
                     if s == step.key and o.startswith(prefix)
                 }
             if step.mapped_by is not None:
                 prefix = f"{node_name}["
                 return {
-                    s[len(prefix) : -1]: v
-                    for (s, o), v in self._outputs.items()
+                    s[len(prefix) : -1]: self._outputs[(s, o)]
+                    for (s, o) in list(self._outputs)
                     if o == output_name and s.startswith(prefix)
                 }
         return None

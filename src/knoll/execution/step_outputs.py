@@ -385,7 +385,13 @@ def _handle_output(
         step.key,
         f"produced output {output_name!r}{shown}",
         logging.DEBUG,
-        StepOutputData(output_name, type_name(target.output_type), target.asset_key, all_metadata),
+        StepOutputData(
+            output_name,
+            type_name(target.output_type),
+            target.asset_key,
+            all_metadata,
+            produced.mapping_key,
+        ),
     )
     io_key = step.op.output_defs[output_name].io_manager_key
     context = OutputContext(

@@ -19,8 +19,9 @@ from typing import Any
 from knoll._serdes import deserialize, serialize
 from knoll.errors import KnollError
 from knoll.execution.context import OutputContext, PartitionScope
+from knoll.execution.dynamic_steps import concrete_step, resolve_step, split_kept_name
 from knoll.execution.events import RunEvent, SerializableError
-from knoll.execution.plan import ExecutionPlan, Step
+from knoll.execution.plan import UNRESOLVED, ExecutionPlan, Step
 from knoll.execution.resources import build_resources
 from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
 from knoll.execution.step import run_capture, run_step
@@ -72,12 +73,42 @@ def start_worker(context: Any, seed: WorkerSeed) -> Worker:
     return Worker(process, parent)
 
 
-def send_step(worker: Worker, step_key: str, produced: list[tuple[str, str, str]]) -> None:
+@dataclass(frozen=True)
+class MappingKeys:
+    """What a worker needs to resolve a mapped step (or a collect) as the coordinator did: the
+    mapping keys of the dynamic outputs of steps that succeeded, and the steps each mapped
+    step became."""
+
+    by_output: list[tuple[str, str, list[str]]]
+    resolved: dict[str, list[str]]
+
+    @staticmethod
+    def of(state: RunState) -> MappingKeys:
+        return MappingKeys(
+            [
+                (step_key, output, keys)
+                for (step_key, output), keys in state.mapping_keys.items()
+                if state.outcomes.get(step_key) is StepOutcome.SUCCESS
+            ],
+            dict(state.resolved),
+        )
+
+
+def send_step(
+    worker: Worker,
+    step_key: str,
+    produced: list[tuple[str, str, str]],
+    mapping: MappingKeys | None = None,
+) -> None:
     """Ask ``worker`` to run ``step_key``; ``produced`` lists the upstream outputs that exist,
     as (step key, output name, id of the run that stored it: this one or, for a re-execution,
-    an earlier one)."""
+    an earlier one). ``mapping`` comes with a step resolved from mapping keys (``op[key]``, or
+    one collecting values)."""
     worker.step_key = step_key
-    worker.conn.send_bytes(json.dumps({"step": step_key, "produced": produced}).encode())
+    request: dict[str, Any] = {"step": step_key, "produced": produced}
+    if mapping is not None:
+        request["mapping"] = {"by_output": mapping.by_output, "resolved": mapping.resolved}
+    worker.conn.send_bytes(json.dumps(request).encode())
 
 
 def stop_worker(worker: Worker) -> None:
@@ -128,7 +159,6 @@ def _serve_steps(
         request = json.loads(conn.recv_bytes())
         if not request:
             break
-        step = steps[request["step"]]
         state = RunState(
             run=base.run,
             job=base.job,
@@ -138,12 +168,14 @@ def _serve_steps(
             writer=writer,
             recorder=base.recorder,
         )
+        step = _requested_step(state, steps, request)
         # a step is sent once every upstream step succeeded (in this run or earlier)
         for up in step.upstream:
             state.outcomes[up] = StepOutcome.SUCCESS
         for step_key, output_name, stored_by in request["produced"]:
+            name, mapping_key = split_kept_name(output_name)
             state.output_contexts[(step_key, output_name)] = output_context(
-                state, steps[step_key], output_name, stored_by
+                state, concrete_step(steps, step_key), name, stored_by, mapping_key
             )
         try:
             outcome = run_step(state, step)
@@ -152,6 +184,23 @@ def _serve_steps(
         writer.flush()
         done = {"step": step.key, "outcome": outcome.value}
         conn.send_bytes(DONE + json.dumps(done).encode())
+
+
+def _requested_step(state: RunState, steps: Mapping[str, Step], request: Any) -> Step:
+    """The step the coordinator asks for; a step resolved from mapping keys is resolved here
+    again, from the mapping keys the coordinator sends with it."""
+    key = request["step"]
+    mapping = request.get("mapping")
+    if mapping is None:
+        return steps[key]
+    for step_key, output, keys in mapping["by_output"]:
+        state.mapping_keys[(step_key, output)] = list(keys)
+        state.outcomes[step_key] = StepOutcome.SUCCESS
+    state.resolved.update({k: list(v) for k, v in mapping["resolved"].items()})
+    unresolved = steps.get(key) or steps[f"{split_kept_name(key)[0]}{UNRESOLVED}"]
+    step = next(s for s in resolve_step(state, unresolved) if s.key == key)
+    state.outcomes.clear()
+    return step
 
 
 def step_partition(state: RunState, step: Step) -> PartitionScope | None:
@@ -164,11 +213,16 @@ def step_partition(state: RunState, step: Step) -> PartitionScope | None:
 
 
 def output_context(
-    state: RunState, step: Step, output_name: str, run_id: str | None = None
+    state: RunState,
+    step: Step,
+    output_name: str,
+    run_id: str | None = None,
+    mapping_key: str | None = None,
 ) -> OutputContext:
     """The context an output of ``step`` was stored with, rebuilt in another process so that
     its IO manager can load it (the metadata the step logged at run time is not included).
-    ``run_id`` is the run that stored it, when not this one (re-execution)."""
+    ``run_id`` is the run that stored it, when not this one (re-execution); ``mapping_key``
+    names one value of a dynamic output."""
     output_def = step.op.output_defs[output_name]
     asset_key = None
     definition_metadata = output_def.metadata
@@ -176,7 +230,7 @@ def output_context(
         spec = step.assets_def.specs_by_output[output_name]
         asset_key = spec.key
         definition_metadata = spec.metadata
-    return OutputContext(
+    context = OutputContext(
         name=output_name,
         step_key=step.key,
         run_id=run_id or state.run.run_id,
@@ -189,3 +243,5 @@ def output_context(
         resources=state.resources,
         io_manager_key=output_def.io_manager_key,
     )
+    context.mapping_key = mapping_key
+    return context
