@@ -59,17 +59,13 @@ def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
     plain, checks = _split(assets)
     graph = AssetGraph(plain, checks)
-    keys = (
-        graph.executable_keys
-        if selection is None
-        else AssetSelection.from_coercible(selection).resolve(graph)
-    )
-    job = JobDefinition.for_assets(
-        graph,
-        frozenset(keys),
-        frozenset(c for k in keys for c in graph.checks_for(k)),
-        name=EPHEMERAL_JOB,
-    )
+    if selection is None:
+        keys = graph.executable_keys
+        checks = frozenset(c for k in keys for c in graph.checks_for(k))
+    else:  # a check selection runs checks of external assets too
+        chosen = AssetSelection.from_coercible(selection)
+        keys, checks = chosen.resolve(graph), chosen.resolve_checks(graph)
+    job = JobDefinition.for_assets(graph, frozenset(keys), checks, name=EPHEMERAL_JOB)
     return execute_in_process(
         job,
         run_config=run_config,

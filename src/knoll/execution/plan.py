@@ -196,11 +196,17 @@ def _asset_plan(
     selection: frozenset[AssetKey],
     checks: frozenset[AssetCheckKey],
 ) -> ExecutionPlan:
-    for key in selection:
+    for key in sorted(selection, key=lambda k: k.to_user_string()):
         if not graph.node(key).is_executable:
+            how = (
+                "no definition provides it"
+                if key in graph.implicit_external_keys
+                else "declared with AssetSpec"
+            )
             raise DefinitionError(
-                f"asset {key.to_user_string()!r} is external (declared with AssetSpec): knoll "
-                "does not materialize it. Leave it out of the selection."
+                f"asset {key.to_user_string()!r} is external ({how}): knoll does not "
+                "materialize it. Leave it out of the selection; to run its checks, select "
+                f"AssetSelection.checks_for_assets({key.to_user_string()!r})."
             )
     step_defs, producer = _subsets(graph, selection)
     check_steps, blocking_by_asset = _check_steps(graph, checks, producer)
