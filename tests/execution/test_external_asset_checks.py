@@ -414,3 +414,19 @@ def test_multi_asset_check_of_two_external_assets(
     keys = [spec.key for spec in billing.specs]
     stored = instance.get_latest_check_results(keys)
     assert {k.name: v.passed for k, v in stored.items()} == outcome
+
+
+def test_definitions_with_only_external_assets_and_checks_have_a_default_job(
+    tmp_path: Path,
+) -> None:
+    resources = {"warehouse": _warehouse(tmp_path, datetime.now(UTC))}
+    defs = Definitions(assets=[raw_orders], asset_checks=[raw_orders_fresh], resources=resources)
+    result = defs.get_implicit_global_asset_job_def().execute_in_process()
+    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["raw_orders_fresh"]
+    with pytest.raises(
+        DefinitionError,
+        match=r"the selection \(\* \| all_asset_checks\) holds no asset that knoll can "
+        r"materialize and no asset check: fix the selection, or give Definitions an @asset or "
+        r"an @asset_check\.",
+    ):
+        Definitions(assets=[raw_orders]).get_implicit_global_asset_job_def()

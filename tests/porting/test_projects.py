@@ -433,3 +433,47 @@ def test_run_end_events_name_the_run_that_lacks_them(ported: Port) -> None:
         r" FAILURE\.",
     ):
         result.get_run_success_event()
+
+
+def _evaluations(result: object) -> dict[str, list[object]]:
+    return {
+        e.check_name: [e.passed, e.blocking, {k: v.value for k, v in e.metadata.items()}]
+        for e in result.get_asset_check_evaluations()  # type: ignore[attr-defined]
+    }
+
+
+def test_checks_of_external_assets(ported: Port) -> None:
+    project = ported("external_checks")
+    assert graph_of(project.defs) == {
+        "raw_orders": {"deps": [], "group": "landing", "partitions": None},
+        "order_count": {"deps": ["raw_orders"], "group": "sales", "partitions": None},
+        "vendor_prices": {"deps": [], "group": "default", "partitions": None},
+        "price_list": {"deps": ["vendor_prices"], "group": "sales", "partitions": None},
+    }
+    m, defs = project.module, project.defs
+    (project.folder / "raw_orders.json").write_text("[1, 2, 3]")  # the ingest tool's drop
+    every = defs.get_implicit_asset_job().execute_in_process()
+    checks_only = defs.get_job_def("landing_checks").execute_in_process()
+    in_materialize = materialize([m.raw_orders, m.raw_orders_not_empty], resources=defs.resources)
+    (project.folder / "raw_orders.json").write_text("[]")
+    blocked = defs.get_implicit_asset_job().execute_in_process(raise_on_error=False)
+    # the values Dagster 1.13 gives (verify_with_dagster.py)
+    passed = {
+        "raw_orders_not_empty": [True, True, {"rows": 3}],
+        "vendor_prices_landed": [False, False, {}],
+    }
+    assert [_evaluations(every), sorted(_materialized(every)), every.success] == [
+        passed,
+        ["order_count", "price_list"],
+        True,
+    ]
+    assert [_evaluations(checks_only), _materialized(checks_only)] == [passed, []]
+    assert _evaluations(in_materialize) == {}
+    assert [_evaluations(blocked), sorted(_materialized(blocked)), blocked.success] == [
+        {
+            "raw_orders_not_empty": [False, True, {"rows": 0}],
+            "vendor_prices_landed": [False, False, {}],
+        },
+        ["price_list"],
+        False,
+    ]

@@ -200,6 +200,32 @@ def _verify_new_projects(report: dict[str, Any]) -> None:
     ]
 
     _verify_sensor_projects(report, out)
+    _verify_external_checks(report, out)
+
+
+def _evaluations(result: Any) -> dict[str, list[Any]]:
+    return {
+        e.check_name: [e.passed, e.blocking, {k: v.value for k, v in e.metadata.items()}]
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def _verify_external_checks(report: dict[str, Any], out: Path) -> None:
+    m = sys.modules["external_checks"]
+    (out / "raw_orders.json").write_text("[1, 2, 3]")
+    every = m.defs.get_implicit_global_asset_job_def().execute_in_process()
+    checks_only = m.defs.get_job_def("landing_checks").execute_in_process()
+    in_materialize = dg.materialize(
+        [m.raw_orders, m.raw_orders_not_empty], resources=m.defs.resources
+    )
+    (out / "raw_orders.json").write_text("[]")
+    blocked = m.defs.get_implicit_global_asset_job_def().execute_in_process(raise_on_error=False)
+    report["external_checks"]["results"] = [
+        [_evaluations(every), _materialized(every), every.success],
+        [_evaluations(checks_only), _materialized(checks_only)],
+        _evaluations(in_materialize),
+        [_evaluations(blocked), _materialized(blocked), blocked.success],
+    ]
 
 
 def _verify_sensor_projects(report: dict[str, Any], out: Path) -> None:

@@ -173,6 +173,12 @@ class UnresolvedAssetJobDefinition:
         keys = self.selection.resolve(asset_graph)
         checks = self.selection.resolve_checks(asset_graph)
         if not keys and not checks:
+            if self.name.startswith("__") and not self.name.startswith(ANONYMOUS_JOB_PREFIX):
+                raise DefinitionError(
+                    f"the selection {self.selection.describe()} holds no asset that knoll can "
+                    "materialize and no asset check: fix the selection, or give Definitions "
+                    "an @asset or an @asset_check."
+                )
             raise DefinitionError(
                 f"asset job {self.name!r} selects no assets ({self.selection.describe()})."
             )

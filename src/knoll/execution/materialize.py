@@ -61,11 +61,11 @@ def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     graph = AssetGraph(plain, checks)
     if selection is None:
         keys = graph.executable_keys
-        checks = frozenset(c for k in keys for c in graph.checks_for(k))
+        check_keys = frozenset(c for k in keys for c in graph.checks_for(k))
     else:  # a check selection runs checks of external assets too
         chosen = AssetSelection.from_coercible(selection)
-        keys, checks = chosen.resolve(graph), chosen.resolve_checks(graph)
-    job = JobDefinition.for_assets(graph, frozenset(keys), checks, name=EPHEMERAL_JOB)
+        keys, check_keys = chosen.resolve(graph), chosen.resolve_checks(graph)
+    job = JobDefinition.for_assets(graph, frozenset(keys), check_keys, name=EPHEMERAL_JOB)
     return execute_in_process(
         job,
         run_config=run_config,
