@@ -51,6 +51,11 @@ class AssetCheckSpec:
     def key(self) -> AssetCheckKey:
         return AssetCheckKey(self.asset_key, self.name)
 
+    def get_python_identifier(self) -> str:
+        """``asset__key_check``: the check as a Python name, which names the graph output that
+        computes it in a graph-backed asset (``@graph_asset(check_specs=[...])``)."""
+        return f"{self.asset_key.to_python_identifier()}_{self.name}".replace(".", "_")
+
 
 class AssetCheckResult:
     """What a check function returns: passed or not, with severity, metadata and description."""

@@ -20,12 +20,14 @@ from knoll.defs.composition import (
 )
 from knoll.defs.hook import HookDefinition
 from knoll.defs.job import JobDefinition
+from knoll.defs.job_config import normalize_graph_config
 from knoll.defs.op import InputDef, NodeDefinition, OpDefinition, OutputDef
 from knoll.defs.output import DEFAULT_OUTPUT
 from knoll.defs.params import ComputeSignature
 from knoll.errors import CycleError, DefinitionError, InvalidInvocationError
 
 if TYPE_CHECKING:
+    from knoll.defs.config_mapping import ConfigMapping
     from knoll.defs.partitions import PartitionsDefinition
 
 
@@ -43,6 +45,8 @@ class GraphDefinition(NodeDefinition):
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     source: str = "<unknown>"
+    # config=: how a run's config of this graph becomes the config of its ops
+    config_mapping: ConfigMapping | None = None
 
     def describe(self) -> str:
         return f"graph {self.name!r}"
@@ -115,7 +119,16 @@ class GraphDefinition(NodeDefinition):
         op_retry_policy: Any = None,
         hooks: Iterable[HookDefinition] | None = None,
     ) -> JobDefinition:
-        """Bind this graph to resources, config and an executor, making a runnable job."""
+        """Bind this graph to resources, config and an executor, making a runnable job.
+
+        A graph with a config mapping and no ``config=`` here makes a job whose run config
+        gives the graph's outer config as ``ops: {config: ...}``, as Dagster's does.
+        """
+        if config is None and self.config_mapping is not None:
+            # Imported here, not at the top: declaring a graph without config stays light.
+            from knoll.defs.config_mapping import job_config_of_graph
+
+            config = job_config_of_graph(self.config_mapping, self.describe())
         made = JobDefinition.for_graph(
             self,
             name=self.name if name is None else name,
@@ -154,6 +167,7 @@ def build_graph(
     description: str | None,
     tags: Mapping[str, str] | None,
     out: Mapping[str, Any] | None = None,
+    config: Any = None,
 ) -> GraphDefinition:
     graph_name = check_name(fn.__name__ if name is None else name, "graph")
     owner = f"graph {graph_name!r}"
@@ -200,6 +214,7 @@ def build_graph(
         description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         source=source_location(fn),
+        config_mapping=normalize_graph_config(config, owner),
     )
 
 
@@ -283,6 +298,7 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
+    config: Any = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
 
 
@@ -294,11 +310,17 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
+    config: Any = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
-    """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs."""
+    """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs.
+
+    ``config=`` configures the graph's ops: a ``ConfigMapping`` (the graph then takes config
+    of the mapping's shape, which the mapping turns into its ops' config) or a dict of its ops'
+    config (``{"my_op": {"config": {...}}}``), which they then always get.
+    """
 
     def decorate(f: Callable[..., Any]) -> GraphDefinition:
-        return build_graph(f, name=name, description=description, tags=tags, out=out)
+        return build_graph(f, name=name, description=description, tags=tags, out=out, config=config)
 
     if fn is not None:
         return decorate(fn)

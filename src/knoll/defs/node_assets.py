@@ -8,7 +8,7 @@ else the asset named like the input); every asset depends on all of the inputs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -72,8 +72,12 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
     group_name: str | None,
     description: str | None,
     by_output: ByOutputName,
+    check_outputs: Collection[str] = (),
 ) -> tuple[dict[str, AssetKey], dict[str, AssetSpec]]:
-    """The input keys and the spec of each output of ``node``, checked."""
+    """The input keys and the spec of each output of ``node``, checked.
+
+    ``check_outputs`` are outputs that compute checks, not assets: they get no spec.
+    """
     _check_names(node, method, keys_by_input_name, keys_by_output_name, partition_mappings)
     given_inputs = keys_by_input_name or {}
     input_keys = {
@@ -83,6 +87,14 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
     deps = [AssetDep(key, partition_mapping=mappings.get(n)) for n, key in input_keys.items()]
     specs: dict[str, AssetSpec] = {}
     for out in node.output_defs:
+        if out in check_outputs:
+            if keys_by_output_name and out in keys_by_output_name:
+                raise DefinitionError(
+                    f"keys_by_output_name of AssetsDefinition.{method} maps output {out!r} of "
+                    f"{node.describe()}, which computes a check of check_specs=; map only the "
+                    "outputs that are assets."
+                )
+            continue
         key = (keys_by_output_name or {}).get(out)
         asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(out)
         if key is None and key_prefix:
