@@ -354,7 +354,9 @@ class RunConfigSchema:
             candidates.add(rest)
             candidates.add(rest.split(".")[0])
         message = f"unknown op or asset {name!r}.{did_you_mean(name, sorted(candidates))}"
-        configurable = self._configurable_nodes()
+        configurable = [
+            h for h in self._configurable_nodes() if not level or h.startswith(level + ".")
+        ]
         where = f" in graph {level!r}" if level else ""
         if configurable:
             listed = ", ".join(repr(h) for h in configurable)
