@@ -229,7 +229,8 @@ def test_config_mapping_bare_and_with_arguments() -> None:
     def raw(outer: Any) -> dict[str, Any]:
         return {"ops": {"greet": {"config": {"table": outer["who"], "limit": 1}}}}
 
-    assert isinstance(bare, ConfigMapping) and bare.config_schema is None
+    assert isinstance(bare, ConfigMapping)
+    assert bare.config_schema is None
     assert not raw.receive_processed_config_values
     result = greeting.to_job(config=bare).execute_in_process(run_config={"who": "ana"})
     assert result.output_for_node("greet") == "ana/100"
@@ -505,7 +506,8 @@ def test_config_and_checks_of_graph_assets_run_in_worker_processes(tmp_path: Pat
     )
     assert result.success
     pid, table = result.asset_value("worker_table")
-    assert pid != os.getpid() and table == "w"
+    assert pid != os.getpid()
+    assert table == "w"
     assert result.asset_value("order_rows") == 2
     assert result.asset_value("mapped_rows") == 1
     assert result.asset_value("downstream_of_scores") == 6
