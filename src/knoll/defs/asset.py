@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import keyword
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
+from knoll._utils import (
+    RESERVED_NAMES,
+    check_asset_name,
+    check_node_name,
+    did_you_mean,
+    docstring,
+    source_location,
+)
 from knoll.defs.asset_spec import (
     DEFAULT_ASSET_IN,
     AssetDep,
@@ -746,9 +754,23 @@ def _asset_op(
     return op_def.with_hooks(options.hooks) if options.hooks is not None else op_def
 
 
+def check_asset_op_name(asset_key: AssetKey, owner: str, source: str) -> str:
+    """The op name of an asset (its key made an identifier), refused when Dagster reserves it."""
+    op_name = asset_key.to_python_identifier()
+    if op_name in RESERVED_NAMES:
+        kind = "a Python keyword" if keyword.iskeyword(op_name) else "a reserved word"
+        raise DefinitionError(
+            f"{owner} ({source}) would compute in an op named {op_name!r}, which is {kind} "
+            "that Dagster and knoll do not take as an op name. Rename the asset (name=..., "
+            f"for example {op_name + '_asset'!r}) or put it under a key_prefix=."
+        )
+    return op_name
+
+
 def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
     asset_key = _asset_key(f, options)
     owner = f"asset {asset_key.to_user_string()!r}"
+    check_asset_op_name(asset_key, owner, source_location(f))
     doc = options.description or docstring(f)
     op_def = _asset_op(f, options, asset_key, owner, doc)
     ins = options.ins or _NO_INS
@@ -834,7 +856,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        op_name = check_name(f.__name__ if name is None else name, "multi-asset")
+        op_name = check_node_name(f.__name__ if name is None else name, "multi-asset")
         owner = f"multi-asset {op_name!r}"
         if bool(outs) == bool(specs):
             raise DefinitionError(

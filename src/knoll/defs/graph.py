@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, check_tags, docstring, source_location
+from knoll._utils import check_node_name, check_tags, docstring, source_location
 from knoll.defs.composition import (
     CollectedOutput,
     DynamicHandle,
@@ -169,7 +169,7 @@ def build_graph(
     out: Mapping[str, Any] | None = None,
     config: Any = None,
 ) -> GraphDefinition:
-    graph_name = check_name(fn.__name__ if name is None else name, "graph")
+    graph_name = check_node_name(fn.__name__ if name is None else name, "graph")
     owner = f"graph {graph_name!r}"
     params = list(inspect.signature(fn).parameters.values())
     refs = {p.name: GraphInputRef(graph_name, p.name) for p in params}
@@ -245,7 +245,7 @@ def _output_mappings(
                 raise DefinitionError(
                     f"{owner} returned {value!r} for output {key!r}: return outputs of ops."
                 )
-            result[check_name(key, f"output of {owner}")] = value
+            result[check_node_name(key, "output", owner)] = value
         if declared and sorted(result) != sorted(declared):
             raise DefinitionError(
                 f"{owner} returned outputs {sorted(result)}, but declares {sorted(declared)} in "
@@ -366,7 +366,7 @@ def job(  # noqa: PLR0913 (Dagster's keyword arguments)
 
     def decorate(f: Callable[..., Any]) -> JobDefinition:
         # checked here first, so that a bad name is reported as a job name, not a graph name
-        check_name(f.__name__ if name is None else name, "job")
+        check_node_name(f.__name__ if name is None else name, "job")
         graph_def = build_graph(f, name=name, description=description, tags=None)
         return graph_def.to_job(
             description=description,

@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
-from knoll.defs.asset import AssetOut, AssetsDefinition, graph_backed_definition
+from knoll._utils import check_asset_name, check_node_name, did_you_mean, docstring, source_location
+from knoll.defs.asset import (
+    AssetOut,
+    AssetsDefinition,
+    check_asset_op_name,
+    graph_backed_definition,
+)
 from knoll.defs.asset_spec import DEFAULT_ASSET_IN, AssetDep, AssetIn, AssetSpec
 from knoll.defs.check import AssetCheckSpec
 from knoll.defs.graph import GraphDefinition, build_graph
@@ -129,6 +134,7 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         asset_key = _graph_asset_key(fn, name, key, key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
+        check_asset_op_name(asset_key, owner, source_location(fn))
         graph_def = build_graph(
             fn,
             name=asset_key.to_python_identifier(),
@@ -194,7 +200,7 @@ def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
-        graph_name = check_name(fn.__name__ if name is None else name, "graph_multi_asset")
+        graph_name = check_node_name(fn.__name__ if name is None else name, "graph_multi_asset")
         owner = f"graph_multi_asset {graph_name!r}"
         for out_name, asset_out in outs.items():
             if not isinstance(asset_out, AssetOut):
