@@ -27,6 +27,7 @@ from knoll import (
     asset,
     config_mapping,
     define_asset_job,
+    definitions_snapshot,
     graph,
     graph_asset,
     graph_multi_asset,
@@ -512,3 +513,47 @@ def test_config_and_checks_of_graph_assets_run_in_worker_processes(tmp_path: Pat
     assert result.asset_value("mapped_rows") == 1
     assert result.asset_value("downstream_of_scores") == 6
     assert _checks(result) == ["no_negatives", "not_empty"]
+
+
+def test_the_snapshot_schema_takes_a_mapped_graph_config() -> None:
+    @graph(config=table_only)
+    def export_graph() -> Any:
+        return count_rows(extract())
+
+    @job
+    def nightly() -> None:
+        export_graph()
+
+    defs = Definitions(
+        assets=[mapped_rows, order_rows],
+        jobs=[define_asset_job("all_rows", selection="*"), nightly],
+    )
+    jobs = {j["name"]: j for j in definitions_snapshot(defs)["jobs"]}
+    table_config = {
+        "type": "object",
+        "properties": {
+            "config": {
+                "type": "object",
+                "properties": {"table": {"type": "string"}},
+                "additionalProperties": False,
+                "required": ["table"],
+            }
+        },
+        "additionalProperties": False,
+        "required": ["config"],
+    }
+    asset_ops = jobs["all_rows"]["run_config_schema"]["properties"]["ops"]["properties"]
+    assert asset_ops["mapped_rows"] == table_config
+    op_ops = jobs["nightly"]["run_config_schema"]["properties"]["ops"]["properties"]
+    assert op_ops == {"export_graph": table_config}
+
+
+def test_a_prefixed_graph_asset_keeps_its_checks_and_config() -> None:
+    prefixed = scores.with_attributes(key_prefix="shop")
+    result = materialize([prefixed])
+    assert {e.asset_key for e in result.get_asset_check_evaluations()} == {
+        AssetKey(["shop", "scores"])
+    }
+    mapped = mapped_rows.with_attributes(key_prefix="shop")
+    run_config = {"ops": {"shop__mapped_rows": {"config": {"table": "z"}}}}
+    assert materialize([mapped], run_config=run_config).asset_value(["shop", "mapped_rows"]) == 1

@@ -100,6 +100,8 @@ class GraphDefinition(NodeDefinition):
             input_defs=self.input_defs,
             output_defs=self.output_defs,
             required_resource_keys=resources,
+            # the config a run gives the graph (its mapping's outer shape), for snapshots
+            config_schema=self.config_mapping.config_schema if self.config_mapping else None,
             description=self.description,
             tags=self.tags,
             kind=kind,
@@ -298,7 +300,7 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
-    config: Any = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
 
 
@@ -310,7 +312,7 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
-    config: Any = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
     """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs.
 

@@ -26,6 +26,7 @@ from knoll.defs.policies import AutomationCondition, BackfillPolicy
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.config_mapping import ConfigMapping
     from knoll.defs.hook import HookDefinition
     from knoll.defs.partitions import PartitionsDefinition
 
@@ -95,7 +96,7 @@ def graph_asset(
     key: AssetKey | str | Sequence[str] | None = None,
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
-    config: Any = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
@@ -120,7 +121,7 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     key: AssetKey | str | Sequence[str] | None = None,
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
-    config: Any = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one asset computed by several ops: the body wires them like a ``@graph``.
@@ -188,7 +189,7 @@ def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     can_subset: bool = False,
     resource_defs: Mapping[str, Any] | None = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
-    config: Any = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare several assets computed by one graph: one per entry of ``outs``.
 

@@ -489,8 +489,14 @@ class RunConfigSchema:
     def to_json_schema(self) -> dict[str, Any]:
         """A JSON Schema of the run config document, for definitions snapshots and editors."""
         tree: dict[str, Any] = {}
+        for graph, mapping in self.graph_configs.items():
+            if self._mapping_graph(graph) is None:  # an outermost configured graph
+                level = tree
+                for part in graph.split(".")[:-1]:
+                    level = level.setdefault(part, {}).setdefault("__ops__", {})
+                level[graph.split(".")[-1]] = {"__mapped__": mapping.config_schema}
         for handle, schema in sorted(self.node_schemas.items()):
-            if schema is None:
+            if schema is None or self._mapping_graph(handle) is not None:
                 continue
             parts = handle.split(".")
             level = tree
@@ -540,7 +546,17 @@ def _ops_json_schema(tree: Mapping[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, node in tree.items():
-        if "__schema__" in node:
+        if "__mapped__" in node:  # a graph with a config mapping takes config: of its shape
+            mapped: Field | None = node["__mapped__"]
+            properties[name] = {
+                "type": "object",
+                "properties": {"config": config_json_schema(mapped) if mapped else {}},
+                "additionalProperties": False,
+            }
+            if mapped is not None and mapped.is_required:
+                properties[name]["required"] = ["config"]
+                required.append(name)
+        elif "__schema__" in node:
             properties[name] = _entry_json_schema(node["__schema__"])
             if node["__schema__"].is_required:
                 required.append(name)
