@@ -36,7 +36,7 @@ from knoll import (
     op,
 )
 from knoll.defs.executor import multiprocess_executor
-from knoll.errors import DefinitionError, InvalidConfigError
+from knoll.errors import DefinitionError, InvalidConfigError, InvalidInvocationError
 from knoll.execution.reexecution import execute_job
 from knoll.instance import Instance
 
@@ -557,3 +557,15 @@ def test_a_prefixed_graph_asset_keeps_its_checks_and_config() -> None:
     mapped = mapped_rows.with_attributes(key_prefix="shop")
     run_config = {"ops": {"shop__mapped_rows": {"config": {"table": "z"}}}}
     assert materialize([mapped], run_config=run_config).asset_value(["shop", "mapped_rows"]) == 1
+
+
+def test_output_for_node_reads_a_graph_asset_by_its_graph_output() -> None:
+    result = materialize([order_rows, sides])
+    assert result.output_for_node("order_rows") == 2
+    assert result.output_for_node("sides", "right") == [5]
+    with pytest.raises(
+        InvalidInvocationError,
+        match=r"graph-backed asset node 'sides' has no output 'rigth' in run .*\. Did you mean "
+        r"'right'\? Its outputs: left, left_no_negatives, right, right_not_empty\.",
+    ):
+        result.output_for_node("sides", "rigth")

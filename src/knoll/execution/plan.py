@@ -152,6 +152,8 @@ class ExecutionPlan:
     graph_configs: Mapping[str, ConfigMapping] = field(default_factory=dict)
     # handles in configured graphs that a subset run leaves out: their mapped config is ignored
     omitted_nodes: frozenset[str] = frozenset()
+    # (graph-backed asset's node, graph output) -> (step, output) that computes it
+    graph_outputs: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -239,9 +241,12 @@ def _asset_plan(
     steps: list[Step] = []
     configs: dict[str, Any] = {}
     omitted: set[str] = set()
+    graph_outputs: dict[tuple[str, str], tuple[str, str]] = {}
     for original, subset in step_defs:
         if subset.graph_def is not None:
             steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset))
+            for name, source in _graph_output_steps(subset).items():
+                graph_outputs[(subset.node_name, name)] = (source.step_key, source.output_name)
             mappings = graph_config_mappings(subset.graph_def, subset.node_name)
             configs.update(mappings)
             if mappings and original.graph_def is not None:
@@ -253,7 +258,9 @@ def _asset_plan(
         else:
             steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset))
     ordered = _toposort([*steps, *check_steps], job)
-    return ExecutionPlan(job, tuple(ordered), selection, checks, configs, frozenset(omitted))
+    return ExecutionPlan(
+        job, tuple(ordered), selection, checks, configs, frozenset(omitted), graph_outputs
+    )
 
 
 def _subsets(
