@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from knoll import (
     GraphOut,
     In,
     Nothing,
+    Out,
+    Output,
     asset,
     config_mapping,
     define_asset_job,
@@ -569,3 +573,29 @@ def test_output_for_node_reads_a_graph_asset_by_its_graph_output() -> None:
         r"'right'\? Its outputs: left, left_no_negatives, right, right_not_empty\.",
     ):
         result.output_for_node("sides", "rigth")
+
+
+def test_a_result_for_a_check_the_subset_leaves_out_is_recorded_with_a_warning() -> None:
+    @op(out={"rows": Out(), "checked": Out()})
+    def load_and_check() -> Iterator[Any]:
+        yield Output([1, 2], output_name="rows")
+        yield AssetCheckResult(passed=True)
+
+    @graph_multi_asset(
+        outs={"loaded": AssetOut()},
+        check_specs=[AssetCheckSpec("fine", asset="loaded")],
+        can_subset=True,
+    )
+    def loading() -> Any:
+        rows, checked = load_and_check()
+        return {"loaded": rows, "loaded_fine": checked}
+
+    selection = AssetSelection.assets("loaded") - AssetSelection.checks_for_assets(loading)
+    result = materialize([loading], selection=selection)
+    assert result.asset_value("loaded") == [1, 2]
+    assert _checks(result) == ["fine"]
+    warnings = [e.message for e in result.all_events if e.level == logging.WARNING]
+    assert warnings == [
+        "op 'loading.load_and_check' returned a result for check 'loaded:fine', which this run "
+        "does not select; it is recorded anyway."
+    ]

@@ -230,6 +230,16 @@ class AssetsDefinition:
         outputs = [name for name, spec in self.specs_by_output.items() if spec.key in wanted]
         outputs += [name for name, spec in self.check_specs_by_output.items() if spec.key in checks]
         graph_def = prune_graph(self.graph_def, outputs)
+        # an op that runs anyway keeps the outputs of its unselected checks: a result for one
+        # is then let through, as Dagster does
+        mappings = self.graph_def.output_mappings
+        kept = [
+            name
+            for name in self.check_outputs
+            if name not in outputs and mappings[name].node_name in graph_def.invocations
+        ]
+        if kept:
+            graph_def = prune_graph(self.graph_def, [*outputs, *kept])
         return dataclasses.replace(
             self, selected_keys=wanted, selected_check_keys=checks, graph_def=graph_def
         )

@@ -437,7 +437,7 @@ def _graph_asset_steps(
             and check_specs[name].key in subset.selected_checks
         }
         unselected = {
-            source.output_name
+            source.output_name: check_specs[name]
             for name, source in outputs.items()
             if source.step_key == op_step.key
             and name in check_specs
@@ -456,8 +456,9 @@ def _graph_asset_steps(
             input_keys=fed_by_assets,
             selected_keys=None,
             graph_def=None,
-            check_specs=tuple(op_checks.values()),
-            check_outputs=tuple(op_checks),
+            # the op's checks a subset leaves out too: a result for one is let through
+            check_specs=(*op_checks.values(), *unselected.values()),
+            check_outputs=(*op_checks, *unselected),
             selected_check_keys=None,
         )
         upstream = [*op_step.upstream, *extra]
@@ -469,7 +470,7 @@ def _graph_asset_steps(
                 input_asset_keys=fed_by_assets,
                 blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
                 in_graph_asset=True,
-                selected_outputs=op_step.selected_outputs - unselected,
+                selected_outputs=op_step.selected_outputs - set(unselected),
                 selected_checks=frozenset(spec.key for spec in op_checks.values()),
                 check_outputs={out: spec.key for out, spec in op_checks.items()},
             )

@@ -509,7 +509,7 @@ def _expected_checks(step: Step) -> tuple[dict[AssetCheckKey, bool], AssetKey | 
                 expected[spec.key] = spec.blocking
         produced = step.produced_asset_keys
         default_asset = next(iter(produced)) if len(produced) == 1 else None
-        checked = {key.asset_key for key in expected}
+        checked = {spec.asset_key for spec in step.assets_def.check_specs}
         if step.in_graph_asset and default_asset is None and len(checked) == 1:
             # an op of a graph-backed asset that only computes checks of one asset
             default_asset = next(iter(checked))
@@ -531,9 +531,13 @@ def _check_key(
                 "AssetCheckResult(asset_key=...) when a step computes several assets."
             )
         )
+    # an op of a graph-backed asset also knows the checks of its outputs a subset leaves out
+    known: frozenset[AssetCheckKey] = frozenset()
+    if step.in_graph_asset and step.assets_def is not None:
+        known = step.assets_def.check_keys
     name = result.check_name
     if name is None:
-        candidates = [k for k in expected if k.asset_key == asset_key]
+        candidates = [k for k in dict.fromkeys([*expected, *known]) if k.asset_key == asset_key]
         if len(candidates) != 1:
             raise StepFailed(
                 InvalidInvocationError(
@@ -544,7 +548,7 @@ def _check_key(
         key = candidates[0]
     else:
         key = AssetCheckKey(asset_key, name)
-    if key not in expected:
+    if key not in expected and key not in known:
         raise StepFailed(
             InvalidInvocationError(
                 f"{step.describe()} returned a result for check {key.to_user_string()!r}, "
@@ -566,7 +570,17 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
                 )
             )
         seen.add(key)
-        _record_check(state, step, key, result, blocking=expected[key])
+        if key not in expected:  # an op of a graph subset: Dagster records it with a warning
+            state.writer.emit(
+                EventType.LOG_MESSAGE,
+                step.key,
+                f"{step.describe()} returned a result for check {key.to_user_string()!r}, which "
+                "this run does not select; it is recorded anyway.",
+                logging.WARNING,
+            )
+        specs = step.assets_def.check_specs if step.assets_def is not None else ()
+        blocking = expected.get(key, any(s.blocking for s in specs if s.key == key))
+        _record_check(state, step, key, result, blocking=blocking)
     missing = [k for k in expected if k not in seen]
     if missing:
         names = ", ".join(k.to_user_string() for k in missing)
