@@ -290,7 +290,9 @@ def stage() -> list[int]:
 @op
 def no_negatives(rows: list[int]) -> AssetCheckResult:
     bad = [r for r in rows if r < 0]
-    return AssetCheckResult(passed=not bad, metadata={"bad_rows": len(bad)})
+    return AssetCheckResult(
+        check_name="no_negatives", passed=not bad, metadata={"bad_rows": len(bad)}
+    )
 
 
 @op
@@ -366,17 +368,22 @@ def _checks(result: Any) -> list[str]:
     return sorted(e.check_name for e in result.get_asset_check_evaluations())
 
 
-def test_a_subset_of_a_graph_multi_asset_runs_the_ops_of_its_assets_and_checks() -> None:
-    result = materialize([sides], selection=["left"])
+def test_a_subset_of_a_graph_multi_asset_runs_the_ops_of_its_assets_and_checks(
+    tmp_path: Path,
+) -> None:
+    resources = {"io_manager": FilesystemIOManager(base_dir=str(tmp_path))}
+    result = materialize([sides], selection=["left"], resources=resources)
     assert _ran(result) == ["sides.no_negatives", "sides.stage"]
     assert _checks(result) == ["no_negatives"]
+    materialize([sides], resources=resources)
+    # as in Dagster, a check alone reads its asset from storage: stage_two does not run
     only_check = AssetSelection.checks(AssetCheckKey(AssetKey("right"), "not_empty"))
-    result = materialize([sides], selection=only_check)
-    assert _ran(result) == ["sides.not_empty", "sides.stage_two"]
+    result = materialize([sides], selection=only_check, resources=resources)
+    assert _ran(result) == ["sides.not_empty"]
     assert result.get_asset_materialization_events() == []
     assert _checks(result) == ["not_empty"]
     without_checks = AssetSelection.assets("left") - AssetSelection.checks_for_assets(sides)
-    result = materialize([sides], selection=without_checks)
+    result = materialize([sides], selection=without_checks, resources=resources)
     assert _ran(result) == ["sides.stage"]
     assert _checks(result) == []
 
@@ -599,3 +606,30 @@ def test_a_result_for_a_check_the_subset_leaves_out_is_recorded_with_a_warning()
         "op 'loading.load_and_check' returned a result for check 'loaded:fine', which this run "
         "does not select; it is recorded anyway."
     ]
+
+
+def test_a_result_without_check_name_is_resolved_among_all_checks_of_the_graph_asset() -> None:
+    @op
+    def unnamed(rows: list[int]) -> AssetCheckResult:
+        return AssetCheckResult(passed=True)
+
+    @graph_asset(
+        check_specs=[
+            AssetCheckSpec("a", asset="two_checks"),
+            AssetCheckSpec("not_empty", asset="two_checks"),
+        ]
+    )
+    def two_checks() -> Any:
+        rows = stage()
+        return {
+            "result": rows,
+            "two_checks_a": unnamed(rows),
+            "two_checks_not_empty": not_empty(rows),
+        }
+
+    result = materialize([two_checks], raise_on_error=False)
+    assert result.failed_step_keys == ["two_checks.unnamed"]
+    assert str(result.step_error("two_checks.unnamed")) == (
+        "op 'two_checks.unnamed' returned an AssetCheckResult without check_name, but 2 checks "
+        "of two_checks (a, not_empty) are declared on its graph-backed asset; set check_name=..."
+    )

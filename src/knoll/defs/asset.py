@@ -226,10 +226,15 @@ class AssetsDefinition:
             )
         if self.graph_def is None:
             return dataclasses.replace(self, selected_keys=wanted)
-        # a graph-backed subset runs only the ops its selected outputs need
+        # a graph-backed subset runs only the ops its selected outputs need; one that reads an
+        # asset of the graph left out of the run loads it from storage, as in Dagster
         outputs = [name for name, spec in self.specs_by_output.items() if spec.key in wanted]
         outputs += [name for name, spec in self.check_specs_by_output.items() if spec.key in checks]
-        graph_def = prune_graph(self.graph_def, outputs)
+        boundaries: dict[str, AssetKey | None] = {
+            name: spec.key for name, spec in self.specs_by_output.items()
+        }
+        boundaries.update(dict.fromkeys(self.check_outputs))
+        graph_def, loaded = prune_graph(self.graph_def, outputs, boundaries)
         # an op that runs anyway keeps the outputs of its unselected checks: a result for one
         # is then let through, as Dagster does
         mappings = self.graph_def.output_mappings
@@ -239,9 +244,13 @@ class AssetsDefinition:
             if name not in outputs and mappings[name].node_name in graph_def.invocations
         ]
         if kept:
-            graph_def = prune_graph(self.graph_def, [*outputs, *kept])
+            graph_def, loaded = prune_graph(self.graph_def, [*outputs, *kept], boundaries)
         return dataclasses.replace(
-            self, selected_keys=wanted, selected_check_keys=checks, graph_def=graph_def
+            self,
+            selected_keys=wanted,
+            selected_check_keys=checks,
+            graph_def=graph_def,
+            input_keys={**self.input_keys, **loaded},
         )
 
     def with_attributes(

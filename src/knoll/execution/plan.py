@@ -98,6 +98,9 @@ class Step:
     # an op of a graph-backed asset: its outputs that compute checks (output -> check), each
     # produced once the op returns the check's AssetCheckResult
     check_outputs: Mapping[str, AssetCheckKey] = field(default_factory=dict)
+    # an op of a graph-backed asset: every check of that asset (a result without check_name is
+    # resolved among them, as Dagster does)
+    graph_checks: frozenset[AssetCheckKey] = frozenset()
     # an op of a graph-backed asset: ``assets_def`` holds only the assets this op computes
     in_graph_asset: bool = False
     # a mapped step: the dynamic output (step key, output name) it runs once per key of
@@ -473,6 +476,7 @@ def _graph_asset_steps(
                 selected_outputs=op_step.selected_outputs - set(unselected),
                 selected_checks=frozenset(spec.key for spec in op_checks.values()),
                 check_outputs={out: spec.key for out, spec in op_checks.items()},
+                graph_checks=subset.check_keys,
             )
         )
     return steps

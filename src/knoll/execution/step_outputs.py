@@ -537,12 +537,18 @@ def _check_key(
         known = step.assets_def.check_keys
     name = result.check_name
     if name is None:
-        candidates = [k for k in dict.fromkeys([*expected, *known]) if k.asset_key == asset_key]
+        pool = step.graph_checks if step.in_graph_asset else expected
+        candidates = sorted(
+            (k for k in pool if k.asset_key == asset_key), key=lambda k: k.to_user_string()
+        )
         if len(candidates) != 1:
+            where = "are declared on its graph-backed asset" if step.in_graph_asset else "run here"
+            names = f" ({', '.join(k.name for k in candidates)})" if candidates else ""
             raise StepFailed(
                 InvalidInvocationError(
                     f"{step.describe()} returned an AssetCheckResult without check_name, but "
-                    f"{len(candidates)} checks of {asset_key} run here; set check_name=..."
+                    f"{len(candidates)} checks of {asset_key}{names} {where}; set "
+                    "check_name=..."
                 )
             )
         key = candidates[0]
