@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,10 @@ from knoll import (
     materialize,
     op,
 )
+from knoll.codeloc.loader import CodeLocationTarget, load_definitions
 from knoll.defs.executor import multiprocess_executor
 from knoll.errors import DefinitionError, InvalidConfigError, InvalidInvocationError
+from knoll.execution.origin import code_origin, set_code_origin
 from knoll.execution.reexecution import execute_job
 from knoll.instance import Instance
 
@@ -633,3 +636,66 @@ def test_a_result_without_check_name_is_resolved_among_all_checks_of_the_graph_a
         "op 'two_checks.unnamed' returned an AssetCheckResult without check_name, but 2 checks "
         "of two_checks (a, not_empty) are declared on its graph-backed asset; set check_name=..."
     )
+
+
+SPAWNED_PROJECT = """
+import os
+
+from knoll import (
+    AssetCheckResult, AssetCheckSpec, Definitions, config_mapping, graph_asset,
+    multiprocess_executor, op,
+)
+
+
+@op(config_schema={"table": str})
+def where(context) -> tuple[int, str]:
+    return os.getpid(), context.op_config["table"]
+
+
+@op
+def looks_fine(found: tuple[int, str]) -> AssetCheckResult:
+    return AssetCheckResult(passed=True, metadata={"pid": found[0]})
+
+
+@config_mapping(config_schema={"name": str})
+def by_name(outer):
+    return {"where": {"config": {"table": outer["name"]}}}
+
+
+@graph_asset(config=by_name, check_specs=[AssetCheckSpec("fine", asset="located")])
+def located():
+    found = where()
+    return {"result": found, "located_fine": looks_fine(found)}
+
+
+defs = Definitions(
+    assets=[located],
+    executor=multiprocess_executor.configured({"start_method": "spawn", "max_concurrent": 2}),
+)
+"""
+
+
+def test_config_and_checks_of_graph_assets_in_spawned_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = code_origin()
+    (tmp_path / "spawned_graph_config.py").write_text(SPAWNED_PROJECT)
+    monkeypatch.delitem(sys.modules, "spawned_graph_config", raising=False)
+    try:
+        defs = load_definitions(
+            CodeLocationTarget(module_name="spawned_graph_config", working_directory=str(tmp_path))
+        )
+        result = execute_job(
+            defs.get_implicit_asset_job(),
+            Instance.get(tmp_path / "home"),
+            run_config={"ops": {"located": {"config": {"name": "spawned"}}}},
+        )
+    finally:
+        set_code_origin(saved)
+    assert result.success, result.run_error
+    pid, table = result.asset_value("located")
+    assert pid != os.getpid()
+    assert table == "spawned"
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.metadata["pid"].value == pid
