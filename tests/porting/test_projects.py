@@ -477,3 +477,35 @@ def test_checks_of_external_assets(ported: Port) -> None:
         ["price_list"],
         False,
     ]
+
+
+def test_graph_asset_config_and_checks(ported: Port) -> None:
+    project = ported("graph_config_checks")
+    m, dg = project.module, project.module.dg
+    assert sorted(graph_of(project.defs)) == ["left", "order_rows", "right", "scores", "table_rows"]
+    rows = materialize(
+        [m.order_rows, m.table_rows],
+        run_config={"ops": {"table_rows": {"config": {"table": "refunds"}}}},
+    )
+    checked = materialize([m.scores])
+    check_key = dg.AssetCheckKey(dg.AssetKey("right"), "not_empty")
+    with Instance.ephemeral() as instance:
+        materialize([m.sides], instance=instance)
+        only_check = materialize(
+            [m.sides], selection=dg.AssetSelection.checks(check_key), instance=instance
+        )
+    # the values Dagster 1.13 gives (verify_with_dagster.py)
+    assert [rows.output_for_node("order_rows"), rows.output_for_node("table_rows", "result")] == [
+        2,
+        1,
+    ]
+    assert rows.output_for_node("table_rows.extract") == ["refunds:0"]
+    assert checked.asset_value("scores") == [1, 2, 3]
+    evaluations = sorted((e.check_name, e.passed) for e in checked.get_asset_check_evaluations())
+    assert evaluations == [("no_negatives", True), ("not_empty", True)]
+    assert _materialized(only_check) == []
+    assert [(e.check_name, e.passed) for e in only_check.get_asset_check_evaluations()] == [
+        ("not_empty", False)
+    ]
+    steps = [e.step_key for e in only_check.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert steps == ["sides.not_empty"]

@@ -293,6 +293,29 @@ def _verify_sensor_projects(report: dict[str, Any], out: Path) -> None:
         [dict(spec.tags), list(spec.owners)],
     ]
 
+    m = sys.modules["graph_config_checks"]
+    rows = dg.materialize(
+        [m.order_rows, m.table_rows],
+        run_config={"ops": {"table_rows": {"config": {"table": "refunds"}}}},
+    )
+    checked = dg.materialize([m.scores])
+    check_key = dg.AssetCheckKey(dg.AssetKey("right"), "not_empty")
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([m.sides], instance=instance)
+    only_check = dg.materialize(
+        [m.sides], selection=dg.AssetSelection.checks(check_key), instance=instance
+    )
+    report["graph_config_checks"]["results"] = [
+        [rows.output_for_node("order_rows"), rows.output_for_node("table_rows", "result")],
+        rows.output_for_node("table_rows.extract"),
+        checked.asset_value("scores") if hasattr(checked, "asset_value") else None,
+        sorted((e.check_name, e.passed) for e in checked.get_asset_check_evaluations()),
+        _materialized(only_check),
+        sorted((e.check_name, e.passed) for e in only_check.get_asset_check_evaluations()),
+        sorted(e.step_key for e in only_check.all_events if e.event_type_value == "STEP_SUCCESS"),
+    ]
+    print(json.dumps(report["graph_config_checks"], indent=1, default=str))
+
 
 if __name__ == "__main__":
     main()

@@ -35,7 +35,13 @@ from knoll.defs.op import OpDefinition
 from knoll.defs.policies import BackfillPolicy, RetryPolicy
 from knoll.defs.run_config import RunConfigSchema
 from knoll.errors import SerializationError
-from knoll.execution.plan import FromMany, FromStep, InputSource, build_plan
+from knoll.execution.plan import (
+    FromMany,
+    FromStep,
+    InputSource,
+    build_plan,
+    graph_config_mappings,
+)
 from knoll.execution.resources import resource_config_schema, resource_snapshot
 
 SNAPSHOT_VERSION = 1
@@ -518,7 +524,9 @@ class _Builder:
                 configurable[key] = self._once("resource", value, _configurable_entry)
             else:
                 plain[key] = resource_config_schema(value)
-        document = RunConfigSchema(node_schemas, plain, job.name).to_json_schema()
+        mappings = dict(graph_config_mappings(job.graph_def, "")) if job.graph_def else {}
+        mappings.pop("", None)  # to_job() of a configured graph: its job mapping is opaque
+        document = RunConfigSchema(node_schemas, plain, job.name, mappings).to_json_schema()
         if configurable:
             section = document["properties"]["resources"]
             properties = {**section["properties"], **configurable}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_node_name, docstring
 from knoll.defs._tick_fn import TickFunction
 from knoll.defs.event_filters import AssetRecordsFilter
 from knoll.defs.keys import AssetKey
@@ -86,7 +86,7 @@ class AssetSensorDefinition(SensorDefinition):
         tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        name = check_name(name, "asset sensor")
+        name = check_node_name(name, "asset sensor")
         if not isinstance(asset_key, (AssetKey, str, list, tuple)):
             raise DefinitionError(
                 f"asset sensor {name!r}: asset_key must be an AssetKey (or a string or list of "

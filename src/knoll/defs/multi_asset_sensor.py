@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_node_name, docstring
 from knoll.defs._tick_fn import ResourcesView, TickFunction
 from knoll.defs.asset import AssetsDefinition
 from knoll.defs.asset_graph import AssetGraph
@@ -248,7 +248,7 @@ class MultiAssetSensorDefinition(SensorDefinition):
         tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        name = check_name(name, "multi-asset sensor")
+        name = check_node_name(name, "multi-asset sensor")
         monitored = _monitored(monitored_assets, f"multi-asset sensor {name!r}")
         super().__init__(
             name,

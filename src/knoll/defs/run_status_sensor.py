@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, overload, runtime_checkable
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_node_name, docstring
 from knoll.defs._tick_fn import ResourcesView, TickFunction, is_job_like
 from knoll.defs.run_request import RunRequest, SensorResult, SkipReason
 from knoll.defs.sensor import (
@@ -209,7 +209,7 @@ class RunStatusSensorDefinition(SensorDefinition):
         metadata: Mapping[str, Any] | None = None,
         context_type: type[RunStatusSensorContext] = RunStatusSensorContext,
     ) -> None:
-        name = check_name(name, "run status sensor")
+        name = check_node_name(name, "run status sensor")
         owner = f"run status sensor {name!r}"
         event_type = _event_type_of(run_status, owner)
         watched = _job_names(monitored_jobs, owner, "monitored_jobs")

@@ -62,9 +62,10 @@ def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     if selection is None:
         keys = graph.executable_keys
         check_keys = frozenset(c for k in keys for c in graph.checks_for(k))
-    else:  # a check selection runs checks of external assets too
+    else:  # a selection picks checks too (AssetSelection.checks(...), minus checks_for_assets)
         chosen = AssetSelection.from_coercible(selection)
-        keys, check_keys = chosen.resolve(graph), chosen.resolve_checks(graph)
+        keys = chosen.resolve(graph)
+        check_keys = chosen.resolve_checks(graph)
     job = JobDefinition.for_assets(graph, frozenset(keys), check_keys, name=EPHEMERAL_JOB)
     return execute_in_process(
         job,
