@@ -6,6 +6,12 @@ another run). When that upstream materialization reported a data version, it mak
 stale only if the version differs from the one of the upstream materialization the asset
 read (the latest one of the same partition before it). Partitioned assets are compared per
 asset: the latest materialization across all of their partitions.
+
+A virtual asset (``is_virtual=True``, a view) is computed whenever it is read, so it is
+looked through, as Dagster does: it is stale only when its code version changed, it is not
+"never materialized" once an asset upstream of it that is not virtual holds data, and an
+asset downstream of it is stale when one of those non-virtual ancestors was materialized
+after it.
 """
 
 from __future__ import annotations
@@ -55,33 +61,108 @@ def stale_reasons(
             continue  # an external or observed source asset: knoll does not materialize it
         record = latest.get(key)
         if record is None:
-            out[key] = [NEVER_MATERIALIZED]
+            if not node.is_virtual or not _ancestors_hold_data(graph, key, latest):
+                out[key] = [NEVER_MATERIALIZED]
             continue
-        reasons: list[str] = []
-        before, now = recorded_code_version(record), node.spec.code_version
-        if before != now:
-            reasons.append(f"code version changed from {_shown(before)} to {_shown(now)}")
-        for parent in graph.parents(key):
-            if graph.node(parent).assets_def.is_observable:
-                reason = _observed_reason(parent, record, events)
-                if reason is not None:
-                    reasons.append(reason)
-                continue
-            upstream = latest.get(parent)
-            if upstream is not None:
-                reason = _upstream_reason(parent, upstream, record, events)
-                if reason is not None:
-                    reasons.append(reason)
+        reasons = _code_reasons(node.spec.code_version, record)
+        if not node.is_virtual:  # a view reads its upstream anew each time: only its code counts
+            reasons.extend(_parent_reasons(graph, key, record, latest, events))
+            reasons.extend(_through_views(graph, key, record, latest, events))
         if reasons:
             out[key] = reasons
     return out
 
 
+def _code_reasons(code_version: str | None, record: EventRecord) -> list[str]:
+    before = recorded_code_version(record)
+    if before == code_version:
+        return []
+    return [f"code version changed from {_shown(before)} to {_shown(code_version)}"]
+
+
+def _parent_reasons(
+    graph: AssetGraph,
+    key: AssetKey,
+    record: EventRecord,
+    latest: Mapping[AssetKey, EventRecord],
+    events: EventLogStorage,
+) -> list[str]:
+    """Why the latest materializations (or observations) of the parents of ``key`` make its
+    materialization ``record`` stale."""
+    reasons: list[str] = []
+    for parent in graph.parents(key):
+        if graph.node(parent).assets_def.is_observable:
+            reason = _observed_reason(parent, record, events)
+        else:
+            upstream = latest.get(parent)
+            if upstream is None:
+                continue
+            reason = _upstream_reason(parent, upstream, record, events)
+        if reason is not None:
+            reasons.append(reason)
+    return reasons
+
+
+def _ancestors_hold_data(
+    graph: AssetGraph, key: AssetKey, latest: Mapping[AssetKey, EventRecord]
+) -> bool:
+    """Whether an asset that the view ``key`` reads through views holds data: it was
+    materialized, or it is a source (external or observable), which is assumed to exist
+    (as in Dagster, where a source without a recorded version has the initial one)."""
+    for ancestor in graph.get_non_virtual_ancestor_keys(key):
+        node = graph.node(ancestor)
+        if ancestor in latest or not node.is_executable or node.assets_def.is_observable:
+            return True
+    return False
+
+
+def _through_views(
+    graph: AssetGraph,
+    key: AssetKey,
+    record: EventRecord,
+    latest: Mapping[AssetKey, EventRecord],
+    events: EventLogStorage,
+) -> list[str]:
+    """Why the assets behind the virtual parents of ``key`` make ``record`` stale: the view
+    holds no data, so a new materialization (or observation) of what it reads is new data for
+    ``key``. Each reason names the view it was read through."""
+    reasons: list[str] = []
+    parents = graph.parents(key)
+    seen = set(parents)  # a direct parent's reason is given once, above
+    for parent in parents:
+        if not graph.node(parent).is_virtual:
+            continue
+        for ancestor in sorted(graph.get_non_virtual_ancestor_keys(parent)):
+            if ancestor in seen:
+                continue
+            seen.add(ancestor)
+            if graph.node(ancestor).assets_def.is_observable:
+                reason = _observed_reason(ancestor, record, events, via=parent)
+            else:
+                upstream = latest.get(ancestor)
+                if upstream is None:
+                    continue
+                reason = _upstream_reason(ancestor, upstream, record, events, via=parent)
+            if reason is not None:
+                reasons.append(reason)
+    return reasons
+
+
+def _upstream(parent: AssetKey, via: AssetKey | None) -> str:
+    """How a reason names the upstream asset, and the view it was read through if any."""
+    shown = f"upstream {parent.to_user_string()!r}"
+    return shown if via is None else f"{shown} (read through view {via.to_user_string()!r})"
+
+
 def _upstream_reason(
-    parent: AssetKey, upstream: EventRecord, record: EventRecord, events: EventLogStorage
+    parent: AssetKey,
+    upstream: EventRecord,
+    record: EventRecord,
+    events: EventLogStorage,
+    via: AssetKey | None = None,
 ) -> str | None:
     """Why the latest materialization ``upstream`` of ``parent`` makes ``record`` stale, or
-    None when it does not."""
+    None when it does not. ``via`` is the view ``record``'s asset read ``parent`` through."""
     if upstream.storage_id < record.storage_id or upstream.event.run_id == record.event.run_id:
         # older, or one run wrote both and read the new upstream (a multi-asset, say)
         return None
@@ -97,13 +178,10 @@ def _upstream_reason(
             if was == version:
                 return None  # materialized again, but the data is the same
             return (
-                f"upstream {parent.to_user_string()!r} has a new data version "
+                f"{_upstream(parent, via)} has a new data version "
                 f"({_shown(version)}, was {_shown(was)})"
             )
-    return (
-        f"upstream {parent.to_user_string()!r} was materialized after it "
-        f"(run {upstream.event.run_id[:8]})"
-    )
+    return f"{_upstream(parent, via)} was materialized after it (run {upstream.event.run_id[:8]})"
 
 
 def observed_data_version(record: EventRecord) -> str | None:
@@ -114,7 +192,9 @@ def observed_data_version(record: EventRecord) -> str | None:
     return None
 
 
-def _observed_reason(parent: AssetKey, record: EventRecord, events: EventLogStorage) -> str | None:
+def _observed_reason(
+    parent: AssetKey, record: EventRecord, events: EventLogStorage, via: AssetKey | None = None
+) -> str | None:
     """Why the observations of the source ``parent`` make ``record`` stale: the newest
     observed data version differs from the one observed last before ``record`` was made."""
     newest = events.get_observations(parent, limit=1)
@@ -125,7 +205,4 @@ def _observed_reason(parent: AssetKey, record: EventRecord, events: EventLogStor
     was = observed_data_version(read[0]) if read else None
     if read and was == now:
         return None  # observed again, but the data is the same
-    return (
-        f"upstream {parent.to_user_string()!r} has a new data version "
-        f"({_shown(now)}, was {_shown(was)})"
-    )
+    return f"{_upstream(parent, via)} has a new data version ({_shown(now)}, was {_shown(was)})"
