@@ -346,11 +346,11 @@ def _graph_asset_steps(
     # ordering deps (deps= without data) and blocking checks hold back every op of the graph
     extra: list[str] = []
     blocking: list[AssetCheckKey] = []
+    own = f"{subset.node_name}."  # an op of this graph behind a view would wait for itself
     for spec in subset.specs_by_output.values():
         for dep in spec.dep_keys:
             if dep in producer:
                 extra.append(producer[dep][0])
-            own = f"{subset.node_name}."  # not an op of this graph: it would wait for itself
             extra.extend(s for s in _behind_view(graph, dep, producer) if not s.startswith(own))
             for check_key, check_step in blocking_by_asset.get(dep, ()):
                 extra.append(check_step)

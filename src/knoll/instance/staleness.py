@@ -122,7 +122,8 @@ def stale_partition_reasons(
         return {}
     keys = list(partitions_def.get_partition_keys(dynamic_partitions_store=dynamic))
     if partition_keys is not None:
-        unknown = [k for k in partition_keys if k not in set(keys)]
+        defined = set(keys)
+        unknown = [k for k in partition_keys if k not in defined]
         if unknown:
             raise PartitionKeyError(
                 f"asset {key.to_user_string()!r} has no partition {unknown[0]!r} "
