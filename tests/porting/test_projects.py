@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -509,3 +510,44 @@ def test_graph_asset_config_and_checks(ported: Port) -> None:
     ]
     steps = [e.step_key for e in only_check.all_events if e.event_type_value == "STEP_SUCCESS"]
     assert steps == ["sides.not_empty"]
+
+
+def test_views_are_looked_through_as_in_dagster(ported: Port, tmp_path: Path) -> None:
+    project = ported("dbt_views")
+    graph = project.defs.get_asset_graph()
+    keys = sorted(graph.keys)
+    assert [k.to_user_string() for k in keys if graph.node(k).is_virtual] == [
+        "int_orders",
+        "stg_customers",
+        "stg_orders",
+    ]
+    # what Dagster's get_non_virtual_ancestor_keys gives (verify_with_dagster.py)
+    assert {
+        k.to_user_string(): sorted(
+            a.to_user_string() for a in graph.get_non_virtual_ancestor_keys(k)
+        )
+        for k in keys
+    } == {
+        "int_orders": ["raw_orders"],
+        "order_report": ["raw_orders"],
+        "orders_by_customer": ["raw_customers", "raw_orders"],
+        "raw_customers": [],
+        "raw_orders": [],
+        "stg_customers": ["raw_customers"],
+        "stg_orders": ["raw_orders"],
+    }
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "knoll.yaml").write_text("storage:\n  sqlite:\n    path: knoll.db\n")
+    job = project.defs.get_implicit_global_asset_job_def()
+    with Instance.get(home) as instance:
+        models = ["raw_orders", "orders_by_customer", "order_report"]
+        assert job.execute_in_process(instance=instance, asset_selection=models).success
+        assert instance.get_stale_assets(project.defs) == {}
+        job.execute_in_process(instance=instance, asset_selection=["raw_orders"])
+        stale = instance.get_stale_assets(project.defs)
+    # Dagster: order_report and orders_by_customer STALE, every other asset FRESH
+    assert sorted(k.to_user_string() for k in stale) == ["order_report", "orders_by_customer"]
+    assert stale[AssetKey("order_report")][0].startswith(
+        "upstream 'raw_orders' (read through view 'int_orders') was materialized after it"
+    )

@@ -128,7 +128,33 @@ def main() -> None:
     report["logger_and_errors"]["run_with"] = [m.run_with(3), m.run_with("three")]
 
     _verify_new_projects(report)
+    _verify_views(report)
     print(json.dumps(report, indent=1, default=str))
+
+
+def _verify_views(report: dict[str, Any]) -> None:
+    """Virtual assets: the non-virtual ancestors, and the stale status after the table behind
+    the views is materialized again (Dagster's resolver; a preview feature there)."""
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    m = sys.modules["dbt_views"]
+    graph = m.defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    job = m.defs.get_implicit_global_asset_job_def()
+    models = ["raw_orders", "orders_by_customer", "order_report"]
+    job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(k) for k in models])
+    job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("raw_orders")])
+    resolver = get_stale_status_resolver(instance, list(graph.assets_defs))
+    keys = sorted(graph.get_all_asset_keys())
+    report["dbt_views"]["results"] = [
+        {
+            k.to_user_string(): sorted(
+                a.to_user_string() for a in graph.get_non_virtual_ancestor_keys(k)
+            )
+            for k in keys
+        },
+        {k.to_user_string(): resolver.get_status(k).value for k in keys},
+    ]
 
 
 def _verify_new_projects(report: dict[str, Any]) -> None:

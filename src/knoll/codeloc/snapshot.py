@@ -277,6 +277,7 @@ class _Builder:
             siblings,
         ) = self._shared(assets_def)
         is_executable = node_name is not None
+        is_observable = assets_def.is_observable
         can_subset = assets_def.can_subset
         def_partitions = assets_def.partitions_def
         partitions = self._partitions
@@ -297,6 +298,10 @@ class _Builder:
                     "is_executable": is_executable,
                     # an AssetSpec, or a dependency no definition provides (as in Dagster)
                     "is_external": not is_executable,
+                    # observed, not materialized: an @observable_source_asset
+                    "is_observable": is_observable,
+                    "is_materializable": is_executable and not is_observable,
+                    "is_virtual": spec.is_virtual,
                     "deps": [d.asset_key.path for d in deps] if deps else (),
                     "partition_mappings": self._explicit_mappings(deps) if deps else (),
                     "children": [k.path for k in children] if children else (),

@@ -60,6 +60,7 @@ class AssetOut:
     owners: Sequence[str] | None = None
     tags: Mapping[str, str] | None = None
     kinds: Sequence[str] | None = None
+    is_virtual: bool = False
 
     def to_spec(
         self,
@@ -92,6 +93,7 @@ class AssetOut:
             tags=self.tags,
             kinds=self.kinds,
             partitions_def=partitions_def,
+            is_virtual=self.is_virtual,
         )
 
 
@@ -633,6 +635,7 @@ def asset(
     pool: str | None = None,
     dagster_type: Any = None,
     compute_kind: str | None = None,
+    is_virtual: bool = False,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -665,12 +668,14 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     pool: str | None = None,
     dagster_type: Any = None,
     compute_kind: str | None = None,
+    is_virtual: bool = False,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
     parameter is its config; resource-typed parameters are resources. ``compute_kind`` is
-    Dagster's older spelling of one kind (``kinds=[compute_kind]``).
+    Dagster's older spelling of one kind (``kinds=[compute_kind]``). ``is_virtual=True`` marks
+    a view, which staleness and automation look through to its upstream assets.
     """
     options = _AssetOptions(
         name,
@@ -698,6 +703,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         pool,
         dagster_type,
         compute_kind,
+        is_virtual,
     )
     if fn is not None:
         return _asset_definition(fn, options)
@@ -732,6 +738,7 @@ class _AssetOptions(NamedTuple):
     pool: str | None
     dagster_type: Any
     compute_kind: str | None
+    is_virtual: bool
 
 
 def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
@@ -811,6 +818,7 @@ def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDe
         tags=options.tags,
         kinds=kinds_with_compute_kind(options.kinds, options.compute_kind, owner),
         partitions_def=partitions_def,
+        is_virtual=options.is_virtual,
     )
     check_specs = options.check_specs
     return AssetsDefinition(

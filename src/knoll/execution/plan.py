@@ -253,7 +253,7 @@ def _asset_plan(
     graph_outputs: dict[tuple[str, str], tuple[str, str]] = {}
     for original, subset in step_defs:
         if subset.graph_def is not None:
-            steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset))
+            steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset, graph))
             for name, source in _graph_output_steps(subset).items():
                 graph_outputs[(subset.node_name, name)] = (source.step_key, source.output_name)
             mappings = graph_config_mappings(subset.graph_def, subset.node_name)
@@ -265,7 +265,7 @@ def _asset_plan(
                     - _node_handles(subset.graph_def, prefix)
                 )
         else:
-            steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset))
+            steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset, graph))
     ordered = _toposort([*steps, *check_steps], job)
     return ExecutionPlan(
         job, tuple(ordered), selection, checks, configs, frozenset(omitted), graph_outputs
@@ -371,6 +371,7 @@ def _asset_step(
     checks: frozenset[AssetCheckKey],
     producer: _Producers,
     blocking_by_asset: _BlockingChecks,
+    graph: AssetGraph,
 ) -> Step:
     op_def = subset.op
     assert op_def is not None
@@ -380,6 +381,7 @@ def _asset_step(
         for dep in spec.dep_keys:
             if dep in producer and producer[dep][0] != subset.node_name:
                 upstream.append(producer[dep][0])
+            upstream.extend(_behind_view(graph, dep, producer))
             for check_key, check_step in blocking_by_asset.get(dep, ()):
                 upstream.append(check_step)
                 blocking.append(check_key)
@@ -408,7 +410,10 @@ def _graph_output_steps(assets_def: AssetsDefinition) -> dict[str, FromStep]:
 
 
 def _graph_asset_steps(
-    subset: AssetsDefinition, producer: _Producers, blocking_by_asset: _BlockingChecks
+    subset: AssetsDefinition,
+    producer: _Producers,
+    blocking_by_asset: _BlockingChecks,
+    graph: AssetGraph,
 ) -> list[Step]:
     """The op steps of a graph-backed asset, each carrying the assets it computes itself."""
     graph_def = subset.graph_def
@@ -420,10 +425,12 @@ def _graph_asset_steps(
     # ordering deps (deps= without data) and blocking checks hold back every op of the graph
     extra: list[str] = []
     blocking: list[AssetCheckKey] = []
+    own = f"{subset.node_name}."  # an op of this graph behind a view would wait for itself
     for spec in subset.specs_by_output.values():
         for dep in spec.dep_keys:
             if dep in producer:
                 extra.append(producer[dep][0])
+            extra.extend(s for s in _behind_view(graph, dep, producer) if not s.startswith(own))
             for check_key, check_step in blocking_by_asset.get(dep, ()):
                 extra.append(check_step)
                 blocking.append(check_key)
@@ -505,6 +512,16 @@ def _graph_input_targets(
                 flat.append((f"{prefix}.{node_name}", node_input))
         out.append((graph_input, flat))
     return out
+
+
+def _behind_view(graph: AssetGraph, dep: AssetKey, producer: _Producers) -> list[str]:
+    """The steps of this run that compute what the view ``dep`` reads, when the run does not
+    compute the view itself: a view reads its upstream when it is read, so an asset that
+    reads the view waits for them (as in Dagster)."""
+    if dep in producer or not graph.has(dep) or not graph.node(dep).is_virtual:
+        return []
+    ancestors = graph.get_non_virtual_ancestor_keys(dep)
+    return [producer[key][0] for key in sorted(ancestors) if key in producer]
 
 
 def _asset_source(key: AssetKey, producer: _Producers) -> InputSource:

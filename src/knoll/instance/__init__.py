@@ -435,12 +435,28 @@ class Instance:
         return {k: stored.get(k, PartitionStatus.MISSING) for k in keys}
 
     def get_stale_assets(self, defs: Definitions) -> Mapping[AssetKey, Sequence[str]]:
-        """The assets of ``defs`` that need materializing again, each with its reasons."""
+        """The assets of ``defs`` that need materializing again, each with its reasons; a
+        partitioned asset is judged per partition (see :meth:`get_stale_partitions`)."""
         from knoll.instance.staleness import stale_reasons
 
         graph = defs.get_asset_graph()
         latest = self.storage.get_latest_materializations(list(graph.toposorted_keys))
-        return stale_reasons(graph, latest, self.storage)
+        return stale_reasons(graph, latest, self.storage, self)
+
+    def get_stale_partitions(
+        self,
+        defs: Definitions,
+        key: AssetKey | str | Sequence[str],
+        partition_keys: Sequence[str] | None = None,
+    ) -> Mapping[str, Sequence[str]]:
+        """The partitions of the partitioned asset ``key`` that need materializing, each
+        with its reasons (never-materialized partitions too), in the definition's order;
+        ``partition_keys`` asks about those partitions only."""
+        from knoll.instance.staleness import stale_partition_reasons
+
+        asset_key = AssetKey.from_coercible(key)
+        graph = defs.get_asset_graph()
+        return stale_partition_reasons(graph, asset_key, self.storage, self, partition_keys)
 
     # ---- dynamic partitions (the DynamicPartitionsStore protocol) ----------------------------
 
