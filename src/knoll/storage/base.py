@@ -195,6 +195,24 @@ class EventLogStorage(ABC):
         read through the index on (event type, storage id)."""
 
     @abstractmethod
+    def get_asset_events(  # noqa: PLR0913 (one window, several bounds)
+        self,
+        event_type: EventType,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> Sequence[EventRecord]:
+        """Events of one type (a materialization, an observation...) of one asset, optionally
+        of some partitions, with a storage id strictly between ``after`` and ``before`` and a
+        timestamp strictly between the two timestamps, newest first (oldest first without
+        ``newest_first``), read through the index on (asset key, event type, storage id)."""
+
     def get_materializations(
         self,
         asset_key: AssetKey,
@@ -204,8 +222,14 @@ class EventLogStorage(ABC):
         limit: int = 100,
     ) -> Sequence[EventRecord]:
         """Materializations of an asset, newest first."""
+        return self.get_asset_events(
+            EventType.ASSET_MATERIALIZATION,
+            asset_key,
+            partitions=partitions,
+            before=before,
+            limit=limit,
+        )
 
-    @abstractmethod
     def get_observations(
         self,
         asset_key: AssetKey,
@@ -215,6 +239,9 @@ class EventLogStorage(ABC):
         limit: int = 100,
     ) -> Sequence[EventRecord]:
         """Observations of an asset, newest first (as ``get_materializations``)."""
+        return self.get_asset_events(
+            EventType.ASSET_OBSERVATION, asset_key, partitions=partitions, before=before, limit=limit
+        )
 
     @abstractmethod
     def get_asset_records(

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,22 @@ from knoll.storage.base import (
     check_pool_limit,
     run_priority,
 )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Exclusive storage-id and timestamp bounds of a read, and its direction."""
+
+    after: int | None
+    before: int | None
+    after_timestamp: float | None
+    before_timestamp: float | None
+    newest_first: bool
+
+    def holds(self, stamp: float) -> bool:
+        return (self.after_timestamp is None or stamp > self.after_timestamp) and (
+            self.before_timestamp is None or stamp < self.before_timestamp
+        )
 
 
 @dataclass
@@ -268,63 +284,59 @@ class InMemoryStorage(Storage):
         before_timestamp: float | None = None,
     ) -> Sequence[EventRecord]:
         with self._lock:
-            ids = self._type_event_ids.get(event_type, [])
-            low = bisect_right(ids, after) if after is not None else 0
-            high = bisect_left(ids, before) if before is not None else len(ids)
-            window = ids[low:high]
-            out: list[EventRecord] = []
-            for storage_id in reversed(window) if newest_first else window:
-                if len(out) >= limit:
-                    break
-                record = self._events[storage_id]
-                stamp = record.event.timestamp
-                if (after_timestamp is None or stamp > after_timestamp) and (
-                    before_timestamp is None or stamp < before_timestamp
-                ):
-                    out.append(record)
-            return out
+            return self._scan(
+                self._type_event_ids.get(event_type, []),
+                _Window(after, before, after_timestamp, before_timestamp, newest_first),
+                limit,
+            )
 
-    def get_materializations(
+    def get_asset_events(  # noqa: PLR0913 (one window, several bounds)
         self,
+        event_type: EventType,
         asset_key: AssetKey,
         *,
         partitions: Sequence[str] | None = None,
+        after: int | None = None,
         before: int | None = None,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
         limit: int = 100,
+        newest_first: bool = True,
     ) -> Sequence[EventRecord]:
         wanted = frozenset(partitions) if partitions is not None else None
-        out: list[EventRecord] = []
+        window = _Window(after, before, after_timestamp, before_timestamp, newest_first)
         with self._lock:
-            for storage_id in reversed(self._materialization_ids.get(asset_key, [])):
-                if len(out) >= limit:
-                    break
-                if before is not None and storage_id >= before:
-                    continue
-                record = self._events[storage_id]
-                if wanted is None or record.event.partition in wanted:
-                    out.append(record)
-        return out
+            if event_type is EventType.ASSET_MATERIALIZATION:
+                ids = self._materialization_ids.get(asset_key, [])
+            else:
+                ids = self._asset_event_ids.get(asset_key, [])
+            return self._scan(
+                ids,
+                window,
+                limit,
+                lambda event: event.event_type is event_type
+                and (wanted is None or event.partition in wanted),
+            )
 
-    def get_observations(
+    def _scan(
         self,
-        asset_key: AssetKey,
-        *,
-        partitions: Sequence[str] | None = None,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> Sequence[EventRecord]:
-        wanted = frozenset(partitions) if partitions is not None else None
+        ids: Sequence[int],
+        window: _Window,
+        limit: int,
+        keep: Callable[[RunEvent], bool] | None = None,
+    ) -> list[EventRecord]:
+        """The stored events among ``ids`` (ascending) inside ``window`` that ``keep``
+        accepts, at most ``limit`` (called under the lock)."""
+        low = bisect_right(ids, window.after) if window.after is not None else 0
+        high = bisect_left(ids, window.before) if window.before is not None else len(ids)
+        inside = ids[low:high]
         out: list[EventRecord] = []
-        with self._lock:
-            for storage_id in reversed(self._asset_event_ids.get(asset_key, [])):
-                if len(out) >= limit:
-                    break
-                if before is not None and storage_id >= before:
-                    continue
-                record = self._events[storage_id]
-                if record.event.event_type is not EventType.ASSET_OBSERVATION:
-                    continue
-                if wanted is None or record.event.partition in wanted:
+        for storage_id in reversed(inside) if window.newest_first else inside:
+            if len(out) >= limit:
+                break
+            record = self._events.get(storage_id)
+            if record is not None and window.holds(record.event.timestamp):
+                if keep is None or keep(record.event):
                     out.append(record)
         return out
 

@@ -20,6 +20,31 @@ CHUNK = 500
 _PG_EVENT_LOCK = 0x6B6E_6576  # "knev"
 
 
+def event_window(  # noqa: PLR0913 (one window, several bounds)
+    query: sa.Select[Any],
+    events: sa.Table,
+    after: int | None,
+    before: int | None,
+    after_timestamp: float | None,
+    before_timestamp: float | None,
+    *,
+    limit: int,
+    newest_first: bool,
+) -> sa.Select[Any]:
+    """``query`` over the events table kept to storage ids and timestamps strictly between
+    the bounds given, in id order either way, at most ``limit`` rows."""
+    for bound in (
+        None if after is None else events.c.id > after,
+        None if before is None else events.c.id < before,
+        None if after_timestamp is None else events.c.timestamp > after_timestamp,
+        None if before_timestamp is None else events.c.timestamp < before_timestamp,
+    ):
+        if bound is not None:
+            query = query.where(bound)
+    order = events.c.id.desc() if newest_first else events.c.id.asc()
+    return query.order_by(order).limit(max(limit, 0))
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
