@@ -344,7 +344,12 @@ def test_a_multi_asset_sensor_reads_records_per_key_and_partition(instance: Inst
     assert by_partition["2024-05-01"].storage_id == records[2].storage_id
 
     context.advance_cursor({AssetKey("daily_sales"): records[1]})
-    assert [r.storage_id for r in context.materialization_records_for_key("daily_sales")] == [
+    # within a tick, reads start from the cursor the tick began with, as in Dagster
+    assert len(context.materialization_records_for_key("daily_sales")) == 3
+    next_tick = build_multi_asset_sensor_context(
+        monitored_assets=[AssetKey("daily_sales")], instance=instance, cursor=context.cursor
+    )
+    assert [r.storage_id for r in next_tick.materialization_records_for_key("daily_sales")] == [
         records[2].storage_id
     ]
     with pytest.raises(InvalidInvocationError, match="asset raw_orders is not monitored"):

@@ -29,7 +29,7 @@ class AssetRecordsFilter:
     before_storage_id: int | None
     storage_ids: tuple[int, ...] | None
 
-    def __init__(  # noqa: PLR0913 (Dagster's fields)
+    def __init__(
         self,
         asset_key: AssetKey | str | Sequence[str],
         asset_partitions: Sequence[str] | None = None,

@@ -174,7 +174,7 @@ class RunStatusChangeRecordsFilter:
     storage_ids: tuple[int, ...] | None
     job_names: tuple[str, ...] | None
 
-    def __init__(  # noqa: PLR0913 (Dagster's fields)
+    def __init__(
         self,
         event_type: EventType | str,
         after_timestamp: float | None = None,
@@ -298,7 +298,7 @@ class _Query:
         )
 
 
-def fetch_asset_events(  # noqa: PLR0913 (Dagster's arguments, plus the event type)
+def fetch_asset_events(
     storage: Storage,
     event_type: EventType,
     records_filter: AssetKey | AssetRecordsFilter,

@@ -240,7 +240,11 @@ class EventLogStorage(ABC):
     ) -> Sequence[EventRecord]:
         """Observations of an asset, newest first (as ``get_materializations``)."""
         return self.get_asset_events(
-            EventType.ASSET_OBSERVATION, asset_key, partitions=partitions, before=before, limit=limit
+            EventType.ASSET_OBSERVATION,
+            asset_key,
+            partitions=partitions,
+            before=before,
+            limit=limit,
         )
 
     @abstractmethod

@@ -314,8 +314,9 @@ class InMemoryStorage(Storage):
                 ids,
                 window,
                 limit,
-                lambda event: event.event_type is event_type
-                and (wanted is None or event.partition in wanted),
+                lambda event: (
+                    event.event_type is event_type and (wanted is None or event.partition in wanted)
+                ),
             )
 
     def _scan(
@@ -335,9 +336,12 @@ class InMemoryStorage(Storage):
             if len(out) >= limit:
                 break
             record = self._events.get(storage_id)
-            if record is not None and window.holds(record.event.timestamp):
-                if keep is None or keep(record.event):
-                    out.append(record)
+            if (
+                record is not None
+                and window.holds(record.event.timestamp)
+                and (keep is None or keep(record.event))
+            ):
+                out.append(record)
         return out
 
     def get_asset_records(

@@ -20,7 +20,7 @@ CHUNK = 500
 _PG_EVENT_LOCK = 0x6B6E_6576  # "knev"
 
 
-def event_window(  # noqa: PLR0913 (one window, several bounds)
+def event_window(
     query: sa.Select[Any],
     events: sa.Table,
     after: int | None,
