@@ -8,12 +8,19 @@ advanced shows the same materializations again on the next tick, as in Dagster.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Unpack, runtime_checkable
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_name
+from knoll.defs._event_sensor import (
+    EventSensorDefinition,
+    SensorOptions,
+    call_user_fn,
+    described,
+    sensor_decorator,
+    with_signature,
+)
 from knoll.defs._multi_asset_cursor import (
     BATCH,
     AssetCursor,
@@ -28,12 +35,8 @@ from knoll.defs.asset_sensor import MaterializationReader, reader_of
 from knoll.defs.event_filters import AssetRecordsFilter
 from knoll.defs.keys import AssetKey
 from knoll.defs.partitions import PartitionsDefinition
-from knoll.defs.run_request import SensorResult
 from knoll.defs.selection import AssetSelection
 from knoll.defs.sensor import (
-    DEFAULT_MINIMUM_INTERVAL_SECONDS,
-    DefaultSensorStatus,
-    SensorDefinition,
     SensorEvaluationContext,
     SensorEvaluationResult,
 )
@@ -393,77 +396,53 @@ def build_multi_asset_sensor_context(
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class MultiAssetSensorDefinition(SensorDefinition):
+class MultiAssetSensorDefinition(EventSensorDefinition):
     """A sensor whose function reads the materializations of ``monitored_assets``: asset
     keys, or an ``AssetSelection`` resolved against its code location's assets at each tick
     (``monitored_asset_keys`` is empty then)."""
 
+    reader = MaterializationReader
+    reads = "materializations"
     monitored_asset_keys: tuple[AssetKey, ...]
     monitored_selection: AssetSelection | None
 
-    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
+    def __init__(
         self,
         name: str | None,
         monitored_assets: Sequence[Any] | AssetSelection,
         *,
         asset_materialization_fn: Callable[..., Any],
-        job: Any = None,
-        job_name: str | None = None,
-        jobs: Sequence[Any] | None = None,
-        target: Any = None,
-        minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
-        description: str | None = None,
-        default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-        tags: Mapping[str, str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[SensorOptions],
     ) -> None:
         name = check_name(name, "multi-asset sensor")
         monitored = _monitored(monitored_assets, f"multi-asset sensor {name!r}")
-        super().__init__(
-            name,
-            evaluation_fn=_tick_of(name, monitored, asset_materialization_fn),
-            job=job,
-            job_name=job_name,
-            jobs=jobs,
-            target=target,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description,
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
-        )
+        evaluation_fn = _tick_of(name, monitored, asset_materialization_fn)
+        super().__init__(name, evaluation_fn=evaluation_fn, **options)
         selection = monitored if isinstance(monitored, AssetSelection) else None
         object.__setattr__(self, "monitored_asset_keys", () if selection else monitored)
         object.__setattr__(self, "monitored_selection", selection)
+
+    @property
+    def owner(self) -> str:
+        return f"multi-asset sensor {self.name!r}"
 
     def context_for(
         self, context: SensorEvaluationContext, graph: AssetGraph
     ) -> SensorEvaluationContext:
         """The tick context over this sensor's assets in ``graph`` (its code location's asset
         graph), which resolves a monitored ``AssetSelection``."""
-        owner = f"multi-asset sensor {self.name!r}"
-        reader_of(context, owner)
+        reader_of(context, self.owner)
         selection = self.monitored_selection
         keys = self.monitored_asset_keys
         if selection is not None:
-            keys = selected_keys(selection, graph, owner)
-        return MultiAssetSensorEvaluationContext(
-            keys,
-            context.cursor,
-            instance=context.instance,
-            resources=context.resources,
-            last_tick_completion_time=context.last_tick_completion_time,
-            last_run_key=context.last_run_key,
-            asset_graph=graph,
-        )
+            keys = selected_keys(selection, graph, self.owner)
+        return _over(keys, context, graph)
 
     def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluationResult:
-        owner = f"multi-asset sensor {self.name!r}"
-        if isinstance(context, SensorEvaluationContext):
-            reader_of(context, owner)
         selection = self.monitored_selection
         if selection is not None and not isinstance(context, MultiAssetSensorEvaluationContext):
-            raise _needs_definitions(owner, selection)
+            reader_of(context, self.owner)  # no instance: say that first
+            raise _needs_definitions(self.owner, selection)
         return super().evaluate_tick(context)
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -471,6 +450,21 @@ class MultiAssetSensorDefinition(SensorDefinition):
         selection = self.monitored_selection
         described = {"monitored_selection": selection.describe()} if selection else {}
         return {**super().to_snapshot(), "monitored_assets": monitored, **described}
+
+
+def _over(
+    keys: Sequence[AssetKey], context: SensorEvaluationContext, graph: AssetGraph | None
+) -> MultiAssetSensorEvaluationContext:
+    """A multi-asset context over ``keys`` with what ``context`` carries."""
+    return MultiAssetSensorEvaluationContext(
+        keys,
+        context.cursor,
+        instance=context.instance,
+        resources=context.resources,
+        last_tick_completion_time=context.last_tick_completion_time,
+        last_run_key=context.last_run_key,
+        asset_graph=graph,
+    )
 
 
 def _needs_definitions(owner: str, selection: AssetSelection) -> InvalidInvocationError:
@@ -494,69 +488,38 @@ def _tick_of(
             reader_of(context, owner)
             if isinstance(monitored, AssetSelection):
                 raise _needs_definitions(owner, monitored)
-            multi = MultiAssetSensorEvaluationContext(
-                monitored,
-                context.cursor,
-                instance=context.instance,
-                resources=context.resources,
-                last_tick_completion_time=context.last_tick_completion_time,
-                last_run_key=context.last_run_key,
-            )
-        result = fn(multi, **kwargs) if user.context_param is not None else fn(**kwargs)
-        if isinstance(result, Iterator):
-            result = list(result)
-        if isinstance(result, SensorResult) and result.cursor is not None:
-            raise DefinitionError(
-                f"{owner} returned SensorResult(cursor=...): a multi-asset sensor keeps one "
-                "cursor per asset; move them with context.advance_cursor(...) or "
-                "context.advance_all_cursors()."
-            )
+            multi = _over(monitored, context, None)
+        result = call_user_fn(
+            user,
+            multi,
+            kwargs,
+            owner,
+            "a multi-asset sensor keeps one cursor per asset; move them with "
+            "context.advance_cursor(...) or context.advance_all_cursors().",
+        )
         if multi is not context and multi.cursor != context.cursor:
             context.update_cursor(multi.cursor)
         return result
 
-    signature = inspect.signature(fn).parameters
-    params = [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [
-        inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=signature[p].default)
-        for p in user.resource_params
-    ]
-    evaluate.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    evaluate.__name__ = name
-    return evaluate
+    return with_signature(evaluate, name, user, user.resource_params)
 
 
-def multi_asset_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
+def multi_asset_sensor(
     monitored_assets: Sequence[Any] | AssetSelection,
     *,
-    job: Any = None,
-    job_name: str | None = None,
-    jobs: Sequence[Any] | None = None,
-    target: Any = None,
     name: str | None = None,
-    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
-    description: str | None = None,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    **options: Unpack[SensorOptions],
 ) -> Callable[[Callable[..., Any]], MultiAssetSensorDefinition]:
     """Make a sensor whose function gets a :class:`MultiAssetSensorEvaluationContext` over the
-    materializations of ``monitored_assets`` and returns what a ``@sensor`` function returns."""
+    materializations of ``monitored_assets`` and returns what a ``@sensor`` function returns.
+    The other keyword arguments are those of ``@sensor`` (``job``, ``jobs``, ``target``,
+    ``minimum_interval_seconds``, ``default_status``, ...)."""
 
-    def decorate(fn: Callable[..., Any]) -> MultiAssetSensorDefinition:
+    def build(
+        name: str, fn: Callable[..., Any], description: str | None
+    ) -> MultiAssetSensorDefinition:
         return MultiAssetSensorDefinition(
-            name or getattr(fn, "__name__", None),
-            monitored_assets,
-            asset_materialization_fn=fn,
-            job=job,
-            job_name=job_name,
-            jobs=jobs,
-            target=target,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description or docstring(fn),
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
+            name, monitored_assets, asset_materialization_fn=fn, **described(options, description)
         )
 
-    return decorate
+    return sensor_decorator("multi_asset_sensor", name, options.get("description"), build)

@@ -257,6 +257,17 @@ class _Query:
     cursor: str | None
     ascending: bool
 
+    @staticmethod
+    def of(
+        wanted: AssetRecordsFilter | RunStatusChangeRecordsFilter,
+        where: str,
+        limit: int,
+        cursor: str | None,
+        ascending: bool,
+    ) -> _Query:
+        ids = (wanted.after_storage_id, wanted.before_storage_id, wanted.storage_ids)
+        return _Query(where, *ids, limit, cursor, ascending)
+
     def fetch(self, read: _Read, keep: Callable[[RunEvent], bool] | None) -> EventRecordsResult:
         """Read ``limit`` records past the cursor in the read's direction. Bounds are
         exclusive and a cursor narrows them as Dagster's does: an ascending read continues
@@ -328,15 +339,7 @@ def fetch_asset_events(
             newest_first=newest_first,
         )
 
-    query = _Query(
-        where,
-        wanted.after_storage_id,
-        wanted.before_storage_id,
-        wanted.storage_ids,
-        limit,
-        cursor,
-        ascending,
-    )
+    query = _Query.of(wanted, where, limit, cursor, ascending)
     return query.fetch(read, None)
 
 
@@ -382,15 +385,7 @@ def fetch_run_status_changes(
             before_timestamp=wanted.before_timestamp,
         )
 
-    query = _Query(
-        where,
-        wanted.after_storage_id,
-        wanted.before_storage_id,
-        wanted.storage_ids,
-        limit,
-        cursor,
-        ascending,
-    )
+    query = _Query.of(wanted, where, limit, cursor, ascending)
     return query.fetch(read, None if jobs is None else lambda event: event.job_name in jobs)
 
 

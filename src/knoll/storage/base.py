@@ -153,6 +153,23 @@ class AssetRecord:
     check_results: Mapping[str, AssetCheckEvaluation] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EventWindow:
+    """The storage-id and timestamp bounds of an event read (all exclusive), and its order."""
+
+    after: int | None = None
+    before: int | None = None
+    after_timestamp: float | None = None
+    before_timestamp: float | None = None
+    newest_first: bool = False
+
+    def holds(self, stamp: float) -> bool:
+        """Whether an event with timestamp ``stamp`` is inside the timestamp bounds."""
+        return (self.after_timestamp is None or stamp > self.after_timestamp) and (
+            self.before_timestamp is None or stamp < self.before_timestamp
+        )
+
+
 class EventLogStorage(ABC):
     """The append-only event log and the indexes derived from it."""
 

@@ -27,22 +27,6 @@ from knoll.storage.base import (
 )
 
 
-@dataclass(frozen=True)
-class Window:
-    """Exclusive storage-id and timestamp bounds of a read, and its direction."""
-
-    after: int | None
-    before: int | None
-    after_timestamp: float | None
-    before_timestamp: float | None
-    newest_first: bool
-
-    def holds(self, stamp: float) -> bool:
-        return (self.after_timestamp is None or stamp > self.after_timestamp) and (
-            self.before_timestamp is None or stamp < self.before_timestamp
-        )
-
-
 @dataclass
 class AssetEntry:
     """The mutable index row of one asset."""

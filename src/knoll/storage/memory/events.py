@@ -15,10 +15,11 @@ from knoll.storage.base import (
     AssetRecord,
     EventRecord,
     EventsPage,
+    EventWindow,
     PartitionStatus,
     RunRecord,
 )
-from knoll.storage.memory._state import Window, events_page, moved_record
+from knoll.storage.memory._state import events_page, moved_record
 from knoll.storage.memory.index import MemoryAssetIndex
 
 
@@ -94,7 +95,7 @@ class MemoryEventLog(MemoryAssetIndex):
         with self._lock:
             return self._scan(
                 self._type_event_ids.get(event_type, []),
-                Window(after, before, after_timestamp, before_timestamp, newest_first),
+                EventWindow(after, before, after_timestamp, before_timestamp, newest_first),
                 limit,
             )
 
@@ -112,7 +113,7 @@ class MemoryEventLog(MemoryAssetIndex):
         newest_first: bool = True,
     ) -> Sequence[EventRecord]:
         wanted = frozenset(partitions) if partitions is not None else None
-        window = Window(after, before, after_timestamp, before_timestamp, newest_first)
+        window = EventWindow(after, before, after_timestamp, before_timestamp, newest_first)
         with self._lock:
             if event_type is EventType.ASSET_MATERIALIZATION:
                 ids = self._materialization_ids.get(asset_key, [])
@@ -130,7 +131,7 @@ class MemoryEventLog(MemoryAssetIndex):
     def _scan(
         self,
         ids: Sequence[int],
-        window: Window,
+        window: EventWindow,
         limit: int,
         keep: Callable[[RunEvent], bool] | None = None,
     ) -> list[EventRecord]:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from knoll.storage.base import EventWindow
 from knoll.storage.sql.engine import Database
 
 T = TypeVar("T")
@@ -21,27 +22,18 @@ _PG_EVENT_LOCK = 0x6B6E_6576  # "knev"
 
 
 def event_window(
-    query: sa.Select[Any],
-    events: sa.Table,
-    after: int | None,
-    before: int | None,
-    after_timestamp: float | None,
-    before_timestamp: float | None,
-    *,
-    limit: int,
-    newest_first: bool,
+    query: sa.Select[Any], events: sa.Table, window: EventWindow, limit: int
 ) -> sa.Select[Any]:
-    """``query`` over the events table kept to storage ids and timestamps strictly between
-    the bounds given, in id order either way, at most ``limit`` rows."""
+    """``query`` over the events table kept inside ``window``, at most ``limit`` rows."""
     for bound in (
-        None if after is None else events.c.id > after,
-        None if before is None else events.c.id < before,
-        None if after_timestamp is None else events.c.timestamp > after_timestamp,
-        None if before_timestamp is None else events.c.timestamp < before_timestamp,
+        None if window.after is None else events.c.id > window.after,
+        None if window.before is None else events.c.id < window.before,
+        None if window.after_timestamp is None else events.c.timestamp > window.after_timestamp,
+        None if window.before_timestamp is None else events.c.timestamp < window.before_timestamp,
     ):
         if bound is not None:
             query = query.where(bound)
-    order = events.c.id.desc() if newest_first else events.c.id.asc()
+    order = events.c.id.desc() if window.newest_first else events.c.id.asc()
     return query.order_by(order).limit(max(limit, 0))
 
 

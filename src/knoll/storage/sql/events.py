@@ -28,6 +28,7 @@ from knoll.storage.base import (
     EventLogStorage,
     EventRecord,
     EventsPage,
+    EventWindow,
     PartitionStatus,
 )
 from knoll.storage.sql.common import chunks, event_window, lock_event_log
@@ -109,16 +110,8 @@ class SqlEventLogStorage(EventLogStorage):
     ) -> Sequence[EventRecord]:
         # a range of ix_events_event_type_id, walked either way
         query = sa.select(events.c.id, events.c.body).where(events.c.event_type == event_type.value)
-        query = event_window(
-            query,
-            events,
-            after,
-            before,
-            after_timestamp,
-            before_timestamp,
-            limit=limit,
-            newest_first=newest_first,
-        )
+        window = EventWindow(after, before, after_timestamp, before_timestamp, newest_first)
+        query = event_window(query, events, window, limit)
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         return [EventRecord(int(r.id), deserialize(r.body, RunEvent)) for r in rows]

@@ -16,7 +16,13 @@ from knoll._serdes import deserialize
 from knoll.defs.check import AssetCheckEvaluation
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.execution.events import EventType, RunEvent
-from knoll.storage.base import AssetRecord, EventLogStorage, EventRecord, PartitionStatus
+from knoll.storage.base import (
+    AssetRecord,
+    EventLogStorage,
+    EventRecord,
+    EventWindow,
+    PartitionStatus,
+)
 from knoll.storage.sql.common import chunks, event_window
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import asset_checks, asset_partitions, assets, events
@@ -57,16 +63,8 @@ class SqlAssetIndex(EventLogStorage):
         )
         if partitions is not None:
             query = query.where(events.c.partition.in_(list(partitions)))
-        query = event_window(
-            query,
-            events,
-            after,
-            before,
-            after_timestamp,
-            before_timestamp,
-            limit=limit,
-            newest_first=newest_first,
-        )
+        window = EventWindow(after, before, after_timestamp, before_timestamp, newest_first)
+        query = event_window(query, events, window, limit)
         with self._db.read() as conn:
             return [_event_record(row) for row in conn.execute(query)]
 
