@@ -5,6 +5,7 @@ set)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -371,3 +372,18 @@ def test_a_multi_asset_sensor_is_called_directly_and_checks_its_arguments(
         build_multi_asset_sensor_context([AssetKey("raw_orders")], cursor="17")
     with pytest.raises(InvalidInvocationError, match="reads materializations from context"):
         both_landed.evaluate_tick(build_sensor_context())
+
+
+@pytest.mark.parametrize(
+    ("decorator", "kind"),
+    [
+        (asset_sensor(asset_key="raw_orders"), "asset_sensor"),
+        (multi_asset_sensor(monitored_assets=["raw_orders"]), "multi_asset_sensor"),
+        (run_status_sensor(run_status=RunStatus.SUCCESS), "run_status_sensor"),
+        (run_failure_sensor(name="paged"), "run_failure_sensor"),
+    ],
+)
+def test_a_sensor_decorator_needs_a_function(decorator: Any, kind: str) -> None:
+    with pytest.raises(DefinitionError) as info:
+        decorator("not a function")
+    assert str(info.value) == f"@{kind} must decorate a function, got str."
