@@ -369,8 +369,8 @@ class Instance:
     ) -> EventRecordsResult:
         """A page of an asset's materialization records (newest first unless ``ascending``)
         after ``cursor``; pass the result's cursor back for the next page."""
-        return event_log.fetch_materializations(
-            self.storage, records_filter, limit, cursor, ascending
+        return event_log.fetch_asset_events(
+            self.storage, EventType.ASSET_MATERIALIZATION, records_filter, limit, cursor, ascending
         )
 
     def get_latest_materialization_event(self, asset_key: AssetKey) -> EventLogEntry | None:
@@ -393,7 +393,9 @@ class Instance:
     ) -> EventRecordsResult:
         """A page of an asset's observation records (newest first unless ``ascending``)
         after ``cursor``; pass the result's cursor back for the next page."""
-        return event_log.fetch_observations(self.storage, records_filter, limit, cursor, ascending)
+        return event_log.fetch_asset_events(
+            self.storage, EventType.ASSET_OBSERVATION, records_filter, limit, cursor, ascending
+        )
 
     def fetch_run_status_changes(
         self,
