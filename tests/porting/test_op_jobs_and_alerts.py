@@ -104,7 +104,8 @@ def test_run_status_sensors_after_a_success_and_a_failure(monitoring: Monitoring
     )
     body = email.message_from_string(mail["data"]).get_payload(decode=True)
     assert isinstance(body, bytes)
-    assert body.decode().strip() == f"ledger_job failed in run {ledger.run_id}"
+    # Dagster adds an invisible timestamp below the body (against mail clients trimming it)
+    assert body.decode().splitlines()[0] == f"ledger_job failed in run {ledger.run_id}"
     monitoring.tick("email_on_failure")
     assert len(box.messages) == 1  # the cursor moved past the failure
 
@@ -179,8 +180,11 @@ def test_dynamic_outputs_map_and_collect(ported: Port) -> None:
     assert ("count_rows[south_2024]", "batch south_2024: 2 rows") in lines
 
 
-def test_retries_hooks_and_a_schedule_from_a_partitioned_job(ported: Port) -> None:
+def test_retries_hooks_and_a_schedule_from_a_partitioned_job(
+    ported: Port, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = ported("nightly_exports")
+    monkeypatch.setenv("EXPORT_LOG", str(project.folder / "exports.log"))
     dg = project.module.dg
     schedule = project.defs.get_schedule_def("nightly_export_schedule")
     assert (schedule.cron_schedule, schedule.job_name) == ("30 3 * * *", "nightly_export")
@@ -228,3 +232,11 @@ def test_partition_and_schedule_tags_use_dagsters_names(ported: Port) -> None:
         "dagster/partition_set": "nightly_export_partition_set",
         "dagster/schedule_name": "nightly_export_schedule",
     }
+
+
+@pytest.mark.xfail(
+    strict=True, reason="knoll's tick results hold a tuple of run requests (docs/porting.md)"
+)
+def test_tick_results_hold_a_list_of_run_requests(monitoring: Monitoring) -> None:
+    monitoring.run("billing_job")
+    assert monitoring.tick("page_on_ledger_failure").run_requests == []

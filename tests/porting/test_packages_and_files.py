@@ -107,6 +107,16 @@ def _days(project: Ported, instance: Instance, *days: int) -> None:
 
 def test_a_upath_io_manager_writes_one_file_per_partition(ported: Port) -> None:
     project = ported("weather_files")
+    days = [f"2024-07-{day:02}" for day in range(1, 15)]
+    assert graph_of(project.defs) == {
+        "station_readings": {"deps": [], "group": "weather", "partitions": days},
+        "weekly_peaks": {
+            "deps": ["station_readings"],
+            "group": "weather",
+            "partitions": ["2024-07-01", "2024-07-08"],
+        },
+        "heatwave_days": {"deps": ["station_readings"], "group": "weather", "partitions": None},
+    }
     out = project.folder
     with Instance.ephemeral() as instance:
         _days(project, instance, 1, 2, 3, 4, 5, 6, 7, 9)

@@ -1,30 +1,34 @@
 """A nightly export op job: daily partitioned config, a schedule built from it, retry
-policies on the ops and success/failure hooks on the job and on one op."""
-
-import os
-from pathlib import Path
+policies on the ops, and success/failure hooks (on the job and on one op) that write to a
+resource."""
 
 import dagster as dg
 
 
-def _note(line: str) -> None:
-    with open(Path(os.environ["PORTING_OUTPUT_DIR"]) / "exports.log", "a") as log:
-        log.write(line + "\n")
+class ExportLog(dg.ConfigurableResource):
+    """Where the export writes what happened, one line each."""
+
+    path: str
+
+    def note(self, line: str) -> None:
+        with open(self.path, "a") as log:
+            log.write(line + "\n")
 
 
-@dg.success_hook
+@dg.success_hook(required_resource_keys={"export_log"})
 def note_success(context: dg.HookContext) -> None:
-    _note(f"ok {context.op.name}")
+    context.resources.export_log.note(f"ok {context.op.name}")
 
 
-@dg.failure_hook
+@dg.failure_hook(required_resource_keys={"export_log"})
 def note_failure(context: dg.HookContext) -> None:
-    _note(f"failed {context.op.name}: {context.op_exception}")
+    context.resources.export_log.note(f"failed {context.op.name}: {context.op_exception}")
 
 
-@dg.success_hook(name="count_rows_hook")
+@dg.success_hook(name="count_rows_hook", required_resource_keys={"export_log"})
 def count_extracted(context: dg.HookContext) -> None:
-    _note(f"extracted {len(context.op_output_values['result'])} rows")
+    rows = context.op_output_values["result"]
+    context.resources.export_log.note(f"extracted {len(rows)} rows")
 
 
 @dg.daily_partitioned_config(start_date="2024-09-01")
@@ -33,8 +37,8 @@ def export_day(start, _end):
 
 
 @dg.op(config_schema={"day": str}, retry_policy=dg.RetryPolicy(max_retries=2))
-def extract(context: dg.OpExecutionContext) -> list[str]:
-    _note(f"extract attempt {context.retry_number}")
+def extract(context: dg.OpExecutionContext, export_log: ExportLog) -> list[str]:
+    export_log.note(f"extract attempt {context.retry_number}")
     if context.retry_number == 0:
         raise ConnectionError("the warehouse closed the connection")
     return [f"{context.op_config['day']}-{n}" for n in range(3)]
@@ -60,4 +64,8 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
     nightly_export, hour_of_day=3, minute_of_hour=30
 )
 
-defs = dg.Definitions(jobs=[nightly_export], schedules=[nightly_schedule])
+defs = dg.Definitions(
+    jobs=[nightly_export],
+    schedules=[nightly_schedule],
+    resources={"export_log": ExportLog(path=dg.EnvVar("EXPORT_LOG"))},
+)
