@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from knoll.defs.config import Config as Config
     from knoll.defs.config import PermissiveConfig as PermissiveConfig
     from knoll.defs.config_mapping import ConfigMapping as ConfigMapping
+    from knoll.defs.config_mapping import config_mapping as config_mapping
     from knoll.defs.config_schema import Array as Array
     from knoll.defs.config_schema import Field as Field
     from knoll.defs.config_schema import Map as Map
@@ -354,7 +355,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "Config",
         "PermissiveConfig",
     ),
-    "knoll.defs.config_mapping": ("ConfigMapping",),
+    "knoll.defs.config_mapping": ("ConfigMapping", "config_mapping"),
     "knoll.defs.config_schema": (
         "Array",
         "Field",
@@ -840,6 +841,7 @@ __all__ = [
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "config_mapping",
     "daily_partitioned_config",
     "define_asset_job",
     "definitions",

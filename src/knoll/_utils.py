@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
+import keyword
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -39,6 +40,67 @@ def check_name(name: object, what: str, owner: str | None = None) -> str:
             f"(A-Z, a-z, 0-9, _), for example {suggest_name(str(name))!r}."
         )
     return name  # type: ignore[return-value]
+
+
+# Names Dagster refuses for ops, graphs, jobs, inputs, outputs, hooks, schedules, sensors and
+# mapping keys: Python keywords and words its generated code and config used for itself.
+RESERVED_NAMES: frozenset[str] = frozenset(
+    (
+        "context",
+        "conf",
+        "config",
+        "meta",
+        "arg_dict",
+        "dict",
+        "input_arg_dict",
+        "output_arg_dict",
+        "int",
+        "str",
+        "float",
+        "bool",
+        "input",
+        "output",
+        "type",
+        *keyword.kwlist,
+    )
+)
+
+
+def reserved_name_problem(name: str, what: str, owner: str | None = None) -> str | None:
+    """The error text when ``name`` (of a ``what``) is a reserved name, else None."""
+    if name not in RESERVED_NAMES:
+        return None
+    of = f" of {owner}" if owner else ""
+    kind = "a Python keyword" if keyword.iskeyword(name) else "a reserved word"
+    return (
+        f"{what} name {name!r}{of} is not valid: it is {kind}, which Dagster and knoll do not "
+        f"take as a name (reserved: Python keywords and {', '.join(_RESERVED_WORDS)}). Rename "
+        f"it, for example {name + '_' + _suggest_suffix(what)!r}."
+    )
+
+
+_RESERVED_WORDS = sorted(RESERVED_NAMES - set(keyword.kwlist))
+
+
+_SUFFIXES = ("output", "input", "op", "graph", "job", "hook", "schedule", "sensor", "asset")
+
+
+def _suggest_suffix(what: str) -> str:
+    words = re.split(r"[^a-z]+", what.lower())
+    word = next((w for w in words if w in _SUFFIXES), "name")
+    return "value" if word == "output" else word
+
+
+def check_node_name(
+    name: object, what: str, owner: str | None = None, *, allow: Sequence[str] = ()
+) -> str:
+    """``check_name`` and Dagster's reserved names, for the names Dagster checks that way:
+    ops, graphs, jobs, inputs (``allow=["config"]``), outputs, hooks, schedules and sensors."""
+    checked = check_name(name, what, owner)
+    problem = None if checked in allow else reserved_name_problem(checked, what, owner)
+    if problem is not None:
+        raise DefinitionError(problem)
+    return checked
 
 
 _ASSET_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")

@@ -126,3 +126,27 @@ def test_a_multi_asset_sensor_whose_selection_names_no_group_says_so(
     message = str(info.value)
     assert "monitored_assets of multi-asset sensor 'refunds_settled'" in message
     assert "cannot be resolved: asset selection names group 'refunds', which has no" in message
+
+
+def test_a_multi_asset_sensor_reads_partitions_through_its_location(
+    servers: WorkspaceProcesses, home: Path
+) -> None:
+    shop: object = _shop()
+    client = servers.client("shop")
+    visits, signups = shop.daily_visits, shop.daily_signups  # type: ignore[attr-defined]
+    with Instance.get(home) as instance:
+        for day in ("2024-06-01", "2024-06-02"):
+            materialize([visits], instance=instance, partition_key=day)
+        materialize([signups], instance=instance, partition_key="2024-06-02")
+        first = client.evaluate_sensor("funnel_day_complete", instance_home=str(home))
+        assert [r.run_key for r in first.run_requests] == ["2024-06-02"]
+        # the visits of June 1 were passed over: they stay available for the next tick
+        materialize([signups], instance=instance, partition_key="2024-06-01")
+    second = client.evaluate_sensor(
+        "funnel_day_complete", cursor=first.cursor, instance_home=str(home)
+    )
+    assert [r.run_key for r in second.run_requests] == ["2024-06-01"]
+    idle = client.evaluate_sensor(
+        "funnel_day_complete", cursor=second.cursor, instance_home=str(home)
+    )
+    assert idle.skip_message == "no day has visits and signups yet"

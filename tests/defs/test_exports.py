@@ -189,6 +189,7 @@ EXPORTED = [
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "config_mapping",
     "daily_partitioned_config",
     "define_asset_job",
     "definitions",

@@ -138,7 +138,7 @@ def test_out_must_be_an_out_or_a_dict_of_outs() -> None:
         DefinitionError, match=r"output 'a' of op 'compute' must be declared with Out\(\.\.\.\)"
     ):
         op(out={"a": 3})(compute)  # type: ignore[dict-item]
-    with pytest.raises(DefinitionError, match=r"output of op 'compute' name 'a b' is not valid"):
+    with pytest.raises(DefinitionError, match=r"output name 'a b' of op 'compute' is not valid"):
         op(out={"a b": Out()})(compute)
 
 

@@ -169,7 +169,7 @@ def test_unknown_op_inside_a_graph() -> None:
     }
     assert errors_of(document) == [
         "at path ops:outer:ops: unknown op or asset 'innr'. Did you mean 'inner'? Ops and assets "
-        "that take config in graph 'outer': 'knob', 'defaults', 'outer.inner'."
+        "that take config in graph 'outer': 'outer.inner'."
     ]
 
 

@@ -3,6 +3,7 @@ ops, resource_defs bind resources to the assets, as in Dagster."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from knoll import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    FilesystemIOManager,
     GraphOut,
     HookContext,
     Output,
@@ -182,16 +184,31 @@ def _op_steps(result: Any) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
 
 
-def test_graph_multi_asset_can_subset_runs_only_the_ops_the_selection_needs() -> None:
-    result = materialize([order_stats], selection=["avg_order"])
+def test_graph_multi_asset_can_subset_runs_only_the_ops_the_selection_needs(
+    tmp_path: Path,
+) -> None:
+    resources = {"io_manager": FilesystemIOManager(base_dir=str(tmp_path))}
+    materialize([order_stats], resources=resources)
+    result = materialize([order_stats], selection=["avg_order"], resources=resources)
     assert result.asset_value("avg_order") == 6.0
-    assert _op_steps(result) == {
-        "order_stats.fetch_orders",
-        "order_stats.count_orders",
-        "order_stats.average_order",
-    }
+    # as in Dagster, the walk upstream stops at another asset of the graph: order_count is
+    # loaded from storage, not computed again
+    assert _op_steps(result) == {"order_stats.fetch_orders", "order_stats.average_order"}
     materialized = [e.asset_key for e in result.get_asset_materialization_events()]
     assert materialized == [AssetKey("avg_order")]
+
+
+def test_a_subset_that_reads_an_unmaterialized_asset_of_its_graph_names_it(
+    tmp_path: Path,
+) -> None:
+    result = materialize(
+        [order_stats],
+        selection=["avg_order"],
+        resources={"io_manager": FilesystemIOManager(base_dir=str(tmp_path))},
+        raise_on_error=False,
+    )
+    error = result.step_error("order_stats.average_order")
+    assert "failed to load input 'count' (asset 'order_count')" in str(error)
 
 
 def test_graph_multi_asset_subset_of_an_unconnected_output() -> None:

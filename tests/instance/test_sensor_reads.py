@@ -5,6 +5,7 @@ set)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -344,7 +345,12 @@ def test_a_multi_asset_sensor_reads_records_per_key_and_partition(instance: Inst
     assert by_partition["2024-05-01"].storage_id == records[2].storage_id
 
     context.advance_cursor({AssetKey("daily_sales"): records[1]})
-    assert [r.storage_id for r in context.materialization_records_for_key("daily_sales")] == [
+    # within a tick, reads start from the cursor the tick began with, as in Dagster
+    assert len(context.materialization_records_for_key("daily_sales")) == 3
+    next_tick = build_multi_asset_sensor_context(
+        monitored_assets=[AssetKey("daily_sales")], instance=instance, cursor=context.cursor
+    )
+    assert [r.storage_id for r in next_tick.materialization_records_for_key("daily_sales")] == [
         records[2].storage_id
     ]
     with pytest.raises(InvalidInvocationError, match="asset raw_orders is not monitored"):
@@ -366,3 +372,18 @@ def test_a_multi_asset_sensor_is_called_directly_and_checks_its_arguments(
         build_multi_asset_sensor_context([AssetKey("raw_orders")], cursor="17")
     with pytest.raises(InvalidInvocationError, match="reads materializations from context"):
         both_landed.evaluate_tick(build_sensor_context())
+
+
+@pytest.mark.parametrize(
+    ("decorator", "kind"),
+    [
+        (asset_sensor(asset_key="raw_orders"), "asset_sensor"),
+        (multi_asset_sensor(monitored_assets=["raw_orders"]), "multi_asset_sensor"),
+        (run_status_sensor(run_status=RunStatus.SUCCESS), "run_status_sensor"),
+        (run_failure_sensor(name="paged"), "run_failure_sensor"),
+    ],
+)
+def test_a_sensor_decorator_needs_a_function(decorator: Any, kind: str) -> None:
+    with pytest.raises(DefinitionError) as info:
+        decorator("not a function")
+    assert str(info.value) == f"@{kind} must decorate a function, got str."

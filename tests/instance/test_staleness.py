@@ -128,7 +128,9 @@ def test_assets_of_one_multi_asset_run_are_not_stale_from_each_other(instance: I
     assert stale(instance, both, after) == {}
 
 
-def test_partitioned_assets_compare_their_latest_partition(instance: Instance) -> None:
+def test_partitioned_assets_compare_each_partition_with_the_one_it_read(
+    instance: Instance,
+) -> None:
     daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
 
     @asset(partitions_def=daily)
@@ -141,11 +143,19 @@ def test_partitioned_assets_compare_their_latest_partition(instance: Instance) -
 
     materialize([events, summary], instance=instance, partition_key="2024-01-01")
     assert stale(instance, events, summary) == {}
-    later = materialize(
+    # another partition of the upstream is not one that summary's 2024-01-01 read
+    materialize(
         [events, summary], instance=instance, partition_key="2024-01-02", selection=["events"]
     )
+    assert stale(instance, events, summary) == {}
+    later = materialize(
+        [events, summary], instance=instance, partition_key="2024-01-01", selection=["events"]
+    )
     assert stale(instance, events, summary) == {
-        "summary": [f"upstream 'events' was materialized after it (run {later.run_id[:8]})"],
+        "summary": [
+            "partition '2024-01-01': upstream 'events' partition '2024-01-01' was materialized "
+            f"after it (run {later.run_id[:8]})"
+        ],
     }
 
 
@@ -257,8 +267,13 @@ def test_partitions_compare_the_version_of_the_same_partition(instance: Instance
     materialize([counts("v1"), report], instance=instance, partition_key="north")
     materialize([counts("v1")], instance=instance, partition_key="north")
     assert stale(instance, counts("v1"), report) == {}
-    # 'south' was never read at 'v1': a version of another partition is not the one read
-    later = materialize([counts("v1")], instance=instance, partition_key="south")
-    assert stale(instance, counts("v1"), report) == {
-        "report": [f"upstream 'counts' was materialized after it (run {later.run_id[:8]})"],
+    # 'south' of counts is not what report's 'north' read
+    materialize([counts("v2")], instance=instance, partition_key="south")
+    assert stale(instance, counts("v2"), report) == {}
+    materialize([counts("v2")], instance=instance, partition_key="north")
+    assert stale(instance, counts("v2"), report) == {
+        "report": [
+            "partition 'north': upstream 'counts' partition 'north' has a new data version "
+            "('v2', was 'v1')"
+        ],
     }

@@ -2,8 +2,8 @@
 
 Each project under ``projects/`` is Dagster code (``import dagster as dg``). ``ported`` turns a
 project's source into knoll code by the one change docs/porting.md describes, writes it into
-a fresh folder and loads it with knoll's code-location loader, as ``knoll asset materialize
--f`` would.
+a fresh folder and loads it with knoll's code-location loader: a file as ``knoll asset
+materialize -f`` would, a package (a folder) by its ``definitions`` module, as ``-m`` would.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def ported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
     def load(name: str) -> Ported:
         folder = tmp_path / "project"
         folder.mkdir(exist_ok=True)
+        if (PROJECTS / name).is_dir():
+            return _load_package(name, folder)
         path = folder / f"{name}.py"
         path.write_text(port_source((PROJECTS / f"{name}.py").read_text()))
         defs = load_definitions(CodeLocationTarget(python_file=str(path)))
@@ -64,8 +66,19 @@ def ported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
         loaded.append(module_name)
         return Ported(sys.modules[module_name], defs, tmp_path / "output")
 
+    def _load_package(name: str, folder: Path) -> Ported:
+        for source in (PROJECTS / name).rglob("*.py"):
+            target = folder / source.relative_to(PROJECTS)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(port_source(source.read_text()))
+        monkeypatch.syspath_prepend(str(folder))
+        loaded.append(name)  # the package and, by prefix, its modules
+        module_name = f"{name}.definitions"
+        defs = load_definitions(CodeLocationTarget(module_name=module_name))
+        return Ported(sys.modules[module_name], defs, tmp_path / "output")
+
     yield load
     # loading records the project as this process's code origin: leave no trace for others
     set_code_origin(saved_origin)
-    for module_name in loaded:
-        sys.modules.pop(module_name, None)
+    for module_name in [m for m in sys.modules if m.startswith(tuple(loaded))]:
+        del sys.modules[module_name]

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -433,3 +434,120 @@ def test_run_end_events_name_the_run_that_lacks_them(ported: Port) -> None:
         r" FAILURE\.",
     ):
         result.get_run_success_event()
+
+
+def _evaluations(result: object) -> dict[str, list[object]]:
+    return {
+        e.check_name: [e.passed, e.blocking, {k: v.value for k, v in e.metadata.items()}]
+        for e in result.get_asset_check_evaluations()  # type: ignore[attr-defined]
+    }
+
+
+def test_checks_of_external_assets(ported: Port) -> None:
+    project = ported("external_checks")
+    assert graph_of(project.defs) == {
+        "raw_orders": {"deps": [], "group": "landing", "partitions": None},
+        "order_count": {"deps": ["raw_orders"], "group": "sales", "partitions": None},
+        "vendor_prices": {"deps": [], "group": "default", "partitions": None},
+        "price_list": {"deps": ["vendor_prices"], "group": "sales", "partitions": None},
+    }
+    m, defs = project.module, project.defs
+    (project.folder / "raw_orders.json").write_text("[1, 2, 3]")  # the ingest tool's drop
+    every = defs.get_implicit_asset_job().execute_in_process()
+    checks_only = defs.get_job_def("landing_checks").execute_in_process()
+    in_materialize = materialize([m.raw_orders, m.raw_orders_not_empty], resources=defs.resources)
+    (project.folder / "raw_orders.json").write_text("[]")
+    blocked = defs.get_implicit_asset_job().execute_in_process(raise_on_error=False)
+    # the values Dagster 1.13 gives (verify_with_dagster.py)
+    passed = {
+        "raw_orders_not_empty": [True, True, {"rows": 3}],
+        "vendor_prices_landed": [False, False, {}],
+    }
+    assert [_evaluations(every), sorted(_materialized(every)), every.success] == [
+        passed,
+        ["order_count", "price_list"],
+        True,
+    ]
+    assert [_evaluations(checks_only), _materialized(checks_only)] == [passed, []]
+    assert _evaluations(in_materialize) == {}
+    assert [_evaluations(blocked), sorted(_materialized(blocked)), blocked.success] == [
+        {
+            "raw_orders_not_empty": [False, True, {"rows": 0}],
+            "vendor_prices_landed": [False, False, {}],
+        },
+        ["price_list"],
+        False,
+    ]
+
+
+def test_graph_asset_config_and_checks(ported: Port) -> None:
+    project = ported("graph_config_checks")
+    m, dg = project.module, project.module.dg
+    assert sorted(graph_of(project.defs)) == ["left", "order_rows", "right", "scores", "table_rows"]
+    rows = materialize(
+        [m.order_rows, m.table_rows],
+        run_config={"ops": {"table_rows": {"config": {"table": "refunds"}}}},
+    )
+    checked = materialize([m.scores])
+    check_key = dg.AssetCheckKey(dg.AssetKey("right"), "not_empty")
+    with Instance.ephemeral() as instance:
+        materialize([m.sides], instance=instance)
+        only_check = materialize(
+            [m.sides], selection=dg.AssetSelection.checks(check_key), instance=instance
+        )
+    # the values Dagster 1.13 gives (verify_with_dagster.py)
+    assert [rows.output_for_node("order_rows"), rows.output_for_node("table_rows", "result")] == [
+        2,
+        1,
+    ]
+    assert rows.output_for_node("table_rows.extract") == ["refunds:0"]
+    assert checked.asset_value("scores") == [1, 2, 3]
+    evaluations = sorted((e.check_name, e.passed) for e in checked.get_asset_check_evaluations())
+    assert evaluations == [("no_negatives", True), ("not_empty", True)]
+    assert _materialized(only_check) == []
+    assert [(e.check_name, e.passed) for e in only_check.get_asset_check_evaluations()] == [
+        ("not_empty", False)
+    ]
+    steps = [e.step_key for e in only_check.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert steps == ["sides.not_empty"]
+
+
+def test_views_are_looked_through_as_in_dagster(ported: Port, tmp_path: Path) -> None:
+    project = ported("dbt_views")
+    graph = project.defs.get_asset_graph()
+    keys = sorted(graph.keys)
+    assert [k.to_user_string() for k in keys if graph.node(k).is_virtual] == [
+        "int_orders",
+        "stg_customers",
+        "stg_orders",
+    ]
+    # what Dagster's get_non_virtual_ancestor_keys gives (verify_with_dagster.py)
+    assert {
+        k.to_user_string(): sorted(
+            a.to_user_string() for a in graph.get_non_virtual_ancestor_keys(k)
+        )
+        for k in keys
+    } == {
+        "int_orders": ["raw_orders"],
+        "order_report": ["raw_orders"],
+        "orders_by_customer": ["raw_customers", "raw_orders"],
+        "raw_customers": [],
+        "raw_orders": [],
+        "stg_customers": ["raw_customers"],
+        "stg_orders": ["raw_orders"],
+    }
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "knoll.yaml").write_text("storage:\n  sqlite:\n    path: knoll.db\n")
+    job = project.defs.get_implicit_global_asset_job_def()
+    with Instance.get(home) as instance:
+        models = ["raw_orders", "orders_by_customer", "order_report"]
+        assert job.execute_in_process(instance=instance, asset_selection=models).success
+        assert instance.get_stale_assets(project.defs) == {}
+        job.execute_in_process(instance=instance, asset_selection=["raw_orders"])
+        stale = instance.get_stale_assets(project.defs)
+    # Dagster: order_report and orders_by_customer STALE, every other asset FRESH
+    assert sorted(k.to_user_string() for k in stale) == ["order_report", "orders_by_customer"]
+    assert stale[AssetKey("order_report")][0].startswith(
+        "upstream 'raw_orders' (read through view 'int_orders') was materialized after it"
+    )

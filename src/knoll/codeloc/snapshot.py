@@ -35,7 +35,13 @@ from knoll.defs.op import OpDefinition
 from knoll.defs.policies import BackfillPolicy, RetryPolicy
 from knoll.defs.run_config import RunConfigSchema
 from knoll.errors import SerializationError
-from knoll.execution.plan import FromMany, FromStep, InputSource, build_plan
+from knoll.execution.plan import (
+    FromMany,
+    FromStep,
+    InputSource,
+    build_plan,
+    graph_config_mappings,
+)
 from knoll.execution.resources import resource_config_schema, resource_snapshot
 
 SNAPSHOT_VERSION = 1
@@ -271,6 +277,7 @@ class _Builder:
             siblings,
         ) = self._shared(assets_def)
         is_executable = node_name is not None
+        is_observable = assets_def.is_observable
         can_subset = assets_def.can_subset
         def_partitions = assets_def.partitions_def
         partitions = self._partitions
@@ -291,6 +298,10 @@ class _Builder:
                     "is_executable": is_executable,
                     # an AssetSpec, or a dependency no definition provides (as in Dagster)
                     "is_external": not is_executable,
+                    # observed, not materialized: an @observable_source_asset
+                    "is_observable": is_observable,
+                    "is_materializable": is_executable and not is_observable,
+                    "is_virtual": spec.is_virtual,
                     "deps": [d.asset_key.path for d in deps] if deps else (),
                     "partition_mappings": self._explicit_mappings(deps) if deps else (),
                     "children": [k.path for k in children] if children else (),
@@ -518,7 +529,9 @@ class _Builder:
                 configurable[key] = self._once("resource", value, _configurable_entry)
             else:
                 plain[key] = resource_config_schema(value)
-        document = RunConfigSchema(node_schemas, plain, job.name).to_json_schema()
+        mappings = dict(graph_config_mappings(job.graph_def, "")) if job.graph_def else {}
+        mappings.pop("", None)  # to_job() of a configured graph: its job mapping is opaque
+        document = RunConfigSchema(node_schemas, plain, job.name, mappings).to_json_schema()
         if configurable:
             section = document["properties"]["resources"]
             properties = {**section["properties"], **configurable}

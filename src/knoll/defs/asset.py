@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import keyword
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
+from knoll._utils import (
+    RESERVED_NAMES,
+    check_asset_name,
+    check_node_name,
+    did_you_mean,
+    docstring,
+    source_location,
+)
 from knoll.defs.asset_spec import (
     DEFAULT_ASSET_IN,
     AssetDep,
@@ -52,6 +60,7 @@ class AssetOut:
     owners: Sequence[str] | None = None
     tags: Mapping[str, str] | None = None
     kinds: Sequence[str] | None = None
+    is_virtual: bool = False
 
     def to_spec(
         self,
@@ -84,6 +93,7 @@ class AssetOut:
             tags=self.tags,
             kinds=self.kinds,
             partitions_def=partitions_def,
+            is_virtual=self.is_virtual,
         )
 
 
@@ -106,6 +116,10 @@ class AssetsDefinition:
     is_observable: bool = False  # an observable source asset: its op observes, never writes
     # resources bound by with_resources(); Definitions and materialize() merge them in
     resource_defs: Mapping[str, Any] = field(default_factory=dict)
+    # a graph-backed definition: the graph output of each of ``check_specs`` (same order),
+    # and the checks a subset of it runs (None: all of them)
+    check_outputs: tuple[str, ...] = ()
+    selected_check_keys: frozenset[AssetCheckKey] | None = None
 
     # ---- identity ----------------------------------------------------------------------
     @property
@@ -146,6 +160,18 @@ class AssetsDefinition:
     def check_keys(self) -> frozenset[AssetCheckKey]:
         return frozenset(s.key for s in self.check_specs)
 
+    @property
+    def selected_checks(self) -> frozenset[AssetCheckKey]:
+        """The checks a run of this (subset of a) definition reports."""
+        if self.selected_check_keys is None:
+            return self.check_keys
+        return self.selected_check_keys
+
+    @property
+    def check_specs_by_output(self) -> dict[str, AssetCheckSpec]:
+        """A graph-backed definition's checks by the graph output that computes each."""
+        return dict(zip(self.check_outputs, self.check_specs, strict=True))
+
     def spec_for(self, key: AssetKey) -> AssetSpec:
         for spec in self.specs_by_output.values():
             if spec.key == key:
@@ -173,11 +199,26 @@ class AssetsDefinition:
         return f"multi-asset {name!r} ({', '.join(k.to_user_string() for k in keys)})"
 
     # ---- changes ----------------------------------------------------------------------
-    def subset_for(self, keys: Iterable[AssetKey]) -> AssetsDefinition:
-        """This definition restricted to ``keys`` (only for ``can_subset`` multi-assets)."""
+    def subset_for(
+        self, keys: Iterable[AssetKey], check_keys: Iterable[AssetCheckKey] | None = None
+    ) -> AssetsDefinition:
+        """This definition restricted to ``keys`` (only for ``can_subset`` multi-assets).
+
+        ``check_keys`` narrows the checks of a graph-backed definition: a subset of it runs only
+        the ops its selected assets and checks need; one that cannot be split must run all.
+        """
         wanted = frozenset(keys) & self.all_keys
-        if wanted == self.all_keys:
-            return dataclasses.replace(self, selected_keys=None)
+        checks = self.check_keys if check_keys is None else frozenset(check_keys) & self.check_keys
+        everything = wanted == self.all_keys
+        if everything and (checks == self.check_keys or self.graph_def is None):
+            return dataclasses.replace(self, selected_keys=None, selected_check_keys=None)
+        if not self.can_subset and everything:  # a graph that cannot be split: all its checks
+            left_out = sorted(k.to_user_string() for k in self.check_keys - checks)
+            raise DefinitionError(
+                f"{self.describe()} cannot be split: the selection leaves out its checks "
+                f"{left_out}. Select its checks too (AssetSelection.assets(...) includes them), "
+                "or declare it with can_subset=True."
+            )
         if not self.can_subset:
             missing = sorted(k.to_user_string() for k in self.all_keys - wanted)
             raise DefinitionError(
@@ -187,10 +228,32 @@ class AssetsDefinition:
             )
         if self.graph_def is None:
             return dataclasses.replace(self, selected_keys=wanted)
-        # a graph-backed subset runs only the ops its selected outputs need
+        # a graph-backed subset runs only the ops its selected outputs need; one that reads an
+        # asset of the graph left out of the run loads it from storage, as in Dagster
         outputs = [name for name, spec in self.specs_by_output.items() if spec.key in wanted]
-        graph_def = prune_graph(self.graph_def, outputs)
-        return dataclasses.replace(self, selected_keys=wanted, graph_def=graph_def)
+        outputs += [name for name, spec in self.check_specs_by_output.items() if spec.key in checks]
+        boundaries: dict[str, AssetKey | None] = {
+            name: spec.key for name, spec in self.specs_by_output.items()
+        }
+        boundaries.update(dict.fromkeys(self.check_outputs))
+        graph_def, loaded = prune_graph(self.graph_def, outputs, boundaries)
+        # an op that runs anyway keeps the outputs of its unselected checks: a result for one
+        # is then let through, as Dagster does
+        mappings = self.graph_def.output_mappings
+        kept = [
+            name
+            for name in self.check_outputs
+            if name not in outputs and mappings[name].node_name in graph_def.invocations
+        ]
+        if kept:
+            graph_def, loaded = prune_graph(self.graph_def, [*outputs, *kept], boundaries)
+        return dataclasses.replace(
+            self,
+            selected_keys=wanted,
+            selected_check_keys=checks,
+            graph_def=graph_def,
+            input_keys={**self.input_keys, **loaded},
+        )
 
     def with_attributes(
         self,
@@ -231,6 +294,11 @@ class AssetsDefinition:
             specs[name] = spec.replace(**changes)
         checks = tuple(dataclasses.replace(c, asset=remap(c.asset_key)) for c in self.check_specs)
         selected = None if self.selected_keys is None else frozenset(map(remap, self.selected_keys))
+        selected_checks = self.selected_check_keys
+        if selected_checks is not None:
+            selected_checks = frozenset(
+                AssetCheckKey(remap(c.asset_key), c.name) for c in selected_checks
+            )
         op_def = self.op
         if op_def is not None and prefix:
             op_def = op_def.replace(name="__".join((*prefix, op_def.name)))
@@ -241,6 +309,7 @@ class AssetsDefinition:
             input_keys={name: remap(key) for name, key in self.input_keys.items()},
             check_specs=checks,
             selected_keys=selected,
+            selected_check_keys=selected_checks,
         )
 
     def map_asset_specs(self, func: Callable[[AssetSpec], AssetSpec]) -> AssetsDefinition:
@@ -274,11 +343,16 @@ class AssetsDefinition:
         hook_defs: Iterable[HookDefinition] | None = None,
         can_subset: bool = False,
         internal_asset_deps: Mapping[str, Collection[AssetKey]] | None = None,
+        check_specs: Sequence[AssetCheckSpec] | None = None,
     ) -> AssetsDefinition:
         """Assets computed by the ops of ``graph_def``: one asset per output of the graph.
 
         ``internal_asset_deps`` narrows what each output depends on, as in ``@multi_asset``.
+        ``check_specs`` declares checks computed by the graph: the output named
+        ``spec.get_python_identifier()`` computes each (it is not an asset). The graph's own
+        ``config=`` (``@graph(config=...)``) configures its ops.
         """
+        check_outputs = {spec.get_python_identifier() for spec in check_specs or ()}
         input_keys, specs = node_asset_specs(
             graph_def,
             "from_graph",
@@ -298,9 +372,10 @@ class AssetsDefinition:
                 code_versions_by_output_name,
                 automation_conditions_by_output_name,
             ),
+            check_outputs=check_outputs,
         )
+        owner = f"AssetsDefinition.from_graph({graph_def.describe()})"
         if internal_asset_deps is not None:
-            owner = f"AssetsDefinition.from_graph({graph_def.describe()})"
             _narrow_node_deps(specs, internal_asset_deps, owner)
         return graph_backed_definition(
             graph_def,
@@ -309,9 +384,11 @@ class AssetsDefinition:
             partitions_def,
             backfill_policy,
             graph_def.source,
+            owner,
             hooks=hook_defs,
             resource_defs=resource_defs,
             can_subset=can_subset,
+            check_specs=check_specs,
         )
 
     @classmethod
@@ -405,18 +482,32 @@ def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed defin
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     can_subset: bool = False,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetsDefinition:
     """The definition of assets computed by the ops of ``graph_def`` (one per graph output).
 
     ``hooks`` run after each step of the graph's ops; ``resource_defs`` are bound to the assets
-    as ``with_resources`` would.
+    as ``with_resources`` would. Each of ``check_specs`` is computed by the graph output named
+    ``spec.get_python_identifier()``, whose op returns its ``AssetCheckResult``.
     """
-    if not graph_def.output_defs:
+    owner = owner or graph_def.describe()
+    if not graph_def.output_defs or not specs_by_output:
         raise DefinitionError(
-            f"{owner or graph_def.describe()} ({source}) returns no output, so it computes no "
+            f"{owner} ({source}) returns no output, so it computes no "
             "asset. Return the output of the op that computes the asset from the graph body."
         )
-    hook_set = check_hooks(hooks, owner or graph_def.describe())
+    checks = _check_specs(check_specs, {s.key for s in specs_by_output.values()}, owner)
+    check_outputs = tuple(spec.get_python_identifier() for spec in checks)
+    for spec, output in zip(checks, check_outputs, strict=True):
+        if output not in graph_def.output_defs:
+            raise DefinitionError(
+                f"{owner} ({source}) declares check {spec.name!r} of "
+                f"{spec.asset_key.to_user_string()!r} in check_specs=, but its graph has no "
+                f"output {output!r}. Return the output of the op that returns the check's "
+                f"AssetCheckResult under that name, for example: return {{'result': ..., "
+                f"{output!r}: validate(...)}}."
+            )
+    hook_set = check_hooks(hooks, owner)
     if hook_set:
         graph_def = graph_with_hooks(graph_def, hook_set)
     return AssetsDefinition(
@@ -424,11 +515,13 @@ def graph_backed_definition(  # noqa: PLR0913 (the parts of a graph-backed defin
         specs_by_output=dict(specs_by_output),
         input_keys=dict(input_keys),
         partitions_def=partitions_def,
+        check_specs=checks,
         backfill_policy=backfill_policy,
         source=source,
         graph_def=graph_def,
         resource_defs=dict(resource_defs or {}),
         can_subset=can_subset,
+        check_outputs=check_outputs,
     )
 
 
@@ -542,6 +635,7 @@ def asset(
     pool: str | None = None,
     dagster_type: Any = None,
     compute_kind: str | None = None,
+    is_virtual: bool = False,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -574,12 +668,14 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     pool: str | None = None,
     dagster_type: Any = None,
     compute_kind: str | None = None,
+    is_virtual: bool = False,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
     Parameter names are upstream assets (``ins=`` maps them elsewhere); a ``Config``-typed
     parameter is its config; resource-typed parameters are resources. ``compute_kind`` is
-    Dagster's older spelling of one kind (``kinds=[compute_kind]``).
+    Dagster's older spelling of one kind (``kinds=[compute_kind]``). ``is_virtual=True`` marks
+    a view, which staleness and automation look through to its upstream assets.
     """
     options = _AssetOptions(
         name,
@@ -607,6 +703,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         pool,
         dagster_type,
         compute_kind,
+        is_virtual,
     )
     if fn is not None:
         return _asset_definition(fn, options)
@@ -641,6 +738,7 @@ class _AssetOptions(NamedTuple):
     pool: str | None
     dagster_type: Any
     compute_kind: str | None
+    is_virtual: bool
 
 
 def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
@@ -682,9 +780,23 @@ def _asset_op(
     return op_def.with_hooks(options.hooks) if options.hooks is not None else op_def
 
 
+def check_asset_op_name(asset_key: AssetKey, owner: str, source: str) -> str:
+    """The op name of an asset (its key made an identifier), refused when Dagster reserves it."""
+    op_name = asset_key.to_python_identifier()
+    if op_name in RESERVED_NAMES:
+        kind = "a Python keyword" if keyword.iskeyword(op_name) else "a reserved word"
+        raise DefinitionError(
+            f"{owner} ({source}) would compute in an op named {op_name!r}, which is {kind} "
+            "that Dagster and knoll do not take as an op name. Rename the asset (name=..., "
+            f"for example {op_name + '_asset'!r}) or put it under a key_prefix=."
+        )
+    return op_name
+
+
 def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
     asset_key = _asset_key(f, options)
     owner = f"asset {asset_key.to_user_string()!r}"
+    check_asset_op_name(asset_key, owner, source_location(f))
     doc = options.description or docstring(f)
     op_def = _asset_op(f, options, asset_key, owner, doc)
     ins = options.ins or _NO_INS
@@ -706,6 +818,7 @@ def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDe
         tags=options.tags,
         kinds=kinds_with_compute_kind(options.kinds, options.compute_kind, owner),
         partitions_def=partitions_def,
+        is_virtual=options.is_virtual,
     )
     check_specs = options.check_specs
     return AssetsDefinition(
@@ -770,7 +883,7 @@ def multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
 
     def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        op_name = check_name(f.__name__ if name is None else name, "multi-asset")
+        op_name = check_node_name(f.__name__ if name is None else name, "multi-asset")
         owner = f"multi-asset {op_name!r}"
         if bool(outs) == bool(specs):
             raise DefinitionError(

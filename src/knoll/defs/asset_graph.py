@@ -36,6 +36,12 @@ class AssetNode:
     def group_name(self) -> str:
         return self.spec.effective_group
 
+    @property
+    def is_virtual(self) -> bool:
+        """Whether the asset is a view (``is_virtual=True``), which staleness and automation
+        look through to the assets upstream of it."""
+        return self.spec.is_virtual
+
 
 class AssetGraph:
     """Assets and checks indexed by key, with parent/child edges and a topological order."""
@@ -209,6 +215,25 @@ class AssetGraph:
 
     def children(self, key: AssetKey) -> Sequence[AssetKey]:
         return self.node(key).children
+
+    def get_non_virtual_ancestor_keys(self, key: AssetKey) -> frozenset[AssetKey]:
+        """The parents of ``key``, with each virtual parent replaced by its own parents, again
+        and again, until none is virtual: the assets whose data ``key`` reads through views."""
+        nodes = self._nodes
+        frontier = list(self.node(key).parents)
+        seen = set(frontier)
+        found: set[AssetKey] = set()
+        while frontier:
+            current = frontier.pop()
+            node = nodes[current]
+            if not node.spec.is_virtual:
+                found.add(current)
+                continue
+            for parent in node.parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    frontier.append(parent)
+        return frozenset(found)
 
     def assets_def_for(self, key: AssetKey) -> AssetsDefinition:
         return self.node(key).assets_def

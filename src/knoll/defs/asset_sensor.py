@@ -8,24 +8,26 @@ passed over, as in Dagster: the function sees the latest one.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Unpack, runtime_checkable
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_node_name
+from knoll.defs._event_sensor import (
+    EventSensorDefinition,
+    SensorOptions,
+    call_user_fn,
+    described,
+    instance_reader,
+    sensor_decorator,
+    with_signature,
+)
 from knoll.defs._tick_fn import TickFunction
 from knoll.defs.event_filters import AssetRecordsFilter
 from knoll.defs.keys import AssetKey
-from knoll.defs.run_request import SensorResult, SkipReason
-from knoll.defs.sensor import (
-    DEFAULT_MINIMUM_INTERVAL_SECONDS,
-    DefaultSensorStatus,
-    SensorDefinition,
-    SensorEvaluationContext,
-    SensorEvaluationResult,
-)
-from knoll.errors import DefinitionError, InvalidInvocationError
+from knoll.defs.run_request import SkipReason
+from knoll.defs.sensor import SensorEvaluationContext
+from knoll.errors import DefinitionError
 
 
 @runtime_checkable
@@ -43,15 +45,10 @@ class MaterializationReader(Protocol):
 
 def reader_of(context: SensorEvaluationContext, owner: str) -> MaterializationReader:
     """The context's instance, or an error saying how to give the sensor one."""
-    instance = context.instance
-    if isinstance(instance, MaterializationReader):
-        return instance
-    got = "no instance" if instance is None else f"a {type(instance).__name__} as its instance"
-    raise InvalidInvocationError(
-        f"{owner} reads materializations from context.instance, but its context has {got}. "
-        "Evaluate it against an instance: in tests, "
-        "build_sensor_context(instance=Instance.ephemeral()) (or an Instance.get(home))."
+    found: MaterializationReader = instance_reader(
+        context.instance, MaterializationReader, owner, "materializations"
     )
+    return found
 
 
 def storage_id_cursor(cursor: str | None) -> int | None:
@@ -65,28 +62,22 @@ def storage_id_cursor(cursor: str | None) -> int | None:
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class AssetSensorDefinition(SensorDefinition):
+class AssetSensorDefinition(EventSensorDefinition):
     """A sensor that calls its function for the latest new materialization of ``asset_key``."""
 
+    reader = MaterializationReader
+    reads = "materializations"
     asset_key: AssetKey
 
-    def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
+    def __init__(
         self,
         name: str | None,
         asset_key: AssetKey | str | Sequence[str],
         *,
         asset_materialization_fn: Callable[..., Any],
-        job: Any = None,
-        job_name: str | None = None,
-        jobs: Sequence[Any] | None = None,
-        target: Any = None,
-        minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
-        description: str | None = None,
-        default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-        tags: Mapping[str, str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[SensorOptions],
     ) -> None:
-        name = check_name(name, "asset sensor")
+        name = check_node_name(name, "asset sensor")
         if not isinstance(asset_key, (AssetKey, str, list, tuple)):
             raise DefinitionError(
                 f"asset sensor {name!r}: asset_key must be an AssetKey (or a string or list of "
@@ -94,24 +85,13 @@ class AssetSensorDefinition(SensorDefinition):
             )
         key = AssetKey.from_coercible(asset_key)
         super().__init__(
-            name,
-            evaluation_fn=_tick_of(name, key, asset_materialization_fn),
-            job=job,
-            job_name=job_name,
-            jobs=jobs,
-            target=target,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description,
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
+            name, evaluation_fn=_tick_of(name, key, asset_materialization_fn), **options
         )
         object.__setattr__(self, "asset_key", key)
 
-    def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluationResult:
-        if isinstance(context, SensorEvaluationContext):
-            reader_of(context, f"asset sensor {self.name!r} (of asset {self.asset_key})")
-        return super().evaluate_tick(context)
+    @property
+    def owner(self) -> str:
+        return f"asset sensor {self.name!r} (of asset {self.asset_key})"
 
     def to_snapshot(self) -> dict[str, Any]:
         return {**super().to_snapshot(), "asset_key": list(self.asset_key.path)}
@@ -136,68 +116,42 @@ def _tick_of(name: str, key: AssetKey, fn: Callable[..., Any]) -> Callable[..., 
         record = found.records[0]
         if event_param is not None:
             kwargs[event_param] = record.event_log_entry
-        result = fn(context, **kwargs) if user.context_param is not None else fn(**kwargs)
-        if isinstance(result, Iterator):
-            result = list(result)
-        if isinstance(result, SensorResult) and result.cursor is not None:
-            raise DefinitionError(
-                f"{owner} returned SensorResult(cursor=...): an asset sensor keeps its own "
-                "cursor (the storage id of the last materialization it saw); use @sensor to "
-                "manage a cursor yourself."
-            )
+        result = call_user_fn(
+            user,
+            context,
+            kwargs,
+            owner,
+            "an asset sensor keeps its own cursor (the storage id of the last materialization "
+            "it saw); use @sensor to manage a cursor yourself.",
+        )
         context.update_cursor(str(record.storage_id))
         return result
 
-    params = [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    signature = inspect.signature(fn).parameters
-    params += [
-        inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=signature[p].default)
-        for p in resources
-    ]
-    evaluate.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    evaluate.__name__ = name
-    return evaluate
+    return with_signature(evaluate, name, user, resources)
 
 
-def asset_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
+def asset_sensor(
     asset_key: AssetKey | str | Sequence[str],
     *,
-    job: Any = None,
-    job_name: str | None = None,
-    jobs: Sequence[Any] | None = None,
-    target: Any = None,
     name: str | None = None,
-    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
-    description: str | None = None,
-    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
+    **options: Unpack[SensorOptions],
 ) -> Callable[[Callable[..., Any]], AssetSensorDefinition]:
     """Make a sensor that calls the function with ``(context, asset_event)`` for the latest
     materialization of ``asset_key`` stored since its previous tick, and skips otherwise.
 
     The parameter after the context receives the :class:`EventLogEntry`; further parameters
-    are resources, by name. The function returns what a ``@sensor`` function returns.
+    are resources, by name. The function returns what a ``@sensor`` function returns. The
+    other keyword arguments are those of ``@sensor``: ``job``, ``job_name``, ``jobs``,
+    ``target``, ``minimum_interval_seconds``, ``description``, ``default_status``, ``tags``
+    and ``metadata``.
     """
 
-    def decorate(fn: Callable[..., Any]) -> AssetSensorDefinition:
-        if not callable(fn):
-            raise DefinitionError(
-                f"@asset_sensor must decorate a function, got {type(fn).__name__}."
-            )
+    def build(name: str, fn: Callable[..., Any], description: str | None) -> AssetSensorDefinition:
         return AssetSensorDefinition(
-            name or getattr(fn, "__name__", ""),
+            name,
             asset_key,
             asset_materialization_fn=fn,
-            job=job,
-            job_name=job_name,
-            jobs=jobs,
-            target=target,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description or docstring(fn),
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
+            **described(options, description),
         )
 
-    return decorate
+    return sensor_decorator("asset_sensor", name, options.get("description"), build)

@@ -90,7 +90,8 @@ class AssetSpec:
     """One asset: its key, dependencies and descriptive attributes.
 
     On its own (in ``Definitions(assets=[AssetSpec("raw_orders")])``) it declares an external
-    asset that knoll does not materialize, such as a warehouse source table.
+    asset that knoll does not materialize, such as a warehouse source table. ``is_virtual=True``
+    marks a view (see :attr:`is_virtual`).
     """
 
     key: AssetKey
@@ -105,6 +106,9 @@ class AssetSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     kinds: frozenset[str] = _NO_KINDS
     partitions_def: PartitionsDefinition | None = None
+    # a view (a dbt view, say): its data is computed from its upstream assets whenever it is
+    # read, so staleness and automation can look through it to those assets
+    is_virtual: bool = False
 
     def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
@@ -121,6 +125,7 @@ class AssetSpec:
         tags: Mapping[str, str] | None = None,
         kinds: Sequence[str] | frozenset[str] | None = None,
         partitions_def: PartitionsDefinition | None = None,
+        is_virtual: bool = False,
     ) -> None:
         asset_key = AssetKey.from_coercible(key)
         owner = f"asset {asset_key.to_user_string()!r}"
@@ -139,6 +144,7 @@ class AssetSpec:
         set_(self, "tags", check_asset_tags(dict(tags), owner) if tags else _NO_TAGS)
         set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
+        set_(self, "is_virtual", check_is_virtual(is_virtual, owner))
 
     def replace(self, **changes: Any) -> AssetSpec:
         """A copy with some attributes changed, e.g. ``spec.replace(group_name="sales")``."""
@@ -170,7 +176,8 @@ class AssetSpec:
         """A copy with deps, metadata, tags, owners or kinds added to the existing ones.
 
         Metadata and tags given here win over existing entries with the same key; deps,
-        owners and kinds are appended (a dependency already listed is an error).
+        owners and kinds are appended (a dependency already listed is an error). Every other
+        attribute (``is_virtual`` among them) is kept.
         """
         return self.replace(
             deps=(*self.deps, *(deps or ())),
@@ -270,6 +277,18 @@ def _dep_target(dep: object, owner: str) -> AssetKey:
             )
         return next(iter(keys))  # type: ignore[no-any-return]
     return _key_of(dep, owner)
+
+
+def check_is_virtual(is_virtual: object, owner: str) -> bool:
+    """``is_virtual=`` as given, refused when it is not a bool (a string such as "false"
+    would otherwise be taken as true)."""
+    if not isinstance(is_virtual, bool):
+        raise DefinitionError(
+            f"is_virtual of {owner} must be True or False, got {is_virtual!r}: write "
+            "is_virtual=True for a view, whose data is computed from its upstream assets "
+            "whenever it is read."
+        )
+    return is_virtual
 
 
 def _check_owners(owners: Sequence[object] | None, owner: str) -> tuple[str, ...]:

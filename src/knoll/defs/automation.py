@@ -31,6 +31,10 @@ Subset = frozenset[str | None]
 _BOOLEAN = ("and", "or", "not")
 _DEPS = ("any_deps_match", "all_deps_match")
 _CHECKS = ("any_checks_match", "all_checks_match")
+# the conditions resolve_through_virtual() applies to (Dagster's): deps conditions, and the
+# operators that pass it on to their operands
+_THROUGH_VIRTUAL = (*_BOOLEAN, "since", *_DEPS)
+_VIRTUAL_PARAM = "resolves_virtual_deps"
 
 
 @serializable()
@@ -152,6 +156,40 @@ class AutomationCondition:
     def ignore(self, selection: AssetSelection) -> AutomationCondition:
         """Leave the dependencies in ``selection`` out of every deps condition of the tree."""
         return self._filter_deps("ignore", selection)
+
+    def resolve_through_virtual(self, value: bool = True) -> AutomationCondition:
+        """A copy whose deps conditions look through virtual dependencies (views) to the
+        assets behind them (``AssetGraph.get_non_virtual_ancestor_keys``).
+
+        Applies to ``any_deps_match`` / ``all_deps_match`` and, through AND, OR, NOT and
+        ``since``, to every deps condition below them; ``value=False`` turns it off again.
+        """
+        if self.name not in _THROUGH_VIRTUAL:
+            raise DefinitionError(
+                f"{self.describe()}.resolve_through_virtual(): only any_deps_match, "
+                "all_deps_match and the AND, OR, NOT and since conditions around them "
+                "have dependencies to resolve; call it on one of those."
+            )
+        if not isinstance(value, bool):
+            raise DefinitionError(
+                f"{self.describe()}.resolve_through_virtual({value!r}): give True or False."
+            )
+        return self._through_virtual(value)
+
+    def _through_virtual(self, value: bool) -> AutomationCondition:
+        if self.name in _DEPS:  # as in Dagster, the operand of a deps condition is left alone
+            params = tuple((k, v) for k, v in self.params if k != _VIRTUAL_PARAM)
+            return replace(self, params=(*params, (_VIRTUAL_PARAM, "True")) if value else params)
+        operands = tuple(
+            o._through_virtual(value) if o.name in _THROUGH_VIRTUAL else o for o in self.operands
+        )
+        return replace(self, operands=operands)
+
+    @property
+    def resolves_virtual_deps(self) -> bool:
+        """Whether this deps condition looks through virtual dependencies (see
+        :meth:`resolve_through_virtual`)."""
+        return dict(self.params).get(_VIRTUAL_PARAM) == "True"
 
     def _filter_deps(self, how: str, selection: AssetSelection) -> AutomationCondition:
         operands = tuple(o._filter_deps(how, selection) for o in self.operands)

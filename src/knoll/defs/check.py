@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import serializable
-from knoll._utils import check_name, docstring, source_location
+from knoll._utils import check_name, check_node_name, docstring, source_location
 from knoll.defs.asset_spec import AssetIn, normalize_deps
 from knoll.defs.compute_kind import with_compute_kind
 from knoll.defs.keys import AssetCheckKey, AssetKey
@@ -50,6 +50,11 @@ class AssetCheckSpec:
     @property
     def key(self) -> AssetCheckKey:
         return AssetCheckKey(self.asset_key, self.name)
+
+    def get_python_identifier(self) -> str:
+        """``asset__key_check``: the check as a Python name, which names the graph output that
+        computes it in a graph-backed asset (``@graph_asset(check_specs=[...])``)."""
+        return f"{self.asset_key.to_python_identifier()}_{self.name}".replace(".", "_")
 
 
 class AssetCheckResult:
@@ -285,7 +290,7 @@ def multi_asset_check(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
-        op_name = check_name(fn.__name__ if name is None else name, "multi-asset check")
+        op_name = check_node_name(fn.__name__ if name is None else name, "multi-asset check")
         owner = f"multi-asset check {op_name!r}"
         checks = _multi_check_specs(specs, owner, fn)
         asset_ins = {

@@ -262,9 +262,12 @@ class Definitions:
         return self.asset_graph.assets_def_for(AssetKey.from_coercible(key))
 
     def get_implicit_asset_job(self, selection: Any = None) -> JobDefinition:
-        """A job over ``selection`` (every materializable asset by default)."""
+        """A job over ``selection``; by default every materializable asset and every check,
+        the checks of external assets included (as Dagster's ``__ASSET_JOB``)."""
         sel = (
-            AssetSelection.all() if selection is None else AssetSelection.from_coercible(selection)
+            AssetSelection.all() | AssetSelection.all_asset_checks()
+            if selection is None
+            else AssetSelection.from_coercible(selection)
         )
         return define_asset_job(IMPLICIT_ASSET_JOB, sel).resolve(
             self.asset_graph, self.resources, self.executor

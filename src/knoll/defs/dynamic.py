@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from knoll._utils import RESERVED_NAMES
 from knoll.defs.op import DynamicOut
 
 __all__ = ["DynamicOut", "DynamicOutput", "check_mapping_key", "dynamic_value_type"]
@@ -29,6 +30,12 @@ def check_mapping_key(key: object, owner: str) -> str | None:
         return (
             f"{owner} yielded a DynamicOutput with mapping_key {key!r}; a mapping key may hold "
             "only letters, digits and underscores (replace the other characters, e.g. with _)"
+        )
+    if key in RESERVED_NAMES:
+        return (
+            f"{owner} yielded a DynamicOutput with mapping_key {key!r}, a Python keyword or "
+            "reserved word that Dagster and knoll do not take as a mapping key (use another "
+            f"key, for example {key + '_1'!r})"
         )
     return None
 

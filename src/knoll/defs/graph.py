@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_name, check_tags, docstring, source_location
+from knoll._utils import check_node_name, check_tags, docstring, source_location
 from knoll.defs.composition import (
     CollectedOutput,
     DynamicHandle,
@@ -20,12 +20,14 @@ from knoll.defs.composition import (
 )
 from knoll.defs.hook import HookDefinition
 from knoll.defs.job import JobDefinition
+from knoll.defs.job_config import normalize_graph_config
 from knoll.defs.op import InputDef, NodeDefinition, OpDefinition, OutputDef
 from knoll.defs.output import DEFAULT_OUTPUT
 from knoll.defs.params import ComputeSignature
 from knoll.errors import CycleError, DefinitionError, InvalidInvocationError
 
 if TYPE_CHECKING:
+    from knoll.defs.config_mapping import ConfigMapping
     from knoll.defs.partitions import PartitionsDefinition
 
 
@@ -43,6 +45,8 @@ class GraphDefinition(NodeDefinition):
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     source: str = "<unknown>"
+    # config=: how a run's config of this graph becomes the config of its ops
+    config_mapping: ConfigMapping | None = None
 
     def describe(self) -> str:
         return f"graph {self.name!r}"
@@ -96,6 +100,8 @@ class GraphDefinition(NodeDefinition):
             input_defs=self.input_defs,
             output_defs=self.output_defs,
             required_resource_keys=resources,
+            # the config a run gives the graph (its mapping's outer shape), for snapshots
+            config_schema=self.config_mapping.config_schema if self.config_mapping else None,
             description=self.description,
             tags=self.tags,
             kind=kind,
@@ -115,7 +121,16 @@ class GraphDefinition(NodeDefinition):
         op_retry_policy: Any = None,
         hooks: Iterable[HookDefinition] | None = None,
     ) -> JobDefinition:
-        """Bind this graph to resources, config and an executor, making a runnable job."""
+        """Bind this graph to resources, config and an executor, making a runnable job.
+
+        A graph with a config mapping and no ``config=`` here makes a job whose run config
+        gives the graph's outer config as ``ops: {config: ...}``, as Dagster's does.
+        """
+        if config is None and self.config_mapping is not None:
+            # Imported here, not at the top: declaring a graph without config stays light.
+            from knoll.defs.config_mapping import job_config_of_graph
+
+            config = job_config_of_graph(self.config_mapping, self.describe())
         made = JobDefinition.for_graph(
             self,
             name=self.name if name is None else name,
@@ -154,8 +169,9 @@ def build_graph(
     description: str | None,
     tags: Mapping[str, str] | None,
     out: Mapping[str, Any] | None = None,
+    config: Any = None,
 ) -> GraphDefinition:
-    graph_name = check_name(fn.__name__ if name is None else name, "graph")
+    graph_name = check_node_name(fn.__name__ if name is None else name, "graph")
     owner = f"graph {graph_name!r}"
     params = list(inspect.signature(fn).parameters.values())
     refs = {p.name: GraphInputRef(graph_name, p.name) for p in params}
@@ -200,6 +216,7 @@ def build_graph(
         description=description or docstring(fn),
         tags=check_tags(dict(tags) if tags else None, owner),
         source=source_location(fn),
+        config_mapping=normalize_graph_config(config, owner),
     )
 
 
@@ -230,7 +247,7 @@ def _output_mappings(
                 raise DefinitionError(
                     f"{owner} returned {value!r} for output {key!r}: return outputs of ops."
                 )
-            result[check_name(key, f"output of {owner}")] = value
+            result[check_node_name(key, "output", owner)] = value
         if declared and sorted(result) != sorted(declared):
             raise DefinitionError(
                 f"{owner} returned outputs {sorted(result)}, but declares {sorted(declared)} in "
@@ -283,6 +300,7 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
 
 
@@ -294,11 +312,17 @@ def graph(
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
     out: Mapping[str, GraphOut] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
-    """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs."""
+    """Declare a graph: the body calls ops (or graphs) to wire their outputs to inputs.
+
+    ``config=`` configures the graph's ops: a ``ConfigMapping`` (the graph then takes config
+    of the mapping's shape, which the mapping turns into its ops' config) or a dict of its ops'
+    config (``{"my_op": {"config": {...}}}``), which they then always get.
+    """
 
     def decorate(f: Callable[..., Any]) -> GraphDefinition:
-        return build_graph(f, name=name, description=description, tags=tags, out=out)
+        return build_graph(f, name=name, description=description, tags=tags, out=out, config=config)
 
     if fn is not None:
         return decorate(fn)
@@ -344,7 +368,7 @@ def job(  # noqa: PLR0913 (Dagster's keyword arguments)
 
     def decorate(f: Callable[..., Any]) -> JobDefinition:
         # checked here first, so that a bad name is reported as a job name, not a graph name
-        check_name(f.__name__ if name is None else name, "job")
+        check_node_name(f.__name__ if name is None else name, "job")
         graph_def = build_graph(f, name=name, description=description, tags=None)
         return graph_def.to_job(
             description=description,

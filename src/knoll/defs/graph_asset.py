@@ -10,9 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from knoll._utils import check_asset_name, check_name, did_you_mean, docstring, source_location
-from knoll.defs.asset import AssetOut, AssetsDefinition, graph_backed_definition
+from knoll._utils import check_asset_name, check_node_name, did_you_mean, docstring, source_location
+from knoll.defs.asset import (
+    AssetOut,
+    AssetsDefinition,
+    check_asset_op_name,
+    graph_backed_definition,
+)
 from knoll.defs.asset_spec import DEFAULT_ASSET_IN, AssetDep, AssetIn, AssetSpec
+from knoll.defs.check import AssetCheckSpec
 from knoll.defs.graph import GraphDefinition, build_graph
 from knoll.defs.keys import AssetKey, key_for_name
 from knoll.defs.output import DEFAULT_OUTPUT
@@ -20,6 +26,7 @@ from knoll.defs.policies import AutomationCondition, BackfillPolicy
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.config_mapping import ConfigMapping
     from knoll.defs.hook import HookDefinition
     from knoll.defs.partitions import PartitionsDefinition
 
@@ -89,6 +96,8 @@ def graph_asset(
     key: AssetKey | str | Sequence[str] | None = None,
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -112,24 +121,29 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     key: AssetKey | str | Sequence[str] | None = None,
     hooks: Iterable[HookDefinition] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one asset computed by several ops: the body wires them like a ``@graph``.
 
     ``hooks`` run after each step of the graph's ops; ``resource_defs`` binds resources to the
-    asset, as ``with_resources`` does.
+    asset, as ``with_resources`` does. ``config`` configures the graph's ops (a
+    ``ConfigMapping`` or a dict of their config). With ``check_specs`` the body returns a dict:
+    the asset under ``"result"`` and each check's result under ``spec.get_python_identifier()``.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         asset_key = _graph_asset_key(fn, name, key, key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
+        check_asset_op_name(asset_key, owner, source_location(fn))
         graph_def = build_graph(
-            fn, name=asset_key.to_python_identifier(), description=description, tags=None
+            fn,
+            name=asset_key.to_python_identifier(),
+            description=description,
+            tags=None,
+            config=config,
         )
-        if len(graph_def.output_defs) > 1:
-            raise DefinitionError(
-                f"{owner} ({graph_def.source}) returns {len(graph_def.output_defs)} outputs; a "
-                "@graph_asset computes one asset. Use @graph_multi_asset(outs={...}) for several."
-            )
+        _check_outputs(graph_def, check_specs, owner)
         input_keys, deps = _input_keys(graph_def, ins, owner)
         spec = AssetSpec(
             asset_key,
@@ -144,17 +158,18 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             kinds=kinds,
             partitions_def=partitions_def,
         )
-        outputs = list(graph_def.output_defs) or [DEFAULT_OUTPUT]
+        outputs = [o for o in graph_def.output_defs if o not in _check_names(check_specs)]
         return graph_backed_definition(
             graph_def,
             input_keys,
-            {outputs[0]: spec},
+            {outputs[0] if outputs else DEFAULT_OUTPUT: spec},
             partitions_def,
             backfill_policy,
             graph_def.source,
             owner,
             hooks=hooks,
             resource_defs=resource_defs,
+            check_specs=check_specs,
         )
 
     if compose_fn is not None:
@@ -173,16 +188,20 @@ def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     hooks: Iterable[HookDefinition] | None = None,
     can_subset: bool = False,
     resource_defs: Mapping[str, Any] | None = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare several assets computed by one graph: one per entry of ``outs``.
 
-    The body returns a dict (or a tuple in the order of ``outs``) of op outputs. ``hooks`` and
-    ``resource_defs`` are as for ``@graph_asset``; with ``can_subset=True`` a run that selects
-    some of the assets runs only the ops those need.
+    The body returns a dict (or a tuple in the order of ``outs``) of op outputs. ``hooks``,
+    ``resource_defs``, ``config`` and ``check_specs`` are as for ``@graph_asset`` (each check's
+    result under ``spec.get_python_identifier()`` in the returned dict); with
+    ``can_subset=True`` a run that selects some of the assets and checks runs only the ops
+    those need.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
-        graph_name = check_name(fn.__name__ if name is None else name, "graph_multi_asset")
+        graph_name = check_node_name(fn.__name__ if name is None else name, "graph_multi_asset")
         owner = f"graph_multi_asset {graph_name!r}"
         for out_name, asset_out in outs.items():
             if not isinstance(asset_out, AssetOut):
@@ -190,8 +209,14 @@ def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
                     f"outs[{out_name!r}] of {owner} must be an AssetOut(...), got "
                     f"{type(asset_out).__name__}."
                 )
+        check_outs = dict.fromkeys(_check_names(check_specs))
         graph_def = build_graph(
-            fn, name=graph_name, description=docstring(fn), tags=None, out=dict(outs)
+            fn,
+            name=graph_name,
+            description=docstring(fn),
+            tags=None,
+            out={**outs, **check_outs},
+            config=config,
         )
         input_keys, deps = _input_keys(graph_def, ins, owner)
         specs = {
@@ -209,6 +234,41 @@ def graph_multi_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
             hooks=hooks,
             resource_defs=resource_defs,
             can_subset=can_subset,
+            check_specs=check_specs,
         )
 
     return decorate
+
+
+def _check_names(check_specs: Sequence[AssetCheckSpec] | None) -> list[str]:
+    """The graph outputs that compute ``check_specs``."""
+    for spec in check_specs or ():
+        if not isinstance(spec, AssetCheckSpec):
+            raise DefinitionError(
+                f"check_specs= takes AssetCheckSpec(...) objects, got {type(spec).__name__}."
+            )
+    return [spec.get_python_identifier() for spec in check_specs or ()]
+
+
+def _check_outputs(
+    graph_def: GraphDefinition, check_specs: Sequence[AssetCheckSpec] | None, owner: str
+) -> None:
+    """A @graph_asset returns its asset (as ``result`` when it returns checks too) and, under
+    their names, the outputs that compute its checks."""
+    checks = _check_names(check_specs)
+    outputs = list(graph_def.output_defs)
+    if not checks:
+        if len(outputs) > 1:
+            raise DefinitionError(
+                f"{owner} ({graph_def.source}) returns {len(outputs)} outputs; a @graph_asset "
+                "computes one asset. Use @graph_multi_asset(outs={...}) for several."
+            )
+        return
+    expected = [DEFAULT_OUTPUT, *checks]
+    if sorted(outputs) != sorted(expected):
+        shown = ", ".join(f"{name!r}: ..." for name in expected)
+        raise DefinitionError(
+            f"{owner} ({graph_def.source}) declares check_specs, so its body returns a dict "
+            f"with the asset under 'result' and each check's result under its name: "
+            f"return {{{shown}}} (it returned {sorted(outputs) or 'nothing'})."
+        )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
-from knoll._utils import check_name
+from knoll._utils import check_name, check_node_name
 from knoll.errors import DefinitionError
 
 HookTrigger = Literal["success", "failure"]
@@ -55,7 +55,7 @@ def _make(
             f"{decorator} decorates a function taking a HookContext, got "
             f"{type(fn).__name__} {fn!r}."
         )
-    hook_name = check_name(name or fn.__name__, f"{trigger} hook")
+    hook_name = check_node_name(name or fn.__name__, f"{trigger} hook")
     owner = f"{trigger} hook {hook_name!r}"
     if inspect.iscoroutinefunction(fn):
         raise DefinitionError(f"{owner} is async: hooks must be plain functions.")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knoll._utils import check_name, check_tags
+from knoll._utils import check_node_name, check_tags
 from knoll.defs.executor import ExecutorDefinition
 from knoll.defs.hook import HookDefinition, check_hooks
 from knoll.defs.job_config import JobConfig, check_default_op_config, normalize_job_config
@@ -66,7 +66,7 @@ class JobDefinition:
         partitions_def: PartitionsDefinition | None = None,
         op_retry_policy: RetryPolicy | None = None,
     ) -> JobDefinition:
-        owner = f"job {check_name(name, 'job')!r}"
+        owner = f"job {check_node_name(name, 'job')!r}"
         config, partitions_def = normalize_job_config(config, partitions_def, owner)
         check_default_op_config(graph_def, config, name)
         return JobDefinition(
@@ -97,7 +97,7 @@ class JobDefinition:
         executor_def: ExecutorDefinition | None = None,
         partitions_def: PartitionsDefinition | None = None,
     ) -> JobDefinition:
-        owner = f"job {check_name(name, 'job')!r}"
+        owner = f"job {check_node_name(name, 'job')!r}"
         config, partitions_def = normalize_job_config(config, partitions_def, owner)
         return JobDefinition(
             name=name,
@@ -173,6 +173,12 @@ class UnresolvedAssetJobDefinition:
         keys = self.selection.resolve(asset_graph)
         checks = self.selection.resolve_checks(asset_graph)
         if not keys and not checks:
+            if self.name.startswith("__") and not self.name.startswith(ANONYMOUS_JOB_PREFIX):
+                raise DefinitionError(
+                    f"the selection {self.selection.describe()} holds no asset that knoll can "
+                    "materialize and no asset check: fix the selection, or give Definitions "
+                    "an @asset or an @asset_check."
+                )
             raise DefinitionError(
                 f"asset job {self.name!r} selects no assets ({self.selection.describe()})."
             )
@@ -251,7 +257,7 @@ def define_asset_job(  # noqa: PLR0913 (Dagster's keyword arguments)
     hooks: Iterable[HookDefinition] | None = None,
 ) -> UnresolvedAssetJobDefinition:
     """Declare a job that materializes a selection of assets (every asset if none is given)."""
-    owner = f"job {check_name(name, 'job')!r}"
+    owner = f"job {check_node_name(name, 'job')!r}"
     config, partitions_def = normalize_job_config(config, partitions_def, owner)
     return UnresolvedAssetJobDefinition(
         name=name,

@@ -29,7 +29,13 @@ if TYPE_CHECKING:
     from knoll.defs.partitions.partitioned_config import PartitionedConfig
     from knoll.defs.run_config import RunConfig
 
-__all__ = ["JobConfig", "check_default_op_config", "job_run_config", "normalize_job_config"]
+__all__ = [
+    "JobConfig",
+    "check_default_op_config",
+    "job_run_config",
+    "normalize_graph_config",
+    "normalize_job_config",
+]
 
 JobConfig: TypeAlias = "Mapping[str, Any] | ConfigMapping | PartitionedConfig"
 """What a job keeps as its config, after ``RunConfig`` is turned into a dict."""
@@ -83,6 +89,24 @@ def normalize_job_config(
     raise DefinitionError(
         f"{owner} got config={config!r} ({type(config).__name__}); give a run config dict, a "
         "RunConfig, a ConfigMapping or a PartitionedConfig."
+    )
+
+
+def normalize_graph_config(config: object, owner: str) -> ConfigMapping | None:
+    """A graph's ``config=``: a ``ConfigMapping``, or a dict of its ops' config made one."""
+    if config is None:
+        return None
+    if _is_mapping(config):
+        return config
+    if isinstance(config, Mapping):
+        # Imported here, not at the top: declaring a graph without config must stay light.
+        from knoll.defs.config_mapping import fixed_node_config
+
+        return fixed_node_config(config, owner)
+    raise DefinitionError(
+        f"{owner} got config={config!r} ({type(config).__name__}); give a ConfigMapping (or a "
+        "@config_mapping function), or a dict of its ops' config like "
+        "{'my_op': {'config': {...}}}."
     )
 
 

@@ -93,6 +93,32 @@ def _caller_module() -> ModuleType:
 # ---- assets --------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _AssetOptions:
+    """The keyword options every asset loader takes, applied to what it finds."""
+
+    automation_condition: AutomationCondition | None
+    backfill_policy: BackfillPolicy | None
+    source_key_prefix: Prefix | None
+    include_specs: bool
+
+    def load(
+        self, modules: Iterable[ModuleType], group_name: str | None, key_prefix: Prefix | None
+    ) -> list[AssetsDefinition | AssetSpec]:
+        kinds: tuple[type[Any], ...] = (
+            (AssetsDefinition, AssetSpec) if self.include_specs else (AssetsDefinition,)
+        )
+        found: list[AssetsDefinition | AssetSpec] = _found(modules, kinds)
+        return _with_attributes(
+            found,
+            group_name,
+            key_prefix,
+            self.automation_condition,
+            self.backfill_policy,
+            self.source_key_prefix,
+        )
+
+
 def load_assets_from_modules(
     modules: Iterable[ModuleType],
     group_name: str | None = None,
@@ -105,13 +131,8 @@ def load_assets_from_modules(
 ) -> list[AssetsDefinition | AssetSpec]:
     """Every asset defined at the top level of ``modules`` (and every ``AssetSpec`` there
     when ``include_specs``), with the given attributes set on copies."""
-    kinds: tuple[type[Any], ...] = (
-        (AssetsDefinition, AssetSpec) if include_specs else (AssetsDefinition,)
-    )
-    found: list[AssetsDefinition | AssetSpec] = _found(modules, kinds)
-    return _with_attributes(
-        found, group_name, key_prefix, automation_condition, backfill_policy, source_key_prefix
-    )
+    options = _AssetOptions(automation_condition, backfill_policy, source_key_prefix, include_specs)
+    return options.load(modules, group_name, key_prefix)
 
 
 def load_assets_from_current_module(
@@ -124,15 +145,8 @@ def load_assets_from_current_module(
     include_specs: bool = False,
 ) -> list[AssetsDefinition | AssetSpec]:
     """``load_assets_from_modules`` on the module that calls it."""
-    return load_assets_from_modules(
-        [_caller_module()],
-        group_name,
-        key_prefix,
-        automation_condition=automation_condition,
-        backfill_policy=backfill_policy,
-        source_key_prefix=source_key_prefix,
-        include_specs=include_specs,
-    )
+    options = _AssetOptions(automation_condition, backfill_policy, source_key_prefix, include_specs)
+    return options.load([_caller_module()], group_name, key_prefix)
 
 
 def load_assets_from_package_module(
@@ -146,15 +160,8 @@ def load_assets_from_package_module(
     include_specs: bool = False,
 ) -> list[AssetsDefinition | AssetSpec]:
     """``load_assets_from_modules`` on a package and every module under it (imported)."""
-    return load_assets_from_modules(
-        list(_package_modules(package_module)),
-        group_name,
-        key_prefix,
-        automation_condition=automation_condition,
-        backfill_policy=backfill_policy,
-        source_key_prefix=source_key_prefix,
-        include_specs=include_specs,
-    )
+    options = _AssetOptions(automation_condition, backfill_policy, source_key_prefix, include_specs)
+    return options.load(list(_package_modules(package_module)), group_name, key_prefix)
 
 
 def load_assets_from_package_name(
@@ -167,14 +174,9 @@ def load_assets_from_package_name(
     include_specs: bool = False,
 ) -> list[AssetsDefinition | AssetSpec]:
     """``load_assets_from_package_module`` on the package imported by its dotted name."""
-    return load_assets_from_package_module(
-        _package_named(package_name),
-        group_name,
-        key_prefix,
-        backfill_policy=backfill_policy,
-        source_key_prefix=source_key_prefix,
-        include_specs=include_specs,
-    )
+    options = _AssetOptions(None, backfill_policy, source_key_prefix, include_specs)
+    modules = list(_package_modules(_package_named(package_name)))
+    return options.load(modules, group_name, key_prefix)
 
 
 def _with_attributes(

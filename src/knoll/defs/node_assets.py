@@ -8,15 +8,15 @@ else the asset named like the input); every asset depends on all of the inputs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from knoll._utils import did_you_mean
 from knoll.defs.asset_spec import AssetDep, AssetSpec
-from knoll.defs.composition import InvokedOutput
+from knoll.defs.composition import GraphInputRef, InvokedOutput
 from knoll.defs.keys import AssetKey
-from knoll.defs.op import OpDefinition
+from knoll.defs.op import InputDef, OpDefinition
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -72,8 +72,12 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
     group_name: str | None,
     description: str | None,
     by_output: ByOutputName,
+    check_outputs: Collection[str] = (),
 ) -> tuple[dict[str, AssetKey], dict[str, AssetSpec]]:
-    """The input keys and the spec of each output of ``node``, checked."""
+    """The input keys and the spec of each output of ``node``, checked.
+
+    ``check_outputs`` are outputs that compute checks, not assets: they get no spec.
+    """
     _check_names(node, method, keys_by_input_name, keys_by_output_name, partition_mappings)
     given_inputs = keys_by_input_name or {}
     input_keys = {
@@ -83,6 +87,14 @@ def node_asset_specs(  # noqa: PLR0913 (the arguments of from_graph and from_op)
     deps = [AssetDep(key, partition_mapping=mappings.get(n)) for n, key in input_keys.items()]
     specs: dict[str, AssetSpec] = {}
     for out in node.output_defs:
+        if out in check_outputs:
+            if keys_by_output_name and out in keys_by_output_name:
+                raise DefinitionError(
+                    f"keys_by_output_name of AssetsDefinition.{method} maps output {out!r} of "
+                    f"{node.describe()}, which computes a check of check_specs=; map only the "
+                    "outputs that are assets."
+                )
+            continue
         key = (keys_by_output_name or {}).get(out)
         asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(out)
         if key is None and key_prefix:
@@ -117,9 +129,27 @@ def graph_with_hooks(
     return dataclasses.replace(graph_def, invocations=invocations)
 
 
-def prune_graph(graph_def: GraphDefinition, output_names: Iterable[str]) -> GraphDefinition:
-    """``graph_def`` cut down to the nodes that ``output_names`` need (a subset run of it)."""
+def prune_graph(
+    graph_def: GraphDefinition,
+    output_names: Iterable[str],
+    boundaries: Mapping[str, AssetKey | None] | None = None,
+) -> tuple[GraphDefinition, dict[str, AssetKey]]:
+    """``graph_def`` cut down to the nodes that ``output_names`` need (a subset run of it).
+
+    ``boundaries`` are graph outputs left out of the run that stand for other assets (their key)
+    or checks (None). As in Dagster, the walk upstream stops at them: an op that reads one gets
+    that asset loaded from storage instead, through a new graph input (returned with its asset
+    key), and an op that only waits on one (an ``In(Nothing)``) no longer waits.
+    """
     outputs = {name: graph_def.output_mappings[name] for name in output_names}
+    given = boundaries or {}
+    stops = {
+        (ref.node_name, ref.output_name): given[name]
+        for name, ref in graph_def.output_mappings.items()
+        if name in given and name not in outputs
+    }
+    loaded: dict[str, AssetKey] = {}
+    invocations = dict(graph_def.invocations)
     needed: set[str] = set()
     pending = [ref.node_name for ref in outputs.values()]
     while pending:
@@ -127,18 +157,58 @@ def prune_graph(graph_def: GraphDefinition, output_names: Iterable[str]) -> Grap
         if node_name in needed:
             continue
         needed.add(node_name)
-        for source in graph_def.invocations[node_name].inputs.values():
-            for ref in source if isinstance(source, list) else [source]:
-                if isinstance(ref, InvokedOutput):
+        invocation = invocations[node_name]
+        inputs = dict(invocation.inputs)
+        for input_name, source in invocation.inputs.items():
+            refs = source if isinstance(source, list) else [source]
+            kept: list[Any] = []
+            for ref in refs:
+                if not isinstance(ref, InvokedOutput):
+                    kept.append(ref)
+                    continue
+                at = (ref.node_name, ref.output_name)
+                if at not in stops:
+                    kept.append(ref)
                     pending.append(ref.node_name)
+                    continue
+                if invocation.node.input_defs[input_name].is_nothing:
+                    continue  # only ordering: nothing to load
+                key = stops[at]
+                if key is None:  # a data input from a check's op: run that op after all
+                    kept.append(ref)
+                    pending.append(ref.node_name)
+                    continue
+                graph_input = f"__{key.to_python_identifier()}"
+                loaded[graph_input] = key
+                kept.append(GraphInputRef(graph_def.name, graph_input))
+            if not kept:
+                del inputs[input_name]
+            else:
+                inputs[input_name] = kept if isinstance(source, list) else kept[0]
+        invocations[node_name] = dataclasses.replace(invocation, inputs=inputs)
     input_mappings = {
         name: tuple(t for t in targets if t[0] in needed)
         for name, targets in graph_def.input_mappings.items()
     }
-    return dataclasses.replace(
+    input_defs = dict(graph_def.input_defs)
+    for graph_input in loaded:
+        targets = [
+            (node_name, input_name)
+            for node_name in needed
+            for input_name, source in invocations[node_name].inputs.items()
+            for ref in (source if isinstance(source, list) else [source])
+            if isinstance(ref, GraphInputRef) and ref.input_name == graph_input
+        ]
+        input_mappings[graph_input] = tuple(targets)
+        node_name, input_name = targets[0]
+        inner = invocations[node_name].node.input_defs[input_name]
+        input_defs[graph_input] = InputDef(graph_input, inner.type, inner.default_value)
+    pruned = dataclasses.replace(
         graph_def,
-        invocations={n: i for n, i in graph_def.invocations.items() if n in needed},
+        invocations={n: i for n, i in invocations.items() if n in needed},
+        input_defs=input_defs,
         input_mappings=input_mappings,
         output_defs={n: d for n, d in graph_def.output_defs.items() if n in outputs},
         output_mappings=outputs,
     )
+    return pruned, loaded

@@ -8,7 +8,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from knoll._utils import check_name, check_tags, did_you_mean, docstring, source_location
+from knoll._utils import (
+    check_name,
+    check_node_name,
+    check_tags,
+    did_you_mean,
+    docstring,
+    reserved_name_problem,
+    source_location,
+)
 from knoll.defs.composition import DynamicHandle, GraphInputRef, Invocation, InvokedOutput
 from knoll.defs.composition import current_composition as _current_composition
 from knoll.defs.hook import HookDefinition, check_hooks
@@ -195,7 +203,7 @@ class NodeDefinition:
 
     def alias(self, name: str) -> _AliasedNode:
         """Use this node under another name inside a graph: ``my_op.alias("second")()``."""
-        return _AliasedNode(self, check_name(name, "node alias"))
+        return _AliasedNode(self, check_node_name(name, "node alias"))
 
     def tag(self, tags: Mapping[str, str]) -> _AliasedNode:
         return _AliasedNode(self, None, check_tags(dict(tags), self.describe()))
@@ -216,7 +224,7 @@ class _AliasedNode:
 
     def alias(self, name: str) -> _AliasedNode:
         """Chain with ``tag``: ``my_op.tag({...}).alias("second")()``."""
-        return dataclasses.replace(self, name=check_name(name, "node alias"))
+        return dataclasses.replace(self, name=check_node_name(name, "node alias"))
 
     def tag(self, tags: Mapping[str, str]) -> _AliasedNode:
         merged = {**self.tags, **check_tags(dict(tags), self.node.describe())}
@@ -397,7 +405,7 @@ def resolve_outputs(
         )
     result: dict[str, OutputDef] = {}
     for name, spec in out.items():
-        check_name(name, f"output of {owner}")
+        check_node_name(name, "output", owner)
         if not isinstance(spec, Out):
             raise DefinitionError(
                 f"output {name!r} of {owner} must be declared with Out(...), "
@@ -444,7 +452,7 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
     kind: str = "op",
 ) -> OpDefinition:
     """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
-    op_name = check_name(fn.__name__ if name is None else name, "op")
+    op_name = check_node_name(fn.__name__ if name is None else name, "op")
     owner = owner or f"op {op_name!r}"
     signature, input_params = read_signature(fn, owner)
     if signature.config_param is not None and config_schema is not None:
@@ -461,11 +469,16 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
         keys.update(p.name for p in signature.resource_params)
         for key in keys:
             check_name(key, f"resource key required by {owner}")
+    input_defs = resolve_inputs(signature, input_params, ins, owner, fn)
+    for input_name in input_defs:
+        problem = reserved_name_problem(input_name, "input", owner)
+        if problem is not None and input_name != "config":  # Dagster takes an input 'config'
+            raise DefinitionError(f"{problem} ({source_location(fn)})")
     return OpDefinition(
         name=op_name,
         compute_fn=fn,
         signature=signature,
-        input_defs=resolve_inputs(signature, input_params, ins, owner, fn),
+        input_defs=input_defs,
         output_defs=resolve_outputs(signature, out, owner),
         config_schema=schema,
         required_resource_keys=frozenset(keys) if keys else _NO_KEYS,

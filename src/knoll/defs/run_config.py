@@ -15,6 +15,8 @@ Its shape is the one Dagster users know::
     execution: {...}
 
 A nested graph's op may also be written with its dotted handle (``outer_graph.inner_op``).
+A graph with a config mapping (``@graph(config=...)``, ``@graph_asset(config=...)``) takes
+``config:`` instead of ``ops:``; its mapping turns that into the config of its ops.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from knoll._utils import did_you_mean
 from knoll._yaml import decode_utf8, parse_yaml
@@ -96,6 +98,23 @@ def _wrap_config_instances(section: Mapping[str, Any]) -> dict[str, Any]:
 RunConfigInput: TypeAlias = Mapping[str, Any] | RunConfig | None
 
 
+class GraphConfigMapping(Protocol):
+    """What a graph's ``config=`` becomes (a ``ConfigMapping``): its outer schema, and the
+    function from outer config to the config of the graph's ops."""
+
+    config_schema: Field | None
+
+    def resolve_node_config(
+        self, outer: Any, owner: str, path: Sequence[str | int] = ()
+    ) -> dict[str, Any]: ...
+
+
+_NOT_MAPPED = object()  # the entry of an op whose graph's config mapping could not run
+
+# an entry of the ops section: its value, where it is, and the graph whose mapping wrote it
+_Found: TypeAlias = "dict[str, tuple[Any, ConfigPath, str | None]]"
+
+
 @dataclass(frozen=True)
 class ResolvedRunConfig:
     """Run config after validation: resolved config per node (dotted handle) and per resource.
@@ -118,8 +137,17 @@ class RunConfigSchema:
         node_schemas: Mapping[str, object],
         resource_schemas: Mapping[str, object],
         job_name: str,
+        graph_configs: Mapping[str, GraphConfigMapping] | None = None,
+        omitted_nodes: frozenset[str] = frozenset(),
     ) -> None:
         self.job_name = job_name
+        # nodes of configured graphs that a subset run leaves out: config mapped to them is
+        # ignored, as the mapping cannot know what a run selects
+        self.omitted_nodes = omitted_nodes
+        # graph handle -> its config mapping; outer graphs first
+        self.graph_configs = dict(
+            sorted((graph_configs or {}).items(), key=lambda item: item[0].count("."))
+        )
         self.node_schemas: dict[str, Field | None] = {
             handle: normalize_config_schema(schema, f"op or asset {handle!r}")
             for handle, schema in node_schemas.items()
@@ -133,6 +161,7 @@ class RunConfigSchema:
         for handle in self.node_schemas:
             parts = handle.split(".")
             self._graphs.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        self._graphs.update(self.graph_configs)
 
     @property
     def subject(self) -> str:
@@ -188,8 +217,9 @@ class RunConfigSchema:
         section: Any,
         prefix: tuple[str, ...],
         path: ConfigPath,
-        found: dict[str, tuple[Any, ConfigPath]],
+        found: _Found,
         errors: list[str],
+        via: str | None = None,
     ) -> None:
         if section is None:
             return
@@ -202,6 +232,16 @@ class RunConfigSchema:
         for key, entry in section.items():
             handle = ".".join((*prefix, str(key)))
             entry_path = (*path, str(key))
+            if via is not None and handle in self.omitted_nodes:
+                continue
+            mapped_by = self._mapping_graph(handle)
+            if mapped_by is not None and via is None:
+                errors.append(
+                    f"{format_path(entry_path)}: {handle!r} is configured by the config mapping "
+                    f"of graph {mapped_by!r}; give the graph its config instead, for example: "
+                    f"{yaml_key(mapped_by.rsplit('.', maxsplit=1)[-1])}: {{config: ...}}"
+                )
+                continue
             if handle in self.node_schemas:
                 if handle in found:
                     errors.append(
@@ -209,9 +249,11 @@ class RunConfigSchema:
                         f"(also {format_path(found[handle][1])}). Keep one of them."
                     )
                     continue
-                found[handle] = (entry, entry_path)
+                found[handle] = (entry, entry_path, via)
+            elif handle in self.graph_configs:
+                self._collect_mapped_graph(handle, entry, entry_path, found, errors)
             elif handle in self._graphs:
-                self._collect_graph(handle, entry, entry_path, found, errors)
+                self._collect_graph(handle, entry, entry_path, found, errors, via)
             else:
                 errors.append(f"{format_path(path)}: {self._unknown_node(str(key), prefix)}")
 
@@ -220,8 +262,9 @@ class RunConfigSchema:
         handle: str,
         entry: Any,
         path: ConfigPath,
-        found: dict[str, tuple[Any, ConfigPath]],
+        found: _Found,
         errors: list[str],
+        via: str | None = None,
     ) -> None:
         if entry is None:
             return
@@ -247,7 +290,58 @@ class RunConfigSchema:
                 message = unknown_field_message(key, ["ops"], what="key")
             errors.append(f"{format_path(path)}: {message}")
         self._collect_entries(
-            entry.get("ops"), tuple(handle.split(".")), (*path, "ops"), found, errors
+            entry.get("ops"), tuple(handle.split(".")), (*path, "ops"), found, errors, via
+        )
+
+    def _mapping_graph(self, handle: str) -> str | None:
+        """The innermost graph with a config mapping that holds ``handle``, if any."""
+        found = None
+        for graph in self.graph_configs:
+            if handle.startswith(graph + "."):
+                found = graph
+        return found
+
+    def _collect_mapped_graph(
+        self,
+        handle: str,
+        entry: Any,
+        path: ConfigPath,
+        found: _Found,
+        errors: list[str],
+    ) -> None:
+        """Apply the config mapping of graph ``handle`` to its ``config:`` entry."""
+        found[handle] = (entry, path, None)  # marks the mapping as applied
+        outer = None
+        if entry is not None:
+            if not isinstance(entry, Mapping):
+                errors.append(
+                    f"{format_path(path)}: graph {handle!r} has a config mapping; give its "
+                    f"config under 'config:', for example: "
+                    f"{yaml_key(handle.rsplit('.', maxsplit=1)[-1])}: {{config: ...}}"
+                )
+                return
+            for key in entry:
+                if key == "ops":
+                    errors.append(
+                        f"{format_path(path)}: graph {handle!r} configures its ops through its "
+                        "config mapping, so it takes 'config:', not 'ops:'. Move the values "
+                        "the mapping needs under 'config:'."
+                    )
+                elif key != "config":
+                    errors.append(f"{format_path(path)}: {unknown_field_message(key, ['config'])}")
+            outer = entry.get("config")
+        mapping = self.graph_configs[handle]
+        try:
+            mapped = mapping.resolve_node_config(outer, f"graph {handle!r}", (*path, "config"))
+        except InvalidConfigError as exc:
+            errors.extend(exc.errors)
+            # its ops get no config: one error for the graph, not one more per op
+            for inner in self.node_schemas:
+                if inner.startswith(handle + "."):
+                    found.setdefault(inner, (_NOT_MAPPED, path, handle))
+            return
+        self._collect_entries(
+            mapped, tuple(handle.split(".")), (*path, "ops"), found, errors, via=handle
         )
 
     def _unknown_node(self, name: str, prefix: tuple[str, ...]) -> str:
@@ -260,7 +354,9 @@ class RunConfigSchema:
             candidates.add(rest)
             candidates.add(rest.split(".")[0])
         message = f"unknown op or asset {name!r}.{did_you_mean(name, sorted(candidates))}"
-        configurable = self._configurable_nodes()
+        configurable = [
+            h for h in self._configurable_nodes() if not level or h.startswith(level + ".")
+        ]
         where = f" in graph {level!r}" if level else ""
         if configurable:
             listed = ", ".join(repr(h) for h in configurable)
@@ -268,12 +364,24 @@ class RunConfigSchema:
         return f"{message} No op or asset in {self.subject} takes config."
 
     def _validate_nodes(self, section: Any, errors: list[str]) -> dict[str, Any]:
-        found: dict[str, tuple[Any, ConfigPath]] = {}
+        found: _Found = {}
         self._collect_entries(section, (), ("ops",), found, errors)
+        for graph in self.graph_configs:  # a mapping applies to the graph's default config too
+            if graph not in found:
+                at: ConfigPath = ("ops", *graph.split("."))
+                self._collect_mapped_graph(graph, None, at, found, errors)
         resolved: dict[str, Any] = {}
         for handle, schema in self.node_schemas.items():
-            entry, path = found.get(handle, (None, ("ops", handle)))
-            value = self._validate_entry(entry, path, schema, f"op or asset {handle!r}", errors)
+            entry, path, via = found.get(handle, (None, ("ops", handle), None))
+            if entry is _NOT_MAPPED:
+                continue
+            via = via or self._mapping_graph(handle)
+            what = f"op or asset {handle!r}"
+            own: list[str] = []
+            value = self._validate_entry(entry, path, schema, what, own)
+            if via is not None:
+                own = [f"{e} (in the config the mapping of graph {via!r} returned)" for e in own]
+            errors.extend(own)
             if schema is not None:
                 resolved[handle] = value
         return resolved
@@ -381,8 +489,14 @@ class RunConfigSchema:
     def to_json_schema(self) -> dict[str, Any]:
         """A JSON Schema of the run config document, for definitions snapshots and editors."""
         tree: dict[str, Any] = {}
+        for graph, mapping in self.graph_configs.items():
+            if self._mapping_graph(graph) is None:  # an outermost configured graph
+                level = tree
+                for part in graph.split(".")[:-1]:
+                    level = level.setdefault(part, {}).setdefault("__ops__", {})
+                level[graph.split(".")[-1]] = {"__mapped__": mapping.config_schema}
         for handle, schema in sorted(self.node_schemas.items()):
-            if schema is None:
+            if schema is None or self._mapping_graph(handle) is not None:
                 continue
             parts = handle.split(".")
             level = tree
@@ -432,7 +546,17 @@ def _ops_json_schema(tree: Mapping[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, node in tree.items():
-        if "__schema__" in node:
+        if "__mapped__" in node:  # a graph with a config mapping takes config: of its shape
+            mapped: Field | None = node["__mapped__"]
+            properties[name] = {
+                "type": "object",
+                "properties": {"config": config_json_schema(mapped) if mapped else {}},
+                "additionalProperties": False,
+            }
+            if mapped is not None and mapped.is_required:
+                properties[name]["required"] = ["config"]
+                required.append(name)
+        elif "__schema__" in node:
             properties[name] = _entry_json_schema(node["__schema__"])
             if node["__schema__"].is_required:
                 required.append(name)

@@ -10,23 +10,26 @@ reported.
 from __future__ import annotations
 
 import enum
-import inspect
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, overload, runtime_checkable
 
-from knoll._utils import check_name, docstring
+from knoll._utils import check_node_name
+from knoll.defs._event_sensor import (
+    EventSensorDefinition,
+    instance_reader,
+    sensor_decorator,
+    with_signature,
+)
 from knoll.defs._tick_fn import ResourcesView, TickFunction, is_job_like
 from knoll.defs.run_request import RunRequest, SensorResult, SkipReason
 from knoll.defs.sensor import (
     DEFAULT_MINIMUM_INTERVAL_SECONDS,
     DefaultSensorStatus,
-    SensorDefinition,
     SensorEvaluationContext,
-    SensorEvaluationResult,
 )
 from knoll.errors import DefinitionError, InvalidInvocationError, UserCodeError
 
@@ -184,9 +187,12 @@ def _job_names(jobs: Sequence[Any] | None, owner: str, what: str) -> frozenset[s
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class RunStatusSensorDefinition(SensorDefinition):
+class RunStatusSensorDefinition(EventSensorDefinition):
     """A sensor that calls its function for each run of the monitored jobs that reaches
     ``run_status``."""
+
+    reader = RunStatusReader
+    reads = "run status events"
 
     run_status: Any
     monitored_job_names: frozenset[str] | None
@@ -209,7 +215,7 @@ class RunStatusSensorDefinition(SensorDefinition):
         metadata: Mapping[str, Any] | None = None,
         context_type: type[RunStatusSensorContext] = RunStatusSensorContext,
     ) -> None:
-        name = check_name(name, "run status sensor")
+        name = check_node_name(name, "run status sensor")
         owner = f"run status sensor {name!r}"
         event_type = _event_type_of(run_status, owner)
         watched = _job_names(monitored_jobs, owner, "monitored_jobs")
@@ -234,10 +240,9 @@ class RunStatusSensorDefinition(SensorDefinition):
         object.__setattr__(self, "monitored_job_names", watched)
         object.__setattr__(self, "_user", user)
 
-    def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluationResult:
-        if isinstance(context, SensorEvaluationContext):
-            _reader(context.instance, f"run status sensor {self.name!r}")
-        return super().evaluate_tick(context)
+    @property
+    def owner(self) -> str:
+        return f"run status sensor {self.name!r}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function with a :class:`RunStatusSensorContext` (for tests)."""
@@ -252,14 +257,8 @@ class RunStatusSensorDefinition(SensorDefinition):
 
 
 def _reader(instance: object, owner: str) -> RunStatusReader:
-    if isinstance(instance, RunStatusReader):
-        return instance
-    got = "no instance" if instance is None else f"a {type(instance).__name__} as its instance"
-    raise InvalidInvocationError(
-        f"{owner} reads run status events from context.instance, but its context has {got}. "
-        "Evaluate it against an instance: in tests, "
-        "build_sensor_context(instance=Instance.ephemeral()) (or an Instance.get(home))."
-    )
+    found: RunStatusReader = instance_reader(instance, RunStatusReader, owner, "run status events")
+    return found
 
 
 @dataclass(frozen=True)
@@ -275,16 +274,7 @@ class _RunStatusTick:
         def evaluate(context: SensorEvaluationContext, **kwargs: Any) -> Any:
             return self.tick(context)
 
-        evaluate.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-            + [
-                inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=None)
-                if p in self.user.optional_resources
-                else inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY)
-                for p in self.user.resource_params
-            ]
-        )
-        return evaluate
+        return with_signature(evaluate, self.name, self.user, self.user.resource_params)
 
     def tick(self, context: SensorEvaluationContext) -> Any:
         reader = _reader(context.instance, self.owner)
@@ -349,7 +339,7 @@ def _read_cursor(cursor: str | None) -> tuple[str | None, float]:
     return None, time.time()
 
 
-def run_status_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
+def run_status_sensor(  # noqa: PLR0913 (Dagster's arguments)
     run_status: Any,
     name: str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
@@ -367,24 +357,49 @@ def run_status_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
 
     The function may return RunRequests for ``request_job`` / ``request_jobs``.
     """
+    options = _RunStatusOptions.of(locals())  # first: the arguments, nothing else
+    return options.decorator("run_status_sensor", run_status, name, description)
 
-    def decorate(fn: Callable[..., Any]) -> RunStatusSensorDefinition:
-        return RunStatusSensorDefinition(
-            name or getattr(fn, "__name__", ""),
-            run_status,
-            fn,
-            monitored_jobs=monitored_jobs,
-            monitor_all_code_locations=monitor_all_code_locations,
-            request_job=request_job,
-            request_jobs=request_jobs,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description or docstring(fn),
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
-        )
 
-    return decorate
+@dataclass(frozen=True)
+class _RunStatusOptions:
+    """The arguments both run status decorators pass on as they are."""
+
+    minimum_interval_seconds: int
+    monitored_jobs: Sequence[Any] | None
+    monitor_all_code_locations: bool
+    request_job: Any
+    request_jobs: Sequence[Any] | None
+    default_status: DefaultSensorStatus
+    tags: Mapping[str, str] | None
+    metadata: Mapping[str, Any] | None
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> _RunStatusOptions:
+        """The options among a decorator's arguments (its ``locals()`` on entry)."""
+        return cls(**{f.name: arguments[f.name] for f in fields(cls)})
+
+    def decorator(
+        self,
+        kind: str,
+        run_status: Any,
+        name: str | None,
+        description: str | None,
+        context_type: type[RunStatusSensorContext] = RunStatusSensorContext,
+    ) -> Callable[[Callable[..., Any]], RunStatusSensorDefinition]:
+        def build(
+            name: str, fn: Callable[..., Any], description: str | None
+        ) -> RunStatusSensorDefinition:
+            return RunStatusSensorDefinition(
+                name,
+                run_status,
+                fn,
+                description=description,
+                context_type=context_type,
+                **{f.name: getattr(self, f.name) for f in fields(self)},
+            )
+
+        return sensor_decorator(kind, name, description, build)
 
 
 @overload
@@ -406,7 +421,7 @@ def run_failure_sensor(
 ) -> Callable[[Callable[..., Any]], RunStatusSensorDefinition]: ...
 
 
-def run_failure_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
+def run_failure_sensor(  # noqa: PLR0913 (Dagster's arguments)
     name: Callable[..., Any] | str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_SECONDS,
     description: str | None = None,
@@ -420,24 +435,12 @@ def run_failure_sensor(  # noqa: PLR0913 (Dagster's keyword arguments)
 ) -> RunStatusSensorDefinition | Callable[[Callable[..., Any]], RunStatusSensorDefinition]:
     """Make a sensor that calls the function with a :class:`RunFailureSensorContext` for each
     failed run of ``monitored_jobs`` (every job when None). Works with or without arguments."""
-
-    def decorate(fn: Callable[..., Any]) -> RunStatusSensorDefinition:
-        return RunStatusSensorDefinition(
-            (name if isinstance(name, str) else None) or getattr(fn, "__name__", ""),
-            "FAILURE",
-            fn,
-            monitored_jobs=monitored_jobs,
-            monitor_all_code_locations=monitor_all_code_locations,
-            request_job=request_job,
-            request_jobs=request_jobs,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description or docstring(fn),
-            default_status=default_status,
-            tags=tags,
-            metadata=metadata,
-            context_type=RunFailureSensorContext,
-        )
-
-    if callable(name):
-        return decorate(name)
-    return decorate
+    options = _RunStatusOptions.of(locals())  # first: the arguments, nothing else
+    decorate = options.decorator(
+        "run_failure_sensor",
+        "FAILURE",
+        name if isinstance(name, str) else None,
+        description,
+        RunFailureSensorContext,
+    )
+    return decorate(name) if callable(name) else decorate

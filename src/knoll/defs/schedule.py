@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 from knoll._serdes import pack, serializable
-from knoll._utils import check_name, check_tags, did_you_mean, docstring
+from knoll._utils import check_node_name, check_tags, did_you_mean, docstring
 from knoll.defs._tick_fn import (
     ResourcesView,
     TickFunction,
@@ -174,7 +174,7 @@ class ScheduleDefinition:
                     "ScheduleDefinition(name='daily_assets', cron_schedule=..., target=...)."
                 )
             name = f"{resolved_job}_schedule"
-        name = check_name(name, "schedule")
+        name = check_node_name(name, "schedule")
         owner = f"schedule {name!r}"
         if resolved_job is None:
             resolved_job = f"{ANONYMOUS_JOB_PREFIX}{name}"
@@ -334,7 +334,7 @@ def _schedule_target(
         raise DefinitionError(
             f"job_name of {owner} must be a string, got {type(job_name).__name__}."
         )
-    return None, check_name(job_name, "job"), None
+    return None, check_node_name(job_name, "job"), None
 
 
 def _check_schedule_options(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from knoll._serdes import pack, serializable
-from knoll._utils import check_name, check_tags, docstring
+from knoll._utils import check_node_name, check_tags, docstring
 from knoll.defs._tick_fn import (
     ResourcesView,
     TickFunction,
@@ -215,7 +215,7 @@ class SensorDefinition:
     ) -> None:
         if name is None:
             name = getattr(evaluation_fn, "__name__", None)
-        name = check_name(name, "sensor")
+        name = check_node_name(name, "sensor")
         owner = f"sensor {name!r}"
         fn = TickFunction.read(evaluation_fn, "sensor", name)
         job_list, names, asset_target = _sensor_targets(owner, name, job, job_name, jobs, target)
@@ -350,7 +350,7 @@ def _sensor_targets(
             raise DefinitionError(
                 f"job_name of {owner} must be a string, got {type(job_name).__name__}."
             )
-        return [], [check_name(job_name, "job")], None
+        return [], [check_node_name(job_name, "job")], None
     return [], [], None
 
 

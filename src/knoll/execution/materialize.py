@@ -59,17 +59,14 @@ def materialize(  # noqa: PLR0913 (Dagster's keyword arguments)
     """
     plain, checks = _split(assets)
     graph = AssetGraph(plain, checks)
-    keys = (
-        graph.executable_keys
-        if selection is None
-        else AssetSelection.from_coercible(selection).resolve(graph)
-    )
-    job = JobDefinition.for_assets(
-        graph,
-        frozenset(keys),
-        frozenset(c for k in keys for c in graph.checks_for(k)),
-        name=EPHEMERAL_JOB,
-    )
+    if selection is None:
+        keys = graph.executable_keys
+        check_keys = frozenset(c for k in keys for c in graph.checks_for(k))
+    else:  # a selection picks checks too (AssetSelection.checks(...), minus checks_for_assets)
+        chosen = AssetSelection.from_coercible(selection)
+        keys = chosen.resolve(graph)
+        check_keys = chosen.resolve_checks(graph)
+    job = JobDefinition.for_assets(graph, frozenset(keys), check_keys, name=EPHEMERAL_JOB)
     return execute_in_process(
         job,
         run_config=run_config,

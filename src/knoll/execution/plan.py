@@ -18,6 +18,7 @@ from knoll.defs.asset import AssetsDefinition
 from knoll.defs.asset_graph import AssetGraph
 from knoll.defs.check import AssetChecksDefinition
 from knoll.defs.composition import CollectedOutput, GraphInputRef, InvokedOutput, MappedInput
+from knoll.defs.config_mapping import ConfigMapping
 from knoll.defs.graph import GraphDefinition
 from knoll.defs.job import JobDefinition
 from knoll.defs.keys import AssetCheckKey, AssetKey
@@ -94,6 +95,12 @@ class Step:
     selected_checks: frozenset[AssetCheckKey] = frozenset()
     # blocking checks whose failure must stop this step
     blocking_checks_upstream: tuple[AssetCheckKey, ...] = ()
+    # an op of a graph-backed asset: its outputs that compute checks (output -> check), each
+    # produced once the op returns the check's AssetCheckResult
+    check_outputs: Mapping[str, AssetCheckKey] = field(default_factory=dict)
+    # an op of a graph-backed asset: every check of that asset (a result without check_name is
+    # resolved among them, as Dagster does)
+    graph_checks: frozenset[AssetCheckKey] = frozenset()
     # an op of a graph-backed asset: ``assets_def`` holds only the assets this op computes
     in_graph_asset: bool = False
     # a mapped step: the dynamic output (step key, output name) it runs once per key of
@@ -144,6 +151,12 @@ class ExecutionPlan:
     steps: tuple[Step, ...]
     asset_keys: frozenset[AssetKey] = frozenset()
     check_keys: frozenset[AssetCheckKey] = frozenset()
+    # graph handle -> the config mapping of that graph (@graph(config=), @graph_asset(config=))
+    graph_configs: Mapping[str, ConfigMapping] = field(default_factory=dict)
+    # handles in configured graphs that a subset run leaves out: their mapped config is ignored
+    omitted_nodes: frozenset[str] = frozenset()
+    # (graph-backed asset's node, graph output) -> (step, output) that computes it
+    graph_outputs: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -178,7 +191,29 @@ def build_plan(
     steps = _flatten(job.graph_def)
     if op_selection:
         steps = _select_ops(steps, op_selection, job)
-    return ExecutionPlan(job, tuple(steps))
+    configs = {h: m for h, m in graph_config_mappings(job.graph_def, "") if h}
+    return ExecutionPlan(job, tuple(steps), graph_configs=configs)
+
+
+def graph_config_mappings(graph_def: GraphDefinition, handle: str) -> list[tuple[str, Any]]:
+    """(handle, config mapping) of ``graph_def`` (at ``handle``) and of the graphs inside it."""
+    found: list[tuple[str, Any]] = []
+    if graph_def.config_mapping is not None:
+        found.append((handle, graph_def.config_mapping))
+    for name, invocation in graph_def.invocations.items():
+        if isinstance(invocation.node, GraphDefinition):
+            inner = f"{handle}.{name}" if handle else name
+            found.extend(graph_config_mappings(invocation.node, inner))
+    return found
+
+
+def _node_handles(graph_def: GraphDefinition, prefix: str) -> set[str]:
+    handles: set[str] = set()
+    for name, invocation in graph_def.invocations.items():
+        handles.add(prefix + name)
+        if isinstance(invocation.node, GraphDefinition):
+            handles.update(_node_handles(invocation.node, f"{prefix}{name}."))
+    return handles
 
 
 # ---- asset jobs -------------------------------------------------------------------------
@@ -196,37 +231,81 @@ def _asset_plan(
     selection: frozenset[AssetKey],
     checks: frozenset[AssetCheckKey],
 ) -> ExecutionPlan:
-    for key in selection:
+    for key in sorted(selection, key=lambda k: k.to_user_string()):
         if not graph.node(key).is_executable:
-            raise DefinitionError(
-                f"asset {key.to_user_string()!r} is external (declared with AssetSpec): knoll "
-                "does not materialize it. Leave it out of the selection."
+            how = (
+                "no definition provides it"
+                if key in graph.implicit_external_keys
+                else "declared with AssetSpec"
             )
-    step_defs, producer = _subsets(graph, selection)
+            raise DefinitionError(
+                f"asset {key.to_user_string()!r} is external ({how}): knoll does not "
+                "materialize it. Leave it out of the selection; to run its checks, select "
+                f"AssetSelection.checks_for_assets({key.to_user_string()!r})."
+            )
+    step_defs, producer = _subsets(graph, selection, checks)
+    # a graph-backed definition that cannot be split reports all of its checks
+    checks = checks.union(*(s.selected_checks for _, s in step_defs if s.graph_def is not None))
     check_steps, blocking_by_asset = _check_steps(graph, checks, producer)
     steps: list[Step] = []
+    configs: dict[str, Any] = {}
+    omitted: set[str] = set()
+    graph_outputs: dict[tuple[str, str], tuple[str, str]] = {}
     for original, subset in step_defs:
         if subset.graph_def is not None:
-            steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset))
+            steps.extend(_graph_asset_steps(subset, producer, blocking_by_asset, graph))
+            for name, source in _graph_output_steps(subset).items():
+                graph_outputs[(subset.node_name, name)] = (source.step_key, source.output_name)
+            mappings = graph_config_mappings(subset.graph_def, subset.node_name)
+            configs.update(mappings)
+            if mappings and original.graph_def is not None:
+                prefix = subset.node_name + "."
+                omitted.update(
+                    _node_handles(original.graph_def, prefix)
+                    - _node_handles(subset.graph_def, prefix)
+                )
         else:
-            steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset))
+            steps.append(_asset_step(original, subset, checks, producer, blocking_by_asset, graph))
     ordered = _toposort([*steps, *check_steps], job)
-    return ExecutionPlan(job, tuple(ordered), selection, checks)
+    return ExecutionPlan(
+        job, tuple(ordered), selection, checks, configs, frozenset(omitted), graph_outputs
+    )
 
 
 def _subsets(
-    graph: AssetGraph, selection: frozenset[AssetKey]
+    graph: AssetGraph, selection: frozenset[AssetKey], checks: frozenset[AssetCheckKey]
 ) -> tuple[list[tuple[AssetsDefinition, AssetsDefinition]], _Producers]:
-    """Each definition with the subset of it that computes the selection, and who computes what."""
+    """Each definition with the subset of it that computes the selection, and who computes what.
+
+    A graph-backed definition runs for its selected checks too, even with none of its assets.
+    """
     by_def: dict[int, tuple[AssetsDefinition, set[AssetKey]]] = {}
     for key in graph.toposorted_keys:
         if key in selection:
             assets_def = graph.node(key).assets_def
             by_def.setdefault(id(assets_def), (assets_def, set()))[1].add(key)
+    graph_checks: dict[int, set[AssetCheckKey]] = {}
+    for check_key in sorted(checks, key=lambda c: c.to_user_string()):
+        if isinstance(graph.check(check_key), AssetChecksDefinition):
+            continue
+        owner = graph.node(check_key.asset_key).assets_def
+        if owner.graph_def is not None:
+            by_def.setdefault(id(owner), (owner, set()))
+            graph_checks.setdefault(id(owner), set()).add(check_key)
     producer: dict[AssetKey, tuple[str, str]] = {}
     step_defs: list[tuple[AssetsDefinition, AssetsDefinition]] = []
     for original, keys in by_def.values():
-        subset = original.subset_for(keys)
+        if original.graph_def is not None and original.check_specs:
+            wanted = graph_checks.get(id(original), set())
+            if not keys and not original.can_subset:
+                raise DefinitionError(
+                    f"{original.describe()} cannot be split: the selection has its checks "
+                    f"{sorted(k.to_user_string() for k in wanted)} but none of its assets. "
+                    "Select its assets too, or declare it with can_subset=True."
+                )
+            subset = original.subset_for(keys, wanted)
+        else:
+            subset = original.subset_for(keys)
         step_defs.append((original, subset))
         outputs = _graph_output_steps(subset) if subset.graph_def is not None else None
         for key in keys:
@@ -292,6 +371,7 @@ def _asset_step(
     checks: frozenset[AssetCheckKey],
     producer: _Producers,
     blocking_by_asset: _BlockingChecks,
+    graph: AssetGraph,
 ) -> Step:
     op_def = subset.op
     assert op_def is not None
@@ -301,6 +381,7 @@ def _asset_step(
         for dep in spec.dep_keys:
             if dep in producer and producer[dep][0] != subset.node_name:
                 upstream.append(producer[dep][0])
+            upstream.extend(_behind_view(graph, dep, producer))
             for check_key, check_step in blocking_by_asset.get(dep, ()):
                 upstream.append(check_step)
                 blocking.append(check_key)
@@ -329,7 +410,10 @@ def _graph_output_steps(assets_def: AssetsDefinition) -> dict[str, FromStep]:
 
 
 def _graph_asset_steps(
-    subset: AssetsDefinition, producer: _Producers, blocking_by_asset: _BlockingChecks
+    subset: AssetsDefinition,
+    producer: _Producers,
+    blocking_by_asset: _BlockingChecks,
+    graph: AssetGraph,
 ) -> list[Step]:
     """The op steps of a graph-backed asset, each carrying the assets it computes itself."""
     graph_def = subset.graph_def
@@ -341,19 +425,39 @@ def _graph_asset_steps(
     # ordering deps (deps= without data) and blocking checks hold back every op of the graph
     extra: list[str] = []
     blocking: list[AssetCheckKey] = []
+    own = f"{subset.node_name}."  # an op of this graph behind a view would wait for itself
     for spec in subset.specs_by_output.values():
         for dep in spec.dep_keys:
             if dep in producer:
                 extra.append(producer[dep][0])
+            extra.extend(s for s in _behind_view(graph, dep, producer) if not s.startswith(own))
             for check_key, check_step in blocking_by_asset.get(dep, ()):
                 extra.append(check_step)
                 blocking.append(check_key)
     steps = []
+    check_specs = subset.check_specs_by_output
     for op_step in op_steps:
         specs = {
             source.output_name: subset.specs_by_output[name]
             for name, source in outputs.items()
-            if source.step_key == op_step.key and subset.specs_by_output[name].key in subset.keys
+            if source.step_key == op_step.key
+            and name in subset.specs_by_output
+            and subset.specs_by_output[name].key in subset.keys
+        }
+        # the checks this op reports: those of its outputs mapped to checks of the graph
+        op_checks = {
+            source.output_name: check_specs[name]
+            for name, source in outputs.items()
+            if source.step_key == op_step.key
+            and name in check_specs
+            and check_specs[name].key in subset.selected_checks
+        }
+        unselected = {
+            source.output_name: check_specs[name]
+            for name, source in outputs.items()
+            if source.step_key == op_step.key
+            and name in check_specs
+            and check_specs[name].key not in subset.selected_checks
         }
         fed_by_assets = {
             input_name: subset.input_keys[graph_input]
@@ -368,6 +472,10 @@ def _graph_asset_steps(
             input_keys=fed_by_assets,
             selected_keys=None,
             graph_def=None,
+            # the op's checks a subset leaves out too: a result for one is let through
+            check_specs=(*op_checks.values(), *unselected.values()),
+            check_outputs=(*op_checks, *unselected),
+            selected_check_keys=None,
         )
         upstream = [*op_step.upstream, *extra]
         steps.append(
@@ -378,6 +486,10 @@ def _graph_asset_steps(
                 input_asset_keys=fed_by_assets,
                 blocking_checks_upstream=tuple(dict.fromkeys(blocking)),
                 in_graph_asset=True,
+                selected_outputs=op_step.selected_outputs - set(unselected),
+                selected_checks=frozenset(spec.key for spec in op_checks.values()),
+                check_outputs={out: spec.key for out, spec in op_checks.items()},
+                graph_checks=subset.check_keys,
             )
         )
     return steps
@@ -400,6 +512,16 @@ def _graph_input_targets(
                 flat.append((f"{prefix}.{node_name}", node_input))
         out.append((graph_input, flat))
     return out
+
+
+def _behind_view(graph: AssetGraph, dep: AssetKey, producer: _Producers) -> list[str]:
+    """The steps of this run that compute what the view ``dep`` reads, when the run does not
+    compute the view itself: a view reads its upstream when it is read, so an asset that
+    reads the view waits for them (as in Dagster)."""
+    if dep in producer or not graph.has(dep) or not graph.node(dep).is_virtual:
+        return []
+    ancestors = graph.get_non_virtual_ancestor_keys(dep)
+    return [producer[key][0] for key in sorted(ancestors) if key in producer]
 
 
 def _asset_source(key: AssetKey, producer: _Producers) -> InputSource:

@@ -228,6 +228,8 @@ def _resolve_config(
         {s.handle: s.op.config_schema for s in config_steps},
         {k: _resource_schema(v) for k, v in resource_defs.items()},
         job.name,
+        plan.graph_configs,
+        plan.omitted_nodes,
     )
     document = run_config.to_config_dict() if isinstance(run_config, RunConfig) else run_config
     if job.config is not None and (document is None or isinstance(document, Mapping)):

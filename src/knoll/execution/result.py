@@ -63,13 +63,21 @@ class ExecuteInProcessResult:
 
     # ---- values --------------------------------------------------------------------------
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
-        """The value an op (dotted handle for nested graphs) or asset step produced."""
-        key = (node_name, output_name)
+        """The value an op (dotted handle for nested graphs) or asset step produced; for a
+        graph-backed asset, ``node_name`` may be its graph's and ``output_name`` a graph output."""
+        key = self._plan.graph_outputs.get((node_name, output_name), (node_name, output_name))
         if key in self._outputs:
             return self._outputs[key]
         mapped = self._mapped_values(node_name, output_name)
         if mapped is not None:
             return mapped
+        graph_outputs = sorted(o for (n, o) in self._plan.graph_outputs if n == node_name)
+        if graph_outputs:
+            raise InvalidInvocationError(
+                f"graph-backed asset node {node_name!r} has no output {output_name!r} in run "
+                f"{self.run_id}.{did_you_mean(output_name, graph_outputs)} Its outputs: "
+                f"{', '.join(graph_outputs)}."
+            )
         steps = [s.handle for s in self._plan.steps]
         if node_name not in steps:
             raise InvalidInvocationError(

@@ -104,6 +104,7 @@ class _Produced:
 
 
 _NOTHING_PRODUCED = _Produced(None, False, {})
+_CHECK_OUTPUT = _Produced(None, True, {})
 
 _RETURNED_AS_IS = (Output, MaterializeResult, AssetCheckResult)
 
@@ -260,6 +261,8 @@ class _Collector:
             output_def = step.op.output_defs[output_name]
             if output_name in self.produced or not output_def.is_required:
                 continue
+            if output_name in step.check_outputs:  # produced by its check's result
+                continue
             if output_def.is_dynamic:  # it may yield no value at all: nothing is mapped
                 continue
             if output_def.type is MaterializeResult or output_def.is_nothing:
@@ -287,6 +290,11 @@ def process_items(
     for output_name, produced in collector.produced.items():
         _handle_output(state, step, step_state, output_name, produced, log)
     _record_checks(state, step, collector.check_results)
+    # an op of a graph-backed asset reports a check by returning its result; the graph output
+    # mapped to the check then carries None, so that later ops can wait on it (as in Dagster)
+    for output_name in step.check_outputs:
+        if output_name in step.selected_outputs:
+            _handle_output(state, step, step_state, output_name, _CHECK_OUTPUT, log)
 
 
 def _sole_output(step: Step) -> str:
@@ -345,6 +353,8 @@ class _OutputTarget:
 
 def _output_target(step: Step, output_name: str) -> _OutputTarget:
     output_def = step.op.output_defs[output_name]
+    if output_name in step.check_outputs:  # carries None once the check's result is recorded
+        return _OutputTarget(Any, None, None, output_def.metadata)
     output_type = output_def.type
     if step.op.signature.is_generator:
         output_type = yielded_type(output_type)
@@ -505,6 +515,10 @@ def _expected_checks(step: Step) -> tuple[dict[AssetCheckKey, bool], AssetKey | 
                 expected[spec.key] = spec.blocking
         produced = step.produced_asset_keys
         default_asset = next(iter(produced)) if len(produced) == 1 else None
+        checked = {spec.asset_key for spec in step.assets_def.check_specs}
+        if step.in_graph_asset and default_asset is None and len(checked) == 1:
+            # an op of a graph-backed asset that only computes checks of one asset
+            default_asset = next(iter(checked))
     return expected, default_asset
 
 
@@ -523,20 +537,30 @@ def _check_key(
                 "AssetCheckResult(asset_key=...) when a step computes several assets."
             )
         )
+    # an op of a graph-backed asset also knows the checks of its outputs a subset leaves out
+    known: frozenset[AssetCheckKey] = frozenset()
+    if step.in_graph_asset and step.assets_def is not None:
+        known = step.assets_def.check_keys
     name = result.check_name
     if name is None:
-        candidates = [k for k in expected if k.asset_key == asset_key]
+        pool = step.graph_checks if step.in_graph_asset else expected
+        candidates = sorted(
+            (k for k in pool if k.asset_key == asset_key), key=lambda k: k.to_user_string()
+        )
         if len(candidates) != 1:
+            where = "are declared on its graph-backed asset" if step.in_graph_asset else "run here"
+            names = f" ({', '.join(k.name for k in candidates)})" if candidates else ""
             raise StepFailed(
                 InvalidInvocationError(
                     f"{step.describe()} returned an AssetCheckResult without check_name, but "
-                    f"{len(candidates)} checks of {asset_key} run here; set check_name=..."
+                    f"{len(candidates)} checks of {asset_key}{names} {where}; set "
+                    "check_name=..."
                 )
             )
         key = candidates[0]
     else:
         key = AssetCheckKey(asset_key, name)
-    if key not in expected:
+    if key not in expected and key not in known:
         raise StepFailed(
             InvalidInvocationError(
                 f"{step.describe()} returned a result for check {key.to_user_string()!r}, "
@@ -558,7 +582,17 @@ def _record_checks(state: RunState, step: Step, results: list[AssetCheckResult])
                 )
             )
         seen.add(key)
-        _record_check(state, step, key, result, blocking=expected[key])
+        if key not in expected:  # an op of a graph subset: Dagster records it with a warning
+            state.writer.emit(
+                EventType.LOG_MESSAGE,
+                step.key,
+                f"{step.describe()} returned a result for check {key.to_user_string()!r}, which "
+                "this run does not select; it is recorded anyway.",
+                logging.WARNING,
+            )
+        specs = step.assets_def.check_specs if step.assets_def is not None else ()
+        blocking = expected.get(key, any(s.blocking for s in specs if s.key == key))
+        _record_check(state, step, key, result, blocking=blocking)
     missing = [k for k in expected if k not in seen]
     if missing:
         names = ", ".join(k.to_user_string() for k in missing)

@@ -369,8 +369,8 @@ class Instance:
     ) -> EventRecordsResult:
         """A page of an asset's materialization records (newest first unless ``ascending``)
         after ``cursor``; pass the result's cursor back for the next page."""
-        return event_log.fetch_materializations(
-            self.storage, records_filter, limit, cursor, ascending
+        return event_log.fetch_asset_events(
+            self.storage, EventType.ASSET_MATERIALIZATION, records_filter, limit, cursor, ascending
         )
 
     def get_latest_materialization_event(self, asset_key: AssetKey) -> EventLogEntry | None:
@@ -393,7 +393,9 @@ class Instance:
     ) -> EventRecordsResult:
         """A page of an asset's observation records (newest first unless ``ascending``)
         after ``cursor``; pass the result's cursor back for the next page."""
-        return event_log.fetch_observations(self.storage, records_filter, limit, cursor, ascending)
+        return event_log.fetch_asset_events(
+            self.storage, EventType.ASSET_OBSERVATION, records_filter, limit, cursor, ascending
+        )
 
     def fetch_run_status_changes(
         self,
@@ -435,12 +437,28 @@ class Instance:
         return {k: stored.get(k, PartitionStatus.MISSING) for k in keys}
 
     def get_stale_assets(self, defs: Definitions) -> Mapping[AssetKey, Sequence[str]]:
-        """The assets of ``defs`` that need materializing again, each with its reasons."""
+        """The assets of ``defs`` that need materializing again, each with its reasons; a
+        partitioned asset is judged per partition (see :meth:`get_stale_partitions`)."""
         from knoll.instance.staleness import stale_reasons
 
         graph = defs.get_asset_graph()
         latest = self.storage.get_latest_materializations(list(graph.toposorted_keys))
-        return stale_reasons(graph, latest, self.storage)
+        return stale_reasons(graph, latest, self.storage, self)
+
+    def get_stale_partitions(
+        self,
+        defs: Definitions,
+        key: AssetKey | str | Sequence[str],
+        partition_keys: Sequence[str] | None = None,
+    ) -> Mapping[str, Sequence[str]]:
+        """The partitions of the partitioned asset ``key`` that need materializing, each
+        with its reasons (never-materialized partitions too), in the definition's order;
+        ``partition_keys`` asks about those partitions only."""
+        from knoll.instance.staleness import stale_partition_reasons
+
+        asset_key = AssetKey.from_coercible(key)
+        graph = defs.get_asset_graph()
+        return stale_partition_reasons(graph, asset_key, self.storage, self, partition_keys)
 
     # ---- dynamic partitions (the DynamicPartitionsStore protocol) ----------------------------
 

@@ -7,11 +7,17 @@ storage id) (run status changes), never a scan of the whole log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from knoll.defs.event_filters import AssetRecordsFilter, as_records_filter
+from knoll.defs.event_filters import (
+    AssetRecordsFilter,
+    as_records_filter,
+    check_bounds,
+    check_id_bounds,
+    listed,
+)
 from knoll.defs.keys import AssetKey
 from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.errors import InvalidInvocationError
@@ -28,6 +34,11 @@ RUN_STATUS_EVENT_TYPES = frozenset(
     }
 )
 _PAGE = 500
+# the instance method that reads each kind of asset event, for error messages
+_ASSET_READERS = {
+    EventType.ASSET_MATERIALIZATION: "fetch_materializations",
+    EventType.ASSET_OBSERVATION: "fetch_observations",
+}
 
 
 @dataclass(frozen=True)
@@ -149,22 +160,11 @@ class EventRecordsResult:
     has_more: bool
 
 
-class _AssetEventReader(Protocol):
-    def __call__(
-        self,
-        asset_key: AssetKey,
-        *,
-        partitions: Sequence[str] | None = None,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> Sequence[EventRecord]: ...
-
-
 @dataclass(frozen=True, init=False)
 class RunStatusChangeRecordsFilter:
     """Which run status events to fetch: one event type (RUN_SUCCESS, RUN_FAILURE, ...),
-    optionally only after / before a timestamp or a storage id, only some storage ids, or
-    only runs of some jobs."""
+    optionally only after / before a timestamp or a storage id (all exclusive), only some
+    storage ids, or only runs of some jobs."""
 
     event_type: EventType
     after_timestamp: float | None
@@ -187,42 +187,10 @@ class RunStatusChangeRecordsFilter:
         set_ = object.__setattr__
         set_(self, "event_type", run_status_event_type(event_type, "RunStatusChangeRecordsFilter"))
         owner = f"RunStatusChangeRecordsFilter({self.event_type.value})"
-        for name, stamp in (
-            ("after_timestamp", after_timestamp),
-            ("before_timestamp", before_timestamp),
-        ):
-            if stamp is not None and (
-                isinstance(stamp, bool) or not isinstance(stamp, (int, float))
-            ):
-                raise InvalidInvocationError(
-                    f"{owner}: {name} must be a Unix timestamp in seconds or None, got {stamp!r}."
-                )
-            set_(self, name, None if stamp is None else float(stamp))
-        for name, value in (
-            ("after_storage_id", after_storage_id),
-            ("before_storage_id", before_storage_id),
-        ):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidInvocationError(
-                    f"{owner}: {name} must be a storage id (an int) or None, got {value!r}."
-                )
-            set_(self, name, value)
-        set_(self, "storage_ids", _listed(owner, "storage_ids", storage_ids, int))
-        set_(self, "job_names", _listed(owner, "job_names", job_names, str))
-
-
-def _listed(owner: str, name: str, values: object, kind: type) -> tuple[Any, ...] | None:
-    if values is None:
-        return None
-    if (
-        isinstance(values, (str, bytes))
-        or not isinstance(values, Sequence)
-        or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
-    ):
-        raise InvalidInvocationError(
-            f"{owner}: {name} must be a list of {kind.__name__}s or None, got {values!r}."
-        )
-    return tuple(values)
+        check_bounds(self, owner, after_timestamp, before_timestamp)
+        check_id_bounds(self, owner, after_storage_id, before_storage_id)
+        set_(self, "storage_ids", listed(owner, "storage_ids", storage_ids, int))
+        set_(self, "job_names", listed(owner, "job_names", job_names, str))
 
 
 def run_status_event_type(value: object, where: str) -> EventType:
@@ -269,86 +237,110 @@ def _check_limit(limit: object, where: str) -> int:
     return limit
 
 
-def _bounds(
-    after: int | None, before: int | None, position: int | None, ascending: bool
-) -> tuple[int | None, int | None]:
-    """The storage-id window a filter and a cursor leave: a cursor continues past itself in
-    the direction of the read."""
-    if position is not None and ascending:
-        after = position if after is None else max(after, position)
-    elif position is not None:
-        before = position if before is None else min(before, position)
-    return after, before
+class _Read(Protocol):
+    """One storage read of a window of ids, either way (``get_events_of_type``'s shape)."""
+
+    def __call__(
+        self, *, after: int | None, before: int | None, limit: int, newest_first: bool
+    ) -> Sequence[EventRecord]: ...
 
 
-def fetch_materializations(
-    storage: Storage,
-    records_filter: AssetKey | AssetRecordsFilter,
-    limit: int,
-    cursor: str | None = None,
-    ascending: bool = False,
-) -> EventRecordsResult:
-    """Materializations of one asset, newest first (oldest first with ``ascending``), after
-    ``cursor``, from the asset index."""
-    return _fetch_asset_events(
-        storage.get_materializations,
-        "fetch_materializations",
-        records_filter,
-        limit,
-        cursor,
-        ascending,
-    )
+@dataclass(frozen=True)
+class _Query:
+    """What every record read shares: its bounds (from a filter), its cursor and its page."""
 
+    where: str
+    after: int | None
+    before: int | None
+    storage_ids: tuple[int, ...] | None
+    limit: int
+    cursor: str | None
+    ascending: bool
 
-def fetch_observations(
-    storage: Storage,
-    records_filter: AssetKey | AssetRecordsFilter,
-    limit: int,
-    cursor: str | None = None,
-    ascending: bool = False,
-) -> EventRecordsResult:
-    """Observations of one asset, as :func:`fetch_materializations` reads materializations."""
-    return _fetch_asset_events(
-        storage.get_observations, "fetch_observations", records_filter, limit, cursor, ascending
-    )
+    @staticmethod
+    def of(
+        wanted: AssetRecordsFilter | RunStatusChangeRecordsFilter,
+        where: str,
+        limit: int,
+        cursor: str | None,
+        ascending: bool,
+    ) -> _Query:
+        ids = (wanted.after_storage_id, wanted.before_storage_id, wanted.storage_ids)
+        return _Query(where, *ids, limit, cursor, ascending)
 
-
-def _fetch_asset_events(
-    read: _AssetEventReader,
-    where: str,
-    records_filter: AssetKey | AssetRecordsFilter,
-    limit: int,
-    cursor: str | None,
-    ascending: bool,
-) -> EventRecordsResult:
-    wanted = as_records_filter(records_filter, where)
-    limit = _check_limit(limit, where)
-    position = _cursor_id(cursor, where)
-    after, before = _bounds(wanted.after_storage_id, wanted.before_storage_id, position, ascending)
-    partitions = list(wanted.asset_partitions) if wanted.asset_partitions is not None else None
-    if not ascending:
-        rows = read(wanted.asset_key, partitions=partitions, before=before, limit=limit + 1)
-        rows = [r for r in rows if after is None or r.storage_id > after]
-        page = rows[:limit]
-        last = page[-1].storage_id if page else position
-    else:
-        # newest first from the index, back to the cursor, then the oldest of those
-        newer: list[EventRecord] = []
-        while True:
-            rows = read(wanted.asset_key, partitions=partitions, before=before, limit=_PAGE)
-            fresh = [r for r in rows if after is None or r.storage_id > after]
-            newer.extend(fresh)
-            if len(rows) < _PAGE or len(fresh) < len(rows):
+    def fetch(self, read: _Read, keep: Callable[[RunEvent], bool] | None) -> EventRecordsResult:
+        """Read ``limit`` records past the cursor in the read's direction. Bounds are
+        exclusive and a cursor narrows them as Dagster's does: an ascending read continues
+        after it, a descending one before it. Storage ids become visible in id order, so an
+        ascending reader that keeps passing back the cursor sees each event once, including
+        events that commit late."""
+        limit = _check_limit(self.limit, self.where)
+        position = _cursor_id(self.cursor, self.where)
+        after, before = self.after, self.before
+        if position is not None and self.ascending:
+            after = position if after is None else max(after, position)
+        elif position is not None:
+            before = position if before is None else min(before, position)
+        ids = frozenset(self.storage_ids) if self.storage_ids is not None else None
+        if ids is not None and ids:  # only the window the listed ids span
+            after = min(ids) - 1 if after is None else max(after, min(ids) - 1)
+            before = max(ids) + 1 if before is None else min(before, max(ids) + 1)
+        found: list[EventRecord] = []
+        size = limit + 1 if ids is None and keep is None else _PAGE
+        while ids is None or ids:
+            rows = read(after=after, before=before, limit=size, newest_first=not self.ascending)
+            found += [
+                r
+                for r in rows
+                if (ids is None or r.storage_id in ids) and (keep is None or keep(r.event))
+            ]
+            if len(rows) < size or len(found) > limit:
                 break
-            before = rows[-1].storage_id
-        newer.reverse()
-        page, rows = newer[:limit], newer
-        last = page[-1].storage_id if page else (after if after is not None else position)
-    return EventRecordsResult(
-        records=[EventLogRecord.of(r) for r in page],
-        cursor=str(last if last is not None else 0),
-        has_more=len(rows) > limit,
-    )
+            if self.ascending:
+                after = rows[-1].storage_id
+            else:
+                before = rows[-1].storage_id
+        page = found[:limit]
+        last = page[-1].storage_id if page else position
+        return EventRecordsResult(
+            [EventLogRecord.of(r) for r in page],
+            str(last if last is not None else 0),
+            len(found) > limit,
+        )
+
+
+def fetch_asset_events(
+    storage: Storage,
+    event_type: EventType,
+    records_filter: AssetKey | AssetRecordsFilter,
+    limit: int,
+    cursor: str | None = None,
+    ascending: bool = False,
+) -> EventRecordsResult:
+    """Materializations (or observations) of one asset, newest first (oldest first with
+    ``ascending``), past ``cursor``, read through the asset index."""
+    where = _ASSET_READERS.get(event_type, f"fetch of {event_type.value} events")
+    wanted = as_records_filter(records_filter, where)
+    partitions = list(wanted.asset_partitions) if wanted.asset_partitions is not None else None
+
+    def read(
+        *, after: int | None, before: int | None, limit: int, newest_first: bool
+    ) -> Sequence[EventRecord]:
+        return storage.get_asset_events(
+            event_type,
+            wanted.asset_key,
+            partitions=partitions,
+            after=after,
+            before=before,
+            # a zero timestamp bounds nothing, as in Dagster
+            after_timestamp=wanted.after_timestamp or None,
+            before_timestamp=wanted.before_timestamp or None,
+            limit=limit,
+            newest_first=newest_first,
+        )
+
+    query = _Query.of(wanted, where, limit, cursor, ascending)
+    return query.fetch(read, None)
 
 
 def latest_materialization_entry(storage: Storage, key: AssetKey) -> EventLogEntry | None:
@@ -375,46 +367,26 @@ def fetch_run_status_changes(
     ascending: bool = False,
 ) -> EventRecordsResult:
     """Events of runs reaching one status, newest first (oldest first with ``ascending``),
-    past ``cursor``, read through the (event type, storage id) index. Storage ids become
-    visible in id order, so an ascending reader that keeps passing back the cursor sees each
-    event once, including events that commit late."""
+    past ``cursor``, read through the (event type, storage id) index."""
     where = "fetch_run_status_changes"
     wanted = as_run_status_filter(records_filter, where)
-    limit = _check_limit(limit, where)
-    position = _cursor_id(cursor, where)
-    after, before = _bounds(wanted.after_storage_id, wanted.before_storage_id, position, ascending)
-    ids = frozenset(wanted.storage_ids) if wanted.storage_ids is not None else None
     jobs = frozenset(wanted.job_names) if wanted.job_names is not None else None
-    if ids is not None and ids:  # only the window the listed ids span
-        after = min(ids) - 1 if after is None else max(after, min(ids) - 1)
-        before = max(ids) + 1 if before is None else min(before, max(ids) + 1)
-    found: list[EventRecord] = []
-    size = limit + 1 if ids is None and jobs is None else _PAGE
-    while ids is None or ids:
-        rows = storage.get_events_of_type(
+
+    def read(
+        *, after: int | None, before: int | None, limit: int, newest_first: bool
+    ) -> Sequence[EventRecord]:
+        return storage.get_events_of_type(
             wanted.event_type,
             after=after,
             before=before,
-            limit=size,
-            newest_first=not ascending,
+            limit=limit,
+            newest_first=newest_first,
             after_timestamp=wanted.after_timestamp,
             before_timestamp=wanted.before_timestamp,
         )
-        found += [
-            r
-            for r in rows
-            if (ids is None or r.storage_id in ids) and (jobs is None or r.event.job_name in jobs)
-        ]
-        if len(rows) < size or len(found) > limit:
-            break
-        after, before = (rows[-1].storage_id, before) if ascending else (after, rows[-1].storage_id)
-    page = found[:limit]
-    last = page[-1].storage_id if page else position
-    return EventRecordsResult(
-        [EventLogRecord.of(r) for r in page],
-        str(last if last is not None else 0),
-        len(found) > limit,
-    )
+
+    query = _Query.of(wanted, where, limit, cursor, ascending)
+    return query.fetch(read, None if jobs is None else lambda event: event.job_name in jobs)
 
 
 def recent_cursor(storage: Storage) -> str:

@@ -153,6 +153,23 @@ class AssetRecord:
     check_results: Mapping[str, AssetCheckEvaluation] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EventWindow:
+    """The storage-id and timestamp bounds of an event read (all exclusive), and its order."""
+
+    after: int | None = None
+    before: int | None = None
+    after_timestamp: float | None = None
+    before_timestamp: float | None = None
+    newest_first: bool = False
+
+    def holds(self, stamp: float) -> bool:
+        """Whether an event with timestamp ``stamp`` is inside the timestamp bounds."""
+        return (self.after_timestamp is None or stamp > self.after_timestamp) and (
+            self.before_timestamp is None or stamp < self.before_timestamp
+        )
+
+
 class EventLogStorage(ABC):
     """The append-only event log and the indexes derived from it."""
 
@@ -195,6 +212,24 @@ class EventLogStorage(ABC):
         read through the index on (event type, storage id)."""
 
     @abstractmethod
+    def get_asset_events(  # noqa: PLR0913 (one window, several bounds)
+        self,
+        event_type: EventType,
+        asset_key: AssetKey,
+        *,
+        partitions: Sequence[str] | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> Sequence[EventRecord]:
+        """Events of one type (a materialization, an observation...) of one asset, optionally
+        of some partitions, with a storage id strictly between ``after`` and ``before`` and a
+        timestamp strictly between the two timestamps, newest first (oldest first without
+        ``newest_first``), read through the index on (asset key, event type, storage id)."""
+
     def get_materializations(
         self,
         asset_key: AssetKey,
@@ -204,8 +239,14 @@ class EventLogStorage(ABC):
         limit: int = 100,
     ) -> Sequence[EventRecord]:
         """Materializations of an asset, newest first."""
+        return self.get_asset_events(
+            EventType.ASSET_MATERIALIZATION,
+            asset_key,
+            partitions=partitions,
+            before=before,
+            limit=limit,
+        )
 
-    @abstractmethod
     def get_observations(
         self,
         asset_key: AssetKey,
@@ -215,6 +256,13 @@ class EventLogStorage(ABC):
         limit: int = 100,
     ) -> Sequence[EventRecord]:
         """Observations of an asset, newest first (as ``get_materializations``)."""
+        return self.get_asset_events(
+            EventType.ASSET_OBSERVATION,
+            asset_key,
+            partitions=partitions,
+            before=before,
+            limit=limit,
+        )
 
     @abstractmethod
     def get_asset_records(

@@ -268,6 +268,38 @@ class EventLogStorageSuite:
         ]
         assert storage.get_observations(AssetKey("never")) == []
 
+    def test_asset_events_both_ways_inside_exclusive_bounds(self, storage: Storage) -> None:
+        run = started_run(storage)
+        made = [materialization(run.run_id, "meter", partition=p) for p in "abcab"]
+        for one in made:
+            storage.store_events([one, observation(run.run_id, "meter", partition=one.partition)])
+        kind = EventType.ASSET_MATERIALIZATION
+        every = storage.get_asset_events(kind, AssetKey("meter"), newest_first=False)
+        assert _events(every) == made
+        ids = [r.storage_id for r in every]
+        stamps = [r.event.timestamp for r in every]
+        inside = storage.get_asset_events(kind, AssetKey("meter"), after=ids[0], before=ids[4])
+        assert _events(inside) == [made[3], made[2], made[1]]
+        timed = storage.get_asset_events(
+            kind,
+            AssetKey("meter"),
+            after_timestamp=stamps[1],
+            before_timestamp=stamps[4],
+            newest_first=False,
+        )
+        assert _events(timed) == [made[2], made[3]]
+        mixed = storage.get_asset_events(
+            kind, AssetKey("meter"), partitions=["a"], after_timestamp=stamps[0], limit=5
+        )
+        assert _events(mixed) == [made[3]]
+        first_two = storage.get_asset_events(kind, AssetKey("meter"), limit=2, newest_first=False)
+        assert _events(first_two) == made[:2]
+        seen = storage.get_asset_events(
+            EventType.ASSET_OBSERVATION, AssetKey("meter"), before=ids[1], newest_first=False
+        )
+        assert [e.event_type for e in _events(seen)] == [EventType.ASSET_OBSERVATION]
+        assert storage.get_asset_events(kind, AssetKey("meter"), after=ids[4]) == []
+
     def test_events_of_one_type_both_ways_in_a_window(self, storage: Storage) -> None:
         runs = [started_run(storage) for _ in range(4)]
         done: list[RunEvent] = []

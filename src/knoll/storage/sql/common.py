@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from knoll.storage.base import EventWindow
 from knoll.storage.sql.engine import Database
 
 T = TypeVar("T")
@@ -18,6 +19,22 @@ CHUNK = 500
 
 # pg_advisory_xact_lock(key, hashtext(current_schema())): serialises event writers per schema.
 _PG_EVENT_LOCK = 0x6B6E_6576  # "knev"
+
+
+def event_window(
+    query: sa.Select[Any], events: sa.Table, window: EventWindow, limit: int
+) -> sa.Select[Any]:
+    """``query`` over the events table kept inside ``window``, at most ``limit`` rows."""
+    for bound in (
+        None if window.after is None else events.c.id > window.after,
+        None if window.before is None else events.c.id < window.before,
+        None if window.after_timestamp is None else events.c.timestamp > window.after_timestamp,
+        None if window.before_timestamp is None else events.c.timestamp < window.before_timestamp,
+    ):
+        if bound is not None:
+            query = query.where(bound)
+    order = events.c.id.desc() if window.newest_first else events.c.id.asc()
+    return query.order_by(order).limit(max(limit, 0))
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -28,9 +28,10 @@ from knoll.storage.base import (
     EventLogStorage,
     EventRecord,
     EventsPage,
+    EventWindow,
     PartitionStatus,
 )
-from knoll.storage.sql.common import chunks, lock_event_log
+from knoll.storage.sql.common import chunks, event_window, lock_event_log
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.runs import moved_values
 from knoll.storage.sql.schema import (
@@ -109,17 +110,10 @@ class SqlEventLogStorage(EventLogStorage):
     ) -> Sequence[EventRecord]:
         # a range of ix_events_event_type_id, walked either way
         query = sa.select(events.c.id, events.c.body).where(events.c.event_type == event_type.value)
-        if after is not None:
-            query = query.where(events.c.id > after)
-        if before is not None:
-            query = query.where(events.c.id < before)
-        if after_timestamp is not None:
-            query = query.where(events.c.timestamp > after_timestamp)
-        if before_timestamp is not None:
-            query = query.where(events.c.timestamp < before_timestamp)
-        order = events.c.id.desc() if newest_first else events.c.id.asc()
+        window = EventWindow(after, before, after_timestamp, before_timestamp, newest_first)
+        query = event_window(query, events, window, limit)
         with self._db.read() as conn:
-            rows = conn.execute(query.order_by(order).limit(max(limit, 0))).all()
+            rows = conn.execute(query).all()
         return [EventRecord(int(r.id), deserialize(r.body, RunEvent)) for r in rows]
 
     def _page(self, query: sa.Select[Any], after: int, limit: int | None) -> EventsPage:

@@ -16,8 +16,14 @@ from knoll._serdes import deserialize
 from knoll.defs.check import AssetCheckEvaluation
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.execution.events import EventType, RunEvent
-from knoll.storage.base import AssetRecord, EventLogStorage, EventRecord, PartitionStatus
-from knoll.storage.sql.common import chunks
+from knoll.storage.base import (
+    AssetRecord,
+    EventLogStorage,
+    EventRecord,
+    EventWindow,
+    PartitionStatus,
+)
+from knoll.storage.sql.common import chunks, event_window
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import asset_checks, asset_partitions, assets, events
 
@@ -37,45 +43,28 @@ class SqlAssetIndex(EventLogStorage):
 
     _db: Database
 
-    def get_materializations(
-        self,
-        asset_key: AssetKey,
-        *,
-        partitions: Sequence[str] | None = None,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> Sequence[EventRecord]:
-        return self._asset_events(
-            EventType.ASSET_MATERIALIZATION, asset_key, partitions, before, limit
-        )
-
-    def get_observations(
-        self,
-        asset_key: AssetKey,
-        *,
-        partitions: Sequence[str] | None = None,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> Sequence[EventRecord]:
-        return self._asset_events(EventType.ASSET_OBSERVATION, asset_key, partitions, before, limit)
-
-    def _asset_events(
+    def get_asset_events(  # noqa: PLR0913 (one window, several bounds)
         self,
         event_type: EventType,
         asset_key: AssetKey,
-        partitions: Sequence[str] | None,
-        before: int | None,
-        limit: int,
+        *,
+        partitions: Sequence[str] | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        after_timestamp: float | None = None,
+        before_timestamp: float | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
     ) -> Sequence[EventRecord]:
+        # a range of ix_events_asset_key_event_type_id, walked either way
         query = sa.select(events.c.id, events.c.body).where(
             events.c.asset_key == asset_key.to_user_string(),
             events.c.event_type == event_type.value,
         )
         if partitions is not None:
             query = query.where(events.c.partition.in_(list(partitions)))
-        if before is not None:
-            query = query.where(events.c.id < before)
-        query = query.order_by(events.c.id.desc()).limit(max(limit, 0))
+        window = EventWindow(after, before, after_timestamp, before_timestamp, newest_first)
+        query = event_window(query, events, window, limit)
         with self._db.read() as conn:
             return [_event_record(row) for row in conn.execute(query)]
 

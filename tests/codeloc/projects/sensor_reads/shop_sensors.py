@@ -1,13 +1,15 @@
-"""A location whose sensors read the instance: an asset sensor, a run failure sensor and
-multi-asset sensors that watch an asset selection."""
+"""A location whose sensors read the instance: an asset sensor, a run failure sensor,
+multi-asset sensors that watch an asset selection, and one that pairs daily partitions."""
 
 from knoll import (
     AssetKey,
     AssetSelection,
+    DailyPartitionsDefinition,
     Definitions,
     MultiAssetSensorEvaluationContext,
     RunFailureSensorContext,
     RunRequest,
+    SkipReason,
     asset,
     asset_sensor,
     define_asset_job,
@@ -63,8 +65,42 @@ def refunds_settled(context: MultiAssetSensorEvaluationContext) -> None:
     return None
 
 
+DAYS = DailyPartitionsDefinition(start_date="2024-06-01", end_date="2024-06-08")
+
+
+@asset(partitions_def=DAYS)
+def daily_visits() -> int:
+    return 100
+
+
+@asset(partitions_def=DAYS)
+def daily_signups() -> int:
+    return 3
+
+
+funnel_job = define_asset_job("funnel_job", selection=[daily_visits, daily_signups])
+
+
+@multi_asset_sensor(monitored_assets=[daily_visits, daily_signups], job=funnel_job)
+def funnel_day_complete(
+    context: MultiAssetSensorEvaluationContext,
+) -> list[RunRequest] | SkipReason:
+    requests = []
+    for day, records in context.latest_materialization_records_by_partition_and_asset().items():
+        if len(records) == 2:
+            context.advance_cursor(records)
+            requests.append(RunRequest(run_key=day, partition_key=day))
+    return requests or SkipReason("no day has visits and signups yet")
+
+
 defs = Definitions(
-    assets=[orders, flaky_export, invoices, payments],
-    jobs=[refresh_job],
-    sensors=[orders_landed, retry_on_failure, billing_settled, refunds_settled],
+    assets=[orders, flaky_export, invoices, payments, daily_visits, daily_signups],
+    jobs=[refresh_job, funnel_job],
+    sensors=[
+        orders_landed,
+        retry_on_failure,
+        billing_settled,
+        refunds_settled,
+        funnel_day_complete,
+    ],
 )

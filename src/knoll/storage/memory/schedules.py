@@ -1,0 +1,136 @@
+"""Schedules, sensors and ticks, backfills, dynamic partitions and key-value pairs in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from knoll.errors import InvalidInvocationError, StorageError
+from knoll.storage.base import (
+    Backfill,
+    BackfillStatus,
+    InstigatorState,
+    InstigatorType,
+    Tick,
+    TickStatus,
+)
+from knoll.storage.memory._state import MemoryState, json_copy
+
+
+class MemoryScheduleStorage(MemoryState):
+    """Schedules, sensors and ticks, backfills, dynamic partitions and key-value pairs in memory."""
+
+    # ---- schedules, sensors and ticks ------------------------------------------------------
+
+    def get_instigator_state(self, location: str, name: str) -> InstigatorState | None:
+        with self._lock:
+            return self._instigators.get((location, name))
+
+    def set_instigator_state(self, state: InstigatorState) -> None:
+        with self._lock:
+            self._instigators[(state.location, state.name)] = state
+
+    def create_tick(
+        self,
+        location: str,
+        name: str,
+        instigator_type: InstigatorType,
+        timestamp: float,
+    ) -> Tick:
+        with self._lock:
+            self._tick_seq += 1
+            tick = Tick(
+                tick_id=self._tick_seq,
+                location=location,
+                name=name,
+                instigator_type=instigator_type,
+                status=TickStatus.STARTED,
+                timestamp=timestamp,
+            )
+            self._ticks[tick.tick_id] = tick
+            return tick
+
+    def update_tick(self, tick: Tick) -> Tick:
+        with self._lock:
+            if tick.tick_id not in self._ticks:
+                raise StorageError(
+                    f"cannot update tick {tick.tick_id} of {tick.name!r}: it is not in storage. "
+                    "Update a tick that create_tick() returned."
+                )
+            stored = replace(tick, run_ids=tuple(tick.run_ids), run_keys=tuple(tick.run_keys))
+            self._ticks[tick.tick_id] = stored
+            return stored
+
+    def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:
+        with self._lock:
+            ticks = [t for t in self._ticks.values() if t.location == location and t.name == name]
+        ticks.sort(key=lambda t: (t.timestamp, t.tick_id), reverse=True)
+        return ticks[:limit]
+
+    # ---- backfills -------------------------------------------------------------------------
+
+    def add_backfill(self, backfill: Backfill) -> None:
+        stored = replace(backfill, body=json_copy(backfill.body, backfill.backfill_id))
+        with self._lock:
+            if backfill.backfill_id in self._backfills:
+                raise StorageError(
+                    f"backfill {backfill.backfill_id} is stored already: give the new backfill "
+                    "a new id, or change the stored one with update_backfill()."
+                )
+            self._backfills[backfill.backfill_id] = stored
+
+    def get_backfill(self, backfill_id: str) -> Backfill | None:
+        with self._lock:
+            return self._backfills.get(backfill_id)
+
+    def update_backfill(self, backfill: Backfill) -> None:
+        stored = replace(backfill, body=json_copy(backfill.body, backfill.backfill_id))
+        with self._lock:
+            if backfill.backfill_id not in self._backfills:
+                raise StorageError(
+                    f"cannot update backfill {backfill.backfill_id}: it is not in storage. "
+                    "Store it first with add_backfill()."
+                )
+            self._backfills[backfill.backfill_id] = stored
+
+    def get_backfills(
+        self, *, status: BackfillStatus | None = None, limit: int = 100
+    ) -> Sequence[Backfill]:
+        with self._lock:
+            found = [
+                b
+                for b in reversed(self._backfills.values())
+                if status is None or b.status is status
+            ]
+        return found[:limit]
+
+    # ---- dynamic partitions and key-value --------------------------------------------------
+
+    def get_dynamic_partitions(self, name: str) -> Sequence[str]:
+        with self._lock:
+            return list(self._dynamic.get(name, ()))
+
+    def has_dynamic_partition(self, name: str, key: str) -> bool:
+        with self._lock:
+            return key in self._dynamic.get(name, ())
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
+        if isinstance(keys, str):
+            raise InvalidInvocationError(
+                f"partition keys for dynamic partitions {name!r} must be a list of strings, got "
+                f"the string {keys!r}; write [{keys!r}]."
+            )
+        with self._lock:
+            self._dynamic.setdefault(name, {}).update(dict.fromkeys(keys))
+
+    def delete_dynamic_partition(self, name: str, key: str) -> None:
+        with self._lock:
+            self._dynamic.get(name, {}).pop(key, None)
+
+    def kv_get(self, keys: Sequence[str]) -> Mapping[str, str]:
+        with self._lock:
+            return {k: self._kv[k] for k in keys if k in self._kv}
+
+    def kv_set(self, pairs: Mapping[str, str]) -> None:
+        with self._lock:
+            self._kv.update(pairs)

@@ -1,0 +1,1 @@
+"""A fleet team's code location: ingest and reporting packages, loaded by package."""

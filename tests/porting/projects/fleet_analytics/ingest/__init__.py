@@ -1,0 +1,1 @@
+"""Raw vehicle data: telemetry pings and the vehicle registry."""

@@ -1,0 +1,1 @@
+"""Checks on the ingested assets, written against their unprefixed keys."""

@@ -1,0 +1,1 @@
+"""Reports on the ingested data (which the ingest package prefixes with fleet/)."""
