@@ -18,7 +18,6 @@ from knoll import (
     RetryPolicy,
     graph,
     job,
-    multiprocess_executor,
     op,
 )
 from knoll.defs.job import JobDefinition
@@ -306,24 +305,6 @@ def test_events_are_stored_per_mapped_step_in_a_sqlite_instance(tmp_path: Path) 
     assert starts[-1] == "report"
     assert (tmp_path / "out" / result.run_id / "regions" / "result" / "south").exists()
     assert (tmp_path / "out" / result.run_id / "shout[south]" / "result").exists()
-
-
-def test_the_multiprocess_executor_refuses_a_dynamic_job_before_storing_a_run(
-    tmp_path: Path,
-) -> None:
-    @job(executor_def=multiprocess_executor(max_concurrent=2))
-    def fanned() -> None:
-        regions().map(shout)
-
-    with Instance.get(tmp_path / "home") as instance:
-        with pytest.raises(DefinitionError) as raised:
-            execute_job(fanned, instance)
-        assert instance.get_runs().records == []
-    assert str(raised.value) == (
-        "job 'fanned' has dynamic outputs (DynamicOut), which the multiprocess executor does "
-        "not run yet: use the in-process executor (executor_def=in_process_executor, or "
-        "execution: {config: {in_process: {}}} in run config)."
-    )
 
 
 def test_reexecution_runs_every_step_again_and_refuses_a_step_selection(tmp_path: Path) -> None:

@@ -22,6 +22,13 @@ from knoll._serdes import deserialize
 from knoll.defs.check import AssetCheckEvaluation
 from knoll.defs.executor import ExecutorDefinition
 from knoll.errors import DefinitionError, ExecutionError, KnollError, UserCodeError
+from knoll.execution.dynamic_steps import (
+    dynamic_output_key,
+    has_dynamic_outputs,
+    is_resolvable,
+    needs_resolution,
+    resolve_step,
+)
 from knoll.execution.events import (
     EventType,
     IOData,
@@ -29,13 +36,6 @@ from knoll.execution.events import (
     SerializableError,
     StepFailureData,
     StepOutputData,
-)
-from knoll.execution.dynamic_steps import (
-    dynamic_output_key,
-    has_dynamic_outputs,
-    is_resolvable,
-    needs_resolution,
-    resolve_step,
 )
 from knoll.execution.plan import ExecutionPlan, Step
 from knoll.execution.pools import POLL_INTERVAL, waiting_message
