@@ -28,8 +28,6 @@ from knoll import (
     ConfigurableResource,
     Definitions,
     EventType,
-    InputContext,
-    OutputContext,
     asset,
     asset_check,
     define_asset_job,
@@ -37,6 +35,7 @@ from knoll import (
     multi_asset_check,
 )
 from knoll.defs.executor import in_process_executor, multiprocess_executor
+from knoll.defs.io_manager import InputContextLike, OutputContextLike
 from knoll.errors import DefinitionError, RunFailedError
 from knoll.execution.plan import build_plan
 from knoll.execution.reexecution import execute_job
@@ -80,10 +79,10 @@ class JsonLanding(ConfigurableIOManager):
     def _path(self, key: AssetKey) -> Path:
         return Path(self.base_dir) / f"{key.to_user_string().replace('/', '__')}.json"
 
-    def handle_output(self, context: OutputContext, obj: Any) -> None:
+    def handle_output(self, context: OutputContextLike, obj: Any) -> None:
         self._path(context.asset_key).write_text(json.dumps(obj))
 
-    def load_input(self, context: InputContext) -> Any:
+    def load_input(self, context: InputContextLike) -> Any:
         return json.loads(self._path(context.asset_key).read_text())
 
 

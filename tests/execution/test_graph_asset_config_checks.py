@@ -197,7 +197,7 @@ def test_graph_config_must_be_a_mapping_or_a_dict() -> None:
         DefinitionError, match=r"graph 'wrong' got config='orders' \(str\); give a ConfigMapping"
     ):
 
-        @graph_asset(config="orders")
+        @graph_asset(config="orders")  # type: ignore[call-overload, untyped-decorator]
         def wrong() -> Any:
             return count_rows(extract())
 
@@ -271,7 +271,7 @@ def test_config_mapping_errors_name_the_function() -> None:
         DefinitionError, match=r"config mapping 'two' \(.*\) takes 2 parameters; a config mapping"
     ):
 
-        @config_mapping
+        @config_mapping  # type: ignore[arg-type]
         def two(a: Any, b: Any) -> dict[str, Any]:
             return {}
 

@@ -23,6 +23,7 @@ from knoll import (
     materialize,
     multi_asset_sensor,
 )
+from knoll.defs.asset import AssetsDefinition
 from knoll.defs.sensor import SensorEvaluationResult
 from knoll.instance import Instance
 
@@ -70,7 +71,7 @@ defs = Definitions(
 )
 
 
-def _land(instance: Instance, asset_def: object, *days: str) -> None:
+def _land(instance: Instance, asset_def: AssetsDefinition, *days: str) -> None:
     for day in days:
         materialize([asset_def], instance=instance, partition_key=day)
 

@@ -472,7 +472,7 @@ def _verify_run_monitoring(report: dict[str, Any], smtp: SMTPServer, hook: Webho
         payload["failed_steps"],
         [smtp.mailbox.tls_sessions, smtp.mailbox.logins, mail["from"], mail["to"]],
         parsed["Subject"],
-        parsed.get_payload().splitlines()[0] == f"ledger_job failed in run {ledger.run_id}",
+        str(parsed.get_payload()).splitlines()[0] == f"ledger_job failed in run {ledger.run_id}",
     ]
 
 
