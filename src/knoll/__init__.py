@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from knoll.defs.asset import AssetOut as AssetOut
     from knoll.defs.asset import AssetsDefinition as AssetsDefinition
     from knoll.defs.asset import asset as asset
-    from knoll.defs.asset import multi_asset as multi_asset
     from knoll.defs.asset_graph import AssetGraph as AssetGraph
     from knoll.defs.asset_sensor import AssetSensorDefinition as AssetSensorDefinition
     from knoll.defs.asset_sensor import asset_sensor as asset_sensor
@@ -118,6 +117,7 @@ if TYPE_CHECKING:
     from knoll.defs.module_loading import (
         load_assets_from_package_name as load_assets_from_package_name,
     )
+    from knoll.defs.multi_asset import multi_asset as multi_asset
     from knoll.defs.multi_asset_sensor import (
         MultiAssetSensorDefinition as MultiAssetSensorDefinition,
     )
@@ -334,7 +334,6 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "AssetOut",
         "AssetsDefinition",
         "asset",
-        "multi_asset",
     ),
     "knoll.defs.asset_graph": ("AssetGraph",),
     "knoll.defs.asset_spec": (
@@ -412,6 +411,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TableRecord",
         "TableSchema",
     ),
+    "knoll.defs.multi_asset": ("multi_asset",),
     "knoll.defs.multi_asset_sensor": (
         "MultiAssetSensorDefinition",
         "MultiAssetSensorEvaluationContext",

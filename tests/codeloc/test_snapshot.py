@@ -16,7 +16,7 @@ from knoll.codeloc.snapshot import (
     read_definitions_snapshot,
     snapshot_id,
 )
-from knoll.defs.asset import AssetOut, asset, multi_asset
+from knoll.defs.asset import AssetOut, asset
 from knoll.defs.asset_spec import AssetIn, AssetSpec
 from knoll.defs.check import AssetCheckResult, AssetCheckSpec, asset_check
 from knoll.defs.config import Config
@@ -26,6 +26,7 @@ from knoll.defs.executor import ExecutorDefinition
 from knoll.defs.graph import graph, job
 from knoll.defs.job import define_asset_job
 from knoll.defs.metadata import MetadataValue
+from knoll.defs.multi_asset import multi_asset
 from knoll.defs.op import op
 from knoll.defs.partitions import DailyPartitionsDefinition, TimeWindowPartitionMapping
 from knoll.defs.policies import AutomationCondition, BackfillPolicy, RetryPolicy

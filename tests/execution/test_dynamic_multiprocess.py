@@ -21,7 +21,7 @@ from knoll import (
     op,
 )
 from knoll.defs.job import JobDefinition
-from knoll.execution.events import EventType
+from knoll.execution.events import EventType, StepOutputData
 from knoll.execution.reexecution import execute_job
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.instance import Instance
@@ -96,7 +96,7 @@ def test_mapped_steps_run_in_worker_processes_and_the_collect_gets_them_in_key_o
     outputs = [
         e.data.mapping_key
         for e in stored
-        if e.event_type is EventType.STEP_OUTPUT and e.step_key == "list_files"
+        if isinstance(e.data, StepOutputData) and e.step_key == "list_files"
     ]
     assert outputs == keys
     assert (tmp_path / "out" / result.run_id / "count_rows[orders_2026_02]" / "result").exists()
