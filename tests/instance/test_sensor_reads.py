@@ -231,6 +231,38 @@ def test_a_run_status_sensor_reports_runs_after_its_first_tick(instance: Instanc
     assert json.loads(again.cursor or "")["since"] == json.loads(first.cursor or "")["since"]
 
 
+def test_a_tick_hands_at_most_five_runs_and_ends_at_the_first_answer(instance: Instance) -> None:
+    seen: list[str] = []
+
+    @run_status_sensor(run_status=RunStatus.SUCCESS, request_job=report_job)
+    def audit(context: RunStatusSensorContext) -> RunRequest | None:
+        seen.append(context.dagster_run.run_id)
+        if context.dagster_run.tags.get("page") == "yes":
+            return RunRequest(run_key=context.dagster_run.run_id)
+        return None
+
+    cursor = audit.evaluate_tick(build_sensor_context(instance=instance)).cursor
+    quiet = [materialize([raw_orders], instance=instance).run_id for _ in range(6)]
+    paged = materialize([raw_orders], instance=instance, tags={"page": "yes"}).run_id
+    later = materialize([raw_orders], instance=instance).run_id
+
+    def tick() -> Any:
+        nonlocal cursor
+        result = audit.evaluate_tick(build_sensor_context(instance, cursor=cursor))
+        cursor = result.cursor
+        return result
+
+    first = tick()  # five runs, none answered: no request, the cursor moves past them
+    assert (seen, first.run_requests, first.skip_message) == (quiet[:5], (), None)
+    second = tick()  # the sixth quiet run, then the paged one ends the tick
+    assert seen[5:] == [quiet[5], paged]
+    assert [r.run_key for r in second.run_requests] == [paged]
+    third = tick()
+    assert seen[7:] == [later]
+    assert third.run_requests == ()
+    assert tick().skip_message == "No new runs reached SUCCESS."
+
+
 def test_a_run_failure_sensor_sees_the_failure_and_its_steps(instance: Instance) -> None:
     failures: list[tuple[str, str, list[str]]] = []
 

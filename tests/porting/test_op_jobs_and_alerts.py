@@ -132,11 +132,6 @@ def test_the_default_failure_email_subject(monitoring: Monitoring) -> None:
     assert email.message_from_string(mail["data"])["Subject"] == "Dagster Run Failed: ledger_job"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a knoll run status sensor handles every new run in one tick; Dagster stops at the "
-    "first run whose function returned something (docs/porting.md)",
-)
 def test_a_run_status_sensor_answers_one_run_per_tick(monitoring: Monitoring) -> None:
     first, second = monitoring.run("billing_job"), monitoring.run("billing_job")
     assert [r.run_key for r in monitoring.tick("report_after_billing").run_requests] == [

@@ -42,6 +42,7 @@ _EVENT_OF_STATUS = {
     "CANCELED": "RUN_CANCELED",
 }
 _BATCH = 100  # run status events read per tick
+PROCESS_LIMIT = 5  # runs a tick hands to the function at most, as Dagster's default
 
 
 @runtime_checkable
@@ -284,27 +285,40 @@ class _RunStatusTick:
         found = reader.fetch_run_status_changes(
             self.event_type, limit=_BATCH, cursor=after, ascending=True
         )
-        requests: list[RunRequest] = []
-        seen = 0
+        position, processed = after, 0
         for record in found.records:
             event = record.event
-            if event.timestamp < since or (
-                self.watched is not None and event.job_name not in self.watched
+            run = None
+            if event.timestamp >= since and (
+                self.watched is None or event.job_name in self.watched
             ):
-                continue
-            run = reader.find_run(event.run_id)
-            if run is None:  # deleted since
-                continue
-            seen += 1
-            requests += self._call(context, run, event)
-        context.update_cursor(json.dumps({"after": found.cursor, "since": since}))
-        if requests:
-            return requests
-        if seen:
+                run = reader.find_run(event.run_id)  # None: deleted since
+            if run is not None:
+                # as Dagster: at most PROCESS_LIMIT runs a tick, and the first run the function
+                # returns something for ends the tick (the next runs wait for the next tick)
+                if processed >= PROCESS_LIMIT:
+                    break
+                processed += 1
+                returned = self._call(context, run, event)
+                if returned is not None:
+                    context.update_cursor(self._cursor(str(record.storage_id), since))
+                    return returned
+            position = str(record.storage_id)
+        else:
+            position = found.cursor
+        context.update_cursor(self._cursor(position, since))
+        if processed:
             return None
         return SkipReason(f"No new runs reached {self.event_type.removeprefix('RUN_')}.")
 
-    def _call(self, context: SensorEvaluationContext, run: Any, event: Any) -> list[RunRequest]:
+    @staticmethod
+    def _cursor(after: str, since: float) -> str:
+        return json.dumps({"after": after, "since": since})
+
+    def _call(
+        self, context: SensorEvaluationContext, run: Any, event: Any
+    ) -> list[RunRequest] | SkipReason | None:
+        """What the function returned for ``run``: run requests, a skip, or None."""
         run_context = self.context_type(
             self.name, run, event, context.instance, resources=context.resources, log=context.log
         )
@@ -314,7 +328,7 @@ class _RunStatusTick:
             # the sensor's own tick wraps it once, naming the sensor
             raise (exc.__cause__ or exc) from None
         if raw is None or isinstance(raw, SkipReason):
-            return []
+            return raw
         if isinstance(raw, RunRequest):
             return [raw]
         if isinstance(raw, SensorResult):
