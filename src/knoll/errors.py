@@ -118,6 +118,17 @@ class ExecutionError(KnollError):
     """Something went wrong while a run executed."""
 
 
+class MissingStoredValueError(ExecutionError, FileNotFoundError):
+    """An input has no stored value to load: what stores it has not run (with this IO manager).
+    It is a ``FileNotFoundError`` too, as the file an IO manager looked for is not there."""
+
+    def __init__(self, message: str) -> None:
+        ExecutionError.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class UserCodeError(ExecutionError):
     """User code raised. The original exception is kept as ``original`` and ``__cause__``."""
 

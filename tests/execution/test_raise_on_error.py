@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from knoll import Definitions, asset, define_asset_job, materialize, op
+from knoll import Definitions, FilesystemIOManager, asset, define_asset_job, materialize, op
 from knoll.defs.graph import job
-from knoll.errors import UserCodeError
+from knoll.errors import MissingStoredValueError, UserCodeError
 
 
 class QuotaExceeded(Exception):
@@ -70,3 +72,26 @@ def test_asset_job_and_op_job_execute_in_process() -> None:
 def test_no_raise_keeps_the_result() -> None:
     result = materialize([orders], raise_on_error=False)
     assert not result.success
+
+
+def test_an_input_with_no_stored_file_is_a_file_not_found_error(tmp_path: Path) -> None:
+    @asset
+    def prices() -> list[float]:
+        return [1.5]
+
+    @asset
+    def price_report(prices: list[float]) -> str:
+        return f"{len(prices)} prices"
+
+    files = FilesystemIOManager(base_dir=str(tmp_path))
+    with pytest.raises(FileNotFoundError) as raised:
+        materialize(
+            [prices, price_report], selection="price_report", resources={"io_manager": files}
+        )
+    assert isinstance(raised.value, UserCodeError)
+    assert isinstance(raised.value.original, MissingStoredValueError)
+    assert str(raised.value) == (
+        "asset 'price_report': IO manager 'io_manager' failed to load input 'prices' (asset "
+        f"'prices'): asset 'prices' has no stored value at {tmp_path / 'prices'}: it has not been "
+        "materialized with this IO manager. Materialize it first, or add it to the selection."
+    )

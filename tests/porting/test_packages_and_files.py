@@ -153,14 +153,12 @@ def test_a_missing_upstream_partition_names_its_file(ported: Port) -> None:
     assert f"(partition '2024-07-08') has no stored value at {missing}" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="knoll raises its own ExecutionError for a missing file, not FileNotFoundError "
-    "(docs/porting.md)",
-)
 def test_a_missing_upstream_partition_is_a_file_not_found_error(ported: Port) -> None:
     project = ported("weather_files")
-    with Instance.ephemeral() as instance, pytest.raises(FileNotFoundError):
+    with Instance.ephemeral() as instance, pytest.raises(FileNotFoundError) as raised:
         project.defs.get_job_def("weekly_report").execute_in_process(
             partition_key="2024-07-08", instance=instance
         )
+    # knoll's own error too, naming the asset, the partition and the path
+    assert isinstance(raised.value, UserCodeError)
+    assert "(partition '2024-07-08') has no stored value at" in str(raised.value)

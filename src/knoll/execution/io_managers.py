@@ -21,7 +21,7 @@ from knoll.defs.io_manager import IOManagerDefinition, io_manager
 from knoll.defs.metadata import MetadataValue
 from knoll.defs.resource import ConfigurableIOManager
 from knoll.defs.resource_definition import InitResourceContext
-from knoll.errors import ExecutionError
+from knoll.errors import ExecutionError, MissingStoredValueError
 
 _SAFE = "-_.:=+ "
 
@@ -108,7 +108,7 @@ class FilesystemIOManager(ConfigurableIOManager):
             )
             if partition is not None:
                 what += f" (partition {partition!r})"
-            raise ExecutionError(
+            raise MissingStoredValueError(
                 f"{what} has no stored value at {path}: it has not been materialized with this "
                 "IO manager. Materialize it first, or add it to the selection."
             ) from None

@@ -17,9 +17,12 @@ def error_for_caller(error: KnollError) -> KnollError:
     if not isinstance(error, UserCodeError):
         return error
     original = error.original
-    if isinstance(original, KnollError) or isinstance(error, type(original)):
-        return error  # already one of ours (a Failure, a type check) or already merged
-    hybrid = _hybrid_type(type(error), type(original))
+    if isinstance(error, type(original)):
+        return error  # already merged
+    kind = _outside_type(original)
+    if kind is None:
+        return error  # one of ours (a Failure, a type check) with no other type to keep
+    hybrid = _hybrid_type(type(error), kind)
     if hybrid is None:
         return error
     merged = hybrid.__new__(hybrid)
@@ -28,6 +31,18 @@ def error_for_caller(error: KnollError) -> KnollError:
     merged.__cause__ = error.__cause__
     merged.__traceback__ = error.__traceback__
     return merged
+
+
+def _outside_type(original: BaseException) -> type[BaseException] | None:
+    """The type to merge in: the original's own, or for one of knoll's errors that is also a
+    built-in one (a missing stored value is a ``FileNotFoundError``), that built-in type."""
+    if not isinstance(original, KnollError):
+        return type(original)
+    plain = (Exception, BaseException, object)
+    return next(
+        (t for t in type(original).__mro__ if not issubclass(t, KnollError) and t not in plain),
+        None,
+    )
 
 
 def _hybrid_type(

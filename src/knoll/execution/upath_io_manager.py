@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from knoll.defs.io_manager import IOManager
 from knoll.defs.metadata import MetadataValue
-from knoll.errors import ExecutionError, InvalidInvocationError
+from knoll.errors import ExecutionError, InvalidInvocationError, MissingStoredValueError
 from knoll.execution.io_managers import default_storage_dir
 
 try:
@@ -179,7 +179,7 @@ class UPathIOManager(IOManager):
             )
             if partition is not None:
                 what += f" (partition {partition!r})"
-            raise ExecutionError(
+            raise MissingStoredValueError(
                 f"{what} has no stored value at {path}: it has not been materialized with "
                 f"{type(self).__name__}. Materialize it first, or add it to the selection."
             ) from None
