@@ -38,9 +38,13 @@ def _outside_type(original: BaseException) -> type[BaseException] | None:
     built-in one (a missing stored value is a ``FileNotFoundError``), that built-in type."""
     if not isinstance(original, KnollError):
         return type(original)
-    plain = (Exception, BaseException, object)
+    plain = (Exception, BaseException)
     return next(
-        (t for t in type(original).__mro__ if not issubclass(t, KnollError) and t not in plain),
+        (
+            t
+            for t in type(original).__mro__
+            if issubclass(t, BaseException) and not issubclass(t, KnollError) and t not in plain
+        ),
         None,
     )
 
