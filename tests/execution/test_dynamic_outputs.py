@@ -423,6 +423,36 @@ def test_selecting_every_key_or_the_dynamic_step_runs_them_all_with_new_keys(
     assert again.output_for_node("report") == "5,5,6,4"
 
 
+def test_collects_re_executed_alone_load_every_key_from_the_lineage(tmp_path: Path) -> None:
+    @op
+    def names(values: list[str]) -> str:
+        return "+".join(values)
+
+    @job(resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))})
+    def both() -> None:
+        found = regions()
+        names(found.collect())
+        report(found.map(count).collect())
+
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(both, instance)
+        collects = execute_job(
+            both,
+            instance,
+            reexecution_options=ReexecutionOptions(parent.run_id, ["names", "report"]),
+        )
+        # the grandparent ran the dynamic step and the other mapped steps
+        one = execute_job(
+            both,
+            instance,
+            reexecution_options=ReexecutionOptions(collects.run_id, ["count[south]"]),
+        )
+    assert _started(collects) == ["names", "report"]
+    assert collects.output_for_node("names") == "NORTH+SOUTH+EAST_2"
+    assert _started(one) == ["count[south]", "report"]
+    assert one.output_for_node("report") == "5,5,6"
+
+
 def test_a_step_selection_naming_a_step_the_parent_did_not_have_is_refused(
     tmp_path: Path,
 ) -> None:
