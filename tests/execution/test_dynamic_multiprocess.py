@@ -22,10 +22,10 @@ from knoll import (
 )
 from knoll.defs.job import JobDefinition
 from knoll.execution.events import EventType, StepOutputData
-from knoll.execution.reexecution import execute_job
+from knoll.execution.reexecution import ReexecutionOptions, execute_job
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.instance import Instance
-from tests.cli.helpers import knoll
+from tests.cli.helpers import knoll, run_ids
 
 FILES = ["orders_2026_01.csv", "orders_2026_02.csv", "refunds_2026_01.csv"]
 
@@ -196,6 +196,8 @@ PROJECT = textwrap.dedent(
 
     @op
     def square(i: int) -> int:
+        if i == 2 and os.path.exists("broken"):
+            raise ValueError("shard 2 is broken")
         print(f"squaring {i} in {os.getpid()}")
         return i * i
 
@@ -226,3 +228,84 @@ def test_a_dynamic_job_through_the_cli_with_each_start_method(tmp_path: Path, me
     assert "total is 14" in logs.stdout, logs.stdout + logs.stderr
     logs = knoll("run", "logs", "--last", "--step", "square[shard_3]", cwd=tmp_path)
     assert "squaring 3 in" in logs.stdout, logs.stdout + logs.stderr
+
+
+def test_spawned_workers_re_execute_one_mapping_key_from_failure(tmp_path: Path) -> None:
+    (tmp_path / "shard_project.py").write_text(PROJECT)
+    (tmp_path / "broken").touch()
+    env = {"START_METHOD": "spawn", "OUT_DIR": str(tmp_path / "out")}
+    failed = knoll("job", "execute", "-m", "shard_project", "--job", "squares", cwd=tmp_path,
+                   env=env)  # fmt: skip
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    [parent] = run_ids(tmp_path)
+    (tmp_path / "broken").unlink()
+
+    again = knoll("run", "reexecute", parent, "--from-failure", "-m", "shard_project",
+                  cwd=tmp_path, env=env)  # fmt: skip
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[0] == (
+        f"re-executing run {parent} of job 'squares' (steps square[shard_2], total)"
+    )
+    logs = knoll("run", "logs", "--last", "--step", "total", cwd=tmp_path)
+    assert "total is 14" in logs.stdout, logs.stdout + logs.stderr
+
+
+def test_a_run_re_executes_from_failure_in_worker_processes(tmp_path: Path) -> None:
+    inbox = _write_inbox(tmp_path)
+    broken = tmp_path / "broken"
+    broken.touch()
+
+    @op(out=DynamicOut())
+    def list_files() -> Iterator[DynamicOutput[Path]]:
+        for path in sorted(inbox.iterdir()):
+            yield DynamicOutput(path, mapping_key=path.stem)
+
+    @op
+    def count_rows(path: Path) -> int:
+        if path.stem == "orders_2026_02" and broken.exists():
+            raise ValueError(f"{path.name} is truncated")
+        return len(path.read_text().splitlines())
+
+    @op
+    def doubled(rows: int) -> int:
+        return rows * 2
+
+    @op
+    def summary(counts: list[int]) -> list[int]:
+        return counts
+
+    @job(
+        executor_def=multiprocess_executor.configured({"max_concurrent": 2}),
+        resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))},
+    )
+    def ingest() -> None:
+        summary(list_files().map(lambda p: doubled(count_rows(p))).collect())
+
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(ingest, instance)
+        assert parent.failed_step_keys == ["count_rows[orders_2026_02]"]
+        broken.unlink()
+        options = ReexecutionOptions.from_failure(parent.run_id, instance)
+        again = execute_job(ingest, instance, reexecution_options=options)
+        # every key again, in workers, from the keys the parent's dynamic step yielded
+        every = execute_job(
+            ingest,
+            instance,
+            reexecution_options=ReexecutionOptions(again.run_id, ["doubled[?]"]),
+        )
+    assert again.success
+    assert _events(again, EventType.STEP_START) == [
+        "count_rows[orders_2026_02]",
+        "doubled[orders_2026_02]",
+        "summary",
+    ]
+    assert again.output_for_node("summary") == [4, 6, 8]
+    assert sorted(k or "" for k in _events(every, EventType.STEP_SUCCESS)) == [
+        "doubled[orders_2026_01]",
+        "doubled[orders_2026_02]",
+        "doubled[refunds_2026_01]",
+        "summary",
+    ]
+    assert every.output_for_node("summary") == [4, 6, 8]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from knoll import (
 )
 from knoll.defs.job import JobDefinition
 from knoll.errors import DefinitionError, InvalidInvocationError
-from knoll.execution.events import EventType
+from knoll.execution.events import EventType, StepOutputData
 from knoll.execution.reexecution import ReexecutionOptions, execute_job
 from knoll.execution.result import ExecuteInProcessResult
+from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 
 
@@ -307,41 +309,239 @@ def test_events_are_stored_per_mapped_step_in_a_sqlite_instance(tmp_path: Path) 
     assert (tmp_path / "out" / result.run_id / "shout[south]" / "result").exists()
 
 
-def test_reexecution_runs_every_step_again_and_refuses_a_step_selection(tmp_path: Path) -> None:
-    broken = tmp_path / "broken"
-    broken.touch()
+def _fragile_job(tmp_path: Path, broken: Path, calls: list[str]) -> JobDefinition:
+    @op(out=DynamicOut())
+    def listed() -> Iterator[DynamicOutput[str]]:
+        calls.append("listed")
+        names = ["north", "south", "east_2"]
+        if (tmp_path / "west").exists():
+            names.append("west")
+        for name in names:
+            yield DynamicOutput(name.upper(), mapping_key=name)
 
     @op
     def fragile(region: str) -> str:
+        calls.append(f"fragile {region}")
         if region == "SOUTH" and broken.exists():
             raise RuntimeError("south is down")
         return region
 
+    @op
+    def measured(text: str) -> int:
+        calls.append(f"measured {text}")
+        return len(text)
+
     @job(resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))})
     def regional() -> None:
-        report(regions().map(lambda r: count(fragile(r))).collect())
+        report(listed().map(lambda r: measured(fragile(r))).collect())
 
+    return regional
+
+
+def _started(result: ExecuteInProcessResult) -> list[str | None]:
+    return [e.step_key for e in result.all_events if e.event_type is EventType.STEP_START]
+
+
+def test_reexecution_from_failure_runs_only_the_failed_key_and_the_collect(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken"
+    broken.touch()
+    calls: list[str] = []
+    regional = _fragile_job(tmp_path, broken, calls)
     with Instance.get(tmp_path / "home") as instance:
         parent = execute_job(regional, instance)
         assert parent.failed_step_keys == ["fragile[south]"]
+        broken.unlink()
+        calls.clear()
+        options = ReexecutionOptions.from_failure(parent.run_id, instance)
+        again = execute_job(regional, instance, reexecution_options=options)
+        tags = instance.storage.get_run(again.run_id)
+    assert options.step_selection == ("fragile[south]", "measured[south]", "report")
+    assert again.success
+    # the dynamic step does not run again: its mapping keys come from the parent run, and the
+    # collect loads the values of the other keys that the parent run stored
+    assert _started(again) == ["fragile[south]", "measured[south]", "report"]
+    assert calls == ["fragile SOUTH", "measured SOUTH"]
+    assert again.output_for_node("report") == "5,5,6"
+    assert tags is not None
+    assert tags.run.tags["knoll/step_selection"] == "fragile[south],measured[south],report"
+
+
+def test_a_step_selection_of_one_key_runs_the_steps_after_it_for_that_key(
+    tmp_path: Path,
+) -> None:
+    calls: list[str] = []
+    regional = _fragile_job(tmp_path, tmp_path / "never", calls)
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(regional, instance)
+        calls.clear()
+        one = execute_job(
+            regional,
+            instance,
+            reexecution_options=ReexecutionOptions(parent.run_id, ["measured[north]"]),
+        )
+        # a re-execution of a re-execution finds what it does not run up the lineage
+        child = execute_job(
+            regional,
+            instance,
+            reexecution_options=ReexecutionOptions(one.run_id, ["fragile[east_2]"]),
+        )
+    assert _started(one) == ["measured[north]", "report"]
+    assert _started(child) == ["fragile[east_2]", "measured[east_2]", "report"]
+    assert calls == ["measured NORTH", "fragile EAST_2", "measured EAST_2"]
+    assert child.output_for_node("report") == "5,5,6"
+
+
+def test_selecting_every_key_or_the_dynamic_step_runs_them_all_with_new_keys(
+    tmp_path: Path,
+) -> None:
+    calls: list[str] = []
+    regional = _fragile_job(tmp_path, tmp_path / "never", calls)
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(regional, instance)
+        every = execute_job(
+            regional,
+            instance,
+            reexecution_options=ReexecutionOptions(parent.run_id, ["measured[?]"]),
+        )
+        (tmp_path / "west").touch()  # the dynamic step now yields one key more
+        calls.clear()
+        again = execute_job(
+            regional,
+            instance,
+            reexecution_options=ReexecutionOptions(parent.run_id, ["listed"]),
+        )
+    assert _started(every) == [
+        "measured[north]",
+        "measured[south]",
+        "measured[east_2]",
+        "report",
+    ]
+    assert calls[0] == "listed"
+    assert "fragile WEST" in calls
+    assert again.output_for_node("report") == "5,5,6,4"
+
+
+def test_collects_re_executed_alone_load_every_key_from_the_lineage(tmp_path: Path) -> None:
+    @op
+    def names(values: list[str]) -> str:
+        return "+".join(values)
+
+    @job(resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))})
+    def both() -> None:
+        found = regions()
+        names(found.collect())
+        report(found.map(count).collect())
+
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(both, instance)
+        collects = execute_job(
+            both,
+            instance,
+            reexecution_options=ReexecutionOptions(parent.run_id, ["names", "report"]),
+        )
+        # the grandparent ran the dynamic step and the other mapped steps
+        one = execute_job(
+            both,
+            instance,
+            reexecution_options=ReexecutionOptions(collects.run_id, ["count[south]"]),
+        )
+    assert _started(collects) == ["names", "report"]
+    assert collects.output_for_node("names") == "NORTH+SOUTH+EAST_2"
+    assert _started(one) == ["count[south]", "report"]
+    assert one.output_for_node("report") == "5,5,6"
+
+
+def test_a_step_selection_naming_a_step_the_parent_did_not_have_is_refused(
+    tmp_path: Path,
+) -> None:
+    regional = _fragile_job(tmp_path, tmp_path / "never", [])
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(regional, instance)
         with pytest.raises(InvalidInvocationError) as raised:
             execute_job(
                 regional,
                 instance,
-                reexecution_options=ReexecutionOptions.from_failure(parent.run_id, instance),
+                reexecution_options=ReexecutionOptions(parent.run_id, ["fragile[west]"]),
             )
-        broken.unlink()
-        again = execute_job(
-            regional, instance, reexecution_options=ReexecutionOptions(parent.run_id)
+    assert str(raised.value) == (
+        f"cannot re-execute run {parent.run_id} of job 'regional': the step selection names "
+        f"'fragile[west]', which is not a step of run {parent.run_id}. Its steps are listed, "
+        "fragile[?], fragile[north], fragile[south], fragile[east_2], measured[?], "
+        "measured[north], measured[south], measured[east_2], report (op[?] selects every "
+        "mapping key of mapped step op)."
+    )
+
+
+def test_a_parent_run_stored_without_mapping_keys_is_refused(tmp_path: Path) -> None:
+    regional = _fragile_job(tmp_path, tmp_path / "never", [])
+    with Instance.get(tmp_path / "home") as instance:
+        ran = execute_job(regional, instance)
+    # the same run as a knoll that did not record mapping keys stored it
+    with Instance.get(tmp_path / "old") as instance:
+        instance.start_run(dataclasses.replace(ran.run, status=RunStatus.STARTING))
+        instance.write_events(
+            [
+                dataclasses.replace(e, data=dataclasses.replace(e.data, mapping_key=None))
+                if isinstance(e.data, StepOutputData)
+                else e
+                for e in ran.all_events
+            ]
+        )
+        with pytest.raises(InvalidInvocationError) as raised:
+            execute_job(
+                regional,
+                instance,
+                reexecution_options=ReexecutionOptions(ran.run_id, ["fragile[north]"]),
+            )
+        everything = execute_job(
+            regional, instance, reexecution_options=ReexecutionOptions(ran.run_id)
         )
     assert str(raised.value) == (
-        f"cannot re-execute run {parent.run_id} of job 'regional' from failure or with a step "
-        "selection: the job has dynamic outputs (DynamicOut), whose mapped steps knoll does not "
-        "re-execute one by one yet. Re-execute all the steps "
-        "(ReexecutionOptions(parent_run_id=...) without step_selection)."
+        f"cannot re-execute run {ran.run_id} of job 'regional': run {ran.run_id} stored the "
+        "values of dynamic output 'result' of step 'listed' without their mapping keys (an "
+        "earlier version of knoll ran it), so its mapped steps cannot be re-executed one by "
+        "one. Re-execute all the steps (ReexecutionOptions(parent_run_id=...) without "
+        "step_selection)."
     )
-    assert again.success
-    assert again.output_for_node("report") == "5,5,6"
+    assert everything.output_for_node("report") == "5,5,6"
+
+
+def test_mapped_steps_need_the_mapping_keys_of_a_dynamic_step_that_succeeded(
+    tmp_path: Path,
+) -> None:
+    @op(out=DynamicOut())
+    def failing() -> Iterator[DynamicOutput[str]]:
+        for name in ["x"]:
+            if name == "x":
+                raise RuntimeError("no listing")
+            yield DynamicOutput(name, mapping_key=name)
+
+    @job(resource_defs={"io_manager": FilesystemIOManager(base_dir=str(tmp_path / "out"))})
+    def unlisted() -> None:
+        report(failing().map(count).collect())
+
+    with Instance.get(tmp_path / "home") as instance:
+        parent = execute_job(unlisted, instance)
+        with pytest.raises(InvalidInvocationError) as raised:
+            execute_job(
+                unlisted,
+                instance,
+                reexecution_options=ReexecutionOptions(parent.run_id, ["count[?]"]),
+            )
+        again = execute_job(
+            unlisted,
+            instance,
+            reexecution_options=ReexecutionOptions.from_failure(parent.run_id, instance),
+        )
+    assert str(raised.value) == (
+        f"cannot re-execute run {parent.run_id} of job 'unlisted': its steps need the mapping "
+        "keys of dynamic output 'result' of step 'failing', which did not succeed in run "
+        f"{parent.run_id}. Add 'failing' to the step selection (re-executing from failure "
+        "selects it), or re-execute all the steps."
+    )
+    assert _started(again) == ["failing"]
 
 
 def test_the_context_knows_its_mapping_key() -> None:

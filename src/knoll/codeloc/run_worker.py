@@ -260,10 +260,25 @@ def steps_left(
     the steps of ``run`` that have no STEP_SUCCESS event, and for an op job where the outputs
     those steps read from the other steps were stored ((step, output) -> run id). The assets of
     the other steps are loaded through their IO managers."""
+    selection, step_keys, reused, _ = _left_to_run(defs, run, instance)
+    return selection, step_keys, reused
+
+
+def _left_to_run(
+    defs: Definitions, run: Run, instance: Instance
+) -> tuple[
+    frozenset[AssetKey] | None,
+    list[str],
+    dict[tuple[str, str], str | None] | None,
+    dict[tuple[str, str], list[str]] | None,
+]:
+    """:func:`steps_left`, with the mapping keys of the dynamic outputs that the steps left
+    map over or collect when their step does not run again."""
     from dataclasses import replace
 
+    from knoll.execution.dynamic_steps import has_mapped_steps
     from knoll.execution.plan import build_plan
-    from knoll.execution.reexecution import STEP_SELECTION_TAG, reused_outputs
+    from knoll.execution.reexecution import STEP_SELECTION_TAG, reused_outputs, steps_to_resume
 
     job = job_named(defs, run.job_name)
     plan = build_plan(job, asset_selection=_selection(defs, run))
@@ -272,12 +287,16 @@ def steps_left(
     if job.asset_graph is None:
         # a re-execution ran only the steps of its tag; the other outputs are in its lineage
         planned = run.tags.get(STEP_SELECTION_TAG)
-        wanted = set(planned.split(",")) if planned else set(plan.step_keys)
-        plan = replace(plan, steps=tuple(s for s in plan.steps if s.key in wanted - done))
-        return None, list(plan.step_keys), reused_outputs(instance, plan, run)
+        if has_mapped_steps(plan):
+            wanted = planned.split(",") if planned else list(plan.step_keys)
+            steps = steps_to_resume(instance, plan, run, wanted, done)
+            return None, steps.step_keys, steps.reused, steps.mapping_keys
+        chosen = set(planned.split(",")) if planned else set(plan.step_keys)
+        plan = replace(plan, steps=tuple(s for s in plan.steps if s.key in chosen - done))
+        return None, list(plan.step_keys), reused_outputs(instance, plan, run), None
     left = [step for step in plan.steps if step.key not in done]
     keys = frozenset(k for step in left for k in step.produced_asset_keys)
-    return keys, [step.key for step in build_plan(job, asset_selection=keys).steps], None
+    return keys, [step.key for step in build_plan(job, asset_selection=keys).steps], None, None
 
 
 def run_worker_main(
@@ -330,9 +349,9 @@ def _execute_stored(
 ) -> None:
     from knoll.execution.executor import execute
 
-    selection, step_keys, reused = _selection(defs, run), None, None
+    selection, step_keys, reused, mapping_keys = _selection(defs, run), None, None, None
     if resume:
-        selection, step_keys, reused = steps_left(defs, run, instance)
+        selection, step_keys, reused, mapping_keys = _left_to_run(defs, run, instance)
     request = ExecutionRequest(
         run_config=dict(run.run_config) or None,
         tags=run.tags,
@@ -343,6 +362,7 @@ def _execute_stored(
         parent_run_id=run.parent_run_id,
         root_run_id=run.root_run_id,
         reused_outputs=reused,
+        mapping_keys=mapping_keys,
         resume=resume,
     )
     prepared = prepare_run(job_named(defs, run.job_name), request, recorder)

@@ -8,7 +8,7 @@ were yielded); a step reading ``.collect()`` reads the values of all those keys 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from knoll.execution.plan import (
     UNRESOLVED,
@@ -26,10 +26,13 @@ __all__ = [
     "concrete_step",
     "dynamic_output_key",
     "has_dynamic_outputs",
+    "has_mapped_steps",
     "is_resolvable",
+    "narrow_plan",
     "needs_resolution",
     "resolve_step",
     "resolved_steps",
+    "selection_keys",
     "split_kept_name",
 ]
 
@@ -92,6 +95,50 @@ def has_dynamic_outputs(plan: ExecutionPlan) -> bool:
     return any(d.is_dynamic for step in plan.steps for d in step.op.output_defs.values())
 
 
+def has_mapped_steps(plan: ExecutionPlan) -> bool:
+    """Whether steps of ``plan`` wait for mapping keys (see :func:`needs_resolution`)."""
+    return any(needs_resolution(step) for step in plan.steps)
+
+
+def narrow_plan(plan: ExecutionPlan, step_keys: Sequence[str]) -> ExecutionPlan:
+    """``plan`` limited to ``step_keys``: keys of its steps, and ``op[key]`` for one mapping
+    key of its mapped step ``op[?]`` (which then runs for the mapping keys named only). Raises
+    ``DefinitionError`` naming a key that is neither."""
+    by_key = {s.key: s for s in plan.steps}
+    only: dict[str, set[str] | None] = {}
+    for key in step_keys:
+        if key in by_key:
+            only[key] = None  # every mapping key of a mapped step
+            continue
+        handle, mapping_key = split_kept_name(key)
+        unresolved = f"{handle}{UNRESOLVED}"
+        if mapping_key is None or unresolved not in by_key:
+            plan.step(key)  # raises, naming the closest step
+        keys = only.setdefault(unresolved, set())
+        if keys is not None and mapping_key is not None:
+            keys.add(mapping_key)
+    steps: list[Step] = []
+    for step in plan.steps:
+        if step.key not in only:
+            continue
+        keys = only[step.key]
+        steps.append(
+            step if keys is None else dataclasses.replace(step, only_mapping_keys=frozenset(keys))
+        )
+    return dataclasses.replace(plan, steps=tuple(steps))
+
+
+def selection_keys(plan: ExecutionPlan) -> list[str]:
+    """The step keys :func:`narrow_plan` takes to make ``plan`` again from its job's plan."""
+    keys: list[str] = []
+    for step in plan.steps:
+        if step.only_mapping_keys is None:
+            keys.append(step.key)
+        else:
+            keys.extend(f"{step.handle}[{k}]" for k in sorted(step.only_mapping_keys))
+    return keys
+
+
 def resolved_steps(state: RunState, plan: ExecutionPlan) -> Iterator[Step]:
     """The steps of ``plan`` in order, each mapped step as one step per mapping key; read
     lazily, since a step's mapping keys are known only once the steps before it have run."""
@@ -112,18 +159,21 @@ def _resolve(state: RunState, step: Step) -> list[Step]:
         state.outcomes[step.key] = StepOutcome.SKIPPED
         return []
     handle = step.handle
-    resolved = [
+    # the steps it becomes, even those a re-execution does not run (a collect reads them all)
+    state.resolved[step.key] = [f"{handle}[{key}]" for key in keys]
+    only = step.only_mapping_keys
+    return [
         dataclasses.replace(
             step,
             key=f"{handle}[{key}]",
             inputs={n: _for_key(state, s, key) for n, s in step.inputs.items()},
             upstream=_upstream(state, step, key),
             mapping_key=key,
+            only_mapping_keys=None,
         )
         for key in keys
+        if only is None or key in only
     ]
-    state.resolved[step.key] = [s.key for s in resolved]
-    return resolved
 
 
 def _keys_of(state: RunState, dynamic: tuple[str, str]) -> list[str]:

@@ -35,7 +35,7 @@ from knoll.execution.events import (
 )
 from knoll.execution.external_deps import warn_of_near_misses
 from knoll.execution.heartbeat import beating, interrupt_main_thread
-from knoll.execution.plan import ExecutionPlan
+from knoll.execution.plan import ExecutionPlan, build_plan
 from knoll.execution.pools import SlotKeeper
 from knoll.execution.prepare import ExecutionRequest, PreparedRun, prepare_run
 from knoll.execution.raised import error_for_caller
@@ -43,7 +43,7 @@ from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.resources import build_resources
 from knoll.execution.result import ExecuteInProcessResult
 from knoll.execution.run import Run, RunStatus
-from knoll.execution.run_state import EventWriter, RunState, StepOutcome, outside_outputs
+from knoll.execution.run_state import EventWriter, RunState, StepOutcome
 from knoll.execution.step import execute_step, run_capture
 
 __all__ = ["execute", "execute_in_process", "recorder_of"]
@@ -236,7 +236,7 @@ def _run_plan(
         return run_error, state.outputs
     from knoll.execution.multiprocess import StoredOutputs, run_multiprocess
 
-    _reuse_outputs(state, prepared.plan, prepared.reused_outputs)
+    _reuse_outputs(state, prepared)
     try:
         stored = run_multiprocess(state, prepared)
     except KnollError as exc:
@@ -258,7 +258,7 @@ def _execute_steps(prepared: PreparedRun, state: RunState) -> KnollError | None:
             only=prepared.needed_resources,
         ) as initialized:
             state.resources = initialized
-            _reuse_outputs(state, plan, prepared.reused_outputs)
+            _reuse_outputs(state, prepared)
             renewing = slots.renewing() if slots is not None else contextlib.nullcontext()
             # Runs others read show a long step as started while it runs (logs --follow).
             flushing = (
@@ -338,22 +338,33 @@ def _finish(
     return result
 
 
-def _reuse_outputs(
-    state: RunState, plan: ExecutionPlan, reused: Mapping[tuple[str, str], str | None] | None
-) -> None:
-    """Before the steps run: the upstream steps that do not run succeeded, and their outputs
-    load from the runs that stored them."""
-    if not reused:
+def _reuse_outputs(state: RunState, prepared: PreparedRun) -> None:
+    """Before the steps run: the upstream steps that do not run succeeded, their outputs load
+    from the runs that stored them, and the dynamic outputs of those steps have the mapping
+    keys they had there."""
+    reused, known = prepared.reused_outputs or {}, prepared.mapping_keys or {}
+    if not reused and not known:
         return
     from knoll.execution.worker_pool import output_context
 
-    for key, producer in outside_outputs(plan).items():
-        if key not in reused:
-            continue  # loading it fails the step that reads it, saying it was not produced
+    every = {step.key: step for step in build_plan(prepared.plan.job).steps}
+    for (step_key, output_name), keys in known.items():
+        state.outcomes[step_key] = StepOutcome.SUCCESS
+        state.mapping_keys[(step_key, output_name)] = list(keys)
+    in_plan = set(prepared.plan.step_keys)
+    for step in every.values():
+        dynamic = step.mapped_by
+        if dynamic is not None and dynamic in known and step.key not in in_plan:
+            # a mapped step that does not run: what collects it reads each of its keys
+            state.resolved[step.key] = [f"{step.handle}[{k}]" for k in known[dynamic]]
+    for key, stored_by in reused.items():
+        producer = concrete_step(every, key[0])
         state.outcomes[producer.key] = StepOutcome.SUCCESS
-        stored_by = reused[key]
         if stored_by is not None:
-            state.output_contexts[key] = output_context(state, producer, key[1], stored_by)
+            name, mapping_key = split_kept_name(key[1])
+            state.output_contexts[key] = output_context(
+                state, producer, name, stored_by, mapping_key
+            )
 
 
 def _plan_events(writer: EventWriter, plan: ExecutionPlan, scope: PartitionScope | None) -> None:

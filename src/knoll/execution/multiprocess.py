@@ -25,9 +25,11 @@ from knoll.errors import DefinitionError, ExecutionError, KnollError, UserCodeEr
 from knoll.execution.dynamic_steps import (
     dynamic_output_key,
     has_dynamic_outputs,
+    has_mapped_steps,
     is_resolvable,
     needs_resolution,
     resolve_step,
+    selection_keys,
 )
 from knoll.execution.events import (
     EventType,
@@ -122,7 +124,8 @@ def run_multiprocess(state: RunState, prepared: PreparedRun) -> list[tuple[str, 
     executor = prepared.executor
     assert executor is not None
     plan = prepared.plan
-    size = max_workers(executor, len(plan.steps), fans_out=has_dynamic_outputs(plan))
+    fans_out = has_dynamic_outputs(plan) or has_mapped_steps(plan)
+    size = max_workers(executor, len(plan.steps), fans_out=fans_out)
     method = executor.config.get("start_method") or start_method_for(sys.platform)
     start: Callable[[], Worker]
     if method == "fork":
@@ -144,7 +147,7 @@ def run_multiprocess(state: RunState, prepared: PreparedRun) -> list[tuple[str, 
 
         recipe = make_recipe(
             state,
-            plan.step_keys,
+            selection_keys(plan),
             method,
             asset_selection=prepared.asset_selection,
             op_selection=prepared.op_selection,
@@ -176,7 +179,7 @@ class _Coordinator:
         self.in_plan = set(self.pending)
         # steps the workers find as they are in the plan (resolved ones come with mapping keys)
         self.in_original = {s.key for s in plan.steps if not needs_resolution(s)}
-        self.resolving = has_dynamic_outputs(plan)
+        self.resolving = has_mapped_steps(plan)
         # (step, output) -> the name its latest value is kept under (``items[key]``)
         self.kept_as: dict[tuple[str, str], str] = {}
         # (step, output, run that stored it): outputs of earlier runs a re-execution loads

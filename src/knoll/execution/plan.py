@@ -107,6 +107,8 @@ class Step:
     mapped_by: tuple[str, str] | None = None
     # a mapped step resolved at run time: its key (its step key is ``handle[mapping_key]``)
     mapping_key: str | None = None
+    # a mapped step that a re-execution runs for some of its mapping keys only (None: all)
+    only_mapping_keys: frozenset[str] | None = None
 
     @property
     def handle(self) -> str:

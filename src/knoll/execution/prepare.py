@@ -9,7 +9,7 @@ in a request is raised here. :func:`knoll.execution.executor.execute` then runs 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from knoll.errors import (
     PartitionKeyError,
 )
 from knoll.execution.context import PartitionScope
+from knoll.execution.dynamic_steps import narrow_plan
 from knoll.execution.plan import ExecutionPlan, FromAsset, Step, build_plan
 from knoll.execution.recorder import RunRecorder
 from knoll.execution.resources import check_resource_config, resource_config_schema
@@ -79,8 +80,10 @@ class ExecutionRequest:
     ``asset_selection`` is anything ``AssetSelection.from_coercible`` takes; ``step_keys``
     limits the run to those steps (a re-execution or a resume); ``reused_outputs`` maps each
     (step key, output name) that those steps read from steps outside them to the run that
-    stored it (None: the step succeeded without yielding that optional output). ``resume``
-    finishes a run that is STARTED already: it does not start it again.
+    stored it (None: the step succeeded without yielding that optional output), and
+    ``mapping_keys`` gives the mapping keys of the dynamic outputs (step key, output name)
+    that those steps map over or collect, when their step does not run. ``resume`` finishes a
+    run that is STARTED already: it does not start it again.
     """
 
     run_config: Mapping[str, Any] | RunConfig | None = None
@@ -96,6 +99,7 @@ class ExecutionRequest:
     parent_run_id: str | None = None
     root_run_id: str | None = None
     reused_outputs: Mapping[tuple[str, str], str | None] | None = None
+    mapping_keys: Mapping[tuple[str, str], Sequence[str]] | None = None
     resume: bool = False
 
 
@@ -114,6 +118,7 @@ class PreparedRun:
     op_selection: tuple[str, ...] | None
     resource_overrides: Mapping[str, object] | None
     reused_outputs: Mapping[tuple[str, str], str | None] | None = None
+    mapping_keys: Mapping[tuple[str, str], Sequence[str]] | None = None
     resume: bool = False
 
     @property
@@ -156,7 +161,7 @@ def prepare_run(
     # the run config (a re-execution's is its parent's) may configure steps that do not run
     config_steps = plan.steps
     if request.step_keys is not None:
-        plan = _only_steps(plan, request.step_keys)
+        plan = narrow_plan(plan, request.step_keys)
     outputs_dir: Path | None = recorder.outputs_dir if recorder is not None else None
     # Runs that may cross processes store op outputs in files by default, as memory would not do.
     resource_defs = _resource_defs(job, plan, request.resources, outputs_dir, request.use_executor)
@@ -196,6 +201,7 @@ def prepare_run(
         op_selection=ops,
         resource_overrides=request.resources,
         reused_outputs=request.reused_outputs,
+        mapping_keys=request.mapping_keys,
         resume=request.resume,
     )
 
@@ -498,13 +504,6 @@ def select_executor(job: JobDefinition, execution: Mapping[str, Any]) -> Executo
     if name == base.name:
         return base.configured(dict(config or {}))
     return ExecutorDefinition(str(name), dict(config or {}))
-
-
-def _only_steps(plan: ExecutionPlan, step_keys: Sequence[str]) -> ExecutionPlan:
-    wanted = set(step_keys)
-    for key in sorted(wanted - set(plan.step_keys)):
-        plan.step(key)  # raises, naming the closest step
-    return replace(plan, steps=tuple(s for s in plan.steps if s.key in wanted))
 
 
 def _io_manager_keys(plan: ExecutionPlan) -> set[str]:

@@ -24,7 +24,15 @@ from knoll.execution.events import (
     EventType,
     RunEvent,
 )
-from knoll.execution.plan import ExecutionPlan, FromMany, FromStep, Step, build_plan
+from knoll.execution.plan import (
+    ExecutionPlan,
+    FromCollected,
+    FromMany,
+    FromMapped,
+    FromStep,
+    Step,
+    build_plan,
+)
 from knoll.execution.recorder import MemoryRecorder, RunRecorder
 from knoll.execution.run import Run
 
@@ -243,10 +251,25 @@ def step_sources(step: Step) -> tuple[FromStep, ...]:
 def outside_outputs(plan: ExecutionPlan) -> dict[tuple[str, str], Step]:
     """The outputs that steps of ``plan`` read from steps of its job that are not in it, each
     with the step that produces it: a plan narrowed to some steps of an op job (re-execution,
-    resume) loads them from the run that stored them instead of computing them."""
+    resume) loads them from the run that stored them instead of computing them. A dynamic
+    output, or a mapped step's output, is named as planned (``items`` of ``op[?]``), for every
+    mapping key at once."""
     in_plan = set(plan.step_keys)
-    wanted = [s for step in plan.steps for s in step_sources(step) if s.step_key not in in_plan]
+    wanted = [
+        s
+        for step in plan.steps
+        for s in [*step_sources(step), *_dynamic_sources(step)]
+        if s.step_key not in in_plan
+    ]
     if not wanted:
         return {}
     every = {step.key: step for step in build_plan(plan.job).steps}
     return {(s.step_key, s.output_name): every[s.step_key] for s in wanted}
+
+
+def _dynamic_sources(step: Step) -> list[FromStep]:
+    return [
+        FromStep(s.step_key, s.output_name)
+        for s in step.inputs.values()
+        if isinstance(s, (FromMapped, FromCollected))
+    ]

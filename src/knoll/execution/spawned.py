@@ -28,6 +28,7 @@ from knoll.defs.definitions import IMPLICIT_ASSET_JOB, Definitions
 from knoll.defs.job import JobDefinition
 from knoll.defs.keys import AssetKey
 from knoll.errors import DefinitionError, ExecutionError, KnollError
+from knoll.execution.dynamic_steps import selection_keys
 from knoll.execution.events import SerializableError
 from knoll.execution.origin import (
     CodeOrigin,
@@ -198,10 +199,11 @@ def _seed(recipe: WorkerRecipe) -> WorkerSeed:
         step_keys=recipe.step_keys,
     )
     prepared = prepare_run(job, request, recorder)
-    if list(prepared.plan.step_keys) != list(recipe.step_keys):
+    steps = selection_keys(prepared.plan)
+    if steps != list(recipe.step_keys):
         raise ExecutionError(
             f"{job.describe()} in {recipe.origin.describe()} is not the job run {run.run_id} "
-            f"started with: its steps are {', '.join(prepared.plan.step_keys)}, the run's are "
+            f"started with: its steps are {', '.join(steps)}, the run's are "
             f"{', '.join(recipe.step_keys)}. The code changed while the run started its "
             "workers: run it again."
         )
