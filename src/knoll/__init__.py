@@ -300,6 +300,8 @@ if TYPE_CHECKING:
     from knoll.instance.heartbeats import RunHeartbeat as RunHeartbeat
     from knoll.instance.launcher import LaunchRequest as LaunchRequest
     from knoll.instance.launcher import RunLauncher as RunLauncher
+    from knoll.storage.base import DaemonHeartbeat as DaemonHeartbeat
+    from knoll.storage.base import Lease as Lease
     from knoll.storage.base import PartitionStatus as PartitionStatus
     from knoll.storage.base import RunsFilter as RunsFilter
     from knoll.testing import build_asset_context as build_asset_context
@@ -594,6 +596,8 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunLauncher",
     ),
     "knoll.storage.base": (
+        "DaemonHeartbeat",
+        "Lease",
         "PartitionStatus",
         "RunsFilter",
     ),
@@ -702,6 +706,7 @@ __all__ = [
     "ConfigurableResource",
     "CronError",
     "CycleError",
+    "DaemonHeartbeat",
     "DailyPartitionsDefinition",
     "DataVersion",
     "DatabaseVersionError",
@@ -750,6 +755,7 @@ __all__ = [
     "LastPartitionMapping",
     "LaunchRequest",
     "LazyDefinitions",
+    "Lease",
     "Map",
     "MaterializeResult",
     "MetadataValue",

@@ -28,6 +28,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
 
@@ -69,6 +70,10 @@ class TestMemoryKeyValueStorage(MemoryStorage, KeyValueStorageSuite):
 
 
 class TestMemoryRunQueueStorage(MemoryStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestMemoryDaemonStorage(MemoryStorage, DaemonStorageSuite):
     pass
 
 

@@ -28,8 +28,10 @@ from knoll.instance.config import (
 from knoll.instance.retention import PruneReport, format_duration
 from knoll.storage.base import (
     AssetRecord,
+    DaemonHeartbeat,
     EventRecord,
     EventsPage,
+    Lease,
     PartitionStatus,
     RunRecord,
     RunsFilter,
@@ -319,6 +321,37 @@ class Instance:
         from knoll.instance.heartbeats import read_heartbeats
 
         return read_heartbeats(self.storage, run_ids)
+
+    # ---- duty leases and daemon heartbeats --------------------------------------------------
+
+    def acquire_lease(
+        self, name: str, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Take the duty lease ``name`` for ``owner`` for ``ttl_seconds`` (or extend it):
+        False while another owner's lease is live. ``now`` replaces the clock."""
+        return self.storage.acquire_lease(name, owner, ttl_seconds, now=now)
+
+    def renew_lease(
+        self, name: str, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Extend ``owner``'s live lease; False when it lost the lease (acquire it again)."""
+        return self.storage.renew_lease(name, owner, ttl_seconds, now=now)
+
+    def release_lease(self, name: str, owner: str) -> bool:
+        """Give the lease up if ``owner`` holds it."""
+        return self.storage.release_lease(name, owner)
+
+    def get_lease(self, name: str) -> Lease | None:
+        """Who holds lease ``name``, since when and until when (None when nobody took it)."""
+        return self.storage.get_lease(name)
+
+    def record_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
+        """Keep ``heartbeat`` as the latest of its daemon and duty."""
+        self.storage.record_daemon_heartbeat(heartbeat)
+
+    def get_daemon_heartbeats(self) -> Sequence[DaemonHeartbeat]:
+        """The latest heartbeat of every daemon and duty."""
+        return self.storage.get_daemon_heartbeats()
 
     # ---- events ----------------------------------------------------------------------------
 

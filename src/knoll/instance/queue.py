@@ -24,7 +24,7 @@ from knoll.errors import InvalidInvocationError, RunStatusError
 from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.config import RunQueueSettings
-from knoll.storage.base import PRIORITY_TAG, RunRecord
+from knoll.storage.base import PRIORITY_TAG, QUEUE_LEASE, RunRecord, check_lease_seconds
 
 if TYPE_CHECKING:
     from knoll.instance import Instance
@@ -106,7 +106,7 @@ class _Lease:
         if time.monotonic() <= self._deadline:
             return True
         # A long pass renews the lease; if it was lost, another dequeuer has the queue.
-        if not self._storage.renew_queue_lease(self._owner, self._seconds):
+        if not self._storage.renew_lease(QUEUE_LEASE, self._owner, self._seconds):
             return False
         self._deadline = time.monotonic() + self._seconds / 2
         return True
@@ -133,7 +133,8 @@ def dequeue(
     limits = settings if settings is not None else instance.settings.run_queue
     storage = instance.storage
     me = owner if owner is not None else dequeuer_id()
-    if not storage.acquire_queue_lease(me, lease_seconds, now=now):
+    check_lease_seconds("the run queue", lease_seconds)
+    if not storage.acquire_lease(QUEUE_LEASE, me, lease_seconds, now=now):
         return []
     try:
         queued = storage.get_queued_runs()
@@ -144,7 +145,7 @@ def dequeue(
             instance, queued, _Room.measure(instance, limits), lease, launch, accept
         )
     finally:
-        storage.release_queue_lease(me)
+        storage.release_lease(QUEUE_LEASE, me)
 
 
 def _start_fitting(

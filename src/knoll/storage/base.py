@@ -12,6 +12,8 @@ asset and per partition, counts, last run), partition status and latest check re
 from __future__ import annotations
 
 import enum
+import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -434,6 +436,147 @@ class KeyValueStorage(ABC):
     def kv_set(self, pairs: Mapping[str, str]) -> None: ...
 
 
+# ---- duty leases and daemon heartbeats ---------------------------------------------------
+
+QUEUE_LEASE = "run_queue"
+"""The name of the run queue's dequeue lease (``acquire_queue_lease`` and its siblings)."""
+
+
+@serializable()
+@dataclass(frozen=True)
+class Lease:
+    """A named lease as stored: who holds it, when they took it, when they last renewed it
+    and when it runs out (seconds since the epoch). Past ``expires_at`` anyone may take it."""
+
+    name: str
+    owner: str
+    acquired_at: float
+    renewed_at: float
+    expires_at: float
+
+    def is_held(self, now: float | None = None) -> bool:
+        """Whether the lease is still live at ``now`` (default: the current time)."""
+        return (time.time() if now is None else now) < self.expires_at
+
+
+@serializable()
+@dataclass(frozen=True)
+class DaemonHeartbeat:
+    """One heartbeat of one duty's loop in one daemon: when it beat, the errors the loop met
+    since its previous beat (messages, oldest first; empty when all went well) and free-form
+    facts about the loop (``{"interval": "30"}``, for example)."""
+
+    daemon_id: str
+    duty: str
+    timestamp: float
+    errors: tuple[str, ...] = ()
+    info: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # a list of errors or a caller's own dict is kept as a copy that cannot change
+        object.__setattr__(self, "errors", tuple(self.errors))
+        object.__setattr__(self, "info", dict(self.info))
+
+
+def check_lease_name(name: object) -> None:
+    """Raise ``InvalidInvocationError`` for a lease name that cannot be stored."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInvocationError(
+            f"lease name {name!r} is not valid: give a non-empty string naming the duty the "
+            "lease guards, such as 'schedules'."
+        )
+
+
+def check_lease_owner(name: str, owner: object) -> None:
+    """Raise ``InvalidInvocationError`` for an owner that cannot hold lease ``name``."""
+    if not isinstance(owner, str) or not owner:
+        raise InvalidInvocationError(
+            f"owner {owner!r} of lease {name!r} is not valid: give a non-empty string that no "
+            "other process uses, such as 'host:pid'."
+        )
+
+
+def _lease_subject(name: str) -> str:
+    return "the run queue" if name == QUEUE_LEASE else repr(name)
+
+
+def check_lease_arguments(name: object, owner: object, ttl_seconds: object) -> None:
+    """The checks of ``acquire_lease`` and ``renew_lease``: name, owner and duration."""
+    check_lease_name(name)
+    assert isinstance(name, str)
+    check_lease_owner(name, owner)
+    check_lease_seconds(_lease_subject(name), ttl_seconds, argument="ttl_seconds")
+
+
+def check_daemon_heartbeat(heartbeat: object) -> None:
+    """Raise ``InvalidInvocationError`` for a heartbeat that cannot be stored."""
+    if not isinstance(heartbeat, DaemonHeartbeat):
+        raise InvalidInvocationError(
+            f"record_daemon_heartbeat takes a DaemonHeartbeat, got {type(heartbeat).__name__}: "
+            "pass DaemonHeartbeat(daemon_id, duty, timestamp)."
+        )
+    names: tuple[tuple[str, object], ...] = (
+        ("daemon_id", heartbeat.daemon_id),
+        ("duty", heartbeat.duty),
+    )
+    for what, value in names:
+        if not isinstance(value, str) or not value:
+            raise InvalidInvocationError(
+                f"the {what} of a daemon heartbeat is {value!r}: give a non-empty string "
+                "(daemon_id names the daemon process, duty its loop, such as 'schedules')."
+            )
+    stamp: object = heartbeat.timestamp
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) or not math.isfinite(stamp):
+        raise InvalidInvocationError(
+            f"the timestamp of the heartbeat of duty {heartbeat.duty!r} is {stamp!r}: give "
+            "seconds since the epoch, such as time.time()."
+        )
+
+
+class DaemonStorage(ABC):
+    """Named duty leases, so that one daemon at a time runs each duty, and the heartbeats
+    of the daemons' loops.
+
+    A lease is held by one owner until it expires; the holder extends it with
+    ``renew_lease`` (its heartbeat). Every change is one conditional statement in one
+    transaction, so two processes racing for a lease never both get it. ``now`` (seconds
+    since the epoch) replaces the clock, for tests that simulate time.
+    """
+
+    @abstractmethod
+    def acquire_lease(
+        self, name: str, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Take lease ``name`` for ``owner`` until ``now + ttl_seconds``: True if ``owner``
+        holds it now (it was free, expired, or ``owner``'s already: then it is extended and
+        keeps its ``acquired_at``), False while another owner's lease is live."""
+
+    @abstractmethod
+    def renew_lease(
+        self, name: str, owner: str, ttl_seconds: float, *, now: float | None = None
+    ) -> bool:
+        """Extend ``owner``'s live lease to ``now + ttl_seconds``: False, changing nothing,
+        when ``owner`` does not hold it or it expired (acquire it again then)."""
+
+    @abstractmethod
+    def release_lease(self, name: str, owner: str) -> bool:
+        """Give the lease up if ``owner`` holds it: True if it did, False otherwise."""
+
+    @abstractmethod
+    def get_lease(self, name: str) -> Lease | None:
+        """The stored lease (live or expired, see ``Lease.is_held``); None when it was never
+        taken or was released."""
+
+    @abstractmethod
+    def record_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
+        """Keep ``heartbeat`` as the latest of its daemon and duty (an older one than the
+        stored one is ignored)."""
+
+    @abstractmethod
+    def get_daemon_heartbeats(self) -> Sequence[DaemonHeartbeat]:
+        """The latest heartbeat of every daemon and duty, by duty, then daemon id."""
+
+
 # ---- the run queue and concurrency pools --------------------------------------------------
 
 PRIORITY_TAG = "knoll/priority"
@@ -451,7 +594,7 @@ def run_priority(run: Run) -> int:
         return 0
 
 
-class RunQueueStorage(ABC):
+class RunQueueStorage(DaemonStorage):
     """What the run queue reads and the lease that lets one dequeuer at a time start runs."""
 
     @abstractmethod
@@ -472,22 +615,26 @@ class RunQueueStorage(ABC):
         moved, or None when it was not QUEUED (another dequeuer started it, or it was
         cancelled). Two callers racing never both get the record."""
 
-    @abstractmethod
+    # The dequeue lease is the duty lease named QUEUE_LEASE: these keep the queue's own names.
+
     def acquire_queue_lease(
         self, owner: str, ttl_seconds: float, *, now: float | None = None
     ) -> bool:
         """Take (or extend) the dequeue lease for ``ttl_seconds``: True if ``owner`` holds it
         now, False if another owner holds a lease that has not expired."""
+        check_lease_seconds("the run queue", ttl_seconds)
+        return self.acquire_lease(QUEUE_LEASE, owner, ttl_seconds, now=now)
 
-    @abstractmethod
     def renew_queue_lease(
         self, owner: str, ttl_seconds: float, *, now: float | None = None
     ) -> bool:
         """Extend ``owner``'s lease; False when ``owner`` no longer holds it."""
+        check_lease_seconds("the run queue", ttl_seconds)
+        return self.renew_lease(QUEUE_LEASE, owner, ttl_seconds, now=now)
 
-    @abstractmethod
     def release_queue_lease(self, owner: str) -> None:
         """Give the lease up if ``owner`` holds it (nothing otherwise)."""
+        self.release_lease(QUEUE_LEASE, owner)
 
 
 @dataclass(frozen=True)
@@ -515,13 +662,13 @@ def check_pool_limit(pool: object, limit: object) -> None:
         )
 
 
-def check_lease_seconds(what: str, seconds: object) -> None:
+def check_lease_seconds(what: str, seconds: object, *, argument: str = "lease_seconds") -> None:
     """Raise ``InvalidInvocationError`` unless ``seconds`` is a positive number."""
     # user input from a caller that may not be type-checked
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
         raise InvalidInvocationError(
             f"the lease of {what} must last a positive number of seconds, got {seconds!r}: "
-            "pass lease_seconds=30, for example."
+            f"pass {argument}=30, for example."
         )
 
 
@@ -589,6 +736,7 @@ class Storage(
     DynamicPartitionsStorage,
     KeyValueStorage,
     RunQueueStorage,
+    DaemonStorage,
     ConcurrencyStorage,
 ):
     """Everything an instance stores; each backend implements all of it."""

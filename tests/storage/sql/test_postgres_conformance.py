@@ -16,6 +16,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
 
@@ -55,6 +56,10 @@ class TestPostgresKeyValueStorage(PostgresStorage, KeyValueStorageSuite):
 
 
 class TestPostgresRunQueueStorage(PostgresStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestPostgresDaemonStorage(PostgresStorage, DaemonStorageSuite):
     pass
 
 

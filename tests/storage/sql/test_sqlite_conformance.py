@@ -15,6 +15,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
 
@@ -54,6 +55,10 @@ class TestSqliteKeyValueStorage(SqliteStorage, KeyValueStorageSuite):
 
 
 class TestSqliteRunQueueStorage(SqliteStorage, RunQueueStorageSuite):
+    pass
+
+
+class TestSqliteDaemonStorage(SqliteStorage, DaemonStorageSuite):
     pass
 
 

@@ -11,10 +11,13 @@ it passed in does not change what was stored.
 from __future__ import annotations
 
 from knoll.storage.base import Storage
+from knoll.storage.memory.daemon import MemoryDaemonStorage
 from knoll.storage.memory.pools import MemoryQueueStorage
 from knoll.storage.memory.runs import MemoryRunStorage
 from knoll.storage.memory.schedules import MemoryScheduleStorage
 
 
-class InMemoryStorage(MemoryRunStorage, MemoryScheduleStorage, MemoryQueueStorage, Storage):
+class InMemoryStorage(
+    MemoryRunStorage, MemoryScheduleStorage, MemoryQueueStorage, MemoryDaemonStorage, Storage
+):
     """Every storage interface in one process, thread-safe; nothing survives the process."""

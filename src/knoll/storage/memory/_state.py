@@ -16,9 +16,11 @@ from knoll.execution.run import RunStatus
 from knoll.storage.base import (
     AssetRecord,
     Backfill,
+    DaemonHeartbeat,
     EventRecord,
     EventsPage,
     InstigatorState,
+    Lease,
     PartitionStatus,
     RunRecord,
     RunsFilter,
@@ -86,8 +88,10 @@ class MemoryState:
         self._backfills: dict[str, Backfill] = {}
         self._dynamic: dict[str, dict[str, None]] = {}
         self._kv: dict[str, str] = {}
-        # the dequeue lease (owner, expires at), pool limits and held slots
-        self._queue_lease: tuple[str, float] | None = None
+        # duty leases (the dequeue lease among them) and daemon heartbeats by (daemon, duty)
+        self._leases: dict[str, Lease] = {}
+        self._daemon_heartbeats: dict[tuple[str, str], DaemonHeartbeat] = {}
+        # pool limits and held slots
         self._pool_limits: dict[str, int] = {}
         self._slots: dict[tuple[str, str, str], SlotLease] = {}
 

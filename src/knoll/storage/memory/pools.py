@@ -54,34 +54,6 @@ class MemoryQueueStorage(MemoryState):
             self._runs[run_id] = moved
             return moved
 
-    def acquire_queue_lease(
-        self, owner: str, ttl_seconds: float, *, now: float | None = None
-    ) -> bool:
-        check_lease_seconds("the run queue", ttl_seconds)
-        at = time.time() if now is None else now
-        with self._lock:
-            held = self._queue_lease
-            if held is not None and held[0] != owner and held[1] > at:
-                return False
-            self._queue_lease = (owner, at + ttl_seconds)
-            return True
-
-    def renew_queue_lease(
-        self, owner: str, ttl_seconds: float, *, now: float | None = None
-    ) -> bool:
-        check_lease_seconds("the run queue", ttl_seconds)
-        at = time.time() if now is None else now
-        with self._lock:
-            if self._queue_lease is None or self._queue_lease[0] != owner:
-                return False
-            self._queue_lease = (owner, at + ttl_seconds)
-            return True
-
-    def release_queue_lease(self, owner: str) -> None:
-        with self._lock:
-            if self._queue_lease is not None and self._queue_lease[0] == owner:
-                self._queue_lease = None
-
     # ---- concurrency pools -----------------------------------------------------------------
 
     def set_pool_limit(self, pool: str, limit: int) -> None:

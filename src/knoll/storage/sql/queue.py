@@ -1,4 +1,7 @@
-"""The run queue in SQL: queued runs in dequeue order, in-progress counts, the dequeue lease."""
+"""The run queue in SQL: queued runs in dequeue order, in-progress counts, the claim of a run.
+
+The dequeue lease is the duty lease ``QUEUE_LEASE`` (see ``knoll.storage.sql.daemon``).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,13 @@ from knoll.storage.base import (
     IN_PROGRESS_STATUSES,
     RunQueueStorage,
     RunRecord,
-    check_lease_seconds,
     run_priority,
 )
-from knoll.storage.sql.common import chunks, dialect_insert
+from knoll.storage.sql.common import chunks
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.runs import _RECORD_COLUMNS, _record, moved_values
-from knoll.storage.sql.schema import leases, run_tags, runs
+from knoll.storage.sql.schema import run_tags, runs
 
-QUEUE_LEASE = "run_queue"
 _IN_PROGRESS = sorted(s.value for s in IN_PROGRESS_STATUSES)
 
 
@@ -83,43 +84,3 @@ class SqlRunQueueStorage(RunQueueStorage):
             return _record(moved.one())
 
         return self._db.write(claim)
-
-    def acquire_queue_lease(
-        self, owner: str, ttl_seconds: float, *, now: float | None = None
-    ) -> bool:
-        check_lease_seconds("the run queue", ttl_seconds)
-        at = time.time() if now is None else now
-        insert = dialect_insert(self._db, leases)
-        # Take the row when it is free, expired or ours already; otherwise leave it.
-        statement = insert.values(
-            name=QUEUE_LEASE, owner=owner, expires_at=at + ttl_seconds
-        ).on_conflict_do_update(
-            index_elements=[leases.c.name],
-            set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
-            where=sa.or_(leases.c.owner == owner, leases.c.expires_at <= at),
-        )
-
-        def acquire(conn: Connection) -> bool:
-            conn.execute(statement)
-            holder = conn.execute(
-                sa.select(leases.c.owner).where(leases.c.name == QUEUE_LEASE)
-            ).scalar_one()
-            return bool(holder == owner)
-
-        return self._db.write(acquire)
-
-    def renew_queue_lease(
-        self, owner: str, ttl_seconds: float, *, now: float | None = None
-    ) -> bool:
-        check_lease_seconds("the run queue", ttl_seconds)
-        at = time.time() if now is None else now
-        statement = (
-            sa.update(leases)
-            .where(leases.c.name == QUEUE_LEASE, leases.c.owner == owner)
-            .values(expires_at=at + ttl_seconds)
-        )
-        return bool(self._db.write(lambda conn: conn.execute(statement).rowcount == 1))
-
-    def release_queue_lease(self, owner: str) -> None:
-        statement = sa.delete(leases).where(leases.c.name == QUEUE_LEASE, leases.c.owner == owner)
-        self._db.write(lambda conn: conn.execute(statement))

@@ -212,15 +212,6 @@ kv = sa.Table(
 
 # ---- the run queue and concurrency pools (revision 0002) --------------------------------
 
-# Named leases (the run queue's dequeue lease): one owner at a time until ``expires_at``.
-leases = sa.Table(
-    "leases",
-    metadata,
-    sa.Column("name", sa.Text, primary_key=True),
-    sa.Column("owner", sa.Text, nullable=False),
-    sa.Column("expires_at", sa.Double, nullable=False),
-)
-
 concurrency_pools = sa.Table(
     "concurrency_pools",
     metadata,
@@ -238,6 +229,30 @@ concurrency_slots = sa.Table(
     sa.Column("claimed_at", sa.Double, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
     sa.Index("ix_concurrency_slots_run_id", "run_id"),
+)
+
+# ---- duty leases and daemon heartbeats (revision 0003) ------------------------------------
+
+# Named leases (the run queue's dequeue lease, the daemon's duties): one owner at a time
+# until ``expires_at``. Created in revision 0002; 0003 added ``acquired_at`` and ``renewed_at``.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("acquired_at", sa.Double, nullable=False),
+    sa.Column("renewed_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+# The latest heartbeat of each daemon's loop for each duty: a DaemonHeartbeat as JSON.
+daemon_heartbeats = sa.Table(
+    "daemon_heartbeats",
+    metadata,
+    sa.Column("daemon_id", sa.Text, primary_key=True),
+    sa.Column("duty", sa.Text, primary_key=True),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
 )
 
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL, Engine
 
 from knoll.storage.base import Storage
 from knoll.storage.sql.backfills import SqlBackfillStorage
+from knoll.storage.sql.daemon import SqlDaemonStorage
 from knoll.storage.sql.engine import Database, postgres_database, sqlite_database
 from knoll.storage.sql.events import SqlEventLogStorage
 from knoll.storage.sql.index import SqlAssetIndex
@@ -30,11 +31,13 @@ class SqlStorage(
     SqlDynamicPartitionsStorage,
     SqlKeyValueStorage,
     SqlRunQueueStorage,
+    SqlDaemonStorage,
     SqlConcurrencyStorage,
     Storage,
 ):
     """Runs, events, the asset index, schedules, backfills, dynamic partitions, key-value
-    pairs, the run queue and concurrency pools in one SQL database.
+    pairs, the run queue, concurrency pools, duty leases and daemon heartbeats in one SQL
+    database.
 
     Build one with ``SqlStorage.sqlite(path)`` or ``SqlStorage.postgres(url)``. A new, empty
     database gets every table; one at an older schema revision raises
