@@ -141,6 +141,10 @@ def test_extra_whitespace_is_fine() -> None:
         ("0 0 * * MOM", r"'MOM' is not a number or a name \(SUN..SAT\)\. Did you mean 'MON'\?"),
         ("0 0 30 2 *", "day-of-month field '30' never happens in the months of the month field"),
         ("0 0 31 4,6,9,11 *", "they have at most 30 days"),
+        ("0 0 15W * *", r"day-of-month field '15W': only 'L' \(the last day of the month\)"),
+        ("0 0 * * FRI#6", "day-of-week field 'FRI#6': the week number after '#' must be 1 to 5"),
+        ("0 0 * * L", r"day-of-week field 'L' needs a day before it, for example '5L'"),
+        ("0 0 * * 9L", "day-of-week field '9L' is out of range 0-7"),
     ],
 )
 def test_parse_errors_name_the_string_the_field_and_give_an_example(
@@ -450,3 +454,14 @@ def test_parse_cron_accepts_one_string_or_a_list() -> None:
         parse_cron([])
     with pytest.raises(CronError, match="invalid cron string '0 24 \\* \\* \\*': hour field"):
         parse_cron(["@daily", "0 24 * * *"])
+
+
+def test_a_schedule_without_a_next_fire_time_says_so() -> None:
+    # 'FRI#5' in February needs a leap year whose February starts on a Friday (2036, 2064...):
+    # none before the calendar ends.
+    schedule = CronSchedule.parse("0 0 * 2 FRI#5")
+    assert schedule.next_after(utc(2024, 1, 1)) == utc(2036, 2, 29)
+    with pytest.raises(CronError, match=r"cron string '0 0 \* 2 FRI#5' has no fire time after"):
+        schedule.next_after(utc(9990, 1, 1))
+    with pytest.raises(CronError, match="check that its day-of-month, month and day-of-week"):
+        CronSchedule.parse("0 0 1 1 *").next_after(utc(9999, 6, 1))

@@ -2,11 +2,12 @@
 
 A :class:`CronSchedule` is a parsed 5-field cron string (``minute hour day-of-month month
 day-of-week``). It answers "when does this fire next after ``dt``" and "when did it last fire
-before ``dt``" in ``dt``'s own timezone, stepping field by field (month, day, hour, minute)
-rather than minute by minute.
+before ``dt``" in ``dt``'s own timezone. Knoll validates the string itself (so that an error
+names the field and shows how to fix it) and expands Dagster's macros; the wall-clock stepping
+is cronsim's, on a canonical form of the string; the daylight saving rules below are knoll's.
 
-Daylight saving time follows two rules, chosen so that a schedule does what its cron string
-reads as:
+Daylight saving time follows Dagster's two rules (``dagster/_utils/schedules.py``), so that a
+schedule does what its cron string reads as:
 
 * A schedule whose hour field covers every hour (hourly or finer) follows elapsed time: it
   fires at both passes of a repeated hour and skips wall times that do not exist, so an
@@ -20,10 +21,13 @@ reads as:
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from cronsim import CronSim
 
 from knoll._utils import did_you_mean
 from knoll.errors import CronError, InvalidInvocationError
@@ -44,7 +48,7 @@ MACROS = {
 _MONTH_NAMES = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 _DAY_NAMES = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
 
-_MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 _UTC = UTC
@@ -116,12 +120,50 @@ def _wrapped(first: str, last: str, spec: _Field) -> str:
     return f"{first}-{end},{start}-{last}"
 
 
-def _parse_field(text: str, spec: _Field) -> tuple[frozenset[int], bool]:
-    """The values one field allows, and whether it restricts (does not start with ``*``)."""
+def _day_rule(item: str, spec: _Field) -> str | None:
+    """The cronsim token for an ``L`` or ``#`` item of a day field, or None for other items."""
+    upper = item.upper()
+    if spec.name == "day-of-month":
+        if upper in ("L", "LW"):
+            return upper
+        if "W" in upper or "L" in upper:
+            raise _FieldError(
+                f"day-of-month field {item!r}: only 'L' (the last day of the month) and 'LW' "
+                "(its last weekday) are accepted, not 'W' after a day; list the days instead"
+            )
+        return None
+    if spec.name != "day-of-week":
+        return None
+    if "#" in item:
+        day, _, nth = item.partition("#")
+        if not nth.isdigit() or not 1 <= int(nth) <= 5:
+            raise _FieldError(
+                f"day-of-week field {item!r}: the week number after '#' must be 1 to 5, "
+                "for example 'FRI#2' (the second Friday of the month)"
+            )
+        return f"{_value(day, spec, item) % 7}#{int(nth)}"
+    if upper.endswith("L") and upper != "L" and "/" not in upper and "-" not in upper:
+        return f"{_value(item[:-1], spec, item) % 7}L"
+    if upper == "L":
+        raise _FieldError(
+            "day-of-week field 'L' needs a day before it, for example '5L' (the last Friday "
+            "of the month)"
+        )
+    return None
+
+
+def _parse_field(text: str, spec: _Field) -> tuple[frozenset[int], bool, tuple[str, ...]]:
+    """The values one field allows, whether it restricts (does not start with ``*``), and its
+    ``L`` / ``#`` items as cronsim tokens."""
     values: set[int] = set()
+    rules: list[str] = []
     for item in text.split(","):
         if not item:
             raise _FieldError(f"{spec.name} field {text!r} has an empty item between commas")
+        rule = _day_rule(item, spec)
+        if rule is not None:
+            rules.append(rule)
+            continue
         body, slash, step_text = item.partition("/")
         step = 1
         if slash:
@@ -148,35 +190,36 @@ def _parse_field(text: str, spec: _Field) -> tuple[frozenset[int], bool]:
                 )
         else:
             low = _value(body, spec, item)
-            # 'a/step' means from a to the end of the field, as in Vixie cron.
-            high = end if slash else low
+            # 'a/step' means from a to the end of the field, as in Vixie cron; '7/step' is
+            # Sunday alone.
+            high = max(end, low) if slash else low
         values.update(range(low, high + 1, step))
     if spec.name == "day-of-week" and 7 in values:
         values.discard(7)
         values.add(0)
-    return frozenset(values), not text.startswith("*")
+    return frozenset(values), not text.startswith("*"), tuple(rules)
 
 
-def _next_table(values: frozenset[int], high: int) -> tuple[int | None, ...]:
-    """``table[i]`` is the smallest allowed value >= i; the table runs one past ``high``."""
-    table: list[int | None] = [None] * (high + 2)
-    upcoming: int | None = None
-    for i in range(high, -1, -1):
-        if i in values:
-            upcoming = i
-        table[i] = upcoming
-    return tuple(table)
+def _canonical_field(text: str, values: frozenset[int], rules: tuple[str, ...], full: int) -> str:
+    """One field written so that cronsim reads it exactly as knoll does.
 
-
-def _prev_table(values: frozenset[int], high: int) -> tuple[int | None, ...]:
-    """``table[i]`` is the largest allowed value <= i."""
-    table: list[int | None] = [None] * (high + 1)
-    latest: int | None = None
-    for i in range(high + 1):
-        if i in values:
-            latest = i
-        table[i] = latest
-    return tuple(table)
+    Plain numbers for what knoll expanded, the ``L`` / ``#`` tokens after them, and a leading
+    ``*`` item kept as written: cronsim, like cron, ANDs the two day fields when either one
+    starts with ``*`` (and reads ``*`` and ``*/n`` the same way knoll does).
+    """
+    if text == "*":
+        return "*"
+    items: list[str] = []
+    covered: frozenset[int] = frozenset()
+    if text.startswith("*"):
+        head = text.split(",", 1)[0]
+        items.append(head)
+        step = int(head[2:]) if head.startswith("*/") else 1
+        low = 1 if full in (31, 12) else 0
+        covered = frozenset(range(low, low + full, step))
+    items.extend(str(v) for v in sorted(values - covered))
+    items.extend(rules)
+    return ",".join(items)
 
 
 @dataclass(frozen=True)
@@ -191,18 +234,10 @@ class CronSchedule:
     days_of_week: frozenset[int]  # 0 is Sunday
     # Standard cron: when both day fields restrict, a day matching either one fires.
     either_day: bool
-    _tables: tuple[tuple[int | None, ...], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        tables = (
-            _next_table(self.minutes, 59),
-            _prev_table(self.minutes, 59),
-            _next_table(self.hours, 23),
-            _prev_table(self.hours, 23),
-            _next_table(self.months, 12),
-            _prev_table(self.months, 12),
-        )
-        object.__setattr__(self, "_tables", tables)
+    # 'L', 'LW' (day-of-month), '5L', '5#2' (day-of-week) items, as cronsim tokens.
+    day_rules: tuple[str, ...]
+    # The same schedule as a cronsim expression (see _canonical_field).
+    canonical: str
 
     @staticmethod
     def parse(text: str) -> CronSchedule:
@@ -222,95 +257,20 @@ class CronSchedule:
     def __str__(self) -> str:
         return self.text
 
-    # -- wall-clock (naive) matching ------------------------------------------------------
+    # -- wall-clock (naive) stepping, by cronsim -----------------------------------------
 
-    def _day_matches(self, weekday: int, day: int) -> bool:
-        in_month = day in self.days_of_month
-        in_week = weekday in self.days_of_week
-        return (in_month or in_week) if self.either_day else (in_month and in_week)
-
-    def _next_day(self, year: int, month: int, day: int, last: int) -> int | None:
-        weekday = (calendar.weekday(year, month, day) + 1) % 7 if day <= last else 0
-        for candidate in range(day, last + 1):
-            if self._day_matches(weekday, candidate):
-                return candidate
-            weekday = (weekday + 1) % 7
-        return None
-
-    def _prev_day(self, year: int, month: int, day: int) -> int | None:
-        weekday = (calendar.weekday(year, month, day) + 1) % 7 if day >= 1 else 0
-        for candidate in range(day, 0, -1):
-            if self._day_matches(weekday, candidate):
-                return candidate
-            weekday = (weekday - 1) % 7
-        return None
-
-    def _next_naive(self, start: datetime) -> datetime:
-        """The first matching wall time at or after ``start`` (naive, whole minutes)."""
-        next_minute, _, next_hour, _, next_month, _ = self._tables
-        y, mo, d, h, mi = start.year, start.month, start.day, start.hour, start.minute
-        while True:
-            month = next_month[mo]
-            if month is None:
-                y, mo, d, h, mi = y + 1, 1, 1, 0, 0
-                if y > MAXYEAR:
-                    raise CronError(f"cron string {self.text!r} has no fire time after {start}")
-                continue
-            if month != mo:
-                mo, d, h, mi = month, 1, 0, 0
-            last = calendar.monthrange(y, mo)[1]
-            day = self._next_day(y, mo, d, last)
-            if day is None:
-                mo, d, h, mi = mo + 1, 1, 0, 0
-                continue
-            if day != d:
-                d, h, mi = day, 0, 0
-            hour = next_hour[h]
-            if hour is None:
-                d, h, mi = d + 1, 0, 0
-                continue
-            if hour != h:
-                h, mi = hour, 0
-            minute = next_minute[mi]
-            if minute is None:
-                h, mi = h + 1, 0
-                continue
-            return datetime(y, mo, d, h, minute)
-
-    def _prev_naive(self, start: datetime) -> datetime:
-        """The last matching wall time at or before ``start`` (naive, whole minutes)."""
-        _, prev_minute, _, prev_hour, _, prev_month = self._tables
-        y, mo, d, h, mi = start.year, start.month, start.day, start.hour, start.minute
-        while True:
-            month = prev_month[mo]
-            if month is None:
-                y, mo, d, h, mi = y - 1, 12, 31, 23, 59
-                if y < MINYEAR:
-                    raise CronError(f"cron string {self.text!r} has no fire time before {start}")
-                continue
-            if month != mo:
-                mo, d, h, mi = month, 31, 23, 59
-            d = min(d, calendar.monthrange(y, mo)[1])
-            day = self._prev_day(y, mo, d)
-            if day is None:
-                mo, d, h, mi = mo - 1, 31, 23, 59
-                continue
-            if day != d:
-                d, h, mi = day, 23, 59
-            hour = prev_hour[h]
-            if hour is None:
-                d, h, mi = d - 1, 23, 59
-                continue
-            if hour != h:
-                h, mi = hour, 59
-            minute = prev_minute[mi]
-            if minute is None:
-                if h == 0:
-                    d, h, mi = d - 1, 23, 59
-                else:
-                    h, mi = h - 1, 59
-                continue
-            return datetime(y, mo, d, h, minute)
+    def _walls(self, start: datetime, *, reverse: bool) -> Iterator[datetime]:
+        """Matching wall times (naive, whole minutes) from ``start`` on, ``start`` included."""
+        # cronsim steps strictly past its start: begin one second before (or after) ``start``.
+        origin = start - _SECOND if not reverse else start + _SECOND
+        # cronsim gives up after 50 years without a match; datetime gives up at year 9999.
+        with contextlib.suppress(StopIteration, OverflowError, ValueError):
+            yield from CronSim(self.canonical, origin, reverse=reverse)
+        direction = "before" if reverse else "after"
+        raise CronError(
+            f"cron string {self.text!r} has no fire time {direction} {start}; check that its "
+            "day-of-month, month and day-of-week fields can all happen together."
+        )
 
     # -- instants ------------------------------------------------------------------------
 
@@ -342,11 +302,10 @@ class CronSchedule:
         local = _local_wall(now, tz)
         # Instants after a fall-back have wall times earlier than ``local``: start that far back.
         slack = max(_ZERO, _offset(now, tz) - _offset(now + _DAY, tz))
-        wall = (local - slack).replace(second=0, microsecond=0)
+        first = (local - slack).replace(second=0, microsecond=0)
         best: datetime | None = None
         stop: datetime | None = None
-        while True:
-            wall = self._next_naive(wall)
+        for wall in self._walls(first, reverse=False):
             if stop is not None and wall > stop:
                 break
             instants, span = self._instants(wall, tz)
@@ -359,7 +318,6 @@ class CronSchedule:
                 stop = wall + span
                 if span == _ZERO:
                     break
-            wall += _MINUTE
         assert best is not None  # the loop only stops once something was found
         return best.replace(tzinfo=_UTC).astimezone(tz)
 
@@ -369,11 +327,10 @@ class CronSchedule:
         now = dt.astimezone(_UTC).replace(tzinfo=None)
         local = _local_wall(now, tz)
         slack = max(_ZERO, _offset(now - _DAY, tz) - _offset(now, tz))
-        wall = (local + slack).replace(second=0, microsecond=0)
+        last = (local + slack).replace(second=0, microsecond=0)
         best: datetime | None = None
         stop: datetime | None = None
-        while True:
-            wall = self._prev_naive(wall)
+        for wall in self._walls(last, reverse=True):
             if stop is not None and wall < stop:
                 break
             instants, span = self._instants(wall, tz)
@@ -384,7 +341,6 @@ class CronSchedule:
                 stop = wall - span
                 if span == _ZERO:
                     break
-            wall -= _MINUTE
         assert best is not None  # the loop only stops once something was found
         return best.replace(tzinfo=_UTC).astimezone(tz)
 
@@ -455,8 +411,9 @@ def _parse(text: str) -> CronSchedule:
         parsed = [_parse_field(part, spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     except _FieldError as exc:
         raise _error(text, exc.problem, exc.hint) from None
-    (minutes, _), (hours, _), (days, days_restrict), (months, _), (weekdays, week_restrict) = parsed
-    if days_restrict and not week_restrict:
+    (minutes, _, _), (hours, _, _), (days, days_restrict, dom_rules), (months, _, _) = parsed[:4]
+    weekdays, week_restrict, dow_rules = parsed[4]
+    if days_restrict and not week_restrict and days and not dom_rules:
         longest = max(calendar.monthrange(2000, m)[1] for m in months)  # 2000 is a leap year
         if min(days) > longest:
             raise _error(
@@ -464,6 +421,10 @@ def _parse(text: str) -> CronSchedule:
                 f"day-of-month field {parts[2]!r} never happens in the months of the month "
                 f"field {parts[3]!r} (they have at most {longest} days)",
             )
+    fields = zip(parts, parsed, (60, 24, 31, 12, 7), strict=True)
+    canonical = " ".join(
+        _canonical_field(part, values, rules, full) for part, (values, _, rules), full in fields
+    )
     return CronSchedule(
         text=text,
         minutes=minutes,
@@ -472,6 +433,8 @@ def _parse(text: str) -> CronSchedule:
         months=months,
         days_of_week=weekdays,
         either_day=days_restrict and week_restrict,
+        day_rules=dom_rules + dow_rules,
+        canonical=canonical,
     )
 
 

@@ -226,7 +226,7 @@ def _simple_cadence(text: str) -> Cadence | None:
 
 
 def _cadence_of(schedule: CronSchedule) -> Cadence | None:
-    if len(schedule.months) != 12:
+    if len(schedule.months) != 12 or schedule.day_rules:
         return None
     times = sorted(h * 60 + m for h in schedule.hours for m in schedule.minutes)
     by_month = len(schedule.days_of_month) != 31
