@@ -754,11 +754,11 @@ def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
 
 
 def _asset_op(
-    f: Callable[..., Any], options: _AssetOptions, asset_key: AssetKey, owner: str, doc: str | None
+    f: Callable[..., Any], options: _AssetOptions, op_name: str, owner: str, doc: str | None
 ) -> OpDefinition:
     op_def = build_op(
         f,
-        name=asset_key.to_python_identifier(),
+        name=op_name,
         ins=op_ins(options.ins) if options.ins else None,
         out=_asset_out(options.dagster_type, options.io_manager_key, options.code_version),
         config_schema=options.config_schema,
@@ -779,15 +779,16 @@ def _asset_op(
     return op_def.with_hooks(options.hooks) if options.hooks is not None else op_def
 
 
-def check_asset_op_name(asset_key: AssetKey, owner: str, source: str) -> str:
-    """The op name of an asset (its key made an identifier), refused when Dagster reserves it."""
+def check_asset_op_name(asset_key: AssetKey, owner: str, fn: Callable[..., Any]) -> str:
+    """The op name of an asset (its key made an identifier), refused when Dagster reserves it
+    (the error names where ``fn`` is defined)."""
     op_name = asset_key.to_python_identifier()
     if op_name in RESERVED_NAMES:
         kind = "a Python keyword" if keyword.iskeyword(op_name) else "a reserved word"
         raise DefinitionError(
-            f"{owner} ({source}) would compute in an op named {op_name!r}, which is {kind} "
-            "that Dagster and knoll do not take as an op name. Rename the asset (name=..., "
-            f"for example {op_name + '_asset'!r}) or put it under a key_prefix=."
+            f"{owner} ({source_location(fn)}) would compute in an op named {op_name!r}, which "
+            f"is {kind} that Dagster and knoll do not take as an op name. Rename the asset "
+            f"(name=..., for example {op_name + '_asset'!r}) or put it under a key_prefix=."
         )
     return op_name
 
@@ -795,9 +796,9 @@ def check_asset_op_name(asset_key: AssetKey, owner: str, source: str) -> str:
 def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDefinition:
     asset_key = _asset_key(f, options)
     owner = f"asset {asset_key.to_user_string()!r}"
-    check_asset_op_name(asset_key, owner, source_location(f))
+    op_name = check_asset_op_name(asset_key, owner, f)
     doc = options.description or docstring(f)
-    op_def = _asset_op(f, options, asset_key, owner, doc)
+    op_def = _asset_op(f, options, op_name, owner, doc)
     ins = options.ins or _NO_INS
     input_keys, data_deps = resolve_asset_ins(op_def, ins, owner)
     deps = options.deps

@@ -135,10 +135,9 @@ def graph_asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         asset_key = _graph_asset_key(fn, name, key, key_prefix)
         owner = f"asset {asset_key.to_user_string()!r}"
-        check_asset_op_name(asset_key, owner, source_location(fn))
         graph_def = build_graph(
             fn,
-            name=asset_key.to_python_identifier(),
+            name=check_asset_op_name(asset_key, owner, fn),
             description=description,
             tags=None,
             config=config,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from knoll._utils import (
+    RESERVED_NAMES,
     check_name,
     check_node_name,
     check_tags,
@@ -452,7 +453,12 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
     kind: str = "op",
 ) -> OpDefinition:
     """An ``OpDefinition`` for ``fn``; ``owner`` names it in errors (an asset, a check...)."""
-    op_name = check_node_name(fn.__name__ if name is None else name, "op")
+    # an asset's op name is its key made an identifier, checked with the key
+    op_name = (
+        name
+        if kind == "asset" and name is not None
+        else check_node_name(fn.__name__ if name is None else name, "op")
+    )
     owner = owner or f"op {op_name!r}"
     signature, input_params = read_signature(fn, owner)
     if signature.config_param is not None and config_schema is not None:
@@ -470,7 +476,7 @@ def build_op(  # noqa: PLR0913 (the keyword arguments of @op, @asset and @asset_
         for key in keys:
             check_name(key, f"resource key required by {owner}")
     input_defs = resolve_inputs(signature, input_params, ins, owner, fn)
-    for input_name in input_defs:
+    for input_name in input_defs.keys() & RESERVED_NAMES:
         problem = reserved_name_problem(input_name, "input", owner)
         if problem is not None and input_name != "config":  # Dagster takes an input 'config'
             raise DefinitionError(f"{problem} ({source_location(fn)})")
