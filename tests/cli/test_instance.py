@@ -32,6 +32,7 @@ def test_info_names_where_everything_is(tmp_path: Path) -> None:
         "retention": "keep everything (set retention: {older_than: 30d} to prune)",
         "run monitor": "not running (start one: knoll run monitor)",
         "queue worker": "not running (start one: knoll run queue-worker)",
+        "daemon": "not running (start one: knoll daemon run)",
     }
 
 
@@ -133,6 +134,9 @@ def test_a_database_from_a_newer_knoll_is_an_error_not_a_traceback(project: Path
     assert info.returncode == 0  # info still says where things are, and what is wrong
     assert "schema revision:  9999, newer than this knoll" in info.stdout
     assert "run monitor:      unknown: its heartbeat cannot be read (database is at revision " in (
+        info.stdout
+    )
+    assert "daemon:           unknown: its heartbeats cannot be read (database is at revision " in (
         info.stdout
     )
 

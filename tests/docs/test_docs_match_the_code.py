@@ -60,8 +60,8 @@ def test_every_command_a_page_shows_exists(page: Path) -> None:
     assert not unknown, f"{_page_id(page)} shows commands knoll does not have: {unknown}"
 
 
-@pytest.mark.parametrize("name", ["daemon", "dev"])
-def test_no_page_shows_knoll_daemon_or_dev_while_they_do_not_exist(name: str) -> None:
+@pytest.mark.parametrize("name", ["dev"])
+def test_no_page_shows_knoll_dev_while_it_does_not_exist(name: str) -> None:
     if name in main.commands:
         pytest.skip(f"`knoll {name}` exists")
     pages = [
@@ -94,7 +94,8 @@ def test_the_readme_layout_lists_every_package_and_module() -> None:
 
 
 def test_the_checks_catch_what_they_are_for() -> None:
-    assert _unknown_part("knoll daemon start") == "daemon"
+    assert _unknown_part("knoll daemon start") == "start"
+    assert _unknown_part("knoll dev --workspace w.yaml") == "dev"
     assert _unknown_part("knoll run monitro --once") == "monitro"
     assert _unknown_part("knoll run monitor --once") is None
     assert _unknown_part("knoll instance pool set warehouse 2") is None

@@ -12,8 +12,19 @@ if TYPE_CHECKING:
 def queued_line(instance: Instance, queue_worker_command: str) -> str:
     """What ``knoll run launch --queue`` says once the run is queued: which queue worker will
     start it, or that none runs and the command that starts one."""
+    from knoll.daemon import QUEUE_DUTY, is_fresh
     from knoll.instance.loop_heartbeats import Loop, live_loop_heartbeat
 
+    daemons = [
+        b for b in instance.storage.get_daemon_heartbeats() if b.duty == QUEUE_DUTY and is_fresh(b)
+    ]
+    if daemons:
+        daemon = max(daemons, key=lambda b: b.timestamp)
+        return (
+            f"queued: the daemon {daemon.daemon_id} (pid {daemon.info.get('pid', '?')} on "
+            f"{daemon.info.get('host', '?')}) will start it as the run_queue limits of knoll.yaml "
+            "allow"
+        )
     beat = live_loop_heartbeat(instance.storage, Loop.QUEUE_WORKER)
     if beat is None:
         return f"queued; no queue worker is running: start one with `{queue_worker_command}`"

@@ -18,11 +18,13 @@ def instance() -> None:
 @instance.command("info")
 def instance_info() -> None:
     """Print where the instance keeps its runs, events and logs, its schema revision, and
-    whether a run monitor and a queue worker are running (pid, host, last heartbeat)."""
+    whether a run monitor, a queue worker and a daemon are running (pid, host, last
+    heartbeat)."""
     from knoll.cli._loop_status import loop_lines
+    from knoll.cli.daemon import daemon_line
 
     inst = open_instance()
-    info = {**inst.info(), **loop_lines(inst)}
+    info = {**inst.info(), **loop_lines(inst), "daemon": daemon_line(inst)}
     width = max((len(k) for k in info), default=0)
     for key, value in info.items():
         click.echo(f"{key + ':':<{width + 1}}  {value}")

@@ -14,6 +14,7 @@ import click
 from knoll.cli._common import fail
 from knoll.cli.assets import asset
 from knoll.cli.code_server import code_server
+from knoll.cli.daemon import daemon
 from knoll.cli.definitions import definitions
 from knoll.cli.instance import instance
 from knoll.cli.jobs import job
@@ -79,6 +80,7 @@ main.add_command(run)
 main.add_command(definitions)
 main.add_command(instance)
 main.add_command(code_server)
+main.add_command(daemon)
 
 
 if __name__ == "__main__":  # pragma: no cover

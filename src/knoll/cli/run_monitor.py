@@ -55,7 +55,6 @@ def run_monitor(
     without one, a run whose worker died fails.
     """
     from knoll.instance.loop_heartbeats import Loop
-    from knoll.instance.monitor import monitor_once
 
     instance = open_instance()
     settings = instance.settings.run_monitoring
@@ -66,18 +65,22 @@ def run_monitor(
         )
     pause = interval if interval is not None else settings.poll_interval_seconds
     with contextlib.ExitStack() as stack:
-        launcher = _launcher(instance, stack, servers) if servers.given else None
+        launcher = launcher_for(instance, stack, servers) if servers.given else None
+        _loop(instance, Loop.MONITOR, lambda: monitor_pass(instance, launcher), pause, once)
 
-        def one_pass() -> None:
-            report = monitor_once(instance, settings=settings, launcher=launcher)
-            for run_id in report.failed:
-                click.echo(f"run {run_id} FAILURE (see `knoll run show {run_id}`)")
-            for run_id in report.resumed:
-                click.echo(f"run {run_id} resumed in a new worker")
-            for run_id in report.canceled:
-                click.echo(f"run {run_id} CANCELED: it ran past its maximum runtime")
 
-        _loop(instance, Loop.MONITOR, one_pass, pause, once)
+def monitor_pass(instance: Instance, launcher: RunLauncher | None) -> None:
+    """One pass of the run monitor (``knoll run monitor``, the daemon's ``run_monitor``
+    duty), saying what it did."""
+    from knoll.instance.monitor import monitor_once
+
+    report = monitor_once(instance, settings=instance.settings.run_monitoring, launcher=launcher)
+    for run_id in report.failed:
+        click.echo(f"run {run_id} FAILURE (see `knoll run show {run_id}`)")
+    for run_id in report.resumed:
+        click.echo(f"run {run_id} resumed in a new worker")
+    for run_id in report.canceled:
+        click.echo(f"run {run_id} CANCELED: it ran past its maximum runtime")
 
 
 @run.command("queue-worker")
@@ -101,30 +104,48 @@ def run_queue_worker(
     lease in storage lets only one of them dequeue at a time.
     """
     from knoll.instance.loop_heartbeats import Loop
-    from knoll.instance.queue import dequeue
 
     instance = open_instance()
     pause = (
         interval if interval is not None else instance.settings.run_queue.dequeue_interval_seconds
     )
     with contextlib.ExitStack() as stack:
-        launcher = _launcher(instance, stack, servers)
-
-        def launch(record: RunRecord) -> None:
-            try:
-                launcher.launch_queued_run(record)
-            except Exception as exc:
-                click.echo(f"run {record.run.run_id} FAILURE: {exc}")
-                raise
-
-        def one_pass() -> None:
-            for run_id in dequeue(instance, launch, accept=launcher.serves):
-                click.echo(f"started run {run_id}")
-
-        _loop(instance, Loop.QUEUE_WORKER, one_pass, pause, once)
+        launcher = launcher_for(instance, stack, servers)
+        _loop(instance, Loop.QUEUE_WORKER, lambda: queue_pass(instance, launcher), pause, once)
 
 
-def _launcher(
+def queue_pass(
+    instance: Instance,
+    launcher: RunLauncher,
+    *,
+    owner: str | None = None,
+    lease_seconds: float | None = None,
+) -> None:
+    """One pass of the run queue (``knoll run queue-worker``, the daemon's ``run_queue``
+    duty), saying which runs it started. With ``owner`` (a daemon's id) the queue's lease
+    stays with it after the pass."""
+    from knoll.instance.queue import DEFAULT_LEASE_SECONDS, dequeue
+
+    def launch(record: RunRecord) -> None:
+        try:
+            launcher.launch_queued_run(record)
+        except Exception as exc:
+            click.echo(f"run {record.run.run_id} FAILURE: {exc}")
+            raise
+
+    started = dequeue(
+        instance,
+        launch,
+        accept=launcher.serves,
+        owner=owner,
+        lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
+        keep_lease=owner is not None,
+    )
+    for run_id in started:
+        click.echo(f"started run {run_id}")
+
+
+def launcher_for(
     instance: Instance, stack: contextlib.ExitStack, servers: ServerChoice
 ) -> RunLauncher:
     """A launcher over the code servers of the options: every location of ``-w FILE``, or

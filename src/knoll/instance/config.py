@@ -152,6 +152,18 @@ class RunMonitoringSettings:
     heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL
 
 
+DEFAULT_DAEMON_LEASE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """``daemon:`` in knoll.yaml: how long a duty's lease lasts without renewal, which is how
+    long a second ``knoll daemon run`` waits before it takes over a duty from a daemon that
+    died."""
+
+    lease_seconds: float = DEFAULT_DAEMON_LEASE_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -163,6 +175,7 @@ class InstanceSettings:
     source: Path | None = None  # the knoll.yaml these came from
     run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
     run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -480,6 +493,14 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "daemon": Field(
+            Shape(
+                {
+                    "lease_seconds": Field(float, default_value=DEFAULT_DAEMON_LEASE_SECONDS),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -522,6 +543,12 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
     run_monitoring = _run_monitoring(
         resolved["run_monitoring"], errors, _INTERVAL in (document.get("run_monitoring") or {})
     )
+    lease_seconds = resolved["daemon"]["lease_seconds"]
+    if not lease_seconds > 0:
+        errors.append(
+            f"at path daemon:lease_seconds: {lease_seconds} is not a positive number of "
+            "seconds. Give, for example, 30"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -535,6 +562,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         source=path,
         run_queue=run_queue,
         run_monitoring=run_monitoring,
+        daemon=DaemonSettings(lease_seconds=lease_seconds),
     )
 
 

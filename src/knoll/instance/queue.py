@@ -121,6 +121,7 @@ def dequeue(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     now: float | None = None,
     accept: Callable[[RunRecord], bool] | None = None,
+    keep_lease: bool = False,
 ) -> list[str]:
     """Start the queued runs that fit the limits: returns their run ids, in the order started.
 
@@ -128,7 +129,9 @@ def dequeue(
     FAILURE and the pass goes on. A run that ``accept`` refuses (a run of a code location
     another queue worker serves) is left QUEUED, untouched, and holds back no run behind it.
     Returns ``[]`` without looking at the queue when another dequeuer holds the lease.
-    ``settings`` defaults to ``run_queue`` of the instance's knoll.yaml.
+    ``settings`` defaults to ``run_queue`` of the instance's knoll.yaml. With ``keep_lease``
+    the lease stays with ``owner`` after the pass (the daemon holds it between passes and
+    renews it); otherwise the pass releases it.
     """
     limits = settings if settings is not None else instance.settings.run_queue
     storage = instance.storage
@@ -145,7 +148,8 @@ def dequeue(
             instance, queued, _Room.measure(instance, limits), lease, launch, accept
         )
     finally:
-        storage.release_lease(QUEUE_LEASE, me)
+        if not keep_lease:
+            storage.release_lease(QUEUE_LEASE, me)
 
 
 def _start_fitting(

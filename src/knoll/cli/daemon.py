@@ -1,0 +1,191 @@
+"""``knoll daemon run`` and ``knoll daemon status``: the run queue and run monitoring in one
+process, each duty in a loop of its own under its lease (see ``knoll.daemon``)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from knoll.cli._common import fail, open_instance
+from knoll.cli._servers import ServerChoice, server_options
+
+if TYPE_CHECKING:
+    from knoll.daemon import Duty
+    from knoll.instance import Instance
+    from knoll.instance.launcher import RunLauncher
+    from knoll.storage.base import DaemonHeartbeat
+
+_JOIN_SECONDS = 0.2
+_EXIT_NOT_RUNNING = 1
+
+
+@click.group()
+def daemon() -> None:
+    """Run the instance's duties in one long-running process: the run queue and run
+    monitoring (schedules, sensors, automation and backfills are not run by it yet)."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the daemon as Ctrl-C does
+
+
+@daemon.command("run")
+@server_options(
+    workspace_help="A workspace.yaml: a code server per location, each queued run to its own.",
+    location_help="Serve only this location of --workspace; other locations' runs are left alone.",
+)
+def daemon_run(servers: ServerChoice) -> None:
+    """Run the run queue (as `knoll run queue-worker` does) and run monitoring (as `knoll run
+    monitor` does) until Ctrl-C or SIGTERM, each in its own loop under its lease in storage:
+    a second daemon against the same instance waits for the leases, and takes a duty over
+    within daemon:lease_seconds of knoll.yaml once its holder is gone."""
+    from knoll.cli.run_monitor import launcher_for
+    from knoll.daemon import Daemon
+
+    instance = open_instance()
+    with contextlib.ExitStack() as stack:
+        launcher = launcher_for(instance, stack, servers)
+        lock = threading.Lock()  # the code servers' clients serve one loop at a time
+        duties = _duties(instance, launcher, lock)
+        runner = Daemon(instance, duties, lease_seconds=instance.settings.daemon.lease_seconds)
+        signal.signal(signal.SIGTERM, _stop)
+        names = ", ".join(f"{duty.name} every {duty.interval:g}s" for duty in duties)
+        click.echo(f"knoll daemon {runner.daemon_id} running ({names}); Ctrl-C to stop", err=True)
+        runner.start()
+        try:
+            while not runner.join(_JOIN_SECONDS):
+                pass
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits for the loops
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            runner.stop.set()
+            runner.join()
+        click.echo(f"knoll daemon {runner.daemon_id} stopped", err=True)
+
+
+def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> list[Duty]:
+    from knoll.cli.run_monitor import monitor_pass, queue_pass
+    from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, Duty
+
+    settings = instance.settings
+    lease_seconds = settings.daemon.lease_seconds
+
+    def locked(one_pass: Callable[[str], None]) -> Callable[[str], None]:
+        def run_locked(owner: str) -> None:
+            with lock:
+                one_pass(owner)
+
+        return run_locked
+
+    duties = [
+        Duty(
+            QUEUE_DUTY,
+            settings.run_queue.dequeue_interval_seconds,
+            locked(
+                lambda owner: queue_pass(
+                    instance, launcher, owner=owner, lease_seconds=lease_seconds
+                )
+            ),
+        )
+    ]
+    if settings.run_monitoring.enabled:
+        duties.append(
+            Duty(
+                MONITOR_DUTY,
+                settings.run_monitoring.poll_interval_seconds,
+                locked(lambda owner: monitor_pass(instance, launcher)),
+            )
+        )
+    else:
+        click.echo(
+            f"run monitoring is disabled in {settings.source} (run_monitoring:enabled): the "
+            "daemon does not watch runs",
+            err=True,
+        )
+    return duties
+
+
+@daemon.command("status")
+def daemon_status() -> None:
+    """Print each duty's lease holder and the latest heartbeat of each daemon that runs it
+    (daemon id, pid, host, age, last error). Exits 1 when no daemon's heartbeat is fresh."""
+    from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, is_fresh
+
+    instance = open_instance()
+    now = time.time()
+    beats = list(instance.storage.get_daemon_heartbeats())
+    duties = [QUEUE_DUTY, MONITOR_DUTY]
+    duties += sorted({beat.duty for beat in beats} - set(duties))
+    for duty in duties:
+        click.echo(f"{duty}:")
+        lease = instance.get_lease(duty)
+        if lease is None or not lease.is_held(now):
+            click.echo("  lease: free")
+        else:
+            click.echo(
+                f"  lease: held by {lease.owner} until {lease.expires_at - now:.0f}s from now"
+            )
+        of_duty = sorted(
+            (beat for beat in beats if beat.duty == duty), key=lambda b: b.timestamp, reverse=True
+        )
+        if not of_duty:
+            click.echo("  no daemon heartbeat")
+        for beat in of_duty:
+            click.echo(f"  {_describe(beat, now)}")
+    if not any(is_fresh(beat, now) for beat in beats):
+        fail(
+            "no daemon is running against this instance (no fresh daemon heartbeat): start one "
+            "with `knoll daemon run -m MODULE` (or -f FILE, -w workspace.yaml).",
+            _EXIT_NOT_RUNNING,
+        )
+
+
+def _describe(beat: DaemonHeartbeat, now: float) -> str:
+    """``daemon ID (pid 12 on HOST): running, holds the lease, 1s ago, last error: none``."""
+    from knoll.daemon import is_fresh
+
+    if is_fresh(beat, now):
+        state = "running"
+    elif beat.info.get("state") == "stopped":
+        state = "stopped"
+    else:
+        state = "gone (its heartbeat is stale)"
+    if state == "stopped":
+        lease = "released its lease"
+    elif beat.info.get("lease") == "held":
+        lease = "holds the lease"
+    else:
+        lease = "waits for the lease"
+    error = beat.errors[-1] if beat.errors else "none"
+    return (
+        f"daemon {beat.daemon_id} (pid {beat.info.get('pid', '?')} on "
+        f"{beat.info.get('host', '?')}): {state}, {lease}, {max(0.0, now - beat.timestamp):.0f}s "
+        f"ago, last error: {error}"
+    )
+
+
+def daemon_line(instance: Instance) -> str:
+    """For ``knoll instance info``: whether a daemon runs (a fresh daemon heartbeat)."""
+    from knoll.daemon import is_fresh
+    from knoll.errors import KnollError
+
+    now = time.time()
+    try:
+        beats = instance.storage.get_daemon_heartbeats()
+    except KnollError as exc:  # info still shows where things are when the database is down
+        return f"unknown: its heartbeats cannot be read ({exc})"
+    fresh = [beat for beat in beats if is_fresh(beat, now)]
+    if not fresh:
+        return "not running (start one: knoll daemon run)"
+    beat = max(fresh, key=lambda b: b.timestamp)
+    return (
+        f"running (daemon {beat.daemon_id}, pid {beat.info.get('pid', '?')} on "
+        f"{beat.info.get('host', '?')}, last seen {max(0.0, now - beat.timestamp):.0f}s ago)"
+    )
