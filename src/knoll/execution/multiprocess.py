@@ -177,8 +177,9 @@ class _Coordinator:
         self.steps = {s.key: s for s in plan.steps}
         self.pending = [s.key for s in plan.steps]
         self.in_plan = set(self.pending)
-        # steps the workers find as they are in the plan (resolved ones come with mapping keys)
-        self.in_original = {s.key for s in plan.steps if not needs_resolution(s)}
+        # resolved step -> the plan's step it was resolved from: a worker resolves it again
+        # from that step and the mapping keys it reads (the other steps it finds in its plan)
+        self.resolved_from: dict[str, Step] = {}
         self.resolving = has_mapped_steps(plan)
         # (step, output) -> the name its latest value is kept under (``items[key]``)
         self.kept_as: dict[tuple[str, str], str] = {}
@@ -255,7 +256,8 @@ class _Coordinator:
                 self.pending.remove(key)
                 upstream = set(step.upstream)
                 produced = [p for p in self.produced if p[0] in upstream]
-                mapping = MappingKeys.of(self.state) if step.key not in self.in_original else None
+                original = self.resolved_from.get(key)
+                mapping = MappingKeys.of(self.state, original) if original is not None else None
                 send_step(idle, key, produced, mapping)
 
     def _resolve(self, key: str, step: Step) -> None:
@@ -267,6 +269,7 @@ class _Coordinator:
         for s in resolved:
             self.steps[s.key] = s
             self.in_plan.add(s.key)
+            self.resolved_from[s.key] = step
 
     def _claim(self, step: Step) -> bool:
         """Take a slot of ``step``'s pool, if it has one; False while the pool is full."""

@@ -8,6 +8,7 @@ step back as versioned JSON; inputs and outputs travel through the IO managers, 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import signal
 from collections.abc import Mapping, Sequence
@@ -83,14 +84,19 @@ class MappingKeys:
     resolved: dict[str, list[str]]
 
     @staticmethod
-    def of(state: RunState) -> MappingKeys:
+    def of(state: RunState, step: Step) -> MappingKeys:
+        """What resolving ``step`` (a step of the plan) reads: the mapping keys of the dynamic
+        steps it depends on, and the steps the mapped steps it reads became."""
+        reads = set(step.upstream)
+        if step.mapped_by is not None:  # a map of a map reads the dynamic step's keys too
+            reads.add(step.mapped_by[0])
         return MappingKeys(
             [
                 (step_key, output, keys)
                 for (step_key, output), keys in state.mapping_keys.items()
-                if state.outcomes.get(step_key) is StepOutcome.SUCCESS
+                if step_key in reads and state.outcomes.get(step_key) is StepOutcome.SUCCESS
             ],
-            dict(state.resolved),
+            {k: v for k, v in state.resolved.items() if k in reads},
         )
 
 
@@ -197,10 +203,14 @@ def _requested_step(state: RunState, steps: Mapping[str, Step], request: Any) ->
         state.mapping_keys[(step_key, output)] = list(keys)
         state.outcomes[step_key] = StepOutcome.SUCCESS
     state.resolved.update({k: list(v) for k, v in mapping["resolved"].items()})
-    unresolved = steps.get(key) or steps[f"{split_kept_name(key)[0]}{UNRESOLVED}"]
-    step = next(s for s in resolve_step(state, unresolved) if s.key == key)
+    step = steps.get(key)
+    if step is None:  # one mapping key of a mapped step: resolve only that one
+        handle, mapping_key = split_kept_name(key)
+        unresolved = steps[f"{handle}{UNRESOLVED}"]
+        step = dataclasses.replace(unresolved, only_mapping_keys=frozenset({mapping_key or ""}))
+    (resolved,) = resolve_step(state, step)
     state.outcomes.clear()
-    return step
+    return resolved
 
 
 def step_partition(state: RunState, step: Step) -> PartitionScope | None:
