@@ -18,16 +18,20 @@ import pytest
 
 from knoll import Definitions, DynamicOut, DynamicOutput, FilesystemIOManager, job, op
 from knoll.codeloc.client import CodeServerClient
-from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.run_worker import steps_left
-from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
+from knoll.codeloc.workspace import WorkspaceProcesses
 from knoll.execution.events import EventType
 from knoll.execution.reexecution import ReexecutionOptions, execute_job
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.instance.launcher import RunLauncher
 from tests.cli.test_resume_op_jobs import FAST, WAIT
-from tests.instance.monitor_helpers import executions, launch_and_kill, monitor_until_finished
+from tests.instance.monitor_helpers import (
+    executions,
+    launch_and_kill,
+    monitor_until_finished,
+    serve_project,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="run workers are forked")
 
@@ -92,12 +96,7 @@ def steps_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(tmp_path: Path, steps_dir: Path) -> Iterator[WorkspaceProcesses]:
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "dyn_defs.py").write_text(PROJECT)
-    target = CodeLocationTarget(module_name="dyn_defs", working_directory=str(code))
-    env = {**os.environ, "KNOLL_TEST_RESUME_DIR": str(steps_dir)}
-    with start_workspace(workspace_from_target(target, "dyn"), env=env, timeout=WAIT) as ws:
+    with serve_project(tmp_path, steps_dir, PROJECT, "dyn_defs", "dyn", WAIT) as ws:
         yield ws
 
 

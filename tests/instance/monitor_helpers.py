@@ -3,12 +3,16 @@ worker, counting step executions, and monitoring a run until it ends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from knoll.codeloc.client import CodeServerClient
+from knoll.codeloc.loader import CodeLocationTarget
+from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
 from knoll.instance import Instance
 from knoll.instance.config import RunMonitoringSettings
 from knoll.instance.launcher import LaunchRequest, RunLauncher
@@ -16,6 +20,21 @@ from knoll.instance.monitor import monitor_once
 from knoll.storage.base import RunRecord
 
 WAIT = 60.0  # seconds: only to avoid a hang, never an assertion about speed
+
+
+@contextlib.contextmanager
+def serve_project(
+    tmp_path: Path, steps_dir: Path, source: str, module: str, location: str, timeout: float
+) -> Iterator[WorkspaceProcesses]:
+    """A code server for ``source`` (written as ``module``), whose steps count their
+    executions in ``steps_dir`` (``KNOLL_TEST_RESUME_DIR``)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / f"{module}.py").write_text(source)
+    target = CodeLocationTarget(module_name=module, working_directory=str(code))
+    env = {**os.environ, "KNOLL_TEST_RESUME_DIR": str(steps_dir)}
+    with start_workspace(workspace_from_target(target, location), env=env, timeout=timeout) as ws:
+        yield ws
 
 
 def executions(steps_dir: Path, name: str) -> int:
