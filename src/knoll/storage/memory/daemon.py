@@ -27,9 +27,9 @@ class MemoryDaemonStorage(MemoryState):
         at = time.time() if now is None else now
         with self._lock:
             held = self._leases.get(name)
-            if held is not None and held.owner != owner and held.expires_at > at:
-                return False
-            if held is not None and held.owner == owner and held.expires_at > at:
+            if held is not None and held.is_held(at):
+                if held.owner != owner:
+                    return False
                 self._leases[name] = replace(held, renewed_at=at, expires_at=at + ttl_seconds)
             else:
                 self._leases[name] = Lease(name, owner, at, at, at + ttl_seconds)
@@ -42,7 +42,7 @@ class MemoryDaemonStorage(MemoryState):
         at = time.time() if now is None else now
         with self._lock:
             held = self._leases.get(name)
-            if held is None or held.owner != owner or not held.expires_at > at:
+            if held is None or held.owner != owner or not held.is_held(at):
                 return False
             self._leases[name] = replace(held, renewed_at=at, expires_at=at + ttl_seconds)
             return True
