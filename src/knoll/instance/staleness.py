@@ -278,30 +278,34 @@ class _Resolver:
     ) -> list[str]:
         observable = self.graph.node(parent).assets_def.is_observable
         upstream_keys = self._upstream_partitions(key, partition, parent)
-        reasons: list[str] = []
-        if upstream_keys is None:
-            if observable:
-                reason = _observed_reason(parent, None, record, self.events)
-            else:
-                upstream = self.latest(parent)
-                reason = None
-                if upstream is not None:
-                    reason = _upstream_reason(parent, upstream, record, self.events)
+        if upstream_keys is None:  # the parent as a whole
+            latest = None if observable else self.latest(parent)
+            reason = self._parent_reason(parent, None, record, observable, latest)
             return [] if reason is None else [reason]
         records = {} if observable else self.latest_by_partition(parent)
+        reasons: list[str] = []
         for upstream_partition in upstream_keys:
-            if observable:
-                reason = _observed_reason(parent, upstream_partition, record, self.events)
-            else:
-                upstream = records.get(upstream_partition)
-                reason = None
-                if upstream is not None:
-                    reason = _upstream_reason(
-                        parent, upstream, record, self.events, partition=upstream_partition
-                    )
+            latest = records.get(upstream_partition)
+            reason = self._parent_reason(parent, upstream_partition, record, observable, latest)
             if reason is not None:
                 reasons.append(reason)
         return reasons
+
+    def _parent_reason(
+        self,
+        parent: AssetKey,
+        partition: str | None,
+        record: EventRecord,
+        observable: bool,
+        upstream: EventRecord | None,
+    ) -> str | None:
+        """Why (one partition of) ``parent`` makes ``record`` stale: newly observed, or
+        materialized after it (``upstream``, its latest materialization); None if it does not."""
+        if observable:
+            return _observed_reason(parent, partition, record, self.events)
+        if upstream is None:
+            return None
+        return _upstream_reason(parent, upstream, record, self.events, partition=partition)
 
     def _ancestors_hold_data(self, key: AssetKey) -> bool:
         """Whether an asset that the view ``key`` reads through views holds data: it was
