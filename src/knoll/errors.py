@@ -182,6 +182,11 @@ class StorageError(KnollError):
     """Storage refused a request (a duplicate id, an unknown record, a bad cursor) or failed."""
 
 
+class RunAlreadyStoredError(StorageError):
+    """``add_run`` of a run whose id is stored already: a run id names one run. Callers that
+    derive run ids on purpose (``derived_run_id``) catch it to find the run made before."""
+
+
 class StorageWriteError(StorageError):
     """The database failed a write for a reason that waiting will not fix on its own (its disk
     is full, it is read-only, an I/O error). ``where`` names the database, ``reason`` is what

@@ -60,8 +60,18 @@ def check_transition(run_id: str, current: RunStatus, new: RunStatus) -> None:
 PARTITION_TAG = "knoll/partition"
 PARTITION_RANGE_START_TAG = "knoll/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "knoll/asset_partition_range_end"
+_RUN_ID_NAMESPACE = "6c1c1a8e-8c2b-4c55-9d36-0b8f6a6c3e2d"  # uuid5 namespace of derived run ids
 OP_SELECTION_TAG = "knoll/op_selection"
 """Run tag: the ops a run of an op job was limited to (comma-separated), for re-executing it."""
+
+
+def derived_run_id(*parts: str) -> str:
+    """A run id that is the same every time for the same ``parts`` (a uuid5 of them): a
+    daemon that names the run of a tick, a backfill's chunk or a retry this way cannot store
+    it twice, because ``add_run`` of a stored id raises ``RunAlreadyStoredError``."""
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(_RUN_ID_NAMESPACE), "\x1f".join(parts)))
 
 
 def new_run_id() -> str:

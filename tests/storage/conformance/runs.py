@@ -9,7 +9,7 @@ import pytest
 
 from knoll import AssetKey
 from knoll.defs.keys import AssetCheckKey
-from knoll.errors import RunStatusError, StorageError
+from knoll.errors import RunAlreadyStoredError, RunStatusError, StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import Run, RunStatus
 from knoll.storage.base import RunsFilter, Storage
@@ -67,7 +67,7 @@ class RunStorageSuite:
     def test_duplicate_run_id_is_refused_and_the_first_run_kept(self, storage: Storage) -> None:
         run = make_run(tags={"first": "yes"})
         storage.add_run(run)
-        with pytest.raises(StorageError, match=f"run {run.run_id} is stored already"):
+        with pytest.raises(RunAlreadyStoredError, match=f"run {run.run_id} is stored already"):
             storage.add_run(make_run(run_id=run.run_id, job_name="other"))
         fetched = storage.get_run(run.run_id)
         assert fetched is not None

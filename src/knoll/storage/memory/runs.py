@@ -9,7 +9,7 @@ from dataclasses import replace
 from knoll._serdes import deserialize, serialize
 from knoll._utils import check_tags
 from knoll.defs.keys import AssetKey
-from knoll.errors import StorageError
+from knoll.errors import RunAlreadyStoredError, StorageError
 from knoll.execution.run import Run, RunStatus
 from knoll.storage.base import (
     RunRecord,
@@ -29,7 +29,7 @@ class MemoryRunStorage(MemoryEventLog):
         stored = deserialize(serialize(run), Run)
         with self._lock:
             if run.run_id in self._runs:
-                raise StorageError(
+                raise RunAlreadyStoredError(
                     f"run {run.run_id} is stored already: a run id names one run. Give the new "
                     "run a new id (knoll.execution.run.new_run_id() makes one)."
                 )

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from knoll._serdes import deserialize, serialize
 from knoll._utils import check_tags
-from knoll.errors import StorageError
+from knoll.errors import RunAlreadyStoredError, StorageError
 from knoll.execution.run import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
@@ -85,7 +85,7 @@ class SqlRunStorage(RunStorage):
         try:
             storage_id = self._db.write(insert)
         except sa.exc.IntegrityError:
-            raise StorageError(
+            raise RunAlreadyStoredError(
                 f"run {run.run_id} is stored already: a run id names one run. Give the new "
                 "run a new id (knoll.execution.run.new_run_id() makes one)."
             ) from None
