@@ -164,6 +164,22 @@ class DaemonSettings:
     lease_seconds: float = DEFAULT_DAEMON_LEASE_SECONDS
 
 
+DEFAULT_MAX_CATCHUP_RUNS = 5
+DEFAULT_TICK_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class InstigationSettings:
+    """``schedules:`` and ``sensors:`` in knoll.yaml: how often the daemon looks for due
+    schedule ticks and sensor evaluations (``interval_seconds`` of each), and how many missed
+    ticks of one schedule it still runs after downtime (``schedules:max_catchup_runs``; the
+    older ones are recorded as skipped)."""
+
+    schedule_interval_seconds: float = DEFAULT_TICK_INTERVAL_SECONDS
+    max_catchup_runs: int = DEFAULT_MAX_CATCHUP_RUNS
+    sensor_interval_seconds: float = DEFAULT_TICK_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -176,6 +192,7 @@ class InstanceSettings:
     run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
     run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    instigation: InstigationSettings = field(default_factory=InstigationSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -501,6 +518,23 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "schedules": Field(
+            Shape(
+                {
+                    "max_catchup_runs": Field(int, default_value=DEFAULT_MAX_CATCHUP_RUNS),
+                    "interval_seconds": Field(float, default_value=DEFAULT_TICK_INTERVAL_SECONDS),
+                }
+            ),
+            is_required=False,
+        ),
+        "sensors": Field(
+            Shape(
+                {
+                    "interval_seconds": Field(float, default_value=DEFAULT_TICK_INTERVAL_SECONDS),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -549,6 +583,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             f"at path daemon:lease_seconds: {lease_seconds} is not a positive number of "
             "seconds. Give, for example, 30"
         )
+    instigation = _instigation(resolved["schedules"], resolved["sensors"], errors)
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -563,6 +598,32 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         run_queue=run_queue,
         run_monitoring=run_monitoring,
         daemon=DaemonSettings(lease_seconds=lease_seconds),
+        instigation=instigation,
+    )
+
+
+def _instigation(
+    schedules: dict[str, Any], sensors: dict[str, Any], errors: list[str]
+) -> InstigationSettings:
+    for path, value in (
+        ("schedules:interval_seconds", schedules["interval_seconds"]),
+        ("sensors:interval_seconds", sensors["interval_seconds"]),
+    ):
+        if not value > 0:
+            errors.append(
+                f"at path {path}: {value} is not a positive number of seconds. Give, for "
+                "example, 1 (how often the daemon looks for work)"
+            )
+    catchup = schedules["max_catchup_runs"]
+    if catchup < 1:
+        errors.append(
+            f"at path schedules:max_catchup_runs: {catchup} is less than 1. Give how many "
+            "missed ticks of a schedule to run after downtime, for example 5 (the default)"
+        )
+    return InstigationSettings(
+        schedule_interval_seconds=schedules["interval_seconds"],
+        max_catchup_runs=catchup,
+        sensor_interval_seconds=sensors["interval_seconds"],
     )
 
 

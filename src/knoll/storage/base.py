@@ -340,7 +340,9 @@ class Tick:
     sensor's tick number): storage keeps one tick per key, which is what lets a daemon that
     restarts, or a second daemon, find a tick begun before instead of making another.
     ``evaluation`` is what the evaluation decided (versioned JSON, recorded once), so a tick
-    that is taken up again creates the same runs. ``end_timestamp`` is when it finished.
+    that is taken up again creates the same runs. ``timestamp`` is a schedule's scheduled
+    time or when a sensor's tick began; ``started_timestamp`` and ``end_timestamp`` are when
+    the daemon took the tick up (the last time, if it was taken up again) and ended it.
     """
 
     tick_id: int
@@ -356,6 +358,7 @@ class Tick:
     cursor: str | None = None
     tick_key: str | None = None
     evaluation: str | None = None
+    started_timestamp: float | None = None
     end_timestamp: float | None = None
 
     @property
@@ -405,7 +408,9 @@ class ScheduleStorage(ABC):
     @abstractmethod
     def update_tick(self, tick: Tick, *, state: InstigatorState | None = None) -> Tick:
         """Store ``tick``; with ``state``, store the instigator's state (a sensor's new cursor,
-        a schedule's last tick) in the same transaction, so neither is kept without the other."""
+        a schedule's last tick) in the same transaction, so neither is kept without the other.
+        A stored state keeps its status then (it may have been started or stopped meanwhile):
+        only its cursor and update time change."""
 
     @abstractmethod
     def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:

@@ -99,7 +99,9 @@ class ScheduleStorageSuite:
         )
         again = storage.claim_tick("shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 9.0)
         assert again == first
-        done = storage.update_tick(replace(first, status=TickStatus.SUCCESS, end_timestamp=7.5))
+        done = storage.update_tick(
+            replace(first, status=TickStatus.SUCCESS, started_timestamp=6.5, end_timestamp=7.5)
+        )
         assert storage.claim_tick(
             "shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 9.0
         ) == (done)
@@ -118,7 +120,7 @@ class ScheduleStorageSuite:
             "2024-05-01T07",
             "2024-05-01T06",
         ]
-        assert storage.get_ticks("shop", "hourly")[1].end_timestamp == 7.5
+        assert storage.get_ticks("shop", "hourly")[1] == done
 
     def test_the_first_recorded_evaluation_wins(self, storage: Storage) -> None:
         tick = storage.claim_tick("shop", "files", InstigatorType.SENSOR, "1", 1.0)
@@ -141,6 +143,19 @@ class ScheduleStorageSuite:
         with pytest.raises(StorageError, match="cannot update tick"):
             storage.update_tick(ghost, state=replace(state, cursor="c-3"))
         assert storage.get_instigator_state("shop", "files") == state  # nothing half-stored
+
+    def test_a_tick_ending_keeps_a_status_set_meanwhile(self, storage: Storage) -> None:
+        running = InstigatorState(
+            "shop", "files", InstigatorType.SENSOR, InstigatorStatus.RUNNING, cursor="c-1"
+        )
+        storage.set_instigator_state(running)
+        tick = storage.claim_tick("shop", "files", InstigatorType.SENSOR, "1", 1.0)
+        storage.set_instigator_state(replace(running, status=InstigatorStatus.STOPPED))
+        done = replace(tick, status=TickStatus.SKIPPED, cursor="c-2")
+        storage.update_tick(done, state=replace(running, cursor="c-2", updated_timestamp=2.0))
+        assert storage.get_instigator_state("shop", "files") == replace(
+            running, status=InstigatorStatus.STOPPED, cursor="c-2", updated_timestamp=2.0
+        )
 
     def test_instigator_states_are_listed_by_location_and_name(self, storage: Storage) -> None:
         def state(location: str, name: str, kind: InstigatorType) -> InstigatorState:

@@ -101,6 +101,9 @@ class MemoryScheduleStorage(MemoryState):
             stored = replace(tick, run_ids=tuple(tick.run_ids), run_keys=tuple(tick.run_keys))
             self._ticks[tick.tick_id] = stored
             if state is not None:
+                kept = self._instigators.get((state.location, state.name))
+                if kept is not None:  # a user may have started or stopped it meanwhile
+                    state = replace(state, status=kept.status)
                 self._instigators[(state.location, state.name)] = state
             return stored
 

@@ -125,7 +125,7 @@ class SqlScheduleStorage(ScheduleStorage):
             statement = sa.update(ticks).where(ticks.c.id == tick.tick_id)
             count = conn.execute(statement.values(**_tick_row(stored))).rowcount
             if count == 1 and state is not None:
-                _upsert_state(self._db, conn, state)
+                _upsert_state(self._db, conn, state, keep_status=True)
             return count
 
         if self._db.write(update) != 1:
@@ -153,6 +153,7 @@ def _tick_row(tick: Tick) -> dict[str, Any]:
         "skip_reason": tick.skip_reason,
         "error": tick.error,
         "cursor": tick.cursor,
+        "started_timestamp": tick.started_timestamp,
         "end_timestamp": tick.end_timestamp,
     }
     return {
@@ -167,7 +168,11 @@ def _tick_row(tick: Tick) -> dict[str, Any]:
     }
 
 
-def _upsert_state(db: Database, conn: Connection, state: InstigatorState) -> None:
+def _upsert_state(
+    db: Database, conn: Connection, state: InstigatorState, *, keep_status: bool = False
+) -> None:
+    """Store ``state``; with ``keep_status`` a stored state keeps its status (a user may
+    have started or stopped the instigator meanwhile) and only its cursor changes."""
     row = {
         "location": state.location,
         "name": state.name,
@@ -182,6 +187,7 @@ def _upsert_state(db: Database, conn: Connection, state: InstigatorState) -> Non
         set_={
             c: insert.excluded[c]
             for c in ("instigator_type", "status", "cursor", "update_timestamp")
+            if not (keep_status and c == "status")
         },
     )
     conn.execute(statement, row)
@@ -214,5 +220,6 @@ def _tick(row: Any) -> Tick:
         cursor=body["cursor"],
         tick_key=row.tick_key,
         evaluation=row.evaluation,
+        started_timestamp=body.get("started_timestamp"),
         end_timestamp=body.get("end_timestamp"),
     )
