@@ -55,6 +55,10 @@ hourly = ScheduleDefinition(
     tags={"team": "sales"},
 )
 stopped = ScheduleDefinition(name="stopped", cron_schedule="*/5 * * * *", job=orders_job)
+every_minute = ScheduleDefinition(name="every_minute", cron_schedule="* * * * *", job=orders_job)
+quarter_hourly = ScheduleDefinition(
+    name="quarter_hourly", cron_schedule="*/15 * * * *", job=orders_job
+)
 nightly_ny = ScheduleDefinition(
     name="nightly_ny",
     cron_schedule="30 2 * * *",
@@ -108,7 +112,15 @@ def landing(context):  # type: ignore[no-untyped-def]
 defs = Definitions(
     assets=[orders, events, landed],
     jobs=[orders_job, events_job, landed_job],
-    schedules=[hourly, stopped, nightly_ny, daily_events, broken_schedule],
+    schedules=[
+        hourly,
+        stopped,
+        every_minute,
+        quarter_hourly,
+        nightly_ny,
+        daily_events,
+        broken_schedule,
+    ],
     sensors=[new_files, every_tick, landing],
 )
 
