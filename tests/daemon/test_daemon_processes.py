@@ -4,6 +4,7 @@ a simulated day killed 50 times: no tick lost, no run made twice, no cursor behi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -90,7 +91,9 @@ def _start(
 
 
 def _kill(process: subprocess.Popen[str]) -> tuple[str, str]:
-    if process.poll() is None:
+    """SIGKILL the daemon's process group (the daemon may be dead already, its code server
+    not): its output."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     return process.communicate(timeout=WAIT)
 
@@ -237,8 +240,7 @@ def _crash_mid_sensor_tick(project: Path, point: str) -> None:
         [left] = instance.storage.get_ticks(LOC, "new_files")
         assert left.status is TickStatus.STARTED
         state = instance.storage.get_instigator_state(LOC, "new_files")
-        assert state is not None
-        assert state.cursor is None  # not committed before the tick's runs were all made
+        assert state is None or state.cursor is None  # not before the tick's runs were made
 
         second = _start(project)
         try:
