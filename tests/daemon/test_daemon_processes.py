@@ -293,24 +293,25 @@ def test_two_daemons_killed_50_times_in_a_simulated_day_tick_every_time_once(
         def simulated_now() -> float:
             return day + (time.monotonic() - origin) * speed
 
+        end = day + 24 * 3600
         daemons = [_start(project, clock_start=day, speed=speed) for _ in range(2)]
         chooser = random.Random(20300301)
         kills = 0
         try:
             while kills < 50:
-                time.sleep(chooser.uniform(0.4, 1.4))
+                time.sleep(chooser.uniform(0.3, 1.1))
                 victim = _holder(instance, daemons)
-                if victim is None:
-                    continue
+                if victim is None:  # between holders: kill either
+                    victim = chooser.randrange(2)
                 _kill(daemons[victim])
                 kills += 1
                 daemons[victim] = _start(project, clock_start=simulated_now(), speed=speed)
-            end = day + 24 * 3600
+            simulated_kill_end = simulated_now()
             _wait(
                 "the day's last tick",
                 lambda: any(
                     t.timestamp == end and t.is_finished
-                    for t in instance.storage.get_ticks(LOC, "quarter_hourly", limit=5)
+                    for t in instance.storage.get_ticks(LOC, "quarter_hourly", limit=10_000)
                 ),
                 *daemons,
             )
@@ -332,6 +333,7 @@ def test_two_daemons_killed_50_times_in_a_simulated_day_tick_every_time_once(
         assert len(made) == len(set(made))
         assert all(len(t.run_ids) == 1 for t in ticks)
         assert kills == 50
+        assert simulated_kill_end <= end  # the kills were spread over the day
 
 
 def _holder(instance: Instance, daemons: list[subprocess.Popen[str]]) -> int | None:
