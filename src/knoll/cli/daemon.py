@@ -95,6 +95,7 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
             ),
         )
     ]
+    duties.append(_backfill_duty(instance, launcher, lock))
     if settings.run_monitoring.enabled:
         duties.append(
             Duty(
@@ -110,6 +111,32 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
             err=True,
         )
     return duties
+
+
+def _backfill_duty(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> Duty:
+    """The ``backfills`` duty: it submits the runs of backfills to the run queue, asking a
+    code server (under ``lock``) only for runs whose config depends on their partition."""
+    from knoll.daemon import Duty
+    from knoll.daemon.backfill import BACKFILL_DUTY, BackfillSubmitter
+    from knoll.execution.run import Run
+    from knoll.instance.launcher import LOCATION_TAG, LaunchRequest
+
+    lease_seconds = instance.settings.daemon.lease_seconds
+    home = None if instance.home is None else str(instance.home)
+
+    def build(request: LaunchRequest, location: str) -> Run:
+        with lock:
+            client = launcher.client_for(Run("", "", tags={LOCATION_TAG: location}))
+            return client.build_run(request, home)
+
+    submitter = BackfillSubmitter(instance, build)
+
+    def one_pass(owner: str) -> None:
+        submitter.one_pass(
+            keep=lambda: instance.storage.renew_lease(BACKFILL_DUTY, owner, lease_seconds)
+        )
+
+    return Duty(BACKFILL_DUTY, instance.settings.backfills.interval_seconds, one_pass)
 
 
 @daemon.command("status")

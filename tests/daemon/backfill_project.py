@@ -1,0 +1,60 @@
+"""A project to backfill: hourly clicks under daily rollups, policies, a static def whose
+'us' partition fails, an unpartitioned asset and a partitioned job."""
+
+from knoll import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Definitions,
+    HourlyPartitionsDefinition,
+    StaticPartitionsDefinition,
+    asset,
+    define_asset_job,
+)
+
+hourly = HourlyPartitionsDefinition(start_date="2024-01-01-00:00", end_date="2024-01-03-00:00")
+daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
+regions = StaticPartitionsDefinition(["eu", "us", "asia"])
+
+
+@asset(partitions_def=hourly)
+def clicks(context: AssetExecutionContext) -> int:
+    return len(context.partition_keys)
+
+
+@asset(partitions_def=daily)
+def daily_clicks(clicks: object) -> int:
+    return 1
+
+
+@asset(partitions_def=daily, backfill_policy=BackfillPolicy.single_run())
+def daily_report(context: AssetExecutionContext) -> int:
+    return len(context.partition_keys)
+
+
+@asset(partitions_def=daily, backfill_policy=BackfillPolicy.multi_run(3))
+def daily_scores(context: AssetExecutionContext) -> int:
+    return len(context.partition_keys)
+
+
+@asset
+def plain() -> int:
+    return 1
+
+
+@asset(partitions_def=regions)
+def fragile(context: AssetExecutionContext) -> str:
+    if context.partition_key == "us":
+        raise ValueError("the us warehouse is down")
+    return context.partition_key
+
+
+@asset(partitions_def=regions)
+def after_fragile(fragile: str) -> str:
+    return fragile
+
+
+defs = Definitions(
+    assets=[clicks, daily_clicks, daily_report, daily_scores, plain, fragile, after_fragile],
+    jobs=[define_asset_job("daily_job", selection=[daily_report], partitions_def=daily)],
+)
