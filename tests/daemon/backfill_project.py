@@ -49,7 +49,8 @@ def fragile(context: AssetExecutionContext) -> str:
     return context.partition_key
 
 
-@asset(partitions_def=regions)
+# its own policy (the default, spelled out) gives it runs of its own, after fragile's
+@asset(partitions_def=regions, backfill_policy=BackfillPolicy.multi_run(1))
 def after_fragile(fragile: str) -> str:
     return fragile
 
