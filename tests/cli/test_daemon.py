@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, Daemon, Duty, is_fresh
+from knoll.daemon.backfill import BACKFILL_DUTY
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import DaemonHeartbeat
@@ -42,7 +43,7 @@ daemon:
   lease_seconds: 4
 """
 
-DUTIES = (QUEUE_DUTY, MONITOR_DUTY)
+DUTIES = (QUEUE_DUTY, BACKFILL_DUTY, MONITOR_DUTY)
 
 
 @pytest.fixture
@@ -196,10 +197,9 @@ def test_a_second_daemon_waits_and_takes_over_when_the_first_is_killed(
         # the second daemon has beaten while the first did the duties: it only waited
         assert _holds_all(instance, first_id)
         waiting = _beats(instance, second)
-        assert {duty: beat.info["lease"] for duty, beat in waiting.items()} == {
-            QUEUE_DUTY: "waiting",
-            MONITOR_DUTY: "waiting",
-        }
+        assert {duty: beat.info["lease"] for duty, beat in waiting.items()} == dict.fromkeys(
+            DUTIES, "waiting"
+        )
 
         first_out, _ = _kill(first)
         _wait("the second daemon taking over", lambda: _holds_all(instance, second_id), second)

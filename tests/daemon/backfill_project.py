@@ -22,8 +22,8 @@ def clicks(context: AssetExecutionContext) -> int:
     return len(context.partition_keys)
 
 
-@asset(partitions_def=daily)
-def daily_clicks(clicks: object) -> int:
+@asset(partitions_def=daily, deps=[clicks])
+def daily_clicks() -> int:
     return 1
 
 
