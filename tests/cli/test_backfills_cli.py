@@ -222,7 +222,7 @@ def test_the_daemon_drains_backfills_upstream_first(project: Path, instance: Ins
         assert record.run.status is RunStatus.SUCCESS
         assert record.start_time is not None
         assert record.end_time is not None
-        [key] = record.run.asset_selection or ()
+        [key] = record.run.asset_selection or frozenset()
         by_asset.setdefault(key.to_user_string(), []).append((record.start_time, record.end_time))
     assert len(by_asset["clicks"]) == 24
     [(day_start, _)] = by_asset["daily_clicks"]

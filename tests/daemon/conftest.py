@@ -33,5 +33,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServerClien
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def instance(request: pytest.FixtureRequest, make_instance: MakeInstance) -> Instance:
+def instance(
+    request: pytest.FixtureRequest,
+    make_instance: MakeInstance,  # noqa: F811 (the fixture imported above)
+) -> Instance:
     return make_instance(request.param)

@@ -9,14 +9,13 @@ import signal
 import sys
 from typing import Any
 
-import knoll.daemon.backfill.submit as submit
-from knoll.daemon.backfill import BackfillSubmitter
+from knoll.daemon.backfill import BackfillSubmitter, submit
 from knoll.instance import Instance
 
 
 def main(home: str, backfill_id: str, kill_at: int) -> None:
     written = 0
-    save = submit.save
+    save = submit.__dict__["save"]  # the function the pass calls to store its progress
 
     def save_or_die(*args: Any, **kwargs: Any) -> Any:
         nonlocal written
@@ -25,7 +24,7 @@ def main(home: str, backfill_id: str, kill_at: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return save(*args, **kwargs)
 
-    submit.save = save_or_die
+    submit.__dict__["save"] = save_or_die
     with Instance.get(home) as instance:
         stored = instance.storage.get_backfill(backfill_id)
         assert stored is not None

@@ -28,8 +28,8 @@ _EXIT_NOT_RUNNING = 1
 
 @click.group()
 def daemon() -> None:
-    """Run the instance's duties in one long-running process: the run queue and run
-    monitoring (schedules, sensors, automation and backfills are not run by it yet)."""
+    """Run the instance's duties in one long-running process: the run queue, run monitoring
+    and backfills (schedules, sensors and automation are not run by it yet)."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
