@@ -85,13 +85,24 @@ def _error(done: subprocess.CompletedProcess[str]) -> str:
         (
             ["--job", "daily_jbo", "--all"],
             "there is no job 'daily_jbo' in this code location. Did you mean 'daily_job'? Its "
-            "jobs: daily_job. Or backfill assets with --select.",
+            "jobs: daily_job, greet, zones. Or backfill assets with --select.",
+        ),
+        (
+            ["--job", "greet", "--all"],
+            "job 'greet' is not partitioned, so it has no partitions to backfill: run it once "
+            "with `knoll run launch --job greet`, or give it a partitions_def.",
         ),
         (
             ["--select", "fragile", "--from", "2024-01-01", "--to", "2024-01-02"],
             "asset 'fragile' has static partitions 'eu', 'us', 'asia', which are not time "
             "windows, so --from/--to cannot pick them: name its partitions with --partition, "
             "--partitions or --all.",
+        ),
+        (
+            ["--select", "daily_scores", "--from", "2030-01-01", "--to", "2030-02-01"],
+            "asset 'daily_scores' has no partition from 2030-01-01T00:00:00 to "
+            "2030-02-01T00:00:00 (it has daily partitions from 2024-01-01 to 2024-01-08 (UTC)): "
+            "ask for partitions it has, for example with --all.",
         ),
     ],
 )

@@ -9,7 +9,11 @@ from knoll import (
     HourlyPartitionsDefinition,
     StaticPartitionsDefinition,
     asset,
+    OpExecutionContext,
     define_asset_job,
+    job,
+    op,
+    static_partitioned_config,
 )
 
 hourly = HourlyPartitionsDefinition(start_date="2024-01-01-00:00", end_date="2024-01-03-00:00")
@@ -55,7 +59,31 @@ def after_fragile(fragile: str) -> str:
     return fragile
 
 
+@static_partitioned_config(["north", "south"])
+def zone_config(partition_key: str) -> dict[str, object]:
+    return {"ops": {"load_zone": {"config": {"zone": partition_key}}}}
+
+
+@op(config_schema={"zone": str})
+def load_zone(context: OpExecutionContext) -> str:
+    return str(context.op_config["zone"])
+
+
+@job(config=zone_config)
+def zones() -> None:  # its run config depends on the partition
+    load_zone()
+
+
+@job
+def greet() -> None:  # not partitioned
+    load_zone()
+
+
 defs = Definitions(
     assets=[clicks, daily_clicks, daily_report, daily_scores, plain, fragile, after_fragile],
-    jobs=[define_asset_job("daily_job", selection=[daily_report], partitions_def=daily)],
+    jobs=[
+        define_asset_job("daily_job", selection=[daily_report], partitions_def=daily),
+        zones,
+        greet,
+    ],
 )

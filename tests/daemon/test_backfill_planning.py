@@ -19,8 +19,9 @@ from knoll.daemon.backfill import (
     launch_backfill,
     resume_backfill,
 )
-from knoll.errors import InvalidInvocationError
-from knoll.execution.run import RunStatus
+from knoll.errors import InvalidInvocationError, WorkspaceError
+from knoll.execution.run import Run, RunStatus
+from knoll.instance.launcher import LaunchRequest
 from knoll.instance import Instance
 from knoll.storage.base import Backfill, BackfillStatus
 from tests.daemon.helpers import assets_of, backfill_runs, end_run, partitions_of
@@ -130,6 +131,28 @@ def test_a_job_backfill_runs_each_partition_of_the_job(
         ("daily_job", "2024-01-03"),
         ("daily_job", "2024-01-04"),
     ]
+
+
+def test_a_job_whose_config_depends_on_the_partition_has_each_run_built(
+    instance: Instance, client: CodeServerClient
+) -> None:
+    request = BackfillRequest(job_name="zones", all_partitions=True)
+    backfill = launch_backfill(instance, client, request)
+    assert backfill.body["groups"][0]["template"] is None
+    with pytest.raises(WorkspaceError, match="built by the code server of location 'warehouse'"):
+        BackfillSubmitter(instance).one_pass()
+    assert backfill_runs(instance, backfill.backfill_id) == []
+    asked: list[str] = []
+
+    def build(launch: LaunchRequest, location: str) -> Run:
+        asked.append(location)
+        return client.build_run(launch, str(instance.home))
+
+    BackfillSubmitter(instance, build).one_pass()
+    runs = backfill_runs(instance, backfill.backfill_id)
+    assert [r.run_config["ops"]["load_zone"]["config"]["zone"] for r in runs] == ["north", "south"]
+    assert [r.status for r in runs] == [RunStatus.QUEUED] * 2
+    assert asked == ["warehouse"] * 2
 
 
 def test_from_and_to_pick_the_time_partitions_between(

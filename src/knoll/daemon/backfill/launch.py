@@ -222,6 +222,15 @@ class _Planner:
 
     def requested_keys(self, pdef: PartitionsDefinition, owner: str) -> list[str]:
         """The partitions of ``pdef`` the request names, checked; ``owner`` is for messages."""
+        keys = self._requested_keys(pdef, owner)
+        if not keys:
+            raise PartitionKeyError(
+                f"{owner} has no partition {self.request.describe_partitions()} (it has "
+                f"{pdef.describe()}): ask for partitions it has, for example with --all."
+            )
+        return keys
+
+    def _requested_keys(self, pdef: PartitionsDefinition, owner: str) -> list[str]:
         request = self.request
         if request.partition_keys is not None:
             return [

@@ -41,7 +41,7 @@ from knoll.daemon.backfill.state import (
     refresh,
     save,
 )
-from knoll.errors import RunAlreadyStoredError, RunStatusError
+from knoll.errors import RunAlreadyStoredError, RunStatusError, WorkspaceError
 from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
 from knoll.instance.launcher import LaunchRequest
@@ -174,7 +174,7 @@ class BackfillSubmitter:
         self, backfill: Backfill, body: BackfillBody, group: Group, keys: Sequence[str]
     ) -> Run:
         if self.build is None:
-            raise RunStatusError(
+            raise WorkspaceError(
                 f"backfill {backfill.backfill_id}: the runs of {group.name} are built by the code "
                 f"server of location {body.location!r}, and this daemon serves none: run "
                 "`knoll daemon run` with that location (-m, -f or -w)."
