@@ -21,8 +21,8 @@ from knoll.daemon.backfill import (
 )
 from knoll.errors import InvalidInvocationError, WorkspaceError
 from knoll.execution.run import Run, RunStatus
-from knoll.instance.launcher import LaunchRequest
 from knoll.instance import Instance
+from knoll.instance.launcher import LaunchRequest
 from knoll.storage.base import Backfill, BackfillStatus
 from tests.daemon.helpers import assets_of, backfill_runs, end_run, partitions_of
 
