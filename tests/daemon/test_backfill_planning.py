@@ -19,7 +19,7 @@ from knoll.daemon.backfill import (
     launch_backfill,
     resume_backfill,
 )
-from knoll.errors import InvalidInvocationError, WorkspaceError
+from knoll.errors import CodeServerError, InvalidInvocationError, WorkspaceError
 from knoll.execution.run import Run, RunStatus
 from knoll.instance import Instance
 from knoll.instance.launcher import LaunchRequest
@@ -258,3 +258,12 @@ def test_a_daemon_killed_between_storing_runs_and_progress_never_makes_a_run_twi
     runs = backfill_runs(instance, backfill.backfill_id)
     assert len(runs) == 48
     assert len({partitions_of(r) for r in runs}) == 48
+
+
+def test_the_code_server_resolves_asset_selections(client: CodeServerClient) -> None:
+    assert [k.to_user_string() for k in client.resolve_selection("clicks+")] == [
+        "clicks",
+        "daily_clicks",
+    ]
+    with pytest.raises(CodeServerError, match="cannot resolve asset selection 'clikcs' in"):
+        client.resolve_selection("clikcs")
