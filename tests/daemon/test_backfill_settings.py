@@ -18,5 +18,7 @@ def test_the_interval_defaults_to_five_seconds(tmp_path: Path) -> None:
 
 
 def test_an_interval_that_is_not_positive_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidConfigError, match="at path backfills:interval_seconds: 0.0 is not"):
+    with pytest.raises(
+        InvalidConfigError, match=r"at path backfills:interval_seconds: 0\.0 is not"
+    ):
         parse_settings("backfills:\n  interval_seconds: 0\n", tmp_path, tmp_path / "knoll.yaml")
