@@ -165,10 +165,14 @@ def test_launch_list_show_cancel(project: Path, instance: Instance) -> None:
     assert lines[0] == f"backfill {backfill_id}: REQUESTED"
     assert "tags: team=web" in shown.stdout
     table = [line.split() for line in lines if line.startswith("  ")][3:]
-    assert table[0] == ["ASSETS", "REQUESTED", "IN", "PROGRESS", "MATERIALIZED", "FAILED",
+    assert table[0] == ["ASSET", "REQUESTED", "IN", "PROGRESS", "MATERIALIZED", "FAILED",
                         "CANCELED", "SKIPPED"]  # fmt: skip
     assert table[1] == ["clicks", "4", "0", "0", "0", "0", "0"]
     assert table[2] == ["daily_clicks", "1", "0", "0", "0", "0", "0"]
+
+    detailed = knoll("backfill", "show", backfill_id, "--partitions", cwd=project).stdout
+    assert "  clicks        2024-01-01-03:00  requested  -" in detailed
+    assert "  daily_clicks  2024-01-01        requested  -" in detailed
 
     canceled = knoll("backfill", "cancel", backfill_id, cwd=project)
     assert canceled.stdout == f"backfill {backfill_id} CANCELING\n"

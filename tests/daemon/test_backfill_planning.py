@@ -142,6 +142,9 @@ def test_a_job_whose_config_depends_on_the_partition_has_each_run_built(
     with pytest.raises(WorkspaceError, match="built by the code server of location 'warehouse'"):
         BackfillSubmitter(instance).one_pass()
     assert backfill_runs(instance, backfill.backfill_id) == []
+    failed = instance.storage.get_backfill(backfill.backfill_id)
+    assert failed is not None
+    assert failed.body["error"].startswith("WorkspaceError: backfill ")  # for `show`
     asked: list[str] = []
 
     def build(launch: LaunchRequest, location: str) -> Run:
@@ -153,6 +156,9 @@ def test_a_job_whose_config_depends_on_the_partition_has_each_run_built(
     assert [r.run_config["ops"]["load_zone"]["config"]["zone"] for r in runs] == ["north", "south"]
     assert [r.status for r in runs] == [RunStatus.QUEUED] * 2
     assert asked == ["warehouse"] * 2
+    stored = instance.storage.get_backfill(backfill.backfill_id)
+    assert stored is not None
+    assert stored.body["error"] is None
 
 
 def test_from_and_to_pick_the_time_partitions_between(

@@ -180,9 +180,16 @@ def backfill_list(status: str | None, limit: int) -> None:
 @backfill.command("show")
 @click.argument("backfill_id")
 @click.option("--runs", "every_run", is_flag=True, help="Print every run id, not the first 10.")
-def backfill_show(backfill_id: str, every_run: bool) -> None:
-    """Print a backfill's progress: for each group of assets (or the job), its partitions by
-    state (requested, in progress, materialized, failed, canceled, skipped) and run ids."""
+@click.option(
+    "--partitions",
+    "every_partition",
+    is_flag=True,
+    help="Also print each partition's state and run.",
+)
+def backfill_show(backfill_id: str, every_run: bool, every_partition: bool) -> None:
+    """Print a backfill's progress: for each asset (or the job), its partitions by state
+    (requested, in progress, materialized, failed, canceled, skipped) and the run ids; with
+    --partitions, each partition with its state and run."""
     from knoll.daemon.backfill import backfill_progress
     from knoll.daemon.backfill.control import STATE_NAMES
 
@@ -194,12 +201,15 @@ def backfill_show(backfill_id: str, every_run: bool) -> None:
     click.echo(f"  created {format_time(stored.created_timestamp)}")
     if body.tags:
         click.echo(f"  tags: {', '.join(f'{k}={v}' for k, v in sorted(body.tags.items()))}")
+    if body.error:
+        click.echo(f"  last error: {body.error}")
     names = list(STATE_NAMES.values())
     rows = [
-        [", ".join(group.assets), *(str(group.partitions.get(n, 0)) for n in names)]
+        [asset, *(str(group.partitions.get(n, 0)) for n in names)]
         for group in progress.groups
+        for asset in group.assets
     ]
-    header = ["ASSETS" if body.kind == "assets" else "JOB", *(n.upper() for n in names)]
+    header = ["ASSET" if body.kind == "assets" else "JOB", *(n.upper() for n in names)]
     for line in table(rows, header):
         click.echo(f"  {line}")
     for group in progress.groups:
@@ -208,6 +218,15 @@ def backfill_show(backfill_id: str, every_run: bool) -> None:
             more = len(run_ids) - len(shown)
             suffix = f" ... and {more} more (--runs prints them)" if more else ""
             click.echo(f"  {group.name} {state} runs: {' '.join(shown)}{suffix}")
+    if every_partition:
+        rows = [
+            [group.name, key, state, run_id or "-"]
+            for group in progress.groups
+            for key, state, run_id in group.by_partition
+        ]
+        for line in table(rows, ["ASSETS" if body.kind == "assets" else "JOB", "PARTITION",
+                                 "STATE", "RUN"]):  # fmt: skip
+            click.echo(f"  {line}")
 
 
 @backfill.command("cancel")

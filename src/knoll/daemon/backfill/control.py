@@ -44,6 +44,8 @@ class GroupProgress:
     assets: tuple[str, ...]
     partitions: Mapping[str, int]
     run_ids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    by_partition: tuple[tuple[str, str, str | None], ...] = ()
+    """Each partition: its key, its state's name and its run id (None before it has one)."""
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,27 @@ def backfill_progress(instance: Instance, backfill_id: str) -> Progress:
         for chunk, state in enumerate(group.states.decode()):
             partitions[STATE_NAMES[state]] += plan.chunk_size(chunk)
             by_state.setdefault(state, []).append(chunk)
+        run_of: dict[int, str] = {}
+        for state, chunks in by_state.items():
+            if state not in (REQUESTED, SKIPPED):
+                ids = chunk_run_ids(backfill.backfill_id, group, plan, chunks)
+                run_of.update(zip(chunks, ids, strict=True))
         run_ids = {
-            STATE_NAMES[state]: tuple(chunk_run_ids(backfill.backfill_id, group, plan, chunks))
+            STATE_NAMES[state]: tuple(run_of[chunk] for chunk in chunks)
             for state, chunks in by_state.items()
             if state not in (REQUESTED, SKIPPED)
         }
+        by_partition = tuple(
+            (key, STATE_NAMES[chr(group.states[chunk])], run_of.get(chunk))
+            for chunk in range(len(plan.chunks))
+            for key in plan.chunk_keys(chunk)
+        )
         names = (
             tuple(k.to_user_string() for k in group.assets)
             if group.assets is not None
             else (group.name,)
         )
-        groups.append(GroupProgress(group.name, names, partitions, run_ids))
+        groups.append(GroupProgress(group.name, names, partitions, run_ids, by_partition))
     return Progress(backfill, body, tuple(groups))
 
 

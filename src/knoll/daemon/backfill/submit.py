@@ -106,6 +106,7 @@ class BackfillSubmitter:
     def advance(self, backfill: Backfill, keep: Callable[[], bool] = lambda: True) -> bool:
         """One step of one backfill; False when ``keep`` said to stop the pass."""
         body = BackfillBody.from_json(backfill.body)
+        body.error = None  # the error of an earlier pass, if any, is over once this one works
         plans = self._plan(backfill.backfill_id, body)
         if cancel_requested(self.instance, backfill):
             self._cancel(backfill, body, plans)
@@ -256,9 +257,19 @@ class BackfillSubmitter:
         _log.info("backfill %s canceled", backfill.backfill_id)
 
     def _fail(self, backfill: Backfill, exc: Exception) -> None:
-        _log.error("backfill %s could not advance: %s: %s", backfill.backfill_id,
-                   type(exc).__name__, exc)  # fmt: skip
+        """Log why ``backfill`` could not advance and keep it in the backfill (``show``
+        prints it); the next pass tries again."""
+        error = f"{type(exc).__name__}: {exc}"
+        _log.error("backfill %s could not advance: %s", backfill.backfill_id, error)
         self.forget(backfill.backfill_id)
+        with contextlib.suppress(Exception):  # the storage itself may be what failed
+            stored = self.instance.storage.get_backfill(backfill.backfill_id)
+            if stored is not None:
+                body = dict(stored.body)
+                body["error"] = error
+                self.instance.storage.update_backfill(
+                    Backfill(stored.backfill_id, stored.status, stored.created_timestamp, body)
+                )
 
 
 def _requested(group: Group) -> list[int]:
