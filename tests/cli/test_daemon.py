@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, Daemon, Duty, is_fresh
+from knoll.daemon.backfill import BACKFILL_DUTY
 from knoll.daemon.schedules import SCHEDULES_DUTY
 from knoll.daemon.sensors import SENSORS_DUTY
 from knoll.execution.run import RunStatus
@@ -45,7 +46,7 @@ daemon:
   lease_seconds: 4
 """
 
-DUTIES = (SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, MONITOR_DUTY)
+DUTIES = (SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, BACKFILL_DUTY, MONITOR_DUTY)
 
 
 @pytest.fixture

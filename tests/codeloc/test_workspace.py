@@ -209,3 +209,45 @@ def test_every_mistake_in_a_workspace_is_listed_at_once(tmp_path: Path) -> None:
         '  - at path load_from[1]:python_file: expected str or a dict like {relative_path: "..."}, '
         "got int 3",
     ]
+
+
+def test_a_code_server_stops_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    """A daemon or command killed with SIGKILL cannot stop its code servers: they notice that
+    their parent is gone and stop themselves."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    (tmp_path / "tiny.py").write_text("from knoll import Definitions\ndefs = Definitions()\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import time
+        from knoll.codeloc.loader import CodeLocationTarget
+        from knoll.codeloc.workspace import start_workspace, workspace_from_target
+
+        target = CodeLocationTarget(python_file={str(tmp_path / "tiny.py")!r})
+        processes = start_workspace(
+            workspace_from_target(target, "tiny"), timeout=60, stdout=sys.stderr
+        )
+        print(processes.processes["tiny"].pid, flush=True)
+        time.sleep(600)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    server_pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.communicate(timeout=60)
+    deadline = time.monotonic() + 60  # only to avoid a hang
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(server_pid, signal.SIGKILL)
+    raise AssertionError(f"code server {server_pid} outlived the process that started it")

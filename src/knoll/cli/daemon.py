@@ -31,7 +31,7 @@ _EXIT_NOT_RUNNING = 1
 @click.group()
 def daemon() -> None:
     """Run the instance's duties in one long-running process: schedules, sensors, the run
-    queue and run monitoring."""
+    queue, backfills and run monitoring."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -46,11 +46,11 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @click.option("--clock-start", type=float, hidden=True, help="Simulated time to start from.")
 @click.option("--clock-speed", type=float, default=1.0, hidden=True, help="Simulated speed.")
 def daemon_run(servers: ServerChoice, clock_start: float | None, clock_speed: float) -> None:
-    """Run the schedules, the sensors, the run queue (as `knoll run queue-worker` does) and
-    run monitoring (as `knoll run monitor` does) until Ctrl-C or SIGTERM, each in its own
-    loop under its lease in storage: a second daemon against the same instance waits for the
-    leases, and takes a duty over within daemon:lease_seconds of knoll.yaml once its holder
-    is gone."""
+    """Run the schedules, the sensors, the run queue (as `knoll run queue-worker` does),
+    backfills and run monitoring (as `knoll run monitor` does) until Ctrl-C or SIGTERM, each
+    in its own loop under its lease in storage: a second daemon against the same instance
+    waits for the leases, and takes a duty over within daemon:lease_seconds of knoll.yaml
+    once its holder is gone."""
     from knoll.cli._servers import code_servers
     from knoll.daemon import Daemon
     from knoll.daemon.clock import FastClock, SystemClock
@@ -133,6 +133,7 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
             ),
         )
     ]
+    duties.append(_backfill_duty(instance, launcher, lock))
     if settings.run_monitoring.enabled:
         duties.append(
             Duty(
@@ -150,18 +151,45 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
     return duties
 
 
+def _backfill_duty(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> Duty:
+    """The ``backfills`` duty: it submits the runs of backfills to the run queue, asking a
+    code server (under ``lock``) only for runs whose config depends on their partition."""
+    from knoll.daemon import Duty
+    from knoll.daemon.backfill import BACKFILL_DUTY, BackfillSubmitter
+    from knoll.execution.run import Run
+    from knoll.instance.launcher import LOCATION_TAG, LaunchRequest
+
+    lease_seconds = instance.settings.daemon.lease_seconds
+    home = None if instance.home is None else str(instance.home)
+
+    def build(request: LaunchRequest, location: str) -> Run:
+        with lock:
+            client = launcher.client_for(Run("", "", tags={LOCATION_TAG: location}))
+            return client.build_run(request, home)
+
+    submitter = BackfillSubmitter(instance, build)
+
+    def one_pass(owner: str) -> None:
+        submitter.one_pass(
+            keep=lambda: instance.storage.renew_lease(BACKFILL_DUTY, owner, lease_seconds)
+        )
+
+    return Duty(BACKFILL_DUTY, instance.settings.backfills.interval_seconds, one_pass)
+
+
 @daemon.command("status")
 def daemon_status() -> None:
     """Print each duty's lease holder and the latest heartbeat of each daemon that runs it
     (daemon id, pid, host, age, last error). Exits 1 when no daemon's heartbeat is fresh."""
     from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, is_fresh
+    from knoll.daemon.backfill import BACKFILL_DUTY
     from knoll.daemon.schedules import SCHEDULES_DUTY
     from knoll.daemon.sensors import SENSORS_DUTY
 
     instance = open_instance()
     now = time.time()
     beats = list(instance.storage.get_daemon_heartbeats())
-    duties = [SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, MONITOR_DUTY]
+    duties = [SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, BACKFILL_DUTY, MONITOR_DUTY]
     duties += sorted({beat.duty for beat in beats} - set(duties))
     for duty in duties:
         click.echo(f"{duty}:")

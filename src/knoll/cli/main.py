@@ -13,6 +13,7 @@ import click
 
 from knoll.cli._common import fail
 from knoll.cli.assets import asset
+from knoll.cli.backfills import backfill
 from knoll.cli.code_server import code_server
 from knoll.cli.daemon import daemon
 from knoll.cli.definitions import definitions
@@ -84,6 +85,7 @@ main.add_command(sensor)
 main.add_command(instance)
 main.add_command(code_server)
 main.add_command(daemon)
+main.add_command(backfill)
 
 
 if __name__ == "__main__":  # pragma: no cover

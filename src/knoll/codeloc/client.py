@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._serdes import pack, unpack
 from knoll.codeloc.protocol import CodeServerHealth, LocationLoadFailure
+from knoll.defs.keys import AssetKey
 from knoll.defs.schedule import ScheduleEvaluationResult
 from knoll.defs.sensor import SensorEvaluationResult
 from knoll.errors import CodeServerError
@@ -196,6 +197,19 @@ class CodeServerClient:
         if not isinstance(run, Run):
             raise CodeServerError(f"{self.describe()} answered /runs/prepare with {data!r}.")
         return run
+
+    def resolve_selection(self, selection: str) -> list[AssetKey]:
+        """The assets that the asset selection string ``selection`` names in the location's
+        definitions; one that does not fit them raises ``CodeServerError`` saying why."""
+        _, data = self._request("POST", "/selection", body={"selection": selection})
+        if data.get("status") == "invalid":
+            failure = unpack(data["error"])
+            where = f"location {self.location_name!r}" if self.location_name else self.address
+            raise CodeServerError(
+                f"cannot resolve asset selection {selection!r} in {where}: {failure.message}",
+                failure.traceback,
+            )
+        return [AssetKey(path) for path in data.get("keys", ())]
 
     def start_run(
         self,

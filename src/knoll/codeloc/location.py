@@ -20,6 +20,7 @@ from knoll.errors import CodeServerError, DefinitionError
 
 if TYPE_CHECKING:
     from knoll.defs.definitions import Definitions
+    from knoll.defs.keys import AssetKey
     from knoll.defs.resource_definition import Resources
     from knoll.defs.schedule import ScheduleEvaluationResult
     from knoll.defs.sensor import SensorEvaluationResult
@@ -146,6 +147,14 @@ class LoadedLocation:
                 raise UnknownDefinitionError(str(exc)) from None
             raise
 
+    def resolve_selection(self, selection: str) -> list[AssetKey]:
+        """The assets an asset selection string (``"orders+"``) names in these definitions,
+        sorted; a selection that names nothing known raises ``SelectionError``."""
+        from knoll.defs.selection import AssetSelection
+
+        graph = self._loaded().asset_graph
+        return sorted(AssetSelection.from_coercible(selection).resolve(graph), key=_key_path)
+
     def start_run_worker(
         self,
         run_id: str,
@@ -208,6 +217,10 @@ class LoadedLocation:
             return get()
         except DefinitionError as exc:
             raise UnknownDefinitionError(str(exc)) from None
+
+
+def _key_path(key: AssetKey) -> tuple[str, ...]:
+    return tuple(key.path)
 
 
 def _as_dict(resources: Resources) -> dict[str, object]:

@@ -42,6 +42,8 @@ class ServeOptions:
     Exactly one of ``socket_path`` and ``port`` (with ``host``); ``listen_fd`` and
     ``run_worker_pids`` are set only when the server re-executes itself (a reload): it keeps
     its listening socket, and reaps the run workers it had forked that are still running.
+    With ``parent_pid`` (a workspace started it) the server stops when that process has ended,
+    so that a command or daemon killed with SIGKILL leaves no server behind.
     """
 
     location_name: str
@@ -55,6 +57,7 @@ class ServeOptions:
     listen_fd: int | None = None
     generation: int = 1
     run_worker_pids: tuple[int, ...] = ()
+    parent_pid: int | None = None
 
     def command_args(self) -> list[str]:
         """The arguments after the Python executable that start a server with these options."""

@@ -92,7 +92,8 @@ def prepare_launch(
         ),
         use_executor=True,
     )
-    return prepare_run(job_named(defs, request.job_name), wanted, instance).run
+    job = job_named(defs, request.job_name, asset_selection=wanted.asset_selection)
+    return prepare_run(job, wanted, instance).run
 
 
 # ---- forking a worker ------------------------------------------------------------------------
@@ -283,7 +284,7 @@ def _left_to_run(
     from knoll.execution.plan import build_plan
     from knoll.execution.reexecution import STEP_SELECTION_TAG, reused_outputs, steps_to_resume
 
-    job = job_named(defs, run.job_name)
+    job = job_named(defs, run.job_name, asset_selection=run.asset_selection)
     plan = build_plan(job, asset_selection=_selection(defs, run))
     succeeded = instance.events_of_run(run.run_id, [EventType.STEP_SUCCESS])
     done = {e.step_key for e in succeeded if e.step_key is not None}
@@ -368,7 +369,8 @@ def _execute_stored(
         mapping_keys=mapping_keys,
         resume=resume,
     )
-    prepared = prepare_run(job_named(defs, run.job_name), request, recorder)
+    job = job_named(defs, run.job_name, asset_selection=run.asset_selection)
+    prepared = prepare_run(job, request, recorder)
     execute(prepared, recorder, raise_on_error=False)
 
 
@@ -379,7 +381,8 @@ def _stop_own_group() -> None:
 
 
 def _selection(defs: Definitions, run: Run) -> Any:
-    if run.asset_selection is None or job_named(defs, run.job_name).asset_graph is None:
+    job = job_named(defs, run.job_name, asset_selection=run.asset_selection)
+    if run.asset_selection is None or job.asset_graph is None:
         return None
     return run.asset_selection
 

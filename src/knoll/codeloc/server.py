@@ -117,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # a client that stops sending does not hold a thread forever
     ROUTES = ("GET /health", "GET /snapshot", "POST /reload", "POST /schedules/{name}/tick",
-              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs")  # fmt: skip
+              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs",
+              "POST /selection")  # fmt: skip
 
     def do_GET(self) -> None:
         with self.server.state.request():
@@ -141,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._prepare_run()
             elif method == "POST" and path == "/runs":
                 self._start_run()
+            elif method == "POST" and path == "/selection":
+                self._selection()
             elif method == "POST" and len(parts) == 3 and parts[2] == "tick":
                 self._tick(parts[0], parts[1])
             else:
@@ -244,6 +247,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
             return
         self._json(HTTPStatus.OK, {"status": "ok", "run": pack(run)})
+
+    def _selection(self) -> None:
+        selection = _optional(self._body(), "selection", str)
+        if selection is None:
+            raise _BadRequest("'selection' must be an asset selection string such as 'orders+'.")
+        try:
+            keys = self.server.state.location.resolve_selection(selection)
+        except Exception as exc:  # a selection these definitions do not have (or no definitions)
+            self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
+            return
+        self._json(HTTPStatus.OK, {"status": "ok", "keys": [list(key.path) for key in keys]})
 
     def _start_run(self) -> None:
         body = self._body()
@@ -486,7 +500,9 @@ def serve(options: ServeOptions, announce: Callable[[str], None] | None = None) 
             print(location.failure.traceback, file=sys.stderr, flush=True)
             say(f"{location.failure.message}\n(serving this error until reloaded)")
         while not state.stop.wait(0.5):
-            pass
+            if options.parent_pid is not None and os.getppid() != options.parent_pid:
+                say(f"the process that started this code server ({options.parent_pid}) ended")
+                break
     except _Interrupted:
         pass
     finally:

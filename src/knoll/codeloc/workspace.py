@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -339,7 +339,7 @@ def _spawn(
     env: Mapping[str, str] | None,
     stdout: IO[Any] | None,
 ) -> subprocess.Popen[bytes]:
-    options = location.serve_options(socket_path=socket_path)
+    options = replace(location.serve_options(socket_path=socket_path), parent_pid=os.getpid())
     command = [location.executable_path or sys.executable, *options.command_args()]
     try:
         return subprocess.Popen(command, env=None if env is None else dict(env), stdout=stdout)

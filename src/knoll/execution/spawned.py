@@ -186,7 +186,7 @@ def spawned_worker_main(conn: Connection, recipe_json: str) -> None:
 def _seed(recipe: WorkerRecipe) -> WorkerSeed:
     defs = _definitions(recipe.origin)
     run = recipe.run
-    job = job_named(defs, run.job_name, recipe.origin)
+    job = job_named(defs, run.job_name, recipe.origin, asset_selection=run.asset_selection)
     recorder = _open_recorder(recipe.instance)
     # the same preparation as the run's, from what it recorded: plan, config, resources, partition
     request = ExecutionRequest(
@@ -237,13 +237,23 @@ def _definitions(origin: CodeOrigin) -> Definitions:
 
 
 def job_named(
-    defs: Definitions, job_name: str | None, origin: CodeOrigin | None = None
+    defs: Definitions,
+    job_name: str | None,
+    origin: CodeOrigin | None = None,
+    *,
+    asset_selection: Any = None,
 ) -> JobDefinition:
     """The job that runs of ``job_name`` execute (every asset's implicit job for ``None`` or
     the implicit asset job's name); ``origin`` names the location in the error for a job that
-    is not there."""
+    is not there. When the assets have several partitions definitions, so that no job holds
+    them all, the implicit job of a run is the one over its ``asset_selection``."""
     if job_name is None or job_name == IMPLICIT_ASSET_JOB:
-        return defs.get_implicit_asset_job()
+        if asset_selection is None:
+            return defs.get_implicit_asset_job()
+        try:
+            return defs.get_implicit_asset_job()
+        except DefinitionError:  # assets of several partitions definitions
+            return defs.get_implicit_asset_job(asset_selection)
     try:
         return defs.get_job_def(job_name)
     except DefinitionError as exc:

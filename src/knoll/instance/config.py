@@ -180,6 +180,17 @@ class InstigationSettings:
     sensor_interval_seconds: float = DEFAULT_TICK_INTERVAL_SECONDS
 
 
+DEFAULT_BACKFILL_INTERVAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class BackfillSettings:
+    """``backfills:`` in knoll.yaml: the seconds between two passes of the daemon's
+    ``backfills`` duty, which submits the runs of backfills."""
+
+    interval_seconds: float = DEFAULT_BACKFILL_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -193,6 +204,7 @@ class InstanceSettings:
     run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     instigation: InstigationSettings = field(default_factory=InstigationSettings)
+    backfills: BackfillSettings = field(default_factory=BackfillSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -535,6 +547,16 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "backfills": Field(
+            Shape(
+                {
+                    "interval_seconds": Field(
+                        float, default_value=DEFAULT_BACKFILL_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -584,6 +606,12 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             "seconds. Give, for example, 30"
         )
     instigation = _instigation(resolved["schedules"], resolved["sensors"], errors)
+    backfill_interval = resolved["backfills"]["interval_seconds"]
+    if not backfill_interval > 0:
+        errors.append(
+            f"at path backfills:interval_seconds: {backfill_interval} is not a positive number "
+            "of seconds. Give, for example, 5"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -598,6 +626,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         run_queue=run_queue,
         run_monitoring=run_monitoring,
         daemon=DaemonSettings(lease_seconds=lease_seconds),
+        backfills=BackfillSettings(interval_seconds=backfill_interval),
         instigation=instigation,
     )
 

@@ -92,6 +92,11 @@ class RunStorage(ABC):
         """Store a new run. A run id that exists already raises ``StorageError``."""
 
     @abstractmethod
+    def add_runs(self, runs: Sequence[Run]) -> Sequence[RunRecord]:
+        """Store new runs at once (one transaction), in order: all of them or, when a run id
+        is stored already or given twice, none, raising ``RunAlreadyStoredError``."""
+
+    @abstractmethod
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
     @abstractmethod

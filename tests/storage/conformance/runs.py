@@ -74,6 +74,38 @@ class RunStorageSuite:
         assert fetched.run == run
         assert storage.count_runs() == 1
 
+    def test_add_runs_stores_a_batch_in_order(self, storage: Storage) -> None:
+        batch = [
+            make_run(tags={"n": str(n), "team": "data"}, assets=["a", "b"]) for n in range(1200)
+        ]
+        records = storage.add_runs(batch)
+        assert [r.run for r in records] == batch
+        ids = [r.storage_id for r in records]
+        assert ids == sorted(ids)
+        assert len(set(ids)) == len(ids)
+        fetched = storage.get_run(batch[700].run_id)
+        assert fetched is not None
+        assert fetched.run == batch[700]
+        assert fetched.storage_id == records[700].storage_id
+        assert storage.count_runs(RunsFilter(tags={"n": "1199"})) == 1
+        assert storage.count_runs(RunsFilter(asset_key=AssetKey("b"))) == 1200
+        assert [r.run.run_id for r in storage.get_queued_runs(limit=3)] == [
+            run.run_id for run in batch[:3]
+        ]
+        assert storage.add_runs([]) == []
+
+    def test_add_runs_stores_nothing_when_one_run_is_stored_already(self, storage: Storage) -> None:
+        stored = storage.add_run(make_run()).run
+        batch = [make_run(), make_run(run_id=stored.run_id), make_run()]
+        with pytest.raises(RunAlreadyStoredError, match="none of them was stored"):
+            storage.add_runs(batch)
+        assert storage.count_runs() == 1
+        assert storage.get_run(batch[0].run_id) is None
+        twice = make_run()
+        with pytest.raises(RunAlreadyStoredError, match="given twice"):
+            storage.add_runs([twice, twice])
+        assert storage.count_runs() == 1
+
     # ---- the state machine ---------------------------------------------------------------
 
     def test_update_run_status_along_the_state_machine(self, storage: Storage) -> None:

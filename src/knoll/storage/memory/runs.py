@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from knoll._serdes import deserialize, serialize
@@ -40,6 +40,28 @@ class MemoryRunStorage(MemoryEventLog):
             )
             self._runs[run.run_id] = record
             return record
+
+    def add_runs(self, runs: Sequence[Run]) -> Sequence[RunRecord]:
+        stored = [deserialize(serialize(run), Run) for run in runs]
+        with self._lock:
+            ids = [run.run_id for run in runs]
+            if len(set(ids)) != len(ids) or any(run_id in self._runs for run_id in ids):
+                first = runs[0].run_id
+                raise RunAlreadyStoredError(
+                    f"one of the {len(runs)} runs (the first is {first}) is stored already, or "
+                    "given twice: a run id names one run, so none of them was stored. Give each "
+                    "new run a new id (knoll.execution.run.new_run_id() makes one)."
+                )
+            now = time.time()
+            records: list[RunRecord] = []
+            for run in stored:
+                self._run_seq += 1
+                record = RunRecord(
+                    storage_id=self._run_seq, run=run, create_timestamp=now, update_timestamp=now
+                )
+                self._runs[run.run_id] = record
+                records.append(record)
+            return records
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:

@@ -8,7 +8,7 @@ cannot both win. The ``body`` column holds the rest of the run as versioned JSON
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from knoll.storage.base import RunRecord, RunsFilter, RunsPage, RunStorage
 from knoll.storage.sql.common import chunks, dialect_insert
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import run_assets, run_tags, runs
+from knoll.storage.sql.schema import runs as runs_table
 
 _RECORD_COLUMNS = (
     runs.c.id,
@@ -51,19 +52,7 @@ class SqlRunStorage(RunStorage):
     def add_run(self, run: Run) -> RunRecord:
         now = time.time()
         body = serialize(run)
-        row = {
-            "run_id": run.run_id,
-            "job_name": run.job_name,
-            "status": run.status.value,
-            "body": body,
-            "partition": run.tags.get(PARTITION_TAG),
-            "partition_range_start": run.tags.get(PARTITION_RANGE_START_TAG),
-            "partition_range_end": run.tags.get(PARTITION_RANGE_END_TAG),
-            "parent_run_id": run.parent_run_id,
-            "root_run_id": run.root_run_id,
-            "create_timestamp": now,
-            "update_timestamp": now,
-        }
+        row = _run_row(run, body, now)
 
         def insert(conn: Connection) -> int:
             storage_id = conn.execute(sa.insert(runs).returning(runs.c.id), row).scalar_one()
@@ -95,6 +84,57 @@ class SqlRunStorage(RunStorage):
             create_timestamp=now,
             update_timestamp=now,
         )
+
+    def add_runs(self, runs: Sequence[Run]) -> Sequence[RunRecord]:
+        if not runs:
+            return []
+        now = time.time()
+        bodies = [serialize(run) for run in runs]
+        rows = [_run_row(run, body, now) for run, body in zip(runs, bodies, strict=True)]
+        tag_rows = [
+            {"run_id": run.run_id, "key": k, "value": v}
+            for run in runs
+            for k, v in run.tags.items()
+        ]
+        asset_rows = [
+            {"run_id": run.run_id, "asset_key": key.to_user_string()}
+            for run in runs
+            for key in sorted(run.asset_selection or ())
+        ]
+        ids = [run.run_id for run in runs]
+
+        def insert(conn: Connection) -> dict[str, int]:
+            for part in chunks(rows):
+                conn.execute(sa.insert(runs_table), list(part))
+            for part in chunks(tag_rows):
+                conn.execute(sa.insert(run_tags), list(part))
+            for part in chunks(asset_rows):
+                conn.execute(sa.insert(run_assets), list(part))
+            found: dict[str, int] = {}
+            for some_ids in chunks(ids):
+                query = sa.select(runs_table.c.run_id, runs_table.c.id).where(
+                    runs_table.c.run_id.in_(some_ids)
+                )
+                found.update((row.run_id, int(row.id)) for row in conn.execute(query))
+            return found
+
+        try:
+            storage_ids = self._db.write(insert)
+        except sa.exc.IntegrityError:
+            raise RunAlreadyStoredError(
+                f"one of the {len(runs)} runs (the first is {runs[0].run_id}) is stored already, "
+                "or given twice: a run id names one run, so none of them was stored. Give each "
+                "new run a new id (knoll.execution.run.new_run_id() makes one)."
+            ) from None
+        return [
+            RunRecord(
+                storage_id=storage_ids[run.run_id],
+                run=deserialize(body, Run),
+                create_timestamp=now,
+                update_timestamp=now,
+            )
+            for run, body in zip(runs, bodies, strict=True)
+        ]
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._db.read() as conn:
@@ -266,3 +306,20 @@ def _parse_cursor(cursor: str) -> tuple[float, int]:
             f"runs cursor {cursor!r} is not one this storage returned: pass the cursor of the "
             "previous page unchanged, or None for the first page."
         ) from None
+
+
+def _run_row(run: Run, body: str, now: float) -> dict[str, Any]:
+    """The ``runs`` row of a new run."""
+    return {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "status": run.status.value,
+        "body": body,
+        "partition": run.tags.get(PARTITION_TAG),
+        "partition_range_start": run.tags.get(PARTITION_RANGE_START_TAG),
+        "partition_range_end": run.tags.get(PARTITION_RANGE_END_TAG),
+        "parent_run_id": run.parent_run_id,
+        "root_run_id": run.root_run_id,
+        "create_timestamp": now,
+        "update_timestamp": now,
+    }
