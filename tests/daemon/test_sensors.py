@@ -181,3 +181,32 @@ def test_a_tick_left_after_its_first_run_is_finished_with_the_same_runs(
     state = instance.storage.get_instigator_state(LOC, "new_files")
     assert state is not None
     assert state.cursor == "b.csv"
+
+
+def test_a_run_failure_sensor_sees_each_failed_run_of_any_location_once(
+    instance: Instance, servers: WorkspaceProcesses, drop: Path
+) -> None:
+    from knoll import asset, materialize
+    from knoll.instance.launcher import LOCATION_TAG
+
+    @asset
+    def fragile() -> int:
+        raise RuntimeError("the upstream file is empty")
+
+    clock = ManualClock(at("2024-05-01 00:00"))
+    duty = _duty(instance, servers, clock)
+    duty.one_pass()  # the first tick starts from the end of the log
+    failed = []
+    for location in ("ticking", "elsewhere"):
+        result = materialize(
+            [fragile], instance=instance, tags={LOCATION_TAG: location}, raise_on_error=False
+        )
+        assert not result.success
+        failed.append(result.run_id)
+    for _ in range(3):
+        clock.advance(31)
+        duty.one_pass()
+    assert (drop / "failures.txt").read_text().split() == failed  # each once, in order
+    state = instance.storage.get_instigator_state(LOC, "failures")
+    assert state is not None
+    assert state.cursor is not None

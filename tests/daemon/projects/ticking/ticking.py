@@ -20,6 +20,7 @@ from knoll import (
     asset,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    run_failure_sensor,
     schedule,
     sensor,
 )
@@ -109,6 +110,13 @@ def landing(context):  # type: ignore[no-untyped-def]
     )
 
 
+@run_failure_sensor(default_status=DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
+def failures(context):  # type: ignore[no-untyped-def]
+    """Writes the id of every failed run, of any code location, to failures.txt."""
+    with (Path(os.environ["TICKING_DROP"]) / "failures.txt").open("a") as out:
+        out.write(f"{context.dagster_run.run_id}\n")
+
+
 defs = Definitions(
     assets=[orders, events, landed],
     jobs=[orders_job, events_job, landed_job],
@@ -121,7 +129,7 @@ defs = Definitions(
         daily_events,
         broken_schedule,
     ],
-    sensors=[new_files, every_tick, landing],
+    sensors=[new_files, every_tick, landing, failures],
 )
 
 __all__ = ["AssetKey", "defs"]
