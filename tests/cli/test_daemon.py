@@ -266,6 +266,35 @@ def test_a_pass_that_raises_is_recorded_and_the_loop_goes_on(instance: Instance)
     assert instance.get_lease("flaky") is None
 
 
+def test_the_same_pass_errors_are_recorded_each_pass_and_logged_once(
+    instance: Instance, caplog: pytest.LogCaptureFixture
+) -> None:
+    from knoll.daemon import PassErrors
+
+    passes: list[int] = []
+
+    def broken(owner: str) -> None:
+        passes.append(1)
+        raise PassErrors("location 'crm': its code server is not answering")
+
+    runner = Daemon(instance, [Duty("partly", 0.02, broken)], lease_seconds=2)
+    with caplog.at_level("ERROR", logger="knoll.daemon"):
+        runner.start()
+        try:
+            deadline = time.monotonic() + WAIT
+            while len(passes) < 4:
+                assert time.monotonic() < deadline, "the loop did not go on"
+                time.sleep(0.01)
+        finally:
+            runner.stop.set()
+            assert runner.join(WAIT)
+    logged = [r.getMessage() for r in caplog.records if "partly" in r.getMessage()]
+    assert logged == [
+        "a pass of partly met errors (it goes on): location 'crm': its code server is not answering"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # no traceback for these
+
+
 def test_a_lease_that_is_not_positive_is_refused(project: Path) -> None:
     (project / ".knoll" / "knoll.yaml").write_text("daemon:\n  lease_seconds: 0\n")
 

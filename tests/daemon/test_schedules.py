@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from knoll.codeloc.workspace import WorkspaceProcesses
+from knoll.daemon import PassErrors
 from knoll.daemon.clock import ManualClock
-from knoll.daemon.schedules import DutyErrors, ScheduleDuty
+from knoll.daemon.schedules import ScheduleDuty
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType, TickStatus
@@ -216,10 +217,10 @@ def test_a_broken_location_fails_its_running_schedules_once_and_the_other_goes_o
         InstigatorState("broken", "nightly", InstigatorType.SCHEDULE, InstigatorStatus.RUNNING, "0")
     )
     duty = ScheduleDuty(instance, clients, str(instance.home), clock=clock)
-    with pytest.raises(DutyErrors, match="location 'broken'"):
+    with pytest.raises(PassErrors, match="location 'broken'"):
         duty.one_pass()
     clock.set(at("2024-05-01 01:00"))
-    with pytest.raises(DutyErrors, match="cannot be imported"):
+    with pytest.raises(PassErrors, match="cannot be imported"):
         duty.one_pass()
     [failed] = instance.storage.get_ticks("broken", "nightly")  # recorded once, not per pass
     assert failed.status is TickStatus.FAILURE

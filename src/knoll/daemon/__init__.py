@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MONITOR_DUTY",
+    "PassErrors",
     "QUEUE_DUTY",
     "Daemon",
     "Duty",
@@ -45,6 +46,11 @@ STALE_AFTER_PASSES = 3.0
 _MIN_STALE_SECONDS = 2.0  # a very short interval still leaves time for a slow pass
 
 _log = logging.getLogger("knoll.daemon")
+
+
+class PassErrors(Exception):
+    """Some of the work of a pass failed (a broken code location, a schedule whose cron cannot
+    be read) while the rest went on: the heartbeat records them, the log shows them once."""
 
 
 def new_daemon_id() -> str:
@@ -136,6 +142,7 @@ class Daemon:
     def _loop(self, duty: Duty) -> None:
         storage = self.instance.storage
         holding = False
+        logged: tuple[str, ...] = ()
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
@@ -144,9 +151,17 @@ class Daemon:
                     holding = storage.acquire_lease(duty.name, self.daemon_id, self.lease_seconds)
                     if holding:
                         duty.one_pass(self.daemon_id)
+                except PassErrors as exc:
+                    errors = (str(exc),)
+                    if errors != logged:  # the same errors pass after pass are logged once
+                        _log.error("a pass of %s met errors (it goes on): %s", duty.name, exc)
                 except Exception as exc:
                     errors = (f"{type(exc).__name__}: {exc}",)
-                    _log.exception("a pass of %s failed; it goes on after its interval", duty.name)
+                    if errors != logged:
+                        _log.exception(
+                            "a pass of %s failed; it goes on after its interval", duty.name
+                        )
+                logged = errors
                 self._beat(duty, errors, holding, "running")
                 self._wait(duty, started, holding)
         finally:

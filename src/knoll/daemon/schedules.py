@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from knoll.daemon import PassErrors
 from knoll.daemon.clock import Clock, SystemClock
 from knoll.daemon.locations import (
     InstigationClient,
@@ -39,11 +40,6 @@ __all__ = ["RECORDED_SKIPS", "SCHEDULES_DUTY", "ScheduleDuty", "due_times", "tic
 SCHEDULES_DUTY = "schedules"
 RECORDED_SKIPS = 100
 _SCHEDULE = InstigatorType.SCHEDULE
-
-
-class DutyErrors(Exception):
-    """Some instigators of a pass failed outside their ticks (each failure is in a tick when
-    it can be); the pass went on with the others."""
 
 
 def tick_key(when: datetime) -> str:
@@ -105,7 +101,7 @@ class ScheduleDuty:
                 except Exception as exc:  # a schedule whose cron cannot be read, say
                     errors.append(f"schedule {entry['name']!r} of {view.name!r}: {exc}")
         if errors:
-            raise DutyErrors("; ".join(errors))
+            raise PassErrors("; ".join(errors))
 
     def _schedule(
         self,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from knoll.daemon import PassErrors
 from knoll.daemon.clock import Clock, SystemClock
 from knoll.daemon.locations import (
     InstigationClient,
@@ -24,7 +25,6 @@ from knoll.daemon.locations import (
     read_locations,
     record_location_error,
 )
-from knoll.daemon.schedules import DutyErrors
 from knoll.daemon.ticks import Evaluation, apply_dynamic_partitions, carry_tick
 from knoll.errors import StorageError
 from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
@@ -79,7 +79,7 @@ class SensorDuty:
                 except Exception as exc:
                     errors.append(f"sensor {name!r} of {view.name!r}: {exc}")
         if errors:
-            raise DutyErrors("; ".join(errors))
+            raise PassErrors("; ".join(errors))
 
     def _sensor(
         self, view: LocationView, entry: Mapping[str, Any], state: InstigatorState | None
