@@ -295,6 +295,30 @@ def test_the_same_pass_errors_are_recorded_each_pass_and_logged_once(
     assert all(r.exc_info is None for r in caplog.records)  # no traceback for these
 
 
+def test_waking_a_duty_starts_its_next_pass_at_once(instance: Instance) -> None:
+    import threading
+
+    passes: list[float] = []
+    wake = threading.Event()
+    runner = Daemon(
+        instance, [Duty("sleepy", 3600, lambda owner: passes.append(1), wake=wake)], lease_seconds=2
+    )
+    runner.start()
+    try:
+        deadline = time.monotonic() + WAIT
+        while not passes:
+            assert time.monotonic() < deadline, "no first pass"
+            time.sleep(0.01)
+        wake.set()  # an hour before its next pass is due
+        while len(passes) < 2:
+            assert time.monotonic() < deadline, "waking the duty did not start a pass"
+            time.sleep(0.01)
+        assert not wake.is_set()  # taken by the pass it started
+    finally:
+        runner.stop.set()
+        assert runner.join(WAIT)
+
+
 def test_a_lease_that_is_not_positive_is_refused(project: Path) -> None:
     (project / ".knoll" / "knoll.yaml").write_text("daemon:\n  lease_seconds: 0\n")
 

@@ -68,8 +68,9 @@ def daemon_run(servers: ServerChoice, clock_start: float | None, clock_speed: fl
             instance, started.clients, leave_other_locations=not started.whole_workspace
         )
         lock = threading.Lock()  # the code servers' clients serve one loop at a time
-        duties = _instigation_duties(instance, started.clients, clock)
-        duties += _duties(instance, launcher, lock)
+        queue_wake = threading.Event()  # set when a tick queued runs: the queue starts them
+        duties = _instigation_duties(instance, started.clients, clock, queue_wake)
+        duties += _duties(instance, launcher, lock, queue_wake)
         runner = Daemon(instance, duties, lease_seconds=instance.settings.daemon.lease_seconds)
         signal.signal(signal.SIGTERM, _stop)
         names = ", ".join(f"{duty.name} every {duty.interval:g}s" for duty in duties)
@@ -87,7 +88,10 @@ def daemon_run(servers: ServerChoice, clock_start: float | None, clock_speed: fl
 
 
 def _instigation_duties(
-    instance: Instance, clients: Mapping[str, CodeServerClient], clock: Clock
+    instance: Instance,
+    clients: Mapping[str, CodeServerClient],
+    clock: Clock,
+    queue_wake: threading.Event,
 ) -> list[Duty]:
     """The schedules and sensors duties: they ask the code servers to evaluate, and store
     the runs they request in the run queue."""
@@ -99,16 +103,23 @@ def _instigation_duties(
     settings = instance.settings.instigation
     home = instance_home(instance)
     schedules = ScheduleDuty(
-        instance, clients, home, max_catchup_runs=settings.max_catchup_runs, clock=clock
+        instance,
+        clients,
+        home,
+        max_catchup_runs=settings.max_catchup_runs,
+        clock=clock,
+        on_runs=queue_wake.set,
     )
-    sensors = SensorDuty(instance, clients, home, clock=clock)
+    sensors = SensorDuty(instance, clients, home, clock=clock, on_runs=queue_wake.set)
     return [
         Duty(SCHEDULES_DUTY, settings.schedule_interval_seconds, schedules.one_pass),
         Duty(SENSORS_DUTY, settings.sensor_interval_seconds, sensors.one_pass),
     ]
 
 
-def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> list[Duty]:
+def _duties(
+    instance: Instance, launcher: RunLauncher, lock: threading.Lock, queue_wake: threading.Event
+) -> list[Duty]:
     from knoll.cli.run_monitor import monitor_pass, queue_pass
     from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, Duty
 
@@ -131,6 +142,7 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
                     instance, launcher, owner=owner, lease_seconds=lease_seconds
                 )
             ),
+            wake=queue_wake,
         )
     ]
     duties.append(_backfill_duty(instance, launcher, lock))

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knoll.storage.base import QUEUE_LEASE, DaemonHeartbeat
@@ -44,6 +44,7 @@ MONITOR_DUTY = "run_monitor"
 
 STALE_AFTER_PASSES = 3.0
 _MIN_STALE_SECONDS = 2.0  # a very short interval still leaves time for a slow pass
+_STOP_POLL = 0.1  # seconds: how soon a waiting loop sees that the daemon stops
 
 _log = logging.getLogger("knoll.daemon")
 
@@ -74,11 +75,14 @@ def is_fresh(beat: DaemonHeartbeat, now: float | None = None) -> bool:
 @dataclass(frozen=True)
 class Duty:
     """One loop of the daemon: its name (also its lease's), the seconds between two passes,
-    and one pass, called with the daemon's id while the daemon holds the duty's lease."""
+    and one pass, called with the daemon's id while the daemon holds the duty's lease.
+    Setting ``wake`` starts the next pass at once (the schedules and sensors duties wake the
+    run queue when they have queued runs)."""
 
     name: str
     interval: float
     one_pass: Callable[[str], object]
+    wake: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
 class Daemon:
@@ -173,17 +177,23 @@ class Daemon:
             self._beat(duty, (), False, "stopped")
 
     def _wait(self, duty: Duty, started: float, holding: bool) -> None:
-        """Sleep until the next pass; a holder renews its lease every third of it meanwhile."""
+        """Sleep until the next pass (or until ``duty.wake`` is set); a holder renews its
+        lease every third of it meanwhile."""
         step = self.lease_seconds / 3
         until = started + duty.interval
+        renew_at = time.monotonic() + step
         while not self.stop.is_set():
-            left = until - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            if now >= until:
                 return
-            if self.stop.wait(min(left, step)) or not holding:
+            if duty.wake.wait(min(until - now, renew_at - now, _STOP_POLL)):
+                duty.wake.clear()
+                return
+            now = time.monotonic()
+            if not holding or now < renew_at or now >= until:
                 continue
-            if time.monotonic() < until:
-                try:
-                    self.instance.storage.renew_lease(duty.name, self.daemon_id, self.lease_seconds)
-                except Exception:
-                    _log.exception("the daemon could not renew the lease of %s", duty.name)
+            renew_at = now + step
+            try:
+                self.instance.storage.renew_lease(duty.name, self.daemon_id, self.lease_seconds)
+            except Exception:
+                _log.exception("the daemon could not renew the lease of %s", duty.name)

@@ -13,7 +13,7 @@ the rest).
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,7 @@ class ScheduleDuty:
     instance_home: str
     max_catchup_runs: int = 5
     clock: Clock = field(default_factory=SystemClock)
+    on_runs: Callable[[], object] | None = None  # called when a tick has queued runs
     _last_good: dict[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
     def one_pass(self, owner: str = "") -> None:
@@ -138,7 +139,7 @@ class ScheduleDuty:
         def end_state(evaluation: Evaluation | None) -> InstigatorState:
             return after
 
-        carry_tick(
+        ended = carry_tick(
             self.instance,
             tick,
             kind="schedule",
@@ -148,6 +149,8 @@ class ScheduleDuty:
             end_state=end_state,
             clock=self.clock,
         )
+        if ended.run_ids and self.on_runs is not None:
+            self.on_runs()
         return after
 
     def _skip(

@@ -12,7 +12,7 @@ they keep; run requests without a run key make one run per tick, run keys one ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ class SensorDuty:
     clients: Mapping[str, InstigationClient]
     instance_home: str
     clock: Clock = field(default_factory=SystemClock)
+    on_runs: Callable[[], object] | None = None  # called when a tick has queued runs
     _last_good: dict[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     _not_before: dict[tuple[str, str], float] = field(default_factory=dict)
 
@@ -134,7 +135,7 @@ class SensorDuty:
                 self.instance, getattr(evaluation, "dynamic_partitions_requests", ())
             )
 
-        carry_tick(
+        ended = carry_tick(
             self.instance,
             tick,
             kind="sensor",
@@ -145,6 +146,8 @@ class SensorDuty:
             clock=self.clock,
             apply=apply,
         )
+        if ended.run_ids and self.on_runs is not None:
+            self.on_runs()
 
 
 def _previous_of(newest: Sequence[Tick]) -> Tick | None:
