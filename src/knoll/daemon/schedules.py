@@ -69,6 +69,15 @@ def due_times(
     return list(newest), count - len(newest), first
 
 
+def next_time(entry: Mapping[str, Any], after: float) -> float:
+    """The timestamp of the schedule's first cron time after ``after``."""
+    from knoll.defs.cron import parse_cron
+
+    zone = ZoneInfo(entry.get("execution_timezone") or "UTC")
+    start = datetime.fromtimestamp(after, zone)
+    return next(iter(parse_cron(entry["cron_schedule"]).iter_after(start))).timestamp()
+
+
 @dataclass
 class ScheduleDuty:
     """One pass (``one_pass``) ticks every schedule that is due, location by location; a
@@ -81,6 +90,7 @@ class ScheduleDuty:
     clock: Clock = field(default_factory=SystemClock)
     on_runs: Callable[[], object] | None = None  # called when a tick has queued runs
     _last_good: dict[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    _next_due: dict[tuple[str, str], tuple[tuple[Any, ...], float]] = field(default_factory=dict)
 
     def one_pass(self, owner: str = "") -> None:
         now = self.clock.now()
@@ -120,7 +130,15 @@ class ScheduleDuty:
             )
             self.instance.storage.set_instigator_state(state)
             return  # a schedule starts from now: its first tick is its next cron time
+        # nothing due before the cached next time: idle schedules cost no cron stepping
+        seen = (state.cursor, str(entry["cron_schedule"]), entry.get("execution_timezone"))
+        cached = self._next_due.get((view.name, name))
+        if cached is not None and cached[0] == seen and now < cached[1]:
+            return
         due, skipped, first = due_times(entry, float(state.cursor), now, self.max_catchup_runs)
+        if not due:
+            self._next_due[(view.name, name)] = (seen, next_time(entry, now))
+            return
         if skipped:
             state = self._skip(view.name, name, entry, state, skipped, first, due[0])
         for when in due:
