@@ -109,6 +109,31 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
             "daemon does not watch runs",
             err=True,
         )
+    duties.extend(_housekeeping_duties(instance, launcher, locked))
+    return duties
+
+
+def _housekeeping_duties(
+    instance: Instance,
+    launcher: RunLauncher,
+    locked: Callable[[Callable[[str], None]], Callable[[str], None]],
+) -> list[Duty]:
+    """Run retries (``run_retries:enabled``) and retention (``retention:interval_seconds``)."""
+    from knoll.cli.daemon_duties import retention_pass_echo, retry_pass_echo
+    from knoll.daemon import Duty
+    from knoll.daemon.retention import RETENTION_DUTY
+    from knoll.daemon.retries import RETRY_DUTY
+
+    settings = instance.settings
+    duties: list[Duty] = []
+    if settings.run_retries.enabled:
+        interval = settings.run_queue.dequeue_interval_seconds
+        duties.append(
+            Duty(RETRY_DUTY, interval, locked(lambda owner: retry_pass_echo(instance, launcher)))
+        )
+    every = settings.retention_duty.interval_seconds
+    if every is not None:
+        duties.append(Duty(RETENTION_DUTY, every, lambda owner: retention_pass_echo(instance)))
     return duties
 
 

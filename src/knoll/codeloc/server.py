@@ -117,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # a client that stops sending does not hold a thread forever
     ROUTES = ("GET /health", "GET /snapshot", "POST /reload", "POST /schedules/{name}/tick",
-              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs")  # fmt: skip
+              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs/prepare-reexecution",
+              "POST /runs")  # fmt: skip
 
     def do_GET(self) -> None:
         with self.server.state.request():
@@ -139,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reload()
             elif method == "POST" and path == "/runs/prepare":
                 self._prepare_run()
+            elif method == "POST" and path == "/runs/prepare-reexecution":
+                self._prepare_reexecution()
             elif method == "POST" and path == "/runs":
                 self._start_run()
             elif method == "POST" and len(parts) == 3 and parts[2] == "tick":
@@ -241,6 +244,27 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         except Exception as exc:
             # the request does not fit the definitions (or the location did not load)
+            self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
+            return
+        self._json(HTTPStatus.OK, {"status": "ok", "run": pack(run)})
+
+    def _prepare_reexecution(self) -> None:
+        from knoll.instance.launcher import ReexecutionRequest
+
+        body = self._body()
+        try:
+            request = unpack(body.get("request"))
+        except KnollError as exc:
+            raise _BadRequest(f"'request' is not a ReexecutionRequest record: {exc}") from None
+        if not isinstance(request, ReexecutionRequest):
+            raise _BadRequest(f"'request' must be a ReexecutionRequest record, got {request!r}.")
+        home = body.get("instance_home")
+        if not isinstance(home, str) or not home:
+            raise _BadRequest(f"'instance_home' must be a folder path, got {home!r}.")
+        try:
+            run = self.server.state.location.build_reexecution(request, home)
+        except Exception as exc:
+            # the parent cannot be re-executed with these definitions (or they did not load)
             self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
             return
         self._json(HTTPStatus.OK, {"status": "ok", "run": pack(run)})
