@@ -18,12 +18,13 @@ from knoll.daemon.retries import (
     retry_run_id,
 )
 from knoll.defs.keys import AssetKey
+from knoll.errors import CodeServerError
 from knoll.execution.events import EventType
 from knoll.execution.reexecution import PARENT_RUN_ID_TAG, ROOT_RUN_ID_TAG
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.instance.config import RunRetrySettings
-from knoll.instance.launcher import LaunchRequest, RunLauncher
+from knoll.instance.launcher import LaunchRequest, ReexecutionRequest, RunLauncher
 from knoll.instance.queue import dequeue
 from knoll.storage.base import RunsFilter
 from tests.daemon.retry_helpers import drain, executions, finished, run_job
@@ -240,3 +241,16 @@ def test_a_bad_max_retries_tag_is_named_and_the_setting_used(
     ) in caplog.messages
     last = instance.get_events(failed.run_id).records[-1].event
     assert last.event_type is EventType.LOG_MESSAGE
+
+
+def test_the_code_server_says_why_a_re_execution_cannot_be_built(
+    instance: Instance, client: CodeServerClient
+) -> None:
+    with pytest.raises(CodeServerError) as raised:
+        client.build_reexecution(ReexecutionRequest("r-404"), str(instance.home))
+    assert str(raised.value).startswith(
+        "cannot re-execute run r-404 in location 'retries': there is no run r-404 in "
+    )
+    assert str(raised.value).endswith(
+        " to re-execute: give the id of a run this instance recorded (`knoll run list` shows them)."
+    )

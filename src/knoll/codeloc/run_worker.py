@@ -114,7 +114,8 @@ def prepare_reexecution(
     parent = instance.find_run(request.parent_run_id)
     if parent is None:
         raise InvalidInvocationError(
-            f"there is no run {request.parent_run_id} in {instance!r} to re-execute."
+            f"there is no run {request.parent_run_id} in {instance!r} to re-execute: give "
+            "the id of a run this instance recorded (`knoll run list` shows them)."
         )
     job = job_named(defs, parent.job_name)
     options = (
