@@ -118,9 +118,11 @@ def _housekeeping_duties(
     launcher: RunLauncher,
     locked: Callable[[Callable[[str], None]], Callable[[str], None]],
 ) -> list[Duty]:
-    """Run retries (``run_retries:enabled``) and retention (``retention:interval_seconds``)."""
-    from knoll.cli.daemon_duties import retention_pass_echo, retry_pass_echo
+    """Run retries (``run_retries:enabled``), retention (``retention:interval_seconds``) and
+    freshness (``freshness:enabled``)."""
+    from knoll.cli.daemon_duties import freshness_pass_echo, retention_pass_echo, retry_pass_echo
     from knoll.daemon import Duty
+    from knoll.daemon.freshness import FRESHNESS_DUTY
     from knoll.daemon.retention import RETENTION_DUTY
     from knoll.daemon.retries import RETRY_DUTY
 
@@ -134,6 +136,14 @@ def _housekeeping_duties(
     every = settings.retention_duty.interval_seconds
     if every is not None:
         duties.append(Duty(RETENTION_DUTY, every, lambda owner: retention_pass_echo(instance)))
+    if settings.freshness.enabled:
+        duties.append(
+            Duty(
+                FRESHNESS_DUTY,
+                settings.freshness.interval_seconds,
+                locked(lambda owner: freshness_pass_echo(instance, launcher)),
+            )
+        )
     return duties
 
 

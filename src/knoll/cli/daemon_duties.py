@@ -1,4 +1,5 @@
-"""The daemon's run retries and retention passes, saying what they did (``knoll daemon run``)."""
+"""The daemon's run retries, retention and freshness passes, saying what they did (``knoll
+daemon run``)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,21 @@ def retention_pass_echo(instance: Instance) -> None:
     from knoll.daemon.retention import retention_pass
 
     click.echo(retention_pass(instance).summary())
+
+
+def freshness_pass_echo(instance: Instance, launcher: RunLauncher) -> None:
+    """One pass of the ``freshness`` duty over the code locations of ``launcher``; a location
+    that could not be read raises after the pass (its heartbeat records why)."""
+    from knoll.codeloc.client import CodeServerClient
+    from knoll.daemon.freshness import freshness_pass
+    from knoll.errors import KnollError
+
+    clients = [c for c in launcher.every_client() if isinstance(c, CodeServerClient)]
+    report = freshness_pass(instance, clients)
+    for change in report.changes:
+        click.echo(
+            f"asset {change.asset_key.to_user_string()} {change.state.value}: {change.reason}"
+        )
+    if report.unreadable:
+        failures = "; ".join(f"{where}: {why}" for where, why in report.unreadable)
+        raise KnollError(f"could not read the freshness policies of {failures}")

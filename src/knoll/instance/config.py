@@ -194,6 +194,18 @@ class RetentionDutySettings:
     heartbeats_older_than: datetime.timedelta = DEFAULT_HEARTBEATS_OLDER_THAN
 
 
+DEFAULT_FRESHNESS_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class FreshnessSettings:
+    """``freshness:`` in knoll.yaml: whether the daemon evaluates the assets' freshness
+    policies, and how often."""
+
+    enabled: bool = False
+    interval_seconds: float = DEFAULT_FRESHNESS_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -208,6 +220,7 @@ class InstanceSettings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
     retention_duty: RetentionDutySettings = field(default_factory=RetentionDutySettings)
+    freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -550,6 +563,17 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "freshness": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=False),
+                    "interval_seconds": Field(
+                        float, default_value=DEFAULT_FRESHNESS_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -600,6 +624,12 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         )
     run_retries = _run_retries(resolved["run_retries"], errors)
     retention_duty = _retention_duty(resolved["retention"], errors)
+    freshness = resolved["freshness"]
+    if not freshness["interval_seconds"] > 0:
+        errors.append(
+            f"at path freshness:interval_seconds: {freshness['interval_seconds']} is not a "
+            "positive number of seconds. Give, for example, 30"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -616,6 +646,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         daemon=DaemonSettings(lease_seconds=lease_seconds),
         run_retries=run_retries,
         retention_duty=retention_duty,
+        freshness=FreshnessSettings(freshness["enabled"], float(freshness["interval_seconds"])),
     )
 
 

@@ -166,6 +166,10 @@ class RunLauncher:
         """The names of the locations this launcher routes to (none for a single client)."""
         return list(self.clients)
 
+    def every_client(self) -> list[RunLaunchClient]:
+        """The client of every location this launcher routes to."""
+        return [self._single] if self._single is not None else list(self.clients.values())
+
     def serves(self, record: RunRecord) -> bool:
         """Whether the run is this launcher's to start or resume: False only for a run of a
         location it lacks when it leaves other locations to other launchers."""
