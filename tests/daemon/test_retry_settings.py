@@ -1,5 +1,5 @@
-"""``run_retries:`` and the retention duty's keys of ``retention:`` in knoll.yaml: defaults,
-values, and the errors of bad values."""
+"""``run_retries:``, ``freshness:`` and the retention duty's keys of ``retention:`` in knoll.yaml:
+defaults, values, and the errors of bad values."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from knoll.errors import InvalidConfigError
 from knoll.instance.config import (
+    FreshnessSettings,
     InstanceSettings,
     RetentionDutySettings,
     RunRetrySettings,
@@ -80,4 +81,14 @@ def test_a_wrong_type_is_reported_by_the_schema(tmp_path: Path) -> None:
         "  - at path run_retries:enabled: expected bool, got str 'maybe'",
         "  - at path run_retries:max_retries: expected an integer or {env: VAR_NAME}, got str "
         "'two'",
+    ]
+
+
+def test_freshness_settings(tmp_path: Path) -> None:
+    assert _parse("", tmp_path).freshness == FreshnessSettings(False, 30.0)
+    on = _parse("freshness:\n  enabled: true\n  interval_seconds: 5\n", tmp_path)
+    assert on.freshness == FreshnessSettings(True, 5.0)
+    assert _errors("freshness:\n  interval_seconds: -1\n", tmp_path) == [
+        "  - at path freshness:interval_seconds: -1.0 is not a positive number of seconds. "
+        "Give, for example, 30"
     ]

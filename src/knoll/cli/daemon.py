@@ -28,8 +28,9 @@ _EXIT_NOT_RUNNING = 1
 
 @click.group()
 def daemon() -> None:
-    """Run the instance's duties in one long-running process: the run queue and run
-    monitoring (schedules, sensors, automation and backfills are not run by it yet)."""
+    """Run the instance's duties in one long-running process: the run queue, run monitoring,
+    and when knoll.yaml turns them on, run retries, retention and freshness (schedules,
+    sensors, automation and backfills are not run by it yet)."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
