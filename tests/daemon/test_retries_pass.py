@@ -4,6 +4,7 @@ failed runs get one retry each (derived ids), queued, counted along their root r
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from knoll.daemon.retries import (
     RETRIES_EXHAUSTED_TAG,
     RETRY_NUMBER_TAG,
     RETRY_RUN_ID_TAG,
+    RetryReport,
     retry_pass,
     retry_run_id,
 )
@@ -254,3 +256,37 @@ def test_the_code_server_says_why_a_re_execution_cannot_be_built(
     assert str(raised.value).endswith(
         " to re-execute: give the id of a run this instance recorded (`knoll run list` shows them)."
     )
+
+
+def test_two_passes_at_once_store_one_retry(
+    instance: Instance, launcher: RunLauncher, client: CodeServerClient
+) -> None:
+    failed = run_job(instance, launcher, "broken_job").run
+    assert instance.home is not None
+    reports: list[RetryReport] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def one_daemon() -> None:
+        # another process's view of the same instance: its own storage connections
+        with Instance.get(instance.home) as other:
+            start.wait()
+            try:
+                reports.append(retry_pass(other, RunLauncher(other, client), RETRIES))
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=one_daemon) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert [pair for report in reports for pair in report.retried] == [
+        (failed.run_id, retry_run_id(failed.run_id))
+    ]
+    retries = instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: failed.run_id})).records
+    assert len(retries) == 1
+    queued = [m for m in _messages(instance, failed.run_id) if "is queued as run" in m]
+    assert len(queued) == 1
