@@ -1,5 +1,6 @@
-"""`knoll daemon run` runs the run queue and run monitoring in one process, each duty under its
-lease; `knoll daemon status` and `knoll instance info` say whether a daemon runs."""
+"""`knoll daemon run` runs the schedules, the sensors, the run queue and run monitoring in one
+process, each duty under its lease; `knoll daemon status` and `knoll instance info` say
+whether a daemon runs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, Daemon, Duty, is_fresh
+from knoll.daemon.schedules import SCHEDULES_DUTY
+from knoll.daemon.sensors import SENSORS_DUTY
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import DaemonHeartbeat
@@ -42,7 +45,7 @@ daemon:
   lease_seconds: 4
 """
 
-DUTIES = (QUEUE_DUTY, MONITOR_DUTY)
+DUTIES = (SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, MONITOR_DUTY)
 
 
 @pytest.fixture
@@ -196,10 +199,9 @@ def test_a_second_daemon_waits_and_takes_over_when_the_first_is_killed(
         # the second daemon has beaten while the first did the duties: it only waited
         assert _holds_all(instance, first_id)
         waiting = _beats(instance, second)
-        assert {duty: beat.info["lease"] for duty, beat in waiting.items()} == {
-            QUEUE_DUTY: "waiting",
-            MONITOR_DUTY: "waiting",
-        }
+        assert {duty: beat.info["lease"] for duty, beat in waiting.items()} == dict.fromkeys(
+            DUTIES, "waiting"
+        )
 
         first_out, _ = _kill(first)
         _wait("the second daemon taking over", lambda: _holds_all(instance, second_id), second)

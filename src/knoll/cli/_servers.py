@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,7 @@ def code_servers(
             fail("--location only applies with -w/--workspace.")
         target = location_target(choice.module_name, choice.python_file, choice.working_directory)
         workspace = workspace_from_target(target)
-    processes = stack.enter_context(start_workspace(workspace))
+    # the servers' own lines go to stderr: a command's standard output is its result
+    processes = stack.enter_context(start_workspace(workspace, stdout=sys.stderr))
     clients = {spec.name: processes.client(spec.name) for spec in workspace.locations}
     return CodeServers(clients, whole_workspace=whole)

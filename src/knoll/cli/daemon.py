@@ -1,5 +1,5 @@
-"""``knoll daemon run`` and ``knoll daemon status``: the run queue and run monitoring in one
-process, each duty in a loop of its own under its lease (see ``knoll.daemon``)."""
+"""``knoll daemon run`` and ``knoll daemon status``: the instance's duties in one process, each
+duty in a loop of its own under its lease (see ``knoll.daemon``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,9 @@ from knoll.cli._common import fail, open_instance
 from knoll.cli._servers import ServerChoice, server_options
 
 if TYPE_CHECKING:
+    from knoll.codeloc.client import CodeServerClient
     from knoll.daemon import Duty
+    from knoll.daemon.clock import Clock
     from knoll.instance import Instance
     from knoll.instance.launcher import RunLauncher
     from knoll.storage.base import DaemonHeartbeat
@@ -28,9 +30,9 @@ _EXIT_NOT_RUNNING = 1
 
 @click.group()
 def daemon() -> None:
-    """Run the instance's duties in one long-running process: the run queue, run monitoring,
-    and when knoll.yaml turns them on, run retries, retention and freshness (schedules,
-    sensors, automation and backfills are not run by it yet)."""
+    """Run the instance's duties in one long-running process: schedules, sensors, the run
+    queue, run monitoring, and when knoll.yaml turns them on, run retries, retention and
+    freshness."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -42,19 +44,33 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     workspace_help="A workspace.yaml: a code server per location, each queued run to its own.",
     location_help="Serve only this location of --workspace; other locations' runs are left alone.",
 )
-def daemon_run(servers: ServerChoice) -> None:
-    """Run the run queue (as `knoll run queue-worker` does) and run monitoring (as `knoll run
-    monitor` does) until Ctrl-C or SIGTERM, each in its own loop under its lease in storage:
-    a second daemon against the same instance waits for the leases, and takes a duty over
-    within daemon:lease_seconds of knoll.yaml once its holder is gone."""
-    from knoll.cli.run_monitor import launcher_for
+@click.option("--clock-start", type=float, hidden=True, help="Simulated time to start from.")
+@click.option("--clock-speed", type=float, default=1.0, hidden=True, help="Simulated speed.")
+def daemon_run(servers: ServerChoice, clock_start: float | None, clock_speed: float) -> None:
+    """Run the schedules, the sensors, the run queue (as `knoll run queue-worker` does) and
+    run monitoring (as `knoll run monitor` does) until Ctrl-C or SIGTERM, each in its own
+    loop under its lease in storage: a second daemon against the same instance waits for the
+    leases, and takes a duty over within daemon:lease_seconds of knoll.yaml once its holder
+    is gone."""
+    from knoll.cli._servers import code_servers
     from knoll.daemon import Daemon
+    from knoll.daemon.clock import FastClock, SystemClock
+    from knoll.instance.launcher import RunLauncher
 
     instance = open_instance()
+    clock: Clock = SystemClock()
+    if clock_start is not None or clock_speed != 1.0:
+        if not clock_speed > 0:
+            fail(f"--clock-speed {clock_speed:g} must be a positive number, for example 60.")
+        clock = FastClock(time.time() if clock_start is None else clock_start, clock_speed)
     with contextlib.ExitStack() as stack:
-        launcher = launcher_for(instance, stack, servers)
+        started = code_servers(stack, servers, every_location=True)
+        launcher = RunLauncher(
+            instance, started.clients, leave_other_locations=not started.whole_workspace
+        )
         lock = threading.Lock()  # the code servers' clients serve one loop at a time
-        duties = _duties(instance, launcher, lock)
+        duties = _instigation_duties(instance, started.clients, clock)
+        duties += _duties(instance, launcher, lock)
         runner = Daemon(instance, duties, lease_seconds=instance.settings.daemon.lease_seconds)
         signal.signal(signal.SIGTERM, _stop)
         names = ", ".join(f"{duty.name} every {duty.interval:g}s" for duty in duties)
@@ -69,6 +85,28 @@ def daemon_run(servers: ServerChoice) -> None:
             runner.stop.set()
             runner.join()
         click.echo(f"knoll daemon {runner.daemon_id} stopped", err=True)
+
+
+def _instigation_duties(
+    instance: Instance, clients: Mapping[str, CodeServerClient], clock: Clock
+) -> list[Duty]:
+    """The schedules and sensors duties: they ask the code servers to evaluate, and store
+    the runs they request in the run queue."""
+    from knoll.daemon import Duty
+    from knoll.daemon.schedules import SCHEDULES_DUTY, ScheduleDuty
+    from knoll.daemon.sensors import SENSORS_DUTY, SensorDuty
+    from knoll.instance.launcher import instance_home
+
+    settings = instance.settings.instigation
+    home = instance_home(instance)
+    schedules = ScheduleDuty(
+        instance, clients, home, max_catchup_runs=settings.max_catchup_runs, clock=clock
+    )
+    sensors = SensorDuty(instance, clients, home, clock=clock)
+    return [
+        Duty(SCHEDULES_DUTY, settings.schedule_interval_seconds, schedules.one_pass),
+        Duty(SENSORS_DUTY, settings.sensor_interval_seconds, sensors.one_pass),
+    ]
 
 
 def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> list[Duty]:
@@ -153,11 +191,13 @@ def daemon_status() -> None:
     """Print each duty's lease holder and the latest heartbeat of each daemon that runs it
     (daemon id, pid, host, age, last error). Exits 1 when no daemon's heartbeat is fresh."""
     from knoll.daemon import MONITOR_DUTY, QUEUE_DUTY, is_fresh
+    from knoll.daemon.schedules import SCHEDULES_DUTY
+    from knoll.daemon.sensors import SENSORS_DUTY
 
     instance = open_instance()
     now = time.time()
     beats = list(instance.storage.get_daemon_heartbeats())
-    duties = [QUEUE_DUTY, MONITOR_DUTY]
+    duties = [SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, MONITOR_DUTY]
     duties += sorted({beat.duty for beat in beats} - set(duties))
     for duty in duties:
         click.echo(f"{duty}:")

@@ -17,6 +17,7 @@ from knoll.cli.code_server import code_server
 from knoll.cli.daemon import daemon
 from knoll.cli.definitions import definitions
 from knoll.cli.instance import instance
+from knoll.cli.instigation import schedule, sensor
 from knoll.cli.jobs import job
 from knoll.cli.run_monitor import run_monitor  # noqa: F401  (`run monitor`, `run queue-worker`)
 from knoll.cli.run_reexecute import run_reexecute  # noqa: F401  (registers `run reexecute`)
@@ -78,6 +79,8 @@ main.add_command(asset)
 main.add_command(job)
 main.add_command(run)
 main.add_command(definitions)
+main.add_command(schedule)
+main.add_command(sensor)
 main.add_command(instance)
 main.add_command(code_server)
 main.add_command(daemon)

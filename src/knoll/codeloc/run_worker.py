@@ -93,7 +93,10 @@ def prepare_launch(
         partition_key=request.partition_key,
         partition_key_range=key_range,
         tags={**request.tags, LOCATION_TAG: location_name},
-        asset_selection=request.asset_selection,
+        run_id=request.run_id,
+        asset_selection=(
+            list(request.asset_keys) if request.asset_keys is not None else request.asset_selection
+        ),
         use_executor=True,
     )
     return prepare_run(job_named(defs, request.job_name), wanted, instance).run

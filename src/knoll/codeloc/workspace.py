@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from knoll._utils import did_you_mean
 from knoll._yaml import read_yaml_file
@@ -304,12 +304,14 @@ def start_workspace(
     env: Mapping[str, str] | None = None,
     wait: bool = True,
     timeout: float = 60.0,
+    stdout: IO[Any] | None = None,
 ) -> WorkspaceProcesses:
     """Start one code server per location, each in the location's own Python, on a unix socket.
 
     Sockets go in ``socket_dir`` (default: a new temporary folder, removed on stop). With
     ``wait``, return once every server answers; a location whose code fails to import still
-    answers, serving its error.
+    answers, serving its error. The servers print to ``stdout`` (default: this process's);
+    commands whose standard output is their result give ``sys.stderr``.
     """
     owns = socket_dir is None
     folder = Path(tempfile.mkdtemp(prefix="knoll-") if socket_dir is None else socket_dir)
@@ -319,7 +321,7 @@ def start_workspace(
         for index, location in enumerate(workspace.locations):
             # short names: a unix socket path must stay under ~100 bytes
             socket_path = str(folder / f"{index}.sock")
-            processes.processes[location.name] = _spawn(location, socket_path, env)
+            processes.processes[location.name] = _spawn(location, socket_path, env, stdout)
             processes.clients[location.name] = CodeServerClient(
                 socket_path=socket_path, location_name=location.name
             )
@@ -332,12 +334,15 @@ def start_workspace(
 
 
 def _spawn(
-    location: LocationSpec, socket_path: str, env: Mapping[str, str] | None
+    location: LocationSpec,
+    socket_path: str,
+    env: Mapping[str, str] | None,
+    stdout: IO[Any] | None,
 ) -> subprocess.Popen[bytes]:
     options = location.serve_options(socket_path=socket_path)
     command = [location.executable_path or sys.executable, *options.command_args()]
     try:
-        return subprocess.Popen(command, env=None if env is None else dict(env))
+        return subprocess.Popen(command, env=None if env is None else dict(env), stdout=stdout)
     except OSError as exc:
         raise CodeServerError(
             f"cannot start the code server for location {location.name!r} with "

@@ -164,6 +164,22 @@ class DaemonSettings:
     lease_seconds: float = DEFAULT_DAEMON_LEASE_SECONDS
 
 
+DEFAULT_MAX_CATCHUP_RUNS = 5
+DEFAULT_TICK_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class InstigationSettings:
+    """``schedules:`` and ``sensors:`` in knoll.yaml: how often the daemon looks for due
+    schedule ticks and sensor evaluations (``interval_seconds`` of each), and how many missed
+    ticks of one schedule it still runs after downtime (``schedules:max_catchup_runs``; the
+    older ones are recorded as skipped)."""
+
+    schedule_interval_seconds: float = DEFAULT_TICK_INTERVAL_SECONDS
+    max_catchup_runs: int = DEFAULT_MAX_CATCHUP_RUNS
+    sensor_interval_seconds: float = DEFAULT_TICK_INTERVAL_SECONDS
+
+
 DEFAULT_MAX_RETRIES = 1
 
 
@@ -218,6 +234,7 @@ class InstanceSettings:
     run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
     run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    instigation: InstigationSettings = field(default_factory=InstigationSettings)
     run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
     retention_duty: RetentionDutySettings = field(default_factory=RetentionDutySettings)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
@@ -553,6 +570,23 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "schedules": Field(
+            Shape(
+                {
+                    "max_catchup_runs": Field(int, default_value=DEFAULT_MAX_CATCHUP_RUNS),
+                    "interval_seconds": Field(float, default_value=DEFAULT_TICK_INTERVAL_SECONDS),
+                }
+            ),
+            is_required=False,
+        ),
+        "sensors": Field(
+            Shape(
+                {
+                    "interval_seconds": Field(float, default_value=DEFAULT_TICK_INTERVAL_SECONDS),
+                }
+            ),
+            is_required=False,
+        ),
         "run_retries": Field(
             Shape(
                 {
@@ -622,6 +656,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             f"at path daemon:lease_seconds: {lease_seconds} is not a positive number of "
             "seconds. Give, for example, 30"
         )
+    instigation = _instigation(resolved["schedules"], resolved["sensors"], errors)
     run_retries = _run_retries(resolved["run_retries"], errors)
     retention_duty = _retention_duty(resolved["retention"], errors)
     freshness = resolved["freshness"]
@@ -644,6 +679,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         run_queue=run_queue,
         run_monitoring=run_monitoring,
         daemon=DaemonSettings(lease_seconds=lease_seconds),
+        instigation=instigation,
         run_retries=run_retries,
         retention_duty=retention_duty,
         freshness=FreshnessSettings(freshness["enabled"], float(freshness["interval_seconds"])),
@@ -688,6 +724,31 @@ def _retention_duty(resolved: Mapping[str, Any], errors: list[str]) -> Retention
         interval_seconds=None if interval is None else float(interval),
         ticks_keep_last=keep,
         heartbeats_older_than=DEFAULT_HEARTBEATS_OLDER_THAN if beats is None else beats,
+    )
+
+
+def _instigation(
+    schedules: dict[str, Any], sensors: dict[str, Any], errors: list[str]
+) -> InstigationSettings:
+    for path, value in (
+        ("schedules:interval_seconds", schedules["interval_seconds"]),
+        ("sensors:interval_seconds", sensors["interval_seconds"]),
+    ):
+        if not value > 0:
+            errors.append(
+                f"at path {path}: {value} is not a positive number of seconds. Give, for "
+                "example, 1 (how often the daemon looks for work)"
+            )
+    catchup = schedules["max_catchup_runs"]
+    if catchup < 1:
+        errors.append(
+            f"at path schedules:max_catchup_runs: {catchup} is less than 1. Give how many "
+            "missed ticks of a schedule to run after downtime, for example 5 (the default)"
+        )
+    return InstigationSettings(
+        schedule_interval_seconds=schedules["interval_seconds"],
+        max_catchup_runs=catchup,
+        sensor_interval_seconds=sensors["interval_seconds"],
     )
 
 

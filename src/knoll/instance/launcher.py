@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from knoll._processes import pid_alive
 from knoll._serdes import RAW, serializable
 from knoll._utils import did_you_mean
+from knoll.defs.keys import AssetKey
 from knoll.errors import InvalidInvocationError, RunStatusError, StorageError, WorkspaceError
 from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus
@@ -43,6 +44,7 @@ __all__ = [
     "RunLaunchClient",
     "RunLauncher",
     "cancel_run",
+    "instance_home",
 ]
 
 LOCATION_TAG = "knoll/location"
@@ -58,8 +60,10 @@ _POLL = 0.02  # seconds between two looks at a run that is being cancelled
 @dataclass(frozen=True)
 class LaunchRequest:
     """What to run: a job (``job_name``), an asset selection (``asset_selection``, a selection
-    string such as ``"orders+"``), or both (the selection within the job), with its run config,
-    tags and partition (one key, or a range from ``partition_range_start`` to ``_end``)."""
+    string such as ``"orders+"``, or ``asset_keys``, the keys themselves), or both (the
+    selection within the job), with its run config, tags and partition (one key, or a range
+    from ``partition_range_start`` to ``_end``). ``run_id`` names the run (a new id when None):
+    the daemon derives it from the tick that asks, so the run can be stored only once."""
 
     job_name: str | None = None
     asset_selection: str | None = None
@@ -68,14 +72,19 @@ class LaunchRequest:
     partition_key: str | None = None
     partition_range_start: str | None = None
     partition_range_end: str | None = None
+    asset_keys: tuple[AssetKey, ...] | None = None
+    run_id: str | None = None
 
     def describe(self) -> str:
         """How messages name the request: ``job 'daily'`` or ``assets 'orders+'``."""
-        if self.job_name and self.asset_selection:
-            return f"assets {self.asset_selection!r} of job {self.job_name!r}"
+        selection = self.asset_selection
+        if self.asset_keys is not None:
+            selection = ", ".join(key.to_user_string() for key in self.asset_keys)
+        if self.job_name and selection:
+            return f"assets {selection!r} of job {self.job_name!r}"
         if self.job_name:
             return f"job {self.job_name!r}"
-        return f"assets {self.asset_selection or '*'!r}"
+        return f"assets {selection or '*'!r}"
 
 
 @serializable()
@@ -159,7 +168,7 @@ class RunLauncher:
         self.instance = instance
         self.heartbeat_interval = heartbeat_interval
         self.leave_other_locations = leave_other_locations
-        self._home = _home_of(instance)
+        self._home = instance_home(instance)
 
     @property
     def locations(self) -> list[str]:
@@ -274,7 +283,9 @@ class RunLauncher:
         return self.clients[location]
 
 
-def _home_of(instance: Instance) -> str:
+def instance_home(instance: Instance) -> str:
+    """The home of ``instance`` for processes that record into it (run workers, sensors that
+    read it): an error saying what to do when it keeps everything in memory."""
     if instance.home is None or isinstance(instance.settings.storage, InMemoryStorageSettings):
         raise InvalidInvocationError(
             f"{instance!r} keeps its runs in this process's memory, so a run worker (another "

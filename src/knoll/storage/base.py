@@ -334,7 +334,16 @@ class InstigatorState:
 
 @dataclass(frozen=True)
 class Tick:
-    """One evaluation of a schedule or sensor."""
+    """One evaluation of a schedule or sensor.
+
+    ``tick_key`` names the tick among its instigator's (a schedule's scheduled time, a
+    sensor's tick number): storage keeps one tick per key, which is what lets a daemon that
+    restarts, or a second daemon, find a tick begun before instead of making another.
+    ``evaluation`` is what the evaluation decided (versioned JSON, recorded once), so a tick
+    that is taken up again creates the same runs. ``timestamp`` is a schedule's scheduled
+    time or when a sensor's tick began; ``started_timestamp`` and ``end_timestamp`` are when
+    the daemon took the tick up (the last time, if it was taken up again) and ended it.
+    """
 
     tick_id: int
     location: str
@@ -347,6 +356,14 @@ class Tick:
     skip_reason: str | None = None
     error: str | None = None
     cursor: str | None = None
+    tick_key: str | None = None
+    evaluation: str | None = None
+    started_timestamp: float | None = None
+    end_timestamp: float | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status is not TickStatus.STARTED
 
 
 class ScheduleStorage(ABC):
@@ -366,7 +383,34 @@ class ScheduleStorage(ABC):
     ) -> Tick: ...
 
     @abstractmethod
-    def update_tick(self, tick: Tick) -> Tick: ...
+    def get_instigator_states(
+        self, instigator_type: InstigatorType | None = None
+    ) -> Sequence[InstigatorState]:
+        """Every stored state (of one type), by location then name."""
+
+    @abstractmethod
+    def claim_tick(
+        self,
+        location: str,
+        name: str,
+        instigator_type: InstigatorType,
+        tick_key: str,
+        timestamp: float,
+    ) -> Tick:
+        """The tick ``tick_key`` of the instigator: a new STARTED one, or the one stored
+        already under that key (whatever its status), so that no key is ever ticked twice."""
+
+    @abstractmethod
+    def record_tick_evaluation(self, tick_id: int, evaluation: str) -> str:
+        """Record what tick ``tick_id``'s evaluation decided, unless one was recorded already;
+        returns the recorded one, which every daemon that works on the tick then follows."""
+
+    @abstractmethod
+    def update_tick(self, tick: Tick, *, state: InstigatorState | None = None) -> Tick:
+        """Store ``tick``; with ``state``, store the instigator's state (a sensor's new cursor,
+        a schedule's last tick) in the same transaction, so neither is kept without the other.
+        A stored state keeps its status then (it may have been started or stopped meanwhile):
+        only its cursor and update time change."""
 
     @abstractmethod
     def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:

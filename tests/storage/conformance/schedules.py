@@ -87,3 +87,86 @@ class ScheduleStorageSuite:
         with pytest.raises(StorageError, match=f"cannot update tick {ghost.tick_id} of 'hourly'"):
             storage.update_tick(ghost)
         assert list(storage.get_ticks("shop", "hourly")) == [tick]
+
+    # ---- tick keys: one tick per key, one evaluation per tick ------------------------------
+
+    def test_a_tick_key_is_claimed_once(self, storage: Storage) -> None:
+        first = storage.claim_tick("shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 6.0)
+        assert (first.tick_key, first.status, first.timestamp) == (
+            "2024-05-01T06",
+            TickStatus.STARTED,
+            6.0,
+        )
+        again = storage.claim_tick("shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 9.0)
+        assert again == first
+        done = storage.update_tick(
+            replace(first, status=TickStatus.SUCCESS, started_timestamp=6.5, end_timestamp=7.5)
+        )
+        assert storage.claim_tick(
+            "shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 9.0
+        ) == (done)
+        other_key = storage.claim_tick(
+            "shop", "hourly", InstigatorType.SCHEDULE, "2024-05-01T07", 7
+        )
+        other_name = storage.claim_tick(
+            "shop", "daily", InstigatorType.SCHEDULE, "2024-05-01T06", 6
+        )
+        other_place = storage.claim_tick(
+            "crm", "hourly", InstigatorType.SCHEDULE, "2024-05-01T06", 6
+        )
+        ids = {first.tick_id, other_key.tick_id, other_name.tick_id, other_place.tick_id}
+        assert len(ids) == 4
+        assert [t.tick_key for t in storage.get_ticks("shop", "hourly")] == [
+            "2024-05-01T07",
+            "2024-05-01T06",
+        ]
+        assert storage.get_ticks("shop", "hourly")[1] == done
+
+    def test_the_first_recorded_evaluation_wins(self, storage: Storage) -> None:
+        tick = storage.claim_tick("shop", "files", InstigatorType.SENSOR, "1", 1.0)
+        assert storage.record_tick_evaluation(tick.tick_id, '{"runs": 1}') == '{"runs": 1}'
+        assert storage.record_tick_evaluation(tick.tick_id, '{"runs": 2}') == '{"runs": 1}'
+        assert storage.get_ticks("shop", "files")[0].evaluation == '{"runs": 1}'
+        with pytest.raises(StorageError, match="cannot record the evaluation of tick"):
+            storage.record_tick_evaluation(tick.tick_id + 1000, "{}")
+
+    def test_a_tick_and_its_state_are_stored_together(self, storage: Storage) -> None:
+        tick = storage.claim_tick("shop", "files", InstigatorType.SENSOR, "1", 1.0)
+        state = InstigatorState(
+            "shop", "files", InstigatorType.SENSOR, InstigatorStatus.RUNNING, cursor="c-2"
+        )
+        done = replace(tick, status=TickStatus.SUCCESS, cursor="c-2", run_ids=("r",))
+        storage.update_tick(done, state=state)
+        assert storage.get_instigator_state("shop", "files") == state
+        assert storage.get_ticks("shop", "files")[0] == done
+        ghost = replace(done, tick_id=done.tick_id + 1000)
+        with pytest.raises(StorageError, match="cannot update tick"):
+            storage.update_tick(ghost, state=replace(state, cursor="c-3"))
+        assert storage.get_instigator_state("shop", "files") == state  # nothing half-stored
+
+    def test_a_tick_ending_keeps_a_status_set_meanwhile(self, storage: Storage) -> None:
+        running = InstigatorState(
+            "shop", "files", InstigatorType.SENSOR, InstigatorStatus.RUNNING, cursor="c-1"
+        )
+        storage.set_instigator_state(running)
+        tick = storage.claim_tick("shop", "files", InstigatorType.SENSOR, "1", 1.0)
+        storage.set_instigator_state(replace(running, status=InstigatorStatus.STOPPED))
+        done = replace(tick, status=TickStatus.SKIPPED, cursor="c-2")
+        storage.update_tick(done, state=replace(running, cursor="c-2", updated_timestamp=2.0))
+        assert storage.get_instigator_state("shop", "files") == replace(
+            running, status=InstigatorStatus.STOPPED, cursor="c-2", updated_timestamp=2.0
+        )
+
+    def test_instigator_states_are_listed_by_location_and_name(self, storage: Storage) -> None:
+        def state(location: str, name: str, kind: InstigatorType) -> InstigatorState:
+            return InstigatorState(location, name, kind, InstigatorStatus.RUNNING)
+
+        wanted = [
+            state("crm", "b", InstigatorType.SENSOR),
+            state("shop", "a", InstigatorType.SCHEDULE),
+            state("crm", "a", InstigatorType.SCHEDULE),
+        ]
+        for item in wanted:
+            storage.set_instigator_state(item)
+        assert list(storage.get_instigator_states()) == [wanted[2], wanted[0], wanted[1]]
+        assert list(storage.get_instigator_states(InstigatorType.SENSOR)) == [wanted[0]]

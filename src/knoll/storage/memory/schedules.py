@@ -26,9 +26,50 @@ class MemoryScheduleStorage(MemoryState):
         with self._lock:
             return self._instigators.get((location, name))
 
+    def get_instigator_states(
+        self, instigator_type: InstigatorType | None = None
+    ) -> Sequence[InstigatorState]:
+        with self._lock:
+            states = sorted(self._instigators.items())
+        return [
+            state
+            for _, state in states
+            if instigator_type is None or state.instigator_type is instigator_type
+        ]
+
     def set_instigator_state(self, state: InstigatorState) -> None:
         with self._lock:
             self._instigators[(state.location, state.name)] = state
+
+    def claim_tick(
+        self,
+        location: str,
+        name: str,
+        instigator_type: InstigatorType,
+        tick_key: str,
+        timestamp: float,
+    ) -> Tick:
+        with self._lock:
+            for tick in self._ticks.values():
+                if (tick.location, tick.name, tick.tick_key) == (location, name, tick_key):
+                    return tick
+            created = self.create_tick(location, name, instigator_type, timestamp)
+            created = replace(created, tick_key=tick_key)
+            self._ticks[created.tick_id] = created
+            return created
+
+    def record_tick_evaluation(self, tick_id: int, evaluation: str) -> str:
+        with self._lock:
+            tick = self._ticks.get(tick_id)
+            if tick is None:
+                raise StorageError(
+                    f"cannot record the evaluation of tick {tick_id}: it is not in storage. "
+                    "Record the evaluation of a tick that claim_tick() returned."
+                )
+            if tick.evaluation is not None:
+                return tick.evaluation
+            self._ticks[tick_id] = replace(tick, evaluation=evaluation)
+            return evaluation
 
     def create_tick(
         self,
@@ -50,7 +91,7 @@ class MemoryScheduleStorage(MemoryState):
             self._ticks[tick.tick_id] = tick
             return tick
 
-    def update_tick(self, tick: Tick) -> Tick:
+    def update_tick(self, tick: Tick, *, state: InstigatorState | None = None) -> Tick:
         with self._lock:
             if tick.tick_id not in self._ticks:
                 raise StorageError(
@@ -59,6 +100,11 @@ class MemoryScheduleStorage(MemoryState):
                 )
             stored = replace(tick, run_ids=tuple(tick.run_ids), run_keys=tuple(tick.run_keys))
             self._ticks[tick.tick_id] = stored
+            if state is not None:
+                kept = self._instigators.get((state.location, state.name))
+                if kept is not None:  # a user may have started or stopped it meanwhile
+                    state = replace(state, status=kept.status)
+                self._instigators[(state.location, state.name)] = state
             return stored
 
     def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:

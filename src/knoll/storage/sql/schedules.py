@@ -36,35 +36,19 @@ class SqlScheduleStorage(ScheduleStorage):
                     instigators.c.location == location, instigators.c.name == name
                 )
             ).one_or_none()
-        if row is None:
-            return None
-        return InstigatorState(
-            location=row.location,
-            name=row.name,
-            instigator_type=InstigatorType(row.instigator_type),
-            status=InstigatorStatus(row.status),
-            cursor=row.cursor,
-            updated_timestamp=row.update_timestamp,
-        )
+        return None if row is None else _state(row)
+
+    def get_instigator_states(
+        self, instigator_type: InstigatorType | None = None
+    ) -> Sequence[InstigatorState]:
+        query = sa.select(instigators).order_by(instigators.c.location, instigators.c.name)
+        if instigator_type is not None:
+            query = query.where(instigators.c.instigator_type == instigator_type.value)
+        with self._db.read() as conn:
+            return [_state(row) for row in conn.execute(query)]
 
     def set_instigator_state(self, state: InstigatorState) -> None:
-        row = {
-            "location": state.location,
-            "name": state.name,
-            "instigator_type": state.instigator_type.value,
-            "status": state.status.value,
-            "cursor": state.cursor,
-            "update_timestamp": state.updated_timestamp,
-        }
-        insert = dialect_insert(self._db, instigators)
-        statement = insert.on_conflict_do_update(
-            index_elements=[instigators.c.location, instigators.c.name],
-            set_={
-                c: insert.excluded[c]
-                for c in ("instigator_type", "status", "cursor", "update_timestamp")
-            },
-        )
-        self._db.write(lambda conn: conn.execute(statement, row))
+        self._db.write(lambda conn: _upsert_state(self._db, conn, state))
 
     def create_tick(
         self,
@@ -89,12 +73,60 @@ class SqlScheduleStorage(ScheduleStorage):
         tick_id = self._db.write(insert)
         return replace(tick, tick_id=tick_id)
 
-    def update_tick(self, tick: Tick) -> Tick:
+    def claim_tick(
+        self,
+        location: str,
+        name: str,
+        instigator_type: InstigatorType,
+        tick_key: str,
+        timestamp: float,
+    ) -> Tick:
+        new = Tick(
+            0, location, name, instigator_type, TickStatus.STARTED, timestamp, tick_key=tick_key
+        )
+        where = (ticks.c.location == location, ticks.c.name == name, ticks.c.tick_key == tick_key)
+
+        def claim(conn: Connection) -> Tick:
+            row = conn.execute(sa.select(ticks).where(*where)).one_or_none()
+            if row is not None:
+                return _tick(row)
+            tick_id = conn.execute(sa.insert(ticks).returning(ticks.c.id), _tick_row(new))
+            return replace(new, tick_id=int(tick_id.scalar_one()))
+
+        try:
+            return self._db.write(claim)
+        except sa.exc.IntegrityError:  # another daemon claimed it between our read and insert
+            with self._db.read() as conn:
+                return _tick(conn.execute(sa.select(ticks).where(*where)).one())
+
+    def record_tick_evaluation(self, tick_id: int, evaluation: str) -> str:
+        def record(conn: Connection) -> str | None:
+            conn.execute(
+                sa.update(ticks)
+                .where(ticks.c.id == tick_id, ticks.c.evaluation.is_(None))
+                .values(evaluation=evaluation)
+            )
+            return conn.execute(
+                sa.select(ticks.c.evaluation).where(ticks.c.id == tick_id)
+            ).scalar_one_or_none()
+
+        recorded = self._db.write(record)
+        if recorded is None:
+            raise StorageError(
+                f"cannot record the evaluation of tick {tick_id}: it is not in storage. Record "
+                "the evaluation of a tick that claim_tick() returned."
+            )
+        return recorded
+
+    def update_tick(self, tick: Tick, *, state: InstigatorState | None = None) -> Tick:
         stored = replace(tick, run_ids=tuple(tick.run_ids), run_keys=tuple(tick.run_keys))
 
         def update(conn: Connection) -> int:
             statement = sa.update(ticks).where(ticks.c.id == tick.tick_id)
-            return conn.execute(statement.values(**_tick_row(stored))).rowcount
+            count = conn.execute(statement.values(**_tick_row(stored))).rowcount
+            if count == 1 and state is not None:
+                _upsert_state(self._db, conn, state, keep_status=True)
+            return count
 
         if self._db.write(update) != 1:
             raise StorageError(
@@ -121,6 +153,8 @@ def _tick_row(tick: Tick) -> dict[str, Any]:
         "skip_reason": tick.skip_reason,
         "error": tick.error,
         "cursor": tick.cursor,
+        "started_timestamp": tick.started_timestamp,
+        "end_timestamp": tick.end_timestamp,
     }
     return {
         "location": tick.location,
@@ -129,7 +163,45 @@ def _tick_row(tick: Tick) -> dict[str, Any]:
         "status": tick.status.value,
         "timestamp": tick.timestamp,
         "body": json.dumps(body, separators=(",", ":")),
+        "tick_key": tick.tick_key,
+        "evaluation": tick.evaluation,
     }
+
+
+def _upsert_state(
+    db: Database, conn: Connection, state: InstigatorState, *, keep_status: bool = False
+) -> None:
+    """Store ``state``; with ``keep_status`` a stored state keeps its status (a user may
+    have started or stopped the instigator meanwhile) and only its cursor changes."""
+    row = {
+        "location": state.location,
+        "name": state.name,
+        "instigator_type": state.instigator_type.value,
+        "status": state.status.value,
+        "cursor": state.cursor,
+        "update_timestamp": state.updated_timestamp,
+    }
+    insert = dialect_insert(db, instigators)
+    statement = insert.on_conflict_do_update(
+        index_elements=[instigators.c.location, instigators.c.name],
+        set_={
+            c: insert.excluded[c]
+            for c in ("instigator_type", "status", "cursor", "update_timestamp")
+            if not (keep_status and c == "status")
+        },
+    )
+    conn.execute(statement, row)
+
+
+def _state(row: Any) -> InstigatorState:
+    return InstigatorState(
+        location=row.location,
+        name=row.name,
+        instigator_type=InstigatorType(row.instigator_type),
+        status=InstigatorStatus(row.status),
+        cursor=row.cursor,
+        updated_timestamp=row.update_timestamp,
+    )
 
 
 def _tick(row: Any) -> Tick:
@@ -146,4 +218,8 @@ def _tick(row: Any) -> Tick:
         skip_reason=body["skip_reason"],
         error=body["error"],
         cursor=body["cursor"],
+        tick_key=row.tick_key,
+        evaluation=row.evaluation,
+        started_timestamp=body.get("started_timestamp"),
+        end_timestamp=body.get("end_timestamp"),
     )

@@ -171,7 +171,10 @@ ticks = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("timestamp", sa.Double, nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # run ids, run keys, skip reason, error, cursor
+    sa.Column("tick_key", sa.Text),  # a schedule's scheduled time, a sensor's tick number
+    sa.Column("evaluation", sa.Text),  # what the evaluation decided, recorded once
     sa.Index("ix_ticks_location_name_timestamp", "location", "name", "timestamp"),
+    sa.Index("uq_ticks_location_name_tick_key", "location", "name", "tick_key", unique=True),
     sqlite_autoincrement=True,
 )
 
