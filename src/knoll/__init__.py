@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from knoll.defs.executor import ExecutorDefinition as ExecutorDefinition
     from knoll.defs.executor import in_process_executor as in_process_executor
     from knoll.defs.executor import multiprocess_executor as multiprocess_executor
+    from knoll.defs.freshness import FreshnessPolicy as FreshnessPolicy
     from knoll.defs.graph import GraphDefinition as GraphDefinition
     from knoll.defs.graph import GraphOut as GraphOut
     from knoll.defs.graph import graph as graph
@@ -379,6 +380,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "in_process_executor",
         "multiprocess_executor",
     ),
+    "knoll.defs.freshness": ("FreshnessPolicy",),
     "knoll.defs.graph": (
         "GraphDefinition",
         "GraphOut",
@@ -733,6 +735,7 @@ __all__ = [
     "Failure",
     "Field",
     "FilesystemIOManager",
+    "FreshnessPolicy",
     "GraphDefinition",
     "GraphOut",
     "HookContext",

@@ -77,6 +77,7 @@ EXPORTED = [
     "Failure",
     "Field",
     "FilesystemIOManager",
+    "FreshnessPolicy",
     "GraphDefinition",
     "GraphOut",
     "HookContext",

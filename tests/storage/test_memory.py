@@ -31,6 +31,7 @@ from tests.storage.conformance import (
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
+from tests.storage.conformance.retention import RetentionStorageSuite
 
 
 class MemoryStorage:
@@ -78,6 +79,10 @@ class TestMemoryDaemonStorage(MemoryStorage, DaemonStorageSuite):
 
 
 class TestMemoryConcurrencyStorage(MemoryStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestMemoryRetentionStorage(MemoryStorage, RetentionStorageSuite):
     pass
 
 

@@ -1,5 +1,5 @@
-"""``knoll daemon run`` and ``knoll daemon status``: the run queue and run monitoring in one
-process, each duty in a loop of its own under its lease (see ``knoll.daemon``)."""
+"""``knoll daemon run`` and ``knoll daemon status``: the instance's duties in one process, each
+duty in a loop of its own under its lease (see ``knoll.daemon``)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ _EXIT_NOT_RUNNING = 1
 @click.group()
 def daemon() -> None:
     """Run the instance's duties in one long-running process: schedules, sensors, the run
-    queue, backfills and run monitoring."""
+    queue, backfills, run monitoring, and when knoll.yaml turns them on, run retries,
+    retention and freshness."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -159,6 +160,41 @@ def _duties(
             f"run monitoring is disabled in {settings.source} (run_monitoring:enabled): the "
             "daemon does not watch runs",
             err=True,
+        )
+    duties.extend(_housekeeping_duties(instance, launcher, locked))
+    return duties
+
+
+def _housekeeping_duties(
+    instance: Instance,
+    launcher: RunLauncher,
+    locked: Callable[[Callable[[str], None]], Callable[[str], None]],
+) -> list[Duty]:
+    """Run retries (``run_retries:enabled``), retention (``retention:interval_seconds``) and
+    freshness (``freshness:enabled``)."""
+    from knoll.cli.daemon_duties import freshness_pass_echo, retention_pass_echo, retry_pass_echo
+    from knoll.daemon import Duty
+    from knoll.daemon.freshness import FRESHNESS_DUTY
+    from knoll.daemon.retention import RETENTION_DUTY
+    from knoll.daemon.retries import RETRY_DUTY
+
+    settings = instance.settings
+    duties: list[Duty] = []
+    if settings.run_retries.enabled:
+        interval = settings.run_queue.dequeue_interval_seconds
+        duties.append(
+            Duty(RETRY_DUTY, interval, locked(lambda owner: retry_pass_echo(instance, launcher)))
+        )
+    every = settings.retention_duty.interval_seconds
+    if every is not None:
+        duties.append(Duty(RETENTION_DUTY, every, lambda owner: retention_pass_echo(instance)))
+    if settings.freshness.enabled:
+        duties.append(
+            Duty(
+                FRESHNESS_DUTY,
+                settings.freshness.interval_seconds,
+                locked(lambda owner: freshness_pass_echo(instance, launcher)),
+            )
         )
     return duties
 

@@ -23,7 +23,7 @@ from knoll.errors import CodeServerError
 
 if TYPE_CHECKING:
     from knoll.execution.run import Run
-    from knoll.instance.launcher import LaunchRequest
+    from knoll.instance.launcher import LaunchRequest, ReexecutionRequest
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,28 @@ class CodeServerClient:
                 failure.traceback,
             )
         return [AssetKey(path) for path in data.get("keys", ())]
+
+    def build_reexecution(self, request: ReexecutionRequest, instance_home: str) -> Run:
+        """The STARTING re-execution that ``request`` asks for, built by the server from the
+        parent run stored in the instance at ``instance_home``; one that cannot be built (the
+        job is gone, an output cannot be loaded) raises ``CodeServerError`` saying why."""
+        from knoll.execution.run import Run
+
+        body = {"request": pack(request), "instance_home": instance_home}
+        _, data = self._request("POST", "/runs/prepare-reexecution", body=body)
+        if data.get("status") == "invalid":
+            failure = unpack(data["error"])
+            where = f"location {self.location_name!r}" if self.location_name else self.address
+            raise CodeServerError(
+                f"cannot re-execute run {request.parent_run_id} in {where}: {failure.message}",
+                failure.traceback,
+            )
+        run = unpack(data.get("run"))
+        if not isinstance(run, Run):
+            raise CodeServerError(
+                f"{self.describe()} answered /runs/prepare-reexecution with {data!r}."
+            )
+        return run
 
     def start_run(
         self,

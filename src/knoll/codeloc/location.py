@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from knoll.defs.sensor import SensorEvaluationResult
     from knoll.execution.run import Run
     from knoll.instance import Instance
-    from knoll.instance.launcher import LaunchRequest
+    from knoll.instance.launcher import LaunchRequest, ReexecutionRequest
 
 T = TypeVar("T")
 
@@ -154,6 +154,14 @@ class LoadedLocation:
 
         graph = self._loaded().asset_graph
         return sorted(AssetSelection.from_coercible(selection).resolve(graph), key=_key_path)
+
+    def build_reexecution(self, request: ReexecutionRequest, instance_home: str) -> Run:
+        """The STARTING re-execution that ``request`` asks for, of a run stored in the
+        instance at ``instance_home``, validated against these definitions."""
+        from knoll.codeloc.run_worker import prepare_reexecution
+
+        instance = self._instance(instance_home)
+        return prepare_reexecution(self._loaded(), self.name, request, instance)
 
     def start_run_worker(
         self,

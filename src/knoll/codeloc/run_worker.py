@@ -46,9 +46,16 @@ if TYPE_CHECKING:
     from knoll.execution.capture import ComputeLogTarget
     from knoll.execution.pools import SlotClaims
     from knoll.instance import Instance
-    from knoll.instance.launcher import LaunchRequest
+    from knoll.instance.launcher import LaunchRequest, ReexecutionRequest
 
-__all__ = ["RunCanceled", "fork_run_worker", "prepare_launch", "run_worker_main", "warm_up"]
+__all__ = [
+    "RunCanceled",
+    "fork_run_worker",
+    "prepare_launch",
+    "prepare_reexecution",
+    "run_worker_main",
+    "warm_up",
+]
 
 # Events that move a run's status: refused by storage once a canceller has moved it.
 _STATUS_EVENTS = frozenset(
@@ -94,6 +101,36 @@ def prepare_launch(
     )
     job = job_named(defs, request.job_name, asset_selection=wanted.asset_selection)
     return prepare_run(job, wanted, instance).run
+
+
+def prepare_reexecution(
+    defs: Definitions, location_name: str, request: ReexecutionRequest, instance: Instance
+) -> Run:
+    """The STARTING re-execution of a run stored in ``instance`` that ``request`` asks for,
+    validated against ``defs`` as ``execute_job`` prepares one (the parent's job, its steps,
+    the outputs it reads from the lineage); nothing runs and nothing is recorded."""
+    from dataclasses import replace
+
+    from knoll.errors import InvalidInvocationError
+    from knoll.execution.reexecution import ReexecutionOptions, reexecution_request
+    from knoll.instance.launcher import LOCATION_TAG
+
+    parent = instance.find_run(request.parent_run_id)
+    if parent is None:
+        raise InvalidInvocationError(
+            f"there is no run {request.parent_run_id} in {instance!r} to re-execute: give "
+            "the id of a run this instance recorded (`knoll run list` shows them)."
+        )
+    job = job_named(defs, parent.job_name)
+    options = (
+        ReexecutionOptions.from_failure(parent.run_id, instance)
+        if request.from_failure
+        else ReexecutionOptions(parent.run_id)
+    )
+    wanted = reexecution_request(
+        job, instance, options, tags={**request.tags, LOCATION_TAG: location_name}
+    )
+    return prepare_run(job, replace(wanted, run_id=request.run_id), instance).run
 
 
 # ---- forking a worker ------------------------------------------------------------------------
@@ -352,9 +389,12 @@ def _execute_stored(
     defs: Definitions, run: Run, instance: Instance, recorder: _WorkerRecorder, *, resume: bool
 ) -> None:
     from knoll.execution.executor import execute
+    from knoll.execution.reexecution import STEP_SELECTION_TAG
 
     selection, step_keys, reused, mapping_keys = _selection(defs, run), None, None, None
-    if resume:
+    # a re-execution of some steps of an op job reads the other outputs from its lineage, as
+    # a resume does (none of its own steps has succeeded yet)
+    if resume or (run.parent_run_id is not None and STEP_SELECTION_TAG in run.tags):
         selection, step_keys, reused, mapping_keys = _left_to_run(defs, run, instance)
     request = ExecutionRequest(
         run_config=dict(run.run_config) or None,

@@ -117,8 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # a client that stops sending does not hold a thread forever
     ROUTES = ("GET /health", "GET /snapshot", "POST /reload", "POST /schedules/{name}/tick",
-              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs",
-              "POST /selection")  # fmt: skip
+              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs/prepare-reexecution",
+              "POST /runs", "POST /selection")  # fmt: skip
 
     def do_GET(self) -> None:
         with self.server.state.request():
@@ -131,19 +131,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         parts = path.strip("/").split("/")
+        handlers: dict[tuple[str, str], Callable[[], None]] = {
+            ("GET", "/health"): lambda: self._json(HTTPStatus.OK, pack(self.server.state.health())),
+            ("GET", "/snapshot"): self._snapshot,
+            ("POST", "/reload"): self._reload,
+            ("POST", "/runs/prepare"): self._prepare_run,
+            ("POST", "/runs"): self._start_run,
+            ("POST", "/selection"): self._selection,
+            ("POST", "/runs/prepare-reexecution"): self._prepare_reexecution,
+        }
         try:
-            if method == "GET" and path == "/health":
-                self._json(HTTPStatus.OK, pack(self.server.state.health()))
-            elif method == "GET" and path == "/snapshot":
-                self._snapshot()
-            elif method == "POST" and path == "/reload":
-                self._reload()
-            elif method == "POST" and path == "/runs/prepare":
-                self._prepare_run()
-            elif method == "POST" and path == "/runs":
-                self._start_run()
-            elif method == "POST" and path == "/selection":
-                self._selection()
+            handler = handlers.get((method, path))
+            if handler is not None:
+                handler()
             elif method == "POST" and len(parts) == 3 and parts[2] == "tick":
                 self._tick(parts[0], parts[1])
             else:
@@ -258,6 +258,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
             return
         self._json(HTTPStatus.OK, {"status": "ok", "keys": [list(key.path) for key in keys]})
+
+    def _prepare_reexecution(self) -> None:
+        from knoll.instance.launcher import ReexecutionRequest
+
+        body = self._body()
+        try:
+            request = unpack(body.get("request"))
+        except KnollError as exc:
+            raise _BadRequest(f"'request' is not a ReexecutionRequest record: {exc}") from None
+        if not isinstance(request, ReexecutionRequest):
+            raise _BadRequest(f"'request' must be a ReexecutionRequest record, got {request!r}.")
+        home = body.get("instance_home")
+        if not isinstance(home, str) or not home:
+            raise _BadRequest(f"'instance_home' must be a folder path, got {home!r}.")
+        try:
+            run = self.server.state.location.build_reexecution(request, home)
+        except Exception as exc:
+            # the parent cannot be re-executed with these definitions (or they did not load)
+            self._json(HTTPStatus.OK, {"status": "invalid", "error": pack(_failure(exc, str(exc)))})
+            return
+        self._json(HTTPStatus.OK, {"status": "ok", "run": pack(run)})
 
     def _start_run(self) -> None:
         body = self._body()

@@ -28,6 +28,7 @@ from knoll.defs.check import AssetChecksDefinition, AssetCheckSpec
 from knoll.defs.config_schema import config_json_schema
 from knoll.defs.definitions import Definitions
 from knoll.defs.executor import ExecutorDefinition
+from knoll.defs.freshness import FreshnessPolicy
 from knoll.defs.job import JobDefinition
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.metadata import normalize_metadata
@@ -187,6 +188,11 @@ def _backfill_policy(policy: BackfillPolicy | None) -> dict[str, Any] | None:
     return {"max_partitions_per_run": policy.max_partitions_per_run}
 
 
+def _freshness(policy: FreshnessPolicy | None) -> Any:
+    """An asset's freshness policy as versioned JSON (the daemon's freshness duty reads it)."""
+    return None if policy is None else pack(policy)
+
+
 def _executor(executor: ExecutorDefinition | None) -> dict[str, Any] | None:
     if executor is None:
         return None
@@ -316,6 +322,7 @@ class _Builder:
                     "partitions": (None if partitions_def is None else partitions(partitions_def)),
                     "automation_condition": None if condition is None else condition.describe(),
                     "automation_condition_tree": None if condition is None else condition.tree(),
+                    "freshness_policy": _freshness(spec.freshness_policy),
                     "backfill_policy": backfill_policy,
                     "io_manager_key": (
                         output_defs[output_name].io_manager_key if is_executable else None

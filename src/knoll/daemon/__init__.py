@@ -1,13 +1,14 @@
 """The daemon: one process that runs the instance's duties, each in a restartable loop of its
 own thread.
 
-Each duty holds its named lease in storage (``run_queue``, ``run_monitor``) while it works and
-renews it between passes, so that a second daemon against the same instance waits for the
-lease instead of doing the same duty, and takes the duty over once the lease of a daemon that
-died runs out. Every pass records a daemon heartbeat: the daemon's id, the duty, the errors of
-the pass (an exception in a pass is recorded there, and the loop goes on after its interval)
-and ``info`` with the pid, the host, the interval and whether it holds the lease. Stopping
-releases the leases and records a last heartbeat that says the daemon stopped.
+Each duty holds its named lease in storage (``schedules``, ``sensors``, ``run_queue``,
+``run_monitor``, ``run_retries``, ``retention``, ``freshness``) while it works and renews it
+between passes, so that a second daemon against the same instance waits for the lease instead
+of doing the same duty, and takes the duty over once the lease of a daemon that died runs out.
+Every pass records a daemon heartbeat: the daemon's id, the duty, the errors of the pass (an
+exception in a pass is recorded there, and the loop goes on after its interval) and ``info``
+with the pid, the host, the interval and whether it holds the lease. Stopping releases the
+leases and records a last heartbeat that says the daemon stopped.
 """
 
 from __future__ import annotations

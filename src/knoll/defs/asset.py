@@ -38,6 +38,7 @@ from knoll.defs.runtime import runtime
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.freshness import FreshnessPolicy
     from knoll.defs.graph import GraphDefinition
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
 
@@ -635,6 +636,7 @@ def asset(
     dagster_type: Any = None,
     compute_kind: str | None = None,
     is_virtual: bool = False,
+    freshness_policy: FreshnessPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -668,6 +670,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
     dagster_type: Any = None,
     compute_kind: str | None = None,
     is_virtual: bool = False,
+    freshness_policy: FreshnessPolicy | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
@@ -703,6 +706,7 @@ def asset(  # noqa: PLR0913 (Dagster's keyword arguments)
         dagster_type,
         compute_kind,
         is_virtual,
+        freshness_policy,
     )
     if fn is not None:
         return _asset_definition(fn, options)
@@ -738,6 +742,7 @@ class _AssetOptions(NamedTuple):
     dagster_type: Any
     compute_kind: str | None
     is_virtual: bool
+    freshness_policy: FreshnessPolicy | None
 
 
 def _asset_key(f: Callable[..., Any], options: _AssetOptions) -> AssetKey:
@@ -819,6 +824,7 @@ def _asset_definition(f: Callable[..., Any], options: _AssetOptions) -> AssetsDe
         kinds=kinds_with_compute_kind(options.kinds, options.compute_kind, owner),
         partitions_def=partitions_def,
         is_virtual=options.is_virtual,
+        freshness_policy=options.freshness_policy,
     )
     check_specs = options.check_specs
     return AssetsDefinition(

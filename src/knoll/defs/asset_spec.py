@@ -14,6 +14,7 @@ from knoll.defs.metadata import MetadataValue, normalize_metadata
 from knoll.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from knoll.defs.freshness import FreshnessPolicy
     from knoll.defs.partitions import PartitionMapping, PartitionsDefinition
 
 DEFAULT_GROUP = "default"
@@ -109,6 +110,7 @@ class AssetSpec:
     # a view (a dbt view, say): its data is computed from its upstream assets whenever it is
     # read, so staleness and automation can look through it to those assets
     is_virtual: bool = False
+    freshness_policy: FreshnessPolicy | None = None  # evaluated by the daemon's freshness duty
 
     def __init__(  # noqa: PLR0913 (Dagster's keyword arguments)
         self,
@@ -126,6 +128,7 @@ class AssetSpec:
         kinds: Sequence[str] | frozenset[str] | None = None,
         partitions_def: PartitionsDefinition | None = None,
         is_virtual: bool = False,
+        freshness_policy: FreshnessPolicy | None = None,
     ) -> None:
         asset_key = AssetKey.from_coercible(key)
         owner = f"asset {asset_key.to_user_string()!r}"
@@ -145,6 +148,9 @@ class AssetSpec:
         set_(self, "kinds", _check_kinds(kinds, owner) if kinds else _NO_KINDS)
         set_(self, "partitions_def", partitions_def)
         set_(self, "is_virtual", check_is_virtual(is_virtual, owner))
+        if freshness_policy is not None:
+            check_freshness_policy(freshness_policy, owner)
+        set_(self, "freshness_policy", freshness_policy)
 
     def replace(self, **changes: Any) -> AssetSpec:
         """A copy with some attributes changed, e.g. ``spec.replace(group_name="sales")``."""
@@ -319,3 +325,15 @@ def _check_kinds(kinds: Sequence[object] | frozenset[object] | None, owner: str)
     if len(kinds) > 3:
         raise DefinitionError(f"{owner} has {len(kinds)} kinds; at most 3 are allowed.")
     return frozenset(str(k) for k in kinds)
+
+
+def check_freshness_policy(policy: object, owner: str) -> None:
+    """Refuse a ``freshness_policy=`` that is not a ``FreshnessPolicy``."""
+    from knoll.defs.freshness import FreshnessPolicy
+
+    if not isinstance(policy, FreshnessPolicy):
+        raise DefinitionError(
+            f"freshness_policy of {owner} must be a FreshnessPolicy, got {policy!r}: build one "
+            "with FreshnessPolicy.time_window(fail_window=timedelta(hours=24)) or "
+            "FreshnessPolicy.cron(deadline_cron='0 9 * * *', lower_bound_delta=timedelta(hours=1))."
+        )

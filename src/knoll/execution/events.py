@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from knoll._serdes import serializable
 from knoll.defs.check import AssetCheckEvaluation
+from knoll.defs.freshness import FreshnessStateChange
 from knoll.defs.keys import AssetKey
 from knoll.defs.metadata import MetadataValue
 from knoll.defs.output import AssetMaterialization, AssetObservation, ExpectationResult
@@ -55,6 +56,7 @@ class EventType(enum.Enum):
     HOOK_COMPLETED = "HOOK_COMPLETED"
     HOOK_ERRORED = "HOOK_ERRORED"
     HOOK_SKIPPED = "HOOK_SKIPPED"
+    FRESHNESS_STATE_CHANGE = "FRESHNESS_STATE_CHANGE"  # of no run: written by the daemon
 
 
 @serializable()
@@ -183,6 +185,7 @@ EventData = (
     | RunFailureData
     | ComputeLogsData
     | HookData
+    | FreshnessStateChange
     | None
 )
 

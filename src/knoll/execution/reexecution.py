@@ -134,8 +134,30 @@ def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
             f"re-executing {job.describe()} needs the instance its parent run was stored in: "
             "pass instance=... (an ephemeral instance keeps nothing between runs)."
         )
-    parent = _parent_run(recorder, reexecution_options.parent_run_id, job)
-    scope = _scope(job, recorder, parent, reexecution_options.step_selection, resources)
+    request = reexecution_request(
+        job,
+        recorder,
+        reexecution_options,
+        run_config=run_config,
+        tags=tags,
+        resources=resources,
+    )
+    return execute(prepare_run(job, request, recorder), recorder, raise_on_error=raise_on_error)
+
+
+def reexecution_request(
+    job: JobDefinition,
+    recorder: RunRecorder,
+    options: ReexecutionOptions,
+    *,
+    run_config: Any = None,
+    tags: Mapping[str, str] | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> ExecutionRequest:
+    """The request of a re-execution of ``options.parent_run_id`` (a run of ``job`` that
+    ``recorder`` stored): its steps, the parent's tags and config, and its lineage."""
+    parent = _parent_run(recorder, options.parent_run_id, job)
+    scope = _scope(job, recorder, parent, options.step_selection, resources)
     root = parent.root_run_id or parent.run_id
     lineage = {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root}
     kept = {
@@ -145,7 +167,7 @@ def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
     }
     if scope.reused is not None and scope.step_keys is not None:
         lineage[STEP_SELECTION_TAG] = ",".join(scope.step_keys)
-    request = ExecutionRequest(
+    return ExecutionRequest(
         run_config=parent.run_config if run_config is None else run_config,
         resources=resources,
         tags={**kept, **(tags or {}), **lineage},
@@ -158,7 +180,6 @@ def execute_job(  # noqa: PLR0913 (Dagster's keyword arguments)
         reused_outputs=scope.reused,
         mapping_keys=scope.mapping_keys,
     )
-    return execute(prepare_run(job, request, recorder), recorder, raise_on_error=raise_on_error)
 
 
 def _parent_run(recorder: RunRecorder, run_id: str, job: JobDefinition) -> Run:

@@ -191,6 +191,48 @@ class BackfillSettings:
     interval_seconds: float = DEFAULT_BACKFILL_INTERVAL_SECONDS
 
 
+DEFAULT_MAX_RETRIES = 1
+
+
+@dataclass(frozen=True)
+class RunRetrySettings:
+    """``run_retries:`` in knoll.yaml: whether the daemon re-executes runs that fail, how many
+    times along one root run (a run's ``knoll/max_retries`` tag overrides it), and whether
+    runs that failed in a step (an asset or op that raised) are retried too."""
+
+    enabled: bool = False
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_on_asset_or_op_failure: bool = True
+
+
+DEFAULT_TICKS_KEEP_LAST = 100
+DEFAULT_HEARTBEATS_OLDER_THAN = datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RetentionDutySettings:
+    """The daemon's ``retention`` duty (``retention:`` in knoll.yaml besides ``older_than``):
+    every ``interval_seconds`` (None: the daemon does not prune) it prunes runs finished
+    before ``older_than``, deletes ticks older than that but the last ``ticks_keep_last`` of
+    each schedule and sensor, and daemon heartbeats older than ``heartbeats_older_than``."""
+
+    interval_seconds: float | None = None
+    ticks_keep_last: int = DEFAULT_TICKS_KEEP_LAST
+    heartbeats_older_than: datetime.timedelta = DEFAULT_HEARTBEATS_OLDER_THAN
+
+
+DEFAULT_FRESHNESS_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class FreshnessSettings:
+    """``freshness:`` in knoll.yaml: whether the daemon evaluates the assets' freshness
+    policies, and how often."""
+
+    enabled: bool = False
+    interval_seconds: float = DEFAULT_FRESHNESS_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -205,6 +247,9 @@ class InstanceSettings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     instigation: InstigationSettings = field(default_factory=InstigationSettings)
     backfills: BackfillSettings = field(default_factory=BackfillSettings)
+    run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
+    retention_duty: RetentionDutySettings = field(default_factory=RetentionDutySettings)
+    freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -468,7 +513,14 @@ SETTINGS_SCHEMA = Shape(
             is_required=False,
         ),
         "retention": Field(
-            Shape({"older_than": Noneable(Duration())}),
+            Shape(
+                {
+                    "older_than": Noneable(Duration()),
+                    "interval_seconds": Noneable(float),
+                    "ticks_keep_last": Field(int, default_value=DEFAULT_TICKS_KEEP_LAST),
+                    "heartbeats_older_than": Noneable(Duration()),
+                }
+            ),
             is_required=False,
         ),
         "outputs": Field(
@@ -557,6 +609,27 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "run_retries": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=False),
+                    "max_retries": Field(IntSource(), default_value=DEFAULT_MAX_RETRIES),
+                    "retry_on_asset_or_op_failure": Field(bool, default_value=True),
+                }
+            ),
+            is_required=False,
+        ),
+        "freshness": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=False),
+                    "interval_seconds": Field(
+                        float, default_value=DEFAULT_FRESHNESS_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -612,6 +685,14 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             f"at path backfills:interval_seconds: {backfill_interval} is not a positive number "
             "of seconds. Give, for example, 5"
         )
+    run_retries = _run_retries(resolved["run_retries"], errors)
+    retention_duty = _retention_duty(resolved["retention"], errors)
+    freshness = resolved["freshness"]
+    if not freshness["interval_seconds"] > 0:
+        errors.append(
+            f"at path freshness:interval_seconds: {freshness['interval_seconds']} is not a "
+            "positive number of seconds. Give, for example, 30"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -628,6 +709,50 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         daemon=DaemonSettings(lease_seconds=lease_seconds),
         backfills=BackfillSettings(interval_seconds=backfill_interval),
         instigation=instigation,
+        run_retries=run_retries,
+        retention_duty=retention_duty,
+        freshness=FreshnessSettings(freshness["enabled"], float(freshness["interval_seconds"])),
+    )
+
+
+def _run_retries(resolved: Mapping[str, Any], errors: list[str]) -> RunRetrySettings:
+    retries = resolved["max_retries"]
+    if retries < 0:
+        errors.append(
+            f"at path run_retries:max_retries: {retries} is negative. Give 0 (never retry) or "
+            "more, for example 3"
+        )
+    return RunRetrySettings(
+        enabled=resolved["enabled"],
+        max_retries=retries,
+        retry_on_asset_or_op_failure=resolved["retry_on_asset_or_op_failure"],
+    )
+
+
+def _retention_duty(resolved: Mapping[str, Any], errors: list[str]) -> RetentionDutySettings:
+    interval = resolved.get("interval_seconds")
+    if interval is not None and not interval > 0:
+        errors.append(
+            f"at path retention:interval_seconds: {interval} is not a positive number of "
+            "seconds. Give, for example, 3600, or leave it out so that the daemon does not prune"
+        )
+    elif interval is not None and resolved.get("older_than") is None:
+        errors.append(
+            f"at path retention:interval_seconds: the daemon would prune every {interval:g}s, "
+            "but retention:older_than is not set, so nothing is old enough. Set older_than, "
+            "for example '30d', or leave interval_seconds out"
+        )
+    keep = resolved["ticks_keep_last"]
+    if keep < 0:
+        errors.append(
+            f"at path retention:ticks_keep_last: {keep} is negative. Give 0 or more ticks to "
+            f"keep of each schedule and sensor, for example {DEFAULT_TICKS_KEEP_LAST}"
+        )
+    beats = resolved.get("heartbeats_older_than")
+    return RetentionDutySettings(
+        interval_seconds=None if interval is None else float(interval),
+        ticks_keep_last=keep,
+        heartbeats_older_than=DEFAULT_HEARTBEATS_OLDER_THAN if beats is None else beats,
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_CANCEL_GRACE_SECONDS",
     "LOCATION_TAG",
     "LaunchRequest",
+    "ReexecutionRequest",
     "RunLaunchClient",
     "RunLauncher",
     "cancel_run",
@@ -86,11 +87,28 @@ class LaunchRequest:
         return f"assets {selection or '*'!r}"
 
 
+@serializable()
+@dataclass(frozen=True)
+class ReexecutionRequest:
+    """A re-execution of stored run ``parent_run_id`` to build through its code server: all
+    its steps, or with ``from_failure`` those that did not succeed (and what depends on
+    them), as the run ``run_id`` (a new id when None) with ``tags`` added to the parent's."""
+
+    parent_run_id: str
+    from_failure: bool = False
+    run_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
 class RunLaunchClient(Protocol):
     """What the launcher needs of a code server (``CodeServerClient`` has both methods)."""
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
         """Validate ``request`` against the location's definitions: the STARTING run to store."""
+        ...
+
+    def build_reexecution(self, request: ReexecutionRequest, instance_home: str) -> Run:
+        """Validate a re-execution of a stored run: the STARTING run to store."""
         ...
 
     def start_run(
@@ -157,6 +175,10 @@ class RunLauncher:
         """The names of the locations this launcher routes to (none for a single client)."""
         return list(self.clients)
 
+    def every_client(self) -> list[RunLaunchClient]:
+        """The client of every location this launcher routes to."""
+        return [self._single] if self._single is not None else list(self.clients.values())
+
     def serves(self, record: RunRecord) -> bool:
         """Whether the run is this launcher's to start or resume: False only for a run of a
         location it lacks when it leaves other locations to other launchers."""
@@ -204,6 +226,11 @@ class RunLauncher:
         record = self.instance.create_run(run)
         self.start_run(record)
         return record
+
+    def build_reexecution(self, parent: Run, request: ReexecutionRequest) -> Run:
+        """The STARTING re-execution of ``parent`` that ``request`` asks for, built by the code
+        server of ``parent``'s location (not stored)."""
+        return self.client_for(parent).build_reexecution(request, self._home)
 
     def launch_queued_run(self, record: RunRecord) -> None:
         """The run queue's ``launch``: start a run that a dequeuer has moved to STARTING."""

@@ -626,6 +626,22 @@ class DaemonStorage(ABC):
         """The latest heartbeat of every daemon and duty, by duty, then daemon id."""
 
 
+# ---- retention of the daemon's bookkeeping -----------------------------------------------
+
+
+class RetentionStorage(ABC):
+    """Deleting old ticks and daemon heartbeats (the daemon's ``retention`` duty)."""
+
+    @abstractmethod
+    def delete_ticks(self, before: float, *, keep_last: int = 0) -> int:
+        """Delete the ticks with a timestamp before ``before`` (seconds since the epoch), except
+        the newest ``keep_last`` of each schedule and sensor: how many were deleted."""
+
+    @abstractmethod
+    def delete_daemon_heartbeats(self, before: float) -> int:
+        """Delete the daemon heartbeats that beat before ``before``: how many were deleted."""
+
+
 # ---- the run queue and concurrency pools --------------------------------------------------
 
 PRIORITY_TAG = "knoll/priority"
@@ -787,6 +803,7 @@ class Storage(
     RunQueueStorage,
     DaemonStorage,
     ConcurrencyStorage,
+    RetentionStorage,
 ):
     """Everything an instance stores; each backend implements all of it."""
 

@@ -19,6 +19,7 @@ from tests.storage.conformance import (
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
+from tests.storage.conformance.retention import RetentionStorageSuite
 
 
 class PostgresStorage:
@@ -64,4 +65,8 @@ class TestPostgresDaemonStorage(PostgresStorage, DaemonStorageSuite):
 
 
 class TestPostgresConcurrencyStorage(PostgresStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestPostgresRetentionStorage(PostgresStorage, RetentionStorageSuite):
     pass

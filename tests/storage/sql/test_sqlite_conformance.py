@@ -18,6 +18,7 @@ from tests.storage.conformance import (
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
+from tests.storage.conformance.retention import RetentionStorageSuite
 
 
 class SqliteStorage:
@@ -63,4 +64,8 @@ class TestSqliteDaemonStorage(SqliteStorage, DaemonStorageSuite):
 
 
 class TestSqliteConcurrencyStorage(SqliteStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestSqliteRetentionStorage(SqliteStorage, RetentionStorageSuite):
     pass

@@ -13,11 +13,17 @@ from __future__ import annotations
 from knoll.storage.base import Storage
 from knoll.storage.memory.daemon import MemoryDaemonStorage
 from knoll.storage.memory.pools import MemoryQueueStorage
+from knoll.storage.memory.retention import MemoryRetentionStorage
 from knoll.storage.memory.runs import MemoryRunStorage
 from knoll.storage.memory.schedules import MemoryScheduleStorage
 
 
 class InMemoryStorage(
-    MemoryRunStorage, MemoryScheduleStorage, MemoryQueueStorage, MemoryDaemonStorage, Storage
+    MemoryRunStorage,
+    MemoryScheduleStorage,
+    MemoryQueueStorage,
+    MemoryDaemonStorage,
+    MemoryRetentionStorage,
+    Storage,
 ):
     """Every storage interface in one process, thread-safe; nothing survives the process."""

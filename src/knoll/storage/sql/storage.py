@@ -15,6 +15,7 @@ from knoll.storage.sql.index import SqlAssetIndex
 from knoll.storage.sql.kv import SqlDynamicPartitionsStorage, SqlKeyValueStorage
 from knoll.storage.sql.pools import SqlConcurrencyStorage
 from knoll.storage.sql.queue import SqlRunQueueStorage
+from knoll.storage.sql.retention import SqlRetentionStorage
 from knoll.storage.sql.runs import SqlRunStorage
 from knoll.storage.sql.schedules import SqlScheduleStorage
 from knoll.storage.version import Migration, check_revision
@@ -33,6 +34,7 @@ class SqlStorage(
     SqlRunQueueStorage,
     SqlDaemonStorage,
     SqlConcurrencyStorage,
+    SqlRetentionStorage,
     Storage,
 ):
     """Runs, events, the asset index, schedules, backfills, dynamic partitions, key-value
