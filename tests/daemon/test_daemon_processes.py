@@ -56,9 +56,9 @@ def _project(
         yield tmp_path
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    yield from _project(tmp_path, request.param)
+@pytest.fixture
+def postgres_project(tmp_path: Path) -> Iterator[Path]:
+    yield from _project(tmp_path, "postgres")
 
 
 @pytest.fixture
@@ -176,14 +176,14 @@ def test_a_daemon_killed_mid_schedule_tick_loses_nothing_and_makes_nothing_twice
     _crash_mid_schedule_tick(sqlite_project, point)
 
 
-def test_a_daemon_killed_mid_schedule_tick_on_postgres(project: Path) -> None:
-    _crash_mid_schedule_tick(project, "run_created")
+def test_a_daemon_killed_mid_schedule_tick_on_postgres(postgres_project: Path) -> None:
+    _crash_mid_schedule_tick(postgres_project, "run_created")
 
 
 def _crash_mid_schedule_tick(project: Path, point: str) -> None:
     tick_time = at("2030-01-01 06:00")
     with Instance.get(project / ".knoll") as instance:
-        for sensor in ("new_files", "landing"):  # only the schedule ticks here
+        for sensor in ("new_files", "landing", "failures"):  # only the schedule ticks here
             _set_status(instance, sensor, InstigatorType.SENSOR, running=False)
         first = _start(project, clock_start=tick_time - 1.5, crash_at=f"schedule:{point}")
         first.wait(timeout=WAIT)
@@ -222,8 +222,8 @@ def test_a_daemon_killed_mid_sensor_tick_keeps_runs_and_cursor_exact(
     _crash_mid_sensor_tick(sqlite_project, point)
 
 
-def test_a_daemon_killed_mid_sensor_tick_on_postgres(project: Path) -> None:
-    _crash_mid_sensor_tick(project, "before_commit")
+def test_a_daemon_killed_mid_sensor_tick_on_postgres(postgres_project: Path) -> None:
+    _crash_mid_sensor_tick(postgres_project, "before_commit")
 
 
 def _crash_mid_sensor_tick(project: Path, point: str) -> None:
@@ -232,7 +232,8 @@ def _crash_mid_sensor_tick(project: Path, point: str) -> None:
     with Instance.get(project / ".knoll") as instance:
         for schedule in ("hourly", "nightly_ny", "events_job_schedule", "broken_schedule"):
             _set_status(instance, schedule, InstigatorType.SCHEDULE, running=False)
-        _set_status(instance, "landing", InstigatorType.SENSOR, running=False)
+        for sensor in ("landing", "failures"):  # only new_files ticks here
+            _set_status(instance, sensor, InstigatorType.SENSOR, running=False)
         first = _start(project, crash_at=f"sensor:{point}")
         first.wait(timeout=WAIT)
         assert first.returncode == -signal.SIGKILL, _kill(first)
@@ -281,7 +282,7 @@ def test_two_daemons_killed_50_times_in_a_simulated_day_tick_every_time_once(
     with Instance.get(project / ".knoll") as instance:
         for schedule in ("hourly", "nightly_ny", "events_job_schedule", "broken_schedule"):
             _set_status(instance, schedule, InstigatorType.SCHEDULE, running=False)
-        for sensor in ("new_files", "landing"):
+        for sensor in ("new_files", "landing", "failures"):
             _set_status(instance, sensor, InstigatorType.SENSOR, running=False)
         instance.storage.set_instigator_state(
             InstigatorState(
