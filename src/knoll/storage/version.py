@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from knoll.errors import DatabaseVersionError, StorageError
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0007"
 """The revision this code reads and writes: the head of ``knoll/storage/migrations``."""
 
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0007")
 """Every revision, oldest first (a test checks it against the migration scripts)."""
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"

@@ -11,6 +11,7 @@ it passed in does not change what was stored.
 from __future__ import annotations
 
 from knoll.storage.base import Storage
+from knoll.storage.memory.automation import MemoryAutomationStorage
 from knoll.storage.memory.daemon import MemoryDaemonStorage
 from knoll.storage.memory.pools import MemoryQueueStorage
 from knoll.storage.memory.runs import MemoryRunStorage
@@ -18,6 +19,11 @@ from knoll.storage.memory.schedules import MemoryScheduleStorage
 
 
 class InMemoryStorage(
-    MemoryRunStorage, MemoryScheduleStorage, MemoryQueueStorage, MemoryDaemonStorage, Storage
+    MemoryRunStorage,
+    MemoryScheduleStorage,
+    MemoryQueueStorage,
+    MemoryDaemonStorage,
+    MemoryAutomationStorage,
+    Storage,
 ):
     """Every storage interface in one process, thread-safe; nothing survives the process."""
