@@ -40,6 +40,8 @@ run_monitoring:
   poll_interval_seconds: 0.2
 daemon:
   lease_seconds: 4
+automation:
+  enabled: false
 """
 
 DUTIES = (QUEUE_DUTY, MONITOR_DUTY)

@@ -28,8 +28,8 @@ _EXIT_NOT_RUNNING = 1
 
 @click.group()
 def daemon() -> None:
-    """Run the instance's duties in one long-running process: the run queue and run
-    monitoring (schedules, sensors, automation and backfills are not run by it yet)."""
+    """Run the instance's duties in one long-running process: the run queue, run monitoring
+    and declarative automation (schedules, sensors and backfills are not run by it yet)."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -109,7 +109,43 @@ def _duties(instance: Instance, launcher: RunLauncher, lock: threading.Lock) -> 
             "daemon does not watch runs",
             err=True,
         )
+    duties.extend(_automation_duties(instance, launcher, locked))
     return duties
+
+
+def _automation_duties(
+    instance: Instance,
+    launcher: RunLauncher,
+    locked: Callable[[Callable[[str], None]], Callable[[str], None]],
+) -> list[Duty]:
+    """The ``automation`` duty, unless automation:enabled is false in knoll.yaml."""
+    from typing import cast
+
+    from knoll.daemon import Duty
+    from knoll.daemon.automation import AUTOMATION_DUTY, AutomationClient, automation_pass
+    from knoll.daemon.clock import SystemClock
+
+    settings = instance.settings.automation
+    if not settings.enabled:
+        click.echo(
+            f"automation is disabled in {instance.settings.source} (automation:enabled): the "
+            "daemon does not evaluate automation conditions",
+            err=True,
+        )
+        return []
+    # the launcher's clients are the code servers' (CodeServerClient), which also tick
+    clients = cast("dict[str, AutomationClient]", launcher.clients)
+    clock = SystemClock()
+
+    def one_pass(owner: str) -> None:
+        report = automation_pass(
+            instance, clients, clock, interval_seconds=settings.interval_seconds
+        )
+        for location, run_ids in report.queued.items():
+            for run_id in run_ids:
+                click.echo(f"automation of {location} queued run {run_id}")
+
+    return [Duty(AUTOMATION_DUTY, settings.interval_seconds, locked(one_pass))]
 
 
 @daemon.command("status")

@@ -164,6 +164,18 @@ class DaemonSettings:
     lease_seconds: float = DEFAULT_DAEMON_LEASE_SECONDS
 
 
+DEFAULT_AUTOMATION_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    """``automation:`` in knoll.yaml: whether the daemon evaluates automation conditions, and
+    the seconds between two evaluations (Dagster's default, 30)."""
+
+    enabled: bool = True
+    interval_seconds: float = DEFAULT_AUTOMATION_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -176,6 +188,7 @@ class InstanceSettings:
     run_queue: RunQueueSettings = field(default_factory=RunQueueSettings)
     run_monitoring: RunMonitoringSettings = field(default_factory=RunMonitoringSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    automation: AutomationSettings = field(default_factory=AutomationSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -501,6 +514,17 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "automation": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=True),
+                    "interval_seconds": Field(
+                        float, default_value=DEFAULT_AUTOMATION_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -549,6 +573,12 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             f"at path daemon:lease_seconds: {lease_seconds} is not a positive number of "
             "seconds. Give, for example, 30"
         )
+    automation = resolved["automation"]
+    if not automation["interval_seconds"] > 0:
+        errors.append(
+            f"at path automation:interval_seconds: {automation['interval_seconds']} is not a "
+            "positive number of seconds. Give, for example, 30"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -563,6 +593,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         run_queue=run_queue,
         run_monitoring=run_monitoring,
         daemon=DaemonSettings(lease_seconds=lease_seconds),
+        automation=AutomationSettings(automation["enabled"], automation["interval_seconds"]),
     )
 
 
