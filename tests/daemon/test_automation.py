@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from knoll.codeloc.automation import AUTOMATION_TAG, automation_run_id
-from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
 from knoll.codeloc.loader import CodeLocationTarget
+from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
 from knoll.daemon.automation import automation_pass
 from knoll.daemon.clock import SystemClock
 from knoll.defs.keys import AssetKey
@@ -143,10 +143,10 @@ def test_the_daemon_materializes_an_eager_asset_after_its_parent(
 
         _wait("clean materialized by automation", clean_materialized, daemon)
     finally:
-        out, err = _kill(daemon)
+        _, err = _kill(daemon)
     [run_id] = _automation_runs(instance)
     run = instance.get_run(run_id).run
-    assert run.asset_selection == {AssetKey("clean")}
+    assert run.asset_selection == frozenset({AssetKey("clean")})
     location, evaluation = run.tags[AUTOMATION_TAG].split(":")
     assert (location, run_id) == ("shop", automation_run_id("shop", int(evaluation), 0))
     assert instance.storage.get_latest_materialization(AssetKey("clean")) is not None
@@ -189,7 +189,8 @@ def test_a_pass_finishes_a_pending_tick_without_duplicating_its_runs(
     project: Path, instance: Instance, server: WorkspaceProcesses
 ) -> None:
     first, second = _pending_tick_with_one_run_stored(instance, server, project)
-    assert first == automation_run_id("shop", 2, 0) and second == automation_run_id("shop", 2, 1)
+    assert first == automation_run_id("shop", 2, 0)
+    assert second == automation_run_id("shop", 2, 1)
     report = automation_pass(
         instance, {"shop": server.client("shop")}, SystemClock(), interval_seconds=30
     )
@@ -201,7 +202,8 @@ def test_a_pass_finishes_a_pending_tick_without_duplicating_its_runs(
     again = automation_pass(
         instance, {"shop": server.client("shop")}, SystemClock(), interval_seconds=30
     )
-    assert again.evaluations == {"shop": 3} and again.queued == {"shop": []}
+    assert again.evaluations == {"shop": 3}
+    assert again.queued == {"shop": []}
     assert _automation_runs(instance) == sorted([first, second])
 
 

@@ -155,7 +155,8 @@ def test_on_cron_after_a_pause_requests_once_and_says_so(instance: Instance) -> 
     ticker.tick(T0)
     resumed = ticker.tick(T0 + timedelta(days=3))  # 72 ticks missed: they count as one
     (record,) = resumed.records
-    assert record.catch_up is not None and "missed cron ticks count as one" in record.catch_up
+    assert record.catch_up is not None
+    assert "missed cron ticks count as one" in record.catch_up
     assert requested(resumed) == {}  # raw has not updated since the latest tick
     for _ in range(3):
         materialize([raw], instance=instance)
@@ -173,7 +174,8 @@ def test_eager_after_a_pause_requests_once(instance: Instance) -> None:
     result = ticker.tick(T0 + timedelta(days=2))
     assert requested(result) == {"clean": (None,)}
     assert len(result.run_requests) == 1
-    assert result.catch_up is not None and "updates during the pause count once" in result.catch_up
+    assert result.catch_up is not None
+    assert "updates during the pause count once" in result.catch_up
 
 
 DAYS = DailyPartitionsDefinition(start_date="2024-04-01")
@@ -243,7 +245,9 @@ def test_newly_true_and_since(instance: Instance) -> None:
 
 def test_code_version_changed(instance: Instance) -> None:
     @asset(
-        name="raw", code_version="1", automation_condition=AutomationCondition.code_version_changed()
+        name="raw",
+        code_version="1",
+        automation_condition=AutomationCondition.code_version_changed(),
     )
     def v1() -> int:
         return 1

@@ -29,8 +29,8 @@ _INDENT = "  "
 )
 def asset_automation(key: str, limit: int) -> None:
     """Show the latest evaluations of the automation condition of asset KEY (a/b/c): each
-    node of the condition tree, true or false and for which partitions, and the runs that
-    were requested."""
+    node of the condition tree, true or false and for which partitions (skip: an AND before
+    it left nothing to decide on), and the runs that were requested."""
     from knoll.defs.keys import AssetKey
 
     instance = open_instance()
@@ -69,7 +69,10 @@ def _show(record: AutomationEvaluationRecord) -> None:
 def _tree(node: ConditionNodeEvaluation, depth: int) -> None:
     from knoll.defs.automation_eval_records import shown_partitions
 
-    verdict = "true " if node.is_true else "false"
+    if node.candidates == 0:
+        verdict = "skip "  # an AND before it left nothing to decide on
+    else:
+        verdict = "true " if node.is_true else "false"
     target = f"[{node.target}] " if node.target else ""
     partitions = ""
     if node.true_partitions and node.true_partitions != (None,):

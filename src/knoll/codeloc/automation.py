@@ -37,7 +37,7 @@ def automation_run_id(location: str, evaluation_id: int, index: int) -> str:
     return derived_run_id(location, "automation", str(evaluation_id), str(index))
 
 
-def automation_tick(  # noqa: PLR0913 (the inputs of one tick)
+def automation_tick(
     defs: Definitions,
     location: str,
     instance: Instance,

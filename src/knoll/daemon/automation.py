@@ -86,7 +86,7 @@ class AutomationPassError(Exception):
     """Some location's tick failed (the others went on); the heartbeat records it."""
 
 
-def _one_location(  # noqa: PLR0913 (one location's share of a pass)
+def _one_location(
     instance: Instance,
     home: str,
     location: str,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,7 @@ class AutomationEvaluation:
     catch_up: str | None = None
 
 
-def evaluate_automation(  # noqa: PLR0913 (the inputs of one evaluation)
+def evaluate_automation(
     graph: AssetGraph,
     facts: AutomationFacts,
     *,
@@ -324,10 +324,10 @@ class _Evaluator:
     def updated(self, key: AssetKey) -> Mapping[Partition, str]:
         """The partitions of ``key`` materialized since the previous evaluation, and by
         which run; nothing on the first evaluation (the state has no baseline yet)."""
-        found = self._updated.get(key)
-        if found is not None:
-            return found
-        found = {}
+        known = self._updated.get(key)
+        if known is not None:
+            return known
+        found: dict[Partition, str] = {}
         if self.previous.time is not None:
             before = self.previous.latest.get(key.to_user_string())
             latest = self.facts.latest_materialization_id(key)
@@ -336,7 +336,7 @@ class _Evaluator:
                     run_id = self.facts.latest_run_id(key)
                     found = {None: run_id or ""}
                 else:
-                    found = dict(self.facts.updated_partitions(key, before))
+                    found.update(self.facts.updated_partitions(key, before))
         self._updated[key] = found
         return found
 
@@ -363,7 +363,7 @@ class _Evaluator:
         )
         return true, node
 
-    def _builtin(  # noqa: PLR0911, PLR0912, C901 (one branch per named condition)
+    def _builtin(  # noqa: PLR0912 (one branch per named condition)
         self,
         condition: AutomationCondition,
         target: Target,
@@ -417,7 +417,7 @@ class _Evaluator:
             return self._check_leaf(name, target, candidates)
         return self._leaf(condition, target, candidates, frame)
 
-    def _leaf(  # noqa: PLR0911 (one branch per named condition)
+    def _leaf(  # noqa: PLR0912 (one branch per named condition)
         self, condition: AutomationCondition, key: AssetKey, candidates: Subset, frame: _Frame
     ) -> Subset:
         name = condition.name
@@ -484,7 +484,7 @@ class _Evaluator:
         path: str,
         candidates: Subset,
         frame: _Frame,
-        child: Any,
+        child: Callable[..., tuple[Subset, ConditionNodeEvaluation]],
     ) -> Subset:
         # operands see every partition, so that no change of state is missed
         whole = (
@@ -534,9 +534,7 @@ class _Evaluator:
             if same:
                 matched = candidates & dep_true
             else:
-                matched = frozenset(
-                    p for p in candidates if self.upstream(key, p, dep) & dep_true
-                )
+                matched = frozenset(p for p in candidates if self.upstream(key, p, dep) & dep_true)
             if every:
                 result &= matched
             else:
@@ -597,8 +595,10 @@ class _Evaluator:
         seen: list[AutomationCondition] = []
         for child_key in self.graph.children(key):
             found = self.graph.node(child_key).spec.automation_condition
-            if found is None or found in seen or "any_downstream_conditions" in json.dumps(
-                found.tree()
+            if (
+                found is None
+                or found in seen
+                or "any_downstream_conditions" in json.dumps(found.tree())
             ):
                 continue
             seen.append(found)

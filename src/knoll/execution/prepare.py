@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_tags, did_you_mean
 from knoll.defs.config_schema import Permissive
+from knoll.defs.definitions import IMPLICIT_ASSET_JOB
 from knoll.defs.executor import (
     ExecutorDefinition,
     check_executor_config,
     in_process_executor,
 )
-from knoll.defs.definitions import IMPLICIT_ASSET_JOB
 from knoll.defs.job import JobDefinition
 from knoll.defs.job_config import job_run_config
 from knoll.defs.keys import AssetKey

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from knoll.defs.automation_eval_records import Partition
 from knoll.defs.keys import AssetCheckKey, AssetKey
-from knoll.execution.events import AssetMaterialization, EventType
+from knoll.defs.output import AssetMaterialization
+from knoll.execution.events import EventType
 from knoll.execution.run import PARTITION_TAG, RunStatus
 from knoll.storage.base import AssetRecord, PartitionStatus, RunsFilter, Storage
 
@@ -134,7 +135,9 @@ class StorageAutomationFacts:
         found = self._runs.get(run_id)
         if found is None:
             record = self.storage.get_run(run_id)
-            found = frozenset(record.run.asset_selection or ()) if record is not None else frozenset()
+            found = (
+                frozenset(record.run.asset_selection or ()) if record is not None else frozenset()
+            )
             self._runs[run_id] = found
         return found
 

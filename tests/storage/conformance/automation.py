@@ -77,5 +77,7 @@ class AutomationStorageSuite:
         with pytest.raises(InvalidInvocationError, match="evaluation 1 is not pending"):
             storage.finish_automation_tick("sales", 1)
         storage.begin_automation_tick(_tick(1))
-        with pytest.raises(InvalidInvocationError, match=r"evaluation 2 is not pending \(pending: 1\)"):
+        with pytest.raises(
+            InvalidInvocationError, match=r"evaluation 2 is not pending \(pending: 1\)"
+        ):
             storage.finish_automation_tick("sales", 2)

@@ -41,9 +41,7 @@ class MemoryAutomationStorage(MemoryState):
             cursor = self._automation_cursor(tick.location)
             check_automation_tick(cursor, tick)
             for record in tick.records:
-                self._automation_records.setdefault(record.asset_key, []).append(
-                    serialize(record)
-                )
+                self._automation_records.setdefault(record.asset_key, []).append(serialize(record))
             self._automation_cursors[tick.location] = (
                 cursor.evaluation_id,
                 cursor.timestamp,
