@@ -161,7 +161,38 @@ def _fingerprint(condition: AutomationCondition) -> str:
 
 
 def _sorted(subset: Iterable[Partition]) -> tuple[Partition, ...]:
+    if isinstance(subset, frozenset) and len(subset) <= 1:
+        return tuple(subset)
     return tuple(sorted(subset, key=lambda p: (p is not None, p or "")))
+
+
+# conditions whose value depends on the asset being evaluated, not only on their target
+_ROOT_BOUND = (*_STATEFUL, "executed_with_root_target", "initial_evaluation",
+               "any_downstream_conditions")  # fmt: skip
+
+
+@dataclass
+class _Meta:
+    """A condition object's label, whether its tree keeps state between evaluations (so it is
+    evaluated even with no candidates), whether its value depends only on its target (so a
+    dependency's result is shared by all its children), and its skipped form."""
+
+    condition: AutomationCondition
+    label: str
+    custom: bool
+    keeps_state: bool
+    root_free: bool
+    operands: tuple[_Meta, ...]
+    _skipped: dict[str | None, ConditionNodeEvaluation] = field(default_factory=dict)
+
+    def skipped(self, target: str | None) -> ConditionNodeEvaluation:
+        """The node as shown when there was nothing to decide on."""
+        found = self._skipped.get(target)
+        if found is None:
+            children = tuple(o.skipped(target) for o in self.operands)
+            found = ConditionNodeEvaluation(self.label, (), 0, children, target)
+            self._skipped[target] = found
+        return found
 
 
 def _subset(values: object) -> Subset:
@@ -199,6 +230,11 @@ class _Evaluator:
         self._partitions: dict[AssetKey, Subset] = {}
         self._updated: dict[AssetKey, Mapping[Partition, str]] = {}
         self._mappings: dict[tuple[AssetKey, AssetKey], Any] = {}
+        self._meta: dict[int, _Meta] = {}
+        self._partitions_defs: dict[AssetKey, PartitionsDefinition | None] = {}
+        self._fingerprints: dict[int, str] = {}
+        # what a root-free operand of a deps condition was for one dependency
+        self._of_dep: dict[tuple[int, AssetKey], tuple[Subset, ConditionNodeEvaluation]] = {}
 
     # ---- per asset -----------------------------------------------------------------------
 
@@ -218,7 +254,9 @@ class _Evaluator:
         self, key: AssetKey, condition: AutomationCondition
     ) -> tuple[ConditionNodeEvaluation, Subset]:
         name = key.to_user_string()
-        fingerprint = _fingerprint(condition)
+        fingerprint = self._fingerprints.get(id(condition))
+        if fingerprint is None:
+            fingerprint = self._fingerprints[id(condition)] = _fingerprint(condition)
         previous = self.previous.assets.get(name, {})
         initial = previous.get("c") != fingerprint
         frame = _Frame(key, {} if initial else previous, initial)
@@ -268,8 +306,14 @@ class _Evaluator:
     # ---- partitions ----------------------------------------------------------------------
 
     def partitions_def(self, key: AssetKey) -> PartitionsDefinition | None:
-        node = self.graph.node(key)
-        return node.spec.partitions_def or node.assets_def.partitions_def
+        try:
+            return self._partitions_defs[key]
+        except KeyError:
+            node = self.graph.node(key)
+            found = self._partitions_defs[key] = (
+                node.spec.partitions_def or node.assets_def.partitions_def
+            )
+            return found
 
     def partitions(self, key: AssetKey) -> Subset:
         found = self._partitions.get(key)
@@ -351,17 +395,39 @@ class _Evaluator:
         frame: _Frame,
     ) -> tuple[Subset, ConditionNodeEvaluation]:
         """The partitions of ``candidates`` for which ``condition`` holds of ``target``."""
+        meta = self.meta(condition)
+        shown_target = None if target == frame.root else target.to_user_string()
+        if not candidates and not meta.keeps_state:
+            return _EMPTY, meta.skipped(shown_target)  # nothing to decide, no state to keep
         children: list[ConditionNodeEvaluation] = []
-        if type(condition).evaluate is not AutomationCondition.evaluate:
+        if meta.custom:
             true = self._custom(condition, target, path, candidates, frame)
         else:
             true = self._builtin(condition, target, path, candidates, frame, children)
         true = true & candidates
-        shown_target = None if target == frame.root else target.to_user_string()
         node = ConditionNodeEvaluation(
-            condition.describe(), _sorted(true), len(candidates), tuple(children), shown_target
+            meta.label, _sorted(true), len(candidates), tuple(children), shown_target
         )
         return true, node
+
+    def meta(self, condition: AutomationCondition) -> _Meta:
+        """What is known of a condition object before evaluating it (computed once)."""
+        found = self._meta.get(id(condition))
+        if found is None:
+            operands = tuple(self.meta(o) for o in condition.operands)
+            custom = type(condition).evaluate is not AutomationCondition.evaluate
+            keeps_state = custom or condition.name in _STATEFUL
+            found = _Meta(
+                condition,
+                condition.describe(),
+                custom,
+                keeps_state or any(o.keeps_state for o in operands),
+                not (custom or condition.name in _ROOT_BOUND)
+                and all(o.root_free for o in operands),
+                operands,
+            )
+            self._meta[id(condition)] = found
+        return found
 
     def _builtin(  # noqa: PLR0912 (one branch per named condition)
         self,
@@ -523,10 +589,15 @@ class _Evaluator:
         deps = self._filtered(condition, deps)
         every = condition.name == "all_deps_match"
         result: set[Partition] = set(candidates) if every else set()
+        operand = condition.operands[0]
+        root_free = self.meta(operand).root_free
         for dep in deps:
-            dep_true, node = self.node(
-                condition.operands[0], dep, f"{path}.0", self.partitions(dep), frame
-            )
+            known = self._of_dep.get((id(operand), dep)) if root_free else None
+            if known is None:
+                known = self.node(operand, dep, f"{path}.0", self.partitions(dep), frame)
+                if root_free:
+                    self._of_dep[(id(operand), dep)] = known
+            dep_true, node = known
             children.append(node)
             same = self.partitions_def(dep) == self.partitions_def(key) and (
                 self.graph.node(key).assets_def.partition_mapping_for(dep) is None
