@@ -69,10 +69,8 @@ def _show(record: AutomationEvaluationRecord) -> None:
 def _tree(node: ConditionNodeEvaluation, depth: int) -> None:
     from knoll.defs.automation_eval_records import shown_partitions
 
-    if node.candidates == 0:
-        verdict = "skip "  # an AND before it left nothing to decide on
-    else:
-        verdict = "true " if node.is_true else "false"
+    # skip: an AND before it left nothing to decide on
+    verdict = "skip " if node.candidates == 0 else "true " if node.is_true else "false"
     target = f"[{node.target}] " if node.target else ""
     partitions = ""
     if node.true_partitions and node.true_partitions != (None,):

@@ -20,9 +20,11 @@ latest time window. The records of such an evaluation say so in ``catch_up``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,28 +80,27 @@ def evaluate_automation(
             f"evaluate_automation(evaluation_time={evaluation_time!r}): give a timezone-aware "
             "time, such as datetime.now(timezone.utc)."
         )
-    evaluator = _Evaluator(graph, facts, evaluation_time, _State.read(previous_state))
-    catch_up = evaluator.catch_up(pause_seconds)
-    records = []
-    for key in graph.toposorted_keys:
-        condition = graph.node(key).spec.automation_condition
-        if condition is None:
-            continue
-        node, requested = evaluator.evaluate_asset(key, condition)
-        records.append(
-            AutomationEvaluationRecord(
-                location,
-                evaluation_id,
-                key,
-                evaluation_time.timestamp(),
-                node,
-                _sorted(requested),
-                catch_up=catch_up,
-            )
+    with _no_cyclic_gc():
+        evaluator = _Evaluator(graph, facts, evaluation_time, _State.read(previous_state))
+        catch_up = evaluator.catch_up(pause_seconds)
+        records = evaluator.evaluate_all(catch_up, location, evaluation_id)
+        return AutomationEvaluation(
+            tuple(records), evaluator.run_requests(), evaluator.new_state(), catch_up
         )
-    return AutomationEvaluation(
-        tuple(records), evaluator.run_requests(), evaluator.new_state(), catch_up
-    )
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """An evaluation allocates hundreds of thousands of small objects that form no cycles;
+    the cyclic collector would rescan the whole heap many times over meanwhile (it doubled
+    the time of a tick over 10,000 assets)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ---- state -------------------------------------------------------------------------------
@@ -183,7 +184,18 @@ class _Meta:
     keeps_state: bool
     root_free: bool
     operands: tuple[_Meta, ...]
+    data: bool  # whether the tree reads data versions
+    asset_leaf: bool  # a named condition about its target alone
+    no_paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.no_paths = ("",) * len(self.operands)
+
     _skipped: dict[str | None, ConditionNodeEvaluation] = field(default_factory=dict)
+
+    def paths(self, path: str) -> tuple[str, ...]:
+        """The paths of the operands of the node at ``path``."""
+        return tuple(f"{path}.{index}" for index in range(len(self.operands)))
 
     def skipped(self, target: str | None) -> ConditionNodeEvaluation:
         """The node as shown when there was nothing to decide on."""
@@ -231,12 +243,33 @@ class _Evaluator:
         self._updated: dict[AssetKey, Mapping[Partition, str]] = {}
         self._mappings: dict[tuple[AssetKey, AssetKey], Any] = {}
         self._meta: dict[int, _Meta] = {}
+        self.root_reads = 0  # evaluations of conditions that read the asset being evaluated
+        self.uses_data_versions = bool(previous.data_versions)
+        self._shared: dict[tuple[int, Target, Subset], tuple[Subset, ConditionNodeEvaluation]] = {}
+        self._shown_targets: dict[Target, str] = {}
         self._partitions_defs: dict[AssetKey, PartitionsDefinition | None] = {}
         self._fingerprints: dict[int, str] = {}
-        # what a root-free operand of a deps condition was for one dependency
-        self._of_dep: dict[tuple[int, AssetKey], tuple[Subset, ConditionNodeEvaluation]] = {}
 
     # ---- per asset -----------------------------------------------------------------------
+
+    def evaluate_all(
+        self, catch_up: str | None, location: str, evaluation_id: int
+    ) -> list[AutomationEvaluationRecord]:
+        """A record of every asset with a condition, in topological order."""
+        records = []
+        stamp = self.now.timestamp()
+        for key in self.graph.toposorted_keys:
+            condition = self.graph.node(key).spec.automation_condition
+            if condition is None:
+                continue
+            self.uses_data_versions = self.uses_data_versions or self.meta(condition).data
+            node, requested = self.evaluate_asset(key, condition)
+            records.append(
+                AutomationEvaluationRecord(
+                    location, evaluation_id, key, stamp, node, _sorted(requested), (), catch_up
+                )
+            )
+        return records
 
     def catch_up(self, pause_seconds: float) -> str | None:
         before = self.previous.time
@@ -282,7 +315,11 @@ class _Evaluator:
             code_version = self.graph.node(key).spec.code_version
             if code_version is not None:
                 self.next.code_versions[name] = code_version
-            data_version = self.facts.data_version(key) if latest is not None else None
+            data_version = (
+                self.facts.data_version(key)
+                if latest is not None and self.uses_data_versions
+                else None
+            )
             if data_version is not None:
                 self.next.data_versions[name] = data_version
         return self.next.write()
@@ -395,20 +432,64 @@ class _Evaluator:
         frame: _Frame,
     ) -> tuple[Subset, ConditionNodeEvaluation]:
         """The partitions of ``candidates`` for which ``condition`` holds of ``target``."""
-        meta = self.meta(condition)
-        shown_target = None if target == frame.root else target.to_user_string()
+        meta = self._meta.get(id(condition)) or self.meta(condition)
+        # identity first: the asset itself is passed down as the very key object
+        shown = None if target is frame.root or target == frame.root else self._shown(target)
         if not candidates and not meta.keeps_state:
-            return _EMPTY, meta.skipped(shown_target)  # nothing to decide, no state to keep
+            return _EMPTY, meta.skipped(shown)  # nothing to decide, no state to keep
+        # a node about another asset that read nothing of the asset asking (no
+        # executed_with_root_target, state or custom condition was evaluated) is the same
+        # for every asset asking
+        shared = (id(condition), target, candidates) if shown and not meta.keeps_state else None
+        if shared is not None:
+            known = self._shared.get(shared)
+            if known is not None:
+                return known
+            root_reads = self.root_reads
         children: list[ConditionNodeEvaluation] = []
-        if meta.custom:
-            true = self._custom(condition, target, path, candidates, frame)
+        name = condition.name
+        operands = condition.operands
+        # a path names a node's state: only nodes that keep state need one
+        paths = meta.paths(path) if meta.keeps_state else meta.no_paths
+        if name == "and":
+            true = candidates
+            for index, operand in enumerate(operands):
+                true, child = self.node(operand, target, paths[index], true, frame)
+                children.append(child)
+        elif name == "or":
+            found: set[Partition] = set()
+            for index, operand in enumerate(operands):
+                left = candidates - found if found else candidates
+                one, child = self.node(operand, target, paths[index], left, frame)
+                children.append(child)
+                found |= one
+            true = frozenset(found)
+        elif name == "not":
+            one, child = self.node(operands[0], target, paths[0], candidates, frame)
+            children.append(child)
+            true = candidates - one
+        elif meta.custom:
+            true = self._custom(condition, target, path, candidates, frame) & candidates
+        elif meta.asset_leaf and type(target) is AssetKey:
+            true = self._leaf(condition, target, candidates, frame) & candidates
         else:
             true = self._builtin(condition, target, path, candidates, frame, children)
-        true = true & candidates
-        node = ConditionNodeEvaluation(
-            meta.label, _sorted(true), len(candidates), tuple(children), shown_target
+            true = true & candidates
+        result = (
+            true,
+            ConditionNodeEvaluation(
+                meta.label, _sorted(true), len(candidates), tuple(children), shown
+            ),
         )
-        return true, node
+        if shared is not None and self.root_reads == root_reads:
+            self._shared[shared] = result
+        return result
+
+    def _shown(self, target: Target) -> str:
+        found = self._shown_targets.get(target)
+        if found is None:
+            found = self._shown_targets[target] = target.to_user_string()
+        return found
 
     def meta(self, condition: AutomationCondition) -> _Meta:
         """What is known of a condition object before evaluating it (computed once)."""
@@ -416,7 +497,8 @@ class _Evaluator:
         if found is None:
             operands = tuple(self.meta(o) for o in condition.operands)
             custom = type(condition).evaluate is not AutomationCondition.evaluate
-            keeps_state = custom or condition.name in _STATEFUL
+            # any_downstream_conditions evaluates trees of other assets, which may keep state
+            keeps_state = custom or condition.name in (*_STATEFUL, "any_downstream_conditions")
             found = _Meta(
                 condition,
                 condition.describe(),
@@ -425,11 +507,13 @@ class _Evaluator:
                 not (custom or condition.name in _ROOT_BOUND)
                 and all(o.root_free for o in operands),
                 operands,
+                condition.name == "data_version_changed" or any(o.data for o in operands),
+                not operands and not custom and condition.name != "any_downstream_conditions",
             )
             self._meta[id(condition)] = found
         return found
 
-    def _builtin(  # noqa: PLR0912 (one branch per named condition)
+    def _builtin(
         self,
         condition: AutomationCondition,
         target: Target,
@@ -448,20 +532,6 @@ class _Evaluator:
             children.append(node)
             return true, node
 
-        if name == "and":
-            left = candidates
-            for index in range(len(operands)):
-                left, _ = child(index, within=left)
-            return left
-        if name == "or":
-            found: set[Partition] = set()
-            for index in range(len(operands)):
-                true, _ = child(index, within=candidates - found)
-                found |= true
-            return frozenset(found)
-        if name == "not":
-            true, _ = child(0)
-            return candidates - true
         asset = target.asset_key if isinstance(target, AssetCheckKey) else target
         if name in _STATEFUL:
             return self._stateful(name, target, path, candidates, frame, child)
@@ -492,6 +562,7 @@ class _Evaluator:
         if name == "newly_updated":
             return frozenset(self.updated(key))
         if name == "executed_with_root_target":
+            self.root_reads += 1
             updated = self.updated(key)
             return frozenset(
                 p
@@ -508,6 +579,7 @@ class _Evaluator:
         if name == "execution_failed":
             return self.facts.failed_partitions(key) & candidates
         if name == "initial_evaluation":
+            self.root_reads += 1
             return candidates if frame.initial else _EMPTY
         if name == "in_latest_time_window":
             return self._latest_window(condition, key, candidates)
@@ -590,14 +662,8 @@ class _Evaluator:
         every = condition.name == "all_deps_match"
         result: set[Partition] = set(candidates) if every else set()
         operand = condition.operands[0]
-        root_free = self.meta(operand).root_free
         for dep in deps:
-            known = self._of_dep.get((id(operand), dep)) if root_free else None
-            if known is None:
-                known = self.node(operand, dep, f"{path}.0", self.partitions(dep), frame)
-                if root_free:
-                    self._of_dep[(id(operand), dep)] = known
-            dep_true, node = known
+            dep_true, node = self.node(operand, dep, f"{path}.0", self.partitions(dep), frame)
             children.append(node)
             same = self.partitions_def(dep) == self.partitions_def(key) and (
                 self.graph.node(key).assets_def.partition_mapping_for(dep) is None

@@ -1,8 +1,9 @@
 """``StorageAutomationFacts``: what automation conditions read, answered from storage.
 
-The asset index rows of every asset are read in one query on first use, and the queued and
-in-progress runs once; partition status, check results and runs are read per asset only when
-a condition asks for them, and each is read once per evaluation.
+The latest materialization id and run of every asset are read from the asset index in one
+query on first use, and the queued and in-progress runs once; data versions, partition
+status, check results and runs are read per asset only when a condition asks for them, and
+each is read once per evaluation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.defs.output import AssetMaterialization
 from knoll.execution.events import EventType
 from knoll.execution.run import PARTITION_TAG, RunStatus
-from knoll.storage.base import AssetRecord, PartitionStatus, RunsFilter, Storage
+from knoll.storage.base import PartitionStatus, RunsFilter, Storage
 
 if TYPE_CHECKING:
     from knoll.defs.partitions.dynamic import DynamicPartitionsReader
@@ -32,7 +33,8 @@ class StorageAutomationFacts:
     def __init__(self, storage: Storage, keys: Sequence[AssetKey]) -> None:
         self.storage = storage
         self._keys = list(keys)
-        self._records: dict[AssetKey, AssetRecord] | None = None
+        self._latest: Mapping[AssetKey, tuple[int, str]] | None = None
+        self._data_versions: dict[AssetKey, str | None] = {}
         self._progress: dict[AssetKey, set[Partition]] | None = None
         self._status: dict[AssetKey, Mapping[str, PartitionStatus]] = {}
         self._runs: dict[str, frozenset[AssetKey]] = {}
@@ -41,30 +43,27 @@ class StorageAutomationFacts:
     def dynamic_partitions(self) -> DynamicPartitionsReader:
         return self.storage
 
-    def _record(self, key: AssetKey) -> AssetRecord | None:
-        if self._records is None:
-            records = self.storage.get_asset_records(self._keys)
-            self._records = {record.asset_key: record for record in records}
-        return self._records.get(key)
+    def _latest_of(self, key: AssetKey) -> tuple[int, str] | None:
+        if self._latest is None:
+            self._latest = self.storage.get_latest_materialization_ids(self._keys)
+        return self._latest.get(key)
 
     def latest_materialization_id(self, key: AssetKey) -> int | None:
-        record = self._record(key)
-        if record is None or record.last_materialization is None:
-            return None
-        return record.last_materialization.storage_id
+        latest = self._latest_of(key)
+        return None if latest is None else latest[0]
 
     def latest_run_id(self, key: AssetKey) -> str | None:
-        record = self._record(key)
-        if record is None or record.last_materialization is None:
-            return None
-        return record.last_materialization.event.run_id
+        latest = self._latest_of(key)
+        return None if latest is None else latest[1]
 
     def data_version(self, key: AssetKey) -> str | None:
-        record = self._record(key)
-        if record is None or record.last_materialization is None:
-            return None
-        data = record.last_materialization.event.data
-        return data.data_version if isinstance(data, AssetMaterialization) else None
+        if key not in self._data_versions:
+            record = self.storage.get_latest_materialization(key)
+            data = record.event.data if record is not None else None
+            self._data_versions[key] = (
+                data.data_version if isinstance(data, AssetMaterialization) else None
+            )
+        return self._data_versions[key]
 
     def _partition_status(self, key: AssetKey) -> Mapping[str, PartitionStatus]:
         found = self._status.get(key)

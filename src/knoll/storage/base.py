@@ -788,6 +788,14 @@ class AutomationStorage(ABC):
     ) -> Sequence[AutomationEvaluationRecord]:
         """The latest evaluation records of one asset, newest first."""
 
+    @abstractmethod
+    def get_latest_materialization_ids(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, tuple[int, str]]:
+        """The storage id and run id of the latest materialization of each asset that has one,
+        read from the asset index without reading the events themselves (what an evaluation
+        of automation conditions compares first)."""
+
 
 def check_automation_tick(cursor: AutomationCursor, tick: AutomationTick) -> None:
     """Raise ``InvalidInvocationError`` unless ``tick`` may begin after ``cursor``."""

@@ -7,7 +7,9 @@ import pytest
 
 from knoll.defs.automation_eval_records import AutomationEvaluationRecord, ConditionNodeEvaluation
 from knoll.defs.keys import AssetKey
+from knoll.defs.output import AssetMaterialization, AssetObservation
 from knoll.errors import InvalidInvocationError
+from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
 from knoll.storage.base import AutomationCursor, AutomationTick, Storage
 
@@ -81,3 +83,24 @@ class AutomationStorageSuite:
             InvalidInvocationError, match=r"evaluation 2 is not pending \(pending: 1\)"
         ):
             storage.finish_automation_tick("sales", 2)
+
+    def test_latest_materialization_ids_come_from_the_index(self, storage: Storage) -> None:
+        other = AssetKey("other")
+
+        def event(
+            run_id: str, data: AssetMaterialization | AssetObservation, kind: EventType
+        ) -> RunEvent:
+            return RunEvent(event_type=kind, run_id=run_id, job_name="j", timestamp=T0, data=data)
+
+        storage.store_events(
+            [
+                event("r1", AssetMaterialization(ORDERS), EventType.ASSET_MATERIALIZATION),
+                event("r2", AssetMaterialization(ORDERS), EventType.ASSET_MATERIALIZATION),
+                event("r3", AssetObservation(ORDERS), EventType.ASSET_OBSERVATION),
+                event("r4", AssetObservation(other), EventType.ASSET_OBSERVATION),
+            ]
+        )
+        latest = storage.get_latest_materialization(ORDERS)
+        assert latest is not None
+        found = storage.get_latest_materialization_ids([ORDERS, other, AssetKey("never")])
+        assert found == {ORDERS: (latest.storage_id, "r2")}

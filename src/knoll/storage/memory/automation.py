@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from knoll._serdes import deserialize, serialize
 from knoll.defs.automation_eval_records import AutomationEvaluationRecord
@@ -66,3 +66,15 @@ class MemoryAutomationStorage(MemoryState):
         with self._lock:
             bodies = list(self._automation_records.get(asset_key, ()))
         return [deserialize(body, AutomationEvaluationRecord) for body in reversed(bodies)][:limit]
+
+    def get_latest_materialization_ids(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, tuple[int, str]]:
+        out: dict[AssetKey, tuple[int, str]] = {}
+        with self._lock:
+            for key in asset_keys:
+                entry = self._assets.get(key)
+                if entry is not None and entry.last_materialization is not None:
+                    latest = entry.last_materialization
+                    out[key] = (latest.storage_id, latest.event.run_id)
+        return out

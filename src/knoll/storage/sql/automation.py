@@ -7,7 +7,7 @@ another writer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,7 +25,7 @@ from knoll.storage.base import (
 )
 from knoll.storage.sql.common import chunks, dialect_insert
 from knoll.storage.sql.engine import Database
-from knoll.storage.sql.schema import automation_cursors, automation_evaluations
+from knoll.storage.sql.schema import assets, automation_cursors, automation_evaluations, events
 
 
 class SqlAutomationStorage(AutomationStorage):
@@ -110,6 +110,22 @@ class SqlAutomationStorage(AutomationStorage):
                 out.append(deserialize(body, AutomationEvaluationRecord))
             except SerializationError:
                 continue  # written by a newer knoll
+        return out
+
+    def get_latest_materialization_ids(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, tuple[int, str]]:
+        by_string = {key.to_user_string(): key for key in asset_keys}
+        out: dict[AssetKey, tuple[int, str]] = {}
+        with self._db.read() as conn:
+            for part in chunks(list(by_string)):
+                query = (
+                    sa.select(assets.c.asset_key, events.c.id, events.c.run_id)
+                    .join(events, events.c.id == assets.c.last_materialization_id)
+                    .where(assets.c.asset_key.in_(part))
+                )
+                for key, storage_id, run_id in conn.execute(query):
+                    out[by_string[key]] = (int(storage_id), run_id)
         return out
 
 
