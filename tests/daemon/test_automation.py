@@ -206,6 +206,17 @@ def test_a_pass_finishes_a_pending_tick_without_duplicating_its_runs(
     assert again.queued == {"shop": []}
     assert _automation_runs(instance) == sorted([first, second])
 
+    shown = knoll("asset", "automation", "regional", "--limit", "2", cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    evaluation_3, evaluation_2 = shown.stdout.split("\n\n")
+    assert "evaluation 3 of location 'shop'" in evaluation_3
+    assert "requested: nothing" in evaluation_3
+    # evaluation 2 requested both partitions: the since() of eager was reset by that
+    assert "false ((newly_missing or any_deps_updated) since handled) (0/2)" in evaluation_3
+    assert "true  newly_requested for eu, us (2/2)" in evaluation_3
+    assert f"requested: eu, us (runs: {first}, {second})" in evaluation_2
+    assert "true  eager for eu, us (2/2)" in evaluation_2
+
 
 def test_a_restarted_daemon_finishes_the_tick_of_the_one_that_died(
     project: Path, instance: Instance, server: WorkspaceProcesses

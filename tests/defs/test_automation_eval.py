@@ -276,5 +276,5 @@ def test_a_naive_evaluation_time_is_refused(instance: Instance) -> None:
 def test_a_state_from_elsewhere_is_refused(instance: Instance) -> None:
     ticker = Ticker(instance, [raw, clean])
     ticker.state = '{"v": 99}'
-    with pytest.raises(DefinitionError, match="another version of knoll"):
+    with pytest.raises(DefinitionError, match="upgrade knoll"):
         ticker.tick(T0)

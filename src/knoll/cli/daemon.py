@@ -1,5 +1,6 @@
-"""``knoll daemon run`` and ``knoll daemon status``: the run queue and run monitoring in one
-process, each duty in a loop of its own under its lease (see ``knoll.daemon``)."""
+"""``knoll daemon run`` and ``knoll daemon status``: the run queue, run monitoring and
+automation in one process, each duty in a loop of its own under its lease (see
+``knoll.daemon``)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     location_help="Serve only this location of --workspace; other locations' runs are left alone.",
 )
 def daemon_run(servers: ServerChoice) -> None:
-    """Run the run queue (as `knoll run queue-worker` does) and run monitoring (as `knoll run
-    monitor` does) until Ctrl-C or SIGTERM, each in its own loop under its lease in storage:
+    """Run the run queue (as `knoll run queue-worker` does), run monitoring (as `knoll run
+    monitor` does) and automation (the automation conditions of every location, evaluated in
+    its code server, automation:interval_seconds of knoll.yaml) until Ctrl-C or SIGTERM,
+    each in its own loop under its lease in storage:
     a second daemon against the same instance waits for the leases, and takes a duty over
     within daemon:lease_seconds of knoll.yaml once its holder is gone."""
     from knoll.cli.run_monitor import launcher_for

@@ -127,10 +127,11 @@ class _State:
                 f"the automation state {text[:60]!r} is not JSON; it was not written by knoll."
             ) from None
         if not isinstance(data, dict) or data.get("v") != _STATE_VERSION:
+            version = data.get("v") if isinstance(data, dict) else None
             raise DefinitionError(
-                "the automation state was written by another version of knoll (its 'v' is "
-                f"{data.get('v') if isinstance(data, dict) else data!r}, this one reads "
-                f"{_STATE_VERSION}); reset it with `knoll asset automation --reset`."
+                f"the automation state was written with state version {version!r}, and this "
+                f"knoll reads version {_STATE_VERSION}: run the daemon with the knoll that "
+                "wrote it (a newer one), or upgrade knoll."
             )
         return cls(
             data.get("time"),
