@@ -12,7 +12,9 @@ import pytest
 
 from knoll.codeloc.loader import CodeLocationTarget
 from knoll.codeloc.workspace import WorkspaceProcesses, start_workspace, workspace_from_target
-from knoll.errors import CodeServerError, InvalidConfigError
+from knoll.daemon.automation import automation_pass
+from knoll.daemon.clock import SystemClock
+from knoll.errors import CodeServerError, InvalidConfigError, KnollError
 from knoll.instance import Instance
 from knoll.instance.config import AutomationSettings, load_settings
 from tests.cli.helpers import knoll_env
@@ -62,6 +64,17 @@ def test_a_condition_that_raises_names_the_asset(project: Path, server: Workspac
     assert "automation tick failed" in message
     assert "condition 'Broken' of asset 'orders' raised RuntimeError" in message
     assert "the calendar service is down" in message
+
+
+def test_a_failed_tick_keeps_the_cursor_and_says_which_location(
+    project: Path, server: WorkspaceProcesses
+) -> None:
+    with Instance.get(project / ".knoll") as instance:
+        clients = {"broken_shop": server.client("broken_shop")}
+        with pytest.raises(KnollError, match="code location.s. broken_shop: Code"):
+            automation_pass(instance, clients, SystemClock(), interval_seconds=30)
+        cursor = instance.storage.get_automation_cursor("broken_shop")
+        assert (cursor.evaluation_id, cursor.pending) == (0, None)
 
 
 def test_malformed_ticks_are_refused(project: Path, server: WorkspaceProcesses) -> None:

@@ -8,7 +8,8 @@ pending (``begin_automation_tick``); submit its QUEUED runs; move the cursor to 
 evaluation id, index)``, so a daemon that died after ``begin`` finds the tick pending on its
 next pass, submits the same runs again (those already stored raise
 ``RunAlreadyStoredError`` and are kept as they are) and finishes it, without evaluating
-anew. A location whose tick fails keeps its cursor and is tried again on the next pass.
+anew. A location whose tick fails keeps its cursor and is tried again on the next pass; the
+pass goes on with the other locations, then raises a ``KnollError`` naming those that failed.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from knoll.errors import RunAlreadyStoredError
+from knoll.errors import KnollError, RunAlreadyStoredError
 
 if TYPE_CHECKING:
     from knoll.daemon.clock import Clock
     from knoll.instance import Instance
     from knoll.storage.base import AutomationTick
 
-__all__ = ["AUTOMATION_DUTY", "AutomationClient", "AutomationPass", "automation_pass"]
+__all__ = [
+    "AUTOMATION_DUTY",
+    "AutomationClient",
+    "AutomationPass",
+    "automation_pass",
+]
 
 AUTOMATION_DUTY = "automation"
 """The automation duty, and the name of its lease."""
@@ -78,12 +84,9 @@ def automation_pass(
             report.failed[location] = f"{type(exc).__name__}: {exc}"
     if report.failed:
         shown = "; ".join(f"{name}: {why}" for name, why in report.failed.items())
-        raise AutomationPassError(f"automation failed for code location(s) {shown}")
+        # the other locations went on; the pass's heartbeat records this
+        raise KnollError(f"automation failed for code location(s) {shown}")
     return report
-
-
-class AutomationPassError(Exception):
-    """Some location's tick failed (the others went on); the heartbeat records it."""
 
 
 def _one_location(
