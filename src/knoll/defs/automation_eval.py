@@ -24,8 +24,8 @@ import contextlib
 import datetime
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from knoll.defs.automation import AutomationCondition, AutomationContext
@@ -36,6 +36,19 @@ from knoll.defs.automation_eval_records import (
     ConditionNodeEvaluation,
     Partition,
 )
+from knoll.defs.automation_eval_state import (
+    EMPTY,
+    ROOT_BOUND,
+    STATEFUL,
+    Frame,
+    Meta,
+    State,
+    Subset,
+    Target,
+    fingerprint,
+    sorted_partitions,
+    subset_of,
+)
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import DefinitionError, PartitionKeyError
 
@@ -45,10 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AutomationEvaluation", "evaluate_automation"]
 
-Subset = frozenset[Partition]
-_STATE_VERSION = 1
-_EMPTY: Subset = frozenset()
-_STATEFUL = ("since", "newly_true")
+_EMPTY = EMPTY
+_STATEFUL = STATEFUL
 DEFAULT_PAUSE_SECONDS = 120.0
 """A previous evaluation older than this makes an evaluation a catch-up (see the module)."""
 
@@ -81,7 +92,7 @@ def evaluate_automation(
             "time, such as datetime.now(timezone.utc)."
         )
     with _no_cyclic_gc():
-        evaluator = _Evaluator(graph, facts, evaluation_time, _State.read(previous_state))
+        evaluator = _Evaluator(graph, facts, evaluation_time, State.read(previous_state))
         catch_up = evaluator.catch_up(pause_seconds)
         records = evaluator.evaluate_all(catch_up, location, evaluation_id)
         return AutomationEvaluation(
@@ -103,147 +114,24 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-# ---- state -------------------------------------------------------------------------------
-
-
-@dataclass
-class _State:
-    """The previous evaluation's state, and what this one writes for the next."""
-
-    time: float | None = None
-    latest: dict[str, int] = field(default_factory=dict)
-    code_versions: dict[str, str] = field(default_factory=dict)
-    data_versions: dict[str, str] = field(default_factory=dict)
-    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, text: str | None) -> _State:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise DefinitionError(
-                f"the automation state {text[:60]!r} is not JSON; it was not written by knoll."
-            ) from None
-        if not isinstance(data, dict) or data.get("v") != _STATE_VERSION:
-            version = data.get("v") if isinstance(data, dict) else None
-            raise DefinitionError(
-                f"the automation state was written with state version {version!r}, and this "
-                f"knoll reads version {_STATE_VERSION}: run the daemon with the knoll that "
-                "wrote it (a newer one), or upgrade knoll."
-            )
-        return cls(
-            data.get("time"),
-            dict(data.get("latest", {})),
-            dict(data.get("cv", {})),
-            dict(data.get("dv", {})),
-            dict(data.get("assets", {})),
-        )
-
-    def write(self) -> str:
-        return json.dumps(
-            {
-                "v": _STATE_VERSION,
-                "time": self.time,
-                "latest": self.latest,
-                "cv": self.code_versions,
-                "dv": self.data_versions,
-                "assets": self.assets,
-            },
-            separators=(",", ":"),
-            sort_keys=True,
-        )
-
-
-def _fingerprint(condition: AutomationCondition) -> str:
-    import hashlib
-
-    return hashlib.sha1(json.dumps(condition.tree(), sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _sorted(subset: Iterable[Partition]) -> tuple[Partition, ...]:
-    if isinstance(subset, frozenset) and len(subset) <= 1:
-        return tuple(subset)
-    return tuple(sorted(subset, key=lambda p: (p is not None, p or "")))
-
-
-# conditions whose value depends on the asset being evaluated, not only on their target
-_ROOT_BOUND = (*_STATEFUL, "executed_with_root_target", "initial_evaluation",
-               "any_downstream_conditions")  # fmt: skip
-
-
-@dataclass
-class _Meta:
-    """A condition object's label, whether its tree keeps state between evaluations (so it is
-    evaluated even with no candidates), whether its value depends only on its target (so a
-    dependency's result is shared by all its children), and its skipped form."""
-
-    condition: AutomationCondition
-    label: str
-    custom: bool
-    keeps_state: bool
-    root_free: bool
-    operands: tuple[_Meta, ...]
-    data: bool  # whether the tree reads data versions
-    asset_leaf: bool  # a named condition about its target alone
-    no_paths: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.no_paths = ("",) * len(self.operands)
-
-    _skipped: dict[str | None, ConditionNodeEvaluation] = field(default_factory=dict)
-
-    def paths(self, path: str) -> tuple[str, ...]:
-        """The paths of the operands of the node at ``path``."""
-        return tuple(f"{path}.{index}" for index in range(len(self.operands)))
-
-    def skipped(self, target: str | None) -> ConditionNodeEvaluation:
-        """The node as shown when there was nothing to decide on."""
-        found = self._skipped.get(target)
-        if found is None:
-            children = tuple(o.skipped(target) for o in self.operands)
-            found = ConditionNodeEvaluation(self.label, (), 0, children, target)
-            self._skipped[target] = found
-        return found
-
-
-def _subset(values: object) -> Subset:
-    return frozenset(values) if isinstance(values, list) else _EMPTY
-
-
-Target = AssetKey | AssetCheckKey
-
-
-@dataclass
-class _Frame:
-    """One asset's evaluation: the asset, its previous state and what this one keeps."""
-
-    root: AssetKey
-    previous: Mapping[str, Any]
-    initial: bool
-    nodes: dict[str, list[Partition]] = field(default_factory=dict)
-    cursors: dict[str, str] = field(default_factory=dict)
-
-
 class _Evaluator:
     def __init__(
         self,
         graph: AssetGraph,
         facts: AutomationFacts,
         now: datetime.datetime,
-        previous: _State,
+        previous: State,
     ) -> None:
         self.graph = graph
         self.facts = facts
         self.now = now
         self.previous = previous
-        self.next = _State(time=now.timestamp())
+        self.next = State(time=now.timestamp())
         self.requested: dict[AssetKey, Subset] = {}
         self._partitions: dict[AssetKey, Subset] = {}
         self._updated: dict[AssetKey, Mapping[Partition, str]] = {}
         self._mappings: dict[tuple[AssetKey, AssetKey], Any] = {}
-        self._meta: dict[int, _Meta] = {}
+        self._meta: dict[int, Meta] = {}
         self.root_reads = 0  # evaluations of conditions that read the asset being evaluated
         self.uses_data_versions = bool(previous.data_versions)
         self._shared: dict[tuple[int, Target, Subset], tuple[Subset, ConditionNodeEvaluation]] = {}
@@ -267,7 +155,14 @@ class _Evaluator:
             node, requested = self.evaluate_asset(key, condition)
             records.append(
                 AutomationEvaluationRecord(
-                    location, evaluation_id, key, stamp, node, _sorted(requested), (), catch_up
+                    location,
+                    evaluation_id,
+                    key,
+                    stamp,
+                    node,
+                    sorted_partitions(requested),
+                    (),
+                    catch_up,
                 )
             )
         return records
@@ -288,18 +183,18 @@ class _Evaluator:
         self, key: AssetKey, condition: AutomationCondition
     ) -> tuple[ConditionNodeEvaluation, Subset]:
         name = key.to_user_string()
-        fingerprint = self._fingerprints.get(id(condition))
-        if fingerprint is None:
-            fingerprint = self._fingerprints[id(condition)] = _fingerprint(condition)
+        known = self._fingerprints.get(id(condition))
+        if known is None:
+            known = self._fingerprints[id(condition)] = fingerprint(condition)
         previous = self.previous.assets.get(name, {})
-        initial = previous.get("c") != fingerprint
-        frame = _Frame(key, {} if initial else previous, initial)
+        initial = previous.get("c") != known
+        frame = Frame(key, {} if initial else previous, initial)
         candidates = self.partitions(key)
         true, node = self.node(condition, key, "0", candidates, frame)
         self.requested[key] = true
-        entry: dict[str, Any] = {"c": fingerprint}
+        entry: dict[str, Any] = {"c": known}
         if true:
-            entry["r"] = list(_sorted(true))
+            entry["r"] = list(sorted_partitions(true))
         if frame.nodes:
             entry["n"] = frame.nodes
         if frame.cursors:
@@ -332,7 +227,7 @@ class _Evaluator:
         for key, subset in self.requested.items():  # insertion order is topological
             partitions_def = self.partitions_def(key)
             kind = "" if partitions_def is None else partitions_def.describe()
-            for partition in _sorted(subset):
+            for partition in sorted_partitions(subset):
                 groups.setdefault((kind, partition), []).append(key)
         return tuple(
             AutomationRunRequest(tuple(keys), partition)
@@ -430,7 +325,7 @@ class _Evaluator:
         target: Target,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
     ) -> tuple[Subset, ConditionNodeEvaluation]:
         """The partitions of ``candidates`` for which ``condition`` holds of ``target``."""
         meta = self._meta.get(id(condition)) or self.meta(condition)
@@ -479,7 +374,7 @@ class _Evaluator:
         result = (
             true,
             ConditionNodeEvaluation(
-                meta.label, _sorted(true), len(candidates), tuple(children), shown
+                meta.label, sorted_partitions(true), len(candidates), tuple(children), shown
             ),
         )
         if shared is not None and self.root_reads == root_reads:
@@ -492,7 +387,7 @@ class _Evaluator:
             found = self._shown_targets[target] = target.to_user_string()
         return found
 
-    def meta(self, condition: AutomationCondition) -> _Meta:
+    def meta(self, condition: AutomationCondition) -> Meta:
         """What is known of a condition object before evaluating it (computed once)."""
         found = self._meta.get(id(condition))
         if found is None:
@@ -500,13 +395,12 @@ class _Evaluator:
             custom = type(condition).evaluate is not AutomationCondition.evaluate
             # any_downstream_conditions evaluates trees of other assets, which may keep state
             keeps_state = custom or condition.name in (*_STATEFUL, "any_downstream_conditions")
-            found = _Meta(
+            found = Meta(
                 condition,
                 condition.describe(),
                 custom,
                 keeps_state or any(o.keeps_state for o in operands),
-                not (custom or condition.name in _ROOT_BOUND)
-                and all(o.root_free for o in operands),
+                not (custom or condition.name in ROOT_BOUND) and all(o.root_free for o in operands),
                 operands,
                 condition.name == "data_version_changed" or any(o.data for o in operands),
                 not operands and not custom and condition.name != "any_downstream_conditions",
@@ -520,7 +414,7 @@ class _Evaluator:
         target: Target,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
         children: list[ConditionNodeEvaluation],
     ) -> Subset:
         name = condition.name
@@ -555,7 +449,7 @@ class _Evaluator:
         return self._leaf(condition, target, candidates, frame)
 
     def _leaf(  # noqa: PLR0912 (one branch per named condition)
-        self, condition: AutomationCondition, key: AssetKey, candidates: Subset, frame: _Frame
+        self, condition: AutomationCondition, key: AssetKey, candidates: Subset, frame: Frame
     ) -> Subset:
         name = condition.name
         if name == "missing":
@@ -588,7 +482,7 @@ class _Evaluator:
             return self.requested.get(key, _EMPTY)
         if name == "newly_requested":
             previous = self.previous.assets.get(key.to_user_string(), {})
-            return _subset(previous.get("r"))
+            return subset_of(previous.get("r"))
         if name == "code_version_changed":
             return self._changed(key, candidates, "code")
         if name == "data_version_changed":
@@ -622,7 +516,7 @@ class _Evaluator:
         target: Target,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
         child: Callable[..., tuple[Subset, ConditionNodeEvaluation]],
     ) -> Subset:
         # operands see every partition, so that no change of state is missed
@@ -632,17 +526,17 @@ class _Evaluator:
             else self.partitions(target)
         )
         slot = path if target == frame.root else f"{target.to_user_string()}@{path}"
-        previous = _subset(frame.previous.get("n", {}).get(slot))
+        previous = subset_of(frame.previous.get("n", {}).get(slot))
         if name == "newly_true":
             now, _ = child(0, within=whole)
             if now:
-                frame.nodes[slot] = list(_sorted(now))
+                frame.nodes[slot] = list(sorted_partitions(now))
             return now - previous
         trigger, _ = child(0, within=whole)
         reset, _ = child(1, within=whole)
         true = ((previous & whole) | trigger) - reset
         if true:
-            frame.nodes[slot] = list(_sorted(true))
+            frame.nodes[slot] = list(sorted_partitions(true))
         return true
 
     def _deps(
@@ -651,7 +545,7 @@ class _Evaluator:
         key: AssetKey,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
         children: list[ConditionNodeEvaluation],
     ) -> Subset:
         deps: Sequence[AssetKey]
@@ -705,7 +599,7 @@ class _Evaluator:
         key: AssetKey,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
         children: list[ConditionNodeEvaluation],
     ) -> Subset:
         blocking_only = dict(condition.params).get("blocking_only") == "true"
@@ -727,7 +621,7 @@ class _Evaluator:
         key: AssetKey,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
         children: list[ConditionNodeEvaluation],
     ) -> Subset:
         seen: list[AutomationCondition] = []
@@ -753,7 +647,7 @@ class _Evaluator:
         target: Target,
         path: str,
         candidates: Subset,
-        frame: _Frame,
+        frame: Frame,
     ) -> Subset:
         key = target.asset_key if isinstance(target, AssetCheckKey) else target
         slot = path if target == frame.root else f"{target.to_user_string()}@{path}"
