@@ -292,6 +292,12 @@ if TYPE_CHECKING:
     from knoll.execution.run import RunStatus as RunStatus
     from knoll.execution.upath_io_manager import UPathIOManager as UPathIOManager
     from knoll.instance import Instance as Instance
+    from knoll.instance.automation import (
+        EvaluateAutomationConditionsResult as EvaluateAutomationConditionsResult,
+    )
+    from knoll.instance.automation import (
+        evaluate_automation_conditions as evaluate_automation_conditions,
+    )
     from knoll.instance.event_log import EventLogEntry as EventLogEntry
     from knoll.instance.event_log import EventLogRecord as EventLogRecord
     from knoll.instance.event_log import EventRecordsResult as EventRecordsResult
@@ -592,6 +598,10 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "RunStatus",
     ),
     "knoll.instance": ("Instance",),
+    "knoll.instance.automation": (
+        "EvaluateAutomationConditionsResult",
+        "evaluate_automation_conditions",
+    ),
     "knoll.instance.heartbeats": ("RunHeartbeat",),
     "knoll.instance.launcher": (
         "LaunchRequest",
@@ -724,6 +734,7 @@ __all__ = [
     "DynamicPartitionsStore",
     "EnvVar",
     "EnvVarNotSetError",
+    "EvaluateAutomationConditionsResult",
     "EventLogEntry",
     "EventLogRecord",
     "EventRecordsResult",
@@ -857,6 +868,7 @@ __all__ = [
     "definitions_snapshot",
     "definitions_snapshot_json",
     "dynamic_partitioned_config",
+    "evaluate_automation_conditions",
     "execute_job",
     "failure_hook",
     "fs_io_manager",

@@ -44,6 +44,8 @@ run_monitoring:
   poll_interval_seconds: 0.2
 daemon:
   lease_seconds: 4
+automation:
+  enabled: false
 """
 
 DUTIES = (SCHEDULES_DUTY, SENSORS_DUTY, QUEUE_DUTY, BACKFILL_DUTY, MONITOR_DUTY)

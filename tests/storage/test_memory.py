@@ -28,6 +28,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
@@ -79,6 +80,10 @@ class TestMemoryDaemonStorage(MemoryStorage, DaemonStorageSuite):
 
 
 class TestMemoryConcurrencyStorage(MemoryStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestMemoryAutomationStorage(MemoryStorage, AutomationStorageSuite):
     pass
 
 

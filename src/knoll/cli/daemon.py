@@ -30,9 +30,9 @@ _EXIT_NOT_RUNNING = 1
 
 @click.group()
 def daemon() -> None:
-    """Run the instance's duties in one long-running process: schedules, sensors, the run
-    queue, backfills, run monitoring, and when knoll.yaml turns them on, run retries,
-    retention and freshness."""
+    """Run the instance's duties in one long-running process: schedules, sensors, declarative
+    automation, the run queue, backfills, run monitoring, and when knoll.yaml turns them on,
+    run retries, retention and freshness."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -47,11 +47,12 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @click.option("--clock-start", type=float, hidden=True, help="Simulated time to start from.")
 @click.option("--clock-speed", type=float, default=1.0, hidden=True, help="Simulated speed.")
 def daemon_run(servers: ServerChoice, clock_start: float | None, clock_speed: float) -> None:
-    """Run the schedules, the sensors, the run queue (as `knoll run queue-worker` does),
-    backfills and run monitoring (as `knoll run monitor` does) until Ctrl-C or SIGTERM, each
-    in its own loop under its lease in storage: a second daemon against the same instance
-    waits for the leases, and takes a duty over within daemon:lease_seconds of knoll.yaml
-    once its holder is gone."""
+    """Run the schedules, the sensors, automation (the automation conditions of every
+    location, evaluated in its code server), the run queue (as `knoll run queue-worker`
+    does), backfills and run monitoring (as `knoll run monitor` does) until Ctrl-C or
+    SIGTERM, each in its own loop under its lease in storage: a second daemon against the
+    same instance waits for the leases, and takes a duty over within daemon:lease_seconds of
+    knoll.yaml once its holder is gone."""
     from knoll.cli._servers import code_servers
     from knoll.daemon import Daemon
     from knoll.daemon.clock import FastClock, SystemClock
@@ -161,6 +162,7 @@ def _duties(
             "daemon does not watch runs",
             err=True,
         )
+    duties.extend(_automation_duties(instance, launcher, locked))
     duties.extend(_housekeeping_duties(instance, launcher, locked))
     return duties
 
@@ -223,6 +225,41 @@ def _backfill_duty(instance: Instance, launcher: RunLauncher, lock: threading.Lo
         )
 
     return Duty(BACKFILL_DUTY, instance.settings.backfills.interval_seconds, one_pass)
+
+
+def _automation_duties(
+    instance: Instance,
+    launcher: RunLauncher,
+    locked: Callable[[Callable[[str], None]], Callable[[str], None]],
+) -> list[Duty]:
+    """The ``automation`` duty, unless automation:enabled is false in knoll.yaml."""
+    from typing import cast
+
+    from knoll.daemon import Duty
+    from knoll.daemon.automation import AUTOMATION_DUTY, AutomationClient, automation_pass
+    from knoll.daemon.clock import SystemClock
+
+    settings = instance.settings.automation
+    if not settings.enabled:
+        click.echo(
+            f"automation is disabled in {instance.settings.source} (automation:enabled): the "
+            "daemon does not evaluate automation conditions",
+            err=True,
+        )
+        return []
+    # the launcher's clients are the code servers' (CodeServerClient), which also tick
+    clients = cast("dict[str, AutomationClient]", launcher.clients)
+    clock = SystemClock()
+
+    def one_pass(owner: str) -> None:
+        report = automation_pass(
+            instance, clients, clock, interval_seconds=settings.interval_seconds
+        )
+        for location, run_ids in report.queued.items():
+            for run_id in run_ids:
+                click.echo(f"automation of {location} queued run {run_id}")
+
+    return [Duty(AUTOMATION_DUTY, settings.interval_seconds, locked(one_pass))]
 
 
 @daemon.command("status")

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from knoll.cli._common import fail
+from knoll.cli.asset_automation import asset_automation  # noqa: F401  (`asset automation`)
 from knoll.cli.assets import asset
 from knoll.cli.backfills import backfill
 from knoll.cli.code_server import code_server

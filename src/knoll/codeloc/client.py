@@ -24,6 +24,7 @@ from knoll.errors import CodeServerError
 if TYPE_CHECKING:
     from knoll.execution.run import Run
     from knoll.instance.launcher import LaunchRequest, ReexecutionRequest
+    from knoll.storage.base import AutomationTick
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,35 @@ class CodeServerClient:
         result = self._tick(f"/sensors/{name}/tick", body, f"sensor {name!r}")
         if not isinstance(result, SensorEvaluationResult):
             raise CodeServerError(f"{self.describe()} answered a sensor tick with {result!r}.")
+        return result
+
+    def automation_tick(
+        self,
+        instance_home: str,
+        evaluation_id: int,
+        evaluation_time: datetime,
+        previous_state: str | None = None,
+        pause_seconds: float | None = None,
+    ) -> AutomationTick:
+        """Evaluate the location's automation conditions against the instance at
+        ``instance_home``: the records, the QUEUED runs requested and the next state."""
+        from knoll.storage.base import AutomationTick
+
+        if evaluation_time.tzinfo is None:
+            raise CodeServerError(
+                "automation_tick(): evaluation_time must be timezone-aware, e.g. "
+                "datetime.now(timezone.utc)."
+            )
+        body = {
+            "instance_home": instance_home,
+            "evaluation_id": evaluation_id,
+            "evaluation_time": evaluation_time.isoformat(),
+            "state": previous_state,
+            "pause_seconds": pause_seconds,
+        }
+        result = self._tick("/automation/tick", body, "automation")
+        if not isinstance(result, AutomationTick):
+            raise CodeServerError(f"{self.describe()} answered an automation tick with {result!r}.")
         return result
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from knoll.execution.run import Run
     from knoll.instance import Instance
     from knoll.instance.launcher import LaunchRequest, ReexecutionRequest
+    from knoll.storage.base import AutomationTick
 
 T = TypeVar("T")
 
@@ -132,6 +133,29 @@ class LoadedLocation:
             if isinstance(sensor, MultiAssetSensorDefinition):  # resolves an AssetSelection
                 context = sensor.context_for(context, defs.asset_graph)
             return sensor.evaluate_tick(context)
+
+    def automation_tick(
+        self,
+        instance_home: str,
+        evaluation_id: int,
+        evaluation_time: datetime,
+        previous_state: str | None,
+        pause_seconds: float | None = None,
+    ) -> AutomationTick:
+        """Evaluate the location's automation conditions against the instance at
+        ``instance_home`` (see ``knoll.codeloc.automation``)."""
+        from knoll.codeloc.automation import automation_tick
+        from knoll.defs.automation_eval import DEFAULT_PAUSE_SECONDS
+
+        return automation_tick(
+            self._loaded(),
+            self.name,
+            self._instance(instance_home),
+            evaluation_id=evaluation_id,
+            evaluation_time=evaluation_time,
+            previous_state=previous_state,
+            pause_seconds=DEFAULT_PAUSE_SECONDS if pause_seconds is None else pause_seconds,
+        )
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
         """The STARTING run that ``request`` asks for, validated against these definitions

@@ -12,6 +12,12 @@ Routes (JSON bodies; records are versioned JSON from :mod:`knoll._serdes`):
 - ``POST /schedules/{name}/tick`` and ``POST /sensors/{name}/tick``: ``{"status": "ok",
   "result": ...EvaluationResult}`` or ``{"status": "error", "error": LocationLoadFailure}``
   when the evaluation raised. An unknown name is a 404, a malformed body a 400.
+- ``POST /automation/tick`` with ``{"instance_home", "evaluation_id", "evaluation_time",
+  "state", "pause_seconds"}``: evaluates every automation condition of the location against
+  the instance (``evaluation_time`` ISO 8601 with an offset, default now; ``state`` the
+  previous tick's, null at first): ``{"status": "ok", "result": AutomationTick}`` with the
+  records and the QUEUED runs requested, or ``{"status": "error", "error":
+  LocationLoadFailure}`` when a condition raised.
 - ``POST /runs/prepare`` with ``{"request": LaunchRequest, "instance_home": path | null}``:
   ``{"status": "ok", "run": Run}``, the STARTING run to store, validated against the
   location's definitions; ``{"status": "invalid", "error": LocationLoadFailure}`` when the

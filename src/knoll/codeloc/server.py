@@ -117,8 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # a client that stops sending does not hold a thread forever
     ROUTES = ("GET /health", "GET /snapshot", "POST /reload", "POST /schedules/{name}/tick",
-              "POST /sensors/{name}/tick", "POST /runs/prepare", "POST /runs/prepare-reexecution",
-              "POST /runs", "POST /selection")  # fmt: skip
+              "POST /sensors/{name}/tick", "POST /automation/tick", "POST /runs/prepare",
+              "POST /runs/prepare-reexecution", "POST /runs", "POST /selection")  # fmt: skip
 
     def do_GET(self) -> None:
         with self.server.state.request():
@@ -135,6 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/health"): lambda: self._json(HTTPStatus.OK, pack(self.server.state.health())),
             ("GET", "/snapshot"): self._snapshot,
             ("POST", "/reload"): self._reload,
+            ("POST", "/automation/tick"): self._automation_tick,
             ("POST", "/runs/prepare"): self._prepare_run,
             ("POST", "/runs"): self._start_run,
             ("POST", "/selection"): self._selection,
@@ -225,6 +226,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"status": "error", "error": pack(failure)})
             return
         self._json(HTTPStatus.OK, {"status": "ok", "result": pack(result)})
+
+    def _automation_tick(self) -> None:
+        body = self._body()
+        home = body.get("instance_home")
+        if not isinstance(home, str) or not home:
+            raise _BadRequest(f"'instance_home' must be a folder path, got {home!r}.")
+        evaluation_id = body.get("evaluation_id")
+        if isinstance(evaluation_id, bool) or not isinstance(evaluation_id, int):
+            raise _BadRequest(f"'evaluation_id' must be an integer, got {evaluation_id!r}.")
+        when = _when(body.get("evaluation_time"), "evaluation_time")
+        state = _optional(body, "state", str)
+        pause = _optional(body, "pause_seconds", float)
+        location = self.server.state.location
+        try:
+            tick = location.automation_tick(home, evaluation_id, when, state, pause)
+        except Exception as exc:
+            # a condition raised, or the location did not load: an outcome of the tick
+            failure = _failure(exc, str(exc))
+            if location.failure is not None:
+                failure = replace(failure, traceback=location.failure.traceback)
+            self._json(HTTPStatus.OK, {"status": "error", "error": pack(failure)})
+            return
+        self._json(HTTPStatus.OK, {"status": "ok", "result": pack(tick)})
 
     def _prepare_run(self) -> None:
         from knoll.instance.launcher import LaunchRequest
@@ -372,19 +396,18 @@ def _optional(body: dict[str, Any], key: str, kind: type[Any]) -> Any:
     return value
 
 
-def _when(value: object) -> datetime:
+def _when(value: object, key: str = "scheduled_execution_time") -> datetime:
     if value is None:
         return datetime.now(UTC)
     if not isinstance(value, str):
-        raise _BadRequest(f"'scheduled_execution_time' must be an ISO 8601 string, got {value!r}.")
+        raise _BadRequest(f"'{key}' must be an ISO 8601 string, got {value!r}.")
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise _BadRequest(f"'scheduled_execution_time' {value!r} is not ISO 8601.") from None
+        raise _BadRequest(f"'{key}' {value!r} is not ISO 8601.") from None
     if when.tzinfo is None:
         raise _BadRequest(
-            f"'scheduled_execution_time' {value!r} needs a UTC offset, for example "
-            "2024-05-01T06:00:00+00:00."
+            f"'{key}' {value!r} needs a UTC offset, for example 2024-05-01T06:00:00+00:00."
         )
     return when
 

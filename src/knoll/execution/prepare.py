@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from knoll._utils import check_tags, did_you_mean
 from knoll.defs.config_schema import Permissive
+from knoll.defs.definitions import IMPLICIT_ASSET_JOB
 from knoll.defs.executor import (
     ExecutorDefinition,
     check_executor_config,
@@ -411,6 +412,9 @@ def partition_scope(
     if key_range is None and start is not None and end is not None:
         key_range = PartitionKeyRange(start, end)
     pdef = job.partitions_def or _plan_partitions_def(job, plan)
+    if job.name == IMPLICIT_ASSET_JOB and plan.asset_keys:
+        # every asset's job: the assets selected decide (an unpartitioned one needs no key)
+        pdef = _plan_partitions_def(job, plan)
     if partition_key is None and key_range is None:
         if pdef is not None and plan.asset_keys:
             partitioned = _partitioned_keys(plan)

@@ -233,6 +233,18 @@ class FreshnessSettings:
     interval_seconds: float = DEFAULT_FRESHNESS_INTERVAL_SECONDS
 
 
+DEFAULT_AUTOMATION_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    """``automation:`` in knoll.yaml: whether the daemon evaluates automation conditions, and
+    the seconds between two evaluations (Dagster's default, 30)."""
+
+    enabled: bool = True
+    interval_seconds: float = DEFAULT_AUTOMATION_INTERVAL_SECONDS
+
+
 @dataclass(frozen=True)
 class InstanceSettings:
     """An instance's settings: ``knoll.yaml`` parsed, or the defaults when there is none."""
@@ -250,6 +262,7 @@ class InstanceSettings:
     run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
     retention_duty: RetentionDutySettings = field(default_factory=RetentionDutySettings)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
+    automation: AutomationSettings = field(default_factory=AutomationSettings)
 
     @staticmethod
     def defaults(home: Path) -> InstanceSettings:
@@ -630,6 +643,17 @@ SETTINGS_SCHEMA = Shape(
             ),
             is_required=False,
         ),
+        "automation": Field(
+            Shape(
+                {
+                    "enabled": Field(bool, default_value=True),
+                    "interval_seconds": Field(
+                        float, default_value=DEFAULT_AUTOMATION_INTERVAL_SECONDS
+                    ),
+                }
+            ),
+            is_required=False,
+        ),
     },
     description="knoll.yaml: the settings of a knoll instance",
 )
@@ -693,6 +717,12 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
             f"at path freshness:interval_seconds: {freshness['interval_seconds']} is not a "
             "positive number of seconds. Give, for example, 30"
         )
+    automation = resolved["automation"]
+    if not automation["interval_seconds"] > 0:
+        errors.append(
+            f"at path automation:interval_seconds: {automation['interval_seconds']} is not a "
+            "positive number of seconds. Give, for example, 30"
+        )
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -707,6 +737,7 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         run_queue=run_queue,
         run_monitoring=run_monitoring,
         daemon=DaemonSettings(lease_seconds=lease_seconds),
+        automation=AutomationSettings(automation["enabled"], automation["interval_seconds"]),
         backfills=BackfillSettings(interval_seconds=backfill_interval),
         instigation=instigation,
         run_retries=run_retries,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knoll._serdes import serializable
+from knoll.defs.automation_eval_records import AutomationEvaluationRecord
 from knoll.defs.check import AssetCheckEvaluation
 from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError
@@ -793,6 +794,107 @@ class ConcurrencyStorage(ABC):
         """The live (not expired) slots of ``pool``, oldest claim first."""
 
 
+# ---- automation evaluations (used by the daemon) -------------------------------------------
+
+
+@serializable()
+@dataclass(frozen=True)
+class AutomationTick:
+    """One evaluation of a code location's automation conditions: the records of its assets,
+    the QUEUED runs it requested (named with ``derived_run_id``) and the state the next
+    evaluation of the location starts from."""
+
+    location: str
+    evaluation_id: int
+    timestamp: float
+    state: str
+    records: tuple[AutomationEvaluationRecord, ...] = ()
+    runs: tuple[Run, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutomationCursor:
+    """Where a location's automation stands: its latest finished evaluation (id, time and
+    state) and the evaluation begun after it whose runs may not all be stored yet."""
+
+    location: str
+    evaluation_id: int = 0
+    timestamp: float | None = None
+    state: str | None = None
+    pending: AutomationTick | None = None
+
+
+class AutomationStorage(ABC):
+    """Automation evaluations: a cursor per code location and a record per asset evaluated.
+
+    An evaluation is stored in two steps, so that a daemon that dies in between never
+    requests its runs twice: ``begin_automation_tick`` stores the records and keeps the tick
+    as pending; the daemon stores the tick's runs; ``finish_automation_tick`` then moves the
+    location's cursor to it. A daemon that finds a pending tick stores its runs again
+    (``RunAlreadyStoredError`` says which exist) and finishes it, rather than evaluating anew.
+    """
+
+    @abstractmethod
+    def get_automation_cursor(self, location: str) -> AutomationCursor:
+        """The location's cursor (evaluation 0, no state, when it was never evaluated)."""
+
+    @abstractmethod
+    def begin_automation_tick(self, tick: AutomationTick) -> None:
+        """Store ``tick``'s records and keep it as the location's pending tick. It must be the
+        evaluation after the latest finished one, with no other tick pending."""
+
+    @abstractmethod
+    def finish_automation_tick(self, location: str, evaluation_id: int) -> AutomationCursor:
+        """Move the location's cursor to its pending tick ``evaluation_id``."""
+
+    @abstractmethod
+    def get_automation_evaluations(
+        self, asset_key: AssetKey, *, limit: int = 10
+    ) -> Sequence[AutomationEvaluationRecord]:
+        """The latest evaluation records of one asset, newest first."""
+
+    @abstractmethod
+    def get_latest_materialization_ids(
+        self, asset_keys: Sequence[AssetKey]
+    ) -> Mapping[AssetKey, tuple[int, str]]:
+        """The storage id and run id of the latest materialization of each asset that has one,
+        read from the asset index without reading the events themselves (what an evaluation
+        of automation conditions compares first)."""
+
+
+def check_automation_tick(cursor: AutomationCursor, tick: AutomationTick) -> None:
+    """Raise ``InvalidInvocationError`` unless ``tick`` may begin after ``cursor``."""
+    if not isinstance(tick, AutomationTick):
+        raise InvalidInvocationError(
+            f"begin_automation_tick takes an AutomationTick, got {type(tick).__name__}."
+        )
+    if cursor.pending is not None:
+        raise InvalidInvocationError(
+            f"automation of code location {tick.location!r}: evaluation "
+            f"{cursor.pending.evaluation_id} is still pending, so evaluation "
+            f"{tick.evaluation_id} cannot begin; finish the pending one first "
+            "(finish_automation_tick)."
+        )
+    if tick.evaluation_id != cursor.evaluation_id + 1:
+        raise InvalidInvocationError(
+            f"automation of code location {tick.location!r}: evaluation {tick.evaluation_id} "
+            f"does not follow the latest finished one ({cursor.evaluation_id}); begin "
+            f"evaluation {cursor.evaluation_id + 1}."
+        )
+
+
+def check_automation_finish(cursor: AutomationCursor, evaluation_id: int) -> AutomationTick:
+    """The pending tick ``evaluation_id`` of ``cursor``, or ``InvalidInvocationError``."""
+    pending = cursor.pending
+    if pending is None or pending.evaluation_id != evaluation_id:
+        shown = "none" if pending is None else str(pending.evaluation_id)
+        raise InvalidInvocationError(
+            f"automation of code location {cursor.location!r}: evaluation {evaluation_id} is "
+            f"not pending (pending: {shown}); begin it with begin_automation_tick first."
+        )
+    return pending
+
+
 class Storage(
     RunStorage,
     EventLogStorage,
@@ -803,6 +905,7 @@ class Storage(
     RunQueueStorage,
     DaemonStorage,
     ConcurrencyStorage,
+    AutomationStorage,
     RetentionStorage,
 ):
     """Everything an instance stores; each backend implements all of it."""

@@ -355,6 +355,8 @@ def test_revision_0002_adds_the_queue_and_pool_tables_and_keeps_the_data(tmp_pat
             "concurrency_pools",
             "concurrency_slots",
             "daemon_heartbeats",
+            "automation_cursors",
+            "automation_evaluations",
         }
         # the old runs are still there, and the new tables work beside them
         assert storage.count_runs() == 2

@@ -16,6 +16,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
@@ -65,6 +66,10 @@ class TestPostgresDaemonStorage(PostgresStorage, DaemonStorageSuite):
 
 
 class TestPostgresConcurrencyStorage(PostgresStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestPostgresAutomationStorage(PostgresStorage, AutomationStorageSuite):
     pass
 
 

@@ -15,6 +15,7 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
 from tests.storage.conformance.queue import RunQueueStorageSuite
@@ -64,6 +65,10 @@ class TestSqliteDaemonStorage(SqliteStorage, DaemonStorageSuite):
 
 
 class TestSqliteConcurrencyStorage(SqliteStorage, ConcurrencyStorageSuite):
+    pass
+
+
+class TestSqliteAutomationStorage(SqliteStorage, AutomationStorageSuite):
     pass
 
 

@@ -11,6 +11,7 @@ it passed in does not change what was stored.
 from __future__ import annotations
 
 from knoll.storage.base import Storage
+from knoll.storage.memory.automation import MemoryAutomationStorage
 from knoll.storage.memory.daemon import MemoryDaemonStorage
 from knoll.storage.memory.pools import MemoryQueueStorage
 from knoll.storage.memory.retention import MemoryRetentionStorage
@@ -23,6 +24,7 @@ class InMemoryStorage(
     MemoryScheduleStorage,
     MemoryQueueStorage,
     MemoryDaemonStorage,
+    MemoryAutomationStorage,
     MemoryRetentionStorage,
     Storage,
 ):

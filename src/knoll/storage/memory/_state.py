@@ -94,6 +94,10 @@ class MemoryState:
         # pool limits and held slots
         self._pool_limits: dict[str, int] = {}
         self._slots: dict[tuple[str, str, str], SlotLease] = {}
+        # automation: the cursor of each location (JSON of AutomationCursor's parts) and the
+        # evaluation records of each asset, oldest first (as JSON)
+        self._automation_cursors: dict[str, tuple[int, float | None, str | None, str | None]] = {}
+        self._automation_records: dict[AssetKey, list[str]] = {}
 
 
 def moved_record(record: RunRecord, status: RunStatus, when: float) -> RunRecord:

@@ -258,4 +258,35 @@ daemon_heartbeats = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+# ---- automation evaluations (revision 0005) ---------------------------------------------
+
+# One row per code location: its latest finished evaluation and the one pending after it (an
+# AutomationTick as JSON, whose runs may not all be stored yet).
+automation_cursors = sa.Table(
+    "automation_cursors",
+    metadata,
+    sa.Column("location", sa.Text, primary_key=True),
+    sa.Column("evaluation_id", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.Double),
+    sa.Column("state", sa.Text),
+    sa.Column("pending", sa.Text),
+)
+
+# One row per asset and evaluation: an AutomationEvaluationRecord as JSON.
+automation_evaluations = sa.Table(
+    "automation_evaluations",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("evaluation_id", sa.BigInteger, nullable=False),
+    sa.Column("asset_key", sa.Text, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.UniqueConstraint(
+        "location", "evaluation_id", "asset_key", name="uq_automation_evaluations_asset"
+    ),
+    sa.Index("ix_automation_evaluations_asset_key_id", "asset_key", "id"),
+    sqlite_autoincrement=True,
+)
+
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -7,6 +7,7 @@ import os
 from sqlalchemy.engine import URL, Engine
 
 from knoll.storage.base import Storage
+from knoll.storage.sql.automation import SqlAutomationStorage
 from knoll.storage.sql.backfills import SqlBackfillStorage
 from knoll.storage.sql.daemon import SqlDaemonStorage
 from knoll.storage.sql.engine import Database, postgres_database, sqlite_database
@@ -34,12 +35,13 @@ class SqlStorage(
     SqlRunQueueStorage,
     SqlDaemonStorage,
     SqlConcurrencyStorage,
+    SqlAutomationStorage,
     SqlRetentionStorage,
     Storage,
 ):
     """Runs, events, the asset index, schedules, backfills, dynamic partitions, key-value
-    pairs, the run queue, concurrency pools, duty leases and daemon heartbeats in one SQL
-    database.
+    pairs, the run queue, concurrency pools, duty leases, daemon heartbeats and automation
+    evaluations in one SQL database.
 
     Build one with ``SqlStorage.sqlite(path)`` or ``SqlStorage.postgres(url)``. A new, empty
     database gets every table; one at an older schema revision raises
