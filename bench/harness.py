@@ -53,6 +53,9 @@ class Settings:
     latest_size: int  # storage: assets whose latest materialization is read
     partitions_size: int  # storage: partitions of the one asset whose status is read
     processes_sizes: tuple[int, ...]  # processes: steps of the fan-outs run in worker processes
+    daemon_tick_reps: int  # daemon_tick: samples per system (each waits for a minute boundary)
+    daemon_memory_reps: int  # daemon_memory: samples per system (each runs a daemon ~60 s)
+    daemon_memory_size: int  # daemon_memory: schedules, and as many sensors, in the location
 
 
 FULL = Settings(
@@ -68,6 +71,9 @@ FULL = Settings(
     latest_size=10_000,
     partitions_size=100_000,
     processes_sizes=(8, 32),
+    daemon_tick_reps=2,
+    daemon_memory_reps=2,
+    daemon_memory_size=1_000,
 )
 QUICK = Settings(
     quick=True,
@@ -82,6 +88,9 @@ QUICK = Settings(
     latest_size=1_000,
     partitions_size=10_000,
     processes_sizes=(8,),
+    daemon_tick_reps=1,
+    daemon_memory_reps=1,
+    daemon_memory_size=100,
 )
 
 
@@ -726,6 +735,77 @@ class Bench:
             row("processes", "launch_run call, first run", "s", samples, "call_s"),
         ]
 
+    def daemon_tick(self) -> list[Row]:
+        samples = self.runner.repeat(
+            "daemon tick",
+            self.settings.daemon_tick_reps,
+            lambda s: self._script(s, "daemon_tick"),
+        )
+        label = f"daemon tick [knoll, dequeue every {FAST_DEQUEUE_S} s]"
+        fast = {"knoll": [], "dagster": samples["dagster"]}
+        try:
+            fast["knoll"].append(self._script("knoll", "daemon_tick", FAST_DEQUEUE_S))
+            progress(f"  {label} 1/1")
+        except (WorkloadFailed, subprocess.SubprocessError) as exc:
+            progress(f"  {label} FAILED: {exc}")
+        case = "schedule tick time to the run's first STEP_START"
+        return [
+            row(
+                "daemon_tick",
+                f"{case}: both defaults",
+                "s",
+                samples,
+                "latency_s",
+                note="`knoll daemon run -f` / `dagster-daemon run -f` on a fresh SQLite home, "
+                "started 15 s before a minute boundary, schedule `* * * * *`: first STEP_START "
+                "minus the boundary; knoll: schedules:interval_seconds 1, run_queue:"
+                "dequeue_interval_seconds 5 (defaults); Dagster: QueuedRunCoordinator, "
+                "DefaultRunLauncher (defaults); knoll and Dagster samples one after the other",
+            ),
+            row(
+                "daemon_tick",
+                f"{case}: knoll dequeue {FAST_DEQUEUE_S} s, Dagster default",
+                "s",
+                fast,
+                "latency_s",
+                note=f"knoll.yaml run_queue:dequeue_interval_seconds {FAST_DEQUEUE_S}; one "
+                "knoll sample",
+            ),
+        ]
+
+    def daemon_memory(self) -> list[Row]:
+        size = self.settings.daemon_memory_size
+        samples = self.runner.repeat(
+            f"daemon memory {size}",
+            self.settings.daemon_memory_reps,
+            self._sized("daemon_memory", size),
+        )
+        case = f"{size} schedules + {size} sensors"
+        return [
+            row(
+                "daemon_memory",
+                f"{case}: RSS of daemon + code server after 60 s",
+                "MiB",
+                samples,
+                "rss_mib",
+                note="VmRSS summed over the daemon's process tree (the daemon and its code "
+                "server) from /proc, 60 s after start; schedules on `0 0 1 1 *`, sensors "
+                "running by default, minimum_interval_seconds 30, returning SkipReason",
+            ),
+            row("daemon_memory", f"{case}: peak of 1-second readings", "MiB", samples, "peak_mib"),
+            row("daemon_memory", f"{case}: daemon process alone", "MiB", samples, "daemon_mib"),
+            row(
+                "daemon_memory",
+                f"{case}: sensor ticks stored in 60 s",
+                "",
+                samples,
+                "sensor_ticks",
+                note="a count, not a cost: how far each daemon got evaluating the sensors",
+            ),
+        ]
+
+
+FAST_DEQUEUE_S = "0.5"  # daemon_tick: the second knoll figure's run_queue:dequeue_interval_seconds
 
 WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "import": Bench.import_,
@@ -735,6 +815,8 @@ WORKLOADS: dict[str, Callable[[Bench], list[Row]]] = {
     "floor": Bench.floor,
     "storage": Bench.storage,
     "processes": Bench.processes,
+    "daemon_tick": Bench.daemon_tick,
+    "daemon_memory": Bench.daemon_memory,
 }
 
 
