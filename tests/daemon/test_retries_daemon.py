@@ -182,8 +182,13 @@ def test_two_daemons_make_one_retry_of_each_run_until_none_is_left(
             return any(RETRIES_EXHAUSTED_TAG in r.run.tags for r in runs)
 
         _wait("the retries running out", exhausted, first, second)
+        # Ctrl-C: the pass that stored the tag finishes (and says so) before the daemon exits
+        for process in (first, second):
+            process.send_signal(signal.SIGINT)
+        outputs = [process.communicate(timeout=WAIT) for process in (first, second)]
     finally:
-        outputs = [_stop(first), _stop(second)]
+        for process in (first, second):
+            _stop(process)
 
     runs = _runs_of(instance, "broken_job")
     assert sorted(r.run.tags.get(RETRY_NUMBER_TAG, "0") for r in runs) == ["0", "1", "2"]
