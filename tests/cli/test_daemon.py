@@ -22,7 +22,8 @@ from knoll.daemon.sensors import SENSORS_DUTY
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import DaemonHeartbeat
-from tests.cli.helpers import KNOLL, knoll, knoll_env
+from tests.cli.helpers import knoll
+from tests.daemon.processes import kill_daemon, start_daemon, wait_for
 
 WAIT = 60.0  # seconds: only to avoid a hang
 
@@ -66,30 +67,15 @@ def instance(project: Path) -> Iterator[Instance]:
 
 
 def _start(project: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*KNOLL, "daemon", "run", "-m", "warehouse"],
-        cwd=project,
-        env=knoll_env(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: killed with the code server it started
-    )
+    return start_daemon(project, ["-m", "warehouse"])
 
 
 def _kill(process: subprocess.Popen[str]) -> tuple[str, str]:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    return process.communicate(timeout=WAIT)
+    return kill_daemon(process, WAIT)
 
 
 def _wait(what: str, ready: Callable[[], bool], *processes: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not ready():
-        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
-            outputs = [_kill(p) for p in processes]
-            raise AssertionError(f"{what} never happened: {outputs}")
-        time.sleep(0.05)
+    wait_for(what, ready, *processes, wait=WAIT)
 
 
 def _beats(instance: Instance, process: subprocess.Popen[str]) -> dict[str, DaemonHeartbeat]:

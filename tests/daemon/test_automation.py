@@ -4,11 +4,8 @@ its runs, and `knoll asset automation KEY` prints what was evaluated."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +21,8 @@ from knoll.defs.keys import AssetKey
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import RunsFilter
-from tests.cli.helpers import KNOLL, knoll, knoll_env
+from tests.cli.helpers import knoll, knoll_env
+from tests.daemon.processes import kill_daemon, start_daemon, wait_for
 
 WAIT = 60.0  # seconds: only to avoid a hang
 
@@ -88,30 +86,15 @@ def server(project: Path) -> Iterator[WorkspaceProcesses]:
 
 
 def _start(project: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*KNOLL, "daemon", "run", "-m", "shop"],
-        cwd=project,
-        env=knoll_env(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: killed with the code server it started
-    )
+    return start_daemon(project, ["-m", "shop"])
 
 
 def _kill(process: subprocess.Popen[str]) -> tuple[str, str]:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    return process.communicate(timeout=WAIT)
+    return kill_daemon(process, WAIT)
 
 
 def _wait(what: str, ready: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            out, err = _kill(process)
-            raise AssertionError(f"{what} never happened: {out[-2000:]}\n{err[-3000:]}")
-        time.sleep(0.05)
+    wait_for(what, ready, process, wait=WAIT)
 
 
 def _evaluated(instance: Instance, at_least: int) -> Callable[[], bool]:

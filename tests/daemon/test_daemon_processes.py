@@ -4,8 +4,6 @@ a simulated day killed 50 times: no tick lost, no run made twice, no cursor behi
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
 import shutil
 import signal
@@ -21,8 +19,9 @@ from knoll.daemon.ticks import CRASH_ENV
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType, TickStatus
-from tests.cli.helpers import KNOLL, knoll, knoll_env
+from tests.cli.helpers import knoll
 from tests.daemon.helpers import PROJECT, at, make_home
+from tests.daemon.processes import kill_daemon, start_daemon, wait_for
 
 WAIT = 150.0  # seconds: only to avoid a hang, never an assertion about speed
 LOC = "ticking"
@@ -73,29 +72,17 @@ def _start(
     speed: float = 1.0,
     crash_at: str | None = None,
 ) -> subprocess.Popen[str]:
-    command = [*KNOLL, "daemon", "run", "-f", "ticking.py"]
+    args = ["-f", "ticking.py"]
     if clock_start is not None:
-        command += ["--clock-start", repr(clock_start), "--clock-speed", repr(speed)]
+        args += ["--clock-start", repr(clock_start), "--clock-speed", repr(speed)]
     env = {"TICKING_DROP": str(project / "drop")}
     if crash_at is not None:
         env[CRASH_ENV] = crash_at
-    return subprocess.Popen(
-        command,
-        cwd=project,
-        env=knoll_env(project, env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: killed with the code server it started
-    )
+    return start_daemon(project, args, env)
 
 
 def _kill(process: subprocess.Popen[str]) -> tuple[str, str]:
-    """SIGKILL the daemon's process group (the daemon may be dead already, its code server
-    not): its output."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    return process.communicate(timeout=WAIT)
+    return kill_daemon(process, WAIT)
 
 
 def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -106,12 +93,7 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def _wait(what: str, ready: Callable[[], bool], *processes: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not ready():
-        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
-            outputs = [_kill(p) for p in processes]
-            raise AssertionError(f"{what} never happened: {outputs}")
-        time.sleep(0.05)
+    wait_for(what, ready, *processes, wait=WAIT)
 
 
 def _runs_of(instance: Instance, tag: str, value: str) -> list[str]:
@@ -185,6 +167,16 @@ def _crash_mid_schedule_tick(project: Path, point: str) -> None:
     with Instance.get(project / ".knoll") as instance:
         for sensor in ("new_files", "landing", "failures"):  # only the schedule ticks here
             _set_status(instance, sensor, InstigatorType.SENSOR, running=False)
+        # running since a minute before the tick, however long the daemon takes to start
+        instance.storage.set_instigator_state(
+            InstigatorState(
+                LOC,
+                "hourly",
+                InstigatorType.SCHEDULE,
+                InstigatorStatus.RUNNING,
+                repr(tick_time - 60),
+            )
+        )
         first = _start(project, clock_start=tick_time - 1.5, crash_at=f"schedule:{point}")
         first.wait(timeout=WAIT)
         assert first.returncode == -signal.SIGKILL, _kill(first)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from knoll.daemon.retries import RETRIES_EXHAUSTED_TAG, RETRY_NUMBER_TAG, retry_
 from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import RunRecord, RunsFilter
-from tests.cli.helpers import KNOLL, knoll, knoll_env
+from tests.cli.helpers import knoll, knoll_env
 from tests.daemon.conftest import RETRY_PROJECT as PROJECT
 from tests.daemon.conftest import WAIT
+from tests.daemon.processes import kill_daemon, start_daemon, wait_for
 from tests.daemon.retry_helpers import executions
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="run workers are forked")
@@ -57,29 +57,15 @@ def _env(project: Path, steps_dir: Path) -> dict[str, str]:
 
 
 def _start(project: Path, steps_dir: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*KNOLL, "daemon", "run", "-m", "retry_defs"],
-        cwd=project,
-        env=_env(project, steps_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: killed with the code server it started
-    )
+    return start_daemon(project, ["-m", "retry_defs"], {"KNOLL_TEST_RETRY_DIR": str(steps_dir)})
 
 
 def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    return process.communicate(timeout=WAIT)
+    return kill_daemon(process)
 
 
 def _wait(what: str, ready: Callable[[], bool], *processes: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not ready():
-        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
-            raise AssertionError(f"{what} never happened: {[_stop(p) for p in processes]}")
-        time.sleep(0.05)
+    wait_for(what, ready, *processes)
 
 
 def _retries_running(instance: Instance) -> bool:
