@@ -21,7 +21,7 @@ from knoll.execution.run import RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import PartitionStatus
 from tests.cli.helpers import KNOLL, knoll, knoll_env
-from tests.instance.conftest import POSTGRES_URL_VAR, _drop_schemas, postgres_url_or_skip
+from tests.instance.conftest import POSTGRES_URL_VAR, drop_schemas, postgres_url_or_skip
 
 WAIT = 60.0  # seconds: only to avoid a hang
 SLOW_KEY = ("--partition", "2024-01-05")
@@ -128,7 +128,7 @@ def postgres_project(project: Path) -> Iterator[Path]:
     storage = f"storage:\n  postgres:\n    url: {{env: {POSTGRES_URL_VAR}}}\n    schema: {schema}\n"
     (project / ".knoll" / "knoll.yaml").write_text(storage + SETTINGS)
     yield project
-    _drop_schemas(url, [schema])
+    drop_schemas(url, [schema])
 
 
 @pytest.fixture

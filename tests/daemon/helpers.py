@@ -10,13 +10,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from knoll.codeloc.workspace import WorkspaceProcesses, load_workspace, start_workspace
 from knoll.daemon.backfill import BACKFILL_TAG
 from knoll.execution.run import Run, RunStatus
 from knoll.instance import Instance
 from knoll.storage.base import RunsFilter
+from tests.instance.conftest import drop_schemas, postgres_url_or_skip
 
 PROJECT = Path(__file__).parent / "projects" / "ticking"
 WAIT = 60.0  # seconds: only to avoid a hang, never an assertion about speed
@@ -49,22 +48,13 @@ def make_home(tmp_path: Path, backend: str) -> Iterator[Path]:
     if backend == "sqlite":
         yield home
         return
-    url = os.environ.get("KNOLL_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("KNOLL_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    url = postgres_url_or_skip()
     schema = f"knoll_daemon_{os.getpid()}_{secrets.token_hex(4)}"
     (home / "knoll.yaml").write_text(
         f"storage:\n  postgres:\n    url: {{env: KNOLL_TEST_POSTGRES_URL}}\n    schema: {schema}\n"
     )
     yield home
-    from knoll.storage.sql.engine import postgres_database
-
-    database = postgres_database(url)
-    try:
-        with database.engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        database.dispose()
+    drop_schemas(url, [schema])
 
 
 def backfill_runs(instance: Instance, backfill_id: str, **filters: object) -> list[Run]:

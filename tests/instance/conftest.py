@@ -29,7 +29,7 @@ def postgres_url_or_skip() -> str:
     return url
 
 
-def _drop_schemas(url: str, names: list[str]) -> None:
+def drop_schemas(url: str, names: list[str]) -> None:
     from knoll.storage.sql.engine import postgres_database
 
     database = postgres_database(url)
@@ -73,7 +73,7 @@ def make_instance(tmp_path: Path) -> Iterator[MakeInstance]:
     for instance in made:
         instance.dispose()
     if url is not None and schemas:
-        _drop_schemas(url, schemas)
+        drop_schemas(url, schemas)
 
 
 @pytest.fixture(params=BACKENDS)

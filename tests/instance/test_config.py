@@ -174,9 +174,9 @@ def test_postgres_url_and_schema(tmp_path: Path) -> None:
             assert info["storage"] == "postgres"
             assert info["location"] == f"{url} (schema knoll_cfg_test)"
     finally:
-        from .conftest import _drop_schemas
+        from .conftest import drop_schemas
 
-        _drop_schemas(url, ["knoll_cfg_test"])
+        drop_schemas(url, ["knoll_cfg_test"])
 
 
 def test_mask_password() -> None:

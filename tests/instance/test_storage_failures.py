@@ -34,7 +34,7 @@ from knoll.instance.config import load_settings
 from knoll.instance.monitor import monitor_once
 from knoll.storage.base import PartitionStatus
 from knoll.storage.sql import SqlStorage
-from tests.instance.conftest import _drop_schemas, postgres_url_or_skip
+from tests.instance.conftest import drop_schemas, postgres_url_or_skip
 
 SETTINGS = """run_monitoring:
   heartbeat_interval_seconds: 0.1
@@ -108,7 +108,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FailingS
     opened = FailingStorage.postgres(url, schema=schema)
     yield opened  # type: ignore[misc]
     opened.dispose()
-    _drop_schemas(url, [schema])
+    drop_schemas(url, [schema])
 
 
 @pytest.fixture
