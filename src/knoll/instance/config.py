@@ -697,32 +697,16 @@ def _settings(document: Any, home: Path, path: Path) -> InstanceSettings:
         resolved["run_monitoring"], errors, _INTERVAL in (document.get("run_monitoring") or {})
     )
     lease_seconds = resolved["daemon"]["lease_seconds"]
-    if not lease_seconds > 0:
-        errors.append(
-            f"at path daemon:lease_seconds: {lease_seconds} is not a positive number of "
-            "seconds. Give, for example, 30"
-        )
+    _check_seconds(errors, "daemon:lease_seconds", lease_seconds, "30")
     instigation = _instigation(resolved["schedules"], resolved["sensors"], errors)
     backfill_interval = resolved["backfills"]["interval_seconds"]
-    if not backfill_interval > 0:
-        errors.append(
-            f"at path backfills:interval_seconds: {backfill_interval} is not a positive number "
-            "of seconds. Give, for example, 5"
-        )
+    _check_seconds(errors, "backfills:interval_seconds", backfill_interval, "5")
     run_retries = _run_retries(resolved["run_retries"], errors)
     retention_duty = _retention_duty(resolved["retention"], errors)
     freshness = resolved["freshness"]
-    if not freshness["interval_seconds"] > 0:
-        errors.append(
-            f"at path freshness:interval_seconds: {freshness['interval_seconds']} is not a "
-            "positive number of seconds. Give, for example, 30"
-        )
+    _check_seconds(errors, "freshness:interval_seconds", freshness["interval_seconds"], "30")
     automation = resolved["automation"]
-    if not automation["interval_seconds"] > 0:
-        errors.append(
-            f"at path automation:interval_seconds: {automation['interval_seconds']} is not a "
-            "positive number of seconds. Give, for example, 30"
-        )
+    _check_seconds(errors, "automation:interval_seconds", automation["interval_seconds"], "30")
     if errors:
         raise InvalidConfigError(subject, errors)
     logs = resolved["compute_logs"]
@@ -794,11 +778,7 @@ def _instigation(
         ("schedules:interval_seconds", schedules["interval_seconds"]),
         ("sensors:interval_seconds", sensors["interval_seconds"]),
     ):
-        if not value > 0:
-            errors.append(
-                f"at path {path}: {value} is not a positive number of seconds. Give, for "
-                "example, 1 (how often the daemon looks for work)"
-            )
+        _check_seconds(errors, path, value, "1 (how often the daemon looks for work)")
     catchup = schedules["max_catchup_runs"]
     if catchup < 1:
         errors.append(
@@ -815,15 +795,21 @@ def _instigation(
 _INTERVAL = "heartbeat_interval_seconds"
 
 
+def _check_seconds(errors: list[str], path: str, value: float, example: str) -> None:
+    """Note an error unless ``value`` at ``path`` of knoll.yaml is a positive number of
+    seconds."""
+    if not value > 0:
+        errors.append(
+            f"at path {path}: {value} is not a positive number of seconds. Give, for example, "
+            f"{example}"
+        )
+
+
 def _run_monitoring(
     resolved: Mapping[str, Any], errors: list[str], interval_given: bool
 ) -> RunMonitoringSettings:
     for key in ("poll_interval_seconds", "heartbeat_timeout_seconds", "start_timeout_seconds"):
-        if not resolved[key] > 0:
-            errors.append(
-                f"at path run_monitoring:{key}: {resolved[key]} is not a positive number of "
-                "seconds. Give, for example, 30"
-            )
+        _check_seconds(errors, f"run_monitoring:{key}", resolved[key], "30")
     interval, timeout = resolved[_INTERVAL], resolved["heartbeat_timeout_seconds"]
     if not interval > 0:
         errors.append(
@@ -875,11 +861,7 @@ def _run_queue(resolved: Mapping[str, Any], errors: list[str]) -> RunQueueSettin
             "runs, or -1 for no limit"
         )
     interval = resolved["dequeue_interval_seconds"]
-    if not interval > 0:
-        errors.append(
-            f"at path run_queue:dequeue_interval_seconds: {interval} is not a positive number "
-            "of seconds. Give, for example, 5"
-        )
+    _check_seconds(errors, "run_queue:dequeue_interval_seconds", interval, "5")
     limits: list[TagConcurrencyLimit] = []
     for i, entry in enumerate(resolved["tag_concurrency_limits"]):
         where = f"at path run_queue:tag_concurrency_limits[{i}]"
