@@ -222,6 +222,8 @@ def schedule() -> None:
 @server_options(workspace_help=_WORKSPACE_HELP, location_help=_LOCATION_HELP)
 def schedule_list(servers: ServerChoice) -> None:
     """Each schedule of the location: its status, cron, timezone, next and last tick."""
+    from knoll.daemon.schedules import next_cron_time
+
     instance = open_instance()
     with _location(servers, _SCHEDULE) as location:
         rows = []
@@ -229,7 +231,7 @@ def schedule_list(servers: ServerChoice) -> None:
             name = str(entry["name"])
             state = instance.storage.get_instigator_state(location.name, name)
             status = _status(state, entry)
-            next_tick = _next_tick(entry, time.time()) if status.startswith("RUNNING") else None
+            next_tick = next_cron_time(entry, time.time()) if status.startswith("RUNNING") else None
             rows.append(
                 [
                     name,
@@ -249,17 +251,6 @@ def schedule_list(servers: ServerChoice) -> None:
 
 def _cron_text(cron: str | Sequence[str]) -> str:
     return cron if isinstance(cron, str) else " | ".join(cron)
-
-
-def _next_tick(entry: Mapping[str, Any], after: float) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    from knoll.defs.cron import parse_cron
-
-    zone = ZoneInfo(entry.get("execution_timezone") or "UTC")
-    return next(
-        iter(parse_cron(entry["cron_schedule"]).iter_after(datetime.fromtimestamp(after, zone)))
-    )
 
 
 @schedule.command("start")
@@ -293,11 +284,13 @@ def schedule_preview(name: str, at_text: str | None, servers: ServerChoice) -> N
     launched or recorded."""
     from zoneinfo import ZoneInfo
 
+    from knoll.daemon.schedules import next_cron_time
+
     with _location(servers, _SCHEDULE) as location:
         entry = _entry(location, _SCHEDULE, name)
         zone = ZoneInfo(entry.get("execution_timezone") or "UTC")
         if at_text is None:
-            when = _next_tick(entry, time.time())
+            when = next_cron_time(entry, time.time())
         else:
             try:
                 when = datetime.fromisoformat(at_text)

@@ -35,7 +35,14 @@ from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType
 if TYPE_CHECKING:
     from knoll.instance import Instance
 
-__all__ = ["RECORDED_SKIPS", "SCHEDULES_DUTY", "ScheduleDuty", "due_times", "tick_key"]
+__all__ = [
+    "RECORDED_SKIPS",
+    "SCHEDULES_DUTY",
+    "ScheduleDuty",
+    "due_times",
+    "next_cron_time",
+    "tick_key",
+]
 
 SCHEDULES_DUTY = "schedules"
 RECORDED_SKIPS = 100
@@ -69,13 +76,13 @@ def due_times(
     return list(newest), count - len(newest), first
 
 
-def next_time(entry: Mapping[str, Any], after: float) -> float:
-    """The timestamp of the schedule's first cron time after ``after``."""
+def next_cron_time(entry: Mapping[str, Any], after: float) -> datetime:
+    """The schedule's first cron time after ``after``, in its execution timezone."""
     from knoll.defs.cron import parse_cron
 
     zone = ZoneInfo(entry.get("execution_timezone") or "UTC")
     start = datetime.fromtimestamp(after, zone)
-    return next(iter(parse_cron(entry["cron_schedule"]).iter_after(start))).timestamp()
+    return next(iter(parse_cron(entry["cron_schedule"]).iter_after(start)))
 
 
 @dataclass
@@ -137,7 +144,7 @@ class ScheduleDuty:
             return
         due, skipped, first = due_times(entry, float(state.cursor), now, self.max_catchup_runs)
         if not due:
-            self._next_due[(view.name, name)] = (seen, next_time(entry, now))
+            self._next_due[(view.name, name)] = (seen, next_cron_time(entry, now).timestamp())
             return
         if skipped:
             state = self._skip(view.name, name, entry, state, skipped, first, due[0])
