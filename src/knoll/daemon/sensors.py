@@ -27,7 +27,7 @@ from knoll.daemon.locations import (
 )
 from knoll.daemon.ticks import Evaluation, apply_dynamic_partitions, carry_tick
 from knoll.errors import StorageError
-from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType, Tick, TickStatus
+from knoll.storage.base import InstigatorState, InstigatorStatus, InstigatorType, Tick
 
 if TYPE_CHECKING:
     from knoll.instance import Instance
@@ -90,7 +90,9 @@ class SensorDuty:
         name = str(entry["name"])
         interval = float(entry.get("minimum_interval_seconds") or _DEFAULT_INTERVAL)
         storage = self.instance.storage
-        latest = next(iter(storage.get_ticks(view.name, name, limit=1)), None)
+        recent = storage.get_ticks(view.name, name, limit=2)
+        latest = recent[0] if recent else None
+        previous = latest  # the ended tick before the one carried
         now = self.clock.now()
         if latest is not None and latest.is_finished:
             due = latest.timestamp + interval
@@ -103,11 +105,12 @@ class SensorDuty:
                 return
         elif latest is not None:
             tick = latest  # begun by a daemon that stopped: carry it on
+            previous = recent[1] if len(recent) > 1 and recent[1].is_finished else None
         else:
             tick = storage.claim_tick(view.name, name, _SENSOR, sensor_tick_key(None), now)
         if state is None:
             state = InstigatorState(view.name, name, _SENSOR, InstigatorStatus.RUNNING)
-        self._carry(view, tick, state, _previous_of(storage.get_ticks(view.name, name, limit=2)))
+        self._carry(view, tick, state, previous)
         self._not_before[(view.name, name)] = tick.timestamp + interval
 
     def _carry(
@@ -148,14 +151,6 @@ class SensorDuty:
         )
         if ended.run_ids and self.on_runs is not None:
             self.on_runs()
-
-
-def _previous_of(newest: Sequence[Tick]) -> Tick | None:
-    """The tick before the one being carried (the newest of ``newest``), if it ended."""
-    for tick in newest[1:]:
-        if tick.status is not TickStatus.STARTED:
-            return tick
-    return None
 
 
 def _last_run_key(previous: Tick | None) -> str | None:
