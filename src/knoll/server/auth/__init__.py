@@ -1,0 +1,30 @@
+"""Who a request is and what it may do: principals, roles and the route dependencies that
+check them (``Viewer``, ``Launcher``, ``Editor``, ``Admin``)."""
+
+from __future__ import annotations
+
+from knoll.server.auth.principal import (
+    Admin,
+    Authenticator,
+    AuthSettings,
+    Editor,
+    Launcher,
+    Principal,
+    Role,
+    Viewer,
+    ensure_role,
+    requires,
+)
+
+__all__ = [
+    "Admin",
+    "AuthSettings",
+    "Authenticator",
+    "Editor",
+    "Launcher",
+    "Principal",
+    "Role",
+    "Viewer",
+    "ensure_role",
+    "requires",
+]
