@@ -20,6 +20,7 @@ The hierarchy::
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
     ├── WorkspaceError               a workspace.yaml does not describe valid code locations
     ├── CodeServerError              a code server cannot start, does not answer, or refused
+    │   └── RequestRefusedError      it answered that a request does not fit its definitions
     ├── AlertDeliveryError           a failure alert's mail or webhook server refused it or was down
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
@@ -223,3 +224,9 @@ class CodeServerError(KnollError):
     def __init__(self, message: str, remote_traceback: str | None = None) -> None:
         self.remote_traceback = remote_traceback
         super().__init__(message)
+
+
+class RequestRefusedError(CodeServerError):
+    """A code server answered, and said the request does not fit its definitions: a run's
+    config or partition, an asset selection, or user code that raised while evaluating a
+    schedule or sensor tick. The request is at fault, not the server."""

@@ -12,7 +12,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -72,17 +72,12 @@ def _location(servers: ServerChoice, kind: _Kind) -> Iterator[_Location]:
 
 
 def _entry(location: _Location, kind: _Kind, name: str) -> Mapping[str, Any]:
-    from knoll._utils import did_you_mean
+    from knoll.daemon.instigation import find_instigator, unknown_instigator
 
-    for entry in location.entries:
-        if entry["name"] == name:
-            return entry
-    names = [str(entry["name"]) for entry in location.entries]
-    known = ", ".join(names) if names else "none"
-    fail(
-        f"code location {location.name!r} has no {kind.word} named {name!r}."
-        f"{did_you_mean(name, names)} Its {kind.section}: {known}."
-    )
+    entry = find_instigator(location.entries, name)
+    if entry is None:
+        fail(unknown_instigator(location.name, location.entries, kind.instigator_type, name))
+    return entry
 
 
 def _status(state: InstigatorState | None, entry: Mapping[str, Any]) -> str:
@@ -93,25 +88,18 @@ def _status(state: InstigatorState | None, entry: Mapping[str, Any]) -> str:
 
 
 def _set_status(kind: _Kind, servers: ServerChoice, name: str, running: bool) -> None:
-    from knoll.storage.base import InstigatorState, InstigatorStatus
+    from knoll.daemon.instigation import set_instigator_running
 
     instance = open_instance()
     with _location(servers, kind) as location:
         _entry(location, kind, name)
-        storage = instance.storage
-        state = storage.get_instigator_state(location.name, name)
-        wanted = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
         verb = "started" if running else "stopped"
-        if state is not None and state.status is wanted:
+        changed = set_instigator_running(
+            instance, location.name, name, kind.instigator_type, running, time.time()
+        )
+        if not changed:
             click.echo(f"{kind.word} {name!r} of location {location.name!r} is {verb} already")
             return
-        now = time.time()
-        cursor = state.cursor if state is not None else None
-        if kind is _SCHEDULE:
-            cursor = repr(now) if running else None  # a started schedule ticks from now on
-        storage.set_instigator_state(
-            InstigatorState(location.name, name, kind.instigator_type, wanted, cursor, now)
-        )
         click.echo(f"{verb} {kind.word} {name!r} of location {location.name!r}")
         if running:
             from knoll.cli.daemon import daemon_line
@@ -141,19 +129,15 @@ def _ticks(kind: _Kind, name: str, location: str | None, limit: int) -> None:
 
 
 def _took(tick: Tick) -> float | None:
-    if tick.end_timestamp is None or tick.started_timestamp is None:
-        return None
-    return max(0.0, tick.end_timestamp - tick.started_timestamp)
+    from knoll.daemon.instigation import tick_duration
+
+    return tick_duration(tick)
 
 
 def _why(tick: Tick) -> str:
-    if tick.error:
-        return tick.error.split("\n", 1)[0]
-    if tick.skip_reason:
-        return tick.skip_reason
-    if tick.run_keys:
-        return "run keys " + ", ".join(tick.run_keys)
-    return "-"
+    from knoll.daemon.instigation import tick_reason
+
+    return tick_reason(tick) or "-"
 
 
 def _stored_location(instance: Instance, kind: _Kind, name: str) -> str:
@@ -282,22 +266,17 @@ def schedule_stop(name: str, servers: ServerChoice) -> None:
 def schedule_preview(name: str, at_text: str | None, servers: ServerChoice) -> None:
     """Evaluate one tick of schedule NAME and print the runs it would request; nothing is
     launched or recorded."""
-    from zoneinfo import ZoneInfo
+    from knoll.daemon.instigation import preview_time
 
-    from knoll.daemon.schedules import next_cron_time
-
+    at = None
+    if at_text is not None:
+        try:
+            at = datetime.fromisoformat(at_text)
+        except ValueError:
+            fail(f"--at {at_text!r} is not an ISO 8601 time: write e.g. 2024-05-01T06:00.")
     with _location(servers, _SCHEDULE) as location:
         entry = _entry(location, _SCHEDULE, name)
-        zone = ZoneInfo(entry.get("execution_timezone") or "UTC")
-        if at_text is None:
-            when = next_cron_time(entry, time.time())
-        else:
-            try:
-                when = datetime.fromisoformat(at_text)
-            except ValueError:
-                fail(f"--at {at_text!r} is not an ISO 8601 time: write e.g. 2024-05-01T06:00.")
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=zone)
+        when = preview_time(entry, at, time.time())
         result = _evaluated(
             f"schedule {name!r}", lambda: location.client.evaluate_schedule(name, when)
         )
@@ -406,27 +385,20 @@ def sensor_preview(name: str, cursor: str | None, servers: ServerChoice) -> None
 @server_options(workspace_help=_WORKSPACE_HELP, location_help=_LOCATION_HELP)
 def sensor_cursor(name: str, new_cursor: str | None, delete: bool, servers: ServerChoice) -> None:
     """Print the cursor of sensor NAME, or set it with --set C (or forget it with --delete)."""
-    from knoll.daemon.locations import instigator_status
-    from knoll.storage.base import InstigatorState
+    from knoll.daemon.instigation import set_sensor_cursor
 
     if new_cursor is not None and delete:
         fail("give --set CURSOR or --delete, not both.")
     instance = open_instance()
     with _location(servers, _SENSOR) as location:
         entry = _entry(location, _SENSOR, name)
-    state = instance.storage.get_instigator_state(location.name, name)
     if new_cursor is None and not delete:
+        state = instance.storage.get_instigator_state(location.name, name)
         cursor = state.cursor if state is not None else None
         click.echo(cursor if cursor is not None else "(no cursor)")
         return
-    if state is None:
-        state = InstigatorState(
-            location.name, name, _SENSOR.instigator_type, instigator_status(None, entry)
-        )
     stored = None if delete else new_cursor
-    instance.storage.set_instigator_state(
-        replace(state, cursor=stored, updated_timestamp=time.time())
-    )
+    set_sensor_cursor(instance, location.name, entry, stored, time.time())
     said = "deleted the cursor" if delete else f"set the cursor to {stored!r}"
     click.echo(f"{said} of sensor {name!r} of location {location.name!r}")
 

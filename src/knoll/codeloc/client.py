@@ -19,7 +19,7 @@ from knoll.codeloc.protocol import CodeServerHealth, LocationLoadFailure
 from knoll.defs.keys import AssetKey
 from knoll.defs.schedule import ScheduleEvaluationResult
 from knoll.defs.sensor import SensorEvaluationResult
-from knoll.errors import CodeServerError
+from knoll.errors import CodeServerError, RequestRefusedError
 
 if TYPE_CHECKING:
     from knoll.execution.run import Run
@@ -219,7 +219,7 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot launch {request.describe()} of {where}: {failure.message}",
                 failure.traceback,
             )
@@ -235,7 +235,7 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot resolve asset selection {selection!r} in {where}: {failure.message}",
                 failure.traceback,
             )
@@ -252,7 +252,7 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot re-execute run {request.parent_run_id} in {where}: {failure.message}",
                 failure.traceback,
             )
@@ -293,7 +293,7 @@ class CodeServerClient:
         _, data = self._request("POST", path, body=body)
         if data.get("status") == "error":
             failure = unpack(data["error"])
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"{what} tick failed in {self.describe()}: {failure.message}", failure.traceback
             )
         return unpack(data["result"])

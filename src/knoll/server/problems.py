@@ -79,6 +79,7 @@ _STATUS_OF: tuple[tuple[type[errors.KnollError], int, str], ...] = (
     (errors.RunStatusError, 409, "Conflict"),
     (errors.InvalidInvocationError, 400, "Bad Request"),
     (errors.DefinitionError, 422, "Invalid definitions"),
+    (errors.RequestRefusedError, 422, "Refused by the code location"),
     (errors.CodeServerError, 503, "Code server unavailable"),
 )
 

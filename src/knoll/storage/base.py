@@ -419,8 +419,16 @@ class ScheduleStorage(ABC):
         only its cursor and update time change."""
 
     @abstractmethod
-    def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:
-        """Newest first."""
+    def get_ticks(
+        self,
+        location: str,
+        name: str,
+        *,
+        limit: int = 100,
+        before: tuple[float, int] | None = None,
+    ) -> Sequence[Tick]:
+        """Newest first (by timestamp, then tick id); with ``before`` (the timestamp and id of
+        the last tick of a page), the ticks after it in that order."""
 
 
 # ---- backfills (used by the daemon) ------------------------------------------------------
@@ -455,8 +463,14 @@ class BackfillStorage(ABC):
 
     @abstractmethod
     def get_backfills(
-        self, *, status: BackfillStatus | None = None, limit: int = 100
-    ) -> Sequence[Backfill]: ...
+        self,
+        *,
+        status: BackfillStatus | None = None,
+        limit: int = 100,
+        before: str | None = None,
+    ) -> Sequence[Backfill]:
+        """Newest first; with ``before`` (the id of the last backfill of a page), the ones
+        stored before it (none when no backfill has that id)."""
 
 
 # ---- dynamic partitions and key-value ----------------------------------------------------
@@ -813,6 +827,17 @@ class AutomationTick:
 
 
 @dataclass(frozen=True)
+class AutomationTickRecord:
+    """One stored evaluation of a location's automation conditions, as it is read back: its
+    time and the record of each asset it evaluated."""
+
+    location: str
+    evaluation_id: int
+    timestamp: float
+    records: tuple[AutomationEvaluationRecord, ...]
+
+
+@dataclass(frozen=True)
 class AutomationCursor:
     """Where a location's automation stands: its latest finished evaluation (id, time and
     state) and the evaluation begun after it whose runs may not all be stored yet."""
@@ -849,9 +874,22 @@ class AutomationStorage(ABC):
 
     @abstractmethod
     def get_automation_evaluations(
-        self, asset_key: AssetKey, *, limit: int = 10
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int = 10,
+        before: tuple[str, int] | None = None,
     ) -> Sequence[AutomationEvaluationRecord]:
-        """The latest evaluation records of one asset, newest first."""
+        """The latest evaluation records of one asset, newest first; with ``before`` (the
+        location and evaluation id of the last record of a page), the ones stored before it
+        (none when the asset has no such record)."""
+
+    @abstractmethod
+    def get_automation_ticks(
+        self, location: str, *, limit: int = 10, before: int | None = None
+    ) -> Sequence[AutomationTickRecord]:
+        """The latest evaluations of a location that recorded something, newest first, each
+        with its records; with ``before``, those whose evaluation id is below it."""
 
     @abstractmethod
     def get_latest_materialization_ids(
@@ -860,6 +898,25 @@ class AutomationStorage(ABC):
         """The storage id and run id of the latest materialization of each asset that has one,
         read from the asset index without reading the events themselves (what an evaluation
         of automation conditions compares first)."""
+
+
+def ticks_of(
+    location: str, evaluation_ids: Sequence[int], records: Sequence[AutomationEvaluationRecord]
+) -> list[AutomationTickRecord]:
+    """The ticks ``evaluation_ids`` of ``location`` (in that order) from their records."""
+    by_id: dict[int, list[AutomationEvaluationRecord]] = {}
+    for record in records:
+        by_id.setdefault(record.evaluation_id, []).append(record)
+    return [
+        AutomationTickRecord(
+            location,
+            evaluation_id,
+            max(record.timestamp for record in by_id[evaluation_id]),
+            tuple(by_id[evaluation_id]),
+        )
+        for evaluation_id in evaluation_ids
+        if by_id.get(evaluation_id)
+    ]
 
 
 def check_automation_tick(cursor: AutomationCursor, tick: AutomationTick) -> None:

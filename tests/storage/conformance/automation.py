@@ -64,6 +64,29 @@ class AutomationStorageSuite:
         assert len(storage.get_automation_evaluations(ORDERS, limit=2)) == 2
         assert storage.get_automation_evaluations(AssetKey("other")) == []
 
+    def test_records_page_on_from_the_last_one_of_a_page(self, storage: Storage) -> None:
+        for evaluation_id in (1, 2, 3):
+            storage.begin_automation_tick(_tick(evaluation_id))
+            storage.finish_automation_tick("sales", evaluation_id)
+        page = storage.get_automation_evaluations(ORDERS, limit=2, before=("sales", 3))
+        assert [r.evaluation_id for r in page] == [2, 1]
+        assert storage.get_automation_evaluations(ORDERS, before=("sales", 1)) == []
+        assert storage.get_automation_evaluations(ORDERS, before=("other", 2)) == []
+
+    def test_ticks_come_newest_first_with_their_records(self, storage: Storage) -> None:
+        customers = AssetKey("customers")
+        for evaluation_id in (1, 2, 3):
+            records = (_record(evaluation_id), _record(evaluation_id, customers))
+            tick = AutomationTick("sales", evaluation_id, T0 + evaluation_id, "{}", records)
+            storage.begin_automation_tick(tick)
+            storage.finish_automation_tick("sales", evaluation_id)
+        ticks = storage.get_automation_ticks("sales", limit=2)
+        assert [t.evaluation_id for t in ticks] == [3, 2]
+        assert ticks[0].timestamp == T0 + 3
+        assert {r.asset_key for r in ticks[0].records} == {ORDERS, customers}
+        assert [t.evaluation_id for t in storage.get_automation_ticks("sales", before=2)] == [1]
+        assert storage.get_automation_ticks("marketing") == []
+
     def test_a_second_tick_cannot_begin_while_one_is_pending(self, storage: Storage) -> None:
         storage.begin_automation_tick(_tick(1))
         with pytest.raises(InvalidInvocationError, match="evaluation 1 is still pending"):

@@ -72,3 +72,16 @@ class BackfillStorageSuite:
         storage.update_backfill(_backfill("bf-1", BackfillStatus.COMPLETED))
         completed = storage.get_backfills(status=BackfillStatus.COMPLETED)
         assert [b.backfill_id for b in completed] == ["bf-1", "bf-0"]
+
+    def test_list_pages_on_from_the_last_backfill_of_a_page(self, storage: Storage) -> None:
+        for i in range(5):
+            status = BackfillStatus.FAILED if i % 2 else BackfillStatus.REQUESTED
+            storage.add_backfill(_backfill(f"bf-{i}", status))
+        assert [b.backfill_id for b in storage.get_backfills(limit=2, before="bf-3")] == [
+            "bf-2",
+            "bf-1",
+        ]
+        requested = storage.get_backfills(status=BackfillStatus.REQUESTED, before="bf-4")
+        assert [b.backfill_id for b in requested] == ["bf-2", "bf-0"]
+        assert list(storage.get_backfills(before="bf-0")) == []
+        assert list(storage.get_backfills(before="no-such-backfill")) == []

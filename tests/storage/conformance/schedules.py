@@ -75,6 +75,19 @@ class ScheduleStorageSuite:
         assert [t.timestamp for t in storage.get_ticks("shop", "daily")] == [3000.0]
         assert list(storage.get_ticks("other", "hourly")) == []
 
+    def test_ticks_page_on_from_the_last_one_of_a_page(self, storage: Storage) -> None:
+        made = [
+            storage.create_tick("shop", "hourly", InstigatorType.SCHEDULE, stamp)
+            for stamp in (10.0, 20.0, 20.0, 30.0)
+        ]
+        storage.create_tick("shop", "daily", InstigatorType.SCHEDULE, 15.0)
+        first = list(storage.get_ticks("shop", "hourly", limit=2))
+        assert [t.tick_id for t in first] == [made[3].tick_id, made[2].tick_id]
+        last = first[-1]
+        rest = storage.get_ticks("shop", "hourly", limit=2, before=(last.timestamp, last.tick_id))
+        assert [t.tick_id for t in rest] == [made[1].tick_id, made[0].tick_id]
+        assert list(storage.get_ticks("shop", "hourly", before=(10.0, made[0].tick_id))) == []
+
     def test_a_failed_tick_keeps_its_error_and_cursor(self, storage: Storage) -> None:
         tick = storage.create_tick("shop", "files", InstigatorType.SENSOR, 5.0)
         failed = replace(tick, status=TickStatus.FAILURE, error="boom\ntrace", cursor="c-9")

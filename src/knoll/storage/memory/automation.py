@@ -11,8 +11,10 @@ from knoll.errors import InvalidInvocationError
 from knoll.storage.base import (
     AutomationCursor,
     AutomationTick,
+    AutomationTickRecord,
     check_automation_finish,
     check_automation_tick,
+    ticks_of,
 )
 from knoll.storage.memory._state import MemoryState
 
@@ -61,11 +63,36 @@ class MemoryAutomationStorage(MemoryState):
             return AutomationCursor(location, tick.evaluation_id, tick.timestamp, tick.state)
 
     def get_automation_evaluations(
-        self, asset_key: AssetKey, *, limit: int = 10
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int = 10,
+        before: tuple[str, int] | None = None,
     ) -> Sequence[AutomationEvaluationRecord]:
         with self._lock:
             bodies = list(self._automation_records.get(asset_key, ()))
-        return [deserialize(body, AutomationEvaluationRecord) for body in reversed(bodies)][:limit]
+        newest_first = [deserialize(body, AutomationEvaluationRecord) for body in reversed(bodies)]
+        if before is not None:
+            places = [(record.location, record.evaluation_id) for record in newest_first]
+            newest_first = newest_first[places.index(before) + 1 :] if before in places else []
+        return newest_first[: max(limit, 0)]
+
+    def get_automation_ticks(
+        self, location: str, *, limit: int = 10, before: int | None = None
+    ) -> Sequence[AutomationTickRecord]:
+        with self._lock:
+            bodies = [body for kept in self._automation_records.values() for body in kept]
+        records = [deserialize(body, AutomationEvaluationRecord) for body in bodies]
+        records = [record for record in records if record.location == location]
+        ids = sorted(
+            {
+                record.evaluation_id
+                for record in records
+                if before is None or record.evaluation_id < before
+            },
+            reverse=True,
+        )[: max(limit, 0)]
+        return ticks_of(location, ids, records)
 
     def get_latest_materialization_ids(
         self, asset_keys: Sequence[AssetKey]

@@ -107,11 +107,20 @@ class MemoryScheduleStorage(MemoryState):
                 self._instigators[(state.location, state.name)] = state
             return stored
 
-    def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:
+    def get_ticks(
+        self,
+        location: str,
+        name: str,
+        *,
+        limit: int = 100,
+        before: tuple[float, int] | None = None,
+    ) -> Sequence[Tick]:
         with self._lock:
             ticks = [t for t in self._ticks.values() if t.location == location and t.name == name]
+        if before is not None:
+            ticks = [t for t in ticks if (t.timestamp, t.tick_id) < before]
         ticks.sort(key=lambda t: (t.timestamp, t.tick_id), reverse=True)
-        return ticks[:limit]
+        return ticks[: max(limit, 0)]
 
     # ---- backfills -------------------------------------------------------------------------
 
@@ -140,15 +149,19 @@ class MemoryScheduleStorage(MemoryState):
             self._backfills[backfill.backfill_id] = stored
 
     def get_backfills(
-        self, *, status: BackfillStatus | None = None, limit: int = 100
+        self,
+        *,
+        status: BackfillStatus | None = None,
+        limit: int = 100,
+        before: str | None = None,
     ) -> Sequence[Backfill]:
         with self._lock:
-            found = [
-                b
-                for b in reversed(self._backfills.values())
-                if status is None or b.status is status
-            ]
-        return found[:limit]
+            newest_first = list(reversed(self._backfills.values()))
+        if before is not None:
+            ids = [b.backfill_id for b in newest_first]
+            newest_first = newest_first[ids.index(before) + 1 :] if before in ids else []
+        found = [b for b in newest_first if status is None or b.status is status]
+        return found[: max(limit, 0)]
 
     # ---- dynamic partitions and key-value --------------------------------------------------
 

@@ -7,7 +7,7 @@ another writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,8 +20,10 @@ from knoll.storage.base import (
     AutomationCursor,
     AutomationStorage,
     AutomationTick,
+    AutomationTickRecord,
     check_automation_finish,
     check_automation_tick,
+    ticks_of,
 )
 from knoll.storage.sql.common import chunks, dialect_insert
 from knoll.storage.sql.engine import Database
@@ -94,23 +96,59 @@ class SqlAutomationStorage(AutomationStorage):
         return result
 
     def get_automation_evaluations(
-        self, asset_key: AssetKey, *, limit: int = 10
+        self,
+        asset_key: AssetKey,
+        *,
+        limit: int = 10,
+        before: tuple[str, int] | None = None,
     ) -> Sequence[AutomationEvaluationRecord]:
+        table = automation_evaluations
+        key = asset_key.to_user_string()
         query = (
-            sa.select(automation_evaluations.c.body)
-            .where(automation_evaluations.c.asset_key == asset_key.to_user_string())
-            .order_by(automation_evaluations.c.id.desc())
-            .limit(limit)
+            sa.select(table.c.body)
+            .where(table.c.asset_key == key)
+            .order_by(table.c.id.desc())
+            .limit(max(limit, 0))
         )
+        if before is not None:
+            location, evaluation_id = before
+            row_id = (
+                sa.select(table.c.id)
+                .where(
+                    table.c.location == location,
+                    table.c.evaluation_id == evaluation_id,
+                    table.c.asset_key == key,
+                )
+                .scalar_subquery()
+            )
+            query = query.where(table.c.id < row_id)
         with self._db.read() as conn:
-            bodies = list(conn.execute(query).scalars())
-        out = []
-        for body in bodies:
-            try:
-                out.append(deserialize(body, AutomationEvaluationRecord))
-            except SerializationError:
-                continue  # written by a newer knoll
-        return out
+            return _records(conn.execute(query).scalars())
+
+    def get_automation_ticks(
+        self, location: str, *, limit: int = 10, before: int | None = None
+    ) -> Sequence[AutomationTickRecord]:
+        table = automation_evaluations
+        ids = (
+            sa.select(table.c.evaluation_id)
+            .where(table.c.location == location)
+            .group_by(table.c.evaluation_id)
+            .order_by(table.c.evaluation_id.desc())
+            .limit(max(limit, 0))
+        )
+        if before is not None:
+            ids = ids.where(table.c.evaluation_id < before)
+        with self._db.read() as conn:
+            wanted = list(conn.execute(ids).scalars())
+            if not wanted:
+                return []
+            rows = conn.execute(
+                sa.select(table.c.body)
+                .where(table.c.location == location, table.c.evaluation_id.in_(wanted))
+                .order_by(table.c.id)
+            ).scalars()
+            records = _records(rows)
+        return ticks_of(location, wanted, records)
 
     def get_latest_materialization_ids(
         self, asset_keys: Sequence[AssetKey]
@@ -127,6 +165,16 @@ class SqlAutomationStorage(AutomationStorage):
                 for key, storage_id, run_id in conn.execute(query):
                     out[by_string[key]] = (int(storage_id), run_id)
         return out
+
+
+def _records(bodies: Iterable[str]) -> list[AutomationEvaluationRecord]:
+    out = []
+    for body in bodies:
+        try:
+            out.append(deserialize(body, AutomationEvaluationRecord))
+        except SerializationError:
+            continue  # written by a newer knoll
+    return out
 
 
 def _cursor(conn: Connection, location: str) -> AutomationCursor:

@@ -60,11 +60,20 @@ class SqlBackfillStorage(BackfillStorage):
             )
 
     def get_backfills(
-        self, *, status: BackfillStatus | None = None, limit: int = 100
+        self,
+        *,
+        status: BackfillStatus | None = None,
+        limit: int = 100,
+        before: str | None = None,
     ) -> Sequence[Backfill]:
         query = sa.select(backfills).order_by(backfills.c.id.desc()).limit(max(limit, 0))
         if status is not None:
             query = query.where(backfills.c.status == status.value)
+        if before is not None:
+            row_id = (
+                sa.select(backfills.c.id).where(backfills.c.backfill_id == before).scalar_subquery()
+            )
+            query = query.where(backfills.c.id < row_id)
         with self._db.read() as conn:
             return [_backfill(row) for row in conn.execute(query)]
 

@@ -135,13 +135,28 @@ class SqlScheduleStorage(ScheduleStorage):
             )
         return stored
 
-    def get_ticks(self, location: str, name: str, *, limit: int = 100) -> Sequence[Tick]:
+    def get_ticks(
+        self,
+        location: str,
+        name: str,
+        *,
+        limit: int = 100,
+        before: tuple[float, int] | None = None,
+    ) -> Sequence[Tick]:
         query = (
             sa.select(ticks)
             .where(ticks.c.location == location, ticks.c.name == name)
             .order_by(ticks.c.timestamp.desc(), ticks.c.id.desc())
             .limit(max(limit, 0))
         )
+        if before is not None:
+            stamp, tick_id = before
+            query = query.where(
+                sa.or_(
+                    ticks.c.timestamp < stamp,
+                    sa.and_(ticks.c.timestamp == stamp, ticks.c.id < tick_id),
+                )
+            )
         with self._db.read() as conn:
             return [_tick(row) for row in conn.execute(query)]
 
