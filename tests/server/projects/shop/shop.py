@@ -14,11 +14,13 @@ from knoll import (
     Config,
     ConfigurableResource,
     DailyPartitionsDefinition,
+    DefaultSensorStatus,
     Definitions,
     EnvVar,
     MaterializeResult,
     RunRequest,
     ScheduleDefinition,
+    SensorEvaluationContext,
     asset,
     asset_check,
     define_asset_job,
@@ -81,11 +83,19 @@ def crm_sensor() -> RunRequest | None:
     return None
 
 
+@sensor(job=crm_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def counting_sensor(context: SensorEvaluationContext) -> RunRequest:
+    """Counts its ticks in its cursor; runs by default (its default_status)."""
+    count = int(context.cursor or "0") + 1
+    context.update_cursor(str(count))
+    return RunRequest(run_key=f"count-{count}", tags={"count": str(count)})
+
+
 defs = Definitions(
     assets=[raw_orders, orders, customers, customer_report],
     asset_checks=[orders_not_empty],
     jobs=[crm_job, sales_job],
     schedules=[nightly_crm],
-    sensors=[crm_sensor],
+    sensors=[crm_sensor, counting_sensor],
     resources={"shop_api": ShopApi(api_key=EnvVar("SHOP_API_KEY"))},
 )
