@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import instance, schedules
+from knoll.server.api import backfills, instance, schedules
 
-ROUTERS: tuple[APIRouter, ...] = (instance.router, schedules.router)
+ROUTERS: tuple[APIRouter, ...] = (instance.router, schedules.router, backfills.router)

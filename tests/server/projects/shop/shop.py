@@ -11,6 +11,7 @@ from __future__ import annotations
 from knoll import (
     AssetCheckResult,
     AutomationCondition,
+    BackfillPolicy,
     Config,
     ConfigurableResource,
     DailyPartitionsDefinition,
@@ -91,8 +92,20 @@ def counting_sensor(context: SensorEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"count-{count}", tags={"count": str(count)})
 
 
+@asset(
+    group_name="sales",
+    partitions_def=days,
+    deps=[orders],
+    backfill_policy=BackfillPolicy.multi_run(1),
+)
+def orders_summary() -> None:
+    """Downstream of orders with a policy of its own: a backfill gives it a group of its own,
+    whose partitions wait for (or are skipped after) those of orders."""
+    return None
+
+
 defs = Definitions(
-    assets=[raw_orders, orders, customers, customer_report],
+    assets=[raw_orders, orders, customers, customer_report, orders_summary],
     asset_checks=[orders_not_empty],
     jobs=[crm_job, sales_job],
     schedules=[nightly_crm],
