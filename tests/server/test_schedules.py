@@ -165,7 +165,7 @@ def test_an_unknown_location_is_a_404_listing_the_workspaces(api: Api) -> None:
     response = api.http.get("/api/v1/locations/shap/schedules")
     assert response.status_code == 404
     assert response.json()["detail"] == (
-        "There is no code location 'shap'. The workspace's locations: shop."
+        "There is no code location 'shap'. Did you mean 'shop'? The workspace's locations: shop."
     )
 
 

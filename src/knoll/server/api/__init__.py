@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import backfills, instance, schedules
+from knoll.server.api import automation, backfills, instance, schedules
 
-ROUTERS: tuple[APIRouter, ...] = (instance.router, schedules.router, backfills.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    instance.router,
+    schedules.router,
+    backfills.router,
+    automation.router,
+)

@@ -25,6 +25,7 @@ from knoll.daemon.backfill import (
 )
 from knoll.daemon.backfill.control import STATE_NAMES
 from knoll.errors import InvalidInvocationError
+from knoll.server.api._locations import unknown_location
 from knoll.server.auth import Editor, Viewer
 from knoll.server.auth.principal import Role, ensure_role
 from knoll.server.context import Context, ServerContext
@@ -170,14 +171,7 @@ def _location(context: ServerContext, wanted: str | None) -> str:
             fix="Give 'location' in the request body.",
         )
     if wanted not in context.locations.clients:
-        raise Problem(
-            404,
-            "Not Found",
-            f"There is no code location {wanted!r}.{did_you_mean(wanted, names)} The "
-            f"workspace's locations: {', '.join(names) or 'none'}.",
-            object=wanted,
-            fix="Name one of the workspace's code locations (its workspace.yaml lists them).",
-        )
+        raise unknown_location(context, wanted)
     return wanted
 
 

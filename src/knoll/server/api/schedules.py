@@ -32,6 +32,7 @@ from knoll.daemon.locations import instigator_status
 from knoll.daemon.schedules import next_cron_time
 from knoll.defs.run_request import RunRequest
 from knoll.instance.launcher import instance_home
+from knoll.server.api._locations import unknown_location
 from knoll.server.auth import Launcher, Viewer
 from knoll.server.auth.principal import Principal, Role, ensure_role
 from knoll.server.context import Context, ServerContext
@@ -171,14 +172,7 @@ def location_entries(
     are none to read."""
     section = instigator_word(instigator_type) + "s"
     if location not in context.locations.clients:
-        known = ", ".join(context.locations.names) or "none"
-        raise Problem(
-            404,
-            "Not Found",
-            f"There is no code location {location!r}. The workspace's locations: {known}.",
-            object=location,
-            fix="Name one of the workspace's code locations (its workspace.yaml lists them).",
-        )
+        raise unknown_location(context, location)
     located = context.locations.snapshot(location)
     if located.error is not None or located.snapshot is None:
         message = located.error.message if located.error else "its snapshot is empty"
