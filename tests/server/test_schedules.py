@@ -5,15 +5,21 @@ daemon's schedules duty and read page by page, and previews evaluated by the cod
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from knoll.codeloc.client import CodeServerClient
+from knoll.codeloc.loader import CodeLocationTarget
+from knoll.codeloc.workspace import start_workspace, workspace_from_target
 from knoll.daemon.clock import ManualClock
 from knoll.daemon.schedules import ScheduleDuty
+from knoll.server import ServerContext, create_app, serving
 from knoll.storage.base import InstigatorStatus
-from tests.server.conftest import CANARY, LOCATION, Api, StartApi
+from tests.instance.conftest import MakeInstance
+from tests.server.conftest import CANARY, LOCATION, WAIT, Api, StartApi
 from tests.server.roles import ROLE_AUTH, as_role
 
 BASE = f"/api/v1/locations/{LOCATION}/schedules"
@@ -181,3 +187,43 @@ def test_starting_needs_the_launcher_role(start_api: StartApi) -> None:
     started = api.http.post(f"{BASE}/nightly_crm/start", headers=as_role("launcher"))
     assert started.json()["changed"] is True
     assert api.http.get(BASE).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def broken_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServerClient]:
+    """A code server for a module whose import fails: it serves the error."""
+    project = tmp_path_factory.mktemp("broken")
+    (project / "broken_shop.py").write_text("raise RuntimeError('the broken shop cannot load')\n")
+    target = CodeLocationTarget(module_name="broken_shop", working_directory=str(project))
+    with start_workspace(workspace_from_target(target, "broken"), timeout=WAIT) as processes:
+        yield processes.client("broken")
+
+
+def test_a_location_that_did_not_load_is_a_409(
+    make_instance: MakeInstance,
+    shop_client: CodeServerClient,
+    broken_client: CodeServerClient,
+) -> None:
+    instance = make_instance("sqlite", "")
+    clients = {LOCATION: shop_client, "broken": broken_client}
+    context = ServerContext.for_clients(instance, clients)
+    with serving(create_app(context)) as running, httpx.Client(base_url=running.url) as http:
+        response = http.get("/api/v1/locations/broken/schedules")
+        assert response.status_code == 409
+        problem = response.json()
+        assert problem["detail"].startswith(
+            "code location 'broken' did not load, so its schedules are unknown: "
+        )
+        assert "the broken shop cannot load" in problem["detail"]
+        sensors = http.post("/api/v1/locations/broken/sensors/any/start")
+        assert sensors.status_code == 409
+        assert "so its sensors are unknown" in sensors.json()["detail"]
+        assert http.get(BASE).status_code == 200  # the other location serves on
+        backfill = http.post(
+            "/api/v1/backfills", json={"job_name": "sales_job", "all_partitions": True}
+        )
+        assert backfill.status_code == 422
+        assert backfill.json()["detail"] == (
+            "the workspace has 2 code locations (broken, shop): say which one defines what "
+            "to backfill."
+        )

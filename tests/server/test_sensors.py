@@ -30,7 +30,7 @@ def _tick_twice(api: Api, client: CodeServerClient) -> None:
 def test_sensors_are_listed_with_their_default_status(any_api: Api) -> None:
     page = any_api.http.get(BASE).json()
     by_name = {sensor["name"]: sensor for sensor in page["items"]}
-    assert list(by_name) == ["counting_sensor", "crm_sensor"]
+    assert list(by_name) == ["counting_sensor", "crm_sensor", "failing_sensor"]
     assert (by_name["counting_sensor"]["status"], by_name["crm_sensor"]["status"]) == (
         "RUNNING",
         "STOPPED",
@@ -42,8 +42,9 @@ def test_sensors_are_listed_with_their_default_status(any_api: Api) -> None:
     assert (crm["cursor"], crm["last_tick"]) == (None, None)
     first = any_api.http.get(BASE, params={"limit": 1}).json()
     assert [s["name"] for s in first["items"]] == ["counting_sensor"]
-    rest = any_api.http.get(BASE, params={"limit": 1, "cursor": first["next_cursor"]}).json()
-    assert ([s["name"] for s in rest["items"]], rest["next_cursor"]) == (["crm_sensor"], None)
+    rest = any_api.http.get(BASE, params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [s["name"] for s in rest["items"]] == ["crm_sensor", "failing_sensor"]
+    assert rest["next_cursor"] is None
 
 
 def test_stop_and_start_keep_the_cursor(any_api: Api) -> None:
@@ -98,6 +99,16 @@ def test_preview_starts_from_the_stored_or_the_given_cursor(api: Api) -> None:
     assert api.http.get(f"{BASE}/counting_sensor/cursor").json()["cursor"] == "4"
 
 
+def test_a_preview_whose_user_code_raises_is_a_422(api: Api) -> None:
+    response = api.http.post(f"{BASE}/failing_sensor/preview", json={})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["title"] == "Refused by the code location"
+    assert problem["detail"].startswith("sensor 'failing_sensor' tick failed in ")
+    assert "the crm export is not readable" in problem["detail"]
+    assert api.instance.storage.get_ticks(LOCATION, "failing_sensor") == []
+
+
 def test_the_cursor_is_read_set_and_forgotten(any_api: Api) -> None:
     path = f"{BASE}/crm_sensor/cursor"
     assert any_api.http.get(path).json() == {
@@ -142,7 +153,7 @@ def test_an_unknown_sensor_is_a_404_naming_the_close_ones(api: Api, method: str,
     problem = response.json()
     assert problem["detail"] == (
         "code location 'shop' has no sensor named 'crm_senzor'. Did you mean 'crm_sensor'? "
-        "Its sensors: counting_sensor, crm_sensor."
+        "Its sensors: counting_sensor, crm_sensor, failing_sensor."
     )
     assert problem["fix"] == "GET /api/v1/locations/shop/sensors lists them."
     assert api.instance.storage.get_instigator_state(LOCATION, "crm_senzor") is None

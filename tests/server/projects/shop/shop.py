@@ -92,6 +92,11 @@ def counting_sensor(context: SensorEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"count-{count}", tags={"count": str(count)})
 
 
+@sensor(job=crm_job, minimum_interval_seconds=30)
+def failing_sensor() -> RunRequest:
+    raise ValueError("the crm export is not readable")
+
+
 @asset(
     group_name="sales",
     partitions_def=days,
@@ -109,6 +114,6 @@ defs = Definitions(
     asset_checks=[orders_not_empty],
     jobs=[crm_job, sales_job],
     schedules=[nightly_crm],
-    sensors=[crm_sensor, counting_sensor],
+    sensors=[crm_sensor, counting_sensor, failing_sensor],
     resources={"shop_api": ShopApi(api_key=EnvVar("SHOP_API_KEY"))},
 )
