@@ -12,7 +12,7 @@ from knoll.daemon.backfill import BackfillSubmitter
 from knoll.execution.run import RunStatus
 from knoll.storage.base import BackfillStatus
 from tests.daemon.helpers import backfill_runs, end_run, partitions_of
-from tests.server.conftest import Api, StartApi
+from tests.server.conftest import CANARY, Api, StartApi
 from tests.server.roles import ROLE_AUTH, as_role
 
 THREE_DAYS = {"first": "2024-01-01", "last": "2024-01-03"}
@@ -24,6 +24,7 @@ ZERO = dict.fromkeys(
 def _launch(api: Api, **body: Any) -> dict[str, Any]:
     response = api.http.post("/api/v1/backfills", json=body)
     assert response.status_code == 201, response.text
+    assert CANARY not in response.text
     launched: dict[str, Any] = response.json()
     return launched
 
@@ -264,3 +265,20 @@ def test_launching_and_canceling_need_the_editor_role(start_api: StartApi) -> No
     assert api.http.post(f"{path}/cancel", headers=as_role("launcher")).status_code == 403
     assert api.http.post(f"{path}/resume", headers=as_role("launcher")).status_code == 403
     assert api.http.get(path, headers=as_role("viewer")).json()["status"] == "REQUESTED"
+
+
+def test_the_openapi_document_describes_every_route_and_answer(api: Api) -> None:
+    document = api.http.get("/api/v1/openapi.json").json()
+    paths = document["paths"]
+    for path, method in [
+        ("/api/v1/backfills", "post"),
+        ("/api/v1/backfills/{backfill_id}/partitions", "get"),
+        ("/api/v1/backfills/{backfill_id}/resume", "post"),
+        ("/api/v1/locations/{location}/schedules/{name}/preview", "post"),
+        ("/api/v1/locations/{location}/sensors/{name}/cursor", "put"),
+        ("/api/v1/automation/assets/{asset_key}", "get"),
+        ("/api/v1/automation/locations/{location}/ticks", "get"),
+    ]:
+        answers = paths[path][method]["responses"]
+        ok = answers.get("200") or answers["201"]
+        assert "$ref" in ok["content"]["application/json"]["schema"], (path, method)
