@@ -263,6 +263,7 @@ if TYPE_CHECKING:
     from knoll.errors import InvalidInvocationError as InvalidInvocationError
     from knoll.errors import KnollError as KnollError
     from knoll.errors import PartitionKeyError as PartitionKeyError
+    from knoll.errors import RequestRefusedError as RequestRefusedError
     from knoll.errors import RetryRequested as RetryRequested
     from knoll.errors import RunFailedError as RunFailedError
     from knoll.errors import RunStatusError as RunStatusError
@@ -560,6 +561,7 @@ _NAMES_BY_MODULE: dict[str, tuple[str, ...]] = {
         "InvalidInvocationError",
         "KnollError",
         "PartitionKeyError",
+        "RequestRefusedError",
         "RetryRequested",
         "RunFailedError",
         "RunStatusError",
@@ -796,6 +798,7 @@ __all__ = [
     "Permissive",
     "PermissiveConfig",
     "ReexecutionOptions",
+    "RequestRefusedError",
     "ResourceDefinition",
     "ResourceDependency",
     "ResourceParam",

@@ -20,6 +20,7 @@ The hierarchy::
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
     ├── WorkspaceError               a workspace.yaml does not describe valid code locations
     ├── CodeServerError              a code server cannot start, does not answer, or refused
+    │   └── RequestRefusedError      a code server found a run request does not fit its definitions
     ├── AlertDeliveryError           a failure alert's mail or webhook server refused it or was down
     └── ExecutionError               something went wrong while a run executed
         ├── UserCodeError            user code raised; wraps the original, traceback kept
@@ -223,3 +224,14 @@ class CodeServerError(KnollError):
     def __init__(self, message: str, remote_traceback: str | None = None) -> None:
         self.remote_traceback = remote_traceback
         super().__init__(message)
+
+
+class RequestRefusedError(CodeServerError):
+    """A code server answered that a request does not fit its definitions (a job or asset
+    selection it lacks, config that does not match, a partition it does not hold):
+    ``error_type`` names the class of the error it raised there, such as
+    ``InvalidConfigError``."""
+
+    def __init__(self, message: str, error_type: str, remote_traceback: str | None = None) -> None:
+        self.error_type = error_type
+        super().__init__(message, remote_traceback)

@@ -128,6 +128,7 @@ EXPORTED = [
     "Permissive",
     "PermissiveConfig",
     "ReexecutionOptions",
+    "RequestRefusedError",
     "ResourceDefinition",
     "ResourceDependency",
     "ResourceParam",

@@ -19,7 +19,7 @@ from knoll.codeloc.protocol import CodeServerHealth, LocationLoadFailure
 from knoll.defs.keys import AssetKey
 from knoll.defs.schedule import ScheduleEvaluationResult
 from knoll.defs.sensor import SensorEvaluationResult
-from knoll.errors import CodeServerError
+from knoll.errors import CodeServerError, RequestRefusedError
 
 if TYPE_CHECKING:
     from knoll.execution.run import Run
@@ -219,8 +219,9 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot launch {request.describe()} of {where}: {failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         run = unpack(data.get("run"))
@@ -235,8 +236,9 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot resolve asset selection {selection!r} in {where}: {failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         return [AssetKey(path) for path in data.get("keys", ())]
@@ -252,8 +254,9 @@ class CodeServerClient:
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
-            raise CodeServerError(
+            raise RequestRefusedError(
                 f"cannot re-execute run {request.parent_run_id} in {where}: {failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         run = unpack(data.get("run"))

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import instance
+from knoll.server.api import instance, jobs, run_actions, runs
 
-ROUTERS: tuple[APIRouter, ...] = (instance.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    instance.router,
+    runs.router,
+    run_actions.router,
+    jobs.router,
+)
