@@ -215,10 +215,15 @@ class CodeServerClient:
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
-        _, data = self._request("POST", "/runs/prepare", body=body)
+        where = f"location {self.location_name!r}" if self.location_name else self.address
+        try:
+            _, data = self._request("POST", "/runs/prepare", body=body)
+        except _UnknownDefinition as exc:
+            raise RequestRefusedError(
+                f"cannot launch {request.describe()} of {where}: {exc.detail}", exc.error_type
+            ) from None
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
-            where = f"location {self.location_name!r}" if self.location_name else self.address
             raise RequestRefusedError(
                 f"cannot launch {request.describe()} of {where}: {failure.message}",
                 failure.error_type,
@@ -250,7 +255,14 @@ class CodeServerClient:
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
-        _, data = self._request("POST", "/runs/prepare-reexecution", body=body)
+        try:
+            _, data = self._request("POST", "/runs/prepare-reexecution", body=body)
+        except _UnknownDefinition as exc:
+            where = f"location {self.location_name!r}" if self.location_name else self.address
+            raise RequestRefusedError(
+                f"cannot re-execute run {request.parent_run_id} in {where}: {exc.detail}",
+                exc.error_type,
+            ) from None
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
             where = f"location {self.location_name!r}" if self.location_name else self.address
@@ -347,7 +359,19 @@ class CodeServerClient:
         if status >= 400:
             detail = data.get("message") or data.get("error", {}).get("message") or raw.decode()
             traceback = data.get("error", {}).get("traceback")
+            if status == http.client.NOT_FOUND and isinstance(data.get("message"), str):
+                raise _UnknownDefinition(self.describe(), method, path, detail)
             raise CodeServerError(
                 f"{self.describe()} refused {method} {path} (HTTP {status}): {detail}", traceback
             )
         return status, data
+
+
+class _UnknownDefinition(RequestRefusedError):
+    """The server has no definition (a job, a schedule...) of the name a request gave."""
+
+    def __init__(self, server: str, method: str, path: str, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"{server} refused {method} {path} (HTTP 404): {detail}", "UnknownDefinitionError"
+        )
