@@ -77,7 +77,7 @@ def _loaded(context: ServerContext, location: str) -> LocationSnapshot:
         raise not_found(
             "code location",
             location,
-            f"The locations:{did_you_mean(location, names)} {', '.join(names) or 'none'}.",
+            f"{did_you_mean(location, names)} Locations: {', '.join(names) or 'none'}.".strip(),
         )
     snapshot = context.locations.snapshot(location)
     if snapshot.error is not None:
@@ -132,8 +132,8 @@ def get_job(context: Context, principal: Viewer, location: str, name: str) -> Jo
         raise not_found(
             "job",
             name,
-            f"Jobs of code location {location!r}:{did_you_mean(name, jobs)} "
-            f"{', '.join(jobs) or 'none'}.",
+            f"{did_you_mean(name, jobs)} Jobs of code location {location!r}: "
+            f"{', '.join(jobs) or 'none'}.".strip(),
         )
     schema: dict[str, Any] = job.get("run_config_schema") or {"type": "object"}
     scaffold = config_scaffold(schema)
