@@ -8,10 +8,12 @@ import yaml
 
 from knoll.server.api.jobs import config_scaffold
 from knoll.server.pagination import encode_cursor
+from tests.server.canary import never_shows_canary
 from tests.server.conftest import CANARY, Api
 
 
 def test_jobs_of_every_location_page_by_page(api: Api) -> None:
+    never_shows_canary(api)
     body = api.http.get("/api/v1/jobs").json()
     assert [(j["location"], j["name"]) for j in body["items"]] == [
         ("shop", "crm_job"),
@@ -32,6 +34,7 @@ def test_jobs_of_every_location_page_by_page(api: Api) -> None:
 
 
 def test_jobs_refusals(api: Api) -> None:
+    never_shows_canary(api)
     response = api.http.get("/api/v1/jobs", params={"location": "shops"})
     assert response.status_code == 404
     assert response.json()["detail"] == "There is no code location 'shops'."
@@ -50,6 +53,7 @@ def test_jobs_refusals(api: Api) -> None:
 
 
 def test_a_job_with_its_config_schema_and_scaffold(any_api: Api) -> None:
+    never_shows_canary(any_api)
     response = any_api.http.get("/api/v1/jobs/shop/crm_job")
     assert response.status_code == 200
     assert CANARY not in response.text

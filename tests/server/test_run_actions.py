@@ -6,24 +6,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import Request
 
 from knoll.execution.run import RunStatus
 from knoll.server.auth import AuthSettings
 from knoll.server.auth.principal import Principal, Role
-from tests.server.conftest import CANARY, WAIT, Api, StartApi
+from tests.server.canary import never_shows_canary
+from tests.server.conftest import WAIT, Api, StartApi
 
 FAIL = {"ops": {"customers": {"config": {"fail": True}}}}
-
-
-def _never_shows_canary(api: Api) -> None:
-    def check(response: httpx.Response) -> None:
-        response.read()
-        assert CANARY not in response.text
-
-    api.http.event_hooks["response"].append(check)
 
 
 def _launch(api: Api, **body: Any) -> dict[str, Any]:
@@ -60,7 +52,7 @@ def _every_event(api: Api, run_id: str, limit: int) -> list[dict[str, Any]]:
 
 
 def test_launch_a_job_and_read_what_it_did(any_api: Api) -> None:
-    _never_shows_canary(any_api)
+    never_shows_canary(any_api)
     launched = _launch(any_api, job_name="crm_job", tags={"team": "crm"})
     assert launched["status"] == "STARTING"
     assert launched["location"] == "shop"
@@ -81,6 +73,7 @@ def test_launch_a_job_and_read_what_it_did(any_api: Api) -> None:
 
 
 def test_launch_an_asset_selection_with_a_partition(api: Api) -> None:
+    never_shows_canary(api)
     launched = _launch(api, asset_selection="raw_orders", partition_key="2024-01-03")
     run = _finished(api, launched["run_id"])
     assert run["status"] == "SUCCESS"
@@ -97,7 +90,7 @@ def _refused(api: Api, body: dict[str, Any], status: int = 422) -> dict[str, Any
 
 
 def test_a_refused_launch_stores_no_run(any_api: Api) -> None:
-    _never_shows_canary(any_api)
+    never_shows_canary(any_api)
     bad_config = {"ops": {"customers": {"config": {"fail": "yes", "colour": 1}}}}
     problem = _refused(any_api, {"job_name": "crm_job", "run_config": bad_config})
     assert problem["title"] == "Invalid config"
@@ -142,7 +135,7 @@ def test_a_refused_launch_stores_no_run(any_api: Api) -> None:
 
 
 def test_reexecute_from_failure_and_chosen_steps(api: Api) -> None:
-    _never_shows_canary(api)
+    never_shows_canary(api)
     failed = _finished(api, _launch(api, job_name="crm_job", run_config=FAIL)["run_id"])
     assert failed["status"] == "FAILURE"
     parent = failed["run_id"]
@@ -192,7 +185,7 @@ def test_reexecute_from_failure_and_chosen_steps(api: Api) -> None:
 
 
 def test_queue_cancel_and_delete(any_api: Api) -> None:
-    _never_shows_canary(any_api)
+    never_shows_canary(any_api)
     # no daemon or queue worker runs here: a launch starts at once unless asked to queue
     queued = _launch(any_api, job_name="crm_job", queue=True)
     assert queued["status"] == "QUEUED"
@@ -227,6 +220,7 @@ def test_queue_cancel_and_delete(any_api: Api) -> None:
 
 
 def test_cancel_a_running_run(api: Api) -> None:
+    never_shows_canary(api)
     # cancelled while it starts or runs; it may also have finished before the cancel came
     launched = _launch(api, job_name="crm_job")
     response = api.http.post(f"/api/v1/runs/{launched['run_id']}/cancel")
@@ -239,6 +233,7 @@ def test_cancel_a_running_run(api: Api) -> None:
 
 
 def test_a_queue_worker_makes_launches_queue(api: Api) -> None:
+    never_shows_canary(api)
     from knoll.instance.loop_heartbeats import Loop, record_loop_heartbeat
 
     record_loop_heartbeat(api.instance.storage, Loop.QUEUE_WORKER, interval=5.0)

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from knoll.defs.keys import AssetKey
 from knoll.execution.events import EventType, run_event
 from knoll.execution.run import Run, RunStatus, new_run_id
 from knoll.server.pagination import encode_cursor
-from tests.server.conftest import CANARY, Api
-
-
-def _never_shows_canary(api: Api) -> None:
-    def check(response: httpx.Response) -> None:
-        response.read()
-        assert CANARY not in response.text
-
-    api.http.event_hooks["response"].append(check)
+from tests.server.canary import never_shows_canary
+from tests.server.conftest import Api
 
 
 def _runs(api: Api) -> list[Run]:
@@ -53,7 +44,7 @@ def _ids(body: dict[str, Any]) -> list[str]:
 
 
 def test_runs_list_newest_first_page_by_page(any_api: Api) -> None:
-    _never_shows_canary(any_api)
+    never_shows_canary(any_api)
     made = _runs(any_api)
     seen: list[str] = []
     cursor: str | None = None
@@ -77,6 +68,7 @@ def test_runs_list_newest_first_page_by_page(any_api: Api) -> None:
 
 
 def test_runs_list_filters(any_api: Api) -> None:
+    never_shows_canary(any_api)
     made = _runs(any_api)
 
     def ids(**params: Any) -> set[str]:
@@ -106,6 +98,7 @@ def test_runs_list_filters(any_api: Api) -> None:
 
 
 def test_runs_list_refuses_bad_filters_and_forged_cursors(any_api: Api) -> None:
+    never_shows_canary(any_api)
     response = any_api.http.get("/api/v1/runs", params={"status": "DONE"})
     assert response.status_code == 422
     assert response.json()["detail"] == "GET /api/v1/runs: invalid query.status.0."
@@ -129,6 +122,7 @@ def test_runs_list_refuses_bad_filters_and_forged_cursors(any_api: Api) -> None:
 
 
 def test_one_run_and_an_unknown_one(any_api: Api) -> None:
+    never_shows_canary(any_api)
     made = _runs(any_api)
     body = any_api.http.get(f"/api/v1/runs/{made[2].run_id}").json()
     assert body["run_id"] == made[2].run_id
@@ -147,6 +141,7 @@ def _write_logs(api: Api, run: Run, count: int, start: int = 0) -> None:
 
 
 def test_run_events_follow_a_running_run_until_it_finishes(any_api: Api) -> None:
+    never_shows_canary(any_api)
     run = Run(new_run_id(), "crm_job", RunStatus.QUEUED)
     any_api.instance.storage.add_run(run)
     any_api.instance.write_events([run_event(run, EventType.RUN_STARTING, "starting")])
@@ -179,6 +174,7 @@ def test_run_events_follow_a_running_run_until_it_finishes(any_api: Api) -> None
 
 
 def test_run_events_refusals(any_api: Api) -> None:
+    never_shows_canary(any_api)
     run = Run(new_run_id(), "crm_job", RunStatus.QUEUED)
     any_api.instance.storage.add_run(run)
     url = f"/api/v1/runs/{run.run_id}/events"
@@ -195,6 +191,7 @@ def test_run_events_refusals(any_api: Api) -> None:
 
 
 def test_step_logs_read_from_an_offset(api: Api) -> None:
+    never_shows_canary(api)
     run = Run(new_run_id(), "crm_job", RunStatus.QUEUED)
     api.instance.storage.add_run(run)
     url = f"/api/v1/runs/{run.run_id}/logs/customers"
@@ -222,6 +219,7 @@ def test_step_logs_read_from_an_offset(api: Api) -> None:
 
 
 def test_step_logs_of_a_finished_run_name_its_steps(api: Api) -> None:
+    never_shows_canary(api)
     run = Run(new_run_id(), "crm_job", RunStatus.QUEUED)
     api.instance.storage.add_run(run)
     api.instance.compute_logs.prepare(run.run_id, "customers")
@@ -235,3 +233,21 @@ def test_step_logs_of_a_finished_run_name_its_steps(api: Api) -> None:
     response = api.http.get("/api/v1/runs/nope/logs/customers")
     assert response.status_code == 404
     assert response.json()["detail"] == "There is no run 'nope'."
+
+
+def test_openapi_describes_the_run_and_job_routes(api: Api) -> None:
+    paths = api.http.get("/api/v1/openapi.json").json()["paths"]
+    expected = {
+        "/api/v1/runs": {"get", "post"},
+        "/api/v1/runs/{run_id}": {"get", "delete"},
+        "/api/v1/runs/{run_id}/events": {"get"},
+        "/api/v1/runs/{run_id}/logs/{step_key}": {"get"},
+        "/api/v1/runs/{run_id}/reexecute": {"post"},
+        "/api/v1/runs/{run_id}/cancel": {"post"},
+        "/api/v1/jobs": {"get"},
+        "/api/v1/jobs/{location}/{name}": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+    listed = paths["/api/v1/runs"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert listed["schema"]["$ref"].endswith("Page_RunModel_")
