@@ -113,6 +113,14 @@ def test_runs_list_refuses_bad_filters_and_forged_cursors(any_api: Api) -> None:
     response = any_api.http.get("/api/v1/runs", params={"asset": "/"})
     assert response.status_code == 422
     assert response.json()["detail"] == "asset '/' is not an asset key."
+    response = any_api.http.get("/api/v1/runs", params={"asset": "a//b"})
+    assert response.status_code == 422
+    assert response.json()["title"] == "Invalid asset key"
+    assert "'a//b'" in response.json()["detail"]
+    for bound in ("created_after", "created_before"):
+        response = any_api.http.get("/api/v1/runs", params={bound: "nan"})
+        assert response.status_code == 422
+        assert response.json()["detail"] == f"GET /api/v1/runs: invalid query.{bound}."
     for forged in ("zzz", encode_cursor({"runs": "not-a-position"}), encode_cursor({"runs": 3})):
         response = any_api.http.get("/api/v1/runs", params={"cursor": forged})
         assert response.status_code == 400, forged
@@ -181,7 +189,12 @@ def test_run_events_refusals(any_api: Api) -> None:
     response = any_api.http.get(url, params={"type": "NOT_A_TYPE"})
     assert response.status_code == 422
     assert "query.type.0" in response.json()["detail"]
-    for forged in (encode_cursor({"after": "1"}), encode_cursor({"after": -1})):
+    forgeries = (
+        encode_cursor({"after": "1"}),
+        encode_cursor({"after": -1}),
+        encode_cursor({"after": 2**64}),
+    )
+    for forged in forgeries:
         response = any_api.http.get(url, params={"cursor": forged})
         assert response.status_code == 400
         assert "is not a cursor this list gave out" in response.json()["detail"]

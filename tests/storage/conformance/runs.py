@@ -353,6 +353,10 @@ class RunStorageSuite:
         storage.add_run(make_run())
         with pytest.raises(StorageError, match="runs cursor 'not a cursor' is not one"):
             storage.get_runs(cursor="not a cursor")
+        # made-up positions no storage returns: out of any id's range, or no time at all
+        for made_up in ("1.5:99999999999999999999", "nan:5", "inf:5", "-1"):
+            with pytest.raises(StorageError, match="is not one this storage returned"):
+                storage.get_runs(cursor=made_up)
 
     # ---- tags ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from knoll._serdes import pack
 from knoll._utils import did_you_mean
 from knoll.defs.keys import AssetKey
-from knoll.errors import StorageError
+from knoll.errors import KnollError, StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus
 from knoll.instance.launcher import LOCATION_TAG
@@ -33,6 +33,8 @@ router = APIRouter(tags=["runs"])
 
 LOG_CHUNK_MAX = 1024 * 1024
 _LIST_FIX = "GET /api/v1/runs lists the runs."
+_ASSET_FIX = "Write an asset key with slashes between its parts, such as ?asset=sales/orders."
+_MAX_STORAGE_ID = 2**63 - 1
 
 
 class RunModel(BaseModel):
@@ -176,9 +178,18 @@ def _asset_filter(asset: str | None) -> AssetKey | None:
             "Invalid asset key",
             f"asset {asset!r} is not an asset key.",
             object="asset",
-            fix="Write an asset key with slashes between its parts, such as ?asset=sales/orders.",
+            fix=_ASSET_FIX,
         )
-    return AssetKey.from_user_string(asset)
+    try:
+        return AssetKey.from_user_string(asset)
+    except KnollError as exc:
+        raise Problem(
+            422,
+            "Invalid asset key",
+            str(exc),
+            object="asset",
+            fix=_ASSET_FIX,
+        ) from None
 
 
 def _invalid_cursor(cursor: str) -> Problem:
@@ -207,10 +218,12 @@ def list_runs(  # noqa: PLR0913 (one parameter per filter)
         str | None, Query(description="Only runs that selected this asset, such as sales/orders.")
     ] = None,
     created_after: Annotated[
-        float | None, Query(description="Only runs created after this time (epoch seconds).")
+        float | None,
+        Query(allow_inf_nan=False, description="Only runs created after this time (epoch s)."),
     ] = None,
     created_before: Annotated[
-        float | None, Query(description="Only runs created before this time (epoch seconds).")
+        float | None,
+        Query(allow_inf_nan=False, description="Only runs created before this time (epoch s)."),
     ] = None,
     run_id: Annotated[list[str] | None, Query(description="Only runs with these ids.")] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -259,7 +272,7 @@ def run_events(
     # it, so when it reads as finished here, the events read next include the last one.
     status = run_record(context, run_id).run.status
     after = cursor_value(cursor, "after", int)
-    if after is not None and after < 0:
+    if after is not None and not 0 <= after <= _MAX_STORAGE_ID:
         raise _invalid_cursor(cursor or "")
     page = context.instance.get_events(run_id, after=after or 0, limit=limit, of_types=event_types)
     done = status.is_finished and not page.has_more

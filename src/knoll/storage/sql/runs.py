@@ -7,6 +7,7 @@ cannot both win. The ``body`` column holds the rest of the run as versioned JSON
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -31,6 +32,8 @@ from knoll.storage.sql.common import chunks, dialect_insert
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import run_assets, run_tags, runs
 from knoll.storage.sql.schema import runs as runs_table
+
+_MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
 
 _RECORD_COLUMNS = (
     runs.c.id,
@@ -300,7 +303,10 @@ def _conditions(filters: RunsFilter | None) -> list[sa.ColumnElement[bool]]:
 def _parse_cursor(cursor: str) -> tuple[float, int]:
     created, _, storage_id = cursor.partition(":")
     try:
-        return float(created), int(storage_id)
+        position = float(created), int(storage_id)
+        if not math.isfinite(position[0]) or not 0 <= position[1] <= _MAX_ID:
+            raise ValueError(cursor)  # no row is there: a cursor made up, not returned
+        return position
     except ValueError:
         raise StorageError(
             f"runs cursor {cursor!r} is not one this storage returned: pass the cursor of the "
