@@ -211,7 +211,8 @@ class CodeServerClient:
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
         """The STARTING run that ``request`` asks for, validated by the server against its
-        definitions; a request that does not fit them raises ``CodeServerError`` saying why."""
+        definitions; a request that does not fit them (a job it lacks, config that does not
+        match, ...) raises ``RequestRefusedError`` saying why."""
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
@@ -236,7 +237,7 @@ class CodeServerClient:
 
     def resolve_selection(self, selection: str) -> list[AssetKey]:
         """The assets that the asset selection string ``selection`` names in the location's
-        definitions; one that does not fit them raises ``CodeServerError`` saying why."""
+        definitions; one that does not fit them raises ``RequestRefusedError`` saying why."""
         _, data = self._request("POST", "/selection", body={"selection": selection})
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
@@ -251,7 +252,7 @@ class CodeServerClient:
     def build_reexecution(self, request: ReexecutionRequest, instance_home: str) -> Run:
         """The STARTING re-execution that ``request`` asks for, built by the server from the
         parent run stored in the instance at ``instance_home``; one that cannot be built (the
-        job is gone, an output cannot be loaded) raises ``CodeServerError`` saying why."""
+        job is gone, an output cannot be loaded) raises ``RequestRefusedError`` saying why."""
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
