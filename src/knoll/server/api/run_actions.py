@@ -88,7 +88,14 @@ def _launcher(context: ServerContext) -> RunLauncher:
     return context.launcher
 
 
-def _location(context: ServerContext, name: str | None, doing: str) -> str:
+def _location(
+    context: ServerContext,
+    name: str | None,
+    doing: str,
+    *,
+    unnamed: str = "the request names none",
+    fix: str = "Give 'location' in the body: the code location that defines the job.",
+) -> str:
     """The location called ``name``, or the only one when ``name`` is None."""
     names = context.locations.names
     if name is None:
@@ -98,9 +105,9 @@ def _location(context: ServerContext, name: str | None, doing: str) -> str:
             422,
             "Which code location?",
             f"cannot {doing}: this webserver serves several code locations "
-            f"({', '.join(names) or 'none'}), and the request names none.",
+            f"({', '.join(names) or 'none'}), and {unnamed}.",
             object="location",
-            fix="Give 'location' in the body: the code location that defines the job.",
+            fix=fix,
         )
     if name not in names:
         raise Problem(
@@ -195,7 +202,12 @@ def reexecute_run(
     parent = run_record(context, run_id).run
     launcher = _launcher(context)
     location = _location(
-        context, parent.tags.get(LOCATION_TAG), f"re-execute run {run_id} (no {LOCATION_TAG} tag)"
+        context,
+        parent.tags.get(LOCATION_TAG),
+        f"re-execute run {run_id}",
+        unnamed=f"the run has no {LOCATION_TAG} tag to say which it belongs to",
+        fix=f"Re-execute it from the command line with the code it ran: knoll run reexecute "
+        f"{run_id} -m MODULE.",
     )
     ensure_role(principal, Role.LAUNCHER, location)
     from_failure = body.strategy == "FROM_FAILURE"
