@@ -6,12 +6,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import Request
 
-from knoll.execution.run import RunStatus
+from knoll.codeloc.client import CodeServerClient
+from knoll.execution.run import Run, RunStatus, new_run_id
+from knoll.server import ServerContext, create_app, serving
 from knoll.server.auth import AuthSettings
 from knoll.server.auth.principal import Principal, Role
+from tests.instance.conftest import MakeInstance
 from tests.server.canary import never_shows_canary
 from tests.server.conftest import WAIT, Api, StartApi
 
@@ -259,3 +263,39 @@ def test_a_viewer_may_read_runs_but_not_act_on_them(start_api: StartApi) -> None
         assert response.status_code == 403, path
         assert response.json()["detail"] == "'vera' is a viewer; this needs the launcher role."
     assert api.instance.storage.count_runs() == 0
+
+
+def test_with_several_locations_a_launch_names_its_own(
+    make_instance: MakeInstance, shop_client: CodeServerClient
+) -> None:
+    # the same code server under two names: the requests below are refused before either
+    # is asked anything
+    instance = make_instance("sqlite")
+    context = ServerContext.for_clients(instance, {"shop": shop_client, "shop_eu": shop_client})
+    parent = Run(new_run_id(), "crm_job", RunStatus.FAILURE)  # stored without a location tag
+    instance.storage.add_run(parent)
+    with serving(create_app(context)) as running, httpx.Client(base_url=running.url) as http:
+        response = http.post("/api/v1/runs", json={"job_name": "crm_job"})
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            "cannot launch a run: this webserver serves several code locations (shop, "
+            "shop_eu), and the request names none."
+        )
+        response = http.post(f"/api/v1/runs/{parent.run_id}/reexecute", json={})
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            f"cannot re-execute run {parent.run_id}: this webserver serves several code "
+            "locations (shop, shop_eu), and the run has no knoll/location tag to say which "
+            "it belongs to."
+        )
+        jobs = http.get("/api/v1/jobs", params={"limit": 3}).json()
+        assert [(j["location"], j["name"]) for j in jobs["items"]] == [
+            ("shop", "crm_job"),
+            ("shop", "sales_job"),
+            ("shop_eu", "crm_job"),
+        ]
+        rest = http.get("/api/v1/jobs", params={"limit": 3, "cursor": jobs["next_cursor"]})
+        assert [(j["location"], j["name"]) for j in rest.json()["items"]] == [
+            ("shop_eu", "sales_job")
+        ]
+    assert instance.storage.count_runs() == 1
