@@ -227,6 +227,12 @@ class CodeServerError(KnollError):
 
 
 class RequestRefusedError(CodeServerError):
-    """A code server answered, and said the request does not fit its definitions: a run's
-    config or partition, an asset selection, or user code that raised while evaluating a
-    schedule or sensor tick. The request is at fault, not the server."""
+    """A code server answered that a request does not fit its definitions (a job or asset
+    selection it lacks, config that does not match, a partition it does not hold, user code
+    that raised while evaluating a schedule or sensor tick): the request is at fault, not the
+    server. ``error_type`` names the class of the error it raised there, such as
+    ``InvalidConfigError``."""
+
+    def __init__(self, message: str, error_type: str, remote_traceback: str | None = None) -> None:
+        self.error_type = error_type
+        super().__init__(message, remote_traceback)

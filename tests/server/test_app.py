@@ -53,3 +53,17 @@ def test_cursor_round_trips_and_a_forged_one_is_refused() -> None:
             cursor_value(forged, "after", int)
         assert raised.value.document.status == 400
         assert "is not a cursor this list gave out" in raised.value.document.detail
+
+
+def test_the_listening_socket_is_tcp_so_responses_are_not_held_back() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose protocol is IPPROTO_TCP; with 0, Nagle's
+    # algorithm held every response body back until the client's delayed ACK (40 ms)
+    import socket
+
+    from knoll.server.serve import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

@@ -211,16 +211,22 @@ class CodeServerClient:
 
     def build_run(self, request: LaunchRequest, instance_home: str | None = None) -> Run:
         """The STARTING run that ``request`` asks for, validated by the server against its
-        definitions; a request that does not fit them raises ``CodeServerError`` saying why."""
+        definitions; a request that does not fit them (a job it lacks, config that does not
+        match, ...) raises ``RequestRefusedError`` saying why."""
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
-        _, data = self._request("POST", "/runs/prepare", body=body)
+        try:
+            _, data = self._request("POST", "/runs/prepare", body=body)
+        except _UnknownDefinition as exc:
+            raise RequestRefusedError(
+                f"cannot launch {request.describe()} of {self._where}: {exc.detail}", exc.error_type
+            ) from None
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
-            where = f"location {self.location_name!r}" if self.location_name else self.address
             raise RequestRefusedError(
-                f"cannot launch {request.describe()} of {where}: {failure.message}",
+                f"cannot launch {request.describe()} of {self._where}: {failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         run = unpack(data.get("run"))
@@ -230,13 +236,13 @@ class CodeServerClient:
 
     def resolve_selection(self, selection: str) -> list[AssetKey]:
         """The assets that the asset selection string ``selection`` names in the location's
-        definitions; one that does not fit them raises ``CodeServerError`` saying why."""
+        definitions; one that does not fit them raises ``RequestRefusedError`` saying why."""
         _, data = self._request("POST", "/selection", body={"selection": selection})
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
-            where = f"location {self.location_name!r}" if self.location_name else self.address
             raise RequestRefusedError(
-                f"cannot resolve asset selection {selection!r} in {where}: {failure.message}",
+                f"cannot resolve asset selection {selection!r} in {self._where}: {failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         return [AssetKey(path) for path in data.get("keys", ())]
@@ -244,16 +250,23 @@ class CodeServerClient:
     def build_reexecution(self, request: ReexecutionRequest, instance_home: str) -> Run:
         """The STARTING re-execution that ``request`` asks for, built by the server from the
         parent run stored in the instance at ``instance_home``; one that cannot be built (the
-        job is gone, an output cannot be loaded) raises ``CodeServerError`` saying why."""
+        job is gone, an output cannot be loaded) raises ``RequestRefusedError`` saying why."""
         from knoll.execution.run import Run
 
         body = {"request": pack(request), "instance_home": instance_home}
-        _, data = self._request("POST", "/runs/prepare-reexecution", body=body)
+        try:
+            _, data = self._request("POST", "/runs/prepare-reexecution", body=body)
+        except _UnknownDefinition as exc:
+            raise RequestRefusedError(
+                f"cannot re-execute run {request.parent_run_id} in {self._where}: {exc.detail}",
+                exc.error_type,
+            ) from None
         if data.get("status") == "invalid":
             failure = unpack(data["error"])
-            where = f"location {self.location_name!r}" if self.location_name else self.address
             raise RequestRefusedError(
-                f"cannot re-execute run {request.parent_run_id} in {where}: {failure.message}",
+                f"cannot re-execute run {request.parent_run_id} in {self._where}: "
+                f"{failure.message}",
+                failure.error_type,
                 failure.traceback,
             )
         run = unpack(data.get("run"))
@@ -287,6 +300,10 @@ class CodeServerClient:
             raise CodeServerError(f"{self.describe()} answered POST /runs with {data!r}.")
         return pid
 
+    @property
+    def _where(self) -> str:
+        return f"location {self.location_name!r}" if self.location_name else self.address
+
     # --- transport ----------------------------------------------------------------------
 
     def _tick(self, path: str, body: dict[str, Any], what: str) -> Any:
@@ -294,7 +311,9 @@ class CodeServerClient:
         if data.get("status") == "error":
             failure = unpack(data["error"])
             raise RequestRefusedError(
-                f"{what} tick failed in {self.describe()}: {failure.message}", failure.traceback
+                f"{what} tick failed in {self.describe()}: {failure.message}",
+                failure.error_type,
+                failure.traceback,
             )
         return unpack(data["result"])
 
@@ -344,7 +363,19 @@ class CodeServerClient:
         if status >= 400:
             detail = data.get("message") or data.get("error", {}).get("message") or raw.decode()
             traceback = data.get("error", {}).get("traceback")
+            if status == http.client.NOT_FOUND and isinstance(data.get("message"), str):
+                raise _UnknownDefinition(self.describe(), method, path, detail)
             raise CodeServerError(
                 f"{self.describe()} refused {method} {path} (HTTP {status}): {detail}", traceback
             )
         return status, data
+
+
+class _UnknownDefinition(RequestRefusedError):
+    """The server has no definition (a job, a schedule...) of the name a request gave."""
+
+    def __init__(self, server: str, method: str, path: str, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"{server} refused {method} {path} (HTTP 404): {detail}", "UnknownDefinitionError"
+        )

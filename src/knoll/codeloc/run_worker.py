@@ -125,7 +125,7 @@ def prepare_reexecution(
     options = (
         ReexecutionOptions.from_failure(parent.run_id, instance)
         if request.from_failure
-        else ReexecutionOptions(parent.run_id)
+        else ReexecutionOptions(parent.run_id, request.step_selection)
     )
     wanted = reexecution_request(
         job, instance, options, tags={**request.tags, LOCATION_TAG: location_name}

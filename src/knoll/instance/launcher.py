@@ -92,12 +92,15 @@ class LaunchRequest:
 class ReexecutionRequest:
     """A re-execution of stored run ``parent_run_id`` to build through its code server: all
     its steps, or with ``from_failure`` those that did not succeed (and what depends on
-    them), as the run ``run_id`` (a new id when None) with ``tags`` added to the parent's."""
+    them), or only the steps ``step_selection`` names (with what they read loaded from the
+    runs that stored it), as the run ``run_id`` (a new id when None) with ``tags`` added to
+    the parent's."""
 
     parent_run_id: str
     from_failure: bool = False
     run_id: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    step_selection: tuple[str, ...] = ()
 
 
 class RunLaunchClient(Protocol):

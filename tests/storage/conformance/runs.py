@@ -353,6 +353,10 @@ class RunStorageSuite:
         storage.add_run(make_run())
         with pytest.raises(StorageError, match="runs cursor 'not a cursor' is not one"):
             storage.get_runs(cursor="not a cursor")
+        # made-up positions no storage returns: out of any id's range, or no time at all
+        for made_up in ("1.5:99999999999999999999", "nan:5", "inf:5", "-1"):
+            with pytest.raises(StorageError, match="is not one this storage returned"):
+                storage.get_runs(cursor=made_up)
 
     # ---- tags ----------------------------------------------------------------------------
 
@@ -366,6 +370,42 @@ class RunStorageSuite:
         assert fetched.update_timestamp >= created.update_timestamp
         assert storage.count_runs(RunsFilter(tags={"owner": "ana", "env": "prod"})) == 1
         assert storage.count_runs(RunsFilter(tags={"env": "dev"})) == 0
+
+    def test_tag_and_asset_pages_are_the_same_for_common_and_rare_values(
+        self, storage: Storage
+    ) -> None:
+        # A value most runs hold and one a few hold: SQL reads them differently (a lookup per
+        # run in time order, or the index's matches sorted); the pages must not differ.
+        made = [
+            make_run(
+                tags={"team": "most" if i % 10 else "few"},
+                assets=["common"] if i % 10 else ["common", "rare"],
+            )
+            for i in range(60)
+        ]
+        for run in made:
+            storage.add_runs([run])
+        newest_first = [run.run_id for run in reversed(made)]
+
+        def paged(filters: RunsFilter) -> list[str]:
+            seen: list[str] = []
+            cursor: str | None = None
+            while True:
+                page = storage.get_runs(filters, limit=4, cursor=cursor)
+                seen += [r.run.run_id for r in page.records]
+                cursor = page.cursor
+                if cursor is None:
+                    return seen
+
+        few = [run_id for i, run_id in enumerate(newest_first) if (59 - i) % 10 == 0]
+        most = [run_id for run_id in newest_first if run_id not in few]
+        assert paged(RunsFilter(tags={"team": "few"})) == few
+        assert paged(RunsFilter(tags={"team": "most"})) == most
+        assert paged(RunsFilter(asset_key=AssetKey("rare"))) == few
+        assert paged(RunsFilter(asset_key=AssetKey("common"))) == newest_first
+        both = RunsFilter(tags={"team": "most"}, asset_key=AssetKey("common"))
+        assert paged(both) == most
+        assert storage.count_runs(RunsFilter(tags={"team": "most"})) == 54
 
     def test_tags_of_unknown_run_raise(self, storage: Storage) -> None:
         with pytest.raises(StorageError, match="run no-such-run is not in storage"):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import automation, backfills, instance, schedules
+from knoll.server.api import automation, backfills, instance, jobs, run_actions, runs, schedules
 
 ROUTERS: tuple[APIRouter, ...] = (
     instance.router,
+    runs.router,
+    run_actions.router,
+    jobs.router,
     schedules.router,
     backfills.router,
     automation.router,

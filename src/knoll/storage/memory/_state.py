@@ -142,7 +142,10 @@ def parse_runs_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(cursor)
+        position = int(cursor)
+        if position < 0:
+            raise ValueError(cursor)  # storage ids start at 1: a cursor made up, not returned
+        return position
     except ValueError:
         raise StorageError(
             f"runs cursor {cursor!r} is not one this storage returned: pass the cursor of the "

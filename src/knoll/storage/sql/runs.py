@@ -7,9 +7,10 @@ cannot both win. The ``body`` column holds the rest of the run as versioned JSON
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,8 @@ from knoll.storage.sql.common import chunks, dialect_insert
 from knoll.storage.sql.engine import Database
 from knoll.storage.sql.schema import run_assets, run_tags, runs
 from knoll.storage.sql.schema import runs as runs_table
+
+_MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
 
 _RECORD_COLUMNS = (
     runs.c.id,
@@ -146,7 +149,15 @@ class SqlRunStorage(RunStorage):
     def get_runs(
         self, filters: RunsFilter | None = None, *, limit: int = 100, cursor: str | None = None
     ) -> RunsPage:
-        query = sa.select(*_RECORD_COLUMNS).where(*_conditions(filters))
+        with self._db.read() as conn:
+            return self._runs_page(conn, filters, limit, cursor)
+
+    def _runs_page(
+        self, conn: Connection, filters: RunsFilter | None, limit: int, cursor: str | None
+    ) -> RunsPage:
+        query = sa.select(*_RECORD_COLUMNS).where(
+            *_conditions(filters, lambda member: _page_membership(conn, member, limit))
+        )
         if cursor is not None:
             created, storage_id = _parse_cursor(cursor)
             # Keyset: strictly after the last row of the previous page, newest first.
@@ -157,8 +168,7 @@ class SqlRunStorage(RunStorage):
         query = query.order_by(runs.c.create_timestamp.desc(), runs.c.id.desc()).limit(
             max(limit, 0) + 1
         )
-        with self._db.read() as conn:
-            rows = conn.execute(query).all()
+        rows = conn.execute(query).all()
         more = len(rows) > limit
         records = [_record(row) for row in rows[: max(limit, 0)]]
         next_cursor = None
@@ -265,7 +275,48 @@ def _record(row: Any) -> RunRecord:
     )
 
 
-def _conditions(filters: RunsFilter | None) -> list[sa.ColumnElement[bool]]:
+@dataclass(frozen=True)
+class _Member:
+    """A run's membership in a side table keyed by run id (its tags, its selected assets):
+    the table and what its row must hold."""
+
+    table: sa.Table
+    where: tuple[sa.ColumnElement[bool], ...]
+
+    def in_(self) -> sa.ColumnElement[bool]:
+        """The runs whose id the side table's index lists: cheap when few runs match."""
+        return runs.c.run_id.in_(sa.select(self.table.c.run_id).where(*self.where))
+
+    def exists(self) -> sa.ColumnElement[bool]:
+        """A lookup per run, read in the order of the page: cheap when many runs match."""
+        return sa.exists().where(self.table.c.run_id == runs.c.run_id, *self.where)
+
+
+Membership = Callable[[_Member], sa.ColumnElement[bool]]
+
+
+def _page_membership(conn: Connection, member: _Member, limit: int) -> sa.ColumnElement[bool]:
+    """The cheaper form of ``member`` for one page of ``limit`` runs, newest first.
+
+    Read through the side table's index, every matching run is fetched and sorted by time:
+    the cost grows with the matches. Read as a lookup per run while walking the runs by
+    time, the cost is about ``limit * runs / matches`` lookups. So: count the matches in the
+    index up to the point where the walk is cheaper, sqrt(runs * limit), and pick.
+    """
+    stored = conn.execute(sa.select(sa.func.max(runs.c.id))).scalar_one_or_none() or 0
+    enough = max(int(math.sqrt(stored * (max(limit, 0) + 1))), 1)
+    some = sa.select(sa.literal(1)).select_from(member.table).where(*member.where).limit(enough)
+    found = conn.execute(sa.select(sa.func.count()).select_from(some.subquery())).scalar_one()
+    return member.exists() if found >= enough else member.in_()
+
+
+def _every_match(member: _Member) -> sa.ColumnElement[bool]:
+    return member.in_()
+
+
+def _conditions(
+    filters: RunsFilter | None, membership: Membership = _every_match
+) -> list[sa.ColumnElement[bool]]:
     if filters is None:
         return []
     out: list[sa.ColumnElement[bool]] = []
@@ -278,18 +329,11 @@ def _conditions(filters: RunsFilter | None) -> list[sa.ColumnElement[bool]]:
         out.append(runs.c.status.in_([s.value for s in filters.statuses]))
     for key, value in (filters.tags or {}).items():
         out.append(
-            runs.c.run_id.in_(
-                sa.select(run_tags.c.run_id).where(run_tags.c.key == key, run_tags.c.value == value)
-            )
+            membership(_Member(run_tags, (run_tags.c.key == key, run_tags.c.value == value)))
         )
     if filters.asset_key is not None:
-        out.append(
-            runs.c.run_id.in_(
-                sa.select(run_assets.c.run_id).where(
-                    run_assets.c.asset_key == filters.asset_key.to_user_string()
-                )
-            )
-        )
+        asset = filters.asset_key.to_user_string()
+        out.append(membership(_Member(run_assets, (run_assets.c.asset_key == asset,))))
     if filters.created_after is not None:
         out.append(runs.c.create_timestamp > filters.created_after)
     if filters.created_before is not None:
@@ -300,7 +344,10 @@ def _conditions(filters: RunsFilter | None) -> list[sa.ColumnElement[bool]]:
 def _parse_cursor(cursor: str) -> tuple[float, int]:
     created, _, storage_id = cursor.partition(":")
     try:
-        return float(created), int(storage_id)
+        position = float(created), int(storage_id)
+        if not math.isfinite(position[0]) or not 0 <= position[1] <= _MAX_ID:
+            raise ValueError(cursor)  # no row is there: a cursor made up, not returned
+        return position
     except ValueError:
         raise StorageError(
             f"runs cursor {cursor!r} is not one this storage returned: pass the cursor of the "
