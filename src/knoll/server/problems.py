@@ -80,6 +80,9 @@ _STATUS_OF: tuple[tuple[type[errors.KnollError], int, str], ...] = (
     (errors.InvalidInvocationError, 400, "Bad Request"),
     (errors.DefinitionError, 422, "Invalid definitions"),
     (errors.CodeServerError, 503, "Code server unavailable"),
+    (errors.UnknownAccountError, 404, "Not Found"),
+    (errors.AccountExistsError, 409, "Conflict"),
+    (errors.AccountError, 422, "Invalid account"),
 )
 
 

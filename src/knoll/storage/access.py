@@ -22,9 +22,7 @@ USER_ROLES = ("viewer", "launcher", "editor", "admin")
 def check_role(role: str, what: str) -> None:
     """Raise ``AccountError`` unless ``role`` is one of :data:`USER_ROLES`."""
     if role not in USER_ROLES:
-        raise AccountError(
-            f"{what}: {role!r} is not a role; use one of {', '.join(USER_ROLES)}."
-        )
+        raise AccountError(f"{what}: {role!r} is not a role; use one of {', '.join(USER_ROLES)}.")
 
 
 # ---- users -------------------------------------------------------------------------------

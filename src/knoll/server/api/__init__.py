@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import instance
+from knoll.server.api import audit, auth, instance, users
 
-ROUTERS: tuple[APIRouter, ...] = (instance.router,)
+ROUTERS: tuple[APIRouter, ...] = (instance.router, auth.router, users.router, audit.router)

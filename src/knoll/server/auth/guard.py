@@ -1,0 +1,43 @@
+"""Secure by default: every route that changes something declares who may call it, and that
+check runs before anything else of the route.
+
+``guard_routes`` runs when the app is built. A route answering a method other than GET, HEAD
+or OPTIONS without a role dependency (``Viewer``, ``Launcher``, ``Editor``, ``Admin``) or
+``open_to_anyone`` makes the app refuse to start. On every route the role check is moved to
+the front of the route's dependencies, so that a request without credentials gets its 401
+(and one without the role its 403) before any other dependency looks something up, and
+before the body is validated (FastAPI validates parameters and the body only after it has
+solved the dependencies).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from knoll.server.auth.authenticator import SAFE_METHODS
+
+
+def _is_guard(call: object) -> bool:
+    return hasattr(call, "knoll_role")
+
+
+def guard_routes(app: FastAPI) -> None:
+    """Check and order the role dependencies of every route of ``app`` (see the module)."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        dependencies = route.dependant.dependencies
+        guards = [d for d in dependencies if _is_guard(d.call)]
+        if not guards:
+            changing = sorted(set(route.methods or ()) - SAFE_METHODS)
+            if changing:
+                raise TypeError(
+                    f"route {'/'.join(changing)} {route.path} changes something but declares "
+                    "no role: annotate a parameter with Viewer, Launcher, Editor or Admin "
+                    "(knoll.server.auth), or add dependencies=[Depends(open_to_anyone)] if "
+                    "anyone may call it."
+                )
+            continue
+        rest = [d for d in dependencies if not _is_guard(d.call)]
+        dependencies[:] = [*guards, *rest]
