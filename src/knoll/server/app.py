@@ -28,8 +28,10 @@ def create_app(context: ServerContext) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    templates = guard_routes(ROUTERS, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    guard_routes(app)
-    app.add_middleware(AuditMiddleware, storage=lambda: context.instance.storage)
+    app.add_middleware(
+        AuditMiddleware, storage=lambda: context.instance.storage, templates=templates
+    )
     return app

@@ -20,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from knoll.server.auth.authenticator import SAFE_METHODS
+from knoll.server.auth.guard import RouteTemplates
 from knoll.server.auth.principal import Principal
 from knoll.storage.access import AccessStorage, AuditEntry
 
 log = logging.getLogger("knoll.server")
 
 
-def _entry(scope: Scope, status: int) -> AuditEntry:
+def _entry(scope: Scope, status: int, templates: RouteTemplates) -> AuditEntry:
     state: dict[str, Any] = scope.get("state") or {}
     principal = state.get("principal")
     actor: str | None = state.get("audit_actor")
@@ -35,15 +36,15 @@ def _entry(scope: Scope, status: int) -> AuditEntry:
         actor, via = principal.name, principal.via
     elif actor is not None:
         via = "login"
-    route = scope.get("route")
     path = str(scope.get("path", ""))
+    route = templates.get((scope.get("endpoint"), str(scope["method"])), path)
     client = scope.get("client")
     return AuditEntry(
         timestamp=time.time(),
         actor=actor,
         via=via,
         method=str(scope["method"]),
-        route=str(getattr(route, "path", path)),
+        route=route,
         target=path,
         status=status,
         address=None if client is None else str(client[0]),
@@ -54,9 +55,12 @@ class AuditMiddleware:
     """Records each changing request in the audit log of ``storage()`` (the instance's
     storage, opened on first use) as it is answered."""
 
-    def __init__(self, app: ASGIApp, storage: Callable[[], AccessStorage]) -> None:
+    def __init__(
+        self, app: ASGIApp, storage: Callable[[], AccessStorage], templates: RouteTemplates
+    ) -> None:
         self.app = app
         self.storage = storage
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
@@ -68,7 +72,7 @@ class AuditMiddleware:
         async def record(status: int) -> None:
             nonlocal recorded
             recorded = True
-            entry = _entry(scope, status)
+            entry = _entry(scope, status, self.templates)
             try:
                 await run_in_threadpool(lambda: self.storage().add_audit_entry(entry))
             except Exception:

@@ -1,7 +1,7 @@
 """Secure by default: every route that changes something declares who may call it, and that
 check runs before anything else of the route.
 
-``guard_routes`` runs when the app is built. A route answering a method other than GET, HEAD
+``guard_routes`` runs when the app is built, on the routers before they are mounted. A route answering a method other than GET, HEAD
 or OPTIONS without a role dependency (``Viewer``, ``Launcher``, ``Editor``, ``Admin``) or
 ``open_to_anyone`` makes the app refuse to start. On every route the role check is moved to
 the front of the route's dependencies, so that a request without credentials gets its 401
@@ -12,7 +12,9 @@ solved the dependencies).
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Sequence
+
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from knoll.server.auth.authenticator import SAFE_METHODS
@@ -22,18 +24,27 @@ def _is_guard(call: object) -> bool:
     return hasattr(call, "knoll_role")
 
 
-def guard_routes(app: FastAPI) -> None:
-    """Check and order the role dependencies of every route of ``app`` (see the module)."""
-    for route in app.routes:
+RouteTemplates = dict[tuple[object, str], str]
+"""The path template of each route (``/api/v1/users/{name}``) by endpoint and method."""
+
+
+def guard_routes(routers: Sequence[APIRouter], prefix: str) -> RouteTemplates:
+    """Check and order the role dependencies of every route of ``routers`` (see the module),
+    before they are mounted under ``prefix``; the path templates of the routes, for the
+    audit log."""
+    templates: RouteTemplates = {}
+    for route in (route for router in routers for route in router.routes):
         if not isinstance(route, APIRoute):
             continue
+        for method in route.methods or ():
+            templates[(route.endpoint, method)] = prefix + route.path
         dependencies = route.dependant.dependencies
         guards = [d for d in dependencies if _is_guard(d.call)]
         if not guards:
             changing = sorted(set(route.methods or ()) - SAFE_METHODS)
             if changing:
                 raise TypeError(
-                    f"route {'/'.join(changing)} {route.path} changes something but declares "
+                    f"route {'/'.join(changing)} {prefix}{route.path} changes something but declares "
                     "no role: annotate a parameter with Viewer, Launcher, Editor or Admin "
                     "(knoll.server.auth), or add dependencies=[Depends(open_to_anyone)] if "
                     "anyone may call it."
@@ -41,3 +52,4 @@ def guard_routes(app: FastAPI) -> None:
             continue
         rest = [d for d in dependencies if not _is_guard(d.call)]
         dependencies[:] = [*guards, *rest]
+    return templates
