@@ -33,7 +33,8 @@ class UserStorageSuite:
         with pytest.raises(AccountExistsError, match="there is a user 'ada' already"):
             storage.add_user(_user(role="admin"))
         stored = storage.get_user("ada")
-        assert stored is not None and stored.role == "viewer"
+        assert stored is not None
+        assert stored.role == "viewer"
 
     def test_an_unknown_role_is_refused_naming_the_roles(self, storage: Storage) -> None:
         with pytest.raises(AccountError, match="'owner' is not a role; use one of viewer, "):
@@ -96,15 +97,18 @@ class TokenStorageSuite:
         storage.add_user(_user())
         storage.add_token(_token("t1"))
         revoked = storage.revoke_token("t1", T0 + 5)
-        assert revoked is not None and revoked.revoked == T0 + 5
+        assert revoked is not None
+        assert revoked.revoked == T0 + 5
         again = storage.revoke_token("t1", T0 + 9)
-        assert again is not None and again.revoked == T0 + 5
+        assert again is not None
+        assert again.revoked == T0 + 5
         assert not again.usable(T0 + 1)
         assert storage.revoke_token("t9", T0) is None
         storage.touch_token("t1", T0 + 7)
         storage.touch_token("t1", T0 + 3)
         stored = storage.get_token("t1")
-        assert stored is not None and stored.last_used == T0 + 7
+        assert stored is not None
+        assert stored.last_used == T0 + 7
 
     def test_a_token_expires(self) -> None:
         token = _token("t1", expires=T0 + 10)
@@ -153,7 +157,8 @@ class AuditStorageSuite:
             )
             for n in range(3)
         ]
-        assert ids == sorted(ids) and len(set(ids)) == 3
+        assert ids == sorted(ids)
+        assert len(set(ids)) == 3
         entries = storage.get_audit_entries()
         assert [e.target for e in entries] == ["/api/v1/x/2", "/api/v1/x/1", "/api/v1/x/0"]
         assert entries[0].entry_id == ids[2]

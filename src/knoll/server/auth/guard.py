@@ -1,9 +1,10 @@
 """Secure by default: every route that changes something declares who may call it, and that
 check runs before anything else of the route.
 
-``guard_routes`` runs when the app is built, on the routers before they are mounted. A route answering a method other than GET, HEAD
-or OPTIONS without a role dependency (``Viewer``, ``Launcher``, ``Editor``, ``Admin``) or
-``open_to_anyone`` makes the app refuse to start. On every route the role check is moved to
+``guard_routes`` runs when the app is built, on the routers before they are mounted. A
+route answering a method other than GET, HEAD or OPTIONS without a role dependency
+(``Viewer``, ``Launcher``, ``Editor``, ``Admin``) or ``open_to_anyone`` makes the app refuse
+to start. On every route the role check is moved to
 the front of the route's dependencies, so that a request without credentials gets its 401
 (and one without the role its 403) before any other dependency looks something up, and
 before the body is validated (FastAPI validates parameters and the body only after it has
@@ -44,8 +45,8 @@ def guard_routes(routers: Sequence[APIRouter], prefix: str) -> RouteTemplates:
             changing = sorted(set(route.methods or ()) - SAFE_METHODS)
             if changing:
                 raise TypeError(
-                    f"route {'/'.join(changing)} {prefix}{route.path} changes something but declares "
-                    "no role: annotate a parameter with Viewer, Launcher, Editor or Admin "
+                    f"route {'/'.join(changing)} {prefix}{route.path} changes something but "
+                    "declares no role: annotate a parameter with Viewer, Launcher, Editor or Admin "
                     "(knoll.server.auth), or add dependencies=[Depends(open_to_anyone)] if "
                     "anyone may call it."
                 )
