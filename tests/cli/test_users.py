@@ -3,9 +3,11 @@ requiring logins."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -178,12 +180,9 @@ def test_webserver_off_loopback_refuses_to_start_without_an_admin(project: Path)
     assert forced.stderr.startswith("error: --auth was given, so every request must log in")
 
 
-@pytest.mark.parametrize("flags", [["--auth"], ["--host", "0.0.0.0"]])
-def test_webserver_requiring_logins_answers_401_then_serves_a_token(
-    project: Path, flags: list[str]
-) -> None:
-    _knoll_in(project, "user", "add", "admin", "--role", "admin", "--no-password")
-    secret = knoll("token", "create", "--user", "admin", cwd=project).stdout.strip()
+@contextlib.contextmanager
+def _webserver(project: Path, *flags: str) -> Iterator[tuple[str, str]]:
+    """``knoll webserver`` on a free port: its start line and its API's base URL."""
     server = subprocess.Popen(
         [*KNOLL, "webserver", "-f", "project.py", "--port", "0", *flags],
         cwd=project,
@@ -196,14 +195,28 @@ def test_webserver_requiring_logins_answers_401_then_serves_a_token(
         line = server.stderr.readline()
         while line and not line.startswith("knoll webserver serving"):
             line = server.stderr.readline()  # the code server's lines come first
-        assert "(login required: POST /api/v1/auth/login or an API token)" in line, line
         port = re.search(r":(\d+)/api/v1", line)
-        assert port is not None
-        url = f"http://127.0.0.1:{port.group(1)}/api/v1"
-        with httpx.Client(timeout=60) as http:
-            assert http.get(f"{url}/instance").status_code == 401
-            me = http.get(f"{url}/auth/me", headers={"Authorization": f"Bearer {secret}"})
-            assert me.json()["name"] == "admin"
+        assert port is not None, line
+        yield line, f"http://127.0.0.1:{port.group(1)}/api/v1"
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=60)
+
+
+def test_webserver_on_loopback_needs_no_login_and_says_so(project: Path) -> None:
+    with _webserver(project) as (line, url), httpx.Client(timeout=60) as http:
+        assert "(bound to loopback: no login needed)" in line
+        assert http.get(f"{url}/auth/me").json()["via"] == "local"
+
+
+@pytest.mark.parametrize("flags", [["--auth"], ["--host", "0.0.0.0"]])
+def test_webserver_requiring_logins_answers_401_then_serves_a_token(
+    project: Path, flags: list[str]
+) -> None:
+    _knoll_in(project, "user", "add", "admin", "--role", "admin", "--no-password")
+    secret = knoll("token", "create", "--user", "admin", cwd=project).stdout.strip()
+    with _webserver(project, *flags) as (line, url), httpx.Client(timeout=60) as http:
+        assert "(login required: POST /api/v1/auth/login or an API token)" in line
+        assert http.get(f"{url}/instance").status_code == 401
+        me = http.get(f"{url}/auth/me", headers={"Authorization": f"Bearer {secret}"})
+        assert me.json()["name"] == "admin"

@@ -273,7 +273,10 @@ def test_a_role_too_weak_gets_403_naming_the_role_needed(auth: AuthApi) -> None:
     assert response.status_code == 403
     body = response.json()
     assert body["detail"] == "'lin' is a launcher; this needs the admin role."
-    assert "knoll user add lin --role admin" in body["fix"]
+    assert body["fix"] == (
+        "Ask an admin to give 'lin' the admin role: PATCH /api/v1/users/lin with "
+        '{"role": "admin"} (or {"grants": {"LOCATION": "admin"}} for one code location).'
+    )
 
 
 # ---- users -------------------------------------------------------------------------------

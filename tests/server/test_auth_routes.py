@@ -26,6 +26,7 @@ SAFE = {"get", "head", "options"}
 OPEN = {("post", "/api/v1/auth/login")}  # anyone may try to log in
 VIEWER_MAY = {("post", "/api/v1/auth/logout")}  # everyone may log out
 PLACEHOLDER = "placeholder-0"
+JSON = {"content-type": "application/json"}
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -58,12 +59,24 @@ def test_every_changing_route_needs_credentials_then_the_role(auth: AuthApi) -> 
         anonymous = http.request(method.upper(), url, json={})
         assert anonymous.status_code == 401, (method, path, anonymous.text)
         assert anonymous.json()["title"] == "Unauthorized"
+        # a body that is not even JSON: FastAPI refuses it before any dependency runs
+        garbled = http.request(method.upper(), url, content=b"{not json", headers=JSON)
+        assert garbled.status_code == 401, (method, path, garbled.text)
         if (method, path) in VIEWER_MAY:
             continue
         viewer = http.request(method.upper(), url, json={}, headers=auth.as_user("vic"))
         assert viewer.status_code == 403, (method, path, viewer.text)
         assert viewer.json()["detail"].startswith("'vic' is a viewer")
+        garbled = http.request(
+            method.upper(), url, content=b"{not json", headers={**JSON, **auth.as_user("vic")}
+        )
+        assert garbled.status_code == 403, (method, path, garbled.text)
         checked += 1
+    # with the role, such a body is the usual 422
+    admin = {**JSON, **auth.as_user("ada")}
+    garbled = http.post("/api/v1/users", content=b"{not json", headers=admin)
+    assert garbled.status_code == 422
+    assert garbled.json()["errors"][0]["message"] == "JSON decode error"
     assert checked >= 5
 
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from knoll import __version__
 from knoll.server.api import ROUTERS
 from knoll.server.auth.audit import AuditMiddleware
-from knoll.server.auth.guard import guard_routes
+from knoll.server.auth.guard import guard_invalid_requests, guard_routes
 from knoll.server.context import ServerContext
 from knoll.server.problems import install_problem_handlers
 
@@ -28,6 +28,7 @@ def create_app(context: ServerContext) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    guard_invalid_requests(app)
     templates = guard_routes(ROUTERS, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

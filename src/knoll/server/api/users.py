@@ -4,12 +4,14 @@ in the answer that creates it, and never again."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from knoll.server.auth import Admin, Viewer
+from knoll.server.auth import Admin
 from knoll.server.auth import accounts as acc
-from knoll.server.auth.principal import Principal, Role
+from knoll.server.auth.principal import Principal, Role, requires
 from knoll.server.context import Context
 from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
 from knoll.server.problems import Problem, not_found
@@ -105,6 +107,18 @@ def _ensure_own_or_admin(principal: Principal, user: str) -> None:
         )
 
 
+def own_or_admin(request: Request) -> Principal:
+    """The request's principal, which must be the user of the path's ``{name}`` or an admin
+    (a role dependency, so it runs before anything else of the route)."""
+    principal = requires(Role.VIEWER)(request)
+    _ensure_own_or_admin(principal, str(request.path_params.get("name", "")))
+    return principal
+
+
+own_or_admin.knoll_role = Role.VIEWER  # type: ignore[attr-defined]
+OwnOrAdmin = Annotated[Principal, Depends(own_or_admin)]
+
+
 @router.get("/users", response_model=Page[UserInfo])
 def list_users(
     context: Context, principal: Admin, limit: Limit = 100, cursor: Cursor = None
@@ -168,10 +182,9 @@ def list_tokens(
 
 @router.get("/users/{name}/tokens", response_model=Page[TokenInfo])
 def list_user_tokens(
-    name: str, context: Context, principal: Viewer, limit: Limit = 100, cursor: Cursor = None
+    name: str, context: Context, principal: OwnOrAdmin, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[TokenInfo]:
     """A user's API tokens (an admin's, or the user's own)."""
-    _ensure_own_or_admin(principal, name)
     storage = context.instance.storage
     acc.get_user(storage, name)
     after = cursor_value(cursor, "after", str)
@@ -179,11 +192,12 @@ def list_user_tokens(
 
 
 @router.post("/users/{name}/tokens", response_model=CreatedToken, status_code=201)
-def create_token(name: str, body: NewToken, context: Context, principal: Viewer) -> CreatedToken:
+def create_token(
+    name: str, body: NewToken, context: Context, principal: OwnOrAdmin
+) -> CreatedToken:
     """A new API token of the user; the answer holds its secret, shown this once."""
     from knoll.instance.retention import parse_duration
 
-    _ensure_own_or_admin(principal, name)
     expires_in = None
     if body.expires_in is not None:
         expires_in = parse_duration(body.expires_in, what="expires_in").total_seconds()
@@ -192,9 +206,8 @@ def create_token(name: str, body: NewToken, context: Context, principal: Viewer)
 
 
 @router.delete("/users/{name}/tokens/{token_id}", response_model=TokenInfo)
-def revoke_token(name: str, token_id: str, context: Context, principal: Viewer) -> TokenInfo:
+def revoke_token(name: str, token_id: str, context: Context, principal: OwnOrAdmin) -> TokenInfo:
     """Revoke one of the user's API tokens at once."""
-    _ensure_own_or_admin(principal, name)
     storage = context.instance.storage
     token = storage.get_token(token_id)
     if token is None or token.user != name:

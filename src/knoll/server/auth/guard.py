@@ -8,22 +8,29 @@ to start. On every route the role check is moved to
 the front of the route's dependencies, so that a request without credentials gets its 401
 (and one without the role its 403) before any other dependency looks something up, and
 before the body is validated (FastAPI validates parameters and the body only after it has
-solved the dependencies).
+solved the dependencies). A body that is not JSON at all is refused before that, so
+``guard_invalid_requests`` checks the role of such a request first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from knoll.server.auth.authenticator import SAFE_METHODS
+from knoll.server.problems import Problem
 
 
 def _is_guard(call: object) -> bool:
     return hasattr(call, "knoll_role")
 
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 RouteTemplates = dict[tuple[object, str], str]
 """The path template of each route (``/api/v1/users/{name}``) by endpoint and method."""
@@ -54,3 +61,23 @@ def guard_routes(routers: Sequence[APIRouter], prefix: str) -> RouteTemplates:
         rest = [d for d in dependencies if not _is_guard(d.call)]
         dependencies[:] = [*guards, *rest]
     return templates
+
+
+def guard_invalid_requests(app: FastAPI) -> None:
+    """Check the role of a request whose body FastAPI refuses before it solves the route's
+    dependencies (a body that is not JSON at all), so that such a request without
+    credentials still gets its 401, and one without the role its 403, rather than a 422."""
+    answer_invalid = cast(Handler, app.exception_handlers[RequestValidationError])
+    answer_problem = cast(Handler, app.exception_handlers[Problem])
+
+    async def on_invalid_request(request: Request, exc: Exception) -> Response:
+        dependant = getattr(request.scope.get("route"), "dependant", None)
+        for dependency in dependant.dependencies if dependant is not None else ():
+            if getattr(dependency.call, "knoll_role", None) is not None:
+                try:
+                    await run_in_threadpool(dependency.call, request)
+                except Problem as problem:
+                    return await answer_problem(request, problem)
+        return await answer_invalid(request, exc)
+
+    app.add_exception_handler(RequestValidationError, on_invalid_request)

@@ -107,8 +107,9 @@ def ensure_role(principal: Principal, role: Role, location: str | None = None) -
         "Forbidden",
         f"{principal.name!r} is a {principal.role_on(location).label}{where}; this needs the "
         f"{role.label} role.",
-        fix=f"Ask an admin to give {principal.name!r} the {role.label} role: "
-        f"knoll user add {principal.name} --role {role.label} (or a grant for the location).",
+        fix=f"Ask an admin to give {principal.name!r} the {role.label} role: PATCH "
+        f'/api/v1/users/{principal.name} with {{"role": "{role.label}"}} (or '
+        f'{{"grants": {{"LOCATION": "{role.label}"}}}} for one code location).',
     )
 
 
