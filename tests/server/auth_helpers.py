@@ -30,8 +30,11 @@ class AuthApi:
         return httpx.Client(base_url=self.api.url, timeout=60.0)
 
 
-def start_auth_api(start_api: StartApi, backend: str = "sqlite", **settings: float) -> AuthApi:
-    api = start_api(backend, auth=logins_required(**settings))
+def start_auth_api(
+    start_api: StartApi, backend: str = "sqlite", *, failures: int = 5, window: float = 300.0
+) -> AuthApi:
+    auth = logins_required(max_login_failures=failures, login_window_seconds=window)
+    api = start_api(backend, auth=auth)
     storage = api.instance.storage
     tokens = {}
     for name, role in ROLES.items():

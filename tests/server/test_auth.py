@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from knoll.server.auth.credentials import hash_secret, new_token
-from knoll.storage.access import ApiToken
+from knoll.server.auth.credentials import hash_secret, new_session_id, new_token
+from knoll.storage.access import ApiToken, Session
 from tests.server.auth_helpers import PASSWORDS, AuthApi, start_auth_api
 from tests.server.conftest import StartApi
 
@@ -77,6 +77,18 @@ def test_login_sets_a_safe_cookie_and_me_says_who(any_auth: AuthApi) -> None:
         assert stale.get("/api/v1/auth/me").status_code == 401
 
 
+def test_an_expired_session_is_refused(auth: AuthApi) -> None:
+    session_id = new_session_id()
+    past = time.time() - 10
+    storage = auth.api.instance.storage
+    storage.add_session(Session(hash_secret(session_id), "ada", past - 60, past, "csrf"))
+    with auth.client() as client:
+        client.cookies.set("knoll_session", session_id)
+        assert client.get("/api/v1/auth/me").status_code == 401
+        client.cookies.set("knoll_session", "made-up")
+        assert client.get("/api/v1/auth/me").status_code == 401
+
+
 def test_without_credentials_a_route_answers_401_saying_how_to_log_in(auth: AuthApi) -> None:
     with auth.client() as client:
         response = client.get("/api/v1/instance")
@@ -138,7 +150,7 @@ def test_five_failures_as_a_user_refuse_even_the_right_password(auth: AuthApi) -
 
 
 def test_five_failures_from_one_address_refuse_other_names(start_api: StartApi) -> None:
-    auth = start_auth_api(start_api, max_login_failures=3, login_window_seconds=600)
+    auth = start_auth_api(start_api, failures=3, window=600)
     with auth.client() as client:
         for name in ("x1", "x2", "x3"):
             client.post("/api/v1/auth/login", json={"name": name, "password": "guess-guess"})

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from knoll.instance.retention import parse_duration
 from knoll.server.auth import Admin
 from knoll.server.auth import accounts as acc
 from knoll.server.auth.principal import Principal, Role, requires
@@ -196,8 +197,6 @@ def create_token(
     name: str, body: NewToken, context: Context, principal: OwnOrAdmin
 ) -> CreatedToken:
     """A new API token of the user; the answer holds its secret, shown this once."""
-    from knoll.instance.retention import parse_duration
-
     expires_in = None
     if body.expires_in is not None:
         expires_in = parse_duration(body.expires_in, what="expires_in").total_seconds()

@@ -95,8 +95,18 @@ class StoredAuthenticator:
         return principal_of(user, "session")
 
 
-def logins_required(**settings: float) -> AuthSettings:
+def logins_required(
+    *,
+    session_seconds: float = AuthSettings.session_seconds,
+    max_login_failures: int = AuthSettings.max_login_failures,
+    login_window_seconds: float = AuthSettings.login_window_seconds,
+) -> AuthSettings:
     """Auth settings that make every request log in or carry an API token, checked against
-    the instance's users (``settings``: ``session_seconds``, ``max_login_failures``,
-    ``login_window_seconds``)."""
-    return AuthSettings(required=True, authenticator=StoredAuthenticator(), **settings)  # type: ignore[arg-type]
+    the instance's users."""
+    return AuthSettings(
+        required=True,
+        authenticator=StoredAuthenticator(),
+        session_seconds=session_seconds,
+        max_login_failures=max_login_failures,
+        login_window_seconds=login_window_seconds,
+    )
