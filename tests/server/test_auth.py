@@ -77,6 +77,18 @@ def test_login_sets_a_safe_cookie_and_me_says_who(any_auth: AuthApi) -> None:
         assert stale.get("/api/v1/auth/me").status_code == 401
 
 
+def test_behind_an_https_proxy_the_cookie_is_secure(auth: AuthApi) -> None:
+    # a TLS proxy on this machine says the client used https (uvicorn trusts 127.0.0.1)
+    with auth.client() as client:
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"name": "ada", "password": PASSWORDS["ada"]},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+    assert response.status_code == 200
+    assert "; Secure" in response.headers["set-cookie"]
+
+
 def test_an_expired_session_is_refused(auth: AuthApi) -> None:
     session_id = new_session_id()
     past = time.time() - 10
