@@ -18,6 +18,9 @@ The hierarchy::
     ├── StorageError                 storage refused or failed a read or write
     │   ├── StorageWriteError        the database could not write (disk full, read-only, I/O error)
     │   └── DatabaseVersionError     the database's schema revision is not the one the code expects
+    ├── AccountError                 a user or API token that cannot be made or changed that way
+    │   ├── UnknownAccountError      no user or API token has that name or id
+    │   └── AccountExistsError       a user with that name exists already
     ├── WorkspaceError               a workspace.yaml does not describe valid code locations
     ├── CodeServerError              a code server cannot start, does not answer, or refused
     │   └── RequestRefusedError      it answered that a request does not fit its definitions
@@ -208,6 +211,19 @@ class StorageWriteError(StorageError):
 
 class DatabaseVersionError(StorageError):
     """The database's schema revision is older or newer than the one this knoll expects."""
+
+
+class AccountError(KnollError):
+    """A user or API token cannot be created or changed that way (an invalid name, role,
+    password or expiry; the last admin removed)."""
+
+
+class UnknownAccountError(AccountError):
+    """No user has that name, or no API token that id."""
+
+
+class AccountExistsError(AccountError):
+    """A user with that name exists already: user names are unique."""
 
 
 class WorkspaceError(KnollError):

@@ -28,6 +28,13 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.access import (
+    AuditStorageSuite,
+    LoginAttemptStorageSuite,
+    SessionStorageSuite,
+    TokenStorageSuite,
+    UserStorageSuite,
+)
 from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
@@ -88,6 +95,26 @@ class TestMemoryAutomationStorage(MemoryStorage, AutomationStorageSuite):
 
 
 class TestMemoryRetentionStorage(MemoryStorage, RetentionStorageSuite):
+    pass
+
+
+class TestMemoryUserStorage(MemoryStorage, UserStorageSuite):
+    pass
+
+
+class TestMemoryTokenStorage(MemoryStorage, TokenStorageSuite):
+    pass
+
+
+class TestMemorySessionStorage(MemoryStorage, SessionStorageSuite):
+    pass
+
+
+class TestMemoryLoginAttemptStorage(MemoryStorage, LoginAttemptStorageSuite):
+    pass
+
+
+class TestMemoryAuditStorage(MemoryStorage, AuditStorageSuite):
     pass
 
 

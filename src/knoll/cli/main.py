@@ -24,6 +24,8 @@ from knoll.cli.jobs import job
 from knoll.cli.run_monitor import run_monitor  # noqa: F401  (`run monitor`, `run queue-worker`)
 from knoll.cli.run_reexecute import run_reexecute  # noqa: F401  (registers `run reexecute`)
 from knoll.cli.runs import run
+from knoll.cli.tokens import token
+from knoll.cli.users import user
 from knoll.cli.webserver import webserver
 from knoll.errors import KnollError
 
@@ -89,6 +91,8 @@ main.add_command(code_server)
 main.add_command(daemon)
 main.add_command(backfill)
 main.add_command(webserver)
+main.add_command(user)
+main.add_command(token)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 
 from knoll import __version__
 from knoll.server.api import ROUTERS
+from knoll.server.auth.audit import AuditMiddleware
+from knoll.server.auth.guard import guard_invalid_requests, guard_routes
 from knoll.server.context import ServerContext
 from knoll.server.problems import install_problem_handlers
 
@@ -14,7 +16,8 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(context: ServerContext) -> FastAPI:
-    """The webserver's app serving ``context``."""
+    """The webserver's app serving ``context``: every route that changes something checks
+    its role first (``guard_routes``) and is recorded in the audit log."""
     app = FastAPI(
         title="knoll",
         version=__version__,
@@ -25,6 +28,11 @@ def create_app(context: ServerContext) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    guard_invalid_requests(app)
+    templates = guard_routes(ROUTERS, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(
+        AuditMiddleware, storage=lambda: context.instance.storage, templates=templates
+    )
     return app

@@ -81,6 +81,9 @@ _STATUS_OF: tuple[tuple[type[errors.KnollError], int, str], ...] = (
     (errors.DefinitionError, 422, "Invalid definitions"),
     (errors.RequestRefusedError, 422, "Refused by the code location"),
     (errors.CodeServerError, 503, "Code server unavailable"),
+    (errors.UnknownAccountError, 404, "Not Found"),
+    (errors.AccountExistsError, 409, "Conflict"),
+    (errors.AccountError, 422, "Invalid account"),
 )
 
 

@@ -26,6 +26,7 @@ from knoll.defs.keys import AssetCheckKey, AssetKey
 from knoll.errors import InvalidInvocationError
 from knoll.execution.events import EventType, RunEvent
 from knoll.execution.run import Run, RunStatus
+from knoll.storage.access import AccessStorage
 
 # The rules every backend applies in store_events and prune_run_events.
 
@@ -964,6 +965,7 @@ class Storage(
     ConcurrencyStorage,
     AutomationStorage,
     RetentionStorage,
+    AccessStorage,
 ):
     """Everything an instance stores; each backend implements all of it."""
 

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from knoll.errors import DatabaseVersionError, StorageError
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The revision this code reads and writes: the head of ``knoll/storage/migrations``."""
 
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
 """Every revision, oldest first (a test checks it against the migration scripts)."""
 
 MIGRATIONS_FOLDER = Path(__file__).parent / "migrations"

@@ -357,6 +357,11 @@ def test_revision_0002_adds_the_queue_and_pool_tables_and_keeps_the_data(tmp_pat
             "daemon_heartbeats",
             "automation_cursors",
             "automation_evaluations",
+            "users",
+            "api_tokens",
+            "sessions",
+            "login_failures",
+            "audit_log",
         }
         # the old runs are still there, and the new tables work beside them
         assert storage.count_runs() == 2

@@ -16,6 +16,13 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.access import (
+    AuditStorageSuite,
+    LoginAttemptStorageSuite,
+    SessionStorageSuite,
+    TokenStorageSuite,
+    UserStorageSuite,
+)
 from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
@@ -74,4 +81,24 @@ class TestPostgresAutomationStorage(PostgresStorage, AutomationStorageSuite):
 
 
 class TestPostgresRetentionStorage(PostgresStorage, RetentionStorageSuite):
+    pass
+
+
+class TestPostgresUserStorage(PostgresStorage, UserStorageSuite):
+    pass
+
+
+class TestPostgresTokenStorage(PostgresStorage, TokenStorageSuite):
+    pass
+
+
+class TestPostgresSessionStorage(PostgresStorage, SessionStorageSuite):
+    pass
+
+
+class TestPostgresLoginAttemptStorage(PostgresStorage, LoginAttemptStorageSuite):
+    pass
+
+
+class TestPostgresAuditStorage(PostgresStorage, AuditStorageSuite):
     pass

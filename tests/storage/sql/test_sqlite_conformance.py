@@ -15,6 +15,13 @@ from tests.storage.conformance import (
     RunStorageSuite,
     ScheduleStorageSuite,
 )
+from tests.storage.conformance.access import (
+    AuditStorageSuite,
+    LoginAttemptStorageSuite,
+    SessionStorageSuite,
+    TokenStorageSuite,
+    UserStorageSuite,
+)
 from tests.storage.conformance.automation import AutomationStorageSuite
 from tests.storage.conformance.daemon import DaemonStorageSuite
 from tests.storage.conformance.pools import ConcurrencyStorageSuite
@@ -73,4 +80,24 @@ class TestSqliteAutomationStorage(SqliteStorage, AutomationStorageSuite):
 
 
 class TestSqliteRetentionStorage(SqliteStorage, RetentionStorageSuite):
+    pass
+
+
+class TestSqliteUserStorage(SqliteStorage, UserStorageSuite):
+    pass
+
+
+class TestSqliteTokenStorage(SqliteStorage, TokenStorageSuite):
+    pass
+
+
+class TestSqliteSessionStorage(SqliteStorage, SessionStorageSuite):
+    pass
+
+
+class TestSqliteLoginAttemptStorage(SqliteStorage, LoginAttemptStorageSuite):
+    pass
+
+
+class TestSqliteAuditStorage(SqliteStorage, AuditStorageSuite):
     pass

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from knoll.server.api import automation, backfills, instance, jobs, run_actions, runs, schedules
+from knoll.server.api import (
+    audit,
+    auth,
+    automation,
+    backfills,
+    instance,
+    jobs,
+    run_actions,
+    runs,
+    schedules,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     instance.router,
+    auth.router,
+    users.router,
+    audit.router,
     runs.router,
     run_actions.router,
     jobs.router,

@@ -3,6 +3,7 @@ check them (``Viewer``, ``Launcher``, ``Editor``, ``Admin``)."""
 
 from __future__ import annotations
 
+from knoll.server.auth.authenticator import StoredAuthenticator, logins_required
 from knoll.server.auth.principal import (
     Admin,
     Authenticator,
@@ -13,6 +14,7 @@ from knoll.server.auth.principal import (
     Role,
     Viewer,
     ensure_role,
+    open_to_anyone,
     requires,
 )
 
@@ -24,7 +26,10 @@ __all__ = [
     "Launcher",
     "Principal",
     "Role",
+    "StoredAuthenticator",
     "Viewer",
     "ensure_role",
+    "logins_required",
+    "open_to_anyone",
     "requires",
 ]

@@ -76,10 +76,18 @@ class Authenticator(Protocol):
 @dataclass(frozen=True)
 class AuthSettings:
     """``required`` False: no login, every request is the local admin (``knoll dev``, a
-    loopback bind). True: each request must prove who it is to ``authenticator``."""
+    loopback bind). True: each request must prove who it is to ``authenticator``.
+
+    A login lasts ``session_seconds``; ``max_login_failures`` failed logins as one user name,
+    or from one client address, within ``login_window_seconds`` refuse further logins until
+    the oldest of them leaves the window.
+    """
 
     required: bool = False
     authenticator: Authenticator | None = None
+    session_seconds: float = 12 * 3600.0
+    max_login_failures: int = 5
+    login_window_seconds: float = 300.0
 
     def principal_of(self, request: Request) -> Principal | None:
         if not self.required:
@@ -99,8 +107,9 @@ def ensure_role(principal: Principal, role: Role, location: str | None = None) -
         "Forbidden",
         f"{principal.name!r} is a {principal.role_on(location).label}{where}; this needs the "
         f"{role.label} role.",
-        fix=f"Ask an admin to give {principal.name!r} the {role.label} role: "
-        f"knoll user add {principal.name} --role {role.label} (or a grant for the location).",
+        fix=f"Ask an admin to give {principal.name!r} the {role.label} role: PATCH "
+        f'/api/v1/users/{principal.name} with {{"role": "{role.label}"}} (or '
+        f'{{"grants": {{"LOCATION": "{role.label}"}}}} for one code location).',
     )
 
 
@@ -111,6 +120,7 @@ def requires(role: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         settings: AuthSettings = request.app.state.context.auth
         principal = settings.principal_of(request)
+        request.state.principal = principal
         if principal is None:
             raise Problem(
                 401,
@@ -120,11 +130,20 @@ def requires(role: Role) -> Callable[[Request], Principal]:
                 "'Authorization: Bearer TOKEN' (create one with: knoll token create).",
             )
         ensure_role(principal, role)
-        request.state.principal = principal
         return principal
 
     dependency.__name__ = f"requires_{role.label}"
+    dependency.knoll_role = role  # type: ignore[attr-defined]  # what guard_routes looks for
     return dependency
+
+
+def open_to_anyone() -> None:
+    """The dependency of a route that changes something yet needs no credentials (logging
+    in): it says so on purpose, where ``guard_routes`` would refuse a route that forgot its
+    role."""
+
+
+open_to_anyone.knoll_role = None  # type: ignore[attr-defined]
 
 
 Viewer = Annotated[Principal, Depends(requires(Role.VIEWER))]

@@ -11,6 +11,7 @@ it passed in does not change what was stored.
 from __future__ import annotations
 
 from knoll.storage.base import Storage
+from knoll.storage.memory.access import MemoryAccessStorage
 from knoll.storage.memory.automation import MemoryAutomationStorage
 from knoll.storage.memory.daemon import MemoryDaemonStorage
 from knoll.storage.memory.pools import MemoryQueueStorage
@@ -26,6 +27,7 @@ class InMemoryStorage(
     MemoryDaemonStorage,
     MemoryAutomationStorage,
     MemoryRetentionStorage,
+    MemoryAccessStorage,
     Storage,
 ):
     """Every storage interface in one process, thread-safe; nothing survives the process."""

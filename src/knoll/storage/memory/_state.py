@@ -13,6 +13,7 @@ from knoll.defs.keys import AssetKey
 from knoll.errors import StorageError
 from knoll.execution.events import EventType
 from knoll.execution.run import RunStatus
+from knoll.storage.access import ApiToken, AuditEntry, Session, User
 from knoll.storage.base import (
     AssetRecord,
     Backfill,
@@ -98,6 +99,13 @@ class MemoryState:
         # evaluation records of each asset, oldest first (as JSON)
         self._automation_cursors: dict[str, tuple[int, float | None, str | None, str | None]] = {}
         self._automation_records: dict[AssetKey, list[str]] = {}
+        # users, API tokens and sessions by their keys; failed logins as (name, address, at);
+        # the audit log, oldest first (an entry's id is its place in the list, from 1)
+        self._users: dict[str, User] = {}
+        self._tokens: dict[str, ApiToken] = {}
+        self._sessions: dict[str, Session] = {}
+        self._login_failures: list[tuple[str, str, float]] = []
+        self._audit: list[AuditEntry] = []
 
 
 def moved_record(record: RunRecord, status: RunStatus, when: float) -> RunRecord:

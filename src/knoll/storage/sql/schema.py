@@ -289,4 +289,72 @@ automation_evaluations = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# ---- users, API tokens, sessions, failed logins and the audit log (revision 0006) --------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("grants", sa.Text, nullable=False),  # JSON: location -> role
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("expires", sa.Double),
+    sa.Column("last_used", sa.Double),
+    sa.Column("revoked", sa.Double),
+    sa.Index("ix_api_tokens_user_name_token_id", "user_name", "token_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.Text, primary_key=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("expires", sa.Double, nullable=False),
+    sa.Column("csrf_token", sa.Text, nullable=False),
+    sa.Index("ix_sessions_user_name", "user_name"),
+    sa.Index("ix_sessions_expires", "expires"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Index("ix_login_failures_user_name_timestamp", "user_name", "timestamp"),
+    sa.Index("ix_login_failures_address_timestamp", "address", "timestamp"),
+    sa.Index("ix_login_failures_timestamp", "timestamp"),
+    sqlite_autoincrement=True,
+)
+
+# Read newest first by id: the audit list's cursor is an id.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("actor", sa.Text),
+    sa.Column("via", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("route", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("address", sa.Text),
+    sqlite_autoincrement=True,
+)
+
 ALL_TABLES = tuple(metadata.sorted_tables)

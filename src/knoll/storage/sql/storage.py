@@ -7,6 +7,7 @@ import os
 from sqlalchemy.engine import URL, Engine
 
 from knoll.storage.base import Storage
+from knoll.storage.sql.access import SqlAccessStorage
 from knoll.storage.sql.automation import SqlAutomationStorage
 from knoll.storage.sql.backfills import SqlBackfillStorage
 from knoll.storage.sql.daemon import SqlDaemonStorage
@@ -37,11 +38,12 @@ class SqlStorage(
     SqlConcurrencyStorage,
     SqlAutomationStorage,
     SqlRetentionStorage,
+    SqlAccessStorage,
     Storage,
 ):
     """Runs, events, the asset index, schedules, backfills, dynamic partitions, key-value
-    pairs, the run queue, concurrency pools, duty leases, daemon heartbeats and automation
-    evaluations in one SQL database.
+    pairs, the run queue, concurrency pools, duty leases, daemon heartbeats, automation
+    evaluations, users, API tokens, sessions and the audit log in one SQL database.
 
     Build one with ``SqlStorage.sqlite(path)`` or ``SqlStorage.postgres(url)``. A new, empty
     database gets every table; one at an older schema revision raises
