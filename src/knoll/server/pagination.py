@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from knoll.server.problems import Problem
 
 T = TypeVar("T")
+S = TypeVar("S")
 V = TypeVar("V", int, str, float)
 
 DEFAULT_LIMIT = 100
@@ -38,6 +40,20 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+def page_of(
+    found: Sequence[S],
+    limit: int,
+    item: Callable[[S], T],
+    position: Callable[[S], dict[str, Any]],
+) -> Page[T]:
+    """The page of the first ``limit`` of ``found`` (read with ``limit + 1``, so that one more
+    says there is a next page), each made an ``item``; the next cursor is the ``position`` of
+    the last one shown."""
+    shown = found[:limit]
+    next_cursor = encode_cursor(position(shown[-1])) if len(found) > limit else None
+    return Page(items=[item(each) for each in shown], next_cursor=next_cursor)
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

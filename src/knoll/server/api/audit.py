@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from knoll.server.auth import Admin
 from knoll.server.context import Context
-from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import Cursor, Limit, Page, cursor_value, page_of
 
 router = APIRouter(tags=["audit"])
 
@@ -34,21 +34,9 @@ def audit_log(
 ) -> Page[AuditInfo]:
     before = cursor_value(cursor, "before", int)
     found = context.instance.storage.get_audit_entries(before_id=before, limit=limit + 1)
-    items = [
-        AuditInfo(
-            entry_id=entry.entry_id or 0,
-            timestamp=entry.timestamp,
-            actor=entry.actor,
-            via=entry.via,
-            method=entry.method,
-            route=entry.route,
-            target=entry.target,
-            status=entry.status,
-            address=entry.address,
-        )
-        for entry in found[:limit]
-    ]
-    more = len(found) > limit
-    return Page(
-        items=items, next_cursor=encode_cursor({"before": items[-1].entry_id}) if more else None
+    return page_of(
+        found,
+        limit,
+        lambda entry: AuditInfo.model_validate(entry, from_attributes=True),
+        lambda entry: {"before": entry.entry_id},
     )

@@ -15,8 +15,9 @@ from knoll.defs.keys import AssetKey
 from knoll.server.api._locations import unknown_location
 from knoll.server.auth import Viewer
 from knoll.server.context import Context, ServerContext
-from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import Cursor, Limit, Page, cursor_value, page_of
 from knoll.server.problems import Problem
+from knoll.storage.base import AutomationTickRecord
 
 router = APIRouter(tags=["automation"])
 
@@ -130,14 +131,12 @@ def asset_evaluations(
                 object=asset_key,
                 fix="Write the key as a/b/c; the assets of each location are in its snapshot.",
             )
-    page = list(records[:limit])
-    next_cursor = None
-    if len(records) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(
-            {"location": last.location, "evaluation_id": last.evaluation_id}
-        )
-    return Page(items=[_evaluation(record) for record in page], next_cursor=next_cursor)
+    return page_of(
+        records,
+        limit,
+        _evaluation,
+        lambda record: {"location": record.location, "evaluation_id": record.evaluation_id},
+    )
 
 
 @router.get("/automation/locations/{location}/ticks", response_model=Page[AutomationTickInfo])
@@ -155,21 +154,19 @@ def automation_ticks(
     before = cursor_value(cursor, "before", int)
     storage = context.instance.storage
     ticks = storage.get_automation_ticks(location, limit=limit + 1, before=before)
-    page = list(ticks[:limit])
-    items = [
-        AutomationTickInfo(
-            location=tick.location,
-            evaluation_id=tick.evaluation_id,
-            timestamp=tick.timestamp,
-            assets_evaluated=len(tick.records),
-            requested={
-                record.asset_key.to_user_string(): list(record.requested_partitions)
-                for record in tick.records
-                if record.requested_partitions
-            },
-            run_ids=sorted({run_id for record in tick.records for run_id in record.run_ids}),
-        )
-        for tick in page
-    ]
-    next_cursor = encode_cursor({"before": page[-1].evaluation_id}) if len(ticks) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(ticks, limit, _tick_info, lambda tick: {"before": tick.evaluation_id})
+
+
+def _tick_info(tick: AutomationTickRecord) -> AutomationTickInfo:
+    return AutomationTickInfo(
+        location=tick.location,
+        evaluation_id=tick.evaluation_id,
+        timestamp=tick.timestamp,
+        assets_evaluated=len(tick.records),
+        requested={
+            record.asset_key.to_user_string(): list(record.requested_partitions)
+            for record in tick.records
+            if record.requested_partitions
+        },
+        run_ids=sorted({run_id for record in tick.records for run_id in record.run_ids}),
+    )

@@ -29,7 +29,7 @@ from knoll.server.api._locations import unknown_location
 from knoll.server.auth import Editor, Viewer
 from knoll.server.auth.principal import Role, ensure_role
 from knoll.server.context import Context, ServerContext
-from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor, page_of
 from knoll.server.problems import Problem
 from knoll.storage.base import Backfill, BackfillStatus
 
@@ -249,11 +249,11 @@ def list_backfills(
     before = cursor_value(cursor, "before", str)
     storage = context.instance.storage
     found = storage.get_backfills(status=wanted, limit=limit + 1, before=before)
-    page = list(found[:limit])
-    items = [_info(backfill_progress(context.instance, b.backfill_id)) for b in page]
-    more = len(found) > limit
-    return Page(
-        items=items, next_cursor=encode_cursor({"before": page[-1].backfill_id}) if more else None
+    return page_of(
+        found,
+        limit,
+        lambda backfill: _info(backfill_progress(context.instance, backfill.backfill_id)),
+        lambda backfill: {"before": backfill.backfill_id},
     )
 
 

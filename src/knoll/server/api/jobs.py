@@ -13,7 +13,14 @@ from knoll._utils import did_you_mean
 from knoll.codeloc.client import LocationSnapshot
 from knoll.server.auth import Viewer
 from knoll.server.context import Context, ServerContext
-from knoll.server.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    cursor_value,
+    page_of,
+)
 from knoll.server.problems import Problem, not_found
 
 router = APIRouter(tags=["jobs"])
@@ -114,12 +121,9 @@ def list_jobs(
         for job in _jobs_of(snapshot)
         if after is None or f"{name}\n{job['name']}" > after
     ]
-    more = len(found) > limit
-    items = found[:limit]
-    next_cursor = (
-        encode_cursor({"after": f"{items[-1].location}\n{items[-1].name}"}) if more else None
+    return page_of(
+        found, limit, lambda job: job, lambda job: {"after": f"{job.location}\n{job.name}"}
     )
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/jobs/{location}/{name}", response_model=JobDetail)

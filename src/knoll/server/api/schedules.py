@@ -36,7 +36,7 @@ from knoll.server.api._locations import unknown_location
 from knoll.server.auth import Launcher, Viewer
 from knoll.server.auth.principal import Principal, Role, ensure_role
 from knoll.server.context import Context, ServerContext
-from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor, page_of
 from knoll.server.problems import Problem
 from knoll.storage.base import InstigatorStatus, InstigatorType, Tick
 
@@ -319,12 +319,12 @@ def _ticks(
     ticks = storage.get_ticks(location, name, limit=limit + 1, before=before)
     if not ticks and before is None and find_instigator(entries, name) is None:
         _entry(entries, location, instigator_type, name)  # a name with no ticks: say so
-    page = list(ticks[:limit])
-    next_cursor = None
-    if len(ticks) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor({"timestamp": float(last.timestamp), "tick_id": last.tick_id})
-    return Page(items=[tick_info(tick) for tick in page], next_cursor=next_cursor)
+    return page_of(
+        ticks,
+        limit,
+        tick_info,
+        lambda tick: {"timestamp": float(tick.timestamp), "tick_id": tick.tick_id},
+    )
 
 
 def _requested(requests: Sequence[RunRequest]) -> list[RequestedRun]:

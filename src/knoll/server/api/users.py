@@ -4,6 +4,7 @@ in the answer that creates it, and never again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +15,7 @@ from knoll.server.auth import Admin
 from knoll.server.auth import accounts as acc
 from knoll.server.auth.principal import Principal, Role, requires
 from knoll.server.context import Context
-from knoll.server.pagination import Cursor, Limit, Page, cursor_value, encode_cursor
+from knoll.server.pagination import Cursor, Limit, Page, cursor_value, page_of
 from knoll.server.problems import Problem, not_found
 from knoll.storage.access import ApiToken, User
 
@@ -127,9 +128,7 @@ def list_users(
     """Users by name."""
     after = cursor_value(cursor, "after", str)
     found = context.instance.storage.get_users(after=after, limit=limit + 1)
-    items = [user_info(user) for user in found[:limit]]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor({"after": items[-1].name}) if more else None)
+    return page_of(found, limit, user_info, lambda user: {"after": user.name})
 
 
 @router.post("/users", response_model=UserInfo, status_code=201)
@@ -163,11 +162,8 @@ def delete_user(name: str, context: Context, principal: Admin) -> None:
     acc.remove_user(context.instance.storage, name)
 
 
-def _token_page(found: list[ApiToken], limit: int) -> Page[TokenInfo]:
-    items = [token_info(token) for token in found[:limit]]
-    more = len(found) > limit
-    cursor = encode_cursor({"after": items[-1].token_id}) if more else None
-    return Page(items=items, next_cursor=cursor)
+def _token_page(found: Sequence[ApiToken], limit: int) -> Page[TokenInfo]:
+    return page_of(found, limit, token_info, lambda token: {"after": token.token_id})
 
 
 @router.get("/tokens", response_model=Page[TokenInfo])
@@ -176,9 +172,7 @@ def list_tokens(
 ) -> Page[TokenInfo]:
     """Every user's API tokens, by id."""
     after = cursor_value(cursor, "after", str)
-    return _token_page(
-        list(context.instance.storage.get_tokens(after=after, limit=limit + 1)), limit
-    )
+    return _token_page(context.instance.storage.get_tokens(after=after, limit=limit + 1), limit)
 
 
 @router.get("/users/{name}/tokens", response_model=Page[TokenInfo])
@@ -189,7 +183,7 @@ def list_user_tokens(
     storage = context.instance.storage
     acc.get_user(storage, name)
     after = cursor_value(cursor, "after", str)
-    return _token_page(list(storage.get_tokens(user=name, after=after, limit=limit + 1)), limit)
+    return _token_page(storage.get_tokens(user=name, after=after, limit=limit + 1), limit)
 
 
 @router.post("/users/{name}/tokens", response_model=CreatedToken, status_code=201)
