@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from knoll.server.auth import logins_required
 from knoll.server.pagination import cursor_value, encode_cursor
 from knoll.server.problems import Problem
-from tests.server.conftest import Api
+from tests.server.conftest import Api, StartApi
 
 
 def test_openapi_document_is_served_under_api_v1(api: Api) -> None:
@@ -18,9 +19,12 @@ def test_openapi_document_is_served_under_api_v1(api: Api) -> None:
     assert "/api/v1/instance" in document["paths"]
 
 
-def test_health_needs_no_credentials(api: Api) -> None:
+def test_health_needs_no_credentials_where_logins_are_required(start_api: StartApi) -> None:
+    api = start_api("sqlite", auth=logins_required())
     response = api.http.get("/api/v1/health")
+    assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    assert api.http.get("/api/v1/instance").status_code == 401  # the same client, refused
 
 
 def test_instance_says_where_everything_is_kept(any_api: Api) -> None:
