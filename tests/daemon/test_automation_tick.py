@@ -71,7 +71,10 @@ def test_a_failed_tick_keeps_the_cursor_and_says_which_location(
 ) -> None:
     with Instance.get(project / ".knoll") as instance:
         clients = {"broken_shop": server.client("broken_shop")}
-        with pytest.raises(KnollError, match=r"code location\(s\) broken_shop: RequestRefusedError: automation tick failed"):
+        with pytest.raises(
+            KnollError,
+            match=r"code location\(s\) broken_shop: RequestRefusedError: automation tick failed",
+        ):
             automation_pass(instance, clients, SystemClock(), interval_seconds=30)
         cursor = instance.storage.get_automation_cursor("broken_shop")
         assert (cursor.evaluation_id, cursor.pending) == (0, None)
