@@ -111,10 +111,14 @@ def _location(context: ServerContext, name: str) -> LocationModel:
 def _of_health(
     name: str, address: str, health: CodeServerHealth, error: LoadErrorModel | None
 ) -> LocationModel:
-    status = health.load_status if health.load_status in ("loaded", "loading") else "error"
+    status: Literal["loaded", "loading", "error"] = "error"
+    if health.load_status == "loaded":
+        status = "loaded"
+    elif health.load_status == "loading":
+        status = "loading"
     return LocationModel(
         name=name,
-        status=status,  # type: ignore[arg-type] (narrowed just above)
+        status=status,
         address=address,
         pid=health.pid,
         generation=health.generation,
