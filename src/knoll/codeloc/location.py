@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -46,6 +47,7 @@ class LoadedLocation:
         self.failure: LocationLoadFailure | None = None
         self.snapshot_json: str | None = None
         self.snapshot_id: str | None = None
+        self.loaded_at: float | None = None  # when loading finished (seconds since the epoch)
         self._done = threading.Event()
         self._instances: dict[str, Instance] = {}
         self._instances_lock = threading.Lock()
@@ -88,6 +90,7 @@ class LoadedLocation:
                 f"code location {self.name!r}: {exc}", type(exc).__name__, traceback.format_exc()
             )
         finally:
+            self.loaded_at = time.time()
             self._done.set()
 
     def evaluate_schedule(

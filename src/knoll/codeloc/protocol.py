@@ -81,7 +81,8 @@ class ServeOptions:
 class CodeServerHealth:
     """What ``GET /health`` answers: who the server is and how loading its code went.
 
-    ``load_status`` is ``loading``, ``loaded`` or ``error``.
+    ``load_status`` is ``loading``, ``loaded`` or ``error``; ``loaded_at`` is when loading
+    finished (seconds since the epoch), None while loading.
     """
 
     location_name: str
@@ -90,6 +91,7 @@ class CodeServerHealth:
     load_status: str
     snapshot_id: str | None = None
     knoll_version: str | None = None
+    loaded_at: float | None = None
 
 
 @serializable()

@@ -108,6 +108,7 @@ class _State:
             load_status=self.location.load_status,
             snapshot_id=self.location.snapshot_id,
             knoll_version=_knoll_version(),
+            loaded_at=self.location.loaded_at,
         )
 
 

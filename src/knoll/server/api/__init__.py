@@ -11,6 +11,7 @@ from knoll.server.api import (
     backfills,
     instance,
     jobs,
+    locations,
     run_actions,
     runs,
     schedules,
@@ -19,6 +20,7 @@ from knoll.server.api import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     instance.router,
+    locations.router,
     auth.router,
     users.router,
     audit.router,
