@@ -205,6 +205,12 @@ class EventLogStorage(ABC):
         commits late (see docs/storage.md)."""
 
     @abstractmethod
+    def last_event_id(self) -> int:
+        """The highest storage id of the log (0 when it is empty). Every event stored but not
+        yet visible gets a higher id, so a reader that tails from it misses nothing committed
+        after the call; it reads one index entry, never the log."""
+
+    @abstractmethod
     def get_events_of_type(
         self,
         event_type: EventType,

@@ -184,6 +184,18 @@ class EventLogStorageSuite:
         page = storage.tail_events(after=cursor)
         assert _events(page.records) == second
 
+    def test_the_last_event_id_is_where_tailing_sees_only_later_events(
+        self, storage: Storage
+    ) -> None:
+        assert storage.last_event_id() == 0
+        run = started_run(storage)
+        storage.store_events([log(run.run_id, "1"), log(run.run_id, "2")])
+        last = storage.last_event_id()
+        assert last == storage.tail_events().records[-1].storage_id
+        storage.store_events([log(run.run_id, "3")])
+        assert [r.event.message for r in storage.tail_events(after=last).records] == ["3"]
+        assert storage.last_event_id() > last
+
     def test_a_tailing_reader_misses_nothing_while_writers_write(self, storage: Storage) -> None:
         writers, batches, per_batch = 4, 25, 4
         runs = [started_run(storage) for _ in range(writers)]

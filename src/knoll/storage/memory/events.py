@@ -81,6 +81,10 @@ class MemoryEventLog(MemoryAssetIndex):
                 (self._events[i] for i in ids[bisect_right(ids, after) :]), after, limit
             )
 
+    def last_event_id(self) -> int:
+        with self._lock:
+            return self._event_ids[-1] if self._event_ids else 0
+
     def get_events_of_type(
         self,
         event_type: EventType,

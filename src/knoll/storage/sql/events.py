@@ -97,6 +97,11 @@ class SqlEventLogStorage(EventLogStorage):
         query = sa.select(events.c.id, events.c.body).where(events.c.id > after)
         return self._page(query, after, limit)
 
+    def last_event_id(self) -> int:
+        with self._db.read() as conn:
+            found = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
+        return int(found) if found is not None else 0
+
     def get_events_of_type(
         self,
         event_type: EventType,
