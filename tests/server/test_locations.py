@@ -157,3 +157,34 @@ def test_reading_locations_needs_a_viewer(start_api: StartApi) -> None:
     api = start_api("sqlite", ROLE_AUTH)
     assert api.http.get(BASE).status_code == 401
     assert api.http.get(BASE, headers=as_role("viewer")).status_code == 200
+
+
+def test_a_location_whose_code_server_is_gone_is_unavailable_and_says_how_to_fix_it(
+    make_instance: MakeInstance, tmp_path: Path
+) -> None:
+    (tmp_path / "gone_project.py").write_text(PROJECT.format(name="first"))
+    target = CodeLocationTarget(module_name="gone_project", working_directory=str(tmp_path))
+    with start_workspace(workspace_from_target(target, "gone"), timeout=WAIT) as processes:
+        gone = processes.client("gone")
+        gone.health()
+    # the code server has stopped; the webserver still knows its address
+    context = ServerContext.for_clients(make_instance("sqlite"), {"gone": gone})
+    with (
+        serving(create_app(context)) as running,
+        httpx.Client(base_url=running.url, timeout=WAIT) as http,
+    ):
+        (location,) = http.get(BASE).json()["items"]
+        assert location["status"] == "unavailable"
+        assert location["pid"] is None
+        assert location["address"] == gone.address
+        assert location["error"]["fix"] == (
+            "Start the code server of location 'gone' again (knoll code-server start) or check "
+            "its address in workspace.yaml."
+        )
+        refused = http.post(f"{BASE}/gone/reload")
+        assert refused.status_code == 503
+        assert refused.json()["detail"].startswith("code location 'gone' did not reload: ")
+        assert refused.json()["fix"] == (
+            "Check that the code server of location 'gone' runs (GET "
+            "/api/v1/locations/gone), then reload again."
+        )

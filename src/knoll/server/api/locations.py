@@ -83,8 +83,8 @@ def _unavailable(context: ServerContext, name: str, exc: CodeServerError) -> Loc
             message=str(exc),
             error_type=type(exc).__name__,
             traceback="",
-            fix=f"Start the code server of location {name!r} again (knoll dev starts every "
-            "location's, knoll code-server start one), or check its address in workspace.yaml.",
+            fix=f"Start the code server of location {name!r} again (knoll code-server start) "
+            "or check its address in workspace.yaml.",
         ),
     )
 
@@ -108,17 +108,19 @@ def _location(context: ServerContext, name: str) -> LocationModel:
     return _of_health(name, client.address, health, error)
 
 
+_STATUSES: dict[str, Literal["loaded", "loading", "error"]] = {
+    "loaded": "loaded",
+    "loading": "loading",
+    "error": "error",
+}
+
+
 def _of_health(
     name: str, address: str, health: CodeServerHealth, error: LoadErrorModel | None
 ) -> LocationModel:
-    status: Literal["loaded", "loading", "error"] = "error"
-    if health.load_status == "loaded":
-        status = "loaded"
-    elif health.load_status == "loading":
-        status = "loading"
     return LocationModel(
         name=name,
-        status=status,
+        status=_STATUSES.get(health.load_status, "error"),
         address=address,
         pid=health.pid,
         generation=health.generation,
